@@ -1,0 +1,91 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { SafetensorsFile, SafetensorsDir, writeSafetensors, float32ToF16Bits, decodeFloat } from '../../src/io/safetensors';
+import { HeroError } from '../../src/core/errors';
+import { FIXTURES } from '../util/fixtures';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-st-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Builds a raw safetensors file from a header object and a data buffer. */
+function rawFile(name: string, header: unknown, data: Buffer, lenOverride?: bigint): string {
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(lenOverride ?? BigInt(h.length));
+  const f = path.join(tmp, name);
+  fs.writeFileSync(f, Buffer.concat([len, h, data]));
+  return f;
+}
+
+describe('io.safetensors reader', () => {
+  it('reads the golden F32 and F16 models (HF-written files)', () => {
+    const f = SafetensorsFile.open(path.join(FIXTURES, 'models', 'clip-vit-l-336-1layer-f16', 'model.safetensors'));
+    const info = f.info('vision_model.embeddings.position_embedding.weight');
+    expect(info).toMatchObject({ dtype: 'F16', shape: [577, 1024] });
+    const x = f.readFloat32('vision_model.embeddings.position_embedding.weight');
+    expect(x.length).toBe(577 * 1024);
+    expect(x.every(Number.isFinite)).toBe(true);
+    expect(f.metadata).toEqual({ format: 'pt' });
+    f.close();
+  });
+
+  it('round-trips F32/F16/I64/U8 through the writer', () => {
+    const file = path.join(tmp, 'rt.safetensors');
+    writeSafetensors(file, {
+      a: { dtype: 'F32', shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 0, 1e-30, -7]) },
+      b: { dtype: 'F16', shape: [3], data: [1, -0.5, 65504] },
+      c: { dtype: 'I64', shape: [1, 2], data: [1000, -3] },
+      d: { dtype: 'U8', shape: [2], data: [0, 255] },
+    }, { note: 'x' });
+    const f = SafetensorsFile.open(file);
+    expect(Array.from(f.readFloat32('a'))).toEqual(Array.from(Float32Array.from([1, -2, 3.5, 0, 1e-30, -7])));
+    expect(Array.from(f.readFloat32('b'))).toEqual([1, -0.5, 65504]);
+    expect(f.readNumbers('c')).toEqual([1000, -3]);
+    expect(f.readNumbers('d')).toEqual([0, 255]);
+    expect(f.metadata).toEqual({ note: 'x' });
+    expect((fs.statSync(file).size - 8) % 8).toBe(0); // header padded to 8 bytes
+    f.close();
+  });
+
+  it('decodes BF16 as the top half of fp32 and F16 subnormals exactly', () => {
+    const bf = Buffer.from([0x80, 0x3f, 0x40, 0xc0]); // 1.0, -3.0
+    expect(Array.from(decodeFloat(bf, 'BF16'))).toEqual([1, -3]);
+    const f16 = Buffer.alloc(4);
+    f16.writeUInt16LE(0x0001, 0); f16.writeUInt16LE(float32ToF16Bits(-2.5), 2);
+    expect(Array.from(decodeFloat(f16, 'F16'))).toEqual([2 ** -24, -2.5]);
+  });
+
+  const bad: Array<[string, () => string, RegExp]> = [
+    ['shorter than 8 bytes', () => { const f = path.join(tmp, 'tiny'); fs.writeFileSync(f, Buffer.from([1, 2])); return f; }, /shorter than the 8-byte/],
+    ['header length past EOF', () => rawFile('hl', {}, Buffer.alloc(0), 1000n), /runs past the end/],
+    ['header not JSON', () => { const f = path.join(tmp, 'nj'); const b = Buffer.alloc(12); b.writeBigUInt64LE(4n); b.write('{no}', 8); fs.writeFileSync(f, b); return f; }, /not valid JSON/],
+    ['unknown dtype', () => rawFile('dt', { a: { dtype: 'F8', shape: [1], data_offsets: [0, 1] } }, Buffer.alloc(1)), /unsupported dtype/],
+    ['byte count mismatch', () => rawFile('bc', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, Buffer.alloc(4)), /expected 8/],
+    ['truncated data', () => rawFile('tr', { a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, Buffer.alloc(8)), /truncated/],
+    ['overlapping tensors', () => rawFile('ov', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, Buffer.alloc(12)), /overlap/],
+    ['negative shape', () => rawFile('ns', { a: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }, Buffer.alloc(0)), /invalid shape/],
+  ];
+  it.each(bad)('rejects a file with %s, naming the file', (_what, make, re) => {
+    const f = make();
+    let err: unknown;
+    try { SafetensorsFile.open(f); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(HeroError);
+    expect((err as Error).message).toMatch(re);
+    expect((err as Error).message).toContain(f);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('follows model.safetensors.index.json across shards', () => {
+    const dir = path.join(tmp, 'sharded');
+    fs.mkdirSync(dir);
+    writeSafetensors(path.join(dir, 's1.safetensors'), { x: { dtype: 'F32', shape: [1], data: [1] } });
+    writeSafetensors(path.join(dir, 's2.safetensors'), { y: { dtype: 'F16', shape: [2], data: [2, 3] } });
+    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { x: 's1.safetensors', y: 's2.safetensors' } }));
+    const d = SafetensorsDir.open(dir);
+    expect(d.names().sort()).toEqual(['x', 'y']);
+    expect(Array.from(d.readFloat32('y'))).toEqual([2, 3]);
+    expect(Array.from(d.readFloat32('x'))).toEqual([1]);
+    d.close();
+  });
+});

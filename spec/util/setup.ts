@@ -1,0 +1,20 @@
+/**
+ * Runs before every spec file: selects the deterministic `cpu` backend (golden specs switch to each of
+ * GOLDEN_BACKENDS themselves) and wraps every test in a tensor-leak check: tf.memory().numTensors must be
+ * back to its value at the start of the test.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+
+let start = 0;
+beforeAll(async () => {
+  if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
+});
+beforeEach(() => {
+  start = tf.memory().numTensors;
+});
+afterEach(() => {
+  const now = tf.memory().numTensors;
+  if (now !== start) throw new Error(`tensor leak: ${now - start} tensor(s) created by this test were not disposed`);
+});

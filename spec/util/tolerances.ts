@@ -1,0 +1,26 @@
+/**
+ * Named tolerances, |a − e| ≤ atol + rtol·|e| unless stated. NaN always fails; ±inf must match exactly.
+ * The goldens' own fp32-vs-fp64 spread is ≤ 1.5e-6 relative to each tensor's max |value|
+ * (spec/fixtures/cases/*.json, f32_vs_f64), so the bounds below leave ~60× headroom for a different
+ * summation order in tfjs kernels.
+ */
+export interface Tol {
+  /** absolute tolerance; when `scaleByMax`, multiplied by max(1, max|expected|) */
+  readonly atol: number;
+  readonly rtol: number;
+  readonly scaleByMax?: boolean;
+  readonly why: string;
+}
+
+export const TOL = {
+  /** The issue's acceptance bound for every golden float: |a−e| ≤ 1e-4·max(1, max|e|). */
+  golden: { atol: 1e-4, rtol: 0, scaleByMax: true, why: 'issue #2 bound; goldens f32/f64 spread ≤ 1.5e-6 relative' },
+  /** Attention probabilities are in [0,1]; the goldens' f32/f64 gap is 6.9e-7. */
+  probs: { atol: 1e-5, rtol: 0, why: 'probabilities ≤ 1; HF f32 vs f64 differs by ≤ 6.9e-7' },
+  /** pixel_values: the same float32 ops as the processor give bit-exact values; allow 1 ulp-ish. */
+  pixels: { atol: 1e-6, rtol: 0, why: 'rescale in f64 then normalise in f32, as the processor does' },
+  /** A primitive against a float64 JS reference on unit-scale inputs. */
+  primitive: { atol: 1e-5, rtol: 1e-5, why: 'fp32 kernels vs an f64 loop on |x| ≲ 10' },
+  /** Two fp32 computations of the same function in a different op order (fast path vs plain path). */
+  sameMath: { atol: 1e-5, rtol: 1e-4, why: 'same fp32 math, different op order' },
+} satisfies Record<string, Tol>;

@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from './core/errors';
+
+/**
+ * Backend selection. `wasm` (SIMD, single-threaded) is the default; `cpu` is the slow, deterministic
+ * pure-JS cross-check; `tensorflow` comes from the optional packages @tensorflow/tfjs-node or
+ * @tensorflow/tfjs-node-gpu, which the user installs (README, "GPU"). A requested backend that fails to
+ * initialise is an error, never a silent fallback.
+ */
+export const BACKENDS = ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export const BACKEND_ENV = 'HERO_LVLM_BACKEND';
+
+/** The backend asked for: the flag, else $HERO_LVLM_BACKEND, else wasm. */
+export function requestedBackend(flag?: string): BackendName {
+  const name = flag ?? process.env[BACKEND_ENV] ?? 'wasm';
+  if (!(BACKENDS as readonly string[]).includes(name)) {
+    const src = flag !== undefined ? '--backend' : `$${BACKEND_ENV}`;
+    throw new HeroError(`${src}: unknown backend '${name}' (choose one of ${BACKENDS.join(', ')})`);
+  }
+  return name as BackendName;
+}
+
+function requireOptional(pkg: string): void {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(pkg);
+  } catch (e) {
+    throw new HeroError(`backend needs the optional package ${pkg}, which is not installed or failed to load ` +
+      `(${(e as Error).message.split('\n')[0]}); see README "GPU and tfjs-node"`);
+  }
+}
+
+/** Registers and activates `name`; returns the tfjs backend id now in use. */
+export async function initBackend(name: BackendName): Promise<string> {
+  let tfName: string = name;
+  if (name === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  else if (name === 'cpu') require('@tensorflow/tfjs-backend-cpu');
+  else { requireOptional(name === 'tfjs-node' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu'); tfName = 'tensorflow'; }
+  // tf.setBackend resolves to false (it does not throw) when initialisation fails.
+  const ok = await tf.setBackend(tfName);
+  if (!ok || tf.getBackend() !== tfName) throw new HeroError(`backend '${name}' failed to initialise`);
+  return tfName;
+}

@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The additive mask value HF uses for blocked positions: the most negative float32 (torch.finfo.min). */
+export const MASK_MIN = -3.4028234663852886e38;
+
+/**
+ * Attention probabilities softmax(q kᵀ · scale + mask) over the last axis.          @eq Attn-1
+ * `scaleQueryFirst` multiplies q by the scale before the product (HF v4.45.1 CLIPAttention); otherwise
+ * the product is scaled (HF v4.45.1 LlamaAttention eager: `matmul(q, kᵀ) / √Dh`). Both are fp32 here; the
+ * order only moves the last bits, and mirroring it keeps the goldens at ~1e-6.
+ * @param q [B, H, Tq, Dh]
+ * @param k [B, H, Tk, Dh]
+ * @param mask additive, broadcastable to [B, H, Tq, Tk]
+ * @returns [B, H, Tq, Tk]
+ */
+export function attentionProbs(q: tf.Tensor4D, k: tf.Tensor4D, scale: number,
+  opts: { mask?: tf.Tensor; scaleQueryFirst?: boolean } = {}): tf.Tensor4D {
+  let scores = opts.scaleQueryFirst
+    ? tf.matMul(tf.mul(q, scale), k, false, true)               // [B, H, Tq, Tk]
+    : tf.div(tf.matMul(q, k, false, true), 1 / scale);          // [B, H, Tq, Tk]
+  if (opts.mask) scores = tf.add(scores, opts.mask);
+  return tf.softmax(scores) as tf.Tensor4D;
+}
+
+/**
+ * Causal additive mask for `Tq` new queries after `past` cached positions: 0 where key ≤ query position,
+ * MASK_MIN elsewhere. @mirrors hf-4.45.1 _prepare_4d_causal_attention_mask_with_cache_position
+ * @returns [Tq, past + Tq]
+ */
+export function causalMask(Tq: number, past = 0): tf.Tensor2D {
+  const Tk = past + Tq;
+  const m = new Float32Array(Tq * Tk);
+  for (let i = 0; i < Tq; i++) for (let j = 0; j < Tk; j++) m[i * Tk + j] = j <= past + i ? 0 : MASK_MIN;
+  return tf.tensor2d(m, [Tq, Tk]);
+}
+
+/** [B, T, H·Dh] → [B, H, T, Dh] */
+export function splitHeads(x: tf.Tensor3D, H: number): tf.Tensor4D {
+  const [B, T, HD] = x.shape;
+  return tf.transpose(tf.reshape(x, [B, T, H, HD / H]), [0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/** [B, H, T, Dh] → [B, T, H·Dh] */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+  const [B, H, T, Dh] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, H * Dh]) as tf.Tensor3D;
+}
