@@ -1,0 +1,82 @@
+/**
+ * A small strict flag parser: `--name value`, `--name=value`, boolean `--flag`. Unknown flags, missing
+ * values and malformed numbers are HeroErrors naming the flag.
+ */
+import { HeroError } from '../core/errors';
+
+export interface FlagSpec {
+  /** 'string' | 'number' | 'int' | 'boolean' | 'list' (comma-separated ints) */
+  readonly type: 'string' | 'number' | 'int' | 'boolean' | 'intList';
+  readonly help: string;
+  readonly default?: string | number | boolean;
+  /** placeholder shown in --help */
+  readonly arg?: string;
+}
+export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
+export type ParsedFlags = Record<string, string | number | boolean | number[] | undefined>;
+
+export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: string): ParsedFlags {
+  const out: ParsedFlags = {};
+  for (const [k, s] of Object.entries(specs)) if (s.default !== undefined) out[k] = s.default;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new HeroError(`${command}: unexpected argument '${a}' (see '${command} --help')`);
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    const spec = specs[name];
+    if (!spec) throw new HeroError(`${command}: unknown flag --${name} (see '${command} --help')`);
+    if (spec.type === 'boolean') {
+      if (eq >= 0) throw new HeroError(`--${name}: takes no value`);
+      out[name] = true;
+      continue;
+    }
+    let v: string | undefined;
+    if (eq >= 0) v = a.slice(eq + 1);
+    else { v = argv[++i]; }
+    if (v === undefined) throw new HeroError(`--${name}: missing value`);
+    out[name] = convert(name, v, spec);
+  }
+  return out;
+}
+
+function convert(name: string, v: string, spec: FlagSpec): string | number | number[] {
+  switch (spec.type) {
+    case 'string': return v;
+    case 'number': {
+      const n = Number(v);
+      if (v.trim() === '' || Number.isNaN(n)) throw new HeroError(`--${name}: '${v}' is not a number`);
+      return n;
+    }
+    case 'int': {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n)) throw new HeroError(`--${name}: '${v}' is not an integer`);
+      return n;
+    }
+    case 'intList': {
+      const parts = v.split(',').map((s) => s.trim());
+      const ns = parts.map(Number);
+      if (parts.some((s) => s === '') || !ns.every(Number.isSafeInteger)) {
+        throw new HeroError(`--${name}: '${v}' is not a comma-separated list of integers`);
+      }
+      return ns;
+    }
+    default: throw new HeroError(`--${name}: bad flag type`);
+  }
+}
+
+/** Renders a --help text from a usage line, a description and the flag specs. */
+export function helpText(usage: string, description: string, specs: FlagSpecs): string {
+  const rows = Object.entries(specs).map(([k, s]) => {
+    const left = `  --${k}${s.type === 'boolean' ? '' : ` ${s.arg ?? s.type.toUpperCase()}`}`;
+    const def = s.default !== undefined ? ` (default: ${s.default})` : '';
+    return `${left.padEnd(30)} ${s.help}${def}`;
+  });
+  return `${usage}\n\n${description}\n\nFlags:\n${rows.join('\n')}\n  --help                       show this help\n`;
+}
+
+/** Requires a flag to be present. */
+export function required<T>(flags: ParsedFlags, name: string): T {
+  const v = flags[name];
+  if (v === undefined) throw new HeroError(`--${name}: required`);
+  return v as T;
+}

@@ -1,0 +1,57 @@
+/**
+ * `hero-lvlm <command> [flags]`. Each command module exports `{ name, summary, main(argv) }`; main returns
+ * the exit code. A HeroError (bad input) is printed as one line `hero-lvlm: error: …`; anything else is a
+ * bug and gets its stack (set HERO_LVLM_DEBUG=1 to see stacks for HeroErrors too).
+ */
+import { HeroError } from '../core/errors';
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  main(argv: string[]): Promise<number>;
+}
+
+/** Commands, loaded lazily so `flops` does not pay for tfjs start-up. */
+const COMMANDS: Record<string, () => Command> = {
+  run: () => require('./run').command as Command,
+  trace: () => require('./trace').command as Command,
+  flops: () => require('./flops').command as Command,
+};
+const SUMMARIES: Record<string, string> = {
+  run: 'answer a question about an image with HERO token dropping, and write a visual report',
+  trace: 'run LLaVA-NeXT (optionally with a pruning method) and save every intermediate tensor to safetensors',
+  flops: 'prefill FLOPs and KV-cache size of a decoder for a token count (HERO-7/8)',
+};
+
+function usage(): string {
+  const rows = Object.keys(COMMANDS).map((c) => `  ${c.padEnd(8)} ${SUMMARIES[c]}`).join('\n');
+  return `usage: hero-lvlm <command> [flags]\n\nCommands:\n${rows}\n\nRun 'hero-lvlm <command> --help' for its flags.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage());
+    return cmd === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[cmd];
+  if (!load) {
+    process.stderr.write(`hero-lvlm: error: unknown command '${cmd}'\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await load().main(rest);
+  } catch (e) {
+    if (e instanceof HeroError) {
+      process.stderr.write(`hero-lvlm: error: ${e.message}\n`);
+      if (process.env.HERO_LVLM_DEBUG) process.stderr.write(`${e.stack}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`hero-lvlm: internal error (a bug; please report it with this trace):\n${(e as Error).stack ?? e}\n`);
+    return 70;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}
