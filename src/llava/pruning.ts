@@ -13,6 +13,12 @@ export interface VisualContext {
   readonly hiddenStates: readonly (tf.Tensor3D | undefined)[];
   /** Vision attention probabilities [P, Hv, N+1, N+1] for layers l = 0..L−1; undefined where not tapped. */
   readonly attentions: readonly (tf.Tensor4D | undefined)[];
+  /**
+   * Per layer, the raw q_proj / k_proj outputs [P, N+1, Dv] (bias included, before any scaling); undefined
+   * where not tapped. Baselines that need attention logits or keys (GlobalCom², PruMerge+) derive them here.
+   */
+  readonly queries: readonly (tf.Tensor3D | undefined)[];
+  readonly keys: readonly (tf.Tensor3D | undefined)[];
   /** Projector output [P, N, D] for every crop (thumbnail first, then tiles row-major), CLS dropped. */
   readonly projected: tf.Tensor3D;
   /** The learned `image_newline` vector [D]. */
