@@ -21,6 +21,8 @@ export interface VisualContext {
   readonly keys: readonly (tf.Tensor3D | undefined)[];
   /** Projector output [P, N, D] for every crop (thumbnail first, then tiles row-major), CLS dropped. */
   readonly projected: tf.Tensor3D;
+  /** The crops [P, 3, S, S] the tower saw (HERO's relevance score runs the separate CLIP on the tiles). */
+  readonly pixelValues?: tf.Tensor4D;
   /** The learned `image_newline` vector [D]. */
   readonly imageNewline: tf.Tensor1D;
   /** Original image size (H, W), HF convention. */
