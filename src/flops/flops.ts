@@ -99,8 +99,8 @@ export function prefillFlops(n: number, dims: DecoderDims, opts: FlopsOptions = 
 /**
  * Visual tokens HERO keeps out of nVisual at retention ratio r.
  * @choice ⌊r·n_v⌋: the paper writes r·n_v; HERO's own budgets (HERO-B) are floors (⌊r·N⌋, ⌊r·K·N⌋), so
- *   the kept count never exceeds r·n_v. Computed in float64 with a 1e-9 guard so that e.g. 0.4·2610 = 1044
- *   and not 1043 from 1043.9999999999999.
+ *   the kept count never exceeds r·n_v. Computed in float64 with a 1e-9 guard so that e.g. 0.7·90 = 63
+ *   and not 62 from 62.99999999999999.
  */
 export function keptVisualTokens(nVisual: number, ratio: number): number {
   checkTokens(nVisual, 'visual token count');
