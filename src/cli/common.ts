@@ -1,0 +1,151 @@
+/**
+ * Flags and steps shared by `run` and `trace`: backend, model, image, prompt, method and its options.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { HeroError } from '../core/errors';
+import { initBackend, requestedBackend, BACKENDS } from '../backend';
+import type { FlagSpecs, ParsedFlags } from './args';
+import type { LlavaNextModel } from '../llava/model';
+import { loadClipModel, type ClipModel } from '../clip/model';
+import { loadTokenizer, llavaPromptIds, clipTextIds } from '../io/tokenizer';
+import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
+import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
+
+export const BACKEND_FLAGS: FlagSpecs = {
+  backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
+};
+
+export const INPUT_FLAGS: FlagSpecs = {
+  image: { type: 'string', arg: 'FILE', help: 'image file (PNG, JPEG, WebP, …)' },
+  prompt: { type: 'string', arg: 'TEXT', help: "the question; wrapped in the checkpoint's Vicuna template with one image placeholder" },
+  'raw-prompt': { type: 'string', arg: 'TEXT', help: 'a full prompt that already holds exactly one <image> placeholder (no template)' },
+  'input-ids': { type: 'intList', arg: 'IDS', help: 'prompt token ids, comma-separated, holding exactly one image token id (config image_token_index)' },
+  'max-new-tokens': { type: 'int', arg: 'N', default: 32, help: 'greedy tokens to generate (stops early at eos)' },
+};
+
+export const METHOD_FLAGS: FlagSpecs = {
+  method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
+  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1] (hero default 0.2; hired 0.2; globalcom2 0.25; fastv 0.5)' },
+  alpha: { type: 'number', arg: 'A', help: 'HERO α in [0, 1]: weight of visual saliency vs text relevance (default 0.5); HiRED α (0.5)' },
+  'tau-v': { type: 'number', arg: 'T', help: 'HERO τ_v, temperature of the saliency softmax (default 0.05)' },
+  'tau-t': { type: 'number', arg: 'T', help: 'HERO τ_t, temperature of the relevance softmax (default 0.05)' },
+  'low-layers': { type: 'intList', arg: 'L,…', help: 'HERO layers for tile token scores (default 5,6,7,8; 0-based)' },
+  'high-layers': { type: 'intList', arg: 'L,…', help: 'HERO layers for thumbnail token scores (default 21)' },
+  'density-weight': { type: 'number', arg: 'W', help: "HERO weight λ of the valid-token density (code variant 0.2, paper 0)" },
+  variant: { type: 'string', arg: 'code|paper', default: 'code', help: "HERO as the authors' code computes it, or as the paper states it" },
+  clip: { type: 'string', arg: 'DIR', help: 'separate CLIP model (HF CLIPModel dir) for HERO relevance' },
+  'clip-text': { type: 'string', arg: 'TEXT', help: 'text scored by CLIP (default: the --prompt question)' },
+  'clip-input-ids': { type: 'intList', arg: 'IDS', help: 'CLIP text ids instead of --clip-text (bos … eos)' },
+  'tokens-per-crop': { type: 'int', arg: 'T', help: 'FasterVLM tokens kept per crop (default: ratio × N)' },
+  'fastv-layer': { type: 'int', arg: 'K', default: 2, help: 'FastV: decoder layer after which image tokens are dropped' },
+};
+
+/** Activates the requested backend and says which one runs (stderr). */
+export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<string> {
+  const name = requestedBackend(flags.backend as string | undefined);
+  await initBackend(name);
+  log(`backend: ${name}`);
+  return name;
+}
+
+export function checkImageFlag(flags: ParsedFlags): string {
+  const image = flags.image as string | undefined;
+  if (image === undefined) throw new HeroError('--image: required');
+  return image;
+}
+
+/** Prompt ids from --input-ids, --raw-prompt or --prompt (exactly one). Returns the question for CLIP too. */
+export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: number[]; question: string | null } {
+  const given = ['prompt', 'raw-prompt', 'input-ids'].filter((k) => flags[k] !== undefined);
+  if (given.length !== 1) throw new HeroError(`give exactly one of --prompt, --raw-prompt, --input-ids (got ${given.length ? given.map((g) => `--${g}`).join(', ') : 'none'})`);
+  const imageId = model.config.image_token_index;
+  if (flags['input-ids'] !== undefined) {
+    const ids = flags['input-ids'] as number[];
+    const n = ids.filter((t) => t === imageId).length;
+    if (n !== 1) throw new HeroError(`--input-ids: holds ${n} image tokens (id ${imageId}); exactly one is required`);
+    const V = model.config.text_config.vocab_size;
+    const bad = ids.find((t) => t < 0 || t >= V);
+    if (bad !== undefined) throw new HeroError(`--input-ids: id ${bad} is outside the vocabulary [0, ${V})`);
+    return { ids, question: null };
+  }
+  const tok = loadTokenizer(model.dir);
+  if (flags['raw-prompt'] !== undefined) {
+    const text = flags['raw-prompt'] as string;
+    const n = text.split('<image>').length - 1;
+    if (n !== 1) throw new HeroError(`--raw-prompt: holds ${n} <image> placeholders; exactly one is required`);
+    const ids = tok.encode(text, { addSpecialTokens: true });
+    if (ids.filter((t) => t === imageId).length !== 1) throw new HeroError(`--raw-prompt: the tokenizer does not map <image> to image_token_index ${imageId}`);
+    return { ids, question: text.replace('<image>', '').trim() };
+  }
+  const q = flags.prompt as string;
+  if (q.includes('<image>')) throw new HeroError('--prompt: is the question only; the template adds the image placeholder (use --raw-prompt for a full prompt)');
+  return { ids: llavaPromptIds(tok, q, imageId), question: q };
+}
+
+function layerListFlag(flags: ParsedFlags, name: string): number[] | undefined {
+  return flags[name] as number[] | undefined;
+}
+
+/** Builds and validates the method and its options from the flags. */
+export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: string | null,
+  log: (s: string) => void): MethodSpec {
+  const name = flags.method as string;
+  if (!(METHOD_NAMES as readonly string[]).includes(name)) throw new HeroError(`--method: unknown method '${name}' (choose one of ${METHOD_NAMES.join(', ')})`);
+  const ratio = flags.ratio as number | undefined;
+  if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) throw new HeroError(`--ratio: ${ratio} is outside (0, 1]`);
+  const N = model.derived.tokensPerCrop;
+  const L = model.config.vision_config.num_hidden_layers;
+  switch (name as MethodName) {
+    case 'none': return { name: 'none' };
+    case 'hero': {
+      const variant = flags.variant as string;
+      if (variant !== 'code' && variant !== 'paper') throw new HeroError(`--variant: '${variant}' is not 'code' or 'paper'`);
+      const given = (k: string): boolean => flags[k] !== undefined;
+      // Defaults need a tower deep enough for layers 5..8 and 21; otherwise the sets must be given.
+      const base: Partial<HeroOptions> = given('low-layers') && given('high-layers') ? {} : heroDefaults(L, variant);
+      const options: HeroOptions = {
+        ...(base as HeroOptions),
+        variant,
+        ratio: ratio ?? 0.2,
+        alpha: (flags.alpha as number | undefined) ?? base.alpha ?? 0.5,
+        tauV: (flags['tau-v'] as number | undefined) ?? base.tauV ?? 0.05,
+        tauT: (flags['tau-t'] as number | undefined) ?? base.tauT ?? 0.05,
+        lowLayers: layerListFlag(flags, 'low-layers') ?? base.lowLayers!,
+        highLayers: layerListFlag(flags, 'high-layers') ?? base.highLayers!,
+        densityWeight: (flags['density-weight'] as number | undefined) ?? base.densityWeight ?? (variant === 'code' ? 0.2 : 0),
+      };
+      validateHeroOptions(options, L);
+      const needsClip = options.alpha < 1;
+      let clip: ClipModel | null = null;
+      let clipIds: number[] | null = null;
+      if (needsClip) {
+        const dir = flags.clip as string | undefined;
+        if (dir === undefined) throw new HeroError('--clip: HERO needs a CLIP model for the text-relevance score (or pass --alpha 1 to use saliency only)');
+        if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--clip: '${dir}' has no config.json (expected an HF CLIPModel directory)`);
+        clip = loadClipModel(dir);
+        if (flags['clip-input-ids'] !== undefined) clipIds = flags['clip-input-ids'] as number[];
+        else {
+          const text = (flags['clip-text'] as string | undefined) ?? question;
+          if (text === null) throw new HeroError('--clip-text or --clip-input-ids: required with --input-ids (there is no question text to score)');
+          const r = clipTextIds(loadTokenizer(dir), text, clip.text.max_position_embeddings);
+          if (r.truncated) log(`warning: the CLIP text was truncated to ${clip.text.max_position_embeddings} tokens`);
+          clipIds = r.ids;
+        }
+        if (clipIds.length > clip.text.max_position_embeddings) {
+          throw new HeroError(`--clip-input-ids: ${clipIds.length} tokens, CLIP's text limit is ${clip.text.max_position_embeddings}`);
+        }
+      }
+      return { name: 'hero', options, clip, clipTextIds: clipIds };
+    }
+    case 'fastervlm': {
+      const t = (flags['tokens-per-crop'] as number | undefined) ?? Math.floor(N * (ratio ?? 0.25));
+      if (!(t >= 1 && t <= N)) throw new HeroError(`--tokens-per-crop: ${t} is outside [1, ${N}]`);
+      return { name: 'fastervlm', options: { tokensPerCrop: t } };
+    }
+    case 'hired': return { name: 'hired', options: { ratio: ratio ?? 0.2, alpha: (flags.alpha as number | undefined) ?? 0.5 } };
+    case 'globalcom2': return { name: 'globalcom2', options: { ratio: ratio ?? 0.25 } };
+    case 'prumerge+': return { name: 'prumerge+', options: { plus: true } };
+    case 'fastv': return { name: 'fastv', options: { layer: flags['fastv-layer'] as number, ratio: ratio ?? 0.5 } };
+  }
+}

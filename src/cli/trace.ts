@@ -1,0 +1,67 @@
+/**
+ * `hero-lvlm trace`: runs LLaVA-NeXT (plain, or with a token-dropping method) on one image and prompt and
+ * writes every intermediate tensor to one safetensors file, under the names of docs/trace.md, with HF's
+ * shapes. The porter's tool: compare a port with it tensor by tensor.
+ */
+import { HeroError } from '../core/errors';
+import { helpText, parseFlags, required, type FlagSpecs } from './args';
+import type { Command } from './main';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend } from './common';
+import { readImage } from '../io/image';
+import { writeSafetensors } from '../io/safetensors';
+import { disposeLlavaNext, loadLlavaNext } from '../llava/model';
+import { disposeClipModel } from '../clip/model';
+import { runPipeline } from '../pipeline';
+
+const FLAGS: FlagSpecs = {
+  model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (HF layout: config.json, preprocessor_config.json, *.safetensors)' },
+  ...INPUT_FLAGS,
+  ...METHOD_FLAGS,
+  method: { ...METHOD_FLAGS.method, default: 'none' },
+  out: { type: 'string', arg: 'FILE', help: 'output .safetensors file' },
+  ...BACKEND_FLAGS,
+};
+
+const USAGE = 'usage: hero-lvlm trace --model DIR --image FILE (--prompt TEXT | --raw-prompt TEXT | --input-ids IDS) --out FILE.safetensors [flags]';
+const DESCRIPTION = 'Runs LLaVA-NeXT on one image and writes every intermediate tensor (pixel_values, vision hidden states and\n' +
+  'attentions, projected and packed features, inputs_embeds, logits, generated ids; hero.* with --method hero)\n' +
+  'to a safetensors file. Tensor names and shapes: docs/trace.md.';
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(helpText(USAGE, DESCRIPTION, FLAGS));
+    return 0;
+  }
+  const flags = parseFlags(argv, FLAGS, 'hero-lvlm trace');
+  const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+  const modelDir = required<string>(flags, 'model');
+  const out = required<string>(flags, 'out');
+  const imageFile = checkImageFlag(flags);
+  if (!out.endsWith('.safetensors')) throw new HeroError(`--out: '${out}' should end in .safetensors`);
+  const maxNew = flags['max-new-tokens'] as number;
+  if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
+  const backend = await setupBackend(flags, log);
+  const image = await readImage(imageFile);
+  const model = loadLlavaNext(modelDir);
+  let method;
+  try {
+    const { ids, question } = promptIds(flags, model);
+    method = methodSpec(flags, model, question, log);
+    const result = runPipeline(model, {
+      image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
+      onStage: (s) => log(`${s} …`),
+    });
+    writeSafetensors(out, Object.fromEntries(result.trace), {
+      format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
+      model: modelDir, image: imageFile, ...(method.name === 'hero' ? { hero_options: JSON.stringify(method.options) } : {}),
+    });
+    log(`wrote ${result.trace.size} tensors to ${out}`);
+    process.stdout.write(`${JSON.stringify({ out, tensors: result.trace.size, visual_tokens: result.visualTokens, generated_ids: result.newIds })}\n`);
+    return 0;
+  } finally {
+    if (method?.name === 'hero' && method.clip) disposeClipModel(method.clip);
+    disposeLlavaNext(model);
+  }
+}
+
+export const command: Command = { name: 'trace', summary: 'save every intermediate tensor', main };

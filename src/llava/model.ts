@@ -1,0 +1,110 @@
+/**
+ * LLaVA-NeXT end to end, in the order of the paper's pipeline figure:
+ *   crops → CLIP vision tower (with taps) → projector → [packing | a token-dropping method]
+ *   → splice into the token embeddings → Llama → logits / greedy tokens.
+ * One image per prompt, batch 1 (docs/deviations.md).
+ */
+import * as path from 'path';
+import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
+import { assertShape } from '../core/shape';
+import { SafetensorsDir } from '../io/safetensors';
+import { buildTree, disposeTree, linearKeys, loadTensors } from '../io/checkpoint';
+import { clipVisionKeys, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
+import { llamaKeys, type LlamaParams } from '../llama/decoder';
+import { loadImageProcessorConfig, type ImageProcessorConfig } from './image_processor';
+import { deriveLlava, loadLlavaNextConfig, type LlavaDerived, type LlavaNextConfig } from './config';
+import { projector, type ProjectorParams } from './projector';
+import type { VisualContext } from './pruning';
+
+/** Params tree, mirroring the (pre-4.52) llava-hf checkpoint keys. */
+export interface LlavaNextParams {
+  readonly vision_tower: { readonly vision_model: ClipVisionParams };
+  readonly multi_modal_projector: ProjectorParams;
+  readonly image_newline: tf.Tensor1D;
+  readonly language_model: LlamaParams;
+}
+
+export interface LlavaNextModel {
+  readonly dir: string;
+  readonly config: LlavaNextConfig;
+  readonly derived: LlavaDerived;
+  readonly processor: ImageProcessorConfig;
+  readonly params: LlavaNextParams;
+}
+
+/** Every tensor a LLaVA-NeXT checkpoint must hold, by canonical name, with its shape from the config. */
+export function llavaNextKeys(cfg: LlavaNextConfig): Map<string, readonly number[]> {
+  const v = cfg.vision_config, t = cfg.text_config;
+  const spec = new Map<string, readonly number[]>([
+    ...clipVisionKeys(v, 'vision_tower.vision_model.'),
+    ...llamaKeys(t, 'language_model.'),
+  ]);
+  linearKeys(spec, 'multi_modal_projector.linear_1', t.hidden_size, v.hidden_size, true);
+  linearKeys(spec, 'multi_modal_projector.linear_2', t.hidden_size, t.hidden_size, true);
+  spec.set('image_newline', [t.hidden_size]);
+  return spec;
+}
+
+/** fp32 bytes the params of a config occupy once loaded (f16/bf16 files double in memory). */
+export function llavaNextFp32Bytes(cfg: LlavaNextConfig): number {
+  let n = 0;
+  for (const shape of llavaNextKeys(cfg).values()) n += shape.reduce((a, d) => a * d, 1);
+  return 4 * n;
+}
+
+/**
+ * Loads a LLaVA-NeXT directory in HF layout: config.json, preprocessor_config.json and model.safetensors
+ * (or a sharded index). Key names of both HF layouts are accepted (io/checkpoint.ts KEY_RENAMES).
+ */
+export function loadLlavaNext(dir: string): LlavaNextModel {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HeroError(`--model: '${dir}' is not a directory`);
+  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--model: '${dir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
+  const config = loadLlavaNextConfig(dir);
+  const derived = deriveLlava(config);
+  const processor = loadImageProcessorConfig(dir);
+  const store = SafetensorsDir.open(dir);
+  try {
+    const tensors = loadTensors(store, llavaNextKeys(config), { llavaLayout: true });
+    return { dir, config, derived, processor, params: buildTree<LlavaNextParams>(tensors) };
+  } finally {
+    store.close();
+  }
+}
+
+export function disposeLlavaNext(m: LlavaNextModel): void {
+  disposeTree(m.params);
+}
+
+/**
+ * Runs the vision tower over all crops of one image with the requested taps, then the projector on the
+ * feature layer without CLS ("default" strategy).                       @eq LLaVA-1
+ * @mirrors hf-4.45.1 LlavaNextForConditionalGeneration.forward (vision_feature_layer, [:, 1:], projector)
+ * @param pixelValues [P, 3, S, S]
+ */
+export function encodeImage(m: LlavaNextModel, pixelValues: tf.Tensor4D, imageSize: readonly [number, number],
+  grid: readonly [number, number], taps: VisionTaps = {}): VisualContext {
+  const { cropPx: S, patchGrid: G, featureLayer } = m.derived;
+  assertShape(pixelValues, ['P', 'C', 'S', 'S'], [1 + grid[0] * grid[1], 3, S, S], 'pixel_values');
+  return tf.tidy(() => {
+    // The feature layer is always tapped; the caller's taps add what its method needs.
+    const hs = taps.hiddenStates === 'all' ? 'all' : [...new Set([...(taps.hiddenStates ?? []), featureLayer])];
+    const out = visionModel(m.params.vision_tower.vision_model, pixelValues, m.config.vision_config, { ...taps, hiddenStates: hs });
+    const feats = tf.slice(out.hiddenStates[featureLayer]!, [0, 1, 0], [-1, -1, -1]) as tf.Tensor3D; // [P, N, Dv]
+    const projected = projector(m.params.multi_modal_projector, feats, m.config.projector_hidden_act); // [P, N, D]
+    return {
+      hiddenStates: out.hiddenStates, attentions: out.attentions, queries: out.queries, keys: out.keys,
+      projected, pixelValues: tf.clone(pixelValues), imageNewline: tf.clone(m.params.image_newline), imageSize, grid, patchGrid: G, featureLayer,
+    }; // out.pooled is not returned, so tf.tidy frees it
+
+  });
+}
+
+/** Disposes every tensor a VisualContext holds. */
+export function disposeVisualContext(ctx: VisualContext): void {
+  for (const t of [...ctx.hiddenStates, ...ctx.attentions, ...ctx.queries, ...ctx.keys]) t?.dispose();
+  ctx.projected.dispose();
+  ctx.pixelValues?.dispose();
+  ctx.imageNewline.dispose();
+}

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { assertShape } from '../core/shape';
+import { HeroError } from '../core/errors';
+import { unpadRegion } from './anyres';
+
+/**
+ * Stitches the tile features of one image into the (rows·G) × (cols·G) token grid, tiles in row-major
+ * order, each tile's G×G tokens in raster order.                           @eq LLaVA-2
+ * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py pack_image_features (view + permute)
+ * @param tiles [K, N, D] with K = rows·cols, N = G²
+ * @returns [rows·G, cols·G, D]
+ */
+export function stitchTiles(tiles: tf.Tensor3D, grid: readonly [number, number], G: number): tf.Tensor3D {
+  const [rows, cols] = grid;
+  const [K, N, D] = tiles.shape;
+  assertShape(tiles, ['K', 'N', 'D'], [rows * cols, G * G, -1], 'stitchTiles: tile features');
+  void K; void N;
+  const t = tf.reshape(tiles, [rows, cols, G, G, D]);                  // [rows, cols, G, G, D]
+  const g = tf.transpose(t, [0, 2, 1, 3, 4]);                          // [rows, G, cols, G, D]
+  return tf.reshape(g, [rows * G, cols * G, D]) as tf.Tensor3D;         // [rows·G, cols·G, D]
+}
+
+/**
+ * LLaVA-NeXT "anyres" packing of one image: the thumbnail's N tokens, then the stitched tile grid with
+ * the padding rows or columns removed (HF v4.45.1 unpad_image, plain int()), read row by row with the
+ * learned `image_newline` after each row.                                 @eq LLaVA-3
+ *   out = [f₀ ; for each kept row r: (grid[r, c] for kept c), newline]      length N + h'·w' + h'
+ * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py pack_image_features, unpad_image
+ * @param feats [P, N, D], thumbnail first
+ * @param newline [D]
+ * @returns [M, D]
+ */
+export function packImageFeatures(feats: tf.Tensor3D, newline: tf.Tensor1D, grid: readonly [number, number],
+  G: number, imageSize: readonly [number, number]): tf.Tensor2D {
+  const [P, , D] = feats.shape;
+  if (P < 2) throw new HeroError('packImageFeatures: need a thumbnail and at least one tile');
+  const base = tf.squeeze(tf.slice(feats, [0, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D;     // [N, D]
+  const tiles = tf.slice(feats, [1, 0, 0], [P - 1, -1, -1]);                                  // [K, N, D]
+  const full = stitchTiles(tiles, grid, G);                                                   // [rows·G, cols·G, D]
+  const [gh, gw] = [grid[0] * G, grid[1] * G];
+  const r = unpadRegion(gh, gw, [imageSize[0], imageSize[1]]);
+  const h = gh - r.top - r.bottom, w = gw - r.left - r.right;
+  const kept = tf.slice(full, [r.top, r.left, 0], [h, w, D]);                                 // [h', w', D]
+  const nl = tf.broadcastTo(tf.reshape(newline, [1, 1, D]), [h, 1, D]);                       // [h', 1, D]
+  const rowsWithNewline = tf.concat([kept, nl], 1);                                           // [h', w'+1, D]
+  return tf.concat([base, tf.reshape(rowsWithNewline, [h * (w + 1), D])], 0) as tf.Tensor2D;  // [N + h'(w'+1), D]
+}
+
+/**
+ * Which tile tokens LLaVA-NeXT packing keeps (those inside the unpadded region), as 0/1 masks per tile
+ * over raster order, and the number of newline tokens (one per kept grid row).
+ * @returns masks [K][N], newlines h'
+ */
+export function packedTileMasks(grid: readonly [number, number], G: number, imageSize: readonly [number, number]): { masks: Uint8Array[]; newlines: number } {
+  const [rows, cols] = grid;
+  const r = unpadRegion(rows * G, cols * G, [imageSize[0], imageSize[1]]);
+  const masks: Uint8Array[] = [];
+  for (let tr = 0; tr < rows; tr++) {
+    for (let tc = 0; tc < cols; tc++) {
+      const m = new Uint8Array(G * G);
+      for (let i = 0; i < G; i++) {
+        for (let j = 0; j < G; j++) {
+          const y = tr * G + i, x = tc * G + j;
+          m[i * G + j] = y >= r.top && y < rows * G - r.bottom && x >= r.left && x < cols * G - r.right ? 1 : 0;
+        }
+      }
+      masks.push(m);
+    }
+  }
+  return { masks, newlines: rows * G - r.top - r.bottom };
+}
