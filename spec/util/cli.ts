@@ -10,7 +10,7 @@ const ROOT = path.join(__dirname, '..', '..');
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 export function runCli(args: readonly string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, ['-r', path.join(ROOT, 'bin', 'register-ts.js'), path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['-r', path.join(ROOT, 'src', 'cli', 'register-ts.js'), path.join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
     cwd: ROOT, encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000, env: { ...process.env, ...opts.env },
   });
   if (r.error) throw r.error;

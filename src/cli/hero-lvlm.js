@@ -4,7 +4,7 @@
 // compiled on the fly by @swc/core (a devDependency).
 const path = require('path');
 const fs = require('fs');
-const root = path.join(__dirname, '..');
+const root = path.join(__dirname, '..', '..');
 let entry = path.join(root, 'dist', 'cli', 'main.js');
 if (!fs.existsSync(entry)) {
   try {
