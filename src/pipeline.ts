@@ -30,6 +30,8 @@ export interface PipelineInput {
   readonly maxNewTokens: number;
   /** Record every intermediate tensor (all hidden states and attentions): the `trace` command. */
   readonly trace?: boolean;
+  /** Vision layers whose head-mean CLS→patch attention maps to return (the report's Fig. 2-style maps). */
+  readonly clsAttentionLayers?: 'all' | readonly number[];
   /** Progress/timing callback: stage name when it starts. */
   readonly onStage?: (stage: string) => void;
   /** Called after each generated token. */
@@ -53,6 +55,8 @@ export interface PipelineResult {
   readonly methodTensors: TraceTensors;
   /** All recorded tensors by trace name (only with `trace`). */
   readonly trace: TraceTensors;
+  /** Head-mean CLS→patch attention per requested vision layer: maps [P·N] (crop-major, raster order). */
+  readonly clsAttention: ReadonlyArray<{ readonly layer: number; readonly maps: Float32Array }>;
   /** Wall time per stage, ms. */
   readonly timings: Record<string, number>;
 }

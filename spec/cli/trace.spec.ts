@@ -1,0 +1,87 @@
+/**
+ * `hero-lvlm trace` through the command line (a child process, as a user runs it) on the golden
+ * LLaVA-NeXT model and PNG: every tensor the golden stores must come back under the same name and shape,
+ * within the golden tolerance; ids exact.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runCli } from '../util/cli';
+import { loadCase, modelDir, imagePath, FIXTURES } from '../util/fixtures';
+import { SafetensorsFile } from '../../src/io/safetensors';
+import { compare } from '../util/close';
+import { TOL } from '../util/tolerances';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-trace-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const INT_TENSORS = ['image_sizes', 'input_ids', 'generated_ids'];
+
+describe.each(['cpu', 'wasm'])('CLI trace reproduces the llava_wide golden (%s backend)', (backend) => {
+  it('writes every golden tensor under its name, equal within tolerance', () => {
+    const gc = loadCase('llava_wide');
+    const out = path.join(tmp, `wide_${backend}.safetensors`);
+    const r = runCli(['trace', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'),
+      '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '5', '--backend', backend, '--out', out]);
+    expect(r.stderr).toContain(`backend: ${backend}`);
+    expect(r.code).toBe(0);
+    const f = SafetensorsFile.open(out);
+    try {
+      const L = 4;
+      for (let l = 0; l < L; l++) {
+        // attentions are not stored by the llava golden; check the shape and that rows are distributions
+        expect(f.info(`vision.attentions.${l}`).shape).toEqual([3, 4, 17, 17]);
+        const a = f.readFloat32(`vision.attentions.${l}`);
+        for (let row = 0; row < a.length / 17; row++) {
+          let s = 0;
+          for (let j = 0; j < 17; j++) s += a[row * 17 + j];
+          expect(Math.abs(s - 1)).toBeLessThan(1e-5);
+        }
+      }
+      for (const name of gc.names().filter((n) => !['feature_lens', 'legacy_input_ids', 'generate_scores'].includes(n))) {
+        expect({ name, shape: f.info(name).shape }).toEqual({ name, shape: gc.shape(name) });
+        if (INT_TENSORS.includes(name)) {
+          expect({ name, v: f.readNumbers(name) }).toEqual({ name, v: gc.numbers(name) });
+        } else {
+          const c = compare(f.readFloat32(name), gc.floats(name), name === 'pixel_values' ? TOL.pixels : TOL.golden);
+          expect({ name, ok: c.ok, worst: c.ok ? 0 : c.worst }).toEqual({ name, ok: true, worst: 0 });
+        }
+      }
+    } finally {
+      f.close();
+    }
+  });
+});
+
+describe('CLI trace: bad input gives one line naming the culprit and a non-zero exit', () => {
+  const model = modelDir('llava-next-tiny');
+  const img = imagePath('wide_h30_w100');
+  const out = path.join(tmp, 'x.safetensors');
+  const cases: Array<[string, string[], RegExp]> = [
+    ['prompt without the image token', ['--model', model, '--image', img, '--input-ids', '1,2,3', '--out', out], /--input-ids: holds 0 image tokens/],
+    ['missing image', ['--model', model, '--image', path.join(tmp, 'nope.png'), '--input-ids', '1,1000,2', '--out', out], /nope\.png/],
+    ['unreadable image', ['--model', model, '--image', path.join(FIXTURES, 'cases', 'llava_wide.json'), '--input-ids', '1,1000,2', '--out', out], /llava_wide\.json/],
+    ['model dir without config.json', ['--model', tmp, '--image', img, '--input-ids', '1,1000,2', '--out', out], /--model: .* has no config\.json/],
+    ['unknown method', ['--model', model, '--image', img, '--input-ids', '1,1000,2', '--method', 'magic', '--out', out], /--method: unknown method 'magic'/],
+    ['ratio out of range', ['--model', model, '--image', img, '--input-ids', '1,1000,2', '--method', 'hero', '--ratio', '1.5', '--out', out], /--ratio/],
+  ];
+  it.each(cases)('%s', (_what, args, re) => {
+    const r = runCli(['trace', '--backend', 'cpu', ...args]);
+    expect(r.code).not.toBe(0);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^hero-lvlm: error: /);
+    expect(lines[0]).toMatch(re);
+  });
+
+  it('a corrupt checkpoint names the file', () => {
+    const bad = path.join(tmp, 'badmodel');
+    fs.mkdirSync(bad, { recursive: true });
+    for (const f of ['config.json', 'preprocessor_config.json']) fs.copyFileSync(path.join(model, f), path.join(bad, f));
+    const st = fs.readFileSync(path.join(model, 'model.safetensors'));
+    fs.writeFileSync(path.join(bad, 'model.safetensors'), st.subarray(0, st.length - 100)); // truncated
+    const r = runCli(['trace', '--backend', 'cpu', '--model', bad, '--image', img, '--input-ids', '1,1000,2', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/badmodel\/model\.safetensors: not a valid safetensors file: .*truncated/);
+  });
+});
