@@ -1,0 +1,86 @@
+/**
+ * Tokenizers: an HF `tokenizer.json` (+ optional `tokenizer_config.json`) run by @huggingface/tokenizers,
+ * and the two prompt builders the pipeline needs: llava-hf's Vicuna prompt for the LLM and CLIP's
+ * `bos … eos` text ids. A directory without tokenizer.json is an error that points at `--input-ids`
+ * (we never fall back to some other tokenizer).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { HeroError } from '../core/errors';
+import { readJsonFile } from './json';
+
+export interface Tokenizer {
+  encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
+  decode(ids: readonly number[], opts?: { skipSpecialTokens?: boolean }): string;
+  tokenToId(token: string): number | undefined;
+  /** the tokenizer.json file it was read from */
+  readonly source: string;
+}
+
+/**
+ * Reads `<dir>/tokenizer.json` and, when present, `<dir>/tokenizer_config.json`.
+ * @choice `clean_up_tokenization_spaces` defaults to false when tokenizer_config.json does not set it
+ * (HF's Llama and CLIP configs set it to false; the JS runtime's own default is true).
+ */
+export function loadTokenizer(dir: string): Tokenizer {
+  const file = path.join(dir, 'tokenizer.json');
+  if (!fs.existsSync(file)) {
+    throw new HeroError(`${file}: not found; this model directory has no tokenizer, pass the prompt as --input-ids instead`);
+  }
+  const json = readJsonFile<Record<string, unknown>>(file, 'tokenizer');
+  const cfgFile = path.join(dir, 'tokenizer_config.json');
+  const cfg = fs.existsSync(cfgFile) ? readJsonFile<Record<string, unknown>>(cfgFile, 'tokenizer config') : {};
+  if (!Array.isArray(json.added_tokens)) json.added_tokens = [];
+  let tok: HfTokenizer;
+  try {
+    tok = new HfTokenizer(json, { clean_up_tokenization_spaces: false, ...cfg });
+  } catch (e) {
+    throw new HeroError(`${file}: cannot build the tokenizer (${(e as Error).message})`);
+  }
+  return {
+    source: file,
+    encode: (text, opts) => tok.encode(text, { add_special_tokens: opts?.addSpecialTokens ?? true }).ids,
+    decode: (ids, opts) => (ids.length === 0 ? '' : tok.decode([...ids], { skip_special_tokens: opts?.skipSpecialTokens ?? false })),
+    tokenToId: (token) => tok.token_to_id(token),
+  };
+}
+
+/** The system line of original LLaVA's `conv_vicuna_v1` (HERO's and FasterVLM's evaluation template). */
+export const VICUNA_V1_SYSTEM = 'A chat between a curious user and an artificial intelligence assistant. '
+  + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+
+/**
+ * llava-hf's single-turn Vicuna prompt `{system }USER: <image>\n{question} ASSISTANT:` as ids: `<s>`, the
+ * text before the image, exactly one `imageTokenId`, the text after it.
+ *
+ * The two text chunks are encoded separately (the first with the tokenizer's special tokens, i.e. `<s>`,
+ * the second without), which is what HF's fast tokenizer does around the added special token `<image>`
+ * and what original LLaVA's `tokenizer_image_token` does: each chunk gets its own SentencePiece "▁"
+ * prefix, so the ids around the image are `… 29871, <image>, 29871, 13, …` with the Llama-2 vocabulary.
+ *
+ * @choice No system text by default: llava-hf's chat_template.json injects none (reference §6).
+ * Pass `opts.system` (e.g. VICUNA_V1_SYSTEM for original LLaVA's conv_vicuna_v1) to prepend one,
+ * followed by one space.
+ */
+export function llavaPromptIds(tok: Tokenizer, question: string, imageTokenId: number, opts?: { system?: string }): number[] {
+  const system = opts?.system;
+  const before = `${system ? `${system} ` : ''}USER: `;
+  const after = `\n${question} ASSISTANT:`;
+  const ids = [...tok.encode(before, { addSpecialTokens: true }), imageTokenId, ...tok.encode(after, { addSpecialTokens: false })];
+  const n = ids.filter((t) => t === imageTokenId).length;
+  if (n !== 1) throw new HeroError(`--prompt: the prompt holds ${n} image tokens (id ${imageTokenId}); the question must not contain the image placeholder`);
+  return ids;
+}
+
+/**
+ * CLIP text ids `bos … eos` (the tokenizer's post-processor adds both). Longer than `maxLen`
+ * (text_config.max_position_embeddings) → cut to `maxLen − 1` tokens plus the final eos, and
+ * `truncated: true` so the caller can say so (HF truncates the same way when asked; never silent here).
+ */
+export function clipTextIds(tok: Tokenizer, text: string, maxLen: number): { ids: number[]; truncated: boolean } {
+  if (!Number.isInteger(maxLen) || maxLen < 2) throw new HeroError(`clip text: max length ${maxLen} must be an integer ≥ 2`);
+  const ids = tok.encode(text, { addSpecialTokens: true });
+  if (ids.length <= maxLen) return { ids, truncated: false };
+  return { ids: [...ids.slice(0, maxLen - 1), ids[ids.length - 1]], truncated: true };
+}
