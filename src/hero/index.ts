@@ -1,0 +1,97 @@
+/**
+ * HERO (arXiv 2509.13067) on a LLaVA-NeXT VisualContext: content-adaptive tile budgets (stage 1,
+ * HERO-1..4) and function-aware CLS-attention selection (stage 2, HERO-5/6), then the pruned layout.
+ * Read in data-flow order: options → saliency → relevance → budget → scores → select → here.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
+import { assertShape } from '../core/shape';
+import type { NamedTensor, PruneResult, VisualContext } from '../llava/pruning';
+import { resolveHero, validateHeroOptions, type HeroOptions } from './options';
+import { clsSimilarity, saliency } from './saliency';
+import { clipSimilarity, relevance } from './relevance';
+import { density, importance, tokenBudgets, uniformImportance, validMask } from './budget';
+import { globalScores, tileScores } from './scores';
+import { heroLayout, topKMask } from './select';
+
+export * from './options';
+export * from './saliency';
+export * from './relevance';
+export * from './budget';
+export * from './scores';
+export * from './select';
+
+/** The separate CLIP model's raw embeddings of the K tiles and of the instruction (HERO-2's inputs). */
+export interface HeroClipEmbeds {
+  readonly tileImageEmbeds: tf.Tensor2D; // [K, Dp]
+  readonly textEmbed: tf.Tensor1D;       // [Dp]
+}
+
+/**
+ * Runs HERO on one image. `clip` may be null only when the relevance is not used (α = 1, or the
+ * `noRelevance` / `uniformBudgets` ablations); then `hero.clip_similarity` and `hero.relevance` are
+ * NaN-filled (@choice: the trace keeps every public name, NaN says "not computed").
+ * Returned tensors are owned by the caller (`features` and every `tensors[*].tensor`).
+ * Trace names: hero.{global_scores [N], tile_scores [K,N], cls_similarity, saliency, clip_similarity,
+ * relevance, density, importance [K] (F32), budgets [K] (I64), global_keep [N], tile_keep [K,N],
+ * valid_mask [K,N] (U8)}.
+ */
+export function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null, opts: HeroOptions): PruneResult {
+  const L = ctx.attentions.length;
+  validateHeroOptions(opts, L);
+  const r = resolveHero(opts);
+  if (r.needsRelevance && clip === null) throw new HeroError('HERO needs the CLIP model for the relevance score: pass --clip');
+  const [rows, cols] = ctx.grid;
+  const G = ctx.patchGrid, N = G * G, K = rows * cols;
+  assertShape(ctx.projected, ['P', 'N', 'D'], [1 + K, N, -1], 'HERO: projected features');
+  const lastHidden = ctx.hiddenStates[L];
+  if (!lastHidden) throw new HeroError(`HERO: the last vision hidden state (index ${L}) was not tapped`);
+  if (clip) assertShape(clip.tileImageEmbeds, ['K', 'Dp'], [K, -1], 'HERO: CLIP tile embeddings');
+
+  const out = tf.tidy(() => {
+    // Stage 1: tile importance (HERO-1, HERO-2, HERO-D, HERO-3).
+    const clsSim = clsSimilarity(lastHidden);                                        // [K]
+    const sal = saliency(clsSim, opts.tauV);                                         // [K]
+    const clipSim = clip ? clipSimilarity(clip.tileImageEmbeds, clip.textEmbed) : tf.fill([K], NaN) as tf.Tensor1D;
+    const rel = clip ? relevance(clipSim, opts.tauT) : tf.fill([K], NaN) as tf.Tensor1D;
+    const valid = validMask(ctx.grid, G, ctx.imageSize);
+    const dens = density(tf.tensor1d(valid.counts, 'float32'), N);                  // [K]
+    const imp = r.uniformBudgets
+      ? uniformImportance(K)
+      : importance(sal, r.needsRelevance ? rel : null, dens, r.alpha, opts.densityWeight); // [K]
+    // Stage 2 scores (HERO-5, HERO-6).
+    const gScores = globalScores(ctx.attentions, r.globalLayers, r.secondSoftmax);  // [N]
+    const tScores = tileScores(ctx.attentions, r.tileLayers, r.secondSoftmax);      // [K, N]
+
+    // Host round-trip: budgets and top-k indices are integers decided on the CPU from these small
+    // score tensors (K + N + K·N floats).
+    const impHost = imp.dataSync();
+    const gHost = gScores.dataSync();
+    const tHost = tScores.dataSync();
+
+    // HERO-B, HERO-4: integer budgets; then the top-k selections.
+    const { globalBudget, budgets } = tokenBudgets(impHost, valid.counts, N, opts.ratio);
+    const globalKeep = topKMask(gHost, globalBudget);
+    const tileKeep = budgets.map((b, k) => topKMask(tHost.subarray(k * N, (k + 1) * N), b, valid.mask[k]));
+
+    const features = heroLayout(ctx.projected, ctx.imageNewline, globalKeep, tileKeep, ctx.grid, G); // [M, D]
+    const u8 = (masks: readonly Uint8Array[]): tf.Tensor => tf.tensor2d(masks.flatMap((m) => Array.from(m)), [masks.length, N], 'int32');
+    const tensors: Record<string, NamedTensor> = {
+      'hero.global_scores': { tensor: gScores, dtype: 'F32' },
+      'hero.tile_scores': { tensor: tScores, dtype: 'F32' },
+      'hero.cls_similarity': { tensor: clsSim, dtype: 'F32' },
+      'hero.saliency': { tensor: sal, dtype: 'F32' },
+      'hero.clip_similarity': { tensor: clipSim, dtype: 'F32' },
+      'hero.relevance': { tensor: rel, dtype: 'F32' },
+      'hero.density': { tensor: dens, dtype: 'F32' },
+      'hero.importance': { tensor: imp, dtype: 'F32' },
+      'hero.budgets': { tensor: tf.tensor1d(budgets, 'int32'), dtype: 'I64' },
+      'hero.global_keep': { tensor: tf.tensor1d(Array.from(globalKeep), 'int32'), dtype: 'U8' },
+      'hero.tile_keep': { tensor: u8(tileKeep), dtype: 'U8' },
+      'hero.valid_mask': { tensor: u8(valid.mask), dtype: 'U8' },
+    };
+    const result: PruneResult = { features, keepMasks: [globalKeep, ...tileKeep], numNewlines: rows * G, tensors };
+    return result as unknown as tf.TensorContainer; // tidy keeps every tensor nested in the result
+  });
+  return out as unknown as PruneResult;
+}
