@@ -34,7 +34,7 @@ describe('HERO-D · validMask and density', () => {
       const d = density(tf.tensor1d(counts), 576).dataSync();
       const tot = counts.reduce((a, b) => a + b, 0) / 576;
       expectClose(d, counts.map((c) => (c / 576) / (tot + 1e-6)), TOL.primitive, 'density');
-      expect(d.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-6);
+      expect(Array.from(d).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-6);
     })));
   });
 });

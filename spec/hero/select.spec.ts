@@ -6,7 +6,7 @@ import { topKMask, heroLayout } from '../../src/hero';
 describe('HERO-5 HERO-6 · topKMask selection', () => {
   const arb = fc.integer({ min: 1, max: 40 }).chain((n) => fc.record({
     scores: fc.array(fc.float({ min: -1, max: 1, noNaN: true }), { minLength: n, maxLength: n }),
-    valid: fc.array(fc.constantFrom(0, 1), { minLength: n, maxLength: n }),
+    valid: fc.array(fc.constantFrom<number>(0, 1), { minLength: n, maxLength: n }),
     frac: fc.double({ min: 0, max: 1, noNaN: true }),
   }));
 
@@ -38,7 +38,7 @@ describe('HERO-5 HERO-6 · topKMask selection', () => {
 describe('HERO-LAYOUT · heroLayout', () => {
   const arb = fc.record({ rows: fc.integer({ min: 1, max: 3 }), cols: fc.integer({ min: 1, max: 3 }), G: fc.integer({ min: 1, max: 4 }), seed: fc.integer({ min: 0, max: 1e6 }) })
     .chain((s) => fc.record({ s: fc.constant(s),
-      keep: fc.array(fc.array(fc.constantFrom(0, 1), { minLength: s.G * s.G, maxLength: s.G * s.G }), { minLength: 1 + s.rows * s.cols, maxLength: 1 + s.rows * s.cols }) }));
+      keep: fc.array(fc.array(fc.constantFrom<number>(0, 1), { minLength: s.G * s.G, maxLength: s.G * s.G }), { minLength: 1 + s.rows * s.cols, maxLength: 1 + s.rows * s.cols }) }));
 
   it('length = B_0 + Σ b_k + rows·G, newline after every grid row, tokens in stitched raster order', () => {
     fc.assert(fc.property(arb, ({ s, keep }) => tf.tidy(() => {
