@@ -36,6 +36,17 @@ const U8 = (c: GoldenCase, name: string, N: number): Uint8Array[] => {
   return Array.from({ length: v.length / N }, (_, k) => Uint8Array.from(v.slice(k * N, (k + 1) * N)));
 };
 
+/**
+ * Where the llava_* cases store the tiny tower's hidden states for the same processor pixels as the HERO
+ * cases (llava_tall_square runs both images in one batch: tall = crops 0..3, square = crops 4..8).
+ * hidden_states.4 is the last layer (= hidden_states[-1] for the 4-layer tower).
+ */
+const LAST_HIDDEN: Record<string, { case: string; begin: number }> = {
+  wide_h30_w100: { case: 'llava_wide', begin: 0 },
+  tall_h160_w30: { case: 'llava_tall_square', begin: 0 },
+  square_h70_w80: { case: 'llava_tall_square', begin: 4 },
+};
+
 let newline: Float32Array;
 beforeAll(() => {
   const f = SafetensorsFile.open(path.join(modelDir('llava-next-tiny'), 'model.safetensors'));
@@ -59,6 +70,17 @@ describe.each(GOLDEN_BACKENDS)('HERO-1 HERO-2 HERO-D HERO-3 HERO-B HERO-4 HERO-5
     it('HERO-1 · saliency = softmax(cls_similarity / τ_v)', () => tf.tidy(() => {
       const got = saliency(c.tensor('hero.cls_similarity') as tf.Tensor1D, S.tCls);
       expectClose(got, c.tensor('hero.saliency'), TOL.golden, 'hero.saliency');
+    }));
+
+    it('HERO-1 · cls_similarity from the last vision hidden state (stored by the llava_* cases for the same pixels)', () => tf.tidy(() => {
+      const src = LAST_HIDDEN[path.basename(c.json.image, '.png')];
+      // Same crops: the llava case's pixel_values for this image equal the HERO case's.
+      const pv = loadCase(src.case).floats('pixel_values'), own = c.floats('pixel_values');
+      const off = src.case === 'llava_tall_square' && src.begin > 0 ? own.length / (S.K + 1) * 5 : 0; // batch row 1 of [2, 5, …]
+      expect(pv.subarray(off, off + own.length)).toEqual(own);
+      const hs = loadCase(src.case).tensor('vision.hidden_states.4');                    // [P_total, N+1, Dv]
+      const last = tf.slice(hs, [src.begin, 0, 0], [S.K + 1, -1, -1]) as tf.Tensor3D;    // [P, N+1, Dv]
+      expectClose(clsSimilarity(last), c.tensor('hero.cls_similarity'), TOL.golden, 'hero.cls_similarity');
     }));
 
     it('HERO-2 · clip_similarity from the normalised embeddings; relevance = softmax(· / τ_t)', () => tf.tidy(() => {
