@@ -1,18 +1,22 @@
 /**
  * A small seeded PRNG for the embedded default weights: platform-independent (32-bit integer ops only,
- * float64 arithmetic, one `Math.fround` at the end), so the same seed gives the same bytes everywhere.
+ * float64 arithmetic, one `fround` at the end), so the same seed gives the same bytes everywhere.
  *
  * @choice xoshiro128** (Blackman & Vigna) seeded through splitmix32, uniforms with 53 random bits from two
  * draws, normals by Box–Muller in float64 (both outputs used). Nothing here tries to match PyTorch's
  * generator: the default weights are our own, and their sha256 is pinned in weights/manifest.json.
  */
 
+// Math's functions bound once: inside a vm context (jest) every global `Math.x` lookup goes through the
+// context's interceptors and is ~50× slower.
+const { imul, log, sqrt, sin, cos, fround, PI } = Math;
+
 /** splitmix32 step: a well-mixed 32-bit value from a 32-bit state (used only to seed xoshiro). */
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
   let z = state.s;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  z = imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = imul(z ^ (z >>> 13), 0xc2b2ae35);
   return (z ^ (z >>> 16)) >>> 0;
 }
 
@@ -29,7 +33,7 @@ export class Rng {
     if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new Error(`Rng: seed ${seed} is not a 32-bit unsigned integer`);
     // Fold the stream name into the seed (FNV-1a over its UTF-16 code units).
     let h = 0x811c9dc5;
-    for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193);
+    for (let i = 0; i < stream.length; i++) h = imul(h ^ stream.charCodeAt(i), 0x01000193);
     const st = { s: (seed ^ h) | 0 };
     this.a = splitmix32(st);
     this.b = splitmix32(st);
@@ -41,8 +45,8 @@ export class Rng {
   /** One 32-bit unsigned value (xoshiro128**). */
   nextU32(): number {
     const t = this.b << 9;
-    let r = Math.imul(this.b, 5);
-    r = Math.imul((r << 7) | (r >>> 25), 9);
+    let r = imul(this.b, 5);
+    r = imul((r << 7) | (r >>> 25), 9);
     this.c ^= this.a;
     this.d ^= this.b;
     this.b ^= this.c;
@@ -68,15 +72,15 @@ export class Rng {
     }
     const u1 = 1 - this.uniform(); // (0, 1]
     const u2 = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    this.spare = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
+    const r = sqrt(-2 * log(u1));
+    this.spare = r * sin(2 * PI * u2);
+    return r * cos(2 * PI * u2);
   }
 
   /** n values mean + std·N(0, 1), each rounded once to fp32. */
   normalArray(n: number, mean = 0, std = 1): Float32Array {
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = Math.fround(mean + std * this.normal());
+    for (let i = 0; i < n; i++) out[i] = fround(mean + std * this.normal());
     return out;
   }
 }
