@@ -23,7 +23,7 @@ const textArb = fc.oneof(
   fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }),
   fc.array(fc.constantFrom('the', 'cat', ' ', '  ', '\n', 'What', 'is', '?', 'ASSISTANT:', 'USER:', 'ünï', '日本語', '🙂', '1234', 'tokenization'), { minLength: 1, maxLength: 12 }).map((a) => a.join('')),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
-).filter((s) => s.isWellFormed() && !s.includes('▁') && !SPECIAL.some((t) => s.includes(t)));
+).filter((s) => !/\p{Cs}/u.test(s) && !s.includes('▁') && !SPECIAL.some((t) => s.includes(t)));
 
 describe('io.tokenizer · Llama-2 tokenizer.json (default model)', () => {
   it('encodes known ids with <s> (llama-tokenizer-js README values)', () => {
