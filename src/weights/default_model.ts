@@ -272,9 +272,9 @@ function clipTokenizerConfigJson(): Record<string, unknown> {
  * embeddings N(0, 0.5²), lm_head 4·N(0,1)/√hidden — activations stay at unit scale and attention is
  * neither uniform nor one-hot.
  */
-type Init = { kind: 'normal'; mean: number; std: number } | { kind: 'const'; value: number };
+export type Init = { kind: 'normal'; mean: number; std: number } | { kind: 'const'; value: number };
 
-interface KeySpec {
+export interface TensorSpec {
   readonly name: string;
   readonly shape: readonly number[];
   readonly init: Init;
@@ -285,22 +285,22 @@ const linearInit = (fanIn: number): Init => normal(1 / Math.sqrt(fanIn));
 const BIAS = normal(0.1);
 const NORM_W = normal(0.1, 1);
 
-function key(name: string, shape: number[], init: Init): KeySpec {
+function key(name: string, shape: number[], init: Init): TensorSpec {
   return { name, shape, init };
 }
 
-function layerNorm(p: string, d: number): KeySpec[] {
+function layerNorm(p: string, d: number): TensorSpec[] {
   return [key(`${p}.weight`, [d], NORM_W), key(`${p}.bias`, [d], BIAS)];
 }
 
-function linear(p: string, out: number, inp: number, bias: boolean): KeySpec[] {
+function linear(p: string, out: number, inp: number, bias: boolean): TensorSpec[] {
   const w = key(`${p}.weight`, [out, inp], linearInit(inp));
   return bias ? [w, key(`${p}.bias`, [out], BIAS)] : [w];
 }
 
 /** CLIP encoder layers `<p>encoder.layers.{i}.*` (HF CLIPEncoderLayer names). */
-function clipEncoderKeys(p: string, d: number, mlp: number, layers: number): KeySpec[] {
-  const out: KeySpec[] = [];
+function clipEncoderKeys(p: string, d: number, mlp: number, layers: number): TensorSpec[] {
+  const out: TensorSpec[] = [];
   for (let i = 0; i < layers; i++) {
     const l = `${p}encoder.layers.${i}`;
     for (const proj of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) out.push(...linear(`${l}.self_attn.${proj}`, d, d, true));
@@ -311,7 +311,7 @@ function clipEncoderKeys(p: string, d: number, mlp: number, layers: number): Key
 }
 
 /** CLIPVisionTransformer keys under `p` (e.g. `vision_model.`), post_layernorm included. */
-function clipVisionKeys(p: string): KeySpec[] {
+function clipVisionKeys(p: string): TensorSpec[] {
   const d = VISION.hidden;
   const positions = (CROP_PX / PATCH_PX) ** 2 + 1;
   return [
@@ -325,10 +325,10 @@ function clipVisionKeys(p: string): KeySpec[] {
 }
 
 /** LlavaNextForConditionalGeneration keys, pre-4.52 layout (as spec/fixtures/models/llava-next-tiny). */
-export function llavaKeys(): KeySpec[] {
+export function llavaKeys(): TensorSpec[] {
   const D = TEXT.hidden;
   const Dh = TEXT.hidden / TEXT.heads;
-  const out: KeySpec[] = [
+  const out: TensorSpec[] = [
     key('image_newline', [D], normal(1)),
     ...linear('multi_modal_projector.linear_1', D, VISION.hidden, true),
     ...linear('multi_modal_projector.linear_2', D, D, true),
@@ -351,7 +351,7 @@ export function llavaKeys(): KeySpec[] {
 }
 
 /** CLIPModel keys (as spec/fixtures/models/clip-tiny). @choice logit_scale = ln 100, OpenAI CLIP's trained value. */
-export function clipKeys(vocabSize: number): KeySpec[] {
+export function clipKeys(vocabSize: number): TensorSpec[] {
   const d = CLIP_TEXT.hidden;
   return [
     key('logit_scale', [], { kind: 'const', value: Math.log(100) }),
@@ -366,7 +366,7 @@ export function clipKeys(vocabSize: number): KeySpec[] {
 }
 
 /** Draws every tensor; each gets its own stream (seed, model name, tensor name), so order does not matter. */
-function drawTensors(model: string, keys: readonly KeySpec[], seed: number): Record<string, TensorToWrite> {
+function drawTensors(model: string, keys: readonly TensorSpec[], seed: number): Record<string, TensorToWrite> {
   const out: Record<string, TensorToWrite> = {};
   for (const k of keys) {
     if (k.name in out) throw new Error(`duplicate key ${k.name}`);
