@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 export const MASK_MIN = -3.4028234663852886e38;
 
 /**
- * Attention probabilities softmax(q kᵀ · scale + mask) over the last axis.          @eq Attn-1
+ * Attention probabilities softmax(q kᵀ · scale + mask) over the last axis.          @eq Attn-1 NN-softmax
+ *   softmax(z)_j = exp(z_j − max z) / Σ_i exp(z_i − max z)   (tf.softmax)
  * `scaleQueryFirst` multiplies q by the scale before the product (HF v4.45.1 CLIPAttention); otherwise
  * the product is scaled (HF v4.45.1 LlamaAttention eager: `matmul(q, kᵀ) / √Dh`). Both are fp32 here; the
  * order only moves the last bits, and mirroring it keeps the goldens at ~1e-6.
@@ -24,7 +25,8 @@ export function attentionProbs(q: tf.Tensor4D, k: tf.Tensor4D, scale: number,
 
 /**
  * Causal additive mask for `Tq` new queries after `past` cached positions: 0 where key ≤ query position,
- * MASK_MIN elsewhere. @mirrors hf-4.45.1 _prepare_4d_causal_attention_mask_with_cache_position
+ * MASK_MIN elsewhere.                                                                @eq Attn-2
+ * @mirrors hf-4.45.1 _prepare_4d_causal_attention_mask_with_cache_position
  * @returns [Tq, past + Tq]
  */
 export function causalMask(Tq: number, past = 0): tf.Tensor2D {

@@ -1,0 +1,201 @@
+/**
+ * The Llama decoder (Vicuna-7B in LLaVA-NeXT): token embedding → L × (pre-RMSNorm attention with RoPE and
+ * grouped-query heads, pre-RMSNorm SwiGLU MLP) → final RMSNorm → lm_head.
+ * One sequence, no batch dimension: hidden states are [T, D].
+ * @mirrors hf-4.45.1 models/llama/modeling_llama.py
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
+import { assertShape } from '../core/shape';
+import { runLayers } from '../core/scope';
+import { linear, type LinearParams } from '../nn/linear';
+import { rmsNorm, type RmsNormParams } from '../nn/norm';
+import { silu } from '../nn/activations';
+import { attentionProbs, causalMask } from '../nn/attention';
+import { applyRope, ropeTables } from '../nn/rope';
+import { readJsonFile } from '../io/json';
+import { SafetensorsDir } from '../io/safetensors';
+import { buildTree, linearKeys, loadTensors } from '../io/checkpoint';
+import { llamaConfig, type LlamaConfig } from './config';
+import type { KvCache } from './kv_cache';
+
+/** Keys under `model.layers.{i}.` */
+export interface DecoderLayerParams {
+  readonly input_layernorm: RmsNormParams;
+  readonly self_attn: { readonly q_proj: LinearParams; readonly k_proj: LinearParams; readonly v_proj: LinearParams; readonly o_proj: LinearParams };
+  readonly post_attention_layernorm: RmsNormParams;
+  readonly mlp: { readonly gate_proj: LinearParams; readonly up_proj: LinearParams; readonly down_proj: LinearParams };
+}
+
+/** Keys of LlamaForCausalLM (`model.*`, `lm_head.weight`). */
+export interface LlamaParams {
+  readonly model: { readonly embed_tokens: { readonly weight: tf.Tensor2D }; readonly layers: DecoderLayerParams[]; readonly norm: RmsNormParams };
+  readonly lm_head: LinearParams;
+}
+
+/** Every tensor of a LlamaForCausalLM checkpoint under `prefix` ('' alone, 'language_model.' inside LLaVA). */
+export function llamaKeys(cfg: LlamaConfig, prefix: string): Map<string, readonly number[]> {
+  const D = cfg.hidden_size, F = cfg.intermediate_size;
+  const qOut = cfg.num_attention_heads * cfg.head_dim, kvOut = cfg.num_key_value_heads * cfg.head_dim;
+  const spec = new Map<string, readonly number[]>();
+  spec.set(`${prefix}model.embed_tokens.weight`, [cfg.vocab_size, D]);
+  for (let i = 0; i < cfg.num_hidden_layers; i++) {
+    const l = `${prefix}model.layers.${i}`;
+    spec.set(`${l}.input_layernorm.weight`, [D]);
+    linearKeys(spec, `${l}.self_attn.q_proj`, qOut, D, cfg.attention_bias);
+    linearKeys(spec, `${l}.self_attn.k_proj`, kvOut, D, cfg.attention_bias);
+    linearKeys(spec, `${l}.self_attn.v_proj`, kvOut, D, cfg.attention_bias);
+    linearKeys(spec, `${l}.self_attn.o_proj`, D, qOut, cfg.attention_bias);
+    spec.set(`${l}.post_attention_layernorm.weight`, [D]);
+    linearKeys(spec, `${l}.mlp.gate_proj`, F, D, cfg.mlp_bias);
+    linearKeys(spec, `${l}.mlp.up_proj`, F, D, cfg.mlp_bias);
+    linearKeys(spec, `${l}.mlp.down_proj`, D, F, cfg.mlp_bias);
+  }
+  spec.set(`${prefix}model.norm.weight`, [D]);
+  // Tied embeddings store no lm_head; the loader points lm_head at embed_tokens.
+  if (!cfg.tie_word_embeddings) spec.set(`${prefix}lm_head.weight`, [cfg.vocab_size, D]);
+  return spec;
+}
+
+/** Fills in lm_head for tied embeddings (the one exception to "params mirror the checkpoint"). */
+export function tieLmHead(p: { model: LlamaParams['model']; lm_head?: LinearParams }, cfg: LlamaConfig): LlamaParams {
+  return cfg.tie_word_embeddings ? { ...p, lm_head: { weight: p.model.embed_tokens.weight } } : (p as LlamaParams);
+}
+
+/** Loads a LlamaForCausalLM directory (config.json + safetensors). */
+export function loadLlama(dir: string): { config: LlamaConfig; params: LlamaParams } {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) throw new HeroError(`${dir}: no config.json`);
+  const config = llamaConfig(readJsonFile<Record<string, unknown>>(file, 'model config'), file);
+  const store = SafetensorsDir.open(dir);
+  try {
+    const tree = buildTree<LlamaParams>(loadTensors(store, llamaKeys(config, '')));
+    return { config, params: tieLmHead(tree, config) };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Token embedding lookup.
+ * @returns [T, D]
+ */
+export function embedTokens(p: LlamaParams, ids: readonly number[]): tf.Tensor2D {
+  const V = p.model.embed_tokens.weight.shape[0];
+  const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= V);
+  if (bad !== undefined) throw new HeroError(`token id ${bad} is outside the vocabulary [0, ${V})`);
+  return tf.gather(p.model.embed_tokens.weight, tf.tensor1d(ids as number[], 'int32')) as tf.Tensor2D; // [T, D]
+}
+
+/**
+ * SwiGLU MLP.                                                                    @eq Llama-2
+ *   MLP(x) = W_down (silu(W_gate x) ⊙ W_up x)
+ * @param x [T, D]
+ * @returns [T, D]
+ */
+export function mlp(p: DecoderLayerParams['mlp'], x: tf.Tensor2D): tf.Tensor2D {
+  return linear(p.down_proj, tf.mul(silu(linear(p.gate_proj, x)), linear(p.up_proj, x)) as tf.Tensor2D); // [T, F] → [T, D]
+}
+
+/**
+ * Causal self-attention with RoPE and grouped-query heads (each kv head serves H / Hkv query heads).
+ * Appends this chunk's keys (after RoPE) and values to the cache when one is given.
+ *   softmax(q kᵀ / √Dh + causal) v                                              @eq Attn-1 Attn-2
+ * @mirrors hf-4.45.1 LlamaAttention.forward (eager), repeat_kv, apply_rotary_pos_emb
+ * @param x [T, D]
+ * @returns out [T, D], probs [H, T, Tc+T]
+ */
+export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D, cfg: LlamaConfig,
+  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number }):
+  { out: tf.Tensor2D; probs: tf.Tensor3D } {
+  const T = x.shape[0];
+  const H = cfg.num_attention_heads, Hkv = cfg.num_key_value_heads, Dh = cfg.head_dim;
+  const heads = (t: tf.Tensor2D, n: number): tf.Tensor3D => tf.transpose(tf.reshape(t, [T, n, Dh]), [1, 0, 2]) as tf.Tensor3D; // [n, T, Dh]
+  const rot = (t: tf.Tensor3D): tf.Tensor3D => tf.squeeze(applyRope(tf.expandDims(t, 0) as tf.Tensor4D, rope.cos, rope.sin), [0]) as tf.Tensor3D;
+  const q = rot(heads(linear(p.q_proj, x), H));                 // [H, T, Dh]
+  let k = rot(heads(linear(p.k_proj, x), Hkv));                 // [Hkv, T, Dh]
+  let v = heads(linear(p.v_proj, x), Hkv);                      // [Hkv, T, Dh]
+  if (cache) ({ k, v } = cache.cache.append(cache.layer, k, v)); // [Hkv, Tc+T, Dh]
+  // repeat_kv: kv head j serves query heads j·(H/Hkv) … (j+1)·(H/Hkv) − 1.
+  const rep = H / Hkv;
+  const kFull = rep === 1 ? k : tf.reshape(tf.tile(tf.expandDims(k, 1), [1, rep, 1, 1]), [H, -1, Dh]) as tf.Tensor3D; // [H, Tc+T, Dh]
+  const vFull = rep === 1 ? v : tf.reshape(tf.tile(tf.expandDims(v, 1), [1, rep, 1, 1]), [H, -1, Dh]) as tf.Tensor3D; // [H, Tc+T, Dh]
+  const probs = tf.squeeze(attentionProbs(tf.expandDims(q, 0) as tf.Tensor4D, tf.expandDims(kFull, 0) as tf.Tensor4D,
+    1 / Math.sqrt(Dh), { mask }), [0]) as tf.Tensor3D;            // [H, T, Tc+T]
+  const o = tf.reshape(tf.transpose(tf.matMul(probs, vFull), [1, 0, 2]), [T, H * Dh]) as tf.Tensor2D; // [T, H·Dh]
+  return { out: linear(p.o_proj, o), probs };
+}
+
+/**
+ * One decoder layer, pre-norm residual blocks.                                  @eq Llama-1
+ *   h = x + Attn(RMSNorm(x)) ;  y = h + MLP(RMSNorm(h))
+ * @mirrors hf-4.45.1 LlamaDecoderLayer.forward
+ * @param x [T, D]
+ * @returns y [T, D], probs [H, T, Tc+T]
+ */
+export function decoderLayer(p: DecoderLayerParams, x: tf.Tensor2D, cfg: LlamaConfig,
+  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number }):
+  { y: tf.Tensor2D; probs: tf.Tensor3D } {
+  const eps = cfg.rms_norm_eps;
+  const { out, probs } = selfAttention(p.self_attn, rmsNorm(p.input_layernorm, x, eps), cfg, rope, mask, cache);
+  const h = tf.add(x, out) as tf.Tensor2D;
+  return { y: tf.add(h, mlp(p.mlp, rmsNorm(p.post_attention_layernorm, h, eps))) as tf.Tensor2D, probs };
+}
+
+export interface DecoderTaps {
+  /** keep all L+1 hidden states (HF convention: the last one is after the final norm) */
+  readonly hiddenStates?: boolean;
+  /** keep attention probabilities of all layers (true) or of the listed ones */
+  readonly attentions?: boolean | readonly number[];
+}
+
+export interface DecoderOutput {
+  /** [T, V], or [1, V] with lastOnly */
+  readonly logits: tf.Tensor2D;
+  /** L+1 entries [T, D]: the embeddings, layers 1..L−1, and the final-norm output (as HF reports it) */
+  readonly hiddenStates?: tf.Tensor2D[];
+  /** per layer [H, T, Tc+T]; undefined where not tapped */
+  readonly attentions?: (tf.Tensor3D | undefined)[];
+}
+
+/**
+ * The decoder on a chunk of embeddings at positions Tc .. Tc+T−1 (Tc = cached positions).  @eq Llama-3
+ *   logits = lm_head(RMSNorm(h_L))
+ * With a cache, the chunk's keys and values are appended and the cache advances by T.
+ * `afterLayer` lets a caller (FastV) see each layer's output and attention; it must not dispose them.
+ * @mirrors hf-4.45.1 LlamaModel.forward + LlamaForCausalLM.forward
+ * @param inputsEmbeds [T, D]
+ */
+export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
+  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean } = {}): DecoderOutput {
+  const T = inputsEmbeds.shape[0];
+  assertShape(inputsEmbeds, ['T', 'D'], [-1, cfg.hidden_size], 'llamaForward: inputs_embeds');
+  const past = opts.cache?.length ?? 0;
+  if (past + T > cfg.max_position_embeddings) {
+    throw new HeroError(`sequence of ${past + T} positions exceeds max_position_embeddings ${cfg.max_position_embeddings}`);
+  }
+  const taps = opts.taps ?? {};
+  const wantAttn = (l: number): boolean => taps.attentions === true || (Array.isArray(taps.attentions) && taps.attentions.includes(l));
+  return tf.tidy(() => {
+    const rope = ropeTables(T, cfg.head_dim, cfg.rope_theta, past); // cos, sin [T, Dh]
+    const mask = causalMask(T, past);                                 // [T, Tc+T]
+    const hiddenStates: tf.Tensor2D[] | undefined = taps.hiddenStates ? [tf.clone(inputsEmbeds)] : undefined;
+    const attentions: (tf.Tensor3D | undefined)[] | undefined = taps.attentions ? new Array(cfg.num_hidden_layers).fill(undefined) : undefined;
+    const h = runLayers(inputsEmbeds, cfg.num_hidden_layers, (i, x) => {
+      const { y, probs } = decoderLayer(p.model.layers[i], x, cfg, rope, mask, opts.cache ? { cache: opts.cache, layer: i } : undefined);
+      // Tapped probabilities must outlive this layer's tidy scope; the outer tidy returns them.
+      if (attentions && wantAttn(i)) attentions[i] = tf.keep(probs);
+      return y;
+    }, (i, y) => {
+      if (hiddenStates && i < cfg.num_hidden_layers - 1) hiddenStates.push(tf.keep(tf.clone(y)));
+    });
+    opts.cache?.advance(T);
+    const last = opts.lastOnly ? tf.slice(h, [T - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T or 1, D]
+    const normed = rmsNorm(p.model.norm, last, cfg.rms_norm_eps);
+    if (hiddenStates) hiddenStates.push(normed);
+    const logits = linear(p.lm_head, normed);                                          // [T, V]
+    return { logits, hiddenStates, attentions };
+  });
+}

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LlamaConfig } from './config';
+import { embedTokens, llamaForward, type LlamaParams } from './decoder';
+import { KvCache } from './kv_cache';
+
+/** Index of the largest value; the first one on ties, as torch.argmax. */
+export function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+/**
+ * Greedy decoding: prefill the prompt embeddings into a KV cache, then feed back the argmax token one
+ * position at a time; stops after emitting an eos id or after `maxNewTokens`.        @eq Gen-1
+ *   y_{t+1} = argmax_v logits(y_≤t)_v
+ * @mirrors hf-4.45.1 GenerationMixin._sample with do_sample=False (greedy), eos stop
+ * @param inputsEmbeds [T, D] prompt embeddings (image features already spliced in)
+ * @returns new token ids (eos included when emitted) and, with keepScores, each step's logits [V]
+ */
+export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D, opts: {
+  readonly maxNewTokens: number;
+  readonly eosTokenId?: number | readonly number[];
+  readonly onStep?: (step: number, id: number) => void;
+  readonly keepScores?: boolean;
+}): { newIds: number[]; scores?: Float32Array[] } {
+  const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
+  const cache = new KvCache(cfg.num_hidden_layers);
+  const newIds: number[] = [];
+  const scores: Float32Array[] = [];
+  try {
+    let next: tf.Tensor2D = inputsEmbeds;
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      const out = llamaForward(p, next, cfg, { cache, lastOnly: true });
+      if (next !== inputsEmbeds) next.dispose();
+      const logits = out.logits.dataSync() as Float32Array; // host round-trip: the next id decides the next input
+      out.logits.dispose();
+      const id = argmax(logits);
+      if (opts.keepScores) scores.push(Float32Array.from(logits));
+      newIds.push(id);
+      opts.onStep?.(step, id);
+      if (eos.has(id) || step === opts.maxNewTokens - 1) break;
+      next = embedTokens(p, [id]); // [1, D]
+    }
+    if (next !== inputsEmbeds) next.dispose();
+  } finally {
+    cache.dispose();
+  }
+  return opts.keepScores ? { newIds, scores } : { newIds };
+}
