@@ -17,3 +17,25 @@ export function runLayers<T extends tf.Tensor>(x: T, n: number, layer: (i: numbe
   }
   return h;
 }
+
+/**
+ * Like runLayers, for layers that also produce a tap (e.g. attention probabilities): `layer` returns
+ * { h, tap }; each step runs inside tf.tidy, which keeps both because they are returned. Taps are
+ * collected per layer (undefined where the layer returned none); the caller owns them. With
+ * `keepHidden`, every layer output is kept and returned in `hidden` (owned by the caller); otherwise each
+ * is freed once the next layer has consumed it.
+ */
+export function runLayersWithTaps<T extends tf.Tensor, U extends tf.Tensor>(x: T, n: number,
+  layer: (i: number, h: T) => { h: T; tap?: U }, keepHidden = false): { h: T; taps: (U | undefined)[]; hidden: T[] } {
+  let h = x;
+  const taps: (U | undefined)[] = [];
+  const hidden: T[] = [];
+  for (let i = 0; i < n; i++) {
+    const out = tf.tidy(() => layer(i, h));
+    if (keepHidden) hidden.push(out.h);
+    else if (h !== x) h.dispose();
+    taps.push(out.tap);
+    h = out.h;
+  }
+  return { h, taps, hidden };
+}

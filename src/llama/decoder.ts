@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
-import { runLayers } from '../core/scope';
+import { runLayersWithTaps } from '../core/scope';
 import { linear, type LinearParams } from '../nn/linear';
 import { rmsNorm, type RmsNormParams } from '../nn/norm';
 import { silu } from '../nn/activations';
@@ -181,16 +181,14 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
   return tf.tidy(() => {
     const rope = ropeTables(T, cfg.head_dim, cfg.rope_theta, past); // cos, sin [T, Dh]
     const mask = causalMask(T, past);                                 // [T, Tc+T]
-    const hiddenStates: tf.Tensor2D[] | undefined = taps.hiddenStates ? [tf.clone(inputsEmbeds)] : undefined;
-    const attentions: (tf.Tensor3D | undefined)[] | undefined = taps.attentions ? new Array(cfg.num_hidden_layers).fill(undefined) : undefined;
-    const h = runLayers(inputsEmbeds, cfg.num_hidden_layers, (i, x) => {
+    // Every layer output stays alive until this tidy ends (it returns the tapped ones and frees the rest).
+    const run = runLayersWithTaps(inputsEmbeds, cfg.num_hidden_layers, (i, x) => {
       const { y, probs } = decoderLayer(p.model.layers[i], x, cfg, rope, mask, opts.cache ? { cache: opts.cache, layer: i } : undefined);
-      // Tapped probabilities must outlive this layer's tidy scope; the outer tidy returns them.
-      if (attentions && wantAttn(i)) attentions[i] = tf.keep(probs);
-      return y;
-    }, (i, y) => {
-      if (hiddenStates && i < cfg.num_hidden_layers - 1) hiddenStates.push(tf.keep(tf.clone(y)));
-    });
+      return { h: y, tap: wantAttn(i) ? probs : undefined };
+    }, taps.hiddenStates === true);
+    const h = run.h;
+    const hiddenStates = taps.hiddenStates ? [inputsEmbeds, ...run.hidden.slice(0, -1)].map((t) => tf.clone(t)) : undefined;
+    const attentions = taps.attentions ? run.taps : undefined;
     opts.cache?.advance(T);
     const last = opts.lastOnly ? tf.slice(h, [T - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T or 1, D]
     const normed = rmsNorm(p.model.norm, last, cfg.rms_norm_eps);

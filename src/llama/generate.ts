@@ -40,9 +40,8 @@ export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: t
       newIds.push(id);
       opts.onStep?.(step, id);
       if (eos.has(id) || step === opts.maxNewTokens - 1) break;
-      next = embedTokens(p, [id]); // [1, D]
+      next = tf.tidy(() => embedTokens(p, [id])); // [1, D]
     }
-    if (next !== inputsEmbeds) next.dispose();
   } finally {
     cache.dispose();
   }
