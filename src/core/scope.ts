@@ -25,7 +25,7 @@ export function runLayers<T extends tf.Tensor>(x: T, n: number, layer: (i: numbe
  * `keepHidden`, every layer output is kept and returned in `hidden` (owned by the caller); otherwise each
  * is freed once the next layer has consumed it.
  */
-export function runLayersWithTaps<T extends tf.Tensor, U extends tf.Tensor>(x: T, n: number,
+export function runLayersWithTaps<T extends tf.Tensor, U extends tf.TensorContainer>(x: T, n: number,
   layer: (i: number, h: T) => { h: T; tap?: U }, keepHidden = false): { h: T; taps: (U | undefined)[]; hidden: T[] } {
   let h = x;
   const taps: (U | undefined)[] = [];

@@ -1,0 +1,102 @@
+/**
+ * The CLIP vision tower: embeddings → pre_layrnorm → L pre-LN encoder layers → post_layernorm on the
+ * pooled CLS. Returns the intermediate tensors a caller asks for (taps) instead of hooks.
+ * @mirrors hf-4.45.1 models/clip/modeling_clip.py CLIPVisionTransformer.forward
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { assertShape } from '../core/shape';
+import { runLayersWithTaps } from '../core/scope';
+import { layerNorm, type LayerNormParams } from '../nn/norm';
+import { layerNormKeys, linearKeys } from '../io/checkpoint';
+import type { ClipVisionConfig } from './config';
+import { visionEmbeddings, type VisionEmbeddingsParams } from './embeddings';
+import { encoderLayer, type EncoderLayerParams } from './encoder';
+
+/** Keys under `vision_model.` (HF spells `pre_layrnorm` so). */
+export interface ClipVisionParams {
+  readonly embeddings: VisionEmbeddingsParams;
+  readonly pre_layrnorm: LayerNormParams;
+  readonly encoder: { readonly layers: EncoderLayerParams[] };
+  readonly post_layernorm: LayerNormParams;
+}
+
+/** Encoder-layer keys shared by the vision and text towers. */
+export function encoderLayerKeys(spec: Map<string, readonly number[]>, prefix: string, d: number, f: number): void {
+  layerNormKeys(spec, `${prefix}.layer_norm1`, d);
+  for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) linearKeys(spec, `${prefix}.self_attn.${n}`, d, d, true);
+  layerNormKeys(spec, `${prefix}.layer_norm2`, d);
+  linearKeys(spec, `${prefix}.mlp.fc1`, f, d, true);
+  linearKeys(spec, `${prefix}.mlp.fc2`, d, f, true);
+}
+
+/** Every tensor of a vision tower under `prefix` (e.g. 'vision_model.' or 'vision_tower.vision_model.'). */
+export function clipVisionKeys(cfg: ClipVisionConfig, prefix: string): Map<string, readonly number[]> {
+  const D = cfg.hidden_size, p = cfg.patch_size;
+  const N1 = (cfg.image_size / p) ** 2 + 1;
+  const spec = new Map<string, readonly number[]>();
+  spec.set(`${prefix}embeddings.class_embedding`, [D]);
+  spec.set(`${prefix}embeddings.patch_embedding.weight`, [D, cfg.num_channels, p, p]);
+  spec.set(`${prefix}embeddings.position_embedding.weight`, [N1, D]);
+  layerNormKeys(spec, `${prefix}pre_layrnorm`, D);
+  for (let i = 0; i < cfg.num_hidden_layers; i++) encoderLayerKeys(spec, `${prefix}encoder.layers.${i}`, D, cfg.intermediate_size);
+  layerNormKeys(spec, `${prefix}post_layernorm`, D);
+  return spec;
+}
+
+/** Which intermediates to return: hidden states by index 0..L, attentions and q/k by layer 0..L−1. */
+export interface VisionTaps {
+  readonly hiddenStates?: 'all' | readonly number[];
+  readonly attentions?: 'all' | readonly number[];
+  readonly queryKey?: 'all' | readonly number[];
+}
+
+export interface VisionOutput {
+  /** L+1 entries [P, N+1, Dv]: 0 = after pre_layrnorm, i = output of layer i−1; undefined where not tapped */
+  readonly hiddenStates: (tf.Tensor3D | undefined)[];
+  /** L entries [P, Hv, N+1, N+1], softmax probabilities; undefined where not tapped */
+  readonly attentions: (tf.Tensor4D | undefined)[];
+  /** L entries [P, N+1, Dv], raw q_proj / k_proj outputs; undefined where not tapped */
+  readonly queries: (tf.Tensor3D | undefined)[];
+  readonly keys: (tf.Tensor3D | undefined)[];
+  /** [P, N+1, Dv], the last layer's output (no post-LN) */
+  readonly lastHiddenState: tf.Tensor3D;
+  /** [P, Dv] = post_layernorm(lastHiddenState[:, 0]) */
+  readonly pooled: tf.Tensor2D;
+}
+
+const wants = (t: 'all' | readonly number[] | undefined, i: number): boolean => t === 'all' || (t?.includes(i) ?? false);
+
+/**
+ * The vision tower over P crops.                                                 @eq ViT-1 ViT-2 ViT-3 ViT-4
+ * Only tapped attention maps are kept (for ViT-L they are 16 × 577² floats per crop and layer).
+ * @param pixelValues [P, C, S, S]
+ */
+export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: ClipVisionConfig, taps: VisionTaps = {}): VisionOutput {
+  const S = cfg.image_size, L = cfg.num_hidden_layers;
+  assertShape(pixelValues, ['P', 'C', 'S', 'S'], [-1, cfg.num_channels, S, S], 'CLIP vision: pixel_values');
+  return tf.tidy(() => {
+    const h0 = layerNorm(p.pre_layrnorm, visionEmbeddings(p.embeddings, pixelValues, cfg), cfg.layer_norm_eps); // [P, N+1, Dv]
+    const run = runLayersWithTaps(h0, L, (i, x) => {
+      const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg);
+      return {
+        h: y,
+        tap: {
+          hidden: wants(taps.hiddenStates, i + 1) ? tf.clone(y) : undefined,
+          probs: wants(taps.attentions, i) ? t.probs : undefined,
+          q: wants(taps.queryKey, i) ? t.q : undefined,
+          k: wants(taps.queryKey, i) ? t.k : undefined,
+        },
+      };
+    });
+    const last = run.h;                                                                // [P, N+1, Dv]
+    const cls = tf.squeeze(tf.slice(last, [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D; // [P, Dv]
+    return {
+      hiddenStates: [wants(taps.hiddenStates, 0) ? h0 : undefined, ...run.taps.map((t) => t?.hidden)],
+      attentions: run.taps.map((t) => t?.probs),
+      queries: run.taps.map((t) => t?.q),
+      keys: run.taps.map((t) => t?.k),
+      lastHiddenState: last,
+      pooled: layerNorm(p.post_layernorm, cls, cfg.layer_norm_eps),                    // @eq ViT-4 (pooled CLS)
+    };
+  });
+}
