@@ -8,7 +8,7 @@ const G = 4, S = 56;
 
 /** Features whose value encodes where they came from: crop p, raster index j → 100·p + j. */
 function labelled(P: number, N: number): tf.Tensor3D {
-  return tf.tidy(() => tf.reshape(tf.add(tf.mul(tf.range(0, P), 100).reshape([P, 1]), tf.range(0, N).reshape([1, N])), [P, N, 1]) as tf.Tensor3D);
+  return tf.tidy(() => tf.reshape(tf.add(tf.reshape(tf.mul(tf.range(0, P), 100), [P, 1]), tf.reshape(tf.range(0, N), [1, N])), [P, N, 1]) as tf.Tensor3D);
 }
 
 describe('LLaVA-2 · stitchTiles', () => {

@@ -40,6 +40,9 @@ export function packImageFeatures(feats: tf.Tensor3D, newline: tf.Tensor1D, grid
   const [gh, gw] = [grid[0] * G, grid[1] * G];
   const r = unpadRegion(gh, gw, [imageSize[0], imageSize[1]]);
   const h = gh - r.top - r.bottom, w = gw - r.left - r.right;
+  // Extreme aspect ratios can unpad every row (new_h = 0): HF then packs the thumbnail alone. With no
+  // columns left (new_w = 0) each row still gets its newline.
+  if (h === 0) return base;
   const kept = tf.slice(full, [r.top, r.left, 0], [h, w, D]);                                 // [h', w', D]
   const nl = tf.broadcastTo(tf.reshape(newline, [1, 1, D]), [h, 1, D]);                       // [h', 1, D]
   const rowsWithNewline = tf.concat([kept, nl], 1);                                           // [h', w'+1, D]

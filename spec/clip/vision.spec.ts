@@ -1,0 +1,136 @@
+/**
+ * CLIP vision tower against HF v4.45.1 (clip_vision_tiny; clip_vit_l_336_1layer at ViT-L/14-336 width,
+ * F16 weights upcast), plus the patchify metamorphic test and attention properties.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { visionModel } from '../../src/clip/vision';
+import { patchify, visionEmbeddings } from '../../src/clip/embeddings';
+import { loadClipModel, loadClipVisionModel, disposeClipModel, imageFeatures, type ClipModel } from '../../src/clip/model';
+import { disposeTree } from '../../src/io/checkpoint';
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
+import { attentionProbs } from '../../src/nn/attention';
+import { HeroError } from '../../src/core/errors';
+import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
+import { expectClose } from '../util/close';
+import { TOL } from '../util/tolerances';
+
+describe.each(GOLDEN_BACKENDS)('ViT-1 ViT-2 ViT-3 ViT-4 · CLIP vision tower vs HF v4.45.1 (%s backend)', (backend) => {
+  let m: ClipModel;
+  beforeAll(async () => {
+    await useBackend(backend);
+    m = loadClipModel(modelDir('clip-tiny'));
+  });
+  afterAll(() => disposeClipModel(m));
+
+  it('clip_vision_tiny: every hidden state, attention, pooled output and image embedding', () => {
+    const gc = loadCase('clip_vision_tiny');
+    tf.tidy(() => {
+      const out = visionModel(m.params.vision_model, gc.tensor('pixel_values') as tf.Tensor4D, m.vision, { hiddenStates: 'all', attentions: 'all' });
+      out.hiddenStates.forEach((h, i) => expectClose(h!, gc.tensor(`hidden_states.${i}`), TOL.golden, `hidden_states.${i}`));
+      out.attentions.forEach((a, l) => expectClose(a!, gc.tensor(`attentions.${l}`), TOL.probs, `attentions.${l}`));
+      expectClose(out.lastHiddenState, gc.tensor('last_hidden_state'), TOL.golden, 'last_hidden_state');
+      expectClose(out.pooled, gc.tensor('pooler_output'), TOL.golden, 'pooler_output');
+      expectClose(imageFeatures(m, gc.tensor('pixel_values') as tf.Tensor4D), gc.tensor('image_embeds'), TOL.golden, 'image_embeds');
+    });
+  });
+
+  it('untapped intermediates are not returned; q/k taps are the raw projections', () => {
+    const gc = loadCase('clip_vision_tiny');
+    tf.tidy(() => {
+      const out = visionModel(m.params.vision_model, gc.tensor('pixel_values') as tf.Tensor4D, m.vision, { attentions: [1], queryKey: [1] });
+      expect(out.hiddenStates.filter(Boolean)).toHaveLength(0);
+      expect(out.attentions.map((a) => a !== undefined)).toEqual([false, true, false, false]);
+      // softmax(q·8^-½ kᵀ) per head from the taps equals the tapped probabilities
+      const [P, N1, D] = out.queries[1]!.shape;
+      const heads = (t: tf.Tensor3D): tf.Tensor4D => tf.transpose(tf.reshape(t, [P, N1, 4, D / 4]), [0, 2, 1, 3]) as tf.Tensor4D;
+      expectClose(attentionProbs(heads(out.queries[1]!), heads(out.keys[1]!), (D / 4) ** -0.5), out.attentions[1]!, TOL.probs, 'probs from q/k');
+    });
+  });
+
+  it('clip_vit_l_336_1layer: ViT-L/14-336 width from an F16 checkpoint', () => {
+    const gc = loadCase('clip_vit_l_336_1layer');
+    const v = loadClipVisionModel(modelDir('clip-vit-l-336-1layer-f16'));
+    try {
+      tf.tidy(() => {
+        const px = gc.tensor('pixel_values') as tf.Tensor4D;
+        expectClose(visionEmbeddings(v.params.embeddings, px, v.config), gc.tensor('embeddings'), TOL.golden, 'embeddings');
+        const out = visionModel(v.params, px, v.config, { hiddenStates: 'all', attentions: 'all' });
+        expectClose(out.hiddenStates[0]!, gc.tensor('hidden_states.0'), TOL.golden, 'hidden_states.0');
+        expectClose(out.hiddenStates[1]!, gc.tensor('hidden_states.1'), TOL.golden, 'hidden_states.1');
+        expectClose(out.lastHiddenState, gc.tensor('last_hidden_state'), TOL.golden, 'last_hidden_state');
+        expectClose(out.pooled, gc.tensor('pooler_output'), TOL.golden, 'pooler_output');
+        const a = out.attentions[0]!;                                                     // [1, 16, 577, 577]
+        expectClose(tf.reshape(tf.slice(a, [0, 0, 0, 0], [1, 1, -1, -1]), [1, 577, 577]), gc.tensor('attentions.0.head0'), TOL.probs, 'attentions.0.head0');
+        expectClose(tf.reshape(tf.slice(a, [0, 0, 0, 0], [1, -1, 1, -1]), [1, 16, 577]), gc.tensor('attentions.0.cls_row'), TOL.probs, 'attentions.0.cls_row');
+      });
+    } finally {
+      disposeTree(v.params);
+    }
+  });
+});
+
+describe('ViT-1 · patch embedding as unfold + matmul equals tf.conv2d (metamorphic)', () => {
+  it('for random crops and filters', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 }), fc.integer({ min: 1, max: 1e6 }),
+      (P, G, p, seed) => {
+        tf.tidy(() => {
+          const S = G * p, D = 5;
+          const x = tf.randomNormal([P, 3, S, S], 0, 1, 'float32', seed) as tf.Tensor4D;
+          const w = tf.randomNormal([D, 3, p, p], 0, 1, 'float32', seed + 1) as tf.Tensor4D;          // torch layout [out, in, kh, kw]
+          const unfold = tf.matMul(tf.reshape(patchify(x, p), [-1, 3 * p * p]), tf.reshape(w, [D, -1]), false, true); // [P·G², D]
+          const conv = tf.conv2d(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, p, 'valid'); // [P, G, G, D]
+          expectClose(unfold, tf.reshape(conv, [-1, D]), TOL.primitive, 'unfold vs conv2d');
+        });
+      }), { numRuns: 20 });
+  });
+});
+
+describe('Attn-1 · unmasked attention is invariant to permuting keys and values together', () => {
+  it('(property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 2, max: 8 }), fc.integer({ min: 1, max: 1e6 }), (T, seed) => {
+      tf.tidy(() => {
+        const q = tf.randomNormal([1, 2, T, 4], 0, 1, 'float32', seed) as tf.Tensor4D;
+        const k = tf.randomNormal([1, 2, T, 4], 0, 1, 'float32', seed + 1) as tf.Tensor4D;
+        const v = tf.randomNormal([1, 2, T, 4], 0, 1, 'float32', seed + 2) as tf.Tensor4D;
+        const perm = tf.tensor1d(Array.from({ length: T }, (_, i) => (i * 3 + 1) % T).some((x, i, a) => a.indexOf(x) !== i) ? Array.from({ length: T }, (_, i) => T - 1 - i) : Array.from({ length: T }, (_, i) => (i * 3 + 1) % T), 'int32');
+        const out = tf.matMul(attentionProbs(q, k, 0.5), v);
+        const outP = tf.matMul(attentionProbs(q, tf.gather(k, perm, 2) as tf.Tensor4D, 0.5), tf.gather(v, perm, 2));
+        expectClose(outP, out, TOL.primitive, 'permuted keys/values');
+      });
+    }), { numRuns: 30 });
+  });
+});
+
+describe('CLIP checkpoint errors name the tensor', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-clip-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  function copyWith(name: string, edit: (t: Record<string, TensorToWrite>) => void): string {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(modelDir('clip-tiny'), 'config.json'), path.join(dir, 'config.json'));
+    const f = SafetensorsFile.open(path.join(modelDir('clip-tiny'), 'model.safetensors'));
+    const t: Record<string, TensorToWrite> = {};
+    for (const n of f.names()) t[n] = { dtype: 'F32', shape: f.info(n).shape, data: f.readFloat32(n) };
+    f.close();
+    edit(t);
+    writeSafetensors(path.join(dir, 'model.safetensors'), t);
+    return dir;
+  }
+  it('a missing tensor', () => {
+    const dir = copyWith('missing', (t) => { delete t['text_projection.weight']; });
+    expect(() => loadClipModel(dir)).toThrow(HeroError);
+    expect(() => loadClipModel(dir)).toThrow(/missing 1 tensor\(s\): text_projection\.weight/);
+  });
+  it('a wrong shape', () => {
+    const dir = copyWith('shape', (t) => { t['visual_projection.weight'] = { dtype: 'F32', shape: [32, 16], data: new Float32Array(512) }; });
+    expect(() => loadClipModel(dir)).toThrow(/visual_projection\.weight' has shape \[32, 16\], config expects \[16, 32\]/);
+  });
+  it('an unexpected tensor', () => {
+    const dir = copyWith('extra', (t) => { t['vision_model.extra.weight'] = { dtype: 'F32', shape: [1], data: [0] }; });
+    expect(() => loadClipModel(dir)).toThrow(/unexpected tensor\(s\): vision_model\.extra\.weight/);
+  });
+});
