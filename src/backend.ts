@@ -37,6 +37,9 @@ export async function initBackend(name: BackendName): Promise<string> {
   if (name === 'wasm') require('@tensorflow/tfjs-backend-wasm');
   else if (name === 'cpu') require('@tensorflow/tfjs-backend-cpu');
   else { requireOptional(name === 'tfjs-node' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu'); tfName = 'tensorflow'; }
+  // PROD silences tfjs's own console hints (e.g. the cpu backend's "install tfjs-node" banner), which would
+  // break the one-line error contract on stderr; our README documents the backends instead.
+  tf.env().set('PROD', true);
   // tf.setBackend resolves to false (it does not throw) when initialisation fails.
   const ok = await tf.setBackend(tfName);
   if (!ok || tf.getBackend() !== tfName) throw new HeroError(`backend '${name}' failed to initialise`);

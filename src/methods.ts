@@ -9,37 +9,24 @@ import type { VisionTaps } from './clip/vision';
 import { imageFeatures, textFeatures, type ClipModel } from './clip/model';
 import type { LlavaNextModel } from './llava/model';
 import type { PruneResult, VisualContext } from './llava/pruning';
-import { projector } from './llava/projector';
 import { applyHero, type HeroOptions } from './hero';
-import { fasterVlm, hired, globalCom2, pruMergePlus } from './baselines';
 
-export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'globalcom2', 'prumerge+', 'fastv'] as const;
+export const METHOD_NAMES = ['hero', 'none'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export type MethodSpec =
   | { readonly name: 'none' }
-  | { readonly name: 'hero'; readonly options: HeroOptions; readonly clip: ClipModel | null; readonly clipTextIds: readonly number[] | null }
-  | { readonly name: 'fastervlm'; readonly options: Parameters<typeof fasterVlm>[1] }
-  | { readonly name: 'hired'; readonly options: Parameters<typeof hired>[1] }
-  | { readonly name: 'globalcom2'; readonly options: Parameters<typeof globalCom2>[1] }
-  | { readonly name: 'prumerge+'; readonly options: Omit<Parameters<typeof pruMergePlus>[1], 'project'> }
-  | { readonly name: 'fastv'; readonly options: { readonly layer: number; readonly ratio: number } };
+  | { readonly name: 'hero'; readonly options: HeroOptions; readonly clip: ClipModel | null; readonly clipTextIds: readonly number[] | null };
 
 /** The vision taps a method reads (besides the feature layer, which is always tapped). */
 export function METHOD_TAPS(m: MethodSpec, model: LlavaNextModel): VisionTaps {
   const L = model.config.vision_config.num_hidden_layers;
-  const feat = model.derived.featureLayer;
   switch (m.name) {
-    case 'none': case 'fastv': return {};
+    case 'none': return {};
     case 'hero': {
       const o = m.options;
       return { hiddenStates: [L], attentions: [...new Set([...o.lowLayers, ...o.highLayers])] };
     }
-    // The attention of the layer whose output is the feature layer (hidden state feat = output of layer feat−1).
-    case 'fastervlm': return { attentions: [m.options.layer ?? feat - 1] };
-    case 'hired': return { attentions: [m.options.budgetLayer ?? 0, m.options.selectLayer ?? feat - 1] };
-    case 'globalcom2': return { queryKey: [m.options.layer ?? L - 1] };
-    case 'prumerge+': return { queryKey: [m.options.layer ?? L - 1] };
   }
 }
 
@@ -53,15 +40,6 @@ export function runMethod(m: MethodSpec, ctx: VisualContext, model: LlavaNextMod
       } finally {
         if (clip) { clip.tileImageEmbeds.dispose(); clip.textEmbed.dispose(); }
       }
-    }
-    case 'fastervlm': return fasterVlm(ctx, m.options);
-    case 'hired': return hired(ctx, m.options);
-    case 'globalcom2': return globalCom2(ctx, m.options);
-    case 'prumerge+': {
-      const p = model.params.multi_modal_projector;
-      const act = model.config.projector_hidden_act;
-      const project = (x: tf.Tensor2D): tf.Tensor2D => tf.squeeze(projector(p, tf.expandDims(x, 0) as tf.Tensor3D, act), [0]) as tf.Tensor2D;
-      return pruMergePlus(ctx, { ...m.options, project });
     }
     default: throw new HeroError(`method '${m.name}' has no vision-side selection`);
   }

@@ -112,7 +112,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     const c = ctx;
     const fullPacked = tf.tidy(() => packImageFeatures(c.projected, c.imageNewline, c.grid, G, c.imageSize));
     const visualTokensFull = fullPacked.shape[0];
-    if (input.method.name === 'none' || input.method.name === 'fastv') {
+    if (input.method.name === 'none') {
       // Plain LLaVA-NeXT: every thumbnail token, the tile tokens inside the unpadded region, a newline per row.
       const { masks, newlines } = packedTileMasks(c.grid, G, c.imageSize);
       pruned = { features: fullPacked, keepMasks: [new Uint8Array(N).fill(1), ...masks], numNewlines: newlines, tensors: {} };

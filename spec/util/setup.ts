@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 
+// Silence tfjs's console hints in tests (the CLI sets PROD for the same reason).
+tf.env().set('IS_TEST', true);
+
 let start = 0;
 beforeAll(async () => {
   if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');

@@ -138,14 +138,5 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
       }
       return { name: 'hero', options, clip, clipTextIds: clipIds };
     }
-    case 'fastervlm': {
-      const t = (flags['tokens-per-crop'] as number | undefined) ?? Math.floor(N * (ratio ?? 0.25));
-      if (!(t >= 1 && t <= N)) throw new HeroError(`--tokens-per-crop: ${t} is outside [1, ${N}]`);
-      return { name: 'fastervlm', options: { tokensPerCrop: t } };
-    }
-    case 'hired': return { name: 'hired', options: { ratio: ratio ?? 0.2, alpha: (flags.alpha as number | undefined) ?? 0.5 } };
-    case 'globalcom2': return { name: 'globalcom2', options: { ratio: ratio ?? 0.25 } };
-    case 'prumerge+': return { name: 'prumerge+', options: { plus: true } };
-    case 'fastv': return { name: 'fastv', options: { layer: flags['fastv-layer'] as number, ratio: ratio ?? 0.5 } };
   }
 }
