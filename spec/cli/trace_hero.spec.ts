@@ -1,0 +1,100 @@
+/**
+ * HERO end to end against the golden HERO cases (our re-implementation of the authors' algorithm on the
+ * HF v4.45.1 model pieces): through the library (runPipeline, cpu) and through `hero-lvlm trace --method
+ * hero` (a child process, cpu and wasm). Scores within the golden tolerance; budgets, masks and greedy
+ * ids exact; the pruned sequence's features, embeddings and logits within tolerance.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { runCli } from '../util/cli';
+import { loadCase, modelDir, imagePath, FIXTURES, type GoldenCase } from '../util/fixtures';
+import { SafetensorsFile } from '../../src/io/safetensors';
+import { compare } from '../util/close';
+import { TOL } from '../util/tolerances';
+import { loadLlavaNext, disposeLlavaNext, type LlavaNextModel } from '../../src/llava/model';
+import { loadClipModel, disposeClipModel, type ClipModel } from '../../src/clip/model';
+import { readImage } from '../../src/io/image';
+import { runPipeline } from '../../src/pipeline';
+import type { HeroOptions } from '../../src/hero';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-e2e-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const CASES = fs.readdirSync(path.join(FIXTURES, 'cases')).filter((f) => /^hero_.*\.json$/.test(f)).map((f) => f.replace(/\.json$/, '')).sort();
+const INT = new Set(['hero.budgets', 'hero.global_keep', 'hero.tile_keep', 'input_ids', 'generated_ids', 'image_sizes']);
+/** Golden name → trace name (the golden stores the pruned sequence as `image_features`). */
+const NAMES: Record<string, string> = { image_features: 'image_features_packed' };
+const SKIP = new Set(['clip_input_ids', 'generate_scores', 'hero.text_embeds_normalized', 'hero.tile_image_embeds_normalized', 'hero.valid_counts']);
+
+function caseInputs(gc: GoldenCase): { legacyIds: number[]; clipIds: number[]; image: string; opts: HeroOptions } {
+  const s = gc.json.settings;
+  const ids = gc.numbers('input_ids');
+  // [1, t0, t1, M × image, t2, t3, t4] → one placeholder
+  const legacyIds = ids.filter((t, i) => t !== 1000 || ids[i - 1] !== 1000);
+  return {
+    legacyIds, clipIds: gc.numbers('clip_input_ids'), image: path.basename(gc.json.image, '.png'),
+    opts: {
+      ratio: s.R, alpha: s.alpha, tauV: s.T_cls, tauT: s.T_clip, lowLayers: s.low_layers, highLayers: s.high_layers,
+      variant: gc.json.variant, densityWeight: gc.json.variant === 'code' ? 0.2 : 0,
+    },
+  };
+}
+
+/** Checks every golden tensor of a HERO case against a name → (shape, values) lookup. */
+function checkAgainstGolden(gc: GoldenCase, get: (name: string) => { shape: readonly number[]; values: ArrayLike<number> } | undefined): void {
+  for (const g of gc.names().filter((n) => !SKIP.has(n))) {
+    const name = NAMES[g] ?? g;
+    const got = get(name);
+    expect({ name, present: got !== undefined }).toEqual({ name, present: true });
+    if (name === 'hero.valid_mask') continue; // shape-only: checked in spec/hero/golden.spec.ts
+    expect({ name, shape: [...got!.shape] }).toEqual({ name, shape: gc.shape(g) });
+    if (INT.has(name)) {
+      expect({ name, v: Array.from(got!.values) }).toEqual({ name, v: gc.numbers(g) });
+    } else {
+      const c = compare(got!.values, gc.floats(g), TOL.golden);
+      expect({ name, ok: c.ok, worst: c.ok ? 0 : c.worst }).toEqual({ name, ok: true, worst: 0 });
+    }
+  }
+}
+
+describe('HERO-1 … HERO-6 HERO-LAYOUT · HERO end to end through the library (cpu)', () => {
+  let m: LlavaNextModel;
+  let clip: ClipModel;
+  beforeAll(() => {
+    m = loadLlavaNext(modelDir('llava-next-tiny'));
+    clip = loadClipModel(modelDir('clip-tiny'));
+  });
+  afterAll(() => { disposeLlavaNext(m); disposeClipModel(clip); });
+
+  it.each(CASES)('%s', async (name) => {
+    const gc = loadCase(name);
+    const { legacyIds, clipIds, image, opts } = caseInputs(gc);
+    const img = await readImage(imagePath(image));
+    const r = runPipeline(m, { image: img, inputIds: legacyIds, maxNewTokens: 5, trace: true, method: { name: 'hero', options: opts, clip, clipTextIds: clipIds } });
+    checkAgainstGolden(gc, (n) => { const t = r.trace.get(n); return t && { shape: t.shape, values: t.data as ArrayLike<number> }; });
+    expect(r.visualTokens).toBe(gc.json.hero_info.num_image_features_M);
+  });
+});
+
+describe.each(['cpu', 'wasm'])('HERO-1 … HERO-6 HERO-LAYOUT · `hero-lvlm trace --method hero` (%s backend)', (backend) => {
+  it.each(CASES)('%s', (name) => {
+    const gc = loadCase(name);
+    const { legacyIds, clipIds, image, opts } = caseInputs(gc);
+    const out = path.join(tmp, `${name}_${backend}.safetensors`);
+    const r = runCli(['trace', '--backend', backend, '--model', modelDir('llava-next-tiny'), '--image', imagePath(image),
+      '--input-ids', legacyIds.join(','), '--max-new-tokens', '5', '--out', out,
+      '--method', 'hero', '--clip', modelDir('clip-tiny'), '--clip-input-ids', clipIds.join(','),
+      '--ratio', String(opts.ratio), '--alpha', String(opts.alpha), '--tau-v', String(opts.tauV), '--tau-t', String(opts.tauT),
+      '--low-layers', opts.lowLayers.join(','), '--high-layers', opts.highLayers.join(','), '--variant', opts.variant,
+      '--density-weight', String(opts.densityWeight)]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const f = SafetensorsFile.open(out);
+    try {
+      checkAgainstGolden(gc, (n) => (f.has(n) ? { shape: f.info(n).shape, values: f.info(n).dtype === 'F32' ? f.readFloat32(n) : f.readNumbers(n) } : undefined));
+    } finally {
+      f.close();
+    }
+  });
+});
