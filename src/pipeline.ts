@@ -92,12 +92,14 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
   const taps: VisionTaps = input.trace
     ? { hiddenStates: 'all', attentions: 'all', queryKey: methodTaps.queryKey }
     : { hiddenStates: methodTaps.hiddenStates, attentions: methodTaps.attentions, queryKey: methodTaps.queryKey };
+  const wantCls = input.clsAttentionLayers;
   const pixels = tf.tensor4d(processed.pixelValues, [P, 3, S, S]);
   let ctx: VisualContext | undefined;
   let pruned: PruneResult | undefined;
   try {
-    ctx = encodeImage(model, pixels, processed.imageSize, processed.grid, taps);
+    ctx = encodeImage(model, pixels, processed.imageSize, processed.grid, wantCls ? { ...taps, clsAttention: wantCls } : taps);
     done('vision');
+    const clsAttention = (ctx.clsAttention ?? []).flatMap((t, layer) => (t ? [{ layer, maps: t.dataSync() as Float32Array }] : []));
     if (input.trace) {
       trace.set('pixel_values', toHost(pixels, 'F32', [1, ...pixels.shape]));
       trace.set('image_sizes', { dtype: 'I64', shape: [1, 2], data: [...processed.imageSize] });
@@ -153,7 +155,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     const keptPerCrop = pruned.keepMasks.map((m) => m.reduce((a, b) => a + b, 0));
     return {
       processed, inputIds: ids, newIds: gen.newIds, visualTokens: M, visualTokensFull, keptPerCrop,
-      keepMasks: pruned.keepMasks, numNewlines: pruned.numNewlines, methodTensors, trace, timings,
+      keepMasks: pruned.keepMasks, numNewlines: pruned.numNewlines, methodTensors, trace, clsAttention, timings,
     };
   } finally {
     pixels.dispose();

@@ -9,11 +9,12 @@ import { KvCache } from '../../src/llama/kv_cache';
 import { greedyGenerate, argmax } from '../../src/llama/generate';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
+import { tidyRecord } from '../../src/core/scope';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 
-describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 · llama decoder vs HF v4.45.1 llama_tiny (%s backend)', (backend) => {
+describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 · llama decoder vs HF v4.45.1 llama_tiny (%s backend)', (backend) => {
   let m: { config: LlamaConfig; params: LlamaParams };
   const gc = loadCase('llama_tiny');
   beforeAll(async () => {
@@ -102,7 +103,7 @@ function randomLlama(cfg: LlamaConfig, seed: number): LlamaParams {
   const D = cfg.hidden_size, F = cfg.intermediate_size, Dh = cfg.head_dim;
   let s = seed;
   const w = (shape: number[]): tf.Tensor => tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[shape.length - 1]), 'float32', ++s);
-  return tf.tidy(() => ({
+  return tidyRecord(() => ({
     model: {
       embed_tokens: { weight: w([cfg.vocab_size, D]) as tf.Tensor2D },
       layers: Array.from({ length: cfg.num_hidden_layers }, () => ({

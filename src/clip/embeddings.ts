@@ -33,7 +33,7 @@ export function visionEmbeddings(p: VisionEmbeddingsParams, pixelValues: tf.Tens
   const P = pixelValues.shape[0];
   const Dv = cfg.hidden_size;
   const patches = patchify(pixelValues, cfg.patch_size);                                  // [P, N, C·p·p]
-  const w = tf.reshape(p.patch_embedding.weight, [Dv, -1]);                                // [Dv, C·p·p]
+  const w = tf.reshape(p.patch_embedding.weight, [Dv, -1]) as tf.Tensor2D;                 // [Dv, C·p·p]
   const x = tf.reshape(tf.matMul(tf.reshape(patches, [-1, w.shape[1]]), w, false, true), [P, -1, Dv]); // [P, N, Dv]
   const cls = tf.broadcastTo(tf.reshape(p.class_embedding, [1, 1, Dv]), [P, 1, Dv]);      // [P, 1, Dv]
   return tf.add(tf.concat([cls, x], 1), p.position_embedding.weight) as tf.Tensor3D;      // [P, N+1, Dv]

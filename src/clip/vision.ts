@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertShape } from '../core/shape';
-import { runLayersWithTaps } from '../core/scope';
+import { runLayersWithTaps, tidyRecord } from '../core/scope';
 import { layerNorm, type LayerNormParams } from '../nn/norm';
 import { layerNormKeys, linearKeys } from '../io/checkpoint';
 import type { ClipVisionConfig } from './config';
@@ -48,6 +48,8 @@ export interface VisionTaps {
   readonly hiddenStates?: 'all' | readonly number[];
   readonly attentions?: 'all' | readonly number[];
   readonly queryKey?: 'all' | readonly number[];
+  /** head-mean CLS→patch attention [P, N] only (cheap; for attention-map reports) */
+  readonly clsAttention?: 'all' | readonly number[];
 }
 
 export interface VisionOutput {
@@ -58,6 +60,8 @@ export interface VisionOutput {
   /** L entries [P, N+1, Dv], raw q_proj / k_proj outputs; undefined where not tapped */
   readonly queries: (tf.Tensor3D | undefined)[];
   readonly keys: (tf.Tensor3D | undefined)[];
+  /** L entries [P, N]: mean over heads of the CLS row's attention to the patches; undefined where not tapped */
+  readonly clsAttention: (tf.Tensor2D | undefined)[];
   /** [P, N+1, Dv], the last layer's output (no post-LN) */
   readonly lastHiddenState: tf.Tensor3D;
   /** [P, Dv] = post_layernorm(lastHiddenState[:, 0]) */
@@ -74,7 +78,7 @@ const wants = (t: 'all' | readonly number[] | undefined, i: number): boolean => 
 export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: ClipVisionConfig, taps: VisionTaps = {}): VisionOutput {
   const S = cfg.image_size, L = cfg.num_hidden_layers;
   assertShape(pixelValues, ['P', 'C', 'S', 'S'], [-1, cfg.num_channels, S, S], 'CLIP vision: pixel_values');
-  return tf.tidy(() => {
+  return tidyRecord(() => {
     const h0 = layerNorm(p.pre_layrnorm, visionEmbeddings(p.embeddings, pixelValues, cfg), cfg.layer_norm_eps); // [P, N+1, Dv]
     const run = runLayersWithTaps(h0, L, (i, x) => {
       const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg);
@@ -85,6 +89,9 @@ export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: 
           probs: wants(taps.attentions, i) ? t.probs : undefined,
           q: wants(taps.queryKey, i) ? t.q : undefined,
           k: wants(taps.queryKey, i) ? t.k : undefined,
+          cls: wants(taps.clsAttention, i)
+            ? tf.mean(tf.squeeze(tf.slice(t.probs, [0, 0, 0, 1], [-1, -1, 1, -1]), [2]), 1) as tf.Tensor2D // [P, Hv, N] → [P, N]
+            : undefined,
         },
       };
     });
@@ -95,6 +102,7 @@ export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: 
       attentions: run.taps.map((t) => t?.probs),
       queries: run.taps.map((t) => t?.q),
       keys: run.taps.map((t) => t?.k),
+      clsAttention: run.taps.map((t) => t?.cls),
       lastHiddenState: last,
       pooled: layerNorm(p.post_layernorm, cls, cfg.layer_norm_eps),                    // @eq ViT-4 (pooled CLS)
     };

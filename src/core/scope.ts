@@ -39,3 +39,12 @@ export function runLayersWithTaps<T extends tf.Tensor, U extends tf.TensorContai
   }
   return { h, taps, hidden };
 }
+
+/**
+ * tf.tidy for functions that return a plain record mixing tensors with numbers, tuples and undefined
+ * (tfjs's TensorContainer type does not admit those, although tidy handles them): every tensor reachable
+ * from the result is kept, everything else created inside is freed.
+ */
+export function tidyRecord<T>(fn: () => T): T {
+  return tf.tidy(() => fn() as unknown as tf.TensorContainer) as unknown as T;
+}

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Per-layer keys (after RoPE) and values of the positions seen so far. A lifecycle object: it owns its
+ * Per-layer keys (after RoPE) and values of the positions seen so far.              @eq Llama-KV
+ * A lifecycle object: it owns its
  * tensors across forward calls (tf.keep), frees the old ones when a chunk is appended, and frees all on
  * dispose(). `length` advances once per forward call, after the last layer appended.
  */

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
+import { tidyRecord } from '../core/scope';
 import { SafetensorsDir } from '../io/safetensors';
 import { buildTree, disposeTree, linearKeys, loadTensors } from '../io/checkpoint';
 import { clipVisionKeys, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
@@ -87,7 +88,7 @@ export function encodeImage(m: LlavaNextModel, pixelValues: tf.Tensor4D, imageSi
   grid: readonly [number, number], taps: VisionTaps = {}): VisualContext {
   const { cropPx: S, patchGrid: G, featureLayer } = m.derived;
   assertShape(pixelValues, ['P', 'C', 'S', 'S'], [1 + grid[0] * grid[1], 3, S, S], 'pixel_values');
-  return tf.tidy(() => {
+  return tidyRecord(() => {
     // The feature layer is always tapped; the caller's taps add what its method needs.
     const hs = taps.hiddenStates === 'all' ? 'all' : [...new Set([...(taps.hiddenStates ?? []), featureLayer])];
     const out = visionModel(m.params.vision_tower.vision_model, pixelValues, m.config.vision_config, { ...taps, hiddenStates: hs });
@@ -95,6 +96,7 @@ export function encodeImage(m: LlavaNextModel, pixelValues: tf.Tensor4D, imageSi
     const projected = projector(m.params.multi_modal_projector, feats, m.config.projector_hidden_act); // [P, N, D]
     return {
       hiddenStates: out.hiddenStates, attentions: out.attentions, queries: out.queries, keys: out.keys,
+      clsAttention: out.clsAttention,
       projected, pixelValues: tf.clone(pixelValues), imageNewline: tf.clone(m.params.image_newline), imageSize, grid, patchGrid: G, featureLayer,
     }; // out.pooled is not returned, so tf.tidy frees it
 
@@ -103,7 +105,7 @@ export function encodeImage(m: LlavaNextModel, pixelValues: tf.Tensor4D, imageSi
 
 /** Disposes every tensor a VisualContext holds. */
 export function disposeVisualContext(ctx: VisualContext): void {
-  for (const t of [...ctx.hiddenStates, ...ctx.attentions, ...ctx.queries, ...ctx.keys]) t?.dispose();
+  for (const t of [...ctx.hiddenStates, ...ctx.attentions, ...ctx.queries, ...ctx.keys, ...(ctx.clsAttention ?? [])]) t?.dispose();
   ctx.projected.dispose();
   ctx.pixelValues?.dispose();
   ctx.imageNewline.dispose();

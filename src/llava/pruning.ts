@@ -21,6 +21,8 @@ export interface VisualContext {
   readonly keys: readonly (tf.Tensor3D | undefined)[];
   /** Projector output [P, N, D] for every crop (thumbnail first, then tiles row-major), CLS dropped. */
   readonly projected: tf.Tensor3D;
+  /** Head-mean CLS→patch attention [P, N] per layer where tapped (reports' attention maps). */
+  readonly clsAttention?: readonly (tf.Tensor2D | undefined)[];
   /** The crops [P, 3, S, S] the tower saw (HERO's relevance score runs the separate CLIP on the tiles). */
   readonly pixelValues?: tf.Tensor4D;
   /** The learned `image_newline` vector [D]. */
