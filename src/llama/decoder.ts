@@ -9,12 +9,12 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
-import { runLayersWithTaps } from '../core/scope';
+import { runLayersWithTaps, tidyRecord } from '../core/scope';
 import { linear, type LinearParams } from '../nn/linear';
 import { rmsNorm, type RmsNormParams } from '../nn/norm';
 import { silu } from '../nn/activations';
-import { attentionProbs, causalMask } from '../nn/attention';
-import { applyRope, ropeTables } from '../nn/rope';
+import { attentionProbs, positionMask } from '../nn/attention';
+import { applyRope, ropeTablesAt } from '../nn/rope';
 import { readJsonFile } from '../io/json';
 import { SafetensorsDir } from '../io/safetensors';
 import { buildTree, linearKeys, loadTensors } from '../io/checkpoint';
@@ -108,7 +108,7 @@ export function mlp(p: DecoderLayerParams['mlp'], x: tf.Tensor2D): tf.Tensor2D {
  * @returns out [T, D], probs [H, T, Tc+T]
  */
 export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D, cfg: LlamaConfig,
-  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number }):
+  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number; positions?: readonly number[] }):
   { out: tf.Tensor2D; probs: tf.Tensor3D } {
   const T = x.shape[0];
   const H = cfg.num_attention_heads, Hkv = cfg.num_key_value_heads, Dh = cfg.head_dim;
@@ -117,7 +117,7 @@ export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D
   const q = rot(heads(linear(p.q_proj, x), H));                 // [H, T, Dh]
   let k = rot(heads(linear(p.k_proj, x), Hkv));                 // [Hkv, T, Dh]
   let v = heads(linear(p.v_proj, x), Hkv);                      // [Hkv, T, Dh]
-  if (cache) ({ k, v } = cache.cache.append(cache.layer, k, v)); // [Hkv, Tc+T, Dh]
+  if (cache) ({ k, v } = cache.cache.append(cache.layer, k, v, cache.positions)); // [Hkv, Tc+T, Dh]
   // repeat_kv: kv head j serves query heads j·(H/Hkv) … (j+1)·(H/Hkv) − 1.
   const rep = H / Hkv;
   const kFull = rep === 1 ? k : tf.reshape(tf.tile(tf.expandDims(k, 1), [1, rep, 1, 1]), [H, -1, Dh]) as tf.Tensor3D; // [H, Tc+T, Dh]
@@ -136,7 +136,7 @@ export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D
  * @returns y [T, D], probs [H, T, Tc+T]
  */
 export function decoderLayer(p: DecoderLayerParams, x: tf.Tensor2D, cfg: LlamaConfig,
-  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number }):
+  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number; positions?: readonly number[] }):
   { y: tf.Tensor2D; probs: tf.Tensor3D } {
   const eps = cfg.rms_norm_eps;
   const { out, probs } = selfAttention(p.self_attn, rmsNorm(p.input_layernorm, x, eps), cfg, rope, mask, cache);
@@ -161,15 +161,25 @@ export interface DecoderOutput {
 }
 
 /**
- * The decoder on a chunk of embeddings at positions Tc .. Tc+T−1 (Tc = cached positions).  @eq Llama-3
+ * Drops sequence rows after a layer (FastV): `select` sees that layer's attention probabilities [H, T, Tk]
+ * and the rows' position ids, and returns the row indices to keep (ascending). Kept rows keep their
+ * original position ids (RoPE and the causal mask follow them).
+ */
+export interface DropAfter {
+  readonly layer: number;
+  readonly select: (probs: tf.Tensor3D, positions: readonly number[]) => number[];
+}
+
+/**
+ * The decoder on a chunk of embeddings at positions Tc .. Tc+T−1 (Tc = cache.length).  @eq Llama-3
  *   logits = lm_head(RMSNorm(h_L))
- * With a cache, the chunk's keys and values are appended and the cache advances by T.
- * `afterLayer` lets a caller (FastV) see each layer's output and attention; it must not dispose them.
+ * With a cache, each layer's keys (after RoPE) and values are appended and the cache advances by T.
  * @mirrors hf-4.45.1 LlamaModel.forward + LlamaForCausalLM.forward
  * @param inputsEmbeds [T, D]
+ * @returns logits [T', V] for the rows that survive (all T without dropAfter; 1 with lastOnly)
  */
 export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
-  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean } = {}): DecoderOutput {
+  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; dropAfter?: DropAfter } = {}): DecoderOutput & { positions: number[] } {
   const T = inputsEmbeds.shape[0];
   assertShape(inputsEmbeds, ['T', 'D'], [-1, cfg.hidden_size], 'llamaForward: inputs_embeds');
   const past = opts.cache?.length ?? 0;
@@ -177,23 +187,57 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
     throw new HeroError(`sequence of ${past + T} positions exceeds max_position_embeddings ${cfg.max_position_embeddings}`);
   }
   const taps = opts.taps ?? {};
+  const drop = opts.dropAfter;
+  if (drop && !(drop.layer >= 1 && drop.layer < cfg.num_hidden_layers)) {
+    throw new HeroError(`FastV layer ${drop.layer} is outside 1..${cfg.num_hidden_layers - 1}`);
+  }
   const wantAttn = (l: number): boolean => taps.attentions === true || (Array.isArray(taps.attentions) && taps.attentions.includes(l));
-  return tf.tidy(() => {
-    const rope = ropeTables(T, cfg.head_dim, cfg.rope_theta, past); // cos, sin [T, Dh]
-    const mask = causalMask(T, past);                                 // [T, Tc+T]
-    // Every layer output stays alive until this tidy ends (it returns the tapped ones and frees the rest).
-    const run = runLayersWithTaps(inputsEmbeds, cfg.num_hidden_layers, (i, x) => {
-      const { y, probs } = decoderLayer(p.model.layers[i], x, cfg, rope, mask, opts.cache ? { cache: opts.cache, layer: i } : undefined);
-      return { h: y, tap: wantAttn(i) ? probs : undefined };
-    }, taps.hiddenStates === true);
-    const h = run.h;
-    const hiddenStates = taps.hiddenStates ? [inputsEmbeds, ...run.hidden.slice(0, -1)].map((t) => tf.clone(t)) : undefined;
-    const attentions = taps.attentions ? run.taps : undefined;
+  return tidyRecord(() => {
+    let positions = Array.from({ length: T }, (_, t) => past + t);
+    let rope = ropeTablesAt(positions, cfg.head_dim, cfg.rope_theta);   // cos, sin [T, Dh]
+    // Causal mask by position ids; layers with the same number of cached keys share one.
+    const masks = new Map<number, tf.Tensor2D>();
+    const maskFor = (layer: number): tf.Tensor2D => {
+      const cached = opts.cache?.positions(layer) ?? [];
+      let m = masks.get(cached.length);
+      if (!m) masks.set(cached.length, (m = positionMask(positions, [...cached, ...positions]))); // [T, Tc+T]
+      return m;
+    };
+    const hidden: tf.Tensor2D[] = [];
+    const attentions: (tf.Tensor3D | undefined)[] = [];
+    const span = (from: number, to: number, x: tf.Tensor2D): tf.Tensor2D => {
+      // Masks are built here, in the outer scope: a per-layer tidy would free a shared one.
+      const spanMasks = Array.from({ length: to - from }, (_, j) => maskFor(from + j));
+      const run = runLayersWithTaps(x, to - from, (j, h) => {
+        const i = from + j;
+        const cache = opts.cache ? { cache: opts.cache, layer: i, positions } : undefined;
+        const { y, probs } = decoderLayer(p.model.layers[i], h, cfg, rope, spanMasks[j], cache);
+        return { h: y, tap: wantAttn(i) || (drop && i === drop.layer - 1) ? probs : undefined };
+      }, taps.hiddenStates === true);
+      hidden.push(...run.hidden);
+      attentions.push(...run.taps);
+      return run.h;
+    };
+    let h = span(0, drop ? drop.layer : cfg.num_hidden_layers, inputsEmbeds);
+    if (drop) {
+      // FastV: rank rows by the attention of layer K−1, keep the selected rows with their position ids.
+      const keep = drop.select(attentions[drop.layer - 1]!, positions);
+      h = tf.gather(h, tf.tensor1d(keep, 'int32')) as tf.Tensor2D;                       // [T', D]
+      positions = keep.map((i) => positions[i]);
+      rope = ropeTablesAt(positions, cfg.head_dim, cfg.rope_theta);
+      masks.clear();
+      h = span(drop.layer, cfg.num_hidden_layers, h);
+    }
     opts.cache?.advance(T);
-    const last = opts.lastOnly ? tf.slice(h, [T - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T or 1, D]
+    const Tout = h.shape[0];
+    const last = opts.lastOnly ? tf.slice(h, [Tout - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T' or 1, D]
     const normed = rmsNorm(p.model.norm, last, cfg.rms_norm_eps);
-    if (hiddenStates) hiddenStates.push(normed);
-    const logits = linear(p.lm_head, normed);                                          // [T, V]
-    return { logits, hiddenStates, attentions };
+    const logits = linear(p.lm_head, normed);                                          // [T', V]
+    return {
+      logits,
+      hiddenStates: taps.hiddenStates ? [inputsEmbeds, ...hidden.slice(0, -1), normed].map((t) => tf.clone(t)) : undefined,
+      attentions: taps.attentions ? attentions.map((a, l) => (wantAttn(l) ? a : undefined)) : undefined,
+      positions,
+    };
   });
 }

@@ -9,14 +9,22 @@ import * as tf from '@tensorflow/tfjs-core';
 export class KvCache {
   private readonly k: (tf.Tensor3D | undefined)[];
   private readonly v: (tf.Tensor3D | undefined)[];
+  /** Position ids of the cached keys, per layer (layers after a FastV drop hold fewer). */
+  private readonly pos: number[][];
   private len = 0;
 
   constructor(readonly numLayers: number) {
     this.k = new Array(numLayers).fill(undefined);
     this.v = new Array(numLayers).fill(undefined);
+    this.pos = Array.from({ length: numLayers }, () => []);
   }
 
-  /** Cached positions Tc. */
+  /** Position ids of the keys cached at a layer. */
+  positions(layer: number): readonly number[] {
+    return this.pos[layer];
+  }
+
+  /** The next position id (= positions seen so far, Tc, when nothing was dropped). */
   get length(): number {
     return this.len;
   }
@@ -35,7 +43,9 @@ export class KvCache {
    * Appends one chunk's keys and values [Hkv, T, Dh] to a layer and returns the full cached ones
    * [Hkv, Tc + T, Dh] (owned by the cache: do not dispose them).
    */
-  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D): { k: tf.Tensor3D; v: tf.Tensor3D } {
+  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D, positions?: readonly number[]): { k: tf.Tensor3D; v: tf.Tensor3D } {
+    const T = k.shape[1];
+    this.pos[layer].push(...(positions ?? Array.from({ length: T }, (_, t) => this.len + t)));
     const oldK = this.k[layer], oldV = this.v[layer];
     const nk = tf.keep(oldK ? tf.concat([oldK, k], 1) : tf.clone(k));
     const nv = tf.keep(oldV ? tf.concat([oldV, v], 1) : tf.clone(v));
@@ -55,6 +65,7 @@ export class KvCache {
     for (const t of [...this.k, ...this.v]) t?.dispose();
     this.k.fill(undefined);
     this.v.fill(undefined);
+    this.pos.forEach((p) => { p.length = 0; });
     this.len = 0;
   }
 }

@@ -36,6 +36,17 @@ export function causalMask(Tq: number, past = 0): tf.Tensor2D {
   return tf.tensor2d(m, [Tq, Tk]);
 }
 
+/**
+ * Causal mask by position ids: query q sees key k iff pos(k) ≤ pos(q). Equals causalMask for contiguous
+ * positions; needed once tokens have been dropped (FastV).                         @eq Attn-2
+ * @returns [Tq, Tk]
+ */
+export function positionMask(queryPos: readonly number[], keyPos: readonly number[]): tf.Tensor2D {
+  const m = new Float32Array(queryPos.length * keyPos.length);
+  queryPos.forEach((q, i) => keyPos.forEach((k, j) => { m[i * keyPos.length + j] = k <= q ? 0 : MASK_MIN; }));
+  return tf.tensor2d(m, [queryPos.length, keyPos.length]);
+}
+
 /** [B, T, H·Dh] → [B, H, T, Dh] */
 export function splitHeads(x: tf.Tensor3D, H: number): tf.Tensor4D {
   const [B, T, HD] = x.shape;

@@ -9,14 +9,19 @@ import * as tf from '@tensorflow/tfjs-core';
  * @returns cos, sin [T, Dh]
  */
 export function ropeTables(T: number, Dh: number, theta: number, offset = 0): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
-  const half = Dh / 2;
+  return ropeTablesAt(Array.from({ length: T }, (_, t) => offset + t), Dh, theta);
+}
+
+/** The same tables for arbitrary position ids (FastV keeps the original positions of kept tokens). */
+export function ropeTablesAt(positions: readonly number[], Dh: number, theta: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const half = Dh / 2, T = positions.length;
   const invFreq = new Float32Array(half);
   for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.fround(theta ** Math.fround((2 * i) / Dh));
   const cos = new Float32Array(T * Dh);
   const sin = new Float32Array(T * Dh);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
-      const f = Math.fround((offset + t) * invFreq[i]);
+      const f = Math.fround(positions[t] * invFreq[i]);
       const c = Math.cos(f), s = Math.sin(f);
       cos[t * Dh + i] = c; cos[t * Dh + half + i] = c;
       sin[t * Dh + i] = s; sin[t * Dh + half + i] = s;

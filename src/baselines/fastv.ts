@@ -1,0 +1,40 @@
+/**
+ * FastV (Chen et al., "An Image is Worth 1/2 Tokens After Layer 2", ECCV 2024; pkunlp-icler/FastV):
+ * after decoder layer K−1, rank the image tokens by the attention the last prompt position pays them,
+ * averaged over heads, and drop the rest from layer K on. Kept tokens keep their position ids.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
+
+export interface FastvOptions {
+  /** K: image tokens are dropped before decoder layer K, ranked by layer K−1's attention (FastV default 2) */
+  readonly layer: number;
+  /** fraction of the image tokens kept, in (0, 1] (FastV's R = 50 % dropped ⇒ 0.5) */
+  readonly ratio: number;
+}
+
+export const FASTV_DEFAULTS: FastvOptions = { layer: 2, ratio: 0.5 };
+
+export function validateFastv(o: FastvOptions, numLayers: number): void {
+  if (!Number.isInteger(o.layer) || o.layer < 1 || o.layer >= numLayers) throw new HeroError(`--fastv-layer: ${o.layer} is outside 1..${numLayers - 1}`);
+  if (!(o.ratio > 0 && o.ratio <= 1)) throw new HeroError(`--ratio: ${o.ratio} is outside (0, 1]`);
+}
+
+/**
+ * Rows kept after layer K−1.                                                     @eq FastV-1
+ *   s_j = mean_h A^{K−1}[h, T−1, j] for image rows j ∈ [start, end);
+ *   keep every non-image row and the round(r·M) image rows with the largest s (ties: lower index), ascending.
+ * @choice FastV drops round(M·R) with R the drop ratio; we take the kept fraction r = 1 − R.
+ * @param probs [H, T, Tk] attention probabilities of layer K−1 (Tk = T at prefill without a cache)
+ * @returns row indices to keep, ascending
+ */
+export function fastvKeep(probs: tf.Tensor3D, imageStart: number, imageEnd: number, ratio: number): number[] {
+  const [, T, Tk] = probs.shape;
+  if (!(imageStart >= 0 && imageEnd <= T && imageStart < imageEnd)) throw new HeroError(`FastV: image rows [${imageStart}, ${imageEnd}) are outside the ${T}-row sequence`);
+  const M = imageEnd - imageStart;
+  // host round-trip: the last row's head-mean attention decides which rows the next layers see
+  const lastRow = tf.tidy(() => tf.mean(tf.slice(probs, [0, T - 1, Tk - T + imageStart], [-1, 1, M]), [0, 1]).dataSync()); // [M]
+  const order = Array.from({ length: M }, (_, j) => j).sort((a, b) => lastRow[b] - lastRow[a] || a - b);
+  const keepImage = new Set(order.slice(0, Math.round(ratio * M)).map((j) => imageStart + j));
+  return Array.from({ length: T }, (_, i) => i).filter((i) => i < imageStart || i >= imageEnd || keepImage.has(i));
+}
