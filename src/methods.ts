@@ -10,19 +10,21 @@ import { imageFeatures, textFeatures, type ClipModel } from './clip/model';
 import type { LlavaNextModel } from './llava/model';
 import type { PruneResult, VisualContext } from './llava/pruning';
 import { applyHero, type HeroOptions } from './hero';
+import type { FastvOptions } from './baselines/fastv';
 
-export const METHOD_NAMES = ['hero', 'none'] as const;
+export const METHOD_NAMES = ['hero', 'none', 'fastv'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export type MethodSpec =
   | { readonly name: 'none' }
-  | { readonly name: 'hero'; readonly options: HeroOptions; readonly clip: ClipModel | null; readonly clipTextIds: readonly number[] | null };
+  | { readonly name: 'hero'; readonly options: HeroOptions; readonly clip: ClipModel | null; readonly clipTextIds: readonly number[] | null }
+  | { readonly name: 'fastv'; readonly options: FastvOptions };
 
 /** The vision taps a method reads (besides the feature layer, which is always tapped). */
 export function METHOD_TAPS(m: MethodSpec, model: LlavaNextModel): VisionTaps {
   const L = model.config.vision_config.num_hidden_layers;
   switch (m.name) {
-    case 'none': return {};
+    case 'none': case 'fastv': return {};
     case 'hero': {
       const o = m.options;
       return { hiddenStates: [L], attentions: [...new Set([...o.lowLayers, ...o.highLayers])] };

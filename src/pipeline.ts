@@ -12,7 +12,8 @@ import { disposeVisualContext, encodeImage, type LlavaNextModel } from './llava/
 import { packImageFeatures, packedTileMasks } from './llava/pack';
 import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
-import { embedTokens, llamaForward } from './llama/decoder';
+import { embedTokens, llamaForward, type DropAfter } from './llama/decoder';
+import { fastvKeep } from './baselines/fastv';
 import { greedyGenerate } from './llama/generate';
 import type { VisionTaps } from './clip/vision';
 import { METHOD_TAPS, runMethod, type MethodSpec } from './methods';
@@ -114,7 +115,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     const c = ctx;
     const fullPacked = tf.tidy(() => packImageFeatures(c.projected, c.imageNewline, c.grid, G, c.imageSize));
     const visualTokensFull = fullPacked.shape[0];
-    if (input.method.name === 'none') {
+    if (input.method.name === 'none' || input.method.name === 'fastv') {
       // Plain LLaVA-NeXT: every thumbnail token, the tile tokens inside the unpadded region, a newline per row.
       const { masks, newlines } = packedTileMasks(c.grid, G, c.imageSize);
       pruned = { features: fullPacked, keepMasks: [new Uint8Array(N).fill(1), ...masks], numNewlines: newlines, tensors: {} };
@@ -133,20 +134,27 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     const ids = expandImageTokens(input.inputIds, cfg.image_token_index, M);
     const p = pruned;
     const embeds = tf.tidy(() => spliceImageFeatures(embedTokens(model.params.language_model, ids), ids, cfg.image_token_index, p.features));
+    // FastV drops image rows inside the decoder, after layer K−1 (the image tokens are contiguous).
+    const method = input.method;
+    const dropAfter: DropAfter | undefined = method.name === 'fastv' ? {
+      layer: method.options.layer,
+      select: (probs) => fastvKeep(probs, ids.indexOf(cfg.image_token_index), ids.lastIndexOf(cfg.image_token_index) + 1, method.options.ratio),
+    } : undefined;
     if (input.trace) {
       trace.set('image_features_packed', toHost(pruned.features));
       trace.set('input_ids', { dtype: 'I64', shape: [1, ids.length], data: ids });
       trace.set('inputs_embeds', toHost(embeds, 'F32', [1, ...embeds.shape]));
-      const logits = tf.tidy(() => llamaForward(model.params.language_model, embeds, cfg.text_config).logits);
-      trace.set('logits', toHost(logits, 'F32', [1, ...logits.shape]));
-      logits.dispose();
+      const out = llamaForward(model.params.language_model, embeds, cfg.text_config, { dropAfter });
+      trace.set('logits', toHost(out.logits, 'F32', [1, ...out.logits.shape]));
+      if (dropAfter) trace.set('fastv.kept_positions', { dtype: 'I64', shape: [out.positions.length], data: out.positions });
+      out.logits.dispose();
     }
     done('prefill');
 
     // 5. Greedy decoding (prefill again with a KV cache, then one token per step).
     stage('decode');
     const gen = greedyGenerate(model.params.language_model, cfg.text_config, embeds, {
-      maxNewTokens: input.maxNewTokens, eosTokenId: cfg.text_config.eos_token_id, onStep: input.onToken,
+      maxNewTokens: input.maxNewTokens, eosTokenId: cfg.text_config.eos_token_id, onStep: input.onToken, dropAfter,
     });
     embeds.dispose();
     done('decode');

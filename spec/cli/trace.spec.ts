@@ -85,3 +85,27 @@ describe('CLI trace: bad input gives one line naming the culprit and a non-zero 
     expect(r.stderr).toMatch(/badmodel\/model\.safetensors: not a valid safetensors file: .*truncated/);
   });
 });
+
+describe('FastV-1 · CLI trace --method fastv', () => {
+  it('drops round((1−r)·M) image rows after layer K and records the kept position ids', () => {
+    const gc = loadCase('llava_wide');
+    const out = path.join(tmp, 'fastv.safetensors');
+    const r = runCli(['trace', '--backend', 'cpu', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'),
+      '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '3', '--method', 'fastv', '--fastv-layer', '1', '--ratio', '0.5', '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const f = SafetensorsFile.open(out);
+    try {
+      const ids = f.readNumbers('input_ids');
+      const M = ids.filter((t) => t === 1000).length;
+      expect(M).toBe(34); // the vision side is plain LLaVA-NeXT
+      const kept = f.readNumbers('fastv.kept_positions');
+      expect(kept.length).toBe(ids.length - M + Math.round(0.5 * M));
+      expect(f.info('logits').shape).toEqual([1, kept.length, 1024]);
+      // text rows are never dropped
+      ids.forEach((t, i) => { if (t !== 1000) expect(kept).toContain(i); });
+      expect(f.readNumbers('generated_ids').length).toBe(ids.length + 3);
+    } finally {
+      f.close();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import { loadClipModel, type ClipModel } from '../clip/model';
 import { loadTokenizer, llavaPromptIds, clipTextIds } from '../io/tokenizer';
 import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
+import { FASTV_DEFAULTS, validateFastv } from '../baselines/fastv';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
@@ -98,6 +99,11 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
   const L = model.config.vision_config.num_hidden_layers;
   switch (name as MethodName) {
     case 'none': return { name: 'none' };
+    case 'fastv': {
+      const options = { layer: flags['fastv-layer'] as number, ratio: ratio ?? FASTV_DEFAULTS.ratio };
+      validateFastv(options, model.config.text_config.num_hidden_layers);
+      return { name: 'fastv', options };
+    }
     case 'hero': {
       const variant = flags.variant as string;
       if (variant !== 'code' && variant !== 'paper') throw new HeroError(`--variant: '${variant}' is not 'code' or 'paper'`);
