@@ -33,10 +33,13 @@ export function METHOD_TAPS(m: MethodSpec, model: LlavaNextModel): VisionTaps {
 }
 
 /** Runs a vision-side method on a VisualContext. */
-export function runMethod(m: MethodSpec, ctx: VisualContext, model: LlavaNextModel): PruneResult {
+export function runMethod(m: MethodSpec, ctx: VisualContext, model: LlavaNextModel, timings: Record<string, number> = {}): PruneResult {
   switch (m.name) {
     case 'hero': {
+      // HERO's extra cost the paper's Table 4 does not count: K tile passes + one text pass of a second CLIP.
+      const t0 = Date.now();
       const clip = m.clip && m.clipTextIds ? clipEmbeds(m.clip, ctx, m.clipTextIds, model) : null;
+      timings.clip_relevance = Date.now() - t0;
       try {
         return applyHero(ctx, clip, m.options);
       } finally {

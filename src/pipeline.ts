@@ -121,7 +121,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
       pruned = { features: fullPacked, keepMasks: [new Uint8Array(N).fill(1), ...masks], numNewlines: newlines, tensors: {} };
     } else {
       fullPacked.dispose();
-      pruned = runMethod(input.method, ctx, model);
+      pruned = runMethod(input.method, ctx, model, timings);
     }
     done('select');
     const methodTensors: TraceTensors = new Map();

@@ -1,0 +1,116 @@
+/**
+ * `hero-lvlm run` through the command line: the report on the golden tiny model agrees with a
+ * `trace --method hero` of the same run; the embedded default model writes its PNGs and report.json and
+ * says its weights are random; every bad input is one line naming the argument, with a non-zero exit.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { runCli } from '../util/cli';
+import { imagePath, loadCase, modelDir, FIXTURES } from '../util/fixtures';
+import { SafetensorsFile } from '../../src/io/safetensors';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-run-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A PNG whose header claims `w`×`h` (IHDR + an empty IDAT): enough for the size checks before decoding. */
+function fakePng(file: string, w: number, h: number): string {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(zlib.crc32(td) >>> 0);
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+  fs.writeFileSync(file, Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(0))), chunk('IEND', Buffer.alloc(0))]));
+  return file;
+}
+
+const TINY = ['--model', modelDir('llava-next-tiny'), '--clip', modelDir('clip-tiny'), '--backend', 'cpu'];
+
+describe('HERO-7 HERO-8 · run on the golden tiny model matches trace of the same run', () => {
+  it('budgets, kept tokens and visual token counts in run --json equal the trace', () => {
+    const gc = loadCase('hero_square_r50_a80');
+    const s = gc.json.settings;
+    const ids = gc.numbers('input_ids').filter((t, i, a) => t !== 1000 || a[i - 1] !== 1000).join(',');
+    const common = ['--image', imagePath('square_h70_w80'), '--input-ids', ids, '--clip-input-ids', gc.numbers('clip_input_ids').join(','),
+      '--ratio', String(s.R), '--alpha', String(s.alpha), '--tau-v', String(s.T_cls), '--tau-t', String(s.T_clip),
+      '--low-layers', s.low_layers.join(','), '--high-layers', s.high_layers.join(','), '--max-new-tokens', '3', '--method', 'hero'];
+    const out = path.join(tmp, 'tiny');
+    const r = runCli(['run', ...TINY, ...common, '--out', out, '--json']);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const rep = JSON.parse(r.stdout);
+    expect(rep).toEqual(JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')));
+    for (const f of ['overlay.png', 'attention_maps.png']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(100);
+    expect(rep.random_weights).toBe(false);
+
+    const traceFile = path.join(tmp, 'tiny.safetensors');
+    const t = runCli(['trace', ...TINY, ...common, '--out', traceFile]);
+    expect(t.code).toBe(0);
+    const f = SafetensorsFile.open(traceFile);
+    try {
+      expect(rep.tiles.map((x: { budget: number }) => x.budget)).toEqual(f.readNumbers('hero.budgets'));
+      expect(rep.tiles.map((x: { importance: number }) => x.importance)).toEqual(Array.from(f.readFloat32('hero.importance')));
+      const tileKeep = f.readNumbers('hero.tile_keep');
+      const N = 16;
+      const keptTiles = rep.tiles.map((_: unknown, k: number) => tileKeep.slice(k * N, (k + 1) * N).reduce((a, b) => a + b, 0));
+      expect(rep.kept_per_crop).toEqual([f.readNumbers('hero.global_keep').reduce((a, b) => a + b, 0), ...keptTiles]);
+      expect(rep.visual_tokens.kept).toBe(f.info('image_features_packed').shape[0]);
+      expect(rep.visual_tokens.kept).toBe(gc.json.hero_info.num_image_features_M);
+      expect(rep.answer_ids).toEqual(f.readNumbers('generated_ids').slice(f.info('input_ids').shape[1]));
+      // the real Vicuna-7B figures come from the HERO-7/8 model at the two token counts
+      expect(rep.vicuna_7b.tokens.full - rep.vicuna_7b.tokens.pruned).toBe(rep.visual_tokens.full - rep.visual_tokens.kept);
+      expect(rep.vicuna_7b.prefill_tflops.ratio).toBeCloseTo(rep.vicuna_7b.prefill_tflops.full / rep.vicuna_7b.prefill_tflops.pruned, 10);
+    } finally {
+      f.close();
+    }
+  });
+});
+
+describe('run on the embedded default model (random weights, real geometry)', () => {
+  it('answers, reports, writes the PNGs and report.json, and says the weights are random', () => {
+    const out = path.join(tmp, 'default');
+    const r = runCli(['run', '--image', imagePath('square_h70_w80'), '--prompt', 'What is in the picture?', '--max-new-tokens', '2', '--out', out], { timeoutMs: 280_000 });
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/RANDOM WEIGHTS/);
+    expect(r.stdout).toMatch(/real Vicuna-7B prefill \(HERO-7\/8\)/);
+    const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(rep.random_weights).toBe(true);
+    expect(rep.note).toMatch(/RANDOM WEIGHTS/);
+    expect(rep.method).toBe('hero');
+    // 70×80 fits in 336×336: every pinpoint ties on effective resolution and waste, and HF keeps the first,
+    // 336×672 (h×w) → a 1×2 grid of 336-px tiles (the real LLaVA-NeXT geometry).
+    expect(rep.grid).toEqual([1, 2]);
+    expect(rep.kept_per_crop[0]).toBe(Math.floor(576 * 0.2));
+    expect(rep.tiles.reduce((a: number, t: { budget: number }) => a + t.budget, 0)).toBeLessThanOrEqual(Math.floor(2 * 576 * 0.2));
+    expect(rep.visual_tokens.full).toBe(1176); // reference §4.5: 24·24 + 24·24 + 24 for a ≤ 336² image
+    for (const f of ['overlay.png', 'attention_maps.png']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
+  });
+});
+
+describe('run: bad input is one line naming the argument, non-zero exit', () => {
+  const img = imagePath('wide_h30_w100');
+  const cases: Array<[string, () => string[], RegExp]> = [
+    ['missing image', () => ['--image', path.join(tmp, 'nope.png'), '--prompt', 'q'], /nope\.png/],
+    ['non-image file', () => ['--image', path.join(FIXTURES, 'cases', 'llava_wide.json'), '--prompt', 'q'], /llava_wide\.json/],
+    ['image of 0×0', () => ['--image', fakePng(path.join(tmp, 'zero.png'), 0, 0), '--prompt', 'q'], /zero\.png/],
+    ['image over the size limit', () => ['--image', fakePng(path.join(tmp, 'huge.png'), 30000, 30000), '--prompt', 'q'], /huge\.png.*(limit|large)/],
+    ['ratio 0', () => ['--image', img, '--prompt', 'q', '--ratio', '0'], /--ratio: 0 is outside \(0, 1\]/],
+    ['ratio 1.5', () => ['--image', img, '--prompt', 'q', '--ratio', '1.5'], /--ratio: 1\.5 is outside/],
+    ['ratio NaN', () => ['--image', img, '--prompt', 'q', '--ratio', 'NaN'], /--ratio: 'NaN' is not a number/],
+    ['unknown method', () => ['--image', img, '--prompt', 'q', '--method', 'magic'], /--method: unknown method 'magic'/],
+    ['model dir without config.json', () => ['--image', img, '--prompt', 'q', '--model', tmp], /--model: .* has no config\.json/],
+    ['CLIP missing when relevance is needed', () => ['--image', img, '--input-ids', '1,1000,2', '--model', modelDir('llava-next-tiny'), '--low-layers', '0,1', '--high-layers', '2'], /--clip: HERO needs a CLIP model/],
+  ];
+  it.each(cases)('%s', (_what, args, re) => {
+    const r = runCli(['run', '--backend', 'cpu', '--out', path.join(tmp, 'err'), ...args()]);
+    expect(r.code).not.toBe(0);
+    const errors = r.stderr.trim().split('\n').filter((l) => l.startsWith('hero-lvlm:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^hero-lvlm: error: /);
+    expect(errors[0]).toMatch(re);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
