@@ -85,7 +85,9 @@ describe('run on the embedded default model (random weights, real geometry)', ()
     expect(rep.grid).toEqual([1, 2]);
     expect(rep.kept_per_crop[0]).toBe(Math.floor(576 * 0.2));
     expect(rep.tiles.reduce((a: number, t: { budget: number }) => a + t.budget, 0)).toBeLessThanOrEqual(Math.floor(2 * 576 * 0.2));
-    expect(rep.visual_tokens.full).toBe(1176); // reference §4.5: 24·24 + 24·24 + 24 for a ≤ 336² image
+    // 24×48 token grid; W/H = 80/70 < 2 → new_w = int(80·24/70) = 27, pad (48 − 27)//2 = 10 → 28 columns kept:
+    // 576 + 24·28 + 24 newlines = 1272
+    expect(rep.visual_tokens.full).toBe(1272);
     for (const f of ['overlay.png', 'attention_maps.png']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
   });
 });
