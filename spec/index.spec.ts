@@ -1,0 +1,23 @@
+/** The README's library example, run on the golden tiny model (ids instead of a prompt: it has no tokenizer). */
+import * as lib from '../src/index';
+import { imagePath, modelDir, loadCase } from './util/fixtures';
+
+describe('library API (README example)', () => {
+  it('loads, runs the pipeline with a trace, and exposes the HERO equations one by one', async () => {
+    const model = lib.loadLlavaNext(modelDir('llava-next-tiny'));
+    try {
+      const image = await lib.readImage(imagePath('wide_h30_w100'));
+      const ids = loadCase('llava_wide').numbers('legacy_input_ids');
+      const r = lib.runPipeline(model, { image, inputIds: ids, method: { name: 'none' }, maxNewTokens: 5, trace: true });
+      expect(r.visualTokens).toBe(34);
+      expect(r.trace.get('logits')!.shape).toEqual([1, 40, 1024]);
+      expect(r.newIds).toEqual([524, 936, 162, 854, 79]); // the llava_wide golden's greedy tokens
+    } finally {
+      lib.disposeLlavaNext(model);
+    }
+    for (const f of ['saliency', 'relevance', 'clsSimilarity', 'clipSimilarity', 'validMask', 'density', 'importance', 'tokenBudgets', 'layerAveragedClsAttention', 'topKMask', 'heroLayout']) {
+      expect(typeof (lib.hero as Record<string, unknown>)[f]).toBe('function');
+    }
+    expect(lib.prefillFlops(2673, lib.presetDims('vicuna-7b')) / 1e12).toBeCloseTo(38.37, 2);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * hero-lvlm's library API: the public entry points, re-exported by area. Every equation function is
+ * reachable (see docs/equations.md for the id ↔ function map).
+ */
+export { HeroError } from './core/errors';
+export { BACKENDS, initBackend, requestedBackend, type BackendName } from './backend';
+
+// io
+export { SafetensorsFile, SafetensorsDir, writeSafetensors, type TensorToWrite } from './io/safetensors';
+export { readImage, writePng, MAX_IMAGE_PIXELS, type RgbImage } from './io/image';
+export { loadTokenizer, llavaPromptIds, clipTextIds, type Tokenizer } from './io/tokenizer';
+
+// primitives
+export * as nn from './nn/index';
+
+// CLIP
+export { visionModel, clipVisionKeys, type VisionTaps, type VisionOutput, type ClipVisionParams } from './clip/vision';
+export { textModel, type TextOutput } from './clip/text';
+export { loadClipModel, loadClipVisionModel, imageFeatures, textFeatures, clipLogits, disposeClipModel, type ClipModel } from './clip/model';
+
+// LLaVA-NeXT
+export { preprocess, loadImageProcessorConfig, type ProcessedImage, type ImageProcessorConfig } from './llava/image_processor';
+export { resizeBicubic } from './llava/pil_resize';
+export { selectBestResolution, anyresGridShape, unpadRegion, numImageTokens } from './llava/anyres';
+export { loadLlavaNext, disposeLlavaNext, encodeImage, disposeVisualContext, llavaNextKeys, type LlavaNextModel } from './llava/model';
+export { projector } from './llava/projector';
+export { stitchTiles, packImageFeatures } from './llava/pack';
+export { expandImageTokens, spliceImageFeatures } from './llava/merge';
+export type { VisualContext, PruneResult, NamedTensor } from './llava/pruning';
+
+// Llama
+export { loadLlama, llamaForward, embedTokens, type LlamaParams, type DecoderOutput } from './llama/decoder';
+export { KvCache } from './llama/kv_cache';
+export { greedyGenerate } from './llama/generate';
+
+// HERO, its efficiency model, the baselines
+export * as hero from './hero/index';
+export { applyHero, type HeroOptions } from './hero/index';
+export { prefillFlops, heroPrefillFlops, kvCacheBytes, type DecoderDims } from './flops/flops';
+export { presetDims, PRESETS } from './flops/presets';
+export { fastvKeep, type FastvOptions } from './baselines/fastv';
+
+// the whole job
+export { runPipeline, type PipelineInput, type PipelineResult } from './pipeline';
+export { METHOD_NAMES, type MethodSpec } from './methods';
+export { ensureDefaultWeights, DEFAULT_MODEL_DIR, DEFAULT_CLIP_DIR } from './weights/default_model';
