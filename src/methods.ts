@@ -11,13 +11,17 @@ import type { LlavaNextModel } from './llava/model';
 import type { PruneResult, VisualContext } from './llava/pruning';
 import { applyHero, type HeroOptions } from './hero';
 import type { FastvOptions } from './baselines/fastv';
+import { fasterVlm, type FasterVlmOptions } from './baselines/fastervlm';
+import { hired, type HiredOptions } from './baselines/hired';
 
-export const METHOD_NAMES = ['hero', 'none', 'fastv'] as const;
+export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'fastv'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export type MethodSpec =
   | { readonly name: 'none' }
   | { readonly name: 'hero'; readonly options: HeroOptions; readonly clip: ClipModel | null; readonly clipTextIds: readonly number[] | null }
+  | { readonly name: 'fastervlm'; readonly options: FasterVlmOptions }
+  | { readonly name: 'hired'; readonly options: HiredOptions }
   | { readonly name: 'fastv'; readonly options: FastvOptions };
 
 /** The vision taps a method reads (besides the feature layer, which is always tapped). */
@@ -25,6 +29,9 @@ export function METHOD_TAPS(m: MethodSpec, model: LlavaNextModel): VisionTaps {
   const L = model.config.vision_config.num_hidden_layers;
   switch (m.name) {
     case 'none': case 'fastv': return {};
+    // The attention of the layer whose output is the feature layer (hidden state f = output of layer f − 1).
+    case 'fastervlm': return { attentions: [m.options.layer ?? model.derived.featureLayer - 1] };
+    case 'hired': return { attentions: [m.options.budgetLayer ?? 0, m.options.selectLayer ?? model.derived.featureLayer - 1] };
     case 'hero': {
       const o = m.options;
       return { hiddenStates: [L], attentions: [...new Set([...o.lowLayers, ...o.highLayers])] };
@@ -46,6 +53,8 @@ export function runMethod(m: MethodSpec, ctx: VisualContext, model: LlavaNextMod
         if (clip) { clip.tileImageEmbeds.dispose(); clip.textEmbed.dispose(); }
       }
     }
+    case 'fastervlm': return fasterVlm(ctx, m.options);
+    case 'hired': return hired(ctx, m.options);
     default: throw new HeroError(`method '${m.name}' has no vision-side selection`);
   }
 }

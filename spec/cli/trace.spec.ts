@@ -109,3 +109,27 @@ describe('FastV-1 · CLI trace --method fastv', () => {
     }
   });
 });
+
+describe('FasterVLM-1 HiRED-2 · CLI trace with the vision-side baselines', () => {
+  const gc = loadCase('llava_wide');
+  const base = () => ['trace', '--backend', 'cpu', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'),
+    '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '2'];
+  it('fastervlm keeps T per crop: M = T·(1+K)', () => {
+    const out = path.join(tmp, 'fastervlm.safetensors');
+    const r = runCli([...base(), '--method', 'fastervlm', '--tokens-per-crop', '4', '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const f = SafetensorsFile.open(out);
+    expect(f.info('image_features_packed').shape).toEqual([12, 64]);
+    expect(f.info('fastervlm.keep').shape).toEqual([3, 16]);
+    f.close();
+  });
+  it('hired stays within ⌊n·N·r⌋ and records its budgets', () => {
+    const out = path.join(tmp, 'hired.safetensors');
+    const r = runCli([...base(), '--method', 'hired', '--ratio', '0.5', '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const f = SafetensorsFile.open(out);
+    expect(f.info('image_features_packed').shape[0]).toBeLessThanOrEqual(Math.floor(3 * 16 * 0.5));
+    expect(f.readNumbers('hired.budgets')[0]).toBe(Math.min(Math.floor(Math.floor(3 * 16 * 0.5) * 0.5), 16));
+    f.close();
+  });
+});

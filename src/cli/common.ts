@@ -99,6 +99,16 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
   const L = model.config.vision_config.num_hidden_layers;
   switch (name as MethodName) {
     case 'none': return { name: 'none' };
+    case 'fastervlm': {
+      const t = (flags['tokens-per-crop'] as number | undefined) ?? Math.floor(N * (ratio ?? 0.25));
+      if (!(t >= 1 && t <= N)) throw new HeroError(`--tokens-per-crop: ${t} is outside [1, ${N}]`);
+      return { name: 'fastervlm', options: { tokensPerCrop: t } };
+    }
+    case 'hired': {
+      const alpha = (flags.alpha as number | undefined) ?? 0.5;
+      if (!(alpha >= 0 && alpha < 1)) throw new HeroError(`--alpha: ${alpha} is outside [0, 1) for HiRED`);
+      return { name: 'hired', options: { ratio: ratio ?? 0.2, alpha } };
+    }
     case 'fastv': {
       const options = { layer: flags['fastv-layer'] as number, ratio: ratio ?? FASTV_DEFAULTS.ratio };
       validateFastv(options, model.config.text_config.num_hidden_layers);

@@ -1,0 +1,53 @@
+/** Pieces the vision-side baselines share: CLS→patch scores, top-k masks, the no-newline stitched layout. */
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
+import type { VisualContext } from '../llava/pruning';
+
+/**
+ * CLS→patch attention of one layer per crop, reduced over heads ('mean' or 'sum').
+ * @returns [P, N]
+ */
+export function clsPatchScores(ctx: VisualContext, layer: number, reduce: 'mean' | 'sum'): tf.Tensor2D {
+  const a = ctx.attentions[layer];
+  if (!a) throw new HeroError(`baseline: the attention of vision layer ${layer} was not tapped`);
+  const row = tf.squeeze(tf.slice(a, [0, 0, 0, 1], [-1, -1, 1, -1]), [2]);  // [P, Hv, N]
+  return (reduce === 'mean' ? tf.mean(row, 1) : tf.sum(row, 1)) as tf.Tensor2D; // [P, N]
+}
+
+/** 0/1 mask of the k largest scores (ties → lower index), optionally only among `valid` entries. */
+export function topKMask(scores: ArrayLike<number>, k: number, valid?: ArrayLike<number>): Uint8Array {
+  const idx = Array.from({ length: scores.length }, (_, i) => i).filter((i) => !valid || valid[i]);
+  idx.sort((a, b) => scores[b] - scores[a] || a - b);
+  const m = new Uint8Array(scores.length);
+  for (const i of idx.slice(0, Math.max(0, k))) m[i] = 1;
+  return m;
+}
+
+/**
+ * Kept thumbnail tokens (raster order), then the kept tile tokens read in raster order of the stitched
+ * (rows·G) × (cols·G) grid, crossing tile boundaries row by row; no image_newline.
+ * @param projected [P, N, D]
+ * @returns [M, D]
+ */
+export function stitchedLayout(projected: tf.Tensor3D, masks: readonly ArrayLike<number>[], grid: readonly [number, number], G: number): tf.Tensor2D {
+  const [rows, cols] = grid;
+  const N = G * G;
+  const order: number[] = [];
+  for (let j = 0; j < N; j++) if (masks[0][j]) order.push(j);
+  for (let y = 0; y < rows * G; y++) {
+    for (let x = 0; x < cols * G; x++) {
+      const k = Math.floor(y / G) * cols + Math.floor(x / G), j = (y % G) * G + (x % G);
+      if (masks[1 + k][j]) order.push((1 + k) * N + j);
+    }
+  }
+  const D = projected.shape[2];
+  return tf.gather(tf.reshape(projected, [-1, D]), tf.tensor1d(order, 'int32')) as tf.Tensor2D; // [M, D]
+}
+
+/** Per-crop keep masks as one U8 [P, N] tensor for the trace. */
+export function masksTensor(masks: readonly Uint8Array[]): tf.Tensor2D {
+  const N = masks[0].length;
+  const flat = new Int32Array(masks.length * N);
+  masks.forEach((m, p) => flat.set(m, p * N));
+  return tf.tensor2d(flat, [masks.length, N], 'int32');
+}
