@@ -13,8 +13,9 @@ import { applyHero, type HeroOptions } from './hero';
 import type { FastvOptions } from './baselines/fastv';
 import { fasterVlm, type FasterVlmOptions } from './baselines/fastervlm';
 import { hired, type HiredOptions } from './baselines/hired';
+import { globalCom2, type GlobalCom2Options } from './baselines/globalcom2';
 
-export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'fastv'] as const;
+export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'globalcom2', 'fastv'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export type MethodSpec =
@@ -22,6 +23,7 @@ export type MethodSpec =
   | { readonly name: 'hero'; readonly options: HeroOptions; readonly clip: ClipModel | null; readonly clipTextIds: readonly number[] | null }
   | { readonly name: 'fastervlm'; readonly options: FasterVlmOptions }
   | { readonly name: 'hired'; readonly options: HiredOptions }
+  | { readonly name: 'globalcom2'; readonly options: GlobalCom2Options }
   | { readonly name: 'fastv'; readonly options: FastvOptions };
 
 /** The vision taps a method reads (besides the feature layer, which is always tapped). */
@@ -32,6 +34,7 @@ export function METHOD_TAPS(m: MethodSpec, model: LlavaNextModel): VisionTaps {
     // The attention of the layer whose output is the feature layer (hidden state f = output of layer f − 1).
     case 'fastervlm': return { attentions: [m.options.layer ?? model.derived.featureLayer - 1] };
     case 'hired': return { attentions: [m.options.budgetLayer ?? 0, m.options.selectLayer ?? model.derived.featureLayer - 1] };
+    case 'globalcom2': return { queryKey: [m.options.layer ?? L - 1] };
     case 'hero': {
       const o = m.options;
       return { hiddenStates: [L], attentions: [...new Set([...o.lowLayers, ...o.highLayers])] };
@@ -55,6 +58,7 @@ export function runMethod(m: MethodSpec, ctx: VisualContext, model: LlavaNextMod
     }
     case 'fastervlm': return fasterVlm(ctx, m.options);
     case 'hired': return hired(ctx, m.options);
+    case 'globalcom2': return globalCom2(ctx, m.options);
     default: throw new HeroError(`method '${m.name}' has no vision-side selection`);
   }
 }

@@ -133,3 +133,23 @@ describe('FasterVLM-1 HiRED-2 · CLI trace with the vision-side baselines', () =
     f.close();
   });
 });
+
+describe('GC2-2 · CLI trace --method globalcom2', () => {
+  it('keeps ⌊N·r⌋ thumbnail tokens, a newline per padded grid row, and records the tile ratios', () => {
+    const gc = loadCase('llava_wide');
+    const out = path.join(tmp, 'gc2.safetensors');
+    const r = runCli(['trace', '--backend', 'cpu', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'),
+      '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '2', '--method', 'globalcom2', '--ratio', '0.5', '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const f = SafetensorsFile.open(out);
+    try {
+      const keep = f.readNumbers('globalcom2.keep');
+      expect(keep.slice(0, 16).reduce((a, b) => a + b, 0)).toBe(8);
+      // wide: 4×8 grid, rows 1..2 valid (8 tokens per tile); M = 8 + Σ⌊8·ratio_k⌋ + 4 newlines
+      const ratios = Array.from(f.readFloat32('globalcom2.tile_ratios'));
+      expect(f.info('image_features_packed').shape[0]).toBe(8 + ratios.reduce((a, rk) => a + Math.floor(8 * rk), 0) + 4);
+    } finally {
+      f.close();
+    }
+  });
+});
