@@ -14,8 +14,10 @@ import type { FastvOptions } from './baselines/fastv';
 import { fasterVlm, type FasterVlmOptions } from './baselines/fastervlm';
 import { hired, type HiredOptions } from './baselines/hired';
 import { globalCom2, type GlobalCom2Options } from './baselines/globalcom2';
+import { pruMergePlus, type PruMergeOptions } from './baselines/prumerge';
+import { projector } from './llava/projector';
 
-export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'globalcom2', 'fastv'] as const;
+export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'globalcom2', 'prumerge+', 'fastv'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export type MethodSpec =
@@ -24,6 +26,7 @@ export type MethodSpec =
   | { readonly name: 'fastervlm'; readonly options: FasterVlmOptions }
   | { readonly name: 'hired'; readonly options: HiredOptions }
   | { readonly name: 'globalcom2'; readonly options: GlobalCom2Options }
+  | { readonly name: 'prumerge+'; readonly options: Omit<PruMergeOptions, 'project'> }
   | { readonly name: 'fastv'; readonly options: FastvOptions };
 
 /** The vision taps a method reads (besides the feature layer, which is always tapped). */
@@ -35,6 +38,7 @@ export function METHOD_TAPS(m: MethodSpec, model: LlavaNextModel): VisionTaps {
     case 'fastervlm': return { attentions: [m.options.layer ?? model.derived.featureLayer - 1] };
     case 'hired': return { attentions: [m.options.budgetLayer ?? 0, m.options.selectLayer ?? model.derived.featureLayer - 1] };
     case 'globalcom2': return { queryKey: [m.options.layer ?? L - 1] };
+    case 'prumerge+': return { queryKey: [m.options.layer ?? L - 1] };
     case 'hero': {
       const o = m.options;
       return { hiddenStates: [L], attentions: [...new Set([...o.lowLayers, ...o.highLayers])] };
@@ -59,6 +63,12 @@ export function runMethod(m: MethodSpec, ctx: VisualContext, model: LlavaNextMod
     case 'fastervlm': return fasterVlm(ctx, m.options);
     case 'hired': return hired(ctx, m.options);
     case 'globalcom2': return globalCom2(ctx, m.options);
+    case 'prumerge+': {
+      // PruMerge merges in vision space; the projector (not linear) runs on the merged tokens.
+      const p = model.params.multi_modal_projector, act = model.config.projector_hidden_act;
+      const project = (x: tf.Tensor2D): tf.Tensor2D => tf.squeeze(projector(p, tf.expandDims(x, 0) as tf.Tensor3D, act), [0]) as tf.Tensor2D;
+      return pruMergePlus(ctx, { ...m.options, project });
+    }
     default: throw new HeroError(`method '${m.name}' has no vision-side selection`);
   }
 }

@@ -153,3 +153,20 @@ describe('GC2-2 · CLI trace --method globalcom2', () => {
     }
   });
 });
+
+describe('PruMerge-2 · CLI trace --method prumerge+', () => {
+  it('emits kept + 1 tokens per crop', () => {
+    const gc = loadCase('llava_wide');
+    const out = path.join(tmp, 'pm.safetensors');
+    const r = runCli(['trace', '--backend', 'cpu', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'),
+      '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '2', '--method', 'prumerge+', '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const f = SafetensorsFile.open(out);
+    try {
+      const kept = f.readNumbers('prumerge.keep').reduce((a, b) => a + b, 0);
+      expect(f.info('image_features_packed').shape).toEqual([kept + 3, 64]);
+    } finally {
+      f.close();
+    }
+  });
+});

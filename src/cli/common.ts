@@ -110,6 +110,7 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
       return { name: 'hired', options: { ratio: ratio ?? 0.2, alpha } };
     }
     case 'globalcom2': return { name: 'globalcom2', options: { ratio: ratio ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads } };
+    case 'prumerge+': return { name: 'prumerge+', options: { plus: true } };
     case 'fastv': {
       const options = { layer: flags['fastv-layer'] as number, ratio: ratio ?? FASTV_DEFAULTS.ratio };
       validateFastv(options, model.config.text_config.num_hidden_layers);
