@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""PyTorch peer of the tfjs benchmarks: the same computation on the same weights and inputs.
+
+transformers is not installed on these machines, so the layers are the same math written in plain torch
+(fp32, eager): the CLIP ViT encoder (pre-LN, quick_gelu, q scaled before QK^T) and the Llama decoder layer
+(RMSNorm, RoPE rotate_half, SwiGLU). Weights and inputs come from a safetensors file the bench writes.
+
+usage: peer.py vision|decoder FILE.safetensors JSON_ARGS  → prints one JSON line of timings (ms)
+"""
+import json, struct, sys, time
+import numpy as np
+import torch
+
+DT = {"F32": np.float32, "I64": np.int64, "F16": np.float16}
+
+
+def load(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        h = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for k, v in h.items():
+        if k == "__metadata__":
+            continue
+        b, e = v["data_offsets"]
+        out[k] = torch.from_numpy(np.frombuffer(data[b:e], dtype=DT[v["dtype"]]).reshape(v["shape"]).copy())
+    return out
+
+
+def ln(x, w, b, eps=1e-5):
+    return torch.nn.functional.layer_norm(x, (x.shape[-1],), w, b, eps)
+
+
+def vit(W, px, L, H, taps):
+    """px [P, 3, S, S]; returns the last hidden state; keeps the tapped attention probabilities."""
+    e = torch.nn.functional.conv2d(px, W["embeddings.patch_embedding.weight"], stride=W["embeddings.patch_embedding.weight"].shape[-1])
+    e = e.flatten(2).transpose(1, 2)
+    cls = W["embeddings.class_embedding"].expand(e.shape[0], 1, -1)
+    x = torch.cat([cls, e], 1) + W["embeddings.position_embedding.weight"]
+    x = ln(x, W["pre_layrnorm.weight"], W["pre_layrnorm.bias"])
+    kept = []
+    for l in range(L):
+        p = f"encoder.layers.{l}."
+        h = ln(x, W[p + "layer_norm1.weight"], W[p + "layer_norm1.bias"])
+        P, T, D = h.shape
+        Dh = D // H
+        q = (h @ W[p + "self_attn.q_proj.weight"].T + W[p + "self_attn.q_proj.bias"]) * Dh ** -0.5
+        k = h @ W[p + "self_attn.k_proj.weight"].T + W[p + "self_attn.k_proj.bias"]
+        v = h @ W[p + "self_attn.v_proj.weight"].T + W[p + "self_attn.v_proj.bias"]
+        sh = lambda t: t.view(P, T, H, Dh).transpose(1, 2)
+        a = torch.softmax(sh(q) @ sh(k).transpose(-1, -2), -1)
+        if l in taps:
+            kept.append(a)
+        o = (a @ sh(v)).transpose(1, 2).reshape(P, T, D)
+        x = x + o @ W[p + "self_attn.out_proj.weight"].T + W[p + "self_attn.out_proj.bias"]
+        h = ln(x, W[p + "layer_norm2.weight"], W[p + "layer_norm2.bias"])
+        m = h @ W[p + "mlp.fc1.weight"].T + W[p + "mlp.fc1.bias"]
+        m = m * torch.sigmoid(1.702 * m)
+        x = x + m @ W[p + "mlp.fc2.weight"].T + W[p + "mlp.fc2.bias"]
+    return x, kept
+
+
+def rope(T, Dh, theta=10000.0):
+    inv = 1.0 / (theta ** (torch.arange(0, Dh, 2, dtype=torch.float32) / Dh))
+    f = torch.outer(torch.arange(T, dtype=torch.float32), inv)
+    e = torch.cat([f, f], -1)
+    return e.cos(), e.sin()
+
+
+def rot(x):
+    h = x.shape[-1] // 2
+    return torch.cat([-x[..., h:], x[..., :h]], -1)
+
+
+def llama_layer(W, x, H, cos, sin, eps=1e-5):
+    T, D = x.shape
+    Dh = D // H
+    rms = lambda t, w: w * (t * torch.rsqrt(t.pow(2).mean(-1, keepdim=True) + eps))
+    h = rms(x, W["input_layernorm.weight"])
+    q = (h @ W["self_attn.q_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
+    k = (h @ W["self_attn.k_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
+    v = (h @ W["self_attn.v_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
+    q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+    s = (q @ k.transpose(-1, -2)) / Dh ** 0.5
+    s = s + torch.triu(torch.full((T, T), float("-inf")), 1)
+    o = (torch.softmax(s, -1) @ v).transpose(0, 1).reshape(T, D)
+    x = x + o @ W["self_attn.o_proj.weight"].T
+    h = rms(x, W["post_attention_layernorm.weight"])
+    g = h @ W["mlp.gate_proj.weight"].T
+    return x + (g * torch.sigmoid(g) * (h @ W["mlp.up_proj.weight"].T)) @ W["mlp.down_proj.weight"].T
+
+
+def timed(fn, runs, warmup):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        ts.append((time.perf_counter() - t) * 1000)
+    return {"median": float(np.median(ts)), "min": min(ts), "max": max(ts), "runs": runs}
+
+
+def main():
+    suite, path, a = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    W = load(path)
+    out = {"torch": torch.__version__}
+    with torch.no_grad():
+        for threads in a["threads"]:
+            torch.set_num_threads(threads)
+            if suite == "vision":
+                x = W.pop("__input__")
+                fn = lambda: vit(W, x, a["layers"], a["heads"], set(a["taps"]))
+                out[f"threads_{threads}"] = timed(fn, a["runs"], a["warmup"])
+            else:
+                res = {}
+                for n in a["tokens"]:
+                    x = W[f"__input__{n}"]
+                    cos, sin = rope(n, a["head_dim"])
+                    fn = lambda: [llama_layer(W, x, a["heads"], cos, sin) for _ in range(a["layers"])]
+                    res[str(n)] = timed(fn, a["runs"], a["warmup"])
+                out[f"threads_{threads}"] = res
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

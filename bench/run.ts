@@ -1,0 +1,260 @@
+/**
+ * `npm run bench [-- --suite vision,hero,decoder,memory] [--runs N] [--backends wasm,cpu] [--no-peer]`
+ *
+ * Measures, on this machine, what HERO saves and costs, and how the tfjs implementation compares with
+ * PyTorch on the same computation (bench/peer/peer.py, same weights and inputs through a safetensors file).
+ * Random weights at real sizes are generated here (seeded); nothing is downloaded. Every figure is the
+ * median [min, max] of --runs runs after one warm-up. Writes bench/results/<suite>.json and
+ * bench/results/prefill_vs_ratio.png. Never part of `npm test`.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
+import { initBackend, type BackendName } from '../src/backend';
+import { clipVisionConfig } from '../src/clip/config';
+import { clipVisionKeys, visionModel, type ClipVisionParams } from '../src/clip/vision';
+import { llamaConfig } from '../src/llama/config';
+import { llamaKeys, llamaForward, type LlamaParams } from '../src/llama/decoder';
+import { KvCache } from '../src/llama/kv_cache';
+import { buildTree, disposeTree } from '../src/io/checkpoint';
+import { writeSafetensors, type TensorToWrite } from '../src/io/safetensors';
+import { applyHero, heroDefaults } from '../src/hero/index';
+import { prefillFlops } from '../src/flops/flops';
+import { presetDims } from '../src/flops/presets';
+import { loadLlavaNext, disposeLlavaNext } from '../src/llava/model';
+import { loadClipModel, disposeClipModel } from '../src/clip/model';
+import { readImage } from '../src/io/image';
+import { runPipeline } from '../src/pipeline';
+import type { VisualContext } from '../src/llava/pruning';
+
+const ROOT = path.join(__dirname, '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-bench-'));
+
+interface Stat { median: number; min: number; max: number; runs: number }
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+}
+const SUITES = arg('suite', 'vision,hero,decoder,memory').split(',');
+const RUNS = Number(arg('runs', '3'));
+const BACKENDS = arg('backends', 'wasm').split(',') as BackendName[];
+const PEER = !process.argv.includes('--no-peer');
+
+function stat(ts: number[]): Stat {
+  const s = [...ts].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], runs: s.length };
+}
+async function timeIt(fn: () => void, runs = RUNS, warmup = 1): Promise<Stat> {
+  for (let i = 0; i < warmup; i++) fn();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    ts.push(performance.now() - t);
+  }
+  return stat(ts);
+}
+const fmt = (s: Stat): string => `${s.median.toFixed(0)} ms [${s.min.toFixed(0)}, ${s.max.toFixed(0)}]`;
+function save(suite: string, data: unknown): void {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS, `${suite}.json`), `${JSON.stringify({ suite, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: RUNS, ...data as object }, null, 2)}\n`);
+}
+
+/** Seeded random params for a key spec (weights ~ N(0, 1/fan_in), norms ~ 1, biases ~ 0.02). */
+function randomParams<T>(spec: Map<string, readonly number[]>, seed: number): { tree: T; host: Record<string, TensorToWrite> } {
+  const tensors = new Map<string, tf.Tensor>();
+  const host: Record<string, TensorToWrite> = {};
+  let s = seed;
+  for (const [name, shape] of spec) {
+    const t = tf.tidy(() => {
+      if (/norm|layrnorm/.test(name) && name.endsWith('weight')) return tf.add(1, tf.randomNormal(shape as number[], 0, 0.02, 'float32', ++s));
+      if (name.endsWith('bias')) return tf.randomNormal(shape as number[], 0, 0.02, 'float32', ++s);
+      const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
+      return tf.randomNormal(shape as number[], 0, 1 / Math.sqrt(fanIn), 'float32', ++s);
+    });
+    tensors.set(name, t);
+    host[name] = { dtype: 'F32', shape, data: t.dataSync() as Float32Array };
+  }
+  return { tree: buildTree<T>(tensors), host };
+}
+
+function peer(suite: 'vision' | 'decoder', file: string, a: Record<string, unknown>): Record<string, unknown> | string {
+  if (!PEER) return 'skipped (--no-peer)';
+  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'bench', 'peer', 'peer.py'), suite, file, JSON.stringify(a)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return `PyTorch peer unavailable: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const VIT_L = clipVisionConfig({ hidden_size: 1024, intermediate_size: 4096, num_attention_heads: 16, num_hidden_layers: 24, image_size: 336, patch_size: 14, projection_dim: 768 });
+const HERO_TAPS = { attentions: [5, 6, 7, 8, 21], hiddenStates: [23, 24] };
+
+async function visionSuite(backend: BackendName, shared: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const { tree, host } = randomParams<{ vision_model: ClipVisionParams }>(clipVisionKeys(VIT_L, 'vision_model.'), 7);
+  const px = tf.randomNormal([5, 3, 336, 336], 0, 1, 'float32', 11) as tf.Tensor4D;
+  const run = (): void => { const o = visionModel(tree.vision_model, px, VIT_L, HERO_TAPS); o.lastHiddenState.dataSync(); disposeOut(o); };
+  const t = await timeIt(run);
+  // Keep one output as HERO's input for the hero suite.
+  const o = visionModel(tree.vision_model, px, VIT_L, HERO_TAPS);
+  const ctx: VisualContext = {
+    hiddenStates: o.hiddenStates, attentions: o.attentions, queries: [], keys: [],
+    projected: tf.randomNormal([5, 576, 64], 0, 1, 'float32', 3) as tf.Tensor3D, imageNewline: tf.zeros([64]) as tf.Tensor1D,
+    imageSize: [480, 640], grid: [2, 2], patchGrid: 24, featureLayer: 23,
+  };
+  o.pooled.dispose();
+  shared.ctx = ctx;
+  shared.visionMs = t.median;
+  shared.visionParams = tree;
+  console.log(`vision  ViT-L/14-336 × 5 crops, 24 layers, HERO taps (${backend}): ${fmt(t)}`);
+  let peerRes: unknown = 'not run';
+  if (backend === BACKENDS[0]) {
+    const file = path.join(TMP, 'vision.safetensors');
+    const strip: Record<string, TensorToWrite> = {};
+    for (const [k, v] of Object.entries(host)) strip[k.replace(/^vision_model\./, '')] = v;
+    strip.__input__ = { dtype: 'F32', shape: px.shape, data: px.dataSync() as Float32Array };
+    writeSafetensors(file, strip);
+    peerRes = peer('vision', file, { layers: 24, heads: 16, taps: HERO_TAPS.attentions, threads: [1, 2], runs: RUNS, warmup: 1 });
+    fs.rmSync(file);
+    if (typeof peerRes === 'object') {
+      const p = peerRes as Record<string, Stat>;
+      console.log(`        PyTorch ${(peerRes as { torch: string }).torch}: 1 thread ${fmt(p.threads_1)}, 2 threads ${fmt(p.threads_2)}; tfjs/torch = ${(t.median / p.threads_1.median).toFixed(2)} (1 thread), ${(t.median / p.threads_2.median).toFixed(2)} (2 threads)`);
+    } else console.log(`        ${peerRes}`);
+  }
+  px.dispose();
+  return { backend, tfjs_ms: t, peer: peerRes };
+}
+
+function disposeOut(o: { hiddenStates: (tf.Tensor | undefined)[]; attentions: (tf.Tensor | undefined)[]; pooled: tf.Tensor; lastHiddenState: tf.Tensor }): void {
+  for (const x of [...o.hiddenStates, ...o.attentions, o.pooled, o.lastHiddenState]) x?.dispose();
+}
+
+async function heroSuite(backend: BackendName, shared: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const ctx = shared.ctx as VisualContext;
+  const clip = { tileImageEmbeds: tf.randomNormal([4, 768], 0, 1, 'float32', 5) as tf.Tensor2D, textEmbed: tf.randomNormal([768], 0, 1, 'float32', 6) as tf.Tensor1D };
+  const opts = { ...heroDefaults(24, 'code'), ratio: 0.2 };
+  const sel = await timeIt(() => {
+    const r = applyHero(ctx, clip, opts);
+    r.features.dataSync();
+    r.features.dispose();
+    Object.values(r.tensors).forEach((t) => t.tensor.dispose());
+  });
+  // The extra CLIP passes of HERO-2: K = 4 tiles through a second ViT-L/14-336 (same cost per crop as the
+  // LLaVA tower) and one pass of CLIP's text tower (12 layers × 768, 77 positions at most; here 16 tokens).
+  const params = shared.visionParams as { vision_model: ClipVisionParams };
+  const tiles = tf.randomNormal([4, 3, 336, 336], 0, 1, 'float32', 12) as tf.Tensor4D;
+  const tileT = await timeIt(() => { const o = visionModel(params.vision_model, tiles, VIT_L); o.pooled.dataSync(); disposeOut(o); }, 1, 0);
+  tiles.dispose();
+  const visionMs = shared.visionMs as number;
+  console.log(`hero    selection step (${backend}): ${fmt(sel)} = ${((100 * sel.median) / visionMs).toFixed(3)} % of vision`);
+  console.log(`        extra CLIP tile passes (4 × ViT-L): ${fmt(tileT)} = ${((100 * tileT.median) / visionMs).toFixed(1)} % of vision (text pass: 12 layers × 768 on ≤ 77 tokens, < 1 % of it, not timed)`);
+  tf.dispose([clip.tileImageEmbeds, clip.textEmbed]);
+  return { backend, selection_ms: sel, selection_pct_of_vision: (100 * sel.median) / visionMs, clip_tile_passes_ms: tileT, clip_pct_of_vision: (100 * tileT.median) / visionMs, vision_ms: visionMs };
+}
+
+async function decoderSuite(backend: BackendName): Promise<Record<string, unknown>> {
+  const LAYERS = Number(arg('decoder-layers', '1'));
+  // Vicuna-7B width, LAYERS layers (32 do not fit a 4 GiB wasm heap in fp32), a 32-token head.
+  const cfg = llamaConfig({ hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32, num_key_value_heads: 32, num_hidden_layers: LAYERS, vocab_size: 32, max_position_embeddings: 4096, rms_norm_eps: 1e-5 });
+  const { tree, host } = randomParams<LlamaParams>(llamaKeys(cfg, ''), 21);
+  const counts = [{ r: 1.0, n: 2673 }, { r: 0.4, n: 1105 }, { r: 0.2, n: 583 }]; // paper Table 4 token counts
+  const dims = presetDims('vicuna-7b');
+  const rows: Record<string, unknown>[] = [];
+  const inputs: Record<string, TensorToWrite> = {};
+  for (const { r, n } of counts) {
+    const x = tf.randomNormal([n, 4096], 0, 1, 'float32', n) as tf.Tensor2D;
+    inputs[`__input__${n}`] = { dtype: 'F32', shape: [n, 4096], data: x.dataSync() as Float32Array };
+    const prefill = await timeIt(() => { llamaForward(tree, x, cfg).logits.dispose(); }, Math.max(1, RUNS - 1));
+    // Per-token decode after a prefill of n positions (KV cache kept in place across steps).
+    const cache = new KvCache(LAYERS);
+    llamaForward(tree, x, cfg, { cache }).logits.dispose();
+    const one = tf.randomNormal([1, 4096], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const decode = await timeIt(() => { llamaForward(tree, one, cfg, { cache, lastOnly: true }).logits.dispose(); }, 4, 1);
+    cache.dispose(); one.dispose(); x.dispose();
+    rows.push({ ratio: r, tokens: n, prefill_ms: prefill, decode_ms_per_token: decode, analytic_tflops_32_layers: prefillFlops(n, dims) / 1e12, prefill_ms_extrapolated_32_layers: (prefill.median * 32) / LAYERS });
+    console.log(`decoder Vicuna-7B width, ${LAYERS} layer(s), ${n} tokens (r = ${r}) (${backend}): prefill ${fmt(prefill)}, decode ${fmt(decode)}/token`);
+  }
+  const full = rows[0] as { prefill_ms: Stat; tokens: number }, r02 = rows[2] as { prefill_ms: Stat; tokens: number };
+  const measured = full.prefill_ms.median / r02.prefill_ms.median;
+  const analytic = prefillFlops(full.tokens, dims) / prefillFlops(r02.tokens, dims);
+  console.log(`        speedup at r = 0.2: measured ${measured.toFixed(2)}×, analytic FLOPs ratio ${analytic.toFixed(2)}× → ${((100 * measured) / analytic).toFixed(0)} % of analytic`);
+  let peerRes: unknown = 'not run';
+  if (backend === BACKENDS[0]) {
+    const file = path.join(TMP, 'decoder.safetensors');
+    const w: Record<string, TensorToWrite> = { ...inputs };
+    for (const [k, v] of Object.entries(host)) if (k.startsWith('model.layers.0.')) w[k.replace('model.layers.0.', '')] = v;
+    writeSafetensors(file, w);
+    peerRes = peer('decoder', file, { tokens: counts.map((c) => c.n), layers: LAYERS, heads: 32, head_dim: 128, threads: [1, 2], runs: Math.max(1, RUNS - 1), warmup: 1 });
+    fs.rmSync(file);
+    if (typeof peerRes === 'object') {
+      const p = peerRes as Record<string, Record<string, Stat>>;
+      for (const { n } of counts) console.log(`        PyTorch prefill ${n}: 1 thread ${fmt(p.threads_1[String(n)])}, 2 threads ${fmt(p.threads_2[String(n)])}`);
+    } else console.log(`        ${peerRes}`);
+  }
+  disposeTree(tree);
+  await chart(rows as Array<{ ratio: number; prefill_ms: Stat; analytic_tflops_32_layers: number }>);
+  return { backend, layers: LAYERS, rows, measured_speedup_r02: measured, analytic_ratio_r02: analytic, fraction_of_analytic: measured / analytic, peer: peerRes };
+}
+
+async function memorySuite(backend: BackendName): Promise<Record<string, unknown>> {
+  // 20 consecutive runs of the whole pipeline (HERO) on the golden tiny LLaVA-NeXT + CLIP.
+  const fx = path.join(ROOT, 'spec', 'fixtures');
+  const model = loadLlavaNext(path.join(fx, 'models', 'llava-next-tiny'));
+  const clip = loadClipModel(path.join(fx, 'models', 'clip-tiny'));
+  const image = await readImage(path.join(fx, 'images', 'square_h70_w80.png'));
+  const method = { name: 'hero' as const, options: { ...heroDefaults(24, 'code'), ratio: 0.5, lowLayers: [0, 1], highLayers: [2] }, clip, clipTextIds: [998, 320, 1, 655, 87, 410, 12, 999] };
+  const tensors: number[] = [], rss: number[] = [];
+  let peak = 0;
+  for (let i = 0; i < 20; i++) {
+    runPipeline(model, { image, inputIds: [1, 5, 1000, 7, 9], method, maxNewTokens: 4 });
+    tensors.push(tf.memory().numTensors);
+    rss.push(process.memoryUsage().rss);
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  disposeClipModel(clip);
+  disposeLlavaNext(model);
+  const growth = (rss[19] - rss[1]) / rss[1];
+  console.log(`memory  20 pipeline runs (${backend}): tensors after each run ${[...new Set(tensors)].join('/')} (identical: ${new Set(tensors).size === 1}); RSS run 2 → 20: ${(rss[1] / 2 ** 20).toFixed(0)} → ${(rss[19] / 2 ** 20).toFixed(0)} MiB (${(100 * growth).toFixed(2)} %); peak ${(peak / 2 ** 20).toFixed(0)} MiB`);
+  return { backend, tensors_after_each_run: tensors, identical: new Set(tensors).size === 1, rss_bytes: rss, rss_growth_run2_to_20: growth, peak_rss_bytes: peak };
+}
+
+/** Measured prefill time and analytic FLOPs against the retention ratio (SVG → PNG). */
+async function chart(rows: Array<{ ratio: number; prefill_ms: Stat; analytic_tflops_32_layers: number }>): Promise<void> {
+  const W = 560, H = 340, m = 50;
+  const xs = (r: number): number => m + ((r - 0.1) / 0.95) * (W - 2 * m);
+  const maxMs = Math.max(...rows.map((r) => r.prefill_ms.max)), maxF = Math.max(...rows.map((r) => r.analytic_tflops_32_layers));
+  const y1 = (v: number): number => H - m - (v / maxMs) * (H - 2 * m), y2 = (v: number): number => H - m - (v / maxF) * (H - 2 * m);
+  const line = (f: (r: (typeof rows)[number]) => [number, number]): string => rows.map((r, i) => `${i ? 'L' : 'M'}${f(r).join(',')}`).join(' ');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="100%" height="100%" fill="white"/>
+<line x1="${m}" y1="${H - m}" x2="${W - m}" y2="${H - m}" stroke="black"/><line x1="${m}" y1="${m}" x2="${m}" y2="${H - m}" stroke="black"/><line x1="${W - m}" y1="${m}" x2="${W - m}" y2="${H - m}" stroke="black"/>
+<path d="${line((r) => [xs(r.ratio), y1(r.prefill_ms.median)])}" stroke="#1f77b4" stroke-width="3" fill="none"/>
+<path d="${line((r) => [xs(r.ratio), y2(r.analytic_tflops_32_layers)])}" stroke="#d62728" stroke-width="3" stroke-dasharray="8,5" fill="none"/>
+${rows.map((r) => `<circle cx="${xs(r.ratio)}" cy="${y1(r.prefill_ms.median)}" r="5" fill="#1f77b4"/><circle cx="${xs(r.ratio)}" cy="${y2(r.analytic_tflops_32_layers)}" r="5" fill="#d62728"/>`).join('')}
+<text x="${W / 2}" y="${H - 12}" font-size="14" text-anchor="middle" font-family="sans-serif">retention ratio r</text>
+<text x="${m}" y="${m - 14}" font-size="13" fill="#1f77b4" font-family="sans-serif">measured prefill ms (blue)</text>
+<text x="${W - m}" y="${m - 14}" font-size="13" fill="#d62728" text-anchor="end" font-family="sans-serif">analytic TFLOPs, 32 layers (red)</text>
+${rows.map((r) => `<text x="${xs(r.ratio)}" y="${H - m + 16}" font-size="12" text-anchor="middle" font-family="sans-serif">${r.ratio}</text>`).join('')}
+</svg>`;
+  fs.mkdirSync(RESULTS, { recursive: true });
+  await sharp(Buffer.from(svg)).png().toFile(path.join(RESULTS, 'prefill_vs_ratio.png'));
+}
+
+(async () => {
+  for (const backend of BACKENDS) {
+    await initBackend(backend);
+    console.log(`== backend ${backend} ==`);
+    const shared: Record<string, unknown> = {};
+    if (SUITES.includes('vision') || SUITES.includes('hero')) save(`vision_${backend}`, await visionSuite(backend, shared));
+    if (SUITES.includes('hero')) save(`hero_${backend}`, await heroSuite(backend, shared));
+    if (shared.visionParams) disposeTree(shared.visionParams);
+    if (shared.ctx) { const c = shared.ctx as VisualContext; tf.dispose([...c.hiddenStates, ...c.attentions].filter(Boolean) as tf.Tensor[]); tf.dispose([c.projected, c.imageNewline]); }
+    if (SUITES.includes('decoder')) save(`decoder_${backend}`, await decoderSuite(backend));
+    if (SUITES.includes('memory')) save(`memory_${backend}`, await memorySuite(backend));
+  }
+  fs.rmSync(TMP, { recursive: true, force: true });
+})().catch((e) => { console.error(e); process.exit(1); });
