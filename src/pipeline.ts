@@ -35,6 +35,8 @@ export interface PipelineInput {
   readonly clsAttentionLayers?: 'all' | readonly number[];
   /** Progress/timing callback: stage name when it starts. */
   readonly onStage?: (stage: string) => void;
+  /** Progress inside a stage ('vision': layers done of total). */
+  readonly onProgress?: (stage: string, done: number, total: number) => void;
   /** Called after each generated token. */
   readonly onToken?: (step: number, id: number) => void;
 }
@@ -98,7 +100,8 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
   let ctx: VisualContext | undefined;
   let pruned: PruneResult | undefined;
   try {
-    ctx = encodeImage(model, pixels, processed.imageSize, processed.grid, wantCls ? { ...taps, clsAttention: wantCls } : taps);
+    ctx = encodeImage(model, pixels, processed.imageSize, processed.grid, wantCls ? { ...taps, clsAttention: wantCls } : taps,
+      input.onProgress && ((d, t) => input.onProgress!('vision', d, t)));
     done('vision');
     const clsAttention = (ctx.clsAttention ?? []).flatMap((t, layer) => (t ? [{ layer, maps: t.dataSync() as Float32Array }] : []));
     if (input.trace) {

@@ -49,17 +49,17 @@ function clipBytes(dir: string): number {
   return 4 * (vis + txt);
 }
 
-/** A progress line on a TTY (rewritten in place), plain lines otherwise. */
-function progress(log: (s: string) => void): { stage: (s: string) => void; token: (step: number, max: number) => void; end: () => void } {
+/** Progress bars on a TTY (rewritten in place: loading tensors, vision layers, decoded tokens); plain stage lines otherwise. */
+function progress(log: (s: string) => void): { stage: (s: string) => void; bar: (what: string, done: number, total: number) => void; end: () => void } {
   const tty = process.stderr.isTTY === true;
   let open = false;
   const end = (): void => { if (open) { process.stderr.write('\n'); open = false; } };
   return {
     stage: (s) => { end(); log(`${s} …`); },
-    token: (step, max) => {
+    bar: (what, done, total) => {
       if (!tty) return;
-      const w = 30, done = Math.round(((step + 1) / max) * w);
-      process.stderr.write(`\rdecoding [${'#'.repeat(done)}${'.'.repeat(w - done)}] ${step + 1}/${max}`);
+      const w = 30, n = Math.round((done / total) * w);
+      process.stderr.write(`\r${what.padEnd(10)} [${'#'.repeat(n)}${'.'.repeat(w - n)}] ${done}/${total}`);
       open = true;
     },
     end,
@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
   const bar = progress(log);
   bar.stage('loading the model');
   const t0 = Date.now();
-  const model = loadLlavaNext(modelDir!);
+  const model = loadLlavaNext(modelDir!, (d, t) => bar.bar('loading', d, t));
   const loadMs = Date.now() - t0;
   let method;
   try {
@@ -113,7 +113,8 @@ async function main(argv: string[]): Promise<number> {
     const result = runPipeline(model, {
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),
-      onToken: (step) => bar.token(step, maxNew),
+      onProgress: (_s, d, t) => bar.bar('vision', d, t),
+      onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
     bar.end();
     let answer: string;

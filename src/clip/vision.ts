@@ -75,13 +75,15 @@ const wants = (t: 'all' | readonly number[] | undefined, i: number): boolean => 
  * Only tapped attention maps are kept (for ViT-L they are 16 × 577² floats per crop and layer).
  * @param pixelValues [P, C, S, S]
  */
-export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: ClipVisionConfig, taps: VisionTaps = {}): VisionOutput {
+export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: ClipVisionConfig, taps: VisionTaps = {},
+  onLayer?: (done: number, total: number) => void): VisionOutput {
   const S = cfg.image_size, L = cfg.num_hidden_layers;
   assertShape(pixelValues, ['P', 'C', 'S', 'S'], [-1, cfg.num_channels, S, S], 'CLIP vision: pixel_values');
   return tidyRecord(() => {
     const h0 = layerNorm(p.pre_layrnorm, visionEmbeddings(p.embeddings, pixelValues, cfg), cfg.layer_norm_eps); // [P, N+1, Dv]
     const run = runLayersWithTaps(h0, L, (i, x) => {
       const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg);
+      onLayer?.(i + 1, L); // progress only (tfjs may still be computing asynchronously on some backends)
       return {
         h: y,
         tap: {

@@ -52,7 +52,7 @@ function listNames(names: string[], max = 6): string {
  * given) and every shape matches. Returns them by canonical name.
  */
 export function loadTensors(store: SafetensorsDir, spec: KeySpec,
-  opts: { llavaLayout?: boolean; prefixes?: readonly string[] } = {}): Map<string, tf.Tensor> {
+  opts: { llavaLayout?: boolean; prefixes?: readonly string[]; onProgress?: (done: number, total: number) => void } = {}): Map<string, tf.Tensor> {
   const byCanonical = new Map<string, string>();
   for (const stored of store.names()) {
     if (IGNORED_KEYS.some((re) => re.test(stored))) continue;
@@ -71,7 +71,10 @@ export function loadTensors(store: SafetensorsDir, spec: KeySpec,
     }
   }
   const out = new Map<string, tf.Tensor>();
-  for (const [name, shape] of spec) out.set(name, tf.tensor(store.readFloat32(byCanonical.get(name)!), shape as number[], 'float32'));
+  for (const [name, shape] of spec) {
+    out.set(name, tf.tensor(store.readFloat32(byCanonical.get(name)!), shape as number[], 'float32'));
+    opts.onProgress?.(out.size, spec.size);
+  }
   return out;
 }
 

@@ -59,7 +59,7 @@ export function llavaNextFp32Bytes(cfg: LlavaNextConfig): number {
  * Loads a LLaVA-NeXT directory in HF layout: config.json, preprocessor_config.json and model.safetensors
  * (or a sharded index). Key names of both HF layouts are accepted (io/checkpoint.ts KEY_RENAMES).
  */
-export function loadLlavaNext(dir: string): LlavaNextModel {
+export function loadLlavaNext(dir: string, onProgress?: (done: number, total: number) => void): LlavaNextModel {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HeroError(`--model: '${dir}' is not a directory`);
   if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--model: '${dir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
   const config = loadLlavaNextConfig(dir);
@@ -67,7 +67,7 @@ export function loadLlavaNext(dir: string): LlavaNextModel {
   const processor = loadImageProcessorConfig(dir);
   const store = SafetensorsDir.open(dir);
   try {
-    const tensors = loadTensors(store, llavaNextKeys(config), { llavaLayout: true });
+    const tensors = loadTensors(store, llavaNextKeys(config), { llavaLayout: true, onProgress });
     return { dir, config, derived, processor, params: buildTree<LlavaNextParams>(tensors) };
   } finally {
     store.close();
@@ -85,13 +85,13 @@ export function disposeLlavaNext(m: LlavaNextModel): void {
  * @param pixelValues [P, 3, S, S]
  */
 export function encodeImage(m: LlavaNextModel, pixelValues: tf.Tensor4D, imageSize: readonly [number, number],
-  grid: readonly [number, number], taps: VisionTaps = {}): VisualContext {
+  grid: readonly [number, number], taps: VisionTaps = {}, onLayer?: (done: number, total: number) => void): VisualContext {
   const { cropPx: S, patchGrid: G, featureLayer } = m.derived;
   assertShape(pixelValues, ['P', 'C', 'S', 'S'], [1 + grid[0] * grid[1], 3, S, S], 'pixel_values');
   return tidyRecord(() => {
     // The feature layer is always tapped; the caller's taps add what its method needs.
     const hs = taps.hiddenStates === 'all' ? 'all' : [...new Set([...(taps.hiddenStates ?? []), featureLayer])];
-    const out = visionModel(m.params.vision_tower.vision_model, pixelValues, m.config.vision_config, { ...taps, hiddenStates: hs });
+    const out = visionModel(m.params.vision_tower.vision_model, pixelValues, m.config.vision_config, { ...taps, hiddenStates: hs }, onLayer);
     const feats = tf.slice(out.hiddenStates[featureLayer]!, [0, 1, 0], [-1, -1, -1]) as tf.Tensor3D; // [P, N, Dv]
     const projected = projector(m.params.multi_modal_projector, feats, m.config.projector_hidden_act); // [P, N, D]
     return {
