@@ -51,7 +51,8 @@ describe('GC2-2 · selection and layout', () => {
         const ctx = withQK(base, seed);
         try {
           const res = globalCom2(ctx, { ratio: r, visionHeads: 2 });
-          const ratios = Array.from(res.tensors['globalcom2.tile_ratios'].tensor.dataSync());
+          // the ratios in float64, as the selection uses them (the F32 trace copy can round r·… up to 1)
+          const ratios = tileRatios(res.tensors['globalcom2.scores'].tensor.dataSync().subarray(0, 16), [rows, cols], 4, r, 10);
           const u = unpadRegion(rows * 4, cols * 4, [H, W]);
           const vr = (t: number): number => { let n = 0; for (let i = 0; i < 4; i++) if (Math.floor(t / cols) * 4 + i >= u.top && Math.floor(t / cols) * 4 + i < rows * 4 - u.bottom) n++; return n; };
           const vc = (t: number): number => { let n = 0; for (let j = 0; j < 4; j++) if ((t % cols) * 4 + j >= u.left && (t % cols) * 4 + j < cols * 4 - u.right) n++; return n; };
