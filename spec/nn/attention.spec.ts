@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { attentionProbs, causalMask, MASK_MIN } from '../../src/nn/attention';
+import { attend, attentionImpl, attentionProbs, causalMask, MASK_MIN, setAttentionImpl } from '../../src/nn/attention';
+import { GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 
@@ -40,5 +41,48 @@ describe('Attn-2 · causal mask', () => {
       const out2 = tf.matMul(attentionProbs(q, tf.add(k, noise) as tf.Tensor4D, 0.5, { mask: causalMask(T) }), tf.add(v, noise));
       expectClose(tf.slice(out2, [0, 0, 0, 0], [1, 1, t + 1, 4]), tf.slice(out, [0, 0, 0, 0], [1, 1, t + 1, 4]), TOL.primitive, 'prefix outputs');
     })));
+  });
+});
+
+describe.each(GOLDEN_BACKENDS)('Attn-1 · attend: the per-head fast path equals the batched path (%s backend)', (backend) => {
+  beforeAll(async () => { await useBackend(backend); });
+  afterAll(async () => { setAttentionImpl('auto'); await useBackend('cpu'); });
+
+  const shapes = fc.record({
+    B: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 4 }), Tq: fc.integer({ min: 1, max: 7 }),
+    Tk: fc.integer({ min: 1, max: 7 }), Dh: fc.integer({ min: 1, max: 6 }), seed: fc.integer({ min: 1, max: 1e6 }),
+    mask: fc.constantFrom('none', '2d', 'per-batch', 'per-head', 'shared4d'), scaleQueryFirst: fc.boolean(),
+  });
+  it('outputs and probabilities agree for any shape, mask layout and scale order', () => {
+    fc.assert(fc.property(shapes, ({ B, H, Tq, Tk, Dh, seed, mask, scaleQueryFirst }) => tf.tidy(() => {
+      const q = tf.randomNormal([B, H, Tq, Dh], 0, 2, 'float32', seed) as tf.Tensor4D;
+      const k = tf.randomNormal([B, H, Tk, Dh], 0, 2, 'float32', seed + 1) as tf.Tensor4D;
+      const v = tf.randomNormal([B, H, Tk, Dh], 0, 2, 'float32', seed + 2) as tf.Tensor4D;
+      // masks with a blocked position (MASK_MIN) and finite offsets, in every layout `attend` accepts
+      const raw = (shape: number[]): tf.Tensor => tf.where(tf.less(tf.randomUniform(shape, 0, 1, 'float32', seed + 3), 0.2),
+        tf.fill(shape, MASK_MIN), tf.randomNormal(shape, 0, 1, 'float32', seed + 4));
+      const m = { none: undefined, '2d': raw([Tq, Tk]), 'per-batch': raw([B, 1, Tq, Tk]), 'per-head': raw([B, H, Tq, Tk]), shared4d: raw([1, 1, Tq, Tk]) }[mask];
+      const opts = { mask: m, scaleQueryFirst, keepProbs: true };
+      const plain = attend(q, k, v, 0.37, { ...opts, impl: 'batched' });
+      const fast = attend(q, k, v, 0.37, { ...opts, impl: 'per-head' });
+      expectClose(fast.out, plain.out, TOL.sameMath, 'out');
+      expectClose(fast.probs!, plain.probs!, TOL.sameMath, 'probs');
+      // the batched path is the reference definition: softmax(q kᵀ·scale + mask) v
+      expectClose(plain.out, tf.matMul(attentionProbs(q, k, 0.37, opts), v), TOL.sameMath, 'definition');
+    })), { numRuns: 40 });
+  });
+
+  it('the per-head path materialises the probabilities only when asked', () => tf.tidy(() => {
+    const q = tf.randomNormal([1, 2, 3, 4], 0, 1, 'float32', 9) as tf.Tensor4D;
+    expect(attend(q, q, q, 0.5, { impl: 'per-head' }).probs).toBeUndefined();
+    expect(attend(q, q, q, 0.5, { impl: 'per-head', keepProbs: true }).probs!.shape).toEqual([1, 2, 3, 3]);
+  }));
+
+  it("'auto' picks per-head on wasm only, and an explicit setting wins", () => {
+    setAttentionImpl('auto');
+    expect(attentionImpl()).toBe(backend === 'wasm' ? 'per-head' : 'batched');
+    setAttentionImpl('batched');
+    expect(attentionImpl()).toBe('batched');
+    setAttentionImpl('auto');
   });
 });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { linear, type LinearParams } from '../nn/linear';
 import { layerNorm, type LayerNormParams } from '../nn/norm';
 import { activation } from '../nn/activations';
-import { attentionProbs, mergeHeads, splitHeads } from '../nn/attention';
+import { attend, mergeHeads, splitHeads } from '../nn/attention';
 
 /** Keys under `encoder.layers.{i}.` (vision and text towers alike). */
 export interface EncoderLayerParams {
@@ -20,7 +20,7 @@ export interface EncoderLayerConfig {
 
 /** What one layer returns besides its output: the attention probabilities and the raw q/k projections. */
 export interface LayerTaps {
-  readonly probs: tf.Tensor4D; // [P, Hv, N+1, N+1]
+  readonly probs?: tf.Tensor4D; // [P, Hv, N+1, N+1], when asked for (keepProbs)
   readonly q: tf.Tensor3D;     // [P, N+1, Dv], q_proj output (bias included, unscaled)
   readonly k: tf.Tensor3D;     // [P, N+1, Dv]
 }
@@ -29,18 +29,19 @@ export interface LayerTaps {
  * Multi-head self-attention, optionally masked (the text tower's causal + padding mask).  @eq Attn-1
  *   softmax((q·Dh^−½) kᵀ + mask) v, with q scaled right after q_proj as HF v4.45.1 CLIPAttention does.
  * @param x [P, N+1, Dv]
+ * @param keepProbs return the probabilities (the per-head path only materialises them when asked)
  * @returns out [P, N+1, Dv] and the taps
  */
 export function selfAttention(p: EncoderLayerParams['self_attn'], x: tf.Tensor3D, cfg: EncoderLayerConfig,
-  mask?: tf.Tensor): { out: tf.Tensor3D; taps: LayerTaps } {
+  mask?: tf.Tensor, keepProbs = false): { out: tf.Tensor3D; taps: LayerTaps } {
   const Hv = cfg.num_attention_heads;
   const Dh = x.shape[2] / Hv;
   const q = linear(p.q_proj, x);                                                  // [P, N+1, Dv]
   const k = linear(p.k_proj, x);                                                  // [P, N+1, Dv]
   const v = linear(p.v_proj, x);                                                  // [P, N+1, Dv]
-  const probs = attentionProbs(splitHeads(q, Hv), splitHeads(k, Hv), Dh ** -0.5, { mask, scaleQueryFirst: true }); // [P, Hv, N+1, N+1]
-  const o = mergeHeads(tf.matMul(probs, splitHeads(v, Hv)) as tf.Tensor4D);          // [P, N+1, Dv]
-  return { out: linear(p.out_proj, o), taps: { probs, q, k } };
+  const a = attend(splitHeads(q, Hv), splitHeads(k, Hv), splitHeads(v, Hv), Dh ** -0.5,
+    { mask, scaleQueryFirst: true, keepProbs });                                  // [P, Hv, N+1, Dh], probs [P, Hv, N+1, N+1]
+  return { out: linear(p.out_proj, mergeHeads(a.out)), taps: { probs: keepProbs ? a.probs : undefined, q, k } };
 }
 
 /**
@@ -49,12 +50,12 @@ export function selfAttention(p: EncoderLayerParams['self_attn'], x: tf.Tensor3D
  *   z'' = z' + MLP(LN₂(z')),  MLP = fc2 ∘ act ∘ fc1 (quick_gelu for CLIP)          @eq ViT-3
  * @mirrors hf-4.45.1 models/clip/modeling_clip.py CLIPEncoderLayer.forward
  * @param x [P, N+1, Dv]
- * @returns y [P, N+1, Dv] and the attention taps
+ * @returns y [P, N+1, Dv] and the attention taps (probabilities only with keepProbs)
  */
-export function encoderLayer(p: EncoderLayerParams, x: tf.Tensor3D, cfg: EncoderLayerConfig, mask?: tf.Tensor):
-  { y: tf.Tensor3D; taps: LayerTaps } {
+export function encoderLayer(p: EncoderLayerParams, x: tf.Tensor3D, cfg: EncoderLayerConfig, mask?: tf.Tensor,
+  keepProbs = false): { y: tf.Tensor3D; taps: LayerTaps } {
   const eps = cfg.layer_norm_eps;
-  const { out, taps } = selfAttention(p.self_attn, layerNorm(p.layer_norm1, x, eps), cfg, mask);
+  const { out, taps } = selfAttention(p.self_attn, layerNorm(p.layer_norm1, x, eps), cfg, mask, keepProbs);
   const h = tf.add(x, out) as tf.Tensor3D;
   const m = linear(p.mlp.fc2, activation(cfg.hidden_act)(linear(p.mlp.fc1, layerNorm(p.layer_norm2, h, eps)))); // [P, N+1, Fv] → [P, N+1, Dv]
   return { y: tf.add(h, m) as tf.Tensor3D, taps };

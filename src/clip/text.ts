@@ -86,7 +86,7 @@ export function textModel(p: ClipTextParams, inputIds: readonly (readonly number
       mask = tf.add(mask, tf.reshape(pad, [B, 1, 1, Lt]));                                               // [B, 1, Lt, Lt]
     }
     const run = runLayersWithTaps(h0, cfg.num_hidden_layers, (i, x) => {
-      const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg, mask);
+      const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg, mask, taps.attentions === true);
       return { h: y, tap: taps.attentions ? t.probs : undefined };
     }, taps.hiddenStates === true);
     const last = layerNorm(p.final_layer_norm, run.h, cfg.layer_norm_eps);                             // [B, Lt, Dt]

@@ -82,17 +82,18 @@ export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: 
   return tidyRecord(() => {
     const h0 = layerNorm(p.pre_layrnorm, visionEmbeddings(p.embeddings, pixelValues, cfg), cfg.layer_norm_eps); // [P, N+1, Dv]
     const run = runLayersWithTaps(h0, L, (i, x) => {
-      const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg);
+      const wantProbs = wants(taps.attentions, i), wantCls = wants(taps.clsAttention, i);
+      const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg, undefined, wantProbs || wantCls);
       onLayer?.(i + 1, L); // progress only (tfjs may still be computing asynchronously on some backends)
       return {
         h: y,
         tap: {
           hidden: wants(taps.hiddenStates, i + 1) ? tf.clone(y) : undefined,
-          probs: wants(taps.attentions, i) ? t.probs : undefined,
+          probs: wantProbs ? t.probs : undefined,
           q: wants(taps.queryKey, i) ? t.q : undefined,
           k: wants(taps.queryKey, i) ? t.k : undefined,
-          cls: wants(taps.clsAttention, i)
-            ? tf.mean(tf.squeeze(tf.slice(t.probs, [0, 0, 0, 1], [-1, -1, 1, -1]), [2]), 1) as tf.Tensor2D // [P, Hv, N] → [P, N]
+          cls: wantCls
+            ? tf.mean(tf.squeeze(tf.slice(t.probs!, [0, 0, 0, 1], [-1, -1, 1, -1]), [2]), 1) as tf.Tensor2D // [P, Hv, N] → [P, N]
             : undefined,
         },
       };
