@@ -111,3 +111,9 @@ export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: 
     };
   });
 }
+
+/** Disposes every tensor a VisionOutput holds. */
+export function disposeVisionOutput(o: VisionOutput): void {
+  const all: (tf.Tensor | undefined)[] = [o.lastHiddenState, o.pooled, ...o.hiddenStates, ...o.attentions, ...o.queries, ...o.keys, ...o.clsAttention];
+  for (const t of all) t?.dispose();
+}

@@ -1,0 +1,82 @@
+/**
+ * The worker-thread vision path (VisionPool) against the in-process `visionModel` it parallelises.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { disposeVisionOutput, visionModel, type VisionTaps } from '../../src/clip/vision';
+import { flattenTree, splitCrops, VisionPool } from '../../src/clip/vision_pool';
+import { loadClipModel, disposeClipModel, type ClipModel } from '../../src/clip/model';
+import { buildTree } from '../../src/io/checkpoint';
+import { HeroError } from '../../src/core/errors';
+import { modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
+import { expectClose } from '../util/close';
+import { TOL } from '../util/tolerances';
+
+describe('splitCrops', () => {
+  it('covers 0..P with min(W, P) contiguous ranges whose sizes differ by at most one', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 16 }), (P, W) => {
+      const r = splitCrops(P, W);
+      expect(r.length).toBe(Math.min(P, W));
+      expect(r[0][0]).toBe(0);
+      expect(r[r.length - 1][1]).toBe(P);
+      r.forEach(([a, b], i) => { expect(b).toBeGreaterThan(a); if (i) expect(a).toBe(r[i - 1][1]); });
+      const sizes = r.map(([a, b]) => b - a);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    }));
+  });
+});
+
+describe('flattenTree', () => {
+  it('is the inverse of buildTree', () => tf.tidy(() => {
+    const m = new Map<string, tf.Tensor>([['a.b.0.c', tf.scalar(1)], ['a.b.1.c', tf.scalar(2)], ['d', tf.scalar(3)]]);
+    const back = flattenTree(buildTree(m));
+    expect([...back.keys()].sort()).toEqual([...m.keys()].sort());
+    for (const [k, t] of m) expect(back.get(k)).toBe(t);
+  }));
+});
+
+describe.each(GOLDEN_BACKENDS)('VisionPool = visionModel on the same crops (%s backend)', (backend) => {
+  let m: ClipModel;
+  let pool: VisionPool;
+  beforeAll(async () => {
+    await useBackend(backend);
+    m = loadClipModel(modelDir('clip-tiny'));
+    pool = VisionPool.start(m.params.vision_model, m.vision, 2);
+  });
+  afterAll(async () => {
+    await pool.close();
+    disposeClipModel(m);
+    await useBackend('cpu');
+  });
+  const dispose = disposeVisionOutput;
+
+  it.each([1, 3, 5])('%i crop(s): every tapped output, and nothing untapped', (P) => {
+    const S = m.vision.image_size, L = m.vision.num_hidden_layers;
+    const px = tf.randomNormal([P, 3, S, S], 0, 1, 'float32', P) as tf.Tensor4D;
+    const taps: VisionTaps = { hiddenStates: [0, L], attentions: [1], queryKey: [0], clsAttention: 'all' };
+    const seen: number[] = [];
+    const plain = visionModel(m.params.vision_model, px, m.vision, taps);
+    const fast = pool.encode(px, taps, (done, total) => { expect(total).toBe(L); seen.push(done); });
+    for (const f of ['hiddenStates', 'attentions', 'queries', 'keys', 'clsAttention'] as const) {
+      expect(fast[f].map((t) => t !== undefined)).toEqual(plain[f].map((t) => t !== undefined));
+      plain[f].forEach((t, i) => { if (t) expectClose(fast[f][i]!, t, TOL.sameMath, `${f}[${i}]`); });
+    }
+    expectClose(fast.lastHiddenState, plain.lastHiddenState, TOL.sameMath, 'last_hidden_state');
+    expectClose(fast.pooled, plain.pooled, TOL.sameMath, 'pooled');
+    expect(seen.every((d, i) => d >= 0 && d <= L && (i === 0 || d >= seen[i - 1]))).toBe(true);
+    dispose(plain);
+    dispose(fast);
+    px.dispose();
+  });
+
+  it("a worker's error comes back as a HeroError naming the worker", () => {
+    const px = tf.zeros([2, 3, 7, 7]) as tf.Tensor4D;
+    expect(() => pool.encode(px)).toThrow(HeroError);
+    expect(() => pool.encode(px)).toThrow(/vision worker 0: .*pixel_values/);
+    px.dispose();
+  });
+
+  it('rejects a worker count that is not a positive integer', () => {
+    for (const w of [0, -1, 1.5, NaN]) expect(() => VisionPool.start(m.params.vision_model, m.vision, w)).toThrow(/vision workers/);
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The CLIP vision tower over worker threads: the crops of an image are split between W workers, each a
+ * separate tfjs instance (tfjs-wasm is single-threaded, so this is how a multi-core CPU is used). The
+ * weights are copied into every worker once, when the pool starts; `encode` then only moves pixels in and
+ * the tapped outputs back.
+ *
+ * `encode` is synchronous, like `visionModel`, so the pipeline does not change shape: the main thread
+ * posts the jobs and blocks on a shared flag (Atomics.wait) until each worker has posted its result, which
+ * it then takes with receiveMessageOnPort. The math in a worker is `visionModel` itself on a subset of the
+ * crops; spec/clip/vision_pool.spec.ts checks the pool against the in-process path.
+ */
+import * as path from 'path';
+import * as fs from 'fs';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
+import type { ClipVisionConfig } from './config';
+import type { ClipVisionParams, VisionOutput, VisionTaps } from './vision';
+
+/** A tensor as plain data, the form in which tensors cross threads. */
+export interface HostTensor { readonly shape: number[]; readonly data: Float32Array }
+
+/** What a worker sends back: every VisionOutput field as host tensors (null where not tapped). */
+export interface WorkerResult {
+  readonly hiddenStates: (HostTensor | null)[];
+  readonly attentions: (HostTensor | null)[];
+  readonly queries: (HostTensor | null)[];
+  readonly keys: (HostTensor | null)[];
+  readonly clsAttention: (HostTensor | null)[];
+  readonly lastHiddenState: HostTensor;
+  readonly pooled: HostTensor;
+}
+
+/** Shared control words per worker: [state, layers done]. */
+export const STATE = { busy: 0, done: 1, failed: 2 } as const;
+/** How long `start` waits for a worker to load tfjs and its weights. */
+const START_TIMEOUT_MS = 120_000;
+
+/** Leaf tensors of a params tree by dotted path (the inverse of buildTree). */
+export function flattenTree(tree: unknown, prefix = '', out = new Map<string, tf.Tensor>()): Map<string, tf.Tensor> {
+  if (tree instanceof tf.Tensor) out.set(prefix, tree);
+  else if (tree && typeof tree === 'object') {
+    for (const [k, v] of Object.entries(tree)) flattenTree(v, prefix ? `${prefix}.${k}` : k, out);
+  }
+  return out;
+}
+
+/** Splits P crops into at most W contiguous, near-equal ranges [start, end). */
+export function splitCrops(P: number, W: number): Array<[number, number]> {
+  const n = Math.max(1, Math.min(W, P));
+  return Array.from({ length: n }, (_, i) => [Math.floor((i * P) / n), Math.floor(((i + 1) * P) / n)]);
+}
+
+/** The worker script: compiled JS next to this file, or the TypeScript source through the swc hook. */
+function spawn(workerData: unknown, transferList: ArrayBuffer[], port: MessagePort): Worker {
+  const js = path.join(__dirname, 'vision_worker.js');
+  const transfer = [...transferList, port] as unknown as readonly ArrayBuffer[];
+  if (fs.existsSync(js)) return new Worker(js, { workerData, transferList: transfer as never });
+  const hook = path.join(__dirname, '..', 'cli', 'register-ts.js');
+  const ts = path.join(__dirname, 'vision_worker.ts');
+  return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(ts)});`,
+    { eval: true, workerData, transferList: transfer as never });
+}
+
+export class VisionPool {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly ports: MessagePort[],
+    private readonly ctrl: Int32Array[],
+    readonly config: ClipVisionConfig,
+    readonly backend: string,
+  ) {}
+
+  /**
+   * Starts `workers` threads on the active backend ('wasm' or 'cpu') and copies `params` into each.
+   * Blocks until every worker holds its weights.
+   */
+  static start(params: ClipVisionParams, config: ClipVisionConfig, workers: number): VisionPool {
+    if (!Number.isInteger(workers) || workers < 1) throw new HeroError(`vision workers: expected an integer ≥ 1, got ${workers}`);
+    const backend = tf.getBackend();
+    if (backend !== 'wasm' && backend !== 'cpu') {
+      throw new HeroError(`vision workers: run on the wasm or cpu backend (the active one is '${backend}', which is multi-threaded itself)`);
+    }
+    const leaves = flattenTree(params);
+    const ws: Worker[] = [], ports: MessagePort[] = [], ctrl: Int32Array[] = [];
+    for (let w = 0; w < workers; w++) {
+      const weights: Record<string, HostTensor> = {};
+      for (const [k, t] of leaves) weights[k] = { shape: t.shape, data: Float32Array.from(t.dataSync() as Float32Array) }; // own copy per worker (cpu's dataSync is the tensor's storage)
+      const c = new Int32Array(new SharedArrayBuffer(8));
+      c[0] = STATE.busy;
+      const { port1, port2 } = new MessageChannel();
+      ws.push(spawn({ weights, config, backend, ctrl: c, port: port2 }, Object.values(weights).map((x) => x.data.buffer as ArrayBuffer), port2));
+      ws[w].unref(); // an idle pool never keeps the process alive
+      ports.push(port1);
+      ctrl.push(c);
+    }
+    const pool = new VisionPool(ws, ports, ctrl, config, backend);
+    try {
+      pool.collect(ws.length, undefined, START_TIMEOUT_MS); // the ready messages
+    } catch (e) {
+      void pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** Number of worker threads. */
+  get size(): number { return this.workers.length; }
+
+  /**
+   * `visionModel(params, pixelValues, config, taps)` with the crops spread over the workers; the returned
+   * tensors live on the caller's backend. `onLayer` reports the slowest worker's progress.
+   * @param pixelValues [P, C, S, S]
+   */
+  encode(pixelValues: tf.Tensor4D, taps: VisionTaps = {}, onLayer?: (done: number, total: number) => void): VisionOutput {
+    const [P, C, S] = pixelValues.shape;
+    const per = C * S * S;
+    const px = pixelValues.dataSync() as Float32Array;
+    const ranges = splitCrops(P, this.size);
+    ranges.forEach(([a, b], w) => {
+      const data = px.slice(a * per, b * per);
+      Atomics.store(this.ctrl[w], 0, STATE.busy);
+      Atomics.store(this.ctrl[w], 1, 0);
+      this.ports[w].postMessage({ pixels: { shape: [b - a, C, S, S], data }, taps }, [data.buffer]);
+    });
+    const parts = this.collect(ranges.length, onLayer) as WorkerResult[];
+    const join = (xs: (HostTensor | null)[]): tf.Tensor | undefined => {
+      if (xs.some((x) => x === null)) return undefined;
+      const ts = (xs as HostTensor[]).map((x) => tf.tensor(x.data, x.shape));
+      if (ts.length === 1) return ts[0];
+      const out = tf.concat(ts, 0);                                                  // crops back in order
+      tf.dispose(ts);
+      return out;
+    };
+    const field = (f: 'hiddenStates' | 'attentions' | 'queries' | 'keys' | 'clsAttention'): (tf.Tensor | undefined)[] =>
+      parts[0][f].map((_, i) => join(parts.map((p) => p[f][i])));
+    return {
+      hiddenStates: field('hiddenStates') as (tf.Tensor3D | undefined)[],
+      attentions: field('attentions') as (tf.Tensor4D | undefined)[],
+      queries: field('queries') as (tf.Tensor3D | undefined)[],
+      keys: field('keys') as (tf.Tensor3D | undefined)[],
+      clsAttention: field('clsAttention') as (tf.Tensor2D | undefined)[],
+      lastHiddenState: join(parts.map((p) => p.lastHiddenState)) as tf.Tensor3D,
+      pooled: join(parts.map((p) => p.pooled)) as tf.Tensor2D,
+    };
+  }
+
+  /** Waits for the first `n` workers to finish their job and takes their messages. */
+  private collect(n = this.size, onLayer?: (done: number, total: number) => void, timeoutMs = Infinity): unknown[] {
+    const L = this.config.num_hidden_layers;
+    const out: unknown[] = [];
+    const t0 = Date.now();
+    for (let w = 0; w < n; w++) {
+      while (Atomics.load(this.ctrl[w], 0) === STATE.busy) {
+        if (Date.now() - t0 > timeoutMs) throw new HeroError(`vision worker ${w}: did not start within ${timeoutMs / 1000} s`);
+        Atomics.wait(this.ctrl[w], 0, STATE.busy, 250);
+        if (onLayer) onLayer(Math.min(...this.ctrl.slice(0, n).map((c) => Atomics.load(c, 1))), L);
+      }
+      const msg = receiveMessageOnPort(this.ports[w])?.message as { error?: string } | undefined;
+      if (Atomics.load(this.ctrl[w], 0) === STATE.failed || !msg || msg.error !== undefined) {
+        throw new HeroError(`vision worker ${w}: ${msg?.error ?? 'no result'}`);
+      }
+      out.push(msg);
+    }
+    return out;
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    this.ports.forEach((p) => p.close());
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
