@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --suite vision,hero,decoder,memory] [--runs N] [--backends wasm,cpu] [--no-peer]`
+ * `npm run bench [-- --suite vision,hero,decoder,memory] [--runs N] [--backends wasm,cpu] [--no-peer]
+ *                  [--vision-workers W] [--plain]`
  *
  * Measures, on this machine, what HERO saves and costs, and how the tfjs implementation compares with
  * PyTorch on the same computation (bench/peer/peer.py, same weights and inputs through a safetensors file).
@@ -15,7 +16,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { initBackend, type BackendName } from '../src/backend';
 import { clipVisionConfig } from '../src/clip/config';
-import { clipVisionKeys, visionModel, type ClipVisionParams } from '../src/clip/vision';
+import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams } from '../src/clip/vision';
+import { VisionPool } from '../src/clip/vision_pool';
+import { clipTextConfig } from '../src/clip/config';
+import { clipTextKeys, textModel, type ClipTextParams } from '../src/clip/text';
 import { llamaConfig } from '../src/llama/config';
 import { llamaKeys, llamaForward, type LlamaParams } from '../src/llama/decoder';
 import { KvCache } from '../src/llama/kv_cache';
@@ -44,6 +48,10 @@ const SUITES = arg('suite', 'vision,hero,decoder,memory').split(',');
 const RUNS = Number(arg('runs', '3'));
 const BACKENDS = arg('backends', 'wasm').split(',') as BackendName[];
 const PEER = !process.argv.includes('--no-peer');
+/** Worker threads for the vision tower (VisionPool); 0 = in-process. Default: one per core. */
+const VISION_WORKERS = Number(arg('vision-workers', String(os.cpus().length)));
+/** Also time the in-process vision path once (the plain path the pool parallelises). */
+const PLAIN = process.argv.includes('--plain');
 
 function stat(ts: number[]): Stat {
   const s = [...ts].sort((a, b) => a - b);
@@ -98,20 +106,31 @@ const HERO_TAPS = { attentions: [5, 6, 7, 8, 21], hiddenStates: [23, 24] };
 async function visionSuite(backend: BackendName, shared: Record<string, unknown>): Promise<Record<string, unknown>> {
   const { tree, host } = randomParams<{ vision_model: ClipVisionParams }>(clipVisionKeys(VIT_L, 'vision_model.'), 7);
   const px = tf.randomNormal([5, 3, 336, 336], 0, 1, 'float32', 11) as tf.Tensor4D;
-  const run = (): void => { const o = visionModel(tree.vision_model, px, VIT_L, HERO_TAPS); o.lastHiddenState.dataSync(); disposeOut(o); };
+  const t0 = performance.now();
+  const pool = VISION_WORKERS > 0 ? VisionPool.start(tree.vision_model, VIT_L, VISION_WORKERS) : undefined;
+  const poolStartMs = performance.now() - t0;
+  const encode = (x: tf.Tensor4D, taps = HERO_TAPS) => (pool ? pool.encode(x, taps) : visionModel(tree.vision_model, x, VIT_L, taps));
+  const run = (): void => { const o = encode(px); o.lastHiddenState.dataSync(); disposeVisionOutput(o); };
+  const how = pool ? `${pool.size} worker threads` : 'in-process';
   const t = await timeIt(run);
+  let plain: Stat | undefined;
+  if (PLAIN && pool) plain = await timeIt(() => { const o = visionModel(tree.vision_model, px, VIT_L, HERO_TAPS); o.lastHiddenState.dataSync(); disposeVisionOutput(o); }, 1, 0);
   // Keep one output as HERO's input for the hero suite.
-  const o = visionModel(tree.vision_model, px, VIT_L, HERO_TAPS);
+  const o = encode(px);
   const ctx: VisualContext = {
     hiddenStates: o.hiddenStates, attentions: o.attentions, queries: [], keys: [],
     projected: tf.randomNormal([5, 576, 64], 0, 1, 'float32', 3) as tf.Tensor3D, imageNewline: tf.zeros([64]) as tf.Tensor1D,
     imageSize: [480, 640], grid: [2, 2], patchGrid: 24, featureLayer: 23,
   };
-  o.pooled.dispose();
+  tf.dispose([o.pooled, o.lastHiddenState]);
   shared.ctx = ctx;
   shared.visionMs = t.median;
   shared.visionParams = tree;
-  console.log(`vision  ViT-L/14-336 × 5 crops, 24 layers, HERO taps (${backend}): ${fmt(t)}`);
+  shared.encode = encode;
+  shared.pool = pool;
+  console.log(`vision  ViT-L/14-336 × 5 crops, 24 layers, HERO taps (${backend}, ${how}): ${fmt(t)}` +
+    (pool ? ` (pool start-up, once: ${poolStartMs.toFixed(0)} ms)` : ''));
+  if (plain) console.log(`        in-process (one thread), 1 run: ${fmt(plain)} → pool speedup ${(plain.median / t.median).toFixed(2)}×`);
   let peerRes: unknown = 'not run';
   if (backend === BACKENDS[0]) {
     const file = path.join(TMP, 'vision.safetensors');
@@ -127,11 +146,11 @@ async function visionSuite(backend: BackendName, shared: Record<string, unknown>
     } else console.log(`        ${peerRes}`);
   }
   px.dispose();
-  return { backend, tfjs_ms: t, peer: peerRes };
-}
-
-function disposeOut(o: { hiddenStates: (tf.Tensor | undefined)[]; attentions: (tf.Tensor | undefined)[]; pooled: tf.Tensor; lastHiddenState: tf.Tensor }): void {
-  for (const x of [...o.hiddenStates, ...o.attentions, o.pooled, o.lastHiddenState]) x?.dispose();
+  const p1 = typeof peerRes === 'object' ? (peerRes as Record<string, Stat>) : undefined;
+  return {
+    backend, path: how, tfjs_ms: t, pool_start_ms: pool ? poolStartMs : undefined, in_process_ms: plain, peer: peerRes,
+    tfjs_over_torch_1_thread: p1 && t.median / p1.threads_1.median, tfjs_over_torch_2_threads: p1 && t.median / p1.threads_2.median,
+  };
 }
 
 async function heroSuite(backend: BackendName, shared: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -146,15 +165,25 @@ async function heroSuite(backend: BackendName, shared: Record<string, unknown>):
   });
   // The extra CLIP passes of HERO-2: K = 4 tiles through a second ViT-L/14-336 (same cost per crop as the
   // LLaVA tower) and one pass of CLIP's text tower (12 layers × 768, 77 positions at most; here 16 tokens).
-  const params = shared.visionParams as { vision_model: ClipVisionParams };
+  const encode = shared.encode as (x: tf.Tensor4D, taps: object) => ReturnType<typeof visionModel>;
   const tiles = tf.randomNormal([4, 3, 336, 336], 0, 1, 'float32', 12) as tf.Tensor4D;
-  const tileT = await timeIt(() => { const o = visionModel(params.vision_model, tiles, VIT_L); o.pooled.dataSync(); disposeOut(o); }, 1, 0);
+  const tileT = await timeIt(() => { const o = encode(tiles, {}); o.pooled.dataSync(); disposeVisionOutput(o); }, 1, 0);
   tiles.dispose();
+  // CLIP ViT-L/14-336's text tower (12 layers × 768, 12 heads, vocabulary 49408) on a 77-token prompt (the most it takes).
+  const tcfg = clipTextConfig({ hidden_size: 768, intermediate_size: 3072, num_attention_heads: 12, num_hidden_layers: 12, projection_dim: 768 });
+  const text = randomParams<{ text_model: ClipTextParams }>(clipTextKeys(tcfg, 'text_model.'), 31).tree;
+  const ids = [[tcfg.bos_token_id, ...Array.from({ length: 75 }, (_, i) => 1000 + i), tcfg.eos_token_id]];
+  const textT = await timeIt(() => { const o = textModel(text.text_model, ids, tcfg); o.pooled.dataSync(); tf.dispose([o.pooled, o.lastHiddenState]); });
+  disposeTree(text);
   const visionMs = shared.visionMs as number;
+  const clipMs = tileT.median + textT.median;
   console.log(`hero    selection step (${backend}): ${fmt(sel)} = ${((100 * sel.median) / visionMs).toFixed(3)} % of vision`);
-  console.log(`        extra CLIP tile passes (4 × ViT-L): ${fmt(tileT)} = ${((100 * tileT.median) / visionMs).toFixed(1)} % of vision (text pass: 12 layers × 768 on ≤ 77 tokens, < 1 % of it, not timed)`);
+  console.log(`        extra CLIP passes: 4 tiles × ViT-L ${fmt(tileT)} + text tower (77 tokens) ${fmt(textT)} = ${((100 * clipMs) / visionMs).toFixed(1)} % of vision`);
   tf.dispose([clip.tileImageEmbeds, clip.textEmbed]);
-  return { backend, selection_ms: sel, selection_pct_of_vision: (100 * sel.median) / visionMs, clip_tile_passes_ms: tileT, clip_pct_of_vision: (100 * tileT.median) / visionMs, vision_ms: visionMs };
+  return {
+    backend, selection_ms: sel, selection_pct_of_vision: (100 * sel.median) / visionMs, clip_tile_passes_ms: tileT, clip_text_pass_ms: textT,
+    clip_pct_of_vision: (100 * clipMs) / visionMs, vision_ms: visionMs,
+  };
 }
 
 async function decoderSuite(backend: BackendName): Promise<Record<string, unknown>> {
@@ -261,6 +290,7 @@ ${rows.map((r) => `<text x="${xs(r.ratio)}" y="${H - m + 16}" font-size="12" tex
     const shared: Record<string, unknown> = {};
     if (SUITES.includes('vision') || SUITES.includes('hero')) save(`vision_${backend}`, await visionSuite(backend, shared));
     if (SUITES.includes('hero')) save(`hero_${backend}`, await heroSuite(backend, shared));
+    if (shared.pool) await (shared.pool as VisionPool).close();
     if (shared.visionParams) disposeTree(shared.visionParams);
     if (shared.ctx) { const c = shared.ctx as VisualContext; tf.dispose([...c.hiddenStates, ...c.attentions].filter(Boolean) as tf.Tensor[]); tf.dispose([c.projected, c.imageNewline]); }
     if (SUITES.includes('decoder')) save(`decoder_${backend}`, await decoderSuite(backend));

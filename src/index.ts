@@ -14,7 +14,8 @@ export { loadTokenizer, llavaPromptIds, clipTextIds, type Tokenizer } from './io
 export * as nn from './nn/index';
 
 // CLIP
-export { visionModel, clipVisionKeys, type VisionTaps, type VisionOutput, type ClipVisionParams } from './clip/vision';
+export { visionModel, clipVisionKeys, disposeVisionOutput, type VisionTaps, type VisionOutput, type ClipVisionParams } from './clip/vision';
+export { VisionPool } from './clip/vision_pool';
 export { textModel, type TextOutput } from './clip/text';
 export { loadClipModel, loadClipVisionModel, imageFeatures, textFeatures, clipLogits, disposeClipModel, type ClipModel } from './clip/model';
 

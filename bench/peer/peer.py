@@ -110,7 +110,7 @@ def main():
         for threads in a["threads"]:
             torch.set_num_threads(threads)
             if suite == "vision":
-                x = W.pop("__input__")
+                x = W["__input__"]
                 fn = lambda: vit(W, x, a["layers"], a["heads"], set(a["taps"]))
                 out[f"threads_{threads}"] = timed(fn, a["runs"], a["warmup"])
             else:

@@ -17,13 +17,16 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const INT_TENSORS = ['image_sizes', 'input_ids', 'generated_ids'];
 
-describe.each(['cpu', 'wasm'])('CLI trace reproduces the llava_wide golden (%s backend)', (backend) => {
+// The last row runs the vision tower in two worker threads (VisionPool): the same goldens must hold.
+describe.each([['cpu', 1], ['wasm', 1], ['wasm', 2]])('CLI trace reproduces the llava_wide golden (%s backend, %i vision worker(s))', (backend, workers) => {
   it('writes every golden tensor under its name, equal within tolerance', () => {
     const gc = loadCase('llava_wide');
-    const out = path.join(tmp, `wide_${backend}.safetensors`);
+    const out = path.join(tmp, `wide_${backend}_${workers}.safetensors`);
     const r = runCli(['trace', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'),
-      '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '5', '--backend', backend, '--out', out]);
+      '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '5', '--backend', String(backend), '--out', out,
+      '--vision-workers', String(workers)]);
     expect(r.stderr).toContain(`backend: ${backend}`);
+    if (workers > 1) expect(r.stderr).toContain(`vision tower: ${workers} worker threads`);
     expect(r.code).toBe(0);
     const f = SafetensorsFile.open(out);
     try {
@@ -64,6 +67,7 @@ describe('CLI trace: bad input gives one line naming the culprit and a non-zero 
     ['model dir without config.json', ['--model', tmp, '--image', img, '--input-ids', '1,1000,2', '--out', out], /--model: .* has no config\.json/],
     ['unknown method', ['--model', model, '--image', img, '--input-ids', '1,1000,2', '--method', 'magic', '--out', out], /--method: unknown method 'magic'/],
     ['ratio out of range', ['--model', model, '--image', img, '--input-ids', '1,1000,2', '--method', 'hero', '--ratio', '1.5', '--out', out], /--ratio/],
+    ['zero vision workers', ['--model', model, '--image', img, '--input-ids', '1,1000,2', '--vision-workers', '0', '--out', out], /--vision-workers: expected an integer ≥ 1, got 0/],
   ];
   it.each(cases)('%s', (_what, args, re) => {
     const r = runCli(['trace', '--backend', 'cpu', ...args]);

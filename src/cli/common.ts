@@ -8,6 +8,7 @@ import { initBackend, requestedBackend, BACKENDS } from '../backend';
 import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import { loadClipModel, type ClipModel } from '../clip/model';
+import { VisionPool } from '../clip/vision_pool';
 import { loadTokenizer, llavaPromptIds, clipTextIds } from '../io/tokenizer';
 import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
@@ -15,7 +16,17 @@ import { FASTV_DEFAULTS, validateFastv } from '../baselines/fastv';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
+  'vision-workers': { type: 'int', arg: 'N', default: 1, help: 'encode the image crops in N worker threads, one tfjs instance and weight copy each (wasm, cpu); 1 = in-process' },
 };
+
+/** Starts a VisionPool when --vision-workers > 1 (after the model is loaded); undefined otherwise. */
+export function startVisionPool(flags: ParsedFlags, model: LlavaNextModel, log: (s: string) => void): VisionPool | undefined {
+  const n = flags['vision-workers'] as number;
+  if (!(n >= 1)) throw new HeroError(`--vision-workers: expected an integer ≥ 1, got ${n}`);
+  if (n === 1) return undefined;
+  log(`vision tower: ${n} worker threads (copying the weights into each)`);
+  return VisionPool.start(model.params.vision_tower.vision_model, model.config.vision_config, n);
+}
 
 export const INPUT_FLAGS: FlagSpecs = {
   image: { type: 'string', arg: 'FILE', help: 'image file (PNG, JPEG, WebP, …)' },

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend, startVisionPool } from './common';
 import { readImage, writePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext, llavaNextFp32Bytes, loadLlavaNext } from '../llava/model';
@@ -107,10 +107,13 @@ async function main(argv: string[]): Promise<number> {
   const model = loadLlavaNext(modelDir!, (d, t) => bar.bar('loading', d, t));
   const loadMs = Date.now() - t0;
   let method;
+  let pool;
   try {
     const { ids, question } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
+    pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
+      visionPool: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),
       onProgress: (_s, d, t) => bar.bar('vision', d, t),
@@ -143,6 +146,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     bar.end();
+    await pool?.close();
     if (method?.name === 'hero' && method.clip) disposeClipModel(method.clip);
     disposeLlavaNext(model);
   }

@@ -6,7 +6,7 @@
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend, startVisionPool } from './common';
 import { readImage } from '../io/image';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/model';
@@ -44,10 +44,13 @@ async function main(argv: string[]): Promise<number> {
   const image = await readImage(imageFile);
   const model = loadLlavaNext(modelDir);
   let method;
+  let pool;
   try {
     const { ids, question } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
+    pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
+      visionPool: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
       onStage: (s) => log(`${s} …`),
     });
@@ -59,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ out, tensors: result.trace.size, visual_tokens: result.visualTokens, generated_ids: result.newIds })}\n`);
     return 0;
   } finally {
+    await pool?.close();
     if (method?.name === 'hero' && method.clip) disposeClipModel(method.clip);
     disposeLlavaNext(model);
   }

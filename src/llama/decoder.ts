@@ -13,7 +13,7 @@ import { runLayersWithTaps, tidyRecord } from '../core/scope';
 import { linear, type LinearParams } from '../nn/linear';
 import { rmsNorm, type RmsNormParams } from '../nn/norm';
 import { silu } from '../nn/activations';
-import { attentionProbs, positionMask } from '../nn/attention';
+import { attend, positionMask } from '../nn/attention';
 import { applyRope, ropeTablesAt } from '../nn/rope';
 import { readJsonFile } from '../io/json';
 import { SafetensorsDir } from '../io/safetensors';
@@ -105,11 +105,12 @@ export function mlp(p: DecoderLayerParams['mlp'], x: tf.Tensor2D): tf.Tensor2D {
  *   softmax(q kᵀ / √Dh + causal) v                                              @eq Attn-1 Attn-2
  * @mirrors hf-4.45.1 LlamaAttention.forward (eager), repeat_kv, apply_rotary_pos_emb
  * @param x [T, D]
- * @returns out [T, D], probs [H, T, Tc+T]
+ * @param keepProbs return the probabilities (taps, FastV); the per-head path only materialises them then
+ * @returns out [T, D], probs [H, T, Tc+T] when keepProbs
  */
 export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D, cfg: LlamaConfig,
-  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number; positions?: readonly number[] }):
-  { out: tf.Tensor2D; probs: tf.Tensor3D } {
+  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number; positions?: readonly number[] },
+  keepProbs = false): { out: tf.Tensor2D; probs?: tf.Tensor3D } {
   const T = x.shape[0];
   const H = cfg.num_attention_heads, Hkv = cfg.num_key_value_heads, Dh = cfg.head_dim;
   const heads = (t: tf.Tensor2D, n: number): tf.Tensor3D => tf.transpose(tf.reshape(t, [T, n, Dh]), [1, 0, 2]) as tf.Tensor3D; // [n, T, Dh]
@@ -122,10 +123,10 @@ export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D
   const rep = H / Hkv;
   const kFull = rep === 1 ? k : tf.reshape(tf.tile(tf.expandDims(k, 1), [1, rep, 1, 1]), [H, -1, Dh]) as tf.Tensor3D; // [H, Tc+T, Dh]
   const vFull = rep === 1 ? v : tf.reshape(tf.tile(tf.expandDims(v, 1), [1, rep, 1, 1]), [H, -1, Dh]) as tf.Tensor3D; // [H, Tc+T, Dh]
-  const probs = tf.squeeze(attentionProbs(tf.expandDims(q, 0) as tf.Tensor4D, tf.expandDims(kFull, 0) as tf.Tensor4D,
-    1 / Math.sqrt(Dh), { mask }), [0]) as tf.Tensor3D;            // [H, T, Tc+T]
-  const o = tf.reshape(tf.transpose(tf.matMul(probs, vFull), [1, 0, 2]), [T, H * Dh]) as tf.Tensor2D; // [T, H·Dh]
-  return { out: linear(p.o_proj, o), probs };
+  const one = (t: tf.Tensor3D): tf.Tensor4D => tf.expandDims(t, 0) as tf.Tensor4D;
+  const a = attend(one(q), one(kFull), one(vFull), 1 / Math.sqrt(Dh), { mask, keepProbs }); // [1, H, T, Dh], probs [1, H, T, Tc+T]
+  const o = tf.reshape(tf.transpose(tf.squeeze(a.out, [0]), [1, 0, 2]), [T, H * Dh]) as tf.Tensor2D; // [T, H·Dh]
+  return { out: linear(p.o_proj, o), probs: keepProbs ? tf.squeeze(a.probs!, [0]) as tf.Tensor3D : undefined };
 }
 
 /**
@@ -133,13 +134,13 @@ export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D
  *   h = x + Attn(RMSNorm(x)) ;  y = h + MLP(RMSNorm(h))
  * @mirrors hf-4.45.1 LlamaDecoderLayer.forward
  * @param x [T, D]
- * @returns y [T, D], probs [H, T, Tc+T]
+ * @returns y [T, D], probs [H, T, Tc+T] when keepProbs
  */
 export function decoderLayer(p: DecoderLayerParams, x: tf.Tensor2D, cfg: LlamaConfig,
-  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number; positions?: readonly number[] }):
-  { y: tf.Tensor2D; probs: tf.Tensor3D } {
+  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number; positions?: readonly number[] },
+  keepProbs = false): { y: tf.Tensor2D; probs?: tf.Tensor3D } {
   const eps = cfg.rms_norm_eps;
-  const { out, probs } = selfAttention(p.self_attn, rmsNorm(p.input_layernorm, x, eps), cfg, rope, mask, cache);
+  const { out, probs } = selfAttention(p.self_attn, rmsNorm(p.input_layernorm, x, eps), cfg, rope, mask, cache, keepProbs);
   const h = tf.add(x, out) as tf.Tensor2D;
   return { y: tf.add(h, mlp(p.mlp, rmsNorm(p.post_attention_layernorm, h, eps))) as tf.Tensor2D, probs };
 }
@@ -211,8 +212,9 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
       const run = runLayersWithTaps(x, to - from, (j, h) => {
         const i = from + j;
         const cache = opts.cache ? { cache: opts.cache, layer: i, positions } : undefined;
-        const { y, probs } = decoderLayer(p.model.layers[i], h, cfg, rope, spanMasks[j], cache);
-        return { h: y, tap: wantAttn(i) || (drop && i === drop.layer - 1) ? probs : undefined };
+        const keep = wantAttn(i) || (drop !== undefined && i === drop.layer - 1);
+        const { y, probs } = decoderLayer(p.model.layers[i], h, cfg, rope, spanMasks[j], cache, keep);
+        return { h: y, tap: keep ? probs : undefined };
       }, taps.hiddenStates === true);
       hidden.push(...run.hidden);
       attentions.push(...run.taps);
