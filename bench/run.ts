@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --suite vision,hero,decoder,memory] [--runs N] [--backends wasm,cpu] [--no-peer]
- *                  [--vision-workers W] [--plain]`
+ *                  [--vision-workers W] [--plain] [--attention auto|per-head|batched]`
  *
  * Measures, on this machine, what HERO saves and costs, and how the tfjs implementation compares with
  * PyTorch on the same computation (bench/peer/peer.py, same weights and inputs through a safetensors file).
@@ -18,6 +18,7 @@ import { initBackend, type BackendName } from '../src/backend';
 import { clipVisionConfig } from '../src/clip/config';
 import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams } from '../src/clip/vision';
 import { VisionPool } from '../src/clip/vision_pool';
+import { attentionImpl, setAttentionImpl, type AttentionImpl } from '../src/nn/attention';
 import { clipTextConfig } from '../src/clip/config';
 import { clipTextKeys, textModel, type ClipTextParams } from '../src/clip/text';
 import { llamaConfig } from '../src/llama/config';
@@ -52,6 +53,8 @@ const PEER = !process.argv.includes('--no-peer');
 const VISION_WORKERS = Number(arg('vision-workers', String(os.cpus().length)));
 /** Also time the in-process vision path once (the plain path the pool parallelises). */
 const PLAIN = process.argv.includes('--plain');
+/** Attention implementation (src/nn/attention.ts `attend`); 'auto' = per-head on wasm, batched elsewhere. */
+const ATTENTION = arg('attention', 'auto') as AttentionImpl | 'auto';
 
 function stat(ts: number[]): Stat {
   const s = [...ts].sort((a, b) => a - b);
@@ -70,7 +73,10 @@ async function timeIt(fn: () => void, runs = RUNS, warmup = 1): Promise<Stat> {
 const fmt = (s: Stat): string => `${s.median.toFixed(0)} ms [${s.min.toFixed(0)}, ${s.max.toFixed(0)}]`;
 function save(suite: string, data: unknown): void {
   fs.mkdirSync(RESULTS, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS, `${suite}.json`), `${JSON.stringify({ suite, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: RUNS, ...data as object }, null, 2)}\n`);
+  // A forced attention implementation is a side experiment: its results do not replace the default ones.
+  const name = ATTENTION === 'auto' ? suite : `${suite}_attention-${ATTENTION}`;
+  const meta = { suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: RUNS, attention: attentionImpl() };
+  fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify({ ...meta, ...data as object }, null, 2)}\n`);
 }
 
 /** Seeded random params for a key spec (weights ~ N(0, 1/fan_in), norms ~ 1, biases ~ 0.02). */
@@ -236,7 +242,7 @@ async function decoderSuite(backend: BackendName): Promise<Record<string, unknow
     } else console.log(`        ${peerRes}`);
   }
   disposeTree(tree);
-  await chart(rows as Array<{ ratio: number; prefill_ms: Stat; analytic_tflops_32_layers: number }>);
+  if (ATTENTION === 'auto') await chart(rows as Array<{ ratio: number; prefill_ms: Stat; analytic_tflops_32_layers: number }>);
   return { backend, layers: LAYERS, rows, measured_speedup_r02: measured, analytic_ratio_r02: analytic, fraction_of_analytic: measured / analytic, peer: peerRes };
 }
 
@@ -247,19 +253,30 @@ async function memorySuite(backend: BackendName): Promise<Record<string, unknown
   const clip = loadClipModel(path.join(fx, 'models', 'clip-tiny'));
   const image = await readImage(path.join(fx, 'images', 'square_h70_w80.png'));
   const method = { name: 'hero' as const, options: { ...heroDefaults(24, 'code'), ratio: 0.5, lowLayers: [0, 1], highLayers: [2] }, clip, clipTextIds: [998, 320, 1, 655, 87, 410, 12, 999] };
-  const tensors: number[] = [], rss: number[] = [];
+  const tensors: number[] = [], rss: number[] = [], rawRss: number[] = [], heapUsed: number[] = [];
   let peak = 0;
   for (let i = 0; i < 20; i++) {
     runPipeline(model, { image, inputIds: [1, 5, 1000, 7, 9], method, maxNewTokens: 4 });
     tensors.push(tf.memory().numTensors);
+    rawRss.push(process.memoryUsage().rss);
+    // Collect JS garbage first when node runs with --expose-gc (npm run bench does): the per-head attention
+    // path creates ~10⁴ small tensor objects per run, and V8 is free to leave them uncollected for a while,
+    // which reads as RSS growth without anything being retained.
+    (globalThis as { gc?: () => void }).gc?.();
     rss.push(process.memoryUsage().rss);
+    heapUsed.push(process.memoryUsage().heapUsed);
     peak = Math.max(peak, process.memoryUsage().rss);
   }
   disposeClipModel(clip);
   disposeLlavaNext(model);
   const growth = (rss[19] - rss[1]) / rss[1];
   console.log(`memory  20 pipeline runs (${backend}): tensors after each run ${[...new Set(tensors)].join('/')} (identical: ${new Set(tensors).size === 1}); RSS run 2 → 20: ${(rss[1] / 2 ** 20).toFixed(0)} → ${(rss[19] / 2 ** 20).toFixed(0)} MiB (${(100 * growth).toFixed(2)} %); peak ${(peak / 2 ** 20).toFixed(0)} MiB`);
-  return { backend, tensors_after_each_run: tensors, identical: new Set(tensors).size === 1, rss_bytes: rss, rss_growth_run2_to_20: growth, peak_rss_bytes: peak };
+  const gcNote = (globalThis as { gc?: unknown }).gc ? 'after a forced GC' : 'no --expose-gc: without a forced GC';
+  console.log(`        (RSS ${gcNote}; before it: ${(rawRss[1] / 2 ** 20).toFixed(0)} → ${(rawRss[19] / 2 ** 20).toFixed(0)} MiB; V8 heap used ${(heapUsed[1] / 2 ** 20).toFixed(0)} → ${(heapUsed[19] / 2 ** 20).toFixed(0)} MiB)`);
+  return {
+    backend, tensors_after_each_run: tensors, identical: new Set(tensors).size === 1, rss_bytes: rss, rss_measured: gcNote,
+    rss_growth_run2_to_20: growth, rss_before_gc_bytes: rawRss, v8_heap_used_bytes: heapUsed, peak_rss_bytes: peak,
+  };
 }
 
 /** Measured prefill time and analytic FLOPs against the retention ratio (SVG → PNG). */
@@ -286,7 +303,8 @@ ${rows.map((r) => `<text x="${xs(r.ratio)}" y="${H - m + 16}" font-size="12" tex
 (async () => {
   for (const backend of BACKENDS) {
     await initBackend(backend);
-    console.log(`== backend ${backend} ==`);
+    setAttentionImpl(ATTENTION);
+    console.log(`== backend ${backend}, attention ${attentionImpl()} ==`);
     const shared: Record<string, unknown> = {};
     if (SUITES.includes('vision') || SUITES.includes('hero')) save(`vision_${backend}`, await visionSuite(backend, shared));
     if (SUITES.includes('hero')) save(`hero_${backend}`, await heroSuite(backend, shared));
