@@ -63,7 +63,7 @@ export interface PipelineResult {
   readonly trace: TraceTensors;
   /** Head-mean CLS→patch attention per requested vision layer: maps [P·N] (crop-major, raster order). */
   readonly clsAttention: ReadonlyArray<{ readonly layer: number; readonly maps: Float32Array }>;
-  /** Wall time per stage, ms. */
+  /** Wall time per stage in ms; the stages are disjoint (select excludes clip_relevance). */
   readonly timings: Record<string, number>;
 }
 
@@ -130,6 +130,8 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
       pruned = runMethod(input.method, ctx, model, timings);
     }
     done('select');
+    // Stages are disjoint: HERO's CLIP passes (timed inside runMethod) are reported apart from the selection.
+    if (timings.clip_relevance !== undefined) timings.select -= timings.clip_relevance;
     const methodTensors: TraceTensors = new Map();
     for (const [name, nt] of Object.entries(pruned.tensors)) methodTensors.set(name, toHost(nt.tensor, nt.dtype));
     for (const [k, v] of methodTensors) trace.set(k, v);
