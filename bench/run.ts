@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { initBackend, type BackendName } from '../src/backend';
 import { clipVisionConfig } from '../src/clip/config';
-import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams } from '../src/clip/vision';
+import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams, type VisionOutput } from '../src/clip/vision';
 import { VisionPool } from '../src/clip/vision_pool';
 import { attentionImpl, setAttentionImpl, type AttentionImpl } from '../src/nn/attention';
 import { clipTextConfig } from '../src/clip/config';
@@ -171,7 +171,7 @@ async function heroSuite(backend: BackendName, shared: Record<string, unknown>):
   });
   // The extra CLIP passes of HERO-2: K = 4 tiles through a second ViT-L/14-336 (same cost per crop as the
   // LLaVA tower) and one pass of CLIP's text tower (12 layers × 768, 77 positions at most; here 16 tokens).
-  const encode = shared.encode as (x: tf.Tensor4D, taps: object) => ReturnType<typeof visionModel>;
+  const encode = shared.encode as (x: tf.Tensor4D, taps: object) => VisionOutput;
   const tiles = tf.randomNormal([4, 3, 336, 336], 0, 1, 'float32', 12) as tf.Tensor4D;
   const tileT = await timeIt(() => { const o = encode(tiles, {}); o.pooled.dataSync(); disposeVisionOutput(o); }, 1, 0);
   tiles.dispose();

@@ -4,9 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { disposeVisionOutput, visionModel, type VisionTaps } from '../../src/clip/vision';
-import { flattenTree, splitCrops, VisionPool } from '../../src/clip/vision_pool';
+import { splitCrops, VisionPool } from '../../src/clip/vision_pool';
 import { loadClipModel, disposeClipModel, type ClipModel } from '../../src/clip/model';
-import { buildTree } from '../../src/io/checkpoint';
 import { HeroError } from '../../src/core/errors';
 import { modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
@@ -24,15 +23,6 @@ describe('splitCrops', () => {
       expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
     }));
   });
-});
-
-describe('flattenTree', () => {
-  it('is the inverse of buildTree', () => tf.tidy(() => {
-    const m = new Map<string, tf.Tensor>([['a.b.0.c', tf.scalar(1)], ['a.b.1.c', tf.scalar(2)], ['d', tf.scalar(3)]]);
-    const back = flattenTree(buildTree(m));
-    expect([...back.keys()].sort()).toEqual([...m.keys()].sort());
-    for (const [k, t] of m) expect(back.get(k)).toBe(t);
-  }));
 });
 
 describe.each(GOLDEN_BACKENDS)('VisionPool = visionModel on the same crops (%s backend)', (backend) => {

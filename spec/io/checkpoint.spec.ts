@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { canonicalKey } from '../../src/io/checkpoint';
+import { buildTree, canonicalKey, flattenTree } from '../../src/io/checkpoint';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/model';
 import { modelDir } from '../util/fixtures';
@@ -46,9 +46,8 @@ describe('checkpoint key layouts', () => {
     const a = loadLlavaNext(modelDir('llava-next-tiny'));
     const b = loadLlavaNext(rewrite('new', newLayout));
     try {
-      const flat = (t: unknown, pre = ''): Array<[string, tf.Tensor]> => t instanceof tf.Tensor ? [[pre, t]] : Object.entries(t as object).flatMap(([k, v]) => flat(v, `${pre}.${k}`));
-      const fa = flat(a.params), fb = new Map(flat(b.params));
-      expect(fa.length).toBe(97);
+      const fa = flattenTree(a.params), fb = flattenTree(b.params);
+      expect(fa.size).toBe(97);
       for (const [k, t] of fa) expect({ k, same: Array.from(t.dataSync()).every((v, i) => v === fb.get(k)!.dataSync()[i]) }).toEqual({ k, same: true });
     } finally {
       disposeLlavaNext(a);
@@ -70,4 +69,13 @@ describe('checkpoint key layouts', () => {
     // position_ids buffers are ignored; an unknown weight is not
     expect(() => loadLlavaNext(dir)).toThrow(/unexpected tensor\(s\): multi_modal_projector\.linear_3\.weight/);
   });
+});
+
+describe('flattenTree', () => {
+  it('is the inverse of buildTree', () => tf.tidy(() => {
+    const m = new Map<string, tf.Tensor>([['a.b.0.c', tf.scalar(1)], ['a.b.1.c', tf.scalar(2)], ['d', tf.scalar(3)]]);
+    const back = flattenTree(buildTree(m));
+    expect([...back.keys()].sort()).toEqual([...m.keys()].sort());
+    for (const [k, t] of m) expect(back.get(k)).toBe(t);
+  }));
 });

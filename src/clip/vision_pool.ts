@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
+import { flattenTree } from '../io/checkpoint';
 import type { ClipVisionConfig } from './config';
 import type { ClipVisionParams, VisionOutput, VisionTaps } from './vision';
 
@@ -35,15 +36,6 @@ export interface WorkerResult {
 export const STATE = { busy: 0, done: 1, failed: 2 } as const;
 /** How long `start` waits for a worker to load tfjs and its weights. */
 const START_TIMEOUT_MS = 120_000;
-
-/** Leaf tensors of a params tree by dotted path (the inverse of buildTree). */
-export function flattenTree(tree: unknown, prefix = '', out = new Map<string, tf.Tensor>()): Map<string, tf.Tensor> {
-  if (tree instanceof tf.Tensor) out.set(prefix, tree);
-  else if (tree && typeof tree === 'object') {
-    for (const [k, v] of Object.entries(tree)) flattenTree(v, prefix ? `${prefix}.${k}` : k, out);
-  }
-  return out;
-}
 
 /** Splits P crops into at most W contiguous, near-equal ranges [start, end). */
 export function splitCrops(P: number, W: number): Array<[number, number]> {
@@ -81,11 +73,13 @@ export class VisionPool {
     if (backend !== 'wasm' && backend !== 'cpu') {
       throw new HeroError(`vision workers: run on the wasm or cpu backend (the active one is '${backend}', which is multi-threaded itself)`);
     }
-    const leaves = flattenTree(params);
+    // Read every weight once; each worker gets its own copy to take over (and the cpu backend's dataSync
+    // is the tensor's own storage, which must not be transferred away).
+    const leaves = [...flattenTree(params)].map(([k, t]) => ({ k, shape: t.shape, data: t.dataSync() as Float32Array }));
     const ws: Worker[] = [], ports: MessagePort[] = [], ctrl: Int32Array[] = [];
     for (let w = 0; w < workers; w++) {
       const weights: Record<string, HostTensor> = {};
-      for (const [k, t] of leaves) weights[k] = { shape: t.shape, data: Float32Array.from(t.dataSync() as Float32Array) }; // own copy per worker (cpu's dataSync is the tensor's storage)
+      for (const { k, shape, data } of leaves) weights[k] = { shape, data: data.slice() };
       const c = new Int32Array(new SharedArrayBuffer(8));
       c[0] = STATE.busy;
       const { port1, port2 } = new MessageChannel();

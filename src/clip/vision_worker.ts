@@ -22,7 +22,7 @@ function reply(msg: unknown, state: number, transfer: ArrayBuffer[] = []): void 
 }
 
 // A copy: on the cpu backend dataSync returns the tensor's own storage, which must not be transferred.
-const host = (t: tf.Tensor | undefined): HostTensor | null => (t ? { shape: t.shape, data: Float32Array.from(t.dataSync() as Float32Array) } : null);
+const host = (t: tf.Tensor | undefined): HostTensor | null => (t ? { shape: t.shape, data: (t.dataSync() as Float32Array).slice() } : null);
 
 // Whatever escapes (an abort inside wasm, say) is reported rather than leaving the main thread waiting.
 process.on('uncaughtException', (e) => reply({ error: `crashed: ${e.message}` }, STATE.failed));
@@ -41,8 +41,8 @@ process.on('uncaughtException', (e) => reply({ error: `crashed: ${e.message}` },
       };
       px.dispose();
       disposeVisionOutput(o);
-      const buffers = [...new Set([res.lastHiddenState, res.pooled, ...res.hiddenStates, ...res.attentions, ...res.queries, ...res.keys, ...res.clsAttention]
-        .filter((h): h is HostTensor => !!h).map((h) => h.data.buffer as ArrayBuffer))];
+      const buffers = [res.lastHiddenState, res.pooled, ...res.hiddenStates, ...res.attentions, ...res.queries, ...res.keys, ...res.clsAttention]
+        .filter((h): h is HostTensor => !!h).map((h) => h.data.buffer as ArrayBuffer); // each host() array is a fresh buffer
       reply(res, STATE.done, buffers);
     } catch (e) {
       reply({ error: (e as Error).message }, STATE.failed);

@@ -97,6 +97,15 @@ export function buildTree<T>(tensors: ReadonlyMap<string, tf.Tensor>, prefix = '
   return root as T;
 }
 
+/** Leaf tensors of a params tree by dotted path (the inverse of buildTree). */
+export function flattenTree(tree: unknown, prefix = '', out = new Map<string, tf.Tensor>()): Map<string, tf.Tensor> {
+  if (tree instanceof tf.Tensor) out.set(prefix, tree);
+  else if (tree && typeof tree === 'object') {
+    for (const [k, v] of Object.entries(tree)) flattenTree(v, prefix ? `${prefix}.${k}` : k, out);
+  }
+  return out;
+}
+
 /** Disposes every tensor in a params tree. */
 export function disposeTree(tree: unknown): void {
   if (tree instanceof tf.Tensor) tree.dispose();
