@@ -29,7 +29,7 @@ import { writeSafetensors, type TensorToWrite } from '../src/io/safetensors';
 import { applyHero, heroDefaults } from '../src/hero/index';
 import { prefillFlops } from '../src/flops/flops';
 import { presetDims } from '../src/flops/presets';
-import { loadLlavaNext, disposeLlavaNext } from '../src/llava/model';
+import { loadLlavaNext, disposeLlavaNext, disposeVisualContext } from '../src/llava/model';
 import { loadClipModel, disposeClipModel } from '../src/clip/model';
 import { readImage } from '../src/io/image';
 import { runPipeline } from '../src/pipeline';
@@ -310,7 +310,7 @@ ${rows.map((r) => `<text x="${xs(r.ratio)}" y="${H - m + 16}" font-size="12" tex
     if (SUITES.includes('hero')) save(`hero_${backend}`, await heroSuite(backend, shared));
     if (shared.pool) await (shared.pool as VisionPool).close();
     if (shared.visionParams) disposeTree(shared.visionParams);
-    if (shared.ctx) { const c = shared.ctx as VisualContext; tf.dispose([...c.hiddenStates, ...c.attentions].filter(Boolean) as tf.Tensor[]); tf.dispose([c.projected, c.imageNewline]); }
+    if (shared.ctx) disposeVisualContext(shared.ctx as VisualContext);
     if (SUITES.includes('decoder')) save(`decoder_${backend}`, await decoderSuite(backend));
     if (SUITES.includes('memory')) save(`memory_${backend}`, await memorySuite(backend));
   }
