@@ -152,6 +152,14 @@ describe('compare · two traces', () => {
     expect(r.tensors.filter((t) => t.problems.length).map((t) => t.name)).toEqual(['vision.hidden_states.9', 'vision.hidden_states.10', 'logits']);
   });
 
+  it('the first tensor can be the divergence: pixel_values off by 2e-6 (pixels tolerance 1e-6, not golden 1e-4)', () => {
+    const port = refTensors();
+    port.pixel_values = f32([4], [0.5, -0.5, 1, -1 + 2e-6]);
+    const r = compareTraces(memSource('ref', refTensors()), memSource('port', port));
+    expect({ ok: r.ok, divergence: r.divergence, failed: r.tensors.filter((t) => t.problems.length).length })
+      .toEqual({ ok: false, divergence: 'pixel_values', failed: 1 });
+  });
+
   it('an integer tensor off by one fails (exact)', () => {
     const port = refTensors();
     port.input_ids = { dtype: 'I64', shape: [1, 3], data: [1, 6, 2] };
