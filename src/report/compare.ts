@@ -17,7 +17,8 @@ import type { DType } from '../io/safetensors';
  * computed before hidden state l+1). `<method>.*` is any other `prefix.rest` method tensor (hero.* not
  * listed, fastv.*, hired.*, …), by name. The method's tensors come before `image_features_packed`, which
  * they decide, and the expanded `input_ids` after it (its length is the packed count). Names no row matches
- * come last, by name. Names compare with digit runs as numbers (`x.10` after `x.9`).
+ * come last, by name. Names compare with digit runs as numbers (`x.10` after `x.9`). @choice: data flow
+ * rather than the row order of docs/trace.md's tables, so that the first failure is the cause.
  */
 export const TRACE_ORDER: ReadonlyArray<readonly string[]> = [
   ['pixel_values'],
