@@ -179,11 +179,12 @@ describe('hero-lvlm compare: bad input → exit 2 with one line naming the culpr
     oneLine([cut, CPU], new RegExp(`${esc(cut)}: not a valid safetensors file: .*truncated`));
   });
 
-  it('a file that is not safetensors, and a file that does not exist', () => {
+  it('a file that is not safetensors, a file that does not exist, a directory', () => {
     const txt = file('notes.safetensors');
     fs.writeFileSync(txt, 'these are not tensors, just some text that is long enough');
     oneLine([CPU, txt], new RegExp(`${esc(txt)}: not a valid safetensors file`));
     oneLine([file('nope.safetensors'), CPU], new RegExp(`${esc(file('nope.safetensors'))}: cannot open safetensors file \\(ENOENT\\)`));
+    oneLine([CPU, tmp], new RegExp(`${esc(tmp)}: cannot open safetensors file \\(EISDIR`));
   });
 
   it('bad flags and arguments', () => {

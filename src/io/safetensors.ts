@@ -51,7 +51,9 @@ export class SafetensorsFile {
       throw new HeroError(`${file}: cannot open safetensors file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const st = fs.fstatSync(fd);
+      if (st.isDirectory()) throw new HeroError(`${file}: cannot open safetensors file (EISDIR: a directory)`);
+      const size = st.size;
       const { infos, metadata } = parseHeader(file, fd, size);
       return new SafetensorsFile(file, fd, size, infos, metadata);
     } catch (e) {
