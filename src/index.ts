@@ -41,6 +41,13 @@ export { prefillFlops, heroPrefillFlops, kvCacheBytes, type DecoderDims } from '
 export { presetDims, PRESETS } from './flops/presets';
 export { fastvKeep, type FastvOptions } from './baselines/fastv';
 
+// comparing traces (`hero-lvlm compare`)
+export { TRACE_TOL, type Tol } from './core/tolerances';
+export {
+  compareTraces, compareTensor, traceOrder, toleranceFor, diffStats, globFilter, formatCompareText, compareJson, TRACE_ORDER,
+  type CompareResult, type TensorComparison, type TraceSource, type DiffStats,
+} from './report/compare';
+
 // the whole job
 export { runPipeline, type PipelineInput, type PipelineResult } from './pipeline';
 export { METHOD_NAMES, type MethodSpec } from './methods';

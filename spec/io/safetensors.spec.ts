@@ -48,6 +48,32 @@ describe('io.safetensors reader', () => {
     f.close();
   });
 
+  it('readFloat64 reads element ranges of any dtype exactly (F64 not rounded to fp32, I64, U8, F16)', () => {
+    const file = path.join(tmp, 'f64.safetensors');
+    const f64 = Buffer.alloc(24);
+    [0.1, -1e300, 2 ** -1074].forEach((v, i) => f64.writeDoubleLE(v, i * 8));
+    const f16 = Buffer.alloc(4);
+    f16.writeUInt16LE(0x0001, 0); f16.writeUInt16LE(0x7c00, 2); // 2^-24, +inf
+    const i64 = Buffer.alloc(24);
+    [2n ** 53n, -5n, 7n].forEach((v, i) => i64.writeBigInt64LE(v, i * 8));
+    const hdr = {
+      a: { dtype: 'F64', shape: [3], data_offsets: [0, 24] },
+      b: { dtype: 'F16', shape: [2], data_offsets: [24, 28] },
+      c: { dtype: 'I64', shape: [3], data_offsets: [28, 52] },
+      d: { dtype: 'U8', shape: [2, 2], data_offsets: [52, 56] },
+    };
+    fs.copyFileSync(rawFile('f64raw', hdr, Buffer.concat([f64, f16, i64, Buffer.from([0, 1, 254, 255])])), file);
+    const f = SafetensorsFile.open(file);
+    expect(Array.from(f.readFloat64('a'))).toEqual([0.1, -1e300, 2 ** -1074]);
+    expect(Array.from(f.readFloat64('a', 1, 3))).toEqual([-1e300, 2 ** -1074]);
+    expect(Array.from(f.readFloat64('b'))).toEqual([2 ** -24, Infinity]);
+    expect(Array.from(f.readFloat64('c', 0, 2))).toEqual([2 ** 53, -5]);
+    expect(Array.from(f.readFloat64('d', 2, 4))).toEqual([254, 255]);
+    expect(f.readFloat64('d', 1, 1).length).toBe(0);
+    expect(() => f.readFloat64('d', 3, 5)).toThrow(/outside tensor 'd' of 4 elements/);
+    f.close();
+  });
+
   it('decodes BF16 as the top half of fp32 and F16 subnormals exactly', () => {
     const bf = Buffer.from([0x80, 0x3f, 0x40, 0xc0]); // 1.0, -3.0
     expect(Array.from(decodeFloat(bf, 'BF16'))).toEqual([1, -3]);

@@ -4,21 +4,15 @@
  * (spec/fixtures/cases/*.json, f32_vs_f64), so the bounds below leave ~60× headroom for a different
  * summation order in tfjs kernels.
  */
-export interface Tol {
-  /** absolute tolerance; when `scaleByMax`, multiplied by max(1, max|expected|) */
-  readonly atol: number;
-  readonly rtol: number;
-  readonly scaleByMax?: boolean;
-  readonly why: string;
-}
+import { TRACE_TOL, type Tol } from '../../src/core/tolerances';
+
+export type { Tol };
 
 export const TOL = {
-  /** The issue's acceptance bound for every golden float: |a−e| ≤ 1e-4·max(1, max|e|). */
-  golden: { atol: 1e-4, rtol: 0, scaleByMax: true, why: 'issue #2 bound; goldens f32/f64 spread ≤ 1.5e-6 relative' },
-  /** Attention probabilities are in [0,1]; the goldens' f32/f64 gap is 6.9e-7. */
-  probs: { atol: 1e-5, rtol: 0, why: 'probabilities ≤ 1; HF f32 vs f64 differs by ≤ 6.9e-7' },
-  /** pixel_values: the same float32 ops as the processor give bit-exact values; allow 1 ulp-ish. */
-  pixels: { atol: 1e-6, rtol: 0, why: 'rescale in f64 then normalise in f32, as the processor does' },
+  /** golden, probs, pixels: the numbers `hero-lvlm compare` uses too, defined once in src/core/tolerances.ts. */
+  golden: TRACE_TOL.golden,
+  probs: TRACE_TOL.probs,
+  pixels: TRACE_TOL.pixels,
   /** A primitive against a float64 JS reference on unit-scale inputs. */
   primitive: { atol: 1e-5, rtol: 1e-5, why: 'fp32 kernels vs an f64 loop on |x| ≲ 10' },
   /** Two fp32 computations of the same function in a different op order (fast path vs plain path). */

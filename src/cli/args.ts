@@ -80,3 +80,19 @@ export function required<T>(flags: ParsedFlags, name: string): T {
   if (v === undefined) throw new HeroError(`--${name}: required`);
   return v as T;
 }
+
+/**
+ * Splits argv into positional arguments and flags (with their values), for commands that take files
+ * positionally. A non-boolean flag without `=` takes the next argument as its value, as parseFlags does.
+ */
+export function splitPositionals(argv: readonly string[], specs: FlagSpecs): { positionals: string[]; flags: string[] } {
+  const positionals: string[] = [], flags: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) { positionals.push(a); continue; }
+    flags.push(a);
+    const spec = specs[a.slice(2)];
+    if (spec && spec.type !== 'boolean' && i + 1 < argv.length) flags.push(argv[++i]);
+  }
+  return { positionals, flags };
+}

@@ -51,7 +51,9 @@ export class SafetensorsFile {
       throw new HeroError(`${file}: cannot open safetensors file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const st = fs.fstatSync(fd);
+      if (st.isDirectory()) throw new HeroError(`${file}: cannot open safetensors file (EISDIR: a directory)`);
+      const size = st.size;
       const { infos, metadata } = parseHeader(file, fd, size);
       return new SafetensorsFile(file, fd, size, infos, metadata);
     } catch (e) {
@@ -74,9 +76,19 @@ export class SafetensorsFile {
     return i;
   }
 
-  /** Raw little-endian bytes of one tensor. */
-  readBytes(name: string): Buffer {
-    const { begin, end } = this.info(name);
+  /**
+   * Raw little-endian bytes of one tensor, or of its elements [from, to) in row-major order (to stream
+   * through a tensor too large to hold twice).
+   */
+  readBytes(name: string, from?: number, to?: number): Buffer {
+    const info = this.info(name);
+    const bytes = DTYPE_BYTES[info.dtype];
+    const numel = (info.end - info.begin) / bytes;
+    const lo = from ?? 0, hi = to ?? numel;
+    if (!(Number.isSafeInteger(lo) && Number.isSafeInteger(hi) && lo >= 0 && lo <= hi && hi <= numel)) {
+      throw new Error(`readBytes: element range [${lo}, ${hi}) is outside tensor '${name}' of ${numel} elements`);
+    }
+    const begin = info.begin + lo * bytes, end = info.begin + hi * bytes;
     const buf = Buffer.allocUnsafe(end - begin);
     for (let off = 0; off < buf.length; off += READ_CHUNK_BYTES) {
       const len = Math.min(READ_CHUNK_BYTES, buf.length - off);
@@ -91,6 +103,14 @@ export class SafetensorsFile {
     const info = this.info(name);
     if (!isFloatDType(info.dtype)) throw new HeroError(`${this.file}: tensor '${name}' is ${info.dtype}, expected a float dtype`);
     return decodeFloat(this.readBytes(name), info.dtype);
+  }
+
+  /**
+   * Elements [from, to) of a tensor of any dtype as float64: floats exactly (F64 is not rounded to fp32),
+   * integers exactly up to ±2^53 (I64/U64 beyond that are rounded).
+   */
+  readFloat64(name: string, from?: number, to?: number): Float64Array {
+    return decodeFloat64(this.readBytes(name, from, to), this.info(name).dtype);
   }
 
   /** An integer or boolean tensor as plain numbers (I64/U64 must fit in ±2^53). */
@@ -223,6 +243,30 @@ export function decodeFloat(b: Buffer, dtype: DType): Float32Array {
     default:
       throw new HeroError(`cannot decode ${dtype} as float`);
   }
+}
+
+/** Decodes little-endian bytes of any dtype into float64 (exact, except I64/U64 beyond ±2^53). */
+export function decodeFloat64(b: Buffer, dtype: DType): Float64Array {
+  const n = b.length / DTYPE_BYTES[dtype];
+  const out = new Float64Array(n);
+  switch (dtype) {
+    case 'F64': new Uint8Array(out.buffer).set(b); return out;
+    case 'F32': case 'F16': case 'BF16': out.set(decodeFloat(b, dtype)); return out;
+    default: break;
+  }
+  for (let i = 0; i < n; i++) {
+    switch (dtype) {
+      case 'I64': out[i] = Number(b.readBigInt64LE(i * 8)); break;
+      case 'U64': out[i] = Number(b.readBigUInt64LE(i * 8)); break;
+      case 'I32': out[i] = b.readInt32LE(i * 4); break;
+      case 'U32': out[i] = b.readUInt32LE(i * 4); break;
+      case 'I16': out[i] = b.readInt16LE(i * 2); break;
+      case 'U16': out[i] = b.readUInt16LE(i * 2); break;
+      case 'I8': out[i] = b.readInt8(i); break;
+      default: out[i] = b[i]; // U8, BOOL
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
