@@ -23,6 +23,8 @@ function eosList(v: unknown, where: string): number[] {
  * - generation_config.json present: its eos_token_id, and only it (config.json is not consulted, even when
  *   the file has no eos_token_id: then nothing stops generation early);
  * - otherwise config.json's: the top-level eos_token_id when set, else text_config's (LlamaConfig default 2).
+ * @deviation generate's legacy rebuild of the generation config from config.json (generation_config.json with
+ * `_from_model_config: true` and non-default generation fields at config.json's top level) is not reproduced.
  */
 export function loadEosTokenIds(dir: string): number[] {
   const gen = path.join(dir, 'generation_config.json');
