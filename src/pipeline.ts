@@ -162,7 +162,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     // 5. Greedy decoding (prefill again with a KV cache, then one token per step).
     stage('decode');
     const gen = greedyGenerate(model.params.language_model, cfg.text_config, embeds, {
-      maxNewTokens: input.maxNewTokens, eosTokenId: cfg.text_config.eos_token_id, onStep: input.onToken, dropAfter,
+      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken, dropAfter,
     });
     embeds.dispose();
     done('decode');

@@ -1,4 +1,4 @@
-/** CLIP text tower and CLIPModel logits against HF v4.45.1 (clip_text_tiny, clip_text_tiny_len77, clip_pair_tiny). */
+/** CLIP text tower and CLIPModel logits against HF v4.45.1 (clip_text_tiny, clip_text_tiny_len77, clip_pair_tiny, clip_text_eos2). */
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { textModel, eosPositions } from '../../src/clip/text';
@@ -58,6 +58,32 @@ describe.each(GOLDEN_BACKENDS)('CLIP-T1 CLIP-T2 CLIP-S · CLIP text tower and lo
       expectClose(r.imageEmbedsNormalized, gc.tensor('image_embeds_normalized'), TOL.golden, 'image_embeds_normalized');
       expectClose(r.textEmbedsNormalized, gc.tensor('text_embeds_normalized'), TOL.golden, 'text_embeds_normalized');
       expectClose(tf.reshape(m.params.logit_scale, [1]), gc.tensor('logit_scale'), TOL.golden, 'logit_scale');
+    });
+  });
+});
+
+describe.each(GOLDEN_BACKENDS)('CLIP-T2 · legacy eos_token_id == 2 config pools at argmax(input_ids), as HF v4.45.1 (%s backend)', (backend) => {
+  // clip-tiny-eos2 mirrors openai's CLIP: config eos_token_id 2, real end-of-text 599 = the largest id.
+  let m: ClipModel;
+  beforeAll(async () => {
+    await useBackend(backend);
+    m = loadClipModel(modelDir('clip-tiny-eos2'));
+  });
+  afterAll(() => disposeClipModel(m));
+
+  it('clip_text_eos2: pooled output and text_embeds, with id 2 in the text and a row without end-of-text', () => {
+    const gc = loadCase('clip_text_eos2');
+    expect(m.text.eos_token_id).toBe(2);
+    const L = gc.shape('input_ids')[1];
+    const ids = rows(gc.numbers('input_ids'), L);
+    const mask = rows(gc.numbers('attention_mask'), L);
+    // [first 599, first 599, first of two 431s (no 599, an id 2 later), last position]
+    expect(eosPositions(ids, m.text)).toEqual(gc.numbers('argmax_positions'));
+    tf.tidy(() => {
+      const out = textModel(m.params.text_model, ids, m.text, { attentionMask: mask });
+      expectClose(out.lastHiddenState, gc.tensor('last_hidden_state'), TOL.golden, 'last_hidden_state');
+      expectClose(out.pooled, gc.tensor('pooler_output'), TOL.golden, 'pooler_output');
+      expectClose(textFeatures(m, ids, mask), gc.tensor('text_embeds'), TOL.golden, 'text_embeds');
     });
   });
 });

@@ -57,6 +57,9 @@ function fail(file: string, why: string): never {
 /**
  * Reads an image file as 8-bit RGB (HWC). Grey is replicated to R = G = B; an alpha channel is composited onto
  * white with compositeOnWhite (HF `convert_to_rgb`); opaque RGB is returned unchanged.
+ * PNG and JPEG (baseline and progressive, 4:4:4 / 4:2:2 / 4:2:0 chroma, grey) decode to the same bytes as
+ * Pillow 9.4 (spec/io/image.spec.ts): sharp's libjpeg-turbo runs with the same defaults as Pillow's
+ * (islow IDCT, fancy chroma upsampling).
  * @choice The embedded ICC profile is ignored and EXIF orientation is not applied: Pillow's `Image.open` does
  * neither, and HF sees Pillow's pixels.
  * @deviation 16-bit PNG/TIFF input is reduced to 8 bits by libvips (scaled, ≈ v >> 8); Pillow keeps 16-bit

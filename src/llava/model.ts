@@ -16,6 +16,7 @@ import { clipVisionKeys, visionModel, type ClipVisionParams, type VisionTaps } f
 import type { VisionPool } from '../clip/vision_pool';
 import { llamaKeys, type LlamaParams } from '../llama/decoder';
 import { loadImageProcessorConfig, type ImageProcessorConfig } from './image_processor';
+import { loadEosTokenIds } from './generation_config';
 import { deriveLlava, loadLlavaNextConfig, type LlavaDerived, type LlavaNextConfig } from './config';
 import { projector, type ProjectorParams } from './projector';
 import type { VisualContext } from './pruning';
@@ -33,6 +34,8 @@ export interface LlavaNextModel {
   readonly config: LlavaNextConfig;
   readonly derived: LlavaDerived;
   readonly processor: ImageProcessorConfig;
+  /** ids that end greedy decoding: generation_config.json's eos_token_id, else config.json's (loadEosTokenIds) */
+  readonly eosTokenIds: readonly number[];
   readonly params: LlavaNextParams;
 }
 
@@ -57,8 +60,9 @@ export function llavaNextFp32Bytes(cfg: LlavaNextConfig): number {
 }
 
 /**
- * Loads a LLaVA-NeXT directory in HF layout: config.json, preprocessor_config.json and model.safetensors
- * (or a sharded index). Key names of both HF layouts are accepted (io/checkpoint.ts KEY_RENAMES).
+ * Loads a LLaVA-NeXT directory in HF layout: config.json, preprocessor_config.json, generation_config.json
+ * when present, and model.safetensors (or a sharded index).
+ * Key names of both HF layouts are accepted (io/checkpoint.ts KEY_RENAMES).
  */
 export function loadLlavaNext(dir: string, onProgress?: (done: number, total: number) => void): LlavaNextModel {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HeroError(`--model: '${dir}' is not a directory`);
@@ -66,10 +70,11 @@ export function loadLlavaNext(dir: string, onProgress?: (done: number, total: nu
   const config = loadLlavaNextConfig(dir);
   const derived = deriveLlava(config);
   const processor = loadImageProcessorConfig(dir);
+  const eosTokenIds = loadEosTokenIds(dir);
   const store = SafetensorsDir.open(dir);
   try {
     const tensors = loadTensors(store, llavaNextKeys(config), { llavaLayout: true, onProgress });
-    return { dir, config, derived, processor, params: buildTree<LlavaNextParams>(tensors) };
+    return { dir, config, derived, processor, eosTokenIds, params: buildTree<LlavaNextParams>(tensors) };
   } finally {
     store.close();
   }
