@@ -156,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
         }),
       },
     } : {};
-    const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...heroMaps });
+    const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...heroMaps }).image;
     const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {

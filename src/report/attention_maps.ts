@@ -48,12 +48,19 @@ function drawMap(out: RgbImage, v: ArrayLike<number>, G: number, x0: number, y0:
   }
 }
 
+/** The picture and where its maps are: cells[r][p] = top-left corner of row r (layers, then the averaged row), crop p. */
+export interface AttentionMapsPicture {
+  readonly image: RgbImage;
+  readonly cell: number;
+  readonly cells: ReadonlyArray<ReadonlyArray<readonly [number, number]>>;
+}
+
 /**
  * @param maps per layer, the head-mean CLS→patch attention [P·N] (crop-major, raster order)
  * @param P crops, G patch grid side
  */
 export function renderAttentionMaps(maps: ReadonlyArray<{ layer: number; maps: Float32Array }>, P: number, G: number,
-  labels: AttentionMapLabels = { grid: [1, P - 1] }): RgbImage {
+  labels: AttentionMapLabels = { grid: [1, P - 1] }): AttentionMapsPicture {
   const sc = 2, lineH = CELL_H * sc + 4, m = 16, gap = 16;
   const cell = G * Math.max(1, Math.ceil(96 / G));
   const rowLabels = maps.map(({ layer }) => `layer ${layer}`);
@@ -99,5 +106,6 @@ export function renderAttentionMaps(maps: ReadonlyArray<{ layer: number; maps: F
   }
   drawText(out, m, barY - lineH + 4, 'colour = (a - min) / (max - min) within each map', BLACK, sc);
   colorBar(out, m, barY + 4, barW, 14, heat, [{ t: 0, label: '0 (min)' }, { t: 0.5, label: '0.5' }, { t: 1, label: '1 (max)' }], sc);
-  return out;
+  const cells = Array.from({ length: rows }, (_, r) => Array.from({ length: P }, (_, p) => [colX(p), rowY(r)] as const));
+  return { image: out, cell, cells };
 }

@@ -10,7 +10,7 @@ import { BLACK, GREY, blank, drawText, drawTextUp, fillRect, legendItem, line, t
 export const SERIES_COLORS: readonly Rgb[] = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [255, 127, 14], [148, 103, 189]];
 const GRID: Rgb = [225, 225, 225];
 
-/** Tick values covering [lo, hi] with a step of 1, 2 or 5 × 10^k, about `target` of them. */
+/** Tick values covering [lo, hi]: the step is the smallest 1, 2 or 5 × 10^k ≥ (hi − lo) / target. */
 export function niceTicks(lo: number, hi: number, target = 5): number[] {
   if (!(hi > lo)) hi = lo + 1;
   const raw = (hi - lo) / target;

@@ -78,7 +78,7 @@ export function barChartSvg(items: ReadonlyArray<{ label: string; value: number;
   });
   parts.push(`<line x1="${l}" x2="${l}" y1="${t}" y2="${y(0)}" stroke="#222"/><line x1="${l}" x2="${W - 10}" y1="${y(0)}" y2="${y(0)}" stroke="#222"/>`);
   parts.push(`<text x="14" y="${(t + H - b) / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${(t + H - b) / 2})">${escapeHtml(yTitle)}</text>`);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" role="img">${parts.join('')}</svg>`;
+  return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" role="img">${parts.join('')}</svg>`;
 }
 
 /** 1, 2 or 5 × 10^k, the smallest at least x. */
