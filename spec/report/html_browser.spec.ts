@@ -44,17 +44,18 @@ describe('report.html in headless Chromium', () => {
       page.on('request', (q) => { if (!q.url().startsWith('file:') && !q.url().startsWith('data:')) requests.push(q.url()); });
       await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
 
-      const found = await page.evaluate((ids) => ids.filter((id) => document.getElementById(id)?.tagName === 'SECTION'), [...SECTION_IDS]);
+      // in-page expressions as strings: the spec's TypeScript program has no DOM types
+      const found = await page.evaluate(`${JSON.stringify(SECTION_IDS)}.filter((id) => document.getElementById(id)?.tagName === 'SECTION')`);
       expect(found).toEqual([...SECTION_IDS]);
-      const imgs = await page.evaluate(() => Array.from(document.images, (i) => ({ id: i.id, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight })));
+      const imgs = await page.evaluate('Array.from(document.images, (i) => ({ id: i.id, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight }))') as Array<{ w: number }>;
       expect(imgs).toEqual([
         { id: 'overlay-img', complete: true, w: pngSize(path.join(out, 'overlay.png'))[0], h: pngSize(path.join(out, 'overlay.png'))[1] },
         { id: 'attention-img', complete: true, w: pngSize(path.join(out, 'attention_maps.png'))[0], h: pngSize(path.join(out, 'attention_maps.png'))[1] },
       ]);
       expect(imgs.every((i) => i.w > 0)).toBe(true);
       // the prompt is shown as text (escaped), not parsed as markup
-      expect(await page.evaluate(() => document.querySelector('#summary')!.textContent)).toContain('What is in the <picture>?');
-      expect(await page.evaluate(() => document.querySelectorAll('#hero-tiles tbody tr').length)).toBe(1 + JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).tiles.length);
+      expect(await page.evaluate("document.querySelector('#summary').textContent")).toContain('What is in the <picture>?');
+      expect(await page.evaluate("document.querySelectorAll('#hero-tiles tbody tr').length")).toBe(1 + JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).tiles.length);
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
     } finally {
