@@ -39,12 +39,9 @@ export interface AttentionMapLabels {
 function drawMap(out: RgbImage, v: ArrayLike<number>, G: number, x0: number, y0: number, cell: number): void {
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < G * G; i++) if (Number.isFinite(v[i])) { lo = Math.min(lo, v[i]); hi = Math.max(hi, v[i]); }
+  const colors = Array.from({ length: G * G }, (_, k) => heat(hi > lo && Number.isFinite(v[k]) ? (v[k] - lo) / (hi - lo) : 0));
   for (let y = 0; y < cell; y++) {
-    for (let x = 0; x < cell; x++) {
-      const a = v[Math.floor((y * G) / cell) * G + Math.floor((x * G) / cell)];
-      const t = hi > lo && Number.isFinite(a) ? (a - lo) / (hi - lo) : 0;
-      out.data.set(heat(t), ((y0 + y) * out.width + x0 + x) * 3);
-    }
+    for (let x = 0; x < cell; x++) out.data.set(colors[Math.floor((y * G) / cell) * G + Math.floor((x * G) / cell)], ((y0 + y) * out.width + x0 + x) * 3);
   }
 }
 

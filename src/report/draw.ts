@@ -18,9 +18,9 @@ export const DROP_RED: Rgb = [255, 0, 0];
 
 /** A blank image filled with `bg`. */
 export function blank(width: number, height: number, bg: Rgb = WHITE): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < width * height; i++) data.set(bg, i * 3);
-  return { width, height, data };
+  const img = { width, height, data: new Uint8Array(width * height * 3) };
+  fillRect(img, 0, 0, width, height, bg);
+  return img;
 }
 
 export function setPixel(img: RgbImage, x: number, y: number, c: Rgb): void {
@@ -35,8 +35,11 @@ export function getPixel(img: RgbImage, x: number, y: number): Rgb {
 
 /** Fills [x, x + w) × [y, y + h). */
 export function fillRect(img: RgbImage, x: number, y: number, w: number, h: number, c: Rgb): void {
-  const x0 = Math.max(0, x), x1 = Math.min(img.width, x + w), y0 = Math.max(0, y), y1 = Math.min(img.height, y + h);
-  for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) img.data.set(c, (yy * img.width + xx) * 3);
+  const x0 = Math.max(0, Math.round(x)), x1 = Math.min(img.width, Math.round(x + w)), y0 = Math.max(0, Math.round(y)), y1 = Math.min(img.height, Math.round(y + h));
+  const d = img.data, [r, g, b] = c;
+  for (let yy = y0; yy < y1; yy++) {
+    for (let o = (yy * img.width + x0) * 3, end = (yy * img.width + x1) * 3; o < end; o += 3) { d[o] = r; d[o + 1] = g; d[o + 2] = b; }
+  }
 }
 
 /** A frame of thickness t drawn inside [x, x + w) × [y, y + h). */
@@ -122,10 +125,11 @@ export function drawTextUp(img: RgbImage, cx: number, cy: number, s: string, c: 
 
 /** Copies `src` into `dst` with its top-left corner at (x, y), each source pixel as a scale×scale block. */
 export function blit(dst: RgbImage, src: RgbImage, x: number, y: number, scale = 1): void {
-  for (let sy = 0; sy < src.height; sy++) {
-    for (let sx = 0; sx < src.width; sx++) {
-      const o = (sy * src.width + sx) * 3;
-      fillRect(dst, x + sx * scale, y + sy * scale, scale, scale, [src.data[o], src.data[o + 1], src.data[o + 2]]);
+  for (let dy = Math.max(0, y); dy < Math.min(dst.height, y + src.height * scale); dy++) {
+    const sy = Math.floor((dy - y) / scale);
+    for (let dx = Math.max(0, x); dx < Math.min(dst.width, x + src.width * scale); dx++) {
+      const o = (sy * src.width + Math.floor((dx - x) / scale)) * 3, q = (dy * dst.width + dx) * 3;
+      dst.data[q] = src.data[o]; dst.data[q + 1] = src.data[o + 1]; dst.data[q + 2] = src.data[o + 2];
     }
   }
 }
