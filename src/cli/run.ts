@@ -16,6 +16,8 @@ import { loadLlavaNextConfig } from '../llava/config';
 import { disposeClipModel } from '../clip/model';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
+import { METHOD_TAPS } from '../methods';
+import type { VisionTaps } from '../clip/vision';
 import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
@@ -138,7 +140,8 @@ async function main(argv: string[]): Promise<number> {
       report_html: path.join(out, 'report.html'),
     };
     const grid = result.processed.grid;
-    const ratioText = method.name === 'none' ? '' : `, r = ${(method.options as { ratio?: number }).ratio ?? '-'}`;
+    const r = method.name === 'none' ? undefined : (method.options as { ratio?: number }).ratio;
+    const ratioText = typeof r === 'number' ? `, r = ${r}` : '';
     const overlay = renderOverlay(image, result.keepMasks, grid, G, S, model.config.image_grid_pinpoints,
       `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
     const P = result.processed.shape[0];
@@ -155,7 +158,13 @@ async function main(argv: string[]): Promise<number> {
           return i === 0 ? [d] : Array.from({ length: P - 1 }, (_, k) => d.subarray(k * G * G, (k + 1) * G * G));
         }),
       },
-    } : {};
+    } : (() => {
+      // Other methods: frame the vision layers whose attention (or queries and keys) they read, in every crop.
+      const taps = METHOD_TAPS(method, model);
+      const list = (l: VisionTaps['attentions']): readonly number[] => (Array.isArray(l) ? l : []);
+      const layers = [...new Set([...list(taps.attentions), ...list(taps.queryKey)])];
+      return layers.length ? { marks: [{ layers, crops: Array.from({ length: P }, (_, p) => p), label: `read by ${method.name}: layer ${layers.join(',')}` }] } : {};
+    })();
     const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...heroMaps }).image;
     const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;

@@ -127,7 +127,8 @@ export function renderReportHtml(rep: RunReport, images: ReportImages): string {
     ['prompt', rep.prompt === null ? '(given as token ids)' : escapeHtml(rep.prompt)],
     ['method', `<code>${escapeHtml(rep.method)}</code>`],
     ...optionRows(rep.options),
-    ['model', escapeHtml(rep.model)], ['CLIP (relevance)', rep.clip === null ? '—' : escapeHtml(rep.clip)], ['backend', escapeHtml(rep.backend)],
+    ['model', escapeHtml(rep.model)], ...(hero ? [['CLIP (relevance, HERO-2)', rep.clip === null ? '— (no relevance term)' : escapeHtml(rep.clip)]] : []),
+    ['backend', escapeHtml(rep.backend)],
   ], 2));
   S.push('</section>');
 
@@ -157,7 +158,7 @@ export function renderReportHtml(rep: RunReport, images: ReportImages): string {
 
   S.push(`<section id="crops"><h2>Tokens kept per crop</h2>`);
   S.push(table(['crop', 'kept'], [['thumbnail', String(rep.kept_per_crop[0])], ...rep.kept_per_crop.slice(1).map((k, i) => [`tile ${Math.floor(i / cols)},${i % cols}`, String(k)])]));
-  S.push(`<p>Visual tokens given to the language model: <strong>${rep.visual_tokens.full} → ${rep.visual_tokens.kept}</strong> (${((100 * rep.visual_tokens.kept) / rep.visual_tokens.full).toFixed(1)} %, counting the row-end <code>image_newline</code> tokens); text tokens: ${rep.text_tokens}.</p></section>`);
+  S.push(`<p>Visual tokens given to the language model: <strong>${rep.visual_tokens.full} → ${rep.visual_tokens.kept}</strong> (${((100 * rep.visual_tokens.kept) / rep.visual_tokens.full).toFixed(1)} %; both counts include the row-end <code>image_newline</code> tokens the layout keeps); text tokens: ${rep.text_tokens}.</p></section>`);
 
   S.push(`<section id="attention"><h2>Where the vision encoder's CLS token looks</h2>`);
   S.push(`<p>Each small map is the attention of the CLS token to the image patches of one crop (columns) in one vision layer (rows), averaged over the heads; bright = more attention, each map on its own scale (colour bar at the bottom).${hero ? ' Framed maps are the ones HERO reads: the high layers for the thumbnail (HERO-5), the low layers for the tiles (HERO-6); the last row shows their layer average, the score HERO ranks tokens by.' : ''}</p>`);
