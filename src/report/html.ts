@@ -50,7 +50,7 @@ th small{display:block;font-weight:normal;color:#555}
 .answer{font-size:1.15em;background:#f6f8fa;border-left:4px solid #0050ff;padding:.6em .8em;white-space:pre-wrap;overflow-wrap:anywhere}
 img{max-width:100%;height:auto;border:1px solid #ddd}
 .note{color:#555;font-size:.92em}.sw{display:inline-block;width:1em;height:1em;vertical-align:middle;margin:0 .3em 0 1em;border:1px solid #888}
-code{background:#f2f2f2;padding:0 .2em}
+code{background:#f2f2f2;padding:0 .2em}.nw{white-space:nowrap}
 `;
 
 function table(head: string[], rows: string[][], leftCols = 1): string {
@@ -149,7 +149,7 @@ export function renderReportHtml(rep: RunReport, images: ReportImages): string {
 <li>HERO-D: density d<sub>k</sub> = the tile's share of the image tokens that are not padding.</li>
 <li>HERO-3: importance f<sub>k</sub> = λ·d<sub>k</sub> + (1 − λ)(α·s<sup>v</sup><sub>k</sub> + (1 − α)·s<sup>t</sup><sub>k</sub>), α = ${escapeHtml(String(o.alpha ?? '—'))}, λ = ${escapeHtml(String(o.densityWeight ?? '—'))}.</li>
 <li>HERO-4: budget b<sub>k</sub> = min(⌊f<sub>k</sub>·B<sub>loc</sub>⌋, valid tokens of tile k), B<sub>loc</sub> = ⌊K·N·r⌋ (HERO-B).</li>
-<li>Kept: the b<sub>k</sub> tokens with the highest CLS attention averaged over the low layers (HERO-6); the thumbnail keeps B<sub>0</sub> = ⌊r·N⌋ by the high layers (HERO-5).</li></ul>`);
+<li>Kept: the b<sub>k</sub> tokens with the highest CLS attention averaged over the low layers (<span class="nw">HERO-6</span>); the thumbnail keeps B<sub>0</sub> = ⌊r·N⌋ by the high layers (<span class="nw">HERO-5</span>).</li></ul>`);
     S.push(heroTable(rep), '</section>');
     S.push(`<section id="budgets"><h2>Token budgets</h2><p>Tokens kept per crop: the thumbnail's fixed budget B<sub>0</sub> (grey) and each tile's budget b<sub>k</sub> (blue).</p>`);
     S.push(barChartSvg([{ label: 'thumbnail', value: rep.kept_per_crop[0], color: '#999' }, ...rep.tiles.map((t) => ({ label: `tile ${t.row},${t.col}`, value: t.budget ?? t.kept, color: '#0050ff' }))], 'tokens kept'));
