@@ -1,19 +1,19 @@
 /**
  * `npm run bench [-- --suite vision,hero,decoder,memory] [--runs N] [--backends wasm,cpu] [--no-peer]
- *                  [--vision-workers W] [--plain] [--attention auto|per-head|batched]`
+ *                  [--vision-workers W] [--plain] [--attention auto|per-head|batched] [--charts-only]`
  *
  * Measures, on this machine, what HERO saves and costs, and how the tfjs implementation compares with
  * PyTorch on the same computation (bench/peer/peer.py, same weights and inputs through a safetensors file).
  * Random weights at real sizes are generated here (seeded); nothing is downloaded. Every figure is the
- * median [min, max] of --runs runs after one warm-up. Writes bench/results/<suite>.json and
- * bench/results/prefill_vs_ratio.png. Never part of `npm test`.
+ * median [min, max] of --runs runs after one warm-up. Writes bench/results/<suite>.json and the charts
+ * drawn from them (bench/charts.ts; `--charts-only` redraws them without running anything). Never part of
+ * `npm test`.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
-import sharp from 'sharp';
 import { initBackend, type BackendName } from '../src/backend';
 import { clipVisionConfig } from '../src/clip/config';
 import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams, type VisionOutput } from '../src/clip/vision';
@@ -34,6 +34,7 @@ import { loadClipModel, disposeClipModel } from '../src/clip/model';
 import { readImage } from '../src/io/image';
 import { runPipeline } from '../src/pipeline';
 import type { VisualContext } from '../src/llava/pruning';
+import { writeBenchCharts } from './charts';
 
 const ROOT = path.join(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -55,6 +56,8 @@ const VISION_WORKERS = Number(arg('vision-workers', String(os.cpus().length)));
 const PLAIN = process.argv.includes('--plain');
 /** Attention implementation (src/nn/attention.ts `attend`); 'auto' = per-head on wasm, batched elsewhere. */
 const ATTENTION = arg('attention', 'auto') as AttentionImpl | 'auto';
+/** Only redraw the charts from the JSON already in bench/results/ (no benchmark runs). */
+const CHARTS_ONLY = process.argv.includes('--charts-only');
 
 function stat(ts: number[]): Stat {
   const s = [...ts].sort((a, b) => a - b);
@@ -242,7 +245,6 @@ async function decoderSuite(backend: BackendName): Promise<Record<string, unknow
     } else console.log(`        ${peerRes}`);
   }
   disposeTree(tree);
-  if (ATTENTION === 'auto') await chart(rows as Array<{ ratio: number; prefill_ms: Stat; analytic_tflops_32_layers: number }>);
   return { backend, layers: LAYERS, rows, measured_speedup_r02: measured, analytic_ratio_r02: analytic, fraction_of_analytic: measured / analytic, peer: peerRes };
 }
 
@@ -279,28 +281,12 @@ async function memorySuite(backend: BackendName): Promise<Record<string, unknown
   };
 }
 
-/** Measured prefill time and analytic FLOPs against the retention ratio (SVG → PNG). */
-async function chart(rows: Array<{ ratio: number; prefill_ms: Stat; analytic_tflops_32_layers: number }>): Promise<void> {
-  const W = 560, H = 340, m = 50;
-  const xs = (r: number): number => m + ((r - 0.1) / 0.95) * (W - 2 * m);
-  const maxMs = Math.max(...rows.map((r) => r.prefill_ms.max)), maxF = Math.max(...rows.map((r) => r.analytic_tflops_32_layers));
-  const y1 = (v: number): number => H - m - (v / maxMs) * (H - 2 * m), y2 = (v: number): number => H - m - (v / maxF) * (H - 2 * m);
-  const line = (f: (r: (typeof rows)[number]) => [number, number]): string => rows.map((r, i) => `${i ? 'L' : 'M'}${f(r).join(',')}`).join(' ');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="100%" height="100%" fill="white"/>
-<line x1="${m}" y1="${H - m}" x2="${W - m}" y2="${H - m}" stroke="black"/><line x1="${m}" y1="${m}" x2="${m}" y2="${H - m}" stroke="black"/><line x1="${W - m}" y1="${m}" x2="${W - m}" y2="${H - m}" stroke="black"/>
-<path d="${line((r) => [xs(r.ratio), y1(r.prefill_ms.median)])}" stroke="#1f77b4" stroke-width="3" fill="none"/>
-<path d="${line((r) => [xs(r.ratio), y2(r.analytic_tflops_32_layers)])}" stroke="#d62728" stroke-width="3" stroke-dasharray="8,5" fill="none"/>
-${rows.map((r) => `<circle cx="${xs(r.ratio)}" cy="${y1(r.prefill_ms.median)}" r="5" fill="#1f77b4"/><circle cx="${xs(r.ratio)}" cy="${y2(r.analytic_tflops_32_layers)}" r="5" fill="#d62728"/>`).join('')}
-<text x="${W / 2}" y="${H - 12}" font-size="14" text-anchor="middle" font-family="sans-serif">retention ratio r</text>
-<text x="${m}" y="${m - 14}" font-size="13" fill="#1f77b4" font-family="sans-serif">measured prefill ms (blue)</text>
-<text x="${W - m}" y="${m - 14}" font-size="13" fill="#d62728" text-anchor="end" font-family="sans-serif">analytic TFLOPs, 32 layers (red)</text>
-${rows.map((r) => `<text x="${xs(r.ratio)}" y="${H - m + 16}" font-size="12" text-anchor="middle" font-family="sans-serif">${r.ratio}</text>`).join('')}
-</svg>`;
-  fs.mkdirSync(RESULTS, { recursive: true });
-  await sharp(Buffer.from(svg)).png().toFile(path.join(RESULTS, 'prefill_vs_ratio.png'));
-}
-
 (async () => {
+  if (CHARTS_ONLY) {
+    fs.rmSync(TMP, { recursive: true, force: true });
+    for (const f of await writeBenchCharts(RESULTS, BACKENDS[0])) console.log(`wrote ${path.relative(ROOT, f)}`);
+    return;
+  }
   for (const backend of BACKENDS) {
     await initBackend(backend);
     setAttentionImpl(ATTENTION);
@@ -315,4 +301,6 @@ ${rows.map((r) => `<text x="${xs(r.ratio)}" y="${H - m + 16}" font-size="12" tex
     if (SUITES.includes('memory')) save(`memory_${backend}`, await memorySuite(backend));
   }
   fs.rmSync(TMP, { recursive: true, force: true });
+  // The charts are drawn from the JSON just written (bench/charts.ts), like --charts-only does.
+  for (const f of await writeBenchCharts(RESULTS, BACKENDS[0])) console.log(`wrote ${path.relative(ROOT, f)}`);
 })().catch((e) => { console.error(e); process.exit(1); });

@@ -43,7 +43,12 @@ describe('HERO-7 HERO-8 · run on the golden tiny model matches trace of the sam
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     const rep = JSON.parse(r.stdout);
     expect(rep).toEqual(JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')));
-    for (const f of ['overlay.png', 'attention_maps.png']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(100);
+    for (const f of ['overlay.png', 'attention_maps.png', 'report.html']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(100);
+    expect(rep.outputs).toEqual({
+      overlay: path.join(out, 'overlay.png'), attention_maps: path.join(out, 'attention_maps.png'),
+      report: path.join(out, 'report.json'), report_html: path.join(out, 'report.html'),
+    });
+    expect(rep.prompt).toBeNull(); // --input-ids
     expect(rep.random_weights).toBe(false);
 
     const traceFile = path.join(tmp, 'tiny.safetensors');
@@ -53,6 +58,8 @@ describe('HERO-7 HERO-8 · run on the golden tiny model matches trace of the sam
     try {
       expect(rep.tiles.map((x: { budget: number }) => x.budget)).toEqual(f.readNumbers('hero.budgets'));
       expect(rep.tiles.map((x: { importance: number }) => x.importance)).toEqual(Array.from(f.readFloat32('hero.importance')));
+      expect(rep.tiles.map((x: { saliency: number }) => x.saliency)).toEqual(Array.from(f.readFloat32('hero.saliency')));
+      expect(rep.tiles.map((x: { relevance: number }) => x.relevance)).toEqual(Array.from(f.readFloat32('hero.relevance')));
       const tileKeep = f.readNumbers('hero.tile_keep');
       const N = 16;
       const keptTiles = rep.tiles.map((_: unknown, k: number) => tileKeep.slice(k * N, (k + 1) * N).reduce((a, b) => a + b, 0));
@@ -88,7 +95,11 @@ describe('run on the embedded default model (random weights, real geometry)', ()
     // 24×48 token grid; W/H = 80/70 < 2 → new_w = int(80·24/70) = 27, pad (48 − 27)//2 = 10 → 28 columns kept:
     // 576 + 24·28 + 24 newlines = 1272
     expect(rep.visual_tokens.full).toBe(1272);
-    for (const f of ['overlay.png', 'attention_maps.png']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
+    for (const f of ['overlay.png', 'attention_maps.png', 'report.html']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
+    expect(rep.prompt).toBe('What is in the picture?');
+    const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+    expect(html).toContain('What is in the picture?');
+    expect(html).toContain(`data:image/png;base64,${fs.readFileSync(path.join(out, 'overlay.png')).toString('base64')}`);
   });
 });
 

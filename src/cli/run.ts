@@ -1,7 +1,7 @@
 /**
  * `hero-lvlm run`: the main job. Asks a question about an image with HERO (or another method) dropping
  * visual tokens, prints the answer and a report of what was kept and what it saves, and writes
- * overlay.png, attention_maps.png and report.json to --out.
+ * overlay.png, attention_maps.png, report.json and report.html (one self-contained page) to --out.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -9,16 +9,19 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend, startVisionPool } from './common';
-import { readImage, writePng } from '../io/image';
+import { encodePng, readImage } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext, llavaNextFp32Bytes, loadLlavaNext } from '../llava/model';
 import { loadLlavaNextConfig } from '../llava/config';
 import { disposeClipModel } from '../clip/model';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
+import { METHOD_TAPS } from '../methods';
+import type { VisionTaps } from '../clip/vision';
 import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
+import { renderReportHtml } from '../report/html';
 import { checkMemory } from '../report/memory';
 import { readJsonFile } from '../io/json';
 
@@ -27,7 +30,7 @@ const FLAGS: FlagSpecs = {
   ...METHOD_FLAGS,
   ratio: { ...METHOD_FLAGS.ratio, default: 0.2 },
   model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (default: the embedded random-weight model)' },
-  out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png and report.json go' },
+  out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png, report.json and report.html (the same report as one self-contained page) go' },
   json: { type: 'boolean', help: 'print report.json on stdout instead of the text report' },
   force: { type: 'boolean', help: 'load the model even if the memory estimate exceeds the available memory' },
   ...BACKEND_FLAGS,
@@ -37,7 +40,9 @@ const USAGE = 'usage: hero-lvlm run --image FILE --prompt TEXT [--ratio r] [--me
 const DESCRIPTION = 'Answers a question about an image with HERO dropping visual tokens early, then reports the tile\n' +
   'importance, the budgets, the tokens kept, the prefill FLOPs and KV cache of the real Vicuna-7B at both\n' +
   'token counts, and the wall time per stage. Without --model it runs the embedded default model, whose\n' +
-  'weights are random (its answers are meaningless; the selection and the savings are real).';
+  'weights are random (its answers are meaningless; the selection and the savings are real).\n' +
+  'Writes to --out: overlay.png (kept tokens on the image), attention_maps.png (CLS attention per layer and\n' +
+  'crop), report.json, and report.html (all of it on one self-contained page; open it in a browser).';
 
 /** fp32 bytes of the CLIP model's parameters, from its config (sum over its tensors). */
 function clipBytes(dir: string): number {
@@ -127,21 +132,53 @@ async function main(argv: string[]): Promise<number> {
       answer = `(no tokenizer in ${model.dir}; ids ${result.newIds.join(',')})`;
     }
 
-    // Pictures and report.json.
+    // Pictures, report.json and report.html: everything is rendered first, then written.
     const out = flags.out as string;
-    fs.mkdirSync(out, { recursive: true });
     const G = model.derived.patchGrid, S = model.derived.cropPx;
     const outputs: Record<string, string> = {
       overlay: path.join(out, 'overlay.png'), attention_maps: path.join(out, 'attention_maps.png'), report: path.join(out, 'report.json'),
+      report_html: path.join(out, 'report.html'),
     };
-    await writePng(outputs.overlay, renderOverlay(image, result.keepMasks, result.processed.grid, G, S, model.config.image_grid_pinpoints));
-    await writePng(outputs.attention_maps, renderAttentionMaps(result.clsAttention, result.processed.shape[0], G));
+    const grid = result.processed.grid;
+    const r = method.name === 'none' ? undefined : (method.options as { ratio?: number }).ratio;
+    const ratioText = typeof r === 'number' ? `, r = ${r}` : '';
+    const overlay = renderOverlay(image, result.keepMasks, grid, G, S, model.config.image_grid_pinpoints,
+      `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
+    const P = result.processed.shape[0];
+    const heroMaps = method.name === 'hero' ? {
+      marks: [
+        { layers: method.options.highLayers, crops: [0], label: `read by HERO-5: thumbnail, high layers ${method.options.highLayers.join(',')}` },
+        { layers: method.options.lowLayers, crops: Array.from({ length: P - 1 }, (_, k) => k + 1), label: `read by HERO-6: tiles, low layers ${method.options.lowLayers.join(',')}` },
+      ],
+      averaged: {
+        rowLabel: 'HERO avg', label: 'HERO avg: the layer average HERO ranks tokens by (hero.global_scores, hero.tile_scores)',
+        maps: [result.methodTensors.get('hero.global_scores'), result.methodTensors.get('hero.tile_scores')].flatMap((t, i) => {
+          if (!t) return i === 0 ? [null] : Array.from({ length: P - 1 }, () => null);
+          const d = Float32Array.from(t.data as ArrayLike<number>);
+          return i === 0 ? [d] : Array.from({ length: P - 1 }, (_, k) => d.subarray(k * G * G, (k + 1) * G * G));
+        }),
+      },
+    } : (() => {
+      // Other methods: frame the vision layers whose attention (or queries and keys) they read, in every crop.
+      const taps = METHOD_TAPS(method, model);
+      const list = (l: VisionTaps['attentions']): readonly number[] => (Array.isArray(l) ? l : []);
+      const layers = [...new Set([...list(taps.attentions), ...list(taps.queryKey)])];
+      return layers.length ? { marks: [{ layers, crops: Array.from({ length: P }, (_, p) => p), label: `read by ${method.name}: layer ${layers.join(',')}` }] } : {};
+    })();
+    const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...heroMaps }).image;
+    const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
+    const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
       randomWeights, model: model.dir, clip: method.name === 'hero' && method.clip ? method.clip.dir : null, backend,
-      method: method.name, options: method.name === 'none' ? {} : method.options, imageFile, answer, outputs,
+      method: method.name, options: method.name === 'none' ? {} : method.options, prompt, imageFile, answer, outputs,
     });
     (report.timings_ms as Record<string, number>).load = loadMs;
+    const html = renderReportHtml(report, { overlay: overlayPng, attentionMaps: mapsPng });
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(outputs.overlay, overlayPng);
+    fs.writeFileSync(outputs.attention_maps, mapsPng);
     fs.writeFileSync(outputs.report, `${JSON.stringify(report, null, 2)}\n`);
+    fs.writeFileSync(outputs.report_html, html);
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return 0;
   } finally {

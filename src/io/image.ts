@@ -135,14 +135,24 @@ function oneLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0].trim();
 }
 
-/** Writes an RGB image as PNG (reports and debugging). */
-export async function writePng(file: string, img: RgbImage): Promise<void> {
+/** Encodes an RGB image as PNG bytes (`what` names it in errors). */
+export async function encodePng(img: RgbImage, what = 'image'): Promise<Buffer> {
   if (img.data.length !== img.width * img.height * 3) {
-    throw new HeroError(`${file}: image data has ${img.data.length} bytes, expected ${img.width}×${img.height}×3`);
+    throw new HeroError(`${what}: image data has ${img.data.length} bytes, expected ${img.width}×${img.height}×3`);
   }
   try {
-    await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length),
-      { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(file);
+    return await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length),
+      { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  } catch (e) {
+    throw new HeroError(`${what}: cannot encode PNG (${oneLine(e)})`);
+  }
+}
+
+/** Writes an RGB image as PNG (reports and debugging). */
+export async function writePng(file: string, img: RgbImage): Promise<void> {
+  const bytes = await encodePng(img, file);
+  try {
+    fs.writeFileSync(file, bytes);
   } catch (e) {
     throw new HeroError(`${file}: cannot write PNG (${oneLine(e)})`);
   }

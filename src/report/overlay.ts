@@ -1,9 +1,12 @@
 /**
  * Overlay of the kept visual tokens on the original image (paper Fig. 7 style): dropped tokens tinted red.
  * Left panel: the thumbnail's tokens (the thumbnail is the whole image squashed to S×S); right panel: the
- * tiles' tokens mapped back through the resize-and-pad geometry of the tile grid.
+ * tiles' tokens mapped back through the resize-and-pad geometry of the tile grid, with the tile
+ * boundaries. Labels (title, captions, tile rows/columns, legend) are drawn with src/report/draw.ts.
  */
 import type { RgbImage } from '../io/image';
+import { CELL_H } from './font';
+import { BLACK, GREY, blank, blit, drawText, fillRect, legendItem, strokeRect, textWidth, type Rgb } from './draw';
 import { getPatchOutputSize, selectBestResolution } from '../llava/anyres';
 
 /** A rectangle in original-image pixels [y0, y1) × [x0, x1). */
@@ -32,7 +35,8 @@ export function tileTokenRect(r: number, c: number, i: number, j: number, G: num
   return { y0: Math.floor((y0 * H) / nh), y1: Math.ceil((y1 * H) / nh), x0: Math.floor((x0 * W) / nw), x1: Math.ceil((x1 * W) / nw) };
 }
 
-function tint(img: Uint8Array, W: number, rect: Rect): void {
+/** Blends the pixels of `rect` 55 % towards pure red (a dropped token). */
+export function tint(img: Uint8Array, W: number, rect: Rect): void {
   for (let y = rect.y0; y < rect.y1; y++) {
     for (let x = rect.x0; x < rect.x1; x++) {
       const o = (y * W + x) * 3;
@@ -44,17 +48,30 @@ function tint(img: Uint8Array, W: number, rect: Rect): void {
 }
 
 /**
- * Two panels side by side (thumbnail tokens | tile tokens), each the original image with dropped tokens
- * tinted red, separated by a white gutter.
- * @param keepMasks [P][N]: thumbnail first, then tiles row-major
+ * Tile boundaries inside the original H×W image: the rows and columns (original-image pixels) where one
+ * tile of the grid ends and the next begins, through the same resize-and-pad geometry as tileTokenRect.
+ * Boundaries that fall in the padding (outside the image) are left out.
  */
-export function renderOverlay(img: RgbImage, keepMasks: readonly Uint8Array[], grid: readonly [number, number], G: number, S: number,
-  pinpoints: ReadonlyArray<readonly [number, number]>): RgbImage {
+export function tileBoundaries(grid: readonly [number, number], S: number, imageSize: readonly [number, number],
+  pinpoints: ReadonlyArray<readonly [number, number]>): { rows: number[]; cols: number[] } {
+  const [H, W] = imageSize;
+  const best = selectBestResolution([H, W], pinpoints);
+  const [nh, nw] = getPatchOutputSize([H, W], best);
+  const top = Math.floor((best[0] - nh) / 2), left = Math.floor((best[1] - nw) / 2);
+  const rows: number[] = [], cols: number[] = [];
+  for (let r = 1; r < grid[0]; r++) { const y = Math.round(((r * S - top) * H) / nh); if (y > 0 && y < H) rows.push(y); }
+  for (let c = 1; c < grid[1]; c++) { const x = Math.round(((c * S - left) * W) / nw); if (x > 0 && x < W) cols.push(x); }
+  return { rows, cols };
+}
+
+/** The two image panels at the original resolution: dropped thumbnail tokens tinted (left), dropped tile tokens tinted (right). */
+export function overlayPanels(img: RgbImage, keepMasks: readonly Uint8Array[], grid: readonly [number, number], G: number, S: number,
+  pinpoints: ReadonlyArray<readonly [number, number]>): { thumbnail: RgbImage; tiles: RgbImage } {
   const { width: W, height: H } = img;
   const left = Uint8Array.from(img.data), right = Uint8Array.from(img.data);
   for (let i = 0; i < G; i++) for (let j = 0; j < G; j++) if (!keepMasks[0][i * G + j]) tint(left, W, thumbnailTokenRect(i, j, G, H, W));
-  // Tint every dropped tile token; kept tokens that overlap after rounding are painted back afterwards.
-  const keptRects: Rect[] = [];
+  // Tint every dropped tile token once; kept tokens that overlap after rounding are painted back afterwards.
+  const dropped = new Uint8Array(W * H), keptRects: Rect[] = [];
   for (let r = 0; r < grid[0]; r++) {
     for (let c = 0; c < grid[1]; c++) {
       const mask = keepMasks[1 + r * grid[1] + c];
@@ -63,18 +80,71 @@ export function renderOverlay(img: RgbImage, keepMasks: readonly Uint8Array[], g
           const rect = tileTokenRect(r, c, i, j, G, S, [H, W], pinpoints);
           if (!rect) continue;
           if (mask[i * G + j]) keptRects.push(rect);
-          else tint(right, W, rect);
+          else for (let y = rect.y0; y < rect.y1; y++) dropped.fill(1, y * W + rect.x0, y * W + rect.x1);
         }
       }
     }
   }
-  for (const k of keptRects) for (let y = k.y0; y < k.y1; y++) right.set(img.data.subarray((y * W + k.x0) * 3, (y * W + k.x1) * 3), (y * W + k.x0) * 3);
-  const gutter = Math.max(4, Math.round(W / 50));
-  const outW = 2 * W + gutter;
-  const out = new Uint8Array(outW * H * 3).fill(255);
-  for (let y = 0; y < H; y++) {
-    out.set(left.subarray(y * W * 3, (y + 1) * W * 3), y * outW * 3);
-    out.set(right.subarray(y * W * 3, (y + 1) * W * 3), (y * outW + W + gutter) * 3);
-  }
-  return { width: outW, height: H, data: out };
+  for (const k of keptRects) for (let y = k.y0; y < k.y1; y++) dropped.fill(0, y * W + k.x0, y * W + k.x1);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (dropped[y * W + x]) tint(right, W, { y0: y, y1: y + 1, x0: x, x1: x + 1 });
+  return { thumbnail: { width: W, height: H, data: left }, tiles: { width: W, height: H, data: right } };
+}
+
+/** Colour of the tile boundary lines in the overlay. */
+export const TILE_LINE: Rgb = [0, 80, 255];
+
+/** Where the two panels landed in the labelled overlay: top-left corner and integer upscale factor. */
+export interface PanelPlace { readonly x: number; readonly y: number; readonly scale: number }
+
+/**
+ * The labelled overlay (paper Fig. 7 style): a title, the thumbnail's tokens on the left and the tiles'
+ * tokens on the right (each the original image, upscaled by an integer factor when small, with dropped
+ * tokens tinted red), the tile boundaries as blue lines with row/column labels, and a legend.
+ * @param keepMasks [P][N]: thumbnail first, then tiles row-major
+ * @param title first line (e.g. the method and ratio)
+ */
+export function renderOverlay(img: RgbImage, keepMasks: readonly Uint8Array[], grid: readonly [number, number], G: number, S: number,
+  pinpoints: ReadonlyArray<readonly [number, number]>, title = 'Visual tokens kept'): { image: RgbImage; panels: readonly [PanelPlace, PanelPlace] } {
+  const { width: W, height: H } = img;
+  const { thumbnail, tiles } = overlayPanels(img, keepMasks, grid, G, S, pinpoints);
+  const scale = Math.max(1, Math.ceil(360 / Math.max(W, H)));
+  const sc = 2, lineH = CELL_H * sc + 4, m = 16;
+  const kept = keepMasks.map((k) => k.reduce((a, b) => a + b, 0));
+  const keptTiles = kept.slice(1).reduce((a, b) => a + b, 0);
+  const capL = `thumbnail: ${kept[0]} of ${G * G} tokens kept`;
+  const capR = `tiles (${grid[0]}x${grid[1]} grid): ${keptTiles} of ${grid[0] * grid[1] * G * G} kept`;
+  const rowLab = (r: number): string => `r${r}`;
+  const gutter = Math.max(24, textWidth(rowLab(grid[0] - 1), sc) + 16);
+  const legend = ['dropped token (red: not given to the LLM)', 'kept token (image unchanged)', `tile boundary (${S}-px crops)`];
+  const note = `left: the thumbnail (whole image squashed to ${S}x${S}, ${G}x${G} tokens); right: the tiles (${G}x${G} tokens each)`;
+  const panelsW = 2 * W * scale + gutter;
+  const outW = 2 * m + Math.max(panelsW, textWidth(title, sc), textWidth(note, sc), textWidth(capR, sc) * 2 + gutter);
+  const px0 = m, py = m + 2 * lineH + lineH; // title, note, captions
+  const px1 = px0 + W * scale + gutter;
+  const legendY = py + H * scale + lineH + 8;
+  const outH = legendY + lineH + m;
+  const out = blank(outW, outH);
+  drawText(out, m, m, title, BLACK, sc);
+  drawText(out, m, m + lineH, note, GREY, sc);
+  drawText(out, px0, py - lineH, capL, BLACK, sc);
+  drawText(out, px1, py - lineH, capR, BLACK, sc);
+  blit(out, thumbnail, px0, py, scale);
+  blit(out, tiles, px1, py, scale);
+  // Tile boundaries (2 px wide at output scale) and the row / column labels of the tiles.
+  const b = tileBoundaries(grid, S, [H, W], pinpoints);
+  for (const y of b.rows) fillRect(out, px1, py + y * scale - 1, W * scale, 2, TILE_LINE);
+  for (const x of b.cols) fillRect(out, px1 + x * scale - 1, py, 2, H * scale, TILE_LINE);
+  const ys = [0, ...b.rows, H], xs = [0, ...b.cols, W];
+  for (let r = 0; r + 1 < ys.length; r++) drawText(out, px1 - 8, py + Math.round(((ys[r] + ys[r + 1]) / 2) * scale) - sc * 3, rowLab(r), TILE_LINE, sc, 'right');
+  for (let c = 0; c + 1 < xs.length; c++) drawText(out, px1 + Math.round(((xs[c] + xs[c + 1]) / 2) * scale), py + H * scale + 6, `c${c}`, TILE_LINE, sc, 'center');
+  // Legend.
+  let lx = m;
+  lx += legendItem(out, lx, legendY, legend[0], (x, y, s) => { fillRect(out, x, y, s, s, [190, 190, 190]); tintBox(out, x, y, s); }, sc) + 24;
+  lx += legendItem(out, lx, legendY, legend[1], (x, y, s) => { fillRect(out, x, y, s, s, [190, 190, 190]); strokeRect(out, x, y, s, s, GREY); }, sc) + 24;
+  legendItem(out, lx, legendY, legend[2], (x, y, s) => fillRect(out, x, y + (s >> 1) - 1, s, 2, TILE_LINE), sc);
+  return { image: out, panels: [{ x: px0, y: py, scale }, { x: px1, y: py, scale }] };
+}
+
+function tintBox(img: RgbImage, x: number, y: number, s: number): void {
+  tint(img.data, img.width, { y0: y, y1: y + s, x0: x, x1: x + s });
 }

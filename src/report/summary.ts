@@ -8,7 +8,8 @@ import { presetDims } from '../flops/presets';
 
 export interface TileRow {
   readonly tile: number; readonly row: number; readonly col: number;
-  readonly cls_similarity: number | null; readonly clip_score: number | null; readonly density: number | null;
+  readonly cls_similarity: number | null; readonly saliency: number | null; readonly clip_score: number | null;
+  readonly relevance: number | null; readonly density: number | null;
   readonly importance: number | null; readonly budget: number | null; readonly kept: number;
 }
 
@@ -17,6 +18,8 @@ export interface RunReport {
   readonly note: string | null;
   readonly model: string; readonly clip: string | null; readonly backend: string;
   readonly method: string; readonly options: unknown;
+  /** The question as given (--prompt or --raw-prompt); null with --input-ids. */
+  readonly prompt: string | null;
   readonly image: { readonly file: string; readonly height: number; readonly width: number };
   readonly grid: readonly [number, number];
   readonly tiles: TileRow[];
@@ -34,7 +37,7 @@ export const RANDOM_NOTE = 'RANDOM WEIGHTS: the embedded default model is untrai
 
 export function buildReport(r: PipelineResult, a: {
   randomWeights: boolean; model: string; clip: string | null; backend: string; method: string; options: unknown;
-  imageFile: string; answer: string; outputs: Record<string, string>;
+  prompt?: string | null; imageFile: string; answer: string; outputs: Record<string, string>;
 }): RunReport {
   const [rows, cols] = r.processed.grid;
   const K = rows * cols;
@@ -46,7 +49,8 @@ export function buildReport(r: PipelineResult, a: {
   };
   const tiles: TileRow[] = Array.from({ length: K }, (_, k) => ({
     tile: k, row: Math.floor(k / cols), col: k % cols,
-    cls_similarity: val('hero.cls_similarity', k), clip_score: val('hero.clip_similarity', k), density: val('hero.density', k),
+    cls_similarity: val('hero.cls_similarity', k), saliency: val('hero.saliency', k), clip_score: val('hero.clip_similarity', k),
+    relevance: val('hero.relevance', k), density: val('hero.density', k),
     importance: val('hero.importance', k), budget: val('hero.budgets', k), kept: r.keptPerCrop[1 + k],
   }));
   const textTokens = r.inputIds.length - r.visualTokens;
@@ -55,7 +59,7 @@ export function buildReport(r: PipelineResult, a: {
   const fFull = prefillFlops(full, dims) / 1e12, fPruned = prefillFlops(pruned, dims) / 1e12;
   return {
     random_weights: a.randomWeights, note: a.randomWeights ? RANDOM_NOTE : null,
-    model: a.model, clip: a.clip, backend: a.backend, method: a.method, options: a.options,
+    model: a.model, clip: a.clip, backend: a.backend, method: a.method, options: a.options, prompt: a.prompt ?? null,
     image: { file: a.imageFile, height: r.processed.imageSize[0], width: r.processed.imageSize[1] },
     grid: [rows, cols], tiles, kept_per_crop: r.keptPerCrop,
     visual_tokens: { full: r.visualTokensFull, kept: r.visualTokens }, text_tokens: textTokens,
