@@ -134,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
     const outputs: Record<string, string> = {
       overlay: path.join(out, 'overlay.png'), attention_maps: path.join(out, 'attention_maps.png'), report: path.join(out, 'report.json'),
     };
-    await writePng(outputs.overlay, renderOverlay(image, result.keepMasks, result.processed.grid, G, S, model.config.image_grid_pinpoints));
+    await writePng(outputs.overlay, renderOverlay(image, result.keepMasks, result.processed.grid, G, S, [result.processed.bestResolution]));
     await writePng(outputs.attention_maps, renderAttentionMaps(result.clsAttention, result.processed.shape[0], G));
     const report = buildReport(result, {
       randomWeights, model: model.dir, clip: method.name === 'hero' && method.clip ? method.clip.dir : null, backend,
