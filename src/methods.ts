@@ -11,11 +11,12 @@ import type { LlavaNextModel } from './llava/model';
 import type { PruneResult, VisualContext } from './llava/pruning';
 import { applyHero, type HeroOptions } from './hero';
 import type { FastvOptions } from './baselines/fastv';
-import { fasterVlm, type FasterVlmOptions } from './baselines/fastervlm';
+import { fasterVlm, fasterVlmPinpoints, type FasterVlmOptions } from './baselines/fastervlm';
 import { hired, type HiredOptions } from './baselines/hired';
 import { globalCom2, type GlobalCom2Options } from './baselines/globalcom2';
 import { pruMergePlus, type PruMergeOptions } from './baselines/prumerge';
 import { projector } from './llava/projector';
+import type { ImageProcessorConfig } from './llava/image_processor';
 
 export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'globalcom2', 'prumerge+', 'fastv'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
@@ -44,6 +45,15 @@ export function METHOD_TAPS(m: MethodSpec, model: LlavaNextModel): VisionTaps {
       return { hiddenStates: [L], attentions: [...new Set([...o.lowLayers, ...o.highLayers])] };
     }
   }
+}
+
+/**
+ * The image processor config for this method and image: the checkpoint's own, except for FasterVLM, whose
+ * grid rule differs (FasterVlmOptions.grid): it gets only the pinpoint that rule picks.
+ */
+export function methodProcessor(m: MethodSpec, image: { readonly height: number; readonly width: number }, processor: ImageProcessorConfig): ImageProcessorConfig {
+  if (m.name !== 'fastervlm') return processor;
+  return { ...processor, image_grid_pinpoints: fasterVlmPinpoints(m.options.grid ?? 'fixed', [image.height, image.width], processor.image_grid_pinpoints) };
 }
 
 /** Runs a vision-side method on a VisualContext. */

@@ -17,7 +17,7 @@ import { fastvKeep } from './baselines/fastv';
 import { greedyGenerate } from './llama/generate';
 import type { VisionTaps } from './clip/vision';
 import type { VisionPool } from './clip/vision_pool';
-import { METHOD_TAPS, runMethod, type MethodSpec } from './methods';
+import { METHOD_TAPS, methodProcessor, runMethod, type MethodSpec } from './methods';
 
 /** A named host-side tensor, ready to be written to a trace file. */
 export type TraceTensors = Map<string, TensorToWrite>;
@@ -87,7 +87,8 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
 
   // 1. Preprocess (pure TS, no tensors).
   stage('preprocess');
-  const processed = input.processed ?? (input.image ? preprocess(input.image, model.processor) : undefined);
+  // The method may change the anyres grid (FasterVLM's own grid rule): methodProcessor gives its pinpoints.
+  const processed = input.processed ?? (input.image ? preprocess(input.image, methodProcessor(input.method, input.image, model.processor)) : undefined);
   if (!processed) throw new HeroError('runPipeline: neither an image nor processed pixels were given');
   const [P, , S] = processed.shape;
   done('preprocess');

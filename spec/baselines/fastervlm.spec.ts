@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { fasterVlm } from '../../src/baselines/fastervlm';
+import { fasterVlm, fasterVlmPinpoints, fillRatioResolution } from '../../src/baselines/fastervlm';
+import { selectBestResolution } from '../../src/llava/anyres';
 import type { VisualContext } from '../../src/llava/pruning';
 import { syntheticContext, disposeContext } from '../hero/synthetic';
 
@@ -50,5 +51,28 @@ describe('FasterVLM-1 · fasterVlm', () => {
     const ctx = syntheticContext({ rows: 1, cols: 2, G: 2, layers: 2, H: 10, W: 20, seed: 1 });
     expect(() => fasterVlm(ctx, { tokensPerCrop: 5 })).toThrow(/--tokens-per-crop: 5 is outside \[1, 4\]/);
     disposeContext(ctx);
+  });
+});
+
+describe('FasterVLM · the anyres grid', () => {
+  // llava-v1.6's pinpoints, (h, w)
+  const V16: [number, number][] = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]];
+
+  it('its own select_best_resolution ranks by canvas fill, unlike HF (hand-checked)', () => {
+    // (H, W) = (600, 1000): 336×672 → s = min(0.672, 0.56) = 0.56 → 560×336 of 672·336 = 0.833 filled; 672×672 →
+    // s = 0.672 → 672·403 / 672² = 0.600; 1008×336 → s = 0.336 → 336·201 / (336·1008) = 0.199 … → 336×672 (1×2).
+    expect(fillRatioResolution([600, 1000], V16)).toEqual([336, 672]);
+    expect(selectBestResolution([600, 1000], V16)).toEqual([672, 672]); // HF: the most surviving pixels
+    // a square image fills 672×672 exactly; the first of equal fills wins
+    expect(fillRatioResolution([500, 500], V16)).toEqual([672, 672]);
+    expect(fillRatioResolution([100, 200], [[336, 672], [672, 1344]])).toEqual([336, 672]);
+  });
+
+  it('fixed = the largest square pinpoint (672×672, as its authors ran LLaVA-NeXT), whatever the image', () => {
+    expect(fasterVlmPinpoints('fixed', [30, 2000], V16)).toEqual([[672, 672]]);
+    expect(fasterVlmPinpoints('fixed', [30, 100], [[56, 112], [112, 112], [56, 56]])).toEqual([[112, 112]]);
+    expect(fasterVlmPinpoints('fill-ratio', [600, 1000], V16)).toEqual([[336, 672]]);
+    expect(fasterVlmPinpoints('best-fit', [600, 1000], V16)).toEqual(V16);
+    expect(() => fasterVlmPinpoints('fixed', [10, 10], [[336, 672]])).toThrow(/--fastervlm-grid: fixed needs a square pinpoint/);
   });
 });

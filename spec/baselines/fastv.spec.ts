@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { fastvKeep, validateFastv } from '../../src/baselines/fastv';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { fastvKeep, validateFastv, FASTV_DEFAULTS } from '../../src/baselines/fastv';
+import { roundHalfEven } from '../../src/baselines/common';
+import { SafetensorsFile, writeSafetensors } from '../../src/io/safetensors';
+import { runCli } from '../util/cli';
 import { llamaForward, loadLlama, embedTokens, type LlamaParams } from '../../src/llama/decoder';
 import type { LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
@@ -23,11 +29,23 @@ describe('FastV-1 · fastvKeep', () => {
     });
   });
 
+  it('keeps Python\'s round(M·r): half to even (hand-checked)', () => {
+    tf.tidy(() => {
+      // M = 34 image rows at r = 0.25: 8.5 → 8 (Math.round would keep 9); M = 6 at r = 0.25: 1.5 → 2.
+      const probs = tf.softmax(tf.randomNormal([2, 40, 40], 0, 1, 'float32', 7)) as tf.Tensor3D;
+      expect(fastvKeep(probs, 3, 37, 0.25).length).toBe(40 - 34 + 8);
+      expect(fastvKeep(probs, 3, 9, 0.25).length).toBe(40 - 6 + 2);
+    });
+    expect([0.5, 1.5, 2.5, 8.5, 9.5, 658.5, 2.4999, 2.5001, 7].map(roundHalfEven)).toEqual([0, 2, 2, 8, 10, 658, 2, 3, 7]);
+  });
+
   it('keeps T − M + round(r·M) rows (property)', () => {
     fc.assert(fc.property(fc.integer({ min: 2, max: 12 }), fc.double({ min: 0.01, max: 1, noNaN: true }), fc.integer({ min: 1, max: 1e6 }), (T, r, seed) => tf.tidy(() => {
       const start = Math.floor(T / 4), end = Math.max(start + 1, T - 1);
       const keep = fastvKeep(tf.softmax(tf.randomNormal([2, T, T], 0, 1, 'float32', seed)) as tf.Tensor3D, start, end, r);
-      expect(keep.length).toBe(T - (end - start) + Math.round(r * (end - start)));
+      const x = r * (end - start), f = Math.floor(x);
+      const pythonRound = x - f === 0.5 ? f + (f % 2) : Math.round(x);  // ties to even
+      expect(keep.length).toBe(T - (end - start) + pythonRound);
       expect([...keep].sort((a, b) => a - b)).toEqual(keep);
     })));
   });
@@ -68,5 +86,48 @@ describe('FastV-1 · dropping rows inside the decoder (llama-tiny)', () => {
       const later = tf.sub(tf.slice(out.logits, [6, 0], [1, -1]), tf.slice(full, [9, 0], [1, -1]));
       expect(tf.max(tf.abs(later)).dataSync()[0]).toBeGreaterThan(1e-3);
     });
+  });
+});
+
+describe('FastV · the default K = 2 through the CLI', () => {
+  // The golden tiny LLaVA-NeXT has 2 decoder layers (K must be < 2); this copy gets a third one (layer 1's weights).
+  let dir: string;
+  beforeAll(() => {
+    const src = modelDir('llava-next-tiny');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastv-3layer-'));
+    for (const f of fs.readdirSync(src)) if (f !== 'model.safetensors' && f !== 'config.json') fs.copyFileSync(path.join(src, f), path.join(dir, f));
+    const cfg = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8'));
+    cfg.text_config.num_hidden_layers = 3;
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg));
+    const st = SafetensorsFile.open(path.join(src, 'model.safetensors'));
+    const out: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const n of st.names()) {
+      const t = { dtype: 'F32' as const, shape: [...st.info(n).shape], data: st.readFloat32(n) };
+      out[n] = t;
+      if (n.includes('.layers.1.') && n.startsWith('language_model.')) out[n.replace('.layers.1.', '.layers.2.')] = t;
+    }
+    writeSafetensors(path.join(dir, 'model.safetensors'), out);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const trace = (extra: string[]): { positions: number[]; logits: Float32Array } => {
+    const out = path.join(dir, `t${extra.join('')}.safetensors`);
+    const r = runCli(['trace', '--model', dir, '--image', path.join(__dirname, '..', 'fixtures', 'images', 'wide_h30_w100.png'),
+      '--input-ids', '1,11,22,1000,33,44,55', '--method', 'fastv', '--max-new-tokens', '1', '--backend', 'cpu', '--out', out, ...extra]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const f = SafetensorsFile.open(out);
+    return { positions: f.readNumbers('fastv.kept_positions'), logits: f.readFloat32('logits') };
+  };
+
+  it('drops after layer 2 with r = 0.5 unless told otherwise', () => {
+    expect(FASTV_DEFAULTS).toEqual({ layer: 2, ratio: 0.5 });
+    const dflt = trace([]), k2 = trace(['--fastv-layer', '2', '--ratio', '0.5']), k1 = trace(['--fastv-layer', '1', '--ratio', '0.5']);
+    // 3 text rows before the image, 34 image rows (1×2 grid), 3 after: 6 + round(34·0.5) = 23 rows reach layer K
+    expect(dflt.positions.length).toBe(23);
+    expect(dflt.positions).toEqual(k2.positions);
+    expect(Array.from(dflt.logits)).toEqual(Array.from(k2.logits));
+    // and K is not a no-op: dropping after layer 1 gives other logits
+    expect(Array.from(dflt.logits)).not.toEqual(Array.from(k1.logits));
   });
 });

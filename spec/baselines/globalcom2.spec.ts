@@ -20,6 +20,12 @@ describe('GC2-1 · tile ratios and the guidance map', () => {
   it('bilinear resize with align_corners = false (torch values)', () => {
     expect(Array.from(bilinear([0, 1, 2, 3], 2, 2, 4, 4)).slice(0, 4)).toEqual([0, 0.25, 0.75, 1]);
     expect(Array.from(bilinear([0, 1, 2, 3], 2, 2, 2, 2))).toEqual([0, 1, 2, 3]);
+    // 2×2 → 2×4: source x = (o + ½)·½ − ½ = −¼ (clamped to 0), ¼, ¾, 1¼ (clamped to the last column)
+    expect(Array.from(bilinear([0, 4, 1, 5], 2, 2, 2, 4))).toEqual([0, 1, 3, 4, 1, 2, 4, 5]);
+    // 1×2 → 1×3 (scale 2/3): x = −⅙ → 0, ½, 7/6 → 1
+    expect(Array.from(bilinear([0, 1], 1, 2, 1, 3))).toEqual([0, 0.5, 1]);
+    // 2×2 → 3×2 along the height: rows 0, mean of both, 1
+    expect(Array.from(bilinear([0, 2, 4, 6], 2, 2, 3, 2))).toEqual([0, 2, 2, 4, 4, 6]);
   });
 
   it('clsLogits = mean over heads of the scaled CLS·key products (f64 loop)', () => {
@@ -42,6 +48,73 @@ function withQK(ctx: VisualContext, seed: number): VisualContext {
   const qk = tf.tidy(() => [tf.randomNormal([P, N + 1, 8], 0, 1, 'float32', seed), tf.randomNormal([P, N + 1, 8], 0, 1, 'float32', seed + 1)]) as tf.Tensor3D[];
   return { ...ctx, queries: [undefined, qk[0]], keys: [undefined, qk[1]] };
 }
+
+/**
+ * A 1×2-grid context whose head-mean CLS logits are set by hand: one head, Dv = 1, q_CLS = 1 and the patch
+ * keys = the wanted scores (score_j = q·k_j·1^−½); projected[p, j] = 100p + j, image_newline = −1 (D = 1).
+ */
+function scoreContext(G: number, scores: number[][], imageSize: [number, number]): VisualContext {
+  return tf.tidy(() => {
+    const N = G * G;
+    const q = tf.buffer([3, N + 1, 1]), k = tf.buffer([3, N + 1, 1]);
+    scores.forEach((row, p) => { q.set(1, p, 0, 0); row.forEach((v, j) => k.set(v, p, 1 + j, 0)); });
+    const projected = tf.reshape(tf.add(tf.reshape(tf.mul(tf.range(0, 3), 100), [3, 1]), tf.reshape(tf.range(0, N), [1, N])), [3, N, 1]);
+    return {
+      hiddenStates: [], attentions: [], queries: [q.toTensor()], keys: [k.toTensor()], projected, imageNewline: tf.fill([1], -1),
+      imageSize, grid: [1, 2], patchGrid: G, featureLayer: 0,
+    } as unknown as tf.TensorContainer;
+  }) as unknown as VisualContext;
+}
+
+function runGc2(ctx: VisualContext, ratio: number, placement?: 'as-coded' | 'corrected'): { seq: number[]; keep: number[][] } {
+  const r = globalCom2(ctx, { ratio, visionHeads: 1, placement });
+  try {
+    return { seq: Array.from(r.features.dataSync()), keep: r.keepMasks.map((m) => Array.from(m)) };
+  } finally {
+    r.features.dispose();
+    Object.values(r.tensors).forEach((t) => t.tensor.dispose());
+    tf.dispose([ctx.queries[0]!, ctx.keys[0]!, ctx.projected, ctx.imageNewline]);
+  }
+}
+
+describe('GC2-2 · hand-worked selection and placement', () => {
+  it('the bilinear guidance term changes which tile tokens are kept; thumbnail in score order (hand-checked)', () => {
+    // G = 2, (H, W) = (20, 40): nothing is padding. Thumbnail logits [0, 4, 1, 5]: block sums (tile = column)
+    // S = [1, 9] → p = softmax([−0.8, 0]) = [0.3100, 0.6900]; r = 0.5 → ratios [0.4050, 0.5950] → keep ⌊4·0.405⌋ = 1
+    // and ⌊4·0.595⌋ = 2. Thumbnail: ⌊4·0.5⌋ = 2 tokens in score order: j3 (5), j1 (4).
+    // Guide = thumbnail resized to 2×4 = [0 1 3 4 / 1 2 4 5]: tile 0 gets [0, 1, 1, 2], tile 1 [3, 4, 4, 5].
+    // Tile 0 logits [3, 0, 0, 2]: L2n = [.832, 0, 0, .555] + L2n(guide) [0, .408, .408, .816] → j3 (1.371) beats j0
+    // (0.832), which the tile's own scores alone would keep. Tile 1 logits [1, 0, 0, 0]: [1.369, .492, .492, .615] → j0, j3.
+    const ctx = scoreContext(2, [[0, 4, 1, 5], [3, 0, 0, 2], [1, 0, 0, 0]], [20, 40]);
+    const r = runGc2(ctx, 0.5);
+    expect(r.keep).toEqual([[0, 1, 0, 1], [0, 0, 0, 1], [1, 0, 0, 1]]);
+    // thumbnail j3, j1; grid row 0: t1 j0, newline; row 1: t0 j3, t1 j3, newline
+    expect(r.seq).toEqual([3, 1, 200, -1, 103, 203, -1]);
+  });
+
+  // G = 4, (H, W) = (20, 100): stitched 4×8, new_h = ⌊20·8/100⌋ = 1, pad (4 − 1)//2 = 1 → valid rows 1, 2, i.e. tile
+  // indices 4…11 (valid-list positions 0…7). Thumbnail 1 + j·10⁻³: near-equal block sums → ratio ≈ 0.3 → ⌊8·0.3⌋ = 2
+  // per tile, ⌊16·0.3⌋ = 4 thumbnail tokens (j 15, 14, 13, 12), a near-constant guide. Tile 0 logits: j4 = 5, j9 = 4,
+  // tile 1: j5 = 5, j8 = 4; the padding rows score 9 (never eligible). So tile 0 keeps valid positions {0, 5}
+  // (tokens 4, 9), tile 1 positions {1, 4} (tokens 5, 8).
+  const thumb = Array.from({ length: 16 }, (_, j) => 1 + j * 1e-3);
+  const tile = (hi: number, lo: number): number[] => Array.from({ length: 16 }, (_, j) => (j < 4 || j >= 12 ? 9 : j === hi ? 5 : j === lo ? 4 : 0));
+
+  it('as coded, the n-th kept valid token lands in tile cell n: order and newlines move, not the kept set (hand-checked)', () => {
+    const r = runGc2(scoreContext(4, [thumb, tile(4, 9), tile(5, 8)], [20, 100]), 0.3);
+    expect(r.keep[1]).toEqual(Array.from({ length: 16 }, (_, j) => (j === 4 || j === 9 ? 1 : 0)));
+    expect(r.keep[2]).toEqual(Array.from({ length: 16 }, (_, j) => (j === 5 || j === 8 ? 1 : 0)));
+    // cells 0, 5 (tile 0) and 1, 4 (tile 1): stitched row 0 → t0#4, t1#5; row 1 → t0#9, t1#8; rows 2, 3 empty
+    expect(r.seq).toEqual([15, 14, 13, 12, 104, 205, -1, 109, 208, -1, -1, -1]);
+  });
+
+  it('the corrected placement puts each token in its own cell (hand-checked)', () => {
+    const r = runGc2(scoreContext(4, [thumb, tile(4, 9), tile(5, 8)], [20, 100]), 0.3, 'corrected');
+    expect(r.keep[1]).toEqual(Array.from({ length: 16 }, (_, j) => (j === 4 || j === 9 ? 1 : 0)));
+    // row 0 empty; row 1 → t0#4, t1#5; row 2 → t0#9, t1#8; row 3 empty
+    expect(r.seq).toEqual([15, 14, 13, 12, -1, 104, 205, -1, 109, 208, -1, -1]);
+  });
+});
 
 describe('GC2-2 · selection and layout', () => {
   it('M = ⌊N·r⌋ + Σ ⌊N_k·ratio_k⌋ + rows·G; the thumbnail comes in descending score order (property)', () => {

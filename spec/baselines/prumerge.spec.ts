@@ -27,6 +27,41 @@ describe('PruMerge-1 · adaptive selection', () => {
   });
 });
 
+describe('PruMerge-1/2 · pruMergePlus on a hand-built crop', () => {
+  it('single-head CLS attention with the scale Dv^−½, outliers + spatial samples, merged and extra tokens (hand-checked)', () => {
+    // One crop, N = 8 patches, Dv = 4, last layer = 0. q_CLS = [2, 0, 0, 0], k_j = [ln w_j, 0, 0, 0] with w = [1 (CLS),
+    // 1, 1, 1, 1, 1, 1, 1, 9]: logits q·k_j·4^−½ = ln w_j → softmax = w / 17 (with Dh^−½ = 1 for 4 heads, or no scale,
+    // it would be ∝ w², ∝ w⁴). a = [1, 1, 1, 1, 1, 1, 1, 9] / 17: Q1 = Q3 = 1/17 → one outlier (j 7), ρ = 1/8,
+    // step ⌊1/ρ⌋ = 8, d = ⌊8/3⌋ = 2 → kept [7, 0, 2, 4, 6]; rest {1, 3, 5}.
+    // Features x_j = [j, 1, 0, 0]; every other token merges into a kept one (32 > 7 candidates):
+    // x'_i = x_i + Σ_{j≠i} a_j x_j; the extra token Σ_rest a_j x_j = [9/17, 3/17, 0, 0].
+    const w = [1, 1, 1, 1, 1, 1, 1, 1, 9];
+    const ctx = tf.tidy(() => ({
+      hiddenStates: [tf.tensor3d([[[0, 0, 0, 0], ...Array.from({ length: 8 }, (_, j) => [j, 1, 0, 0])]])],
+      attentions: [], queries: [tf.tensor3d([[[2, 0, 0, 0], ...Array.from({ length: 8 }, () => [0, 0, 0, 0])]])],
+      keys: [tf.tensor3d([w.map((v) => [Math.log(v), 0, 0, 0])])],
+      projected: tf.zeros([1, 8, 4]), imageNewline: tf.zeros([4]), imageSize: [10, 10], grid: [0, 0], patchGrid: 0, featureLayer: 0,
+    } as unknown as tf.TensorContainer)) as unknown as VisualContext;
+    const res = pruMergePlus(ctx, { plus: true, project: (v) => tf.clone(v) });
+    try {
+      const a = [1, 1, 1, 1, 1, 1, 1, 9].map((v) => v / 17);
+      expectClose(res.tensors['prumerge.cls_attention'].tensor, a, TOL.primitive, 'cls attention');
+      expect(Array.from(res.tensors['prumerge.outliers'].tensor.dataSync())).toEqual([1]);
+      expect(Array.from(res.keepMasks[0])).toEqual([1, 0, 1, 0, 1, 0, 1, 1]);
+      const merged = (i: number): number[] => {
+        const o = [i, 1, 0, 0];
+        for (let j = 0; j < 8; j++) if (j !== i) { o[0] += a[j] * j; o[1] += a[j]; }
+        return o;
+      };
+      expectClose(res.features, [...[7, 0, 2, 4, 6].flatMap(merged), 9 / 17, 3 / 17, 0, 0], TOL.primitive, 'merged tokens, then the extra one');
+    } finally {
+      res.features.dispose();
+      Object.values(res.tensors).forEach((t) => t.tensor.dispose());
+      tf.dispose([ctx.hiddenStates[0]!, ctx.queries[0]!, ctx.keys[0]!, ctx.projected, ctx.imageNewline]);
+    }
+  });
+});
+
 describe('PruMerge-2 · merging', () => {
   it('x\'_i = x_i + Σ_J a_j x_j over the most key-similar tokens; the extra token sums the rest (hand-checked)', () => {
     tf.tidy(() => {

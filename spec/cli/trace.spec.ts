@@ -118,13 +118,14 @@ describe('FasterVLM-1 HiRED-2 · CLI trace with the vision-side baselines', () =
   const gc = loadCase('llava_wide');
   const base = () => ['trace', '--backend', 'cpu', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'),
     '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '2'];
-  it('fastervlm keeps T per crop: M = T·(1+K)', () => {
+  it('fastervlm keeps T per crop: M = T·(1+K), K = 4 on its default fixed 2×2 grid', () => {
     const out = path.join(tmp, 'fastervlm.safetensors');
     const r = runCli([...base(), '--method', 'fastervlm', '--tokens-per-crop', '4', '--out', out]);
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     const f = SafetensorsFile.open(out);
-    expect(f.info('image_features_packed').shape).toEqual([12, 64]);
-    expect(f.info('fastervlm.keep').shape).toEqual([3, 16]);
+    // FasterVLM's default grid is the fixed largest square pinpoint (112×112 here: 2×2), not HF's 1×2
+    expect(f.info('image_features_packed').shape).toEqual([4 * 5, 64]);
+    expect(f.info('fastervlm.keep').shape).toEqual([5, 16]);
     f.close();
   });
   it('hired stays within ⌊n·N·r⌋ and records its budgets', () => {

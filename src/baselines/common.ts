@@ -14,6 +14,18 @@ export function clsPatchScores(ctx: VisualContext, layer: number, reduce: 'mean'
   return (reduce === 'mean' ? tf.mean(row, 1) : tf.sum(row, 1)) as tf.Tensor2D; // [P, N]
 }
 
+/**
+ * Python 3's round(x) for the budgets the authors' code computes with it: the nearest integer, ties to
+ * the even one (round(8.5) = 8, round(9.5) = 10), unlike Math.round (ties up).
+ * @mirrors python-3 builtins round (round half to even)
+ */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x), d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
 /** 0/1 mask of the k largest scores (ties → lower index), optionally only among `valid` entries. */
 export function topKMask(scores: ArrayLike<number>, k: number, valid?: ArrayLike<number>): Uint8Array {
   const idx = Array.from({ length: scores.length }, (_, i) => i).filter((i) => !valid || valid[i]);

@@ -14,6 +14,50 @@ export interface FasterVlmOptions {
   readonly tokensPerCrop: number;
   /** attention layer; default the one that produces the feature layer (featureLayer − 1: 22 of 24) */
   readonly layer?: number;
+  /**
+   * The anyres grid (applied by the image processor, see fasterVlmPinpoints). 'fixed' (default): the one
+   * fixed resolution FasterVLM's authors ran LLaVA-NeXT with (672×672, a constant 2880 tokens; Theia-4869/
+   * FasterVLM issue #8), i.e. the checkpoint's largest square pinpoint; 'fill-ratio': the grid FasterVLM's
+   * own `select_best_resolution` picks (see fillRatioResolution); 'best-fit': LLaVA's / HF's grid.
+   */
+  readonly grid?: FasterVlmGrid;
+}
+
+export const FASTERVLM_GRIDS = ['fixed', 'fill-ratio', 'best-fit'] as const;
+export type FasterVlmGrid = (typeof FASTERVLM_GRIDS)[number];
+
+/**
+ * FasterVLM's pinpoint choice (its llava/mm_utils.py select_best_resolution): the pinpoint whose canvas the
+ * aspect-preserving fit fills best, (trunc(W·s)·trunc(H·s)) / (w·h) with s = min(w/W, h/H), the first on
+ * ties. Unlike HF's rule it ignores how many image pixels survive, e.g. (H, W) = (600, 1000) with
+ * llava-v1.6's pinpoints gets 336×672 (1×2), not 672×672 (2×2).
+ * @param imageSize (H, W); pinpoints (h, w)
+ */
+export function fillRatioResolution(imageSize: readonly [number, number], pinpoints: ReadonlyArray<readonly [number, number]>): [number, number] {
+  const [H, W] = imageSize;
+  let best: readonly [number, number] | undefined, bestFill = 0;
+  for (const p of pinpoints) {
+    const [h, w] = p;
+    const s = Math.min(w / W, h / H);
+    const fill = (Math.trunc(W * s) * Math.trunc(H * s)) / (w * h);
+    if (fill > bestFill) { best = p; bestFill = fill; }
+  }
+  if (best === undefined) throw new HeroError('FasterVLM: no pinpoint is filled by the image');
+  return [best[0], best[1]];
+}
+
+/**
+ * The pinpoint list the image processor gets for FasterVLM: one entry for 'fixed' (the largest square
+ * pinpoint; an error when there is none) and 'fill-ratio' (FasterVLM's pick for this image), all of them
+ * for 'best-fit'.
+ */
+export function fasterVlmPinpoints(grid: FasterVlmGrid, imageSize: readonly [number, number],
+  pinpoints: ReadonlyArray<readonly [number, number]>): ReadonlyArray<readonly [number, number]> {
+  if (grid === 'best-fit') return pinpoints;
+  if (grid === 'fill-ratio') return [fillRatioResolution(imageSize, pinpoints)];
+  const squares = pinpoints.filter(([h, w]) => h === w);
+  if (squares.length === 0) throw new HeroError('--fastervlm-grid: fixed needs a square pinpoint in image_grid_pinpoints (use fill-ratio or best-fit)');
+  return [squares.reduce((a, b) => (b[0] > a[0] ? b : a))];
 }
 
 /**

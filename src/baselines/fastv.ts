@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
+import { roundHalfEven } from './common';
 
 export interface FastvOptions {
   /** K: image tokens are dropped before decoder layer K, ranked by layer K−1's attention (FastV default 2) */
@@ -23,8 +24,9 @@ export function validateFastv(o: FastvOptions, numLayers: number): void {
 /**
  * Rows kept after layer K−1.                                                     @eq FastV-1
  *   s_j = mean_h A^{K−1}[h, T−1, j] for image rows j ∈ [start, end);
- *   keep every non-image row and the round(r·M) image rows with the largest s (ties: lower index), ascending.
- * @choice FastV drops round(M·R) with R the drop ratio; we take the kept fraction r = 1 − R.
+ *   keep every non-image row and the round(M·r) image rows with the largest s (ties: lower index), ascending;
+ *   round is Python's (half to even: M = 34, r = 0.25 → 8.5 → 8), as FastV's code keeps round(M·(1 − R)).
+ * @choice FastV's R is the drop ratio; we take the kept fraction r = 1 − R.
  * @param probs [H, T, Tk] attention probabilities of layer K−1 (Tk = T at prefill without a cache)
  * @returns row indices to keep, ascending
  */
@@ -35,6 +37,6 @@ export function fastvKeep(probs: tf.Tensor3D, imageStart: number, imageEnd: numb
   // host round-trip: the last row's head-mean attention decides which rows the next layers see
   const lastRow = tf.tidy(() => tf.mean(tf.slice(probs, [0, T - 1, Tk - T + imageStart], [-1, 1, M]), [0, 1]).dataSync()); // [M]
   const order = Array.from({ length: M }, (_, j) => j).sort((a, b) => lastRow[b] - lastRow[a] || a - b);
-  const keepImage = new Set(order.slice(0, Math.round(ratio * M)).map((j) => imageStart + j));
+  const keepImage = new Set(order.slice(0, roundHalfEven(M * ratio)).map((j) => imageStart + j));
   return Array.from({ length: T }, (_, i) => i).filter((i) => i < imageStart || i >= imageEnd || keepImage.has(i));
 }

@@ -19,6 +19,14 @@ export interface GlobalCom2Options {
   readonly layer?: number;
   /** heads of the vision tower (to split q and k) */
   readonly visionHeads: number;
+  /**
+   * Where a tile's kept tokens are placed in the stitched grid. 'as-coded' (default, GlobalCom²'s numbers):
+   * `select_topk_crop_features` returns positions in the tile's list of valid (unpadded) tokens and
+   * `compress_crops` writes the n-th kept one at tile index n, so tiles with padding at the top or sides
+   * put their tokens into the wrong cells (same kept set and count, other order and newline positions).
+   * 'corrected': each token at its own tile index.
+   */
+  readonly placement?: 'as-coded' | 'corrected';
 }
 
 /**
@@ -81,7 +89,8 @@ function l2normalize(v: number[]): number[] {
  * Thumbnail: top-⌊N·r⌋ by s_thumb, emitted in descending score order. Tile k: of its N_k valid tokens keep
  * ⌊N_k·ratio_k⌋ with the largest L2n(s_k[V_k]) + L2n(guide_k), guide = the thumbnail scores resized
  * bilinearly to the valid region and cut per tile. Then the full padded grid row by row with an
- * image_newline after every grid row.
+ * image_newline after every grid row; as coded, the n-th kept token of a tile's valid list sits in the
+ * tile's cell n (see GlobalCom2Options.placement), corrected in its own cell.
  */
 export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneResult {
   if (!(opts.ratio > 0 && opts.ratio <= 1)) throw new HeroError(`--ratio: ${opts.ratio} is outside (0, 1]`);
@@ -115,7 +124,9 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
   const guide = bilinear(thumb, G, G, curH, curW);
   const ratios = tileRatios(thumb, ctx.grid, G, opts.ratio, opts.temperature ?? 10);
 
+  const placement = opts.placement ?? 'as-coded';
   const masks: Uint8Array[] = [thumbMask];
+  const slots: Int32Array[] = []; // per tile: the tile token shown in each cell of its G×G block, −1 none
   let y0 = 0;
   for (let r = 0; r < rows; r++) {
     let x0 = 0;
@@ -127,10 +138,15 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
       const block: number[] = [];
       for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) block.push(guide[(y0 + i) * curW + x0 + j]);
       const global = l2normalize(block);
-      const combined = new Float64Array(N).fill(-Infinity);
-      idx.forEach((j, n) => { combined[j] = local[n] + (global[n] ?? 0); });
-      const m = new Uint8Array(N);
-      topKMask(combined, Math.floor(idx.length * ratios[t]), Uint8Array.from(combined, (v) => (v > -Infinity ? 1 : 0))).forEach((v, j) => { m[j] = v; });
+      const combined = local.map((v, n) => v + (global[n] ?? 0));                      // over the valid list
+      const chosen = topKMask(combined, Math.floor(idx.length * ratios[t]));             // positions n in the valid list
+      const m = new Uint8Array(N), slot = new Int32Array(N).fill(-1);
+      chosen.forEach((v, n) => {
+        if (!v) return;
+        m[idx[n]] = 1;                                                                   // token idx[n] is kept …
+        slot[placement === 'as-coded' ? n : idx[n]] = idx[n];                           // … and shown in this cell
+      });
+      slots.push(slot);
       masks.push(m);
       x0 += w;
     }
@@ -144,7 +160,7 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
   for (let y = 0; y < rows * G; y++) {
     for (let x = 0; x < cols * G; x++) {
       const t = Math.floor(y / G) * cols + Math.floor(x / G), j = (y % G) * G + (x % G);
-      if (masks[1 + t][j]) rowsOut.push((1 + t) * N + j);
+      if (slots[t][j] >= 0) rowsOut.push((1 + t) * N + slots[t][j]);
     }
     rowsOut.push(NEWLINE);
   }

@@ -25,6 +25,13 @@ export interface HiredOptions {
    * region that covers each tile.
    */
   readonly bandSplit?: 'as-coded' | 'as-published';
+  /**
+   * How the tiles are stacked before unpadding. 'as-coded' (default, HiRED's numbers): HiRED's vendored HF
+   * 4.42 reads the (rows, cols) grid as (cols, rows), so a 1×2 grid is stitched as 2×1 (tile k at block
+   * (k // rows, k % rows)) and unpadded on that shape; 'corrected': the true (rows, cols) stitching of HF
+   * v4.45.1. Both agree on square grids.
+   */
+  readonly gridOrientation?: 'as-coded' | 'corrected';
 }
 
 /** For each tile k, the thumbnail token indices that score it (HiRED-1's split). */
@@ -55,6 +62,8 @@ export function hiredBudgets(budgetScoresThumb: ArrayLike<number>, grid: readonl
   const total = Math.floor((1 + K) * N * ratio);
   const thumb = Math.min(Math.floor(total * alpha), N);
   const tilesTotal = Math.min(total - thumb, K * N);
+  // HiRED distributes only a positive tile budget (`if total_sub_img_budget > 0`); otherwise no tile token is kept.
+  if (tilesTotal <= 0) return { thumb, tiles: new Array<number>(K).fill(0) };
   const marked = topKMask(budgetScoresThumb, Math.floor(N * (1 - alpha)));
   const counts = thumbnailChunks(grid, G, mode).map((ch) => ch.reduce((a, j) => a + marked[j], 0));
   const sum = counts.reduce((a, b) => a + b, 0);
@@ -63,11 +72,21 @@ export function hiredBudgets(budgetScoresThumb: ArrayLike<number>, grid: readonl
 }
 
 /**
+ * The stitched arrangement of the K tiles, (rows', cols'), with tile k at block (k // cols', k % cols').
+ * As coded HiRED (HF 4.42's `num_patch_width, num_patch_height = get_anyres_image_grid_shape(…)`, which
+ * returns (height, width), then `view(num_patch_height, num_patch_width, …)`) stacks (cols, rows).
+ */
+export function hiredArrangement(grid: readonly [number, number], orientation: 'as-coded' | 'corrected'): [number, number] {
+  return orientation === 'as-coded' ? [grid[1], grid[0]] : [grid[0], grid[1]];
+}
+
+/**
  * HiRED selection and packing.                                                 @eq HiRED-2
- * Thumbnail: top-B_thumb by the select layer's head-summed CLS attention (raster order). Tile k: top-b_k by
- * its own scores; tokens in the padding that HF's unpad_image removes are then discarded; the tile tokens
- * are read in stitched raster order; no image_newline.
- * @deviation the stitched grid uses the correct (rows, cols) orientation (HiRED's vendored HF ≤ 4.42 swaps it for non-square grids)
+ * r = 1: no selection, every token kept (HiRED runs its selection only `if token_budget_rate < 1.0`).
+ * Otherwise thumbnail: top-B_thumb by the select layer's head-summed CLS attention (raster order); tile k:
+ * top-b_k by its own scores. Then the tiles are stitched (as coded: the (cols, rows) arrangement, see
+ * hiredArrangement), the tokens in the padding that unpad_image removes from that stitched grid are
+ * discarded, and the rest are read in its raster order; no image_newline.
  */
 export function hired(ctx: VisualContext, opts: HiredOptions): PruneResult {
   if (!(opts.ratio > 0 && opts.ratio <= 1)) throw new HeroError(`--ratio: ${opts.ratio} is outside (0, 1]`);
@@ -77,19 +96,22 @@ export function hired(ctx: VisualContext, opts: HiredOptions): PruneResult {
   const bud = tf.tidy(() => clsPatchScores(ctx, opts.budgetLayer ?? 0, 'sum'));                    // [P, N]
   const s = sel.dataSync(), b = bud.dataSync();                                                       // host round-trip: budgets and selection
   bud.dispose();
-  const budgets = hiredBudgets(b.subarray(0, N), ctx.grid, G, opts.ratio, opts.alpha, opts.bandSplit ?? 'as-coded');
-  const u = unpadRegion(rows * G, cols * G, [ctx.imageSize[0], ctx.imageSize[1]]);
+  const full = opts.ratio === 1;
+  const budgets = full ? { thumb: N, tiles: new Array<number>(K).fill(N) }
+    : hiredBudgets(b.subarray(0, N), ctx.grid, G, opts.ratio, opts.alpha, opts.bandSplit ?? 'as-coded');
+  const arr = hiredArrangement(ctx.grid, opts.gridOrientation ?? 'as-coded');
+  const u = unpadRegion(arr[0] * G, arr[1] * G, [ctx.imageSize[0], ctx.imageSize[1]]);
   const masks = [topKMask(s.subarray(0, N), budgets.thumb)];
   for (let k = 0; k < K; k++) {
     const m = topKMask(s.subarray((1 + k) * N, (2 + k) * N), budgets.tiles[k]);
-    const r = Math.floor(k / cols), c = k % cols;
+    const r = Math.floor(k / arr[1]), c = k % arr[1];
     for (let j = 0; j < N; j++) {
       const y = r * G + Math.floor(j / G), x = c * G + (j % G);
-      if (y < u.top || y >= rows * G - u.bottom || x < u.left || x >= cols * G - u.right) m[j] = 0; // unpadded away
+      if (y < u.top || y >= arr[0] * G - u.bottom || x < u.left || x >= arr[1] * G - u.right) m[j] = 0; // unpadded away
     }
     masks.push(m);
   }
-  const features = tf.tidy(() => stitchedLayout(ctx.projected, masks, ctx.grid, G));
+  const features = tf.tidy(() => stitchedLayout(ctx.projected, masks, arr, G));
   return {
     features, keepMasks: masks, numNewlines: 0,
     tensors: {

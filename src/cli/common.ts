@@ -13,6 +13,7 @@ import { loadTokenizer, llavaPromptIds, clipTextIds } from '../io/tokenizer';
 import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
 import { FASTV_DEFAULTS, validateFastv } from '../baselines/fastv';
+import { FASTERVLM_GRIDS } from '../baselines/fastervlm';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
@@ -51,7 +52,17 @@ export const METHOD_FLAGS: FlagSpecs = {
   'clip-input-ids': { type: 'intList', arg: 'IDS', help: 'CLIP text ids instead of --clip-text (bos … eos)' },
   'tokens-per-crop': { type: 'int', arg: 'T', help: 'FasterVLM tokens kept per crop (default: ratio × N)' },
   'fastv-layer': { type: 'int', arg: 'K', default: 2, help: 'FastV: decoder layer after which image tokens are dropped' },
+  'fastervlm-grid': { type: 'string', arg: 'G', help: "FasterVLM anyres grid: fixed (default: the largest square pinpoint, 672×672, as its authors ran it) | fill-ratio (FasterVLM's own select_best_resolution) | best-fit (LLaVA/HF)" },
+  'hired-grid': { type: 'string', arg: 'O', help: "HiRED tile stacking before unpadding: as-coded (default: (cols, rows), HiRED's vendored HF 4.42) | corrected ((rows, cols))" },
+  'globalcom2-placement': { type: 'string', arg: 'P', help: "GlobalCom² tile-token placement: as-coded (default: n-th kept valid token in tile cell n) | corrected (each in its own cell)" },
 };
+
+/** A string flag restricted to a few values (undefined when not given). */
+function choiceFlag<T extends string>(flags: ParsedFlags, name: string, choices: readonly T[]): T | undefined {
+  const v = flags[name] as string | undefined;
+  if (v !== undefined && !(choices as readonly string[]).includes(v)) throw new HeroError(`--${name}: '${v}' is not one of ${choices.join(', ')}`);
+  return v as T | undefined;
+}
 
 /** Activates the requested backend and says which one runs (stderr). */
 export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<string> {
@@ -113,14 +124,15 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
     case 'fastervlm': {
       const t = (flags['tokens-per-crop'] as number | undefined) ?? Math.floor(N * (ratio ?? 0.25));
       if (!(t >= 1 && t <= N)) throw new HeroError(`--tokens-per-crop: ${t} is outside [1, ${N}]`);
-      return { name: 'fastervlm', options: { tokensPerCrop: t } };
+      return { name: 'fastervlm', options: { tokensPerCrop: t, grid: choiceFlag(flags, 'fastervlm-grid', FASTERVLM_GRIDS) ?? 'fixed' } };
     }
     case 'hired': {
       const alpha = (flags.alpha as number | undefined) ?? 0.5;
       if (!(alpha >= 0 && alpha < 1)) throw new HeroError(`--alpha: ${alpha} is outside [0, 1) for HiRED`);
-      return { name: 'hired', options: { ratio: ratio ?? 0.2, alpha } };
+      return { name: 'hired', options: { ratio: ratio ?? 0.2, alpha, gridOrientation: choiceFlag(flags, 'hired-grid', ['as-coded', 'corrected'] as const) ?? 'as-coded' } };
     }
-    case 'globalcom2': return { name: 'globalcom2', options: { ratio: ratio ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads } };
+    case 'globalcom2': return { name: 'globalcom2', options: { ratio: ratio ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
+      placement: choiceFlag(flags, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded' } };
     case 'prumerge+': return { name: 'prumerge+', options: { plus: true } };
     case 'fastv': {
       const options = { layer: flags['fastv-layer'] as number, ratio: ratio ?? FASTV_DEFAULTS.ratio };

@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
     const grid = result.processed.grid;
     const r = method.name === 'none' ? undefined : (method.options as { ratio?: number }).ratio;
     const ratioText = typeof r === 'number' ? `, r = ${r}` : '';
-    const overlay = renderOverlay(image, result.keepMasks, grid, G, S, model.config.image_grid_pinpoints,
+    const overlay = renderOverlay(image, result.keepMasks, grid, G, S, [result.processed.bestResolution],
       `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
     const P = result.processed.shape[0];
     const heroMaps = method.name === 'hero' ? {
