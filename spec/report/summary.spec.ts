@@ -6,6 +6,7 @@
  */
 import { buildReport, formatReport } from '../../src/report/summary';
 import type { PipelineResult } from '../../src/pipeline';
+import type { TensorToWrite } from '../../src/io/safetensors';
 
 /** A hand-made pipeline result: a 1×3 tile grid, keep masks with known counts, HERO's per-tile values. */
 function fakeResult(): PipelineResult {
@@ -17,7 +18,7 @@ function fakeResult(): PipelineResult {
     processed: { pixelValues: new Float32Array(0), shape: [4, 3, 336, 336], imageSize: [480, 640], bestResolution: [336, 1008], grid: [1, 3] },
     inputIds: new Array(583).fill(7), newIds: [5, 2], visualTokens: 522, visualTokensFull: 2612,
     keptPerCrop: keepMasks.map((m) => m.reduce((a, b) => a + b, 0)), keepMasks, numNewlines: 0,
-    methodTensors: new Map([
+    methodTensors: new Map<string, TensorToWrite>([
       ['hero.cls_similarity', f32([0.5, 0.25, -0.125])], ['hero.clip_similarity', f32([0.1, 0.2, 0.3])],
       ['hero.density', f32([1, 0.75, 0.5])], ['hero.importance', f32([0.5, 0.375, 0.125])],
       ['hero.budgets', { dtype: 'I64' as const, shape: [3], data: [1, 4, 0] }],
