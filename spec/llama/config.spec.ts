@@ -97,11 +97,12 @@ describe('max_position_embeddings: prompt + new tokens past the limit is one lin
 
   it('greedyGenerate refuses up front; a prompt that fits exactly runs', () => {
     const p = loadLlama(modelDir('llama-tiny'));
+    const short = { ...p.config, max_position_embeddings: 16 }; // the same weights with a 16-position limit
     try {
-      const x = tf.tidy(() => embedTokens(p.params, Array.from({ length: 250 }, (_, i) => 3 + (i % 900))));
+      const x = tf.tidy(() => embedTokens(p.params, [1, 17, 400, 999, 3, 8, 9, 10, 11, 12]));
       try {
-        refused(() => greedyGenerate(p.params, p.config, x, { maxNewTokens: 8 }), /--max-new-tokens 8 .* beyond max_position_embeddings 256/);
-        expect(greedyGenerate(p.params, p.config, x, { maxNewTokens: 7 }).newIds).toHaveLength(7);
+        refused(() => greedyGenerate(p.params, short, x, { maxNewTokens: 8 }), /prompt is 10 tokens .*--max-new-tokens 8 .* 17 in all, beyond max_position_embeddings 16/);
+        expect(greedyGenerate(p.params, short, x, { maxNewTokens: 7 }).newIds).toHaveLength(7); // 10 + 6 = 16
       } finally {
         x.dispose();
       }
