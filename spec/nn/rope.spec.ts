@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { applyRope, ropeTables, rotateHalf } from '../../src/nn/rope';
+import { applyRope, ropeTables, ropeTablesAt, rotateHalf } from '../../src/nn/rope';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 
@@ -53,6 +53,16 @@ describe('RoPE-1 RoPE-2 · against a float64 reference', () => {
         expectClose(cos, ang.flat().map(Math.cos), ROPE_F32_ANGLES, 'cos');
         expectClose(sin, ang.flat().map(Math.sin), ROPE_F32_ANGLES, 'sin');
       })));
+  });
+
+  it('tables at arbitrary position ids (FastV keeps original positions): row t uses positions[t]', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 5 }), fc.constantFrom(4, 8), (positions, Dh) => tf.tidy(() => {
+      const { cos, sin } = ropeTablesAt(positions, Dh, 10000);
+      const half = Dh / 2;
+      const ang = positions.map((p) => Array.from({ length: Dh }, (_, j) => p * 10000 ** (-(2 * (j % half)) / Dh)));
+      expectClose(cos, ang.flat().map(Math.cos), ROPE_F32_ANGLES, 'cos');
+      expectClose(sin, ang.flat().map(Math.sin), ROPE_F32_ANGLES, 'sin');
+    })));
   });
 
   it('hand values: Dh = 4, θ = 10000, position 1 → angles [1, 0.01]; position 0 is the identity', () => tf.tidy(() => {
