@@ -14,7 +14,7 @@ import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
 import { embedTokens, llamaForward, type DropAfter } from './llama/decoder';
 import { fastvKeep } from './baselines/fastv';
-import { greedyGenerate } from './llama/generate';
+import { checkPositions, greedyGenerate } from './llama/generate';
 import type { VisionTaps } from './clip/vision';
 import type { VisionPool } from './clip/vision_pool';
 import { METHOD_TAPS, methodProcessor, runMethod, type MethodSpec } from './methods';
@@ -141,6 +141,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     stage('prefill');
     const M = pruned.features.shape[0];
     const ids = expandImageTokens(input.inputIds, cfg.image_token_index, M);
+    checkPositions(ids.length, input.maxNewTokens, cfg.text_config);
     const p = pruned;
     const embeds = tf.tidy(() => spliceImageFeatures(embedTokens(model.params.language_model, ids), ids, cfg.image_token_index, p.features));
     // FastV drops image rows inside the decoder, after layer K−1 (the image tokens are contiguous).

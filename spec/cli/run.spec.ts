@@ -70,6 +70,25 @@ describe('HERO-7 HERO-8 · run on the golden tiny model matches trace of the sam
       // the real Vicuna-7B figures come from the HERO-7/8 model at the two token counts
       expect(rep.vicuna_7b.tokens.full - rep.vicuna_7b.tokens.pruned).toBe(rep.visual_tokens.full - rep.visual_tokens.kept);
       expect(rep.vicuna_7b.prefill_tflops.ratio).toBeCloseTo(rep.vicuna_7b.prefill_tflops.full / rep.vicuna_7b.prefill_tflops.pruned, 10);
+      // ... and equal HERO-7/8 worked by hand for this run: 70×80 image on the tiny model (G = 4, 2×2 grid of 56-px
+      // tiles): 16 thumbnail + 8·8 grid (v4.45.1 unpad: new_h = int(70·8/80) = 7, pad (8 − 7)//2 = 0, all 8 rows)
+      // + 8 newlines = 88 visual tokens; kept: 8 + (5+12+6+7) + 8 newlines = 46 (hero_info.num_image_features_M);
+      // text: the 7 prompt ids minus the placeholder = 6. n = 94 and 52.
+      expect(rep.text_tokens).toBe(6);
+      expect(rep.visual_tokens).toEqual({ full: 88, kept: 46 });
+      expect(rep.vicuna_7b.tokens).toEqual({ full: 94, pruned: 52 });
+      // F(n) = 2·32·(4n·4096² + 2n²·4096 + 3n·4096·11008): F(94) = 1 222 121 619 456, F(52) = 674 922 233 856
+      expect(rep.vicuna_7b.prefill_tflops.full).toBeCloseTo(1.222121619456, 9);
+      expect(rep.vicuna_7b.prefill_tflops.pruned).toBeCloseTo(0.674922233856, 9);
+      // KV: 2·32·n·4096·2 B / 2²⁰ = n/2 MiB
+      expect(rep.vicuna_7b.kv_cache_mib).toEqual({ full: 47, pruned: 26 });
+      // tile table: 2×2 grid row-major; each tile's kept count is its tile_keep row's sum, and HERO keeps its budget
+      expect(rep.tiles.map((x: { row: number; col: number }) => [x.row, x.col])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1]]);
+      expect(rep.tiles.map((x: { kept: number }) => x.kept)).toEqual(keptTiles);
+      expect(rep.tiles.map((x: { kept: number }) => x.kept)).toEqual([5, 12, 6, 7]);
+      expect(rep.tiles.map((x: { cls_similarity: number }) => x.cls_similarity)).toEqual(Array.from(f.readFloat32('hero.cls_similarity')));
+      expect(rep.tiles.map((x: { clip_score: number }) => x.clip_score)).toEqual(Array.from(f.readFloat32('hero.clip_similarity')));
+      expect(rep.tiles.map((x: { density: number }) => x.density)).toEqual(Array.from(f.readFloat32('hero.density')));
     } finally {
       f.close();
     }

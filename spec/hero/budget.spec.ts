@@ -58,6 +58,17 @@ describe('HERO-3 · importance', () => {
     const f = importance(tf.tensor1d([0.5, 0.5]), tf.tensor1d([0.9, 0.1]), tf.tensor1d([0.25, 0.75]), 0.5, 0.2).dataSync();
     expectClose(f, [0.2 * 0.25 + 0.8 * 0.7, 0.2 * 0.75 + 0.8 * 0.3], TOL.primitive, 'importance');
   }));
+
+  it('α ≠ 0.5 weighs saliency by α and relevance by 1 − α (hand-computed; 0.5 cannot tell α from 1 − α)', () => tf.tidy(() => {
+    const sal = tf.tensor1d([0.7, 0.3]), rel = tf.tensor1d([0.1, 0.9]), d = tf.tensor1d([0.25, 0.75]);
+    // λ = 0: α = 0.8 → [0.8·0.7 + 0.2·0.1, 0.8·0.3 + 0.2·0.9] = [0.58, 0.42]; α = 0.3 → [0.3·0.7 + 0.7·0.1, 0.3·0.3 + 0.7·0.9] = [0.28, 0.72]
+    expectClose(importance(sal, rel, d, 0.8, 0), [0.58, 0.42], TOL.primitive, 'α = 0.8, λ = 0');
+    expectClose(importance(sal, rel, d, 0.3, 0), [0.28, 0.72], TOL.primitive, 'α = 0.3, λ = 0');
+    // λ = 0.2, α = 0.8: [0.2·0.25 + 0.8·0.58, 0.2·0.75 + 0.8·0.42] = [0.514, 0.486]
+    expectClose(importance(sal, rel, d, 0.8, 0.2), [0.514, 0.486], TOL.primitive, 'α = 0.8, λ = 0.2');
+    // λ = 0.3, α = 0.3: [0.3·0.25 + 0.7·0.28, 0.3·0.75 + 0.7·0.72] = [0.271, 0.729]
+    expectClose(importance(sal, rel, d, 0.3, 0.3), [0.271, 0.729], TOL.primitive, 'α = 0.3, λ = 0.3');
+  }));
 });
 
 describe('HERO-B HERO-4 · tokenBudgets', () => {

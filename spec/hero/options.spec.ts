@@ -28,6 +28,14 @@ describe('HERO-L · defaults and layer sets', () => {
     expect(resolveHero(base({ ablation: { uniformBudgets: true } }))).toMatchObject({ uniformBudgets: true, needsRelevance: false });
     expect(resolveHero(base({ variant: 'paper' })).secondSoftmax).toBe(false);
   });
+
+  it('singleLayer with multi-layer sets keeps the last layer of each set as given (not the first, not the max)', () => {
+    expect(resolveHero(base({ highLayers: [19, 21, 20], lowLayers: [3, 7, 5], ablation: { singleLayer: true } })))
+      .toMatchObject({ globalLayers: [20], tileLayers: [5] });
+    expect(resolveHero(base({ highLayers: [19, 21, 20], lowLayers: [3, 7, 5] }))).toMatchObject({ globalLayers: [19, 21, 20], tileLayers: [3, 7, 5] });
+    // with sameSelection too, the tiles use the (single) high layer
+    expect(resolveHero(base({ highLayers: [19, 22], ablation: { singleLayer: true, sameSelection: true } }))).toMatchObject({ globalLayers: [22], tileLayers: [22] });
+  });
 });
 
 describe('HERO-B HERO-3 HERO-L · validateHeroOptions rejects bad options, naming them', () => {

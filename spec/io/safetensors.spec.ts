@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SafetensorsFile, SafetensorsDir, writeSafetensors, float32ToF16Bits, decodeFloat } from '../../src/io/safetensors';
+import { loadTensors } from '../../src/io/checkpoint';
 import { HeroError } from '../../src/core/errors';
 import { FIXTURES } from '../util/fixtures';
 
@@ -113,5 +114,135 @@ describe('io.safetensors reader', () => {
     expect(Array.from(d.readFloat32('y'))).toEqual([2, 3]);
     expect(Array.from(d.readFloat32('x'))).toEqual([1]);
     d.close();
+  });
+});
+
+/** One tensor of `dtype` whose little-endian bytes are `data`, in a file of its own. */
+function oneTensor(name: string, dtype: string, shape: number[], data: Buffer): string {
+  return rawFile(name, { t: { dtype, shape, data_offsets: [0, data.length] } }, data);
+}
+
+describe('io.safetensors dtypes other than F32/F16/BF16', () => {
+  const le = (n: number, write: (b: Buffer, v: number, off: number) => void, vals: number[]): Buffer => {
+    const b = Buffer.alloc(n * vals.length);
+    vals.forEach((v, i) => write(b, v, i * n));
+    return b;
+  };
+  // Integers and booleans come back exactly through readNumbers; a float read of them is refused.
+  const ints: Array<[string, number, (b: Buffer, v: number, off: number) => void, number[]]> = [
+    ['I64', 8, (b, v, o) => b.writeBigInt64LE(BigInt(v), o), [-(2 ** 53) + 1, -1, 0, 2 ** 40]],
+    ['I32', 4, (b, v, o) => b.writeInt32LE(v, o), [-(2 ** 31), -7, 2 ** 31 - 1]],
+    ['I16', 2, (b, v, o) => b.writeInt16LE(v, o), [-32768, -2, 32767]],
+    ['I8', 1, (b, v, o) => b.writeInt8(v, o), [-128, -1, 127]],
+    ['U8', 1, (b, v, o) => b.writeUInt8(v, o), [0, 128, 255]],
+    ['BOOL', 1, (b, v, o) => b.writeUInt8(v, o), [1, 0, 1]],
+    ['U16', 2, (b, v, o) => b.writeUInt16LE(v, o), [0, 65535]],
+    ['U32', 4, (b, v, o) => b.writeUInt32LE(v, o), [0, 2 ** 32 - 1]],
+  ];
+  it.each(ints)('%s: readNumbers gives the exact values; readFloat32 is refused naming the tensor and dtype', (dtype, n, write, vals) => {
+    const file = oneTensor(`int_${dtype}`, dtype, [vals.length], le(n, write, vals));
+    const f = SafetensorsFile.open(file);
+    try {
+      expect(f.info('t')).toMatchObject({ dtype, shape: [vals.length] });
+      expect(f.readNumbers('t')).toEqual(vals);
+      expect(() => f.readFloat32('t')).toThrow(HeroError);
+      expect(() => f.readFloat32('t')).toThrow(new RegExp(`${file}: tensor 't' is ${dtype}, expected a float dtype`));
+    } finally {
+      f.close();
+    }
+  });
+
+  it('I64/U64 beyond 2^53 are refused, not rounded', () => {
+    const b = Buffer.alloc(8); b.writeBigInt64LE(2n ** 53n + 1n);
+    const f = SafetensorsFile.open(oneTensor('i64big', 'I64', [1], b));
+    try { expect(() => f.readNumbers('t')).toThrow(/'t' holds an integer beyond 2\^53/); } finally { f.close(); }
+  });
+
+  it('F64 is read as the nearest fp32 (round to nearest even), for floats and numbers alike', () => {
+    const vals = [1 / 3, -2.5, 1e-40, 3.4e38, 1 + 2 ** -24];
+    const f = SafetensorsFile.open(oneTensor('f64', 'F64', [5], le(8, (b, v, o) => b.writeDoubleLE(v, o), vals)));
+    try {
+      // Math.fround is the IEEE round-to-nearest-even f64 → f32; 1 + 2^-24 is a tie and rounds to 1.
+      expect(Array.from(f.readFloat32('t'))).toEqual(vals.map(Math.fround));
+      expect(Array.from(f.readFloat32('t'))[4]).toBe(1);
+      expect(f.readNumbers('t')).toEqual(vals.map(Math.fround));
+    } finally {
+      f.close();
+    }
+  });
+
+  it('a checkpoint weight stored as an integer dtype is refused by the loader, naming tensor and dtype', () => {
+    const dir = path.join(tmp, 'intweight');
+    fs.mkdirSync(dir);
+    writeSafetensors(path.join(dir, 'model.safetensors'), { w: { dtype: 'I32', shape: [2], data: Int32Array.from([1, 2]) } });
+    const store = SafetensorsDir.open(dir);
+    try {
+      expect(() => loadTensors(store, new Map([['w', [2]]]))).toThrow(/tensor 'w' is I32, expected a float dtype/);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('io.safetensors shard index errors and short reads', () => {
+  const shardDir = (name: string, index: string | object, shards: Record<string, Record<string, number[]>>): string => {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir);
+    for (const [file, ts] of Object.entries(shards)) {
+      writeSafetensors(path.join(dir, file), Object.fromEntries(Object.entries(ts).map(([k, v]) => [k, { dtype: 'F32' as const, shape: [v.length], data: v }])));
+    }
+    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), typeof index === 'string' ? index : JSON.stringify(index));
+    return dir;
+  };
+  const oneLine = (f: () => unknown, re: RegExp): void => {
+    let err: unknown;
+    try { f(); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(HeroError);
+    expect((err as Error).message).toMatch(re);
+    expect((err as Error).message).not.toContain('\n');
+  };
+
+  it('an index naming a missing shard is refused at open, naming the index and the shard', () => {
+    const dir = shardDir('missing_shard', { weight_map: { x: 's1.safetensors', y: 's2.safetensors' } }, { 's1.safetensors': { x: [1] } });
+    oneLine(() => SafetensorsDir.open(dir), /model\.safetensors\.index\.json: names shard 's2\.safetensors' \(for 'y'\), which is not in/);
+  });
+
+  it('a tensor missing from the shard the index names is refused, naming shard and tensor', () => {
+    const dir = shardDir('missing_tensor', { weight_map: { x: 's1.safetensors', y: 's1.safetensors' } }, { 's1.safetensors': { x: [1] } });
+    const d = SafetensorsDir.open(dir);
+    try {
+      expect(Array.from(d.readFloat32('x'))).toEqual([1]);
+      oneLine(() => d.readFloat32('y'), /s1\.safetensors: the index lists 'y' in this shard, but the shard has no such tensor/);
+      oneLine(() => d.readFloat32('z'), /no tensor named 'z'/);
+    } finally {
+      d.close();
+    }
+  });
+
+  it.each([
+    ['malformed JSON', '{"weight_map": {"x": ', /index\.json: not valid JSON/],
+    ['no weight_map', { metadata: {} }, /no "weight_map" object/],
+    ['weight_map a list', { weight_map: ['s1.safetensors'] }, /no "weight_map" object/],
+    ['a shard name that is not a string', { weight_map: { x: 3 } }, /weight_map entry 'x' is not a file name/],
+  ] as Array<[string, string | object, RegExp]>)('an index with %s is refused in one line', (what, index, re) => {
+    const dir = shardDir(`bad_index_${what.replace(/\W+/g, '_')}`, index, { 's1.safetensors': { x: [1] } });
+    oneLine(() => SafetensorsDir.open(dir), re);
+  });
+
+  it('short reads: data_offsets past EOF, a header length past EOF, and a file truncated after opening', () => {
+    oneLine(() => SafetensorsFile.open(rawFile('off_eof', { a: { dtype: 'F32', shape: [3], data_offsets: [4, 16] } }, Buffer.alloc(12))),
+      /tensor 'a' ends at byte 16 of a 12-byte data section \(file truncated\?\)/);
+    oneLine(() => SafetensorsFile.open(rawFile('hlen_eof', { a: { dtype: 'F32', shape: [0], data_offsets: [0, 0] } }, Buffer.alloc(0), 2n ** 20n)),
+      /header length 1048576 runs past the end of the \d+-byte file/);
+    const file = path.join(tmp, 'cut.safetensors');
+    writeSafetensors(file, { a: { dtype: 'F32', shape: [4], data: Float32Array.from([1, 2, 3, 4]) }, b: { dtype: 'F32', shape: [2], data: Float32Array.from([5, 6]) } });
+    const f = SafetensorsFile.open(file);
+    try {
+      fs.truncateSync(file, fs.statSync(file).size - 4); // the last tensor ('b', sorted last) loses its last float
+      expect(Array.from(f.readFloat32('a'))).toEqual([1, 2, 3, 4]);
+      oneLine(() => f.readFloat32('b'), /cut\.safetensors: short read in tensor 'b' \(file truncated\?\)/);
+    } finally {
+      f.close();
+    }
   });
 });

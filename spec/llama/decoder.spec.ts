@@ -4,7 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { loadLlama, llamaForward, embedTokens, type LlamaParams } from '../../src/llama/decoder';
+import { loadLlama, llamaForward, embedTokens, selfAttention, type LlamaParams } from '../../src/llama/decoder';
+import { ropeTables } from '../../src/nn/rope';
+import { positionMask } from '../../src/nn/attention';
 import { KvCache } from '../../src/llama/kv_cache';
 import { greedyGenerate, argmax } from '../../src/llama/generate';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
@@ -96,6 +98,46 @@ describe('Llama-KV · prefill-all equals prefix + step-by-step decoding (propert
 
   it('argmax takes the first of equal maxima (torch.argmax)', () => {
     expect(argmax([1, 3, 3, 2])).toBe(1);
+  });
+});
+
+describe('Llama-1 · GQA head order: kv head j serves query heads j·g … j·g+g−1 (HF repeat_kv)', () => {
+  /** One causal attention layer in float64, kv head of query head h = ⌊h / g⌋ (not h mod Hkv). */
+  function attention64(x: number[][], w: { q: number[][]; k: number[][]; v: number[][]; o: number[][] }, H: number, Hkv: number, Dh: number, theta: number): number[][] {
+    const T = x.length, g = H / Hkv, half = Dh / 2;
+    const mm = (a: number[][], W: number[][]): number[][] => a.map((r) => W.map((wr) => wr.reduce((s, v, i) => s + v * r[i], 0))); // x Wᵀ
+    const rot = (vec: number[], pos: number): number[] => vec.map((_, i) => {
+      const a = pos * theta ** (-(2 * (i % half)) / Dh);
+      return i < half ? vec[i] * Math.cos(a) - vec[i + half] * Math.sin(a) : vec[i] * Math.cos(a) + vec[i - half] * Math.sin(a);
+    });
+    const head = (m: number[][], h: number): number[][] => m.map((r) => r.slice(h * Dh, (h + 1) * Dh));
+    const q = mm(x, w.q), k = mm(x, w.k), v = mm(x, w.v);
+    const o = x.map(() => new Array<number>(H * Dh).fill(0));
+    for (let h = 0; h < H; h++) {
+      const j = Math.floor(h / g);
+      const qh = head(q, h).map((r, t) => rot(r, t)), kh = head(k, j).map((r, t) => rot(r, t)), vh = head(v, j);
+      for (let t = 0; t < T; t++) {
+        const sc = kh.slice(0, t + 1).map((kr) => kr.reduce((s, val, i) => s + val * qh[t][i], 0) / Math.sqrt(Dh));
+        const m = Math.max(...sc), e = sc.map((s) => Math.exp(s - m)), z = e.reduce((a, b) => a + b, 0);
+        for (let i = 0; i < Dh; i++) o[t][h * Dh + i] = e.reduce((s, p, u) => s + (p / z) * vh[u][i], 0);
+      }
+    }
+    return mm(o, w.o);
+  }
+
+  it.each([[4, 2], [6, 2], [6, 3]])('H = %i, Hkv = %i: selfAttention equals the float64 reference', (H, Hkv) => {
+    const Dh = 2, D = 8, T = 3;
+    const cfg = llamaConfig({ hidden_size: D, intermediate_size: 8, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: Dh, num_hidden_layers: 1, vocab_size: 5, max_position_embeddings: 16 });
+    tf.tidy(() => {
+      const W = (r: number, c: number, seed: number): tf.Tensor2D => tf.randomNormal([r, c], 0, 1, 'float32', seed) as tf.Tensor2D;
+      const p = { q_proj: { weight: W(H * Dh, D, 1) }, k_proj: { weight: W(Hkv * Dh, D, 2) }, v_proj: { weight: W(Hkv * Dh, D, 3) }, o_proj: { weight: W(D, H * Dh, 4) } };
+      const x = W(T, D, 5);
+      const pos = [0, 1, 2];
+      const { out } = selfAttention(p, x, cfg, ropeTables(T, Dh, cfg.rope_theta), positionMask(pos, pos));
+      const arr = (t: tf.Tensor2D): number[][] => t.arraySync();
+      const ref = attention64(arr(x), { q: arr(p.q_proj.weight), k: arr(p.k_proj.weight), v: arr(p.v_proj.weight), o: arr(p.o_proj.weight) }, H, Hkv, Dh, cfg.rope_theta);
+      expectClose(out, ref.flat(), TOL.primitive, 'attention output');
+    });
   });
 });
 

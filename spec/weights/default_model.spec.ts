@@ -12,11 +12,8 @@ const readJson = (f: string): any => JSON.parse(fs.readFileSync(f, 'utf8'));
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-weights-'));
 let hashes: Record<string, string>;
-let genMs = 0;
 beforeAll(() => {
-  const t0 = Date.now();
   hashes = generateDefaultWeights(path.join(tmp, 'gen'));
-  genMs = Date.now() - t0;
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -33,10 +30,6 @@ describe('default model · generation', () => {
     const m = readManifest();
     expect(m).not.toBeNull();
     expect(hashes).toEqual(m!.files);
-  });
-
-  it('generates in well under 10 s', () => {
-    expect(genMs).toBeLessThan(10000);
   });
 
   it('ensureDefaultWeights generates once, then reuses; a corrupted file triggers regeneration', () => {

@@ -7,7 +7,7 @@ import { HeroError } from '../core/errors';
 import { initBackend, requestedBackend, BACKENDS } from '../backend';
 import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
-import { loadClipModel, type ClipModel } from '../clip/model';
+import { disposeClipModel, loadClipModel, type ClipModel } from '../clip/model';
 import { VisionPool } from '../clip/vision_pool';
 import { loadTokenizer, llavaPromptIds, clipTextIds } from '../io/tokenizer';
 import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
@@ -165,16 +165,21 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
         if (dir === undefined) throw new HeroError('--clip: HERO needs a CLIP model for the text-relevance score (or pass --alpha 1 to use saliency only)');
         if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--clip: '${dir}' has no config.json (expected an HF CLIPModel directory)`);
         clip = loadClipModel(dir);
-        if (flags['clip-input-ids'] !== undefined) clipIds = flags['clip-input-ids'] as number[];
-        else {
-          const text = (flags['clip-text'] as string | undefined) ?? question;
-          if (text === null) throw new HeroError('--clip-text or --clip-input-ids: required with --input-ids (there is no question text to score)');
-          const r = clipTextIds(loadTokenizer(dir), text, clip.text.max_position_embeddings);
-          if (r.truncated) log(`warning: the CLIP text was truncated to ${clip.text.max_position_embeddings} tokens`);
-          clipIds = r.ids;
-        }
-        if (clipIds.length > clip.text.max_position_embeddings) {
-          throw new HeroError(`--clip-input-ids: ${clipIds.length} tokens, CLIP's text limit is ${clip.text.max_position_embeddings}`);
+        try {
+          if (flags['clip-input-ids'] !== undefined) clipIds = flags['clip-input-ids'] as number[];
+          else {
+            const text = (flags['clip-text'] as string | undefined) ?? question;
+            if (text === null) throw new HeroError('--clip-text or --clip-input-ids: required with --input-ids (there is no question text to score)');
+            const r = clipTextIds(loadTokenizer(dir), text, clip.text.max_position_embeddings);
+            if (r.truncated) log(`warning: the CLIP text was truncated to ${clip.text.max_position_embeddings} tokens`);
+            clipIds = r.ids;
+          }
+          if (clipIds.length > clip.text.max_position_embeddings) {
+            throw new HeroError(`--clip-input-ids: ${clipIds.length} tokens, CLIP's text limit is ${clip.text.max_position_embeddings}`);
+          }
+        } catch (e) {
+          disposeClipModel(clip); // the caller never sees this model
+          throw e;
         }
       }
       return { name: 'hero', options, clip, clipTextIds: clipIds };

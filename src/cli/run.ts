@@ -32,7 +32,7 @@ const FLAGS: FlagSpecs = {
   model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (default: the embedded random-weight model)' },
   out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png, report.json and report.html (the same report as one self-contained page) go' },
   json: { type: 'boolean', help: 'print report.json on stdout instead of the text report' },
-  force: { type: 'boolean', help: 'load the model even if the memory estimate exceeds the available memory' },
+  force: { type: 'boolean', help: 'load the model even if the memory estimate exceeds the available memory ($HERO_LVLM_AVAILABLE_MEMORY bytes, else MemAvailable)' },
   ...BACKEND_FLAGS,
 };
 

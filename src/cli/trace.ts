@@ -3,6 +3,8 @@
  * writes every intermediate tensor to one safetensors file, under the names of docs/trace.md, with HF's
  * shapes. The porter's tool: compare a port with it tensor by tensor.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
@@ -18,7 +20,7 @@ const FLAGS: FlagSpecs = {
   ...INPUT_FLAGS,
   ...METHOD_FLAGS,
   method: { ...METHOD_FLAGS.method, default: 'none' },
-  out: { type: 'string', arg: 'FILE', help: 'output .safetensors file' },
+  out: { type: 'string', arg: 'FILE', help: 'output .safetensors file (missing directories are created)' },
   ...BACKEND_FLAGS,
 };
 
@@ -26,6 +28,20 @@ const USAGE = 'usage: hero-lvlm trace --model DIR --image FILE (--prompt TEXT | 
 const DESCRIPTION = 'Runs LLaVA-NeXT on one image and writes every intermediate tensor (pixel_values, vision hidden states and\n' +
   'attentions, projected and packed features, inputs_embeds, logits, generated ids; hero.* with --method hero)\n' +
   'to a safetensors file. Tensor names and shapes: docs/trace.md.';
+
+/**
+ * --out must name a .safetensors file whose directory exists or can be created (missing directories are
+ * created); checked before any compute, so a bad path never costs a model run.
+ */
+export function checkOutFile(out: string): void {
+  if (!out.endsWith('.safetensors')) throw new HeroError(`--out: '${out}' should end in .safetensors`);
+  const abs = path.resolve(out);
+  if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new HeroError(`--out: '${out}' is a directory`);
+  // The nearest existing ancestor must be a directory (a file in the way makes mkdir fail).
+  let dir = path.dirname(abs);
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  if (!fs.statSync(dir).isDirectory()) throw new HeroError(`--out: '${dir}' is not a directory`);
+}
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -37,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   const modelDir = required<string>(flags, 'model');
   const out = required<string>(flags, 'out');
   const imageFile = checkImageFlag(flags);
-  if (!out.endsWith('.safetensors')) throw new HeroError(`--out: '${out}' should end in .safetensors`);
+  checkOutFile(out);
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
   const backend = await setupBackend(flags, log);
@@ -54,10 +70,15 @@ async function main(argv: string[]): Promise<number> {
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
       onStage: (s) => log(`${s} …`),
     });
-    writeSafetensors(out, Object.fromEntries(result.trace), {
-      format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-      model: modelDir, image: imageFile, ...(method.name === 'hero' ? { hero_options: JSON.stringify(method.options) } : {}),
-    });
+    try {
+      writeSafetensors(out, Object.fromEntries(result.trace), {
+        format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
+        model: modelDir, image: imageFile, ...(method.name === 'hero' ? { hero_options: JSON.stringify(method.options) } : {}),
+      });
+    } catch (e) {
+      fs.rmSync(out, { force: true }); // written whole or not at all
+      throw new HeroError(`--out: cannot write '${out}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
     log(`wrote ${result.trace.size} tensors to ${out}`);
     process.stdout.write(`${JSON.stringify({ out, tensors: result.trace.size, visual_tokens: result.visualTokens, generated_ids: result.newIds })}\n`);
     return 0;

@@ -54,10 +54,18 @@ function fill<T extends object>(defaults: T, json: Record<string, unknown>, what
   return out as T;
 }
 
+/** CLIP's activations (openai checkpoints: quick_gelu; some retrained ones: gelu); anything else is refused. */
+const CLIP_ACTS: readonly string[] = ['quick_gelu', 'gelu'];
+
+function checkAct<T extends { hidden_act: string }>(c: T, what: string): T {
+  if (!CLIP_ACTS.includes(c.hidden_act)) throw new HeroError(`${what}: hidden_act '${c.hidden_act}' is not supported (CLIP uses ${CLIP_ACTS.join(' or ')})`);
+  return c;
+}
+
 export function clipVisionConfig(json: Record<string, unknown>, what = 'vision config'): ClipVisionConfig {
-  return fill(VISION_DEFAULTS, json, what);
+  return checkAct(fill(VISION_DEFAULTS, json, what), what);
 }
 
 export function clipTextConfig(json: Record<string, unknown>, what = 'text config'): ClipTextConfig {
-  return fill(TEXT_DEFAULTS, json, what);
+  return checkAct(fill(TEXT_DEFAULTS, json, what), what);
 }

@@ -290,8 +290,18 @@ export class SafetensorsDir {
       } catch (e) {
         throw new HeroError(`${index}: not valid JSON (${(e as Error).message})`);
       }
-      if (typeof wm !== 'object' || wm === null) throw new HeroError(`${index}: no "weight_map" object`);
-      return new SafetensorsDir(dir, new Map(Object.entries(wm)));
+      if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new HeroError(`${index}: no "weight_map" object`);
+      const entries = Object.entries(wm);
+      const badEntry = entries.find(([, f]) => typeof f !== 'string');
+      if (badEntry) throw new HeroError(`${index}: weight_map entry '${badEntry[0]}' is not a file name`);
+      // Every shard the index names must exist before any tensor is read.
+      for (const shard of new Set(entries.map(([, f]) => f))) {
+        if (!fs.existsSync(path.join(dir, shard))) {
+          const t = entries.find(([, f]) => f === shard)![0];
+          throw new HeroError(`${index}: names shard '${shard}' (for '${t}'), which is not in ${dir}`);
+        }
+      }
+      return new SafetensorsDir(dir, new Map(entries));
     }
     if (!fs.existsSync(single)) throw new HeroError(`${dir}: no model.safetensors or model.safetensors.index.json`);
     const f = SafetensorsFile.open(single);

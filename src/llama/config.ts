@@ -36,7 +36,9 @@ export function llamaConfig(json: Record<string, unknown>, file = 'config.json')
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new HeroError(`${file}: text config field ${k} must be a number (got ${JSON.stringify(v)})`);
     return v;
   };
-  if (json.rope_scaling !== undefined && json.rope_scaling !== null) throw new HeroError(`${file}: rope_scaling is not supported`);
+  if (json.rope_scaling !== undefined && json.rope_scaling !== null) {
+    throw new HeroError(`${file}: rope_scaling ${JSON.stringify(json.rope_scaling)} is not supported (only null: plain RoPE)`);
+  }
   const heads = num('num_attention_heads');
   const hidden = num('hidden_size');
   const eos = json.eos_token_id ?? DEFAULTS.eos_token_id;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
 import type { LlamaConfig } from './config';
 import { embedTokens, llamaForward, type DropAfter, type LlamaParams } from './decoder';
 import { KvCache } from './kv_cache';
@@ -8,6 +9,20 @@ export function argmax(x: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
   return best;
+}
+
+/**
+ * Refuses, before any compute, a prompt of `promptLen` tokens (image features included) whose greedy
+ * continuation of up to `maxNewTokens` would need more positions than max_position_embeddings: the
+ * prefill uses positions 0..T−1 and each fed-back token one more (the last new token is never fed back).
+ * `@choice` an error, not HF's warning: RoPE past the trained length is outside what the model was made for.
+ */
+export function checkPositions(promptLen: number, maxNewTokens: number, cfg: LlamaConfig): void {
+  const need = promptLen + Math.max(maxNewTokens - 1, 0);
+  if (need > cfg.max_position_embeddings) {
+    throw new HeroError(`the prompt is ${promptLen} tokens (image features included) and --max-new-tokens ${maxNewTokens} adds up to ` +
+      `${Math.max(maxNewTokens - 1, 0)} more positions: ${need} in all, beyond max_position_embeddings ${cfg.max_position_embeddings}`);
+  }
 }
 
 /**
@@ -26,6 +41,7 @@ export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: t
   /** FastV: drop prompt rows after a layer during the prefill (decode steps then see the kept rows only) */
   readonly dropAfter?: DropAfter;
 }): { newIds: number[]; scores?: Float32Array[] } {
+  checkPositions(inputsEmbeds.shape[0], opts.maxNewTokens, cfg);
   const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
   const cache = new KvCache(cfg.num_hidden_layers);
   const newIds: number[] = [];

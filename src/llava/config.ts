@@ -45,8 +45,8 @@ export function llavaNextConfig(json: Record<string, unknown>, file = 'config.js
   if (!Number.isInteger(layer)) bad('vision_feature_layer must be one integer (lists are not supported)');
   const tokenIndex = (json.image_token_index ?? 32000) as number;
   if (!Number.isInteger(tokenIndex)) bad('image_token_index must be an integer');
-  const vision = clipVisionConfig((json.vision_config ?? {}) as Record<string, unknown>);
-  const text = llamaConfig((json.text_config ?? {}) as Record<string, unknown>);
+  const vision = clipVisionConfig((json.vision_config ?? {}) as Record<string, unknown>, `${file} vision_config`);
+  const text = llamaConfig((json.text_config ?? {}) as Record<string, unknown>, `${file} text_config`);
   return {
     image_grid_pinpoints: (pins as number[][]).map((p) => [p[0], p[1]] as const),
     image_token_index: tokenIndex,

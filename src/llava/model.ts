@@ -14,7 +14,7 @@ import { SafetensorsDir } from '../io/safetensors';
 import { buildTree, disposeTree, linearKeys, loadTensors } from '../io/checkpoint';
 import { clipVisionKeys, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
 import type { VisionPool } from '../clip/vision_pool';
-import { llamaKeys, type LlamaParams } from '../llama/decoder';
+import { llamaKeys, tieLmHead, type LlamaParams } from '../llama/decoder';
 import { loadImageProcessorConfig, type ImageProcessorConfig } from './image_processor';
 import { loadEosTokenIds } from './generation_config';
 import { deriveLlava, loadLlavaNextConfig, type LlavaDerived, type LlavaNextConfig } from './config';
@@ -74,7 +74,9 @@ export function loadLlavaNext(dir: string, onProgress?: (done: number, total: nu
   const store = SafetensorsDir.open(dir);
   try {
     const tensors = loadTensors(store, llavaNextKeys(config), { llavaLayout: true, onProgress });
-    return { dir, config, derived, processor, eosTokenIds, params: buildTree<LlavaNextParams>(tensors) };
+    const tree = buildTree<LlavaNextParams>(tensors);
+    // text_config.tie_word_embeddings: no lm_head in the file, logits use embed_tokens (HF ties the language model's own weights).
+    return { dir, config, derived, processor, eosTokenIds, params: { ...tree, language_model: tieLmHead(tree.language_model, config.text_config) } };
   } finally {
     store.close();
   }

@@ -1,0 +1,142 @@
+/**
+ * The command line in-process (`main(argv)` returns the exit code; stdout/stderr captured): exit codes for
+ * no command, an unknown command, bad input (HeroError) and a bug (70, with its stack); flag validation that
+ * happens before any model is loaded (--max-new-tokens, trace --out); the memory refusal and --force
+ * ($HERO_LVLM_AVAILABLE_MEMORY stands in for a small machine). In-process keeps these cheap: no tfjs start-up
+ * per case. `flops` is replaced by a command that throws a plain Error, standing in for a bug.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { main } from '../../src/cli/main';
+import { checkOutFile } from '../../src/cli/trace';
+import { MEMORY_ENV } from '../../src/report/memory';
+import { imagePath, modelDir } from '../util/fixtures';
+
+jest.mock('../../src/cli/flops', () => ({
+  command: { name: 'flops', summary: 'stand-in', main: async (argv: string[]): Promise<number> => {
+    if (argv[0] === 'bad-input') throw new (jest.requireActual('../../src/core/errors').HeroError)('--x: stand-in bad input');
+    throw new TypeError('stand-in bug');
+  } },
+}));
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-main-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Runs main in-process, capturing what it writes. */
+async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '', stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { stdout += String(s); return true; });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true; });
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+  }
+}
+
+/** Exactly one `hero-lvlm: error:` line matching `re`, no stack. */
+function oneError(r: { code: number; stderr: string }, re: RegExp): void {
+  expect(r.code).not.toBe(0);
+  expect(r.code).not.toBe(70);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('hero-lvlm:'));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^hero-lvlm: error: /);
+  expect(lines[0]).toMatch(re);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+const TINY = ['--model', modelDir('llava-next-tiny'), '--backend', 'cpu', '--image', imagePath('wide_h30_w100'), '--input-ids', '1,1000,2'];
+
+describe('cli exit codes', () => {
+  it('no command: usage, exit 2; --help: usage, exit 0', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^usage: hero-lvlm <command>/);
+    expect((await cli(['--help'])).code).toBe(0);
+  });
+
+  it('unknown command: one error line naming it, usage, exit 2', async () => {
+    const r = await cli(['frobnicate', '--x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe("hero-lvlm: error: unknown command 'frobnicate'");
+    expect(r.stderr).toMatch(/usage: hero-lvlm <command>/);
+  });
+
+  it('bad input (HeroError): one line, its exit code (2), no stack', async () => {
+    const r = await cli(['flops', 'bad-input']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('hero-lvlm: error: --x: stand-in bad input\n');
+  });
+
+  it('a bug (any other error): exit 70 with the stack, said to be a bug', async () => {
+    const r = await cli(['flops']);
+    expect(r.code).toBe(70);
+    expect(r.stderr).toMatch(/^hero-lvlm: internal error \(a bug; please report it with this trace\):\nTypeError: stand-in bug\n\s+at /);
+  });
+});
+
+describe('cli flag validation before any model is loaded', () => {
+  it('--max-new-tokens: run needs ≥ 1, trace ≥ 0, both integers', async () => {
+    oneError(await cli(['run', ...TINY, '--max-new-tokens', '0']), /--max-new-tokens: 0 must be at least 1/);
+    oneError(await cli(['run', ...TINY, '--max-new-tokens', '-3']), /--max-new-tokens: -3 must be at least 1/);
+    oneError(await cli(['trace', ...TINY, '--out', path.join(tmp, 'a.safetensors'), '--max-new-tokens', '-1']), /--max-new-tokens: -1 is negative/);
+    oneError(await cli(['trace', ...TINY, '--out', path.join(tmp, 'a.safetensors'), '--max-new-tokens', '2.5']), /--max-new-tokens: '2\.5' is not an integer/);
+    oneError(await cli(['run', ...TINY, '--max-new-tokens']), /--max-new-tokens: missing value/);
+  });
+
+  it('run without any prompt flag, trace without --out or --model', async () => {
+    oneError(await cli(['run', '--image', imagePath('wide_h30_w100')]), /--prompt: required/);
+    oneError(await cli(['trace', ...TINY]), /--out: required/);
+    oneError(await cli(['trace', '--image', 'x.png', '--out', 'x.safetensors']), /--model: required/);
+  });
+
+  it('trace --out: not .safetensors, a directory, or under a file are refused; a missing directory is fine', async () => {
+    const file = path.join(tmp, 'plain.txt');
+    fs.writeFileSync(file, 'x');
+    oneError(await cli(['trace', ...TINY, '--out', path.join(tmp, 'out.bin')]), /--out: '.*out\.bin' should end in \.safetensors/);
+    fs.mkdirSync(path.join(tmp, 'd.safetensors'));
+    oneError(await cli(['trace', ...TINY, '--out', path.join(tmp, 'd.safetensors')]), /--out: '.*d\.safetensors' is a directory/);
+    oneError(await cli(['trace', ...TINY, '--out', path.join(file, 'sub', 't.safetensors')]), /--out: '.*plain\.txt' is not a directory/);
+    expect(() => checkOutFile(path.join(tmp, 'new', 'deeper', 't.safetensors'))).not.toThrow();
+    expect(fs.existsSync(path.join(tmp, 'new'))).toBe(false); // checking creates nothing
+  });
+
+  it('trace writes into a missing directory; --variant is checked', async () => {
+    const out = path.join(tmp, 'made', 'here', 't.safetensors');
+    const r = await cli(['trace', ...TINY, '--out', out, '--max-new-tokens', '0']);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ out, visual_tokens: 34, generated_ids: [] });
+    oneError(await cli(['trace', ...TINY, '--out', out, '--method', 'hero', '--variant', 'both', '--alpha', '1', '--low-layers', '0', '--high-layers', '1']),
+      /--variant: 'both' is not 'code' or 'paper'/);
+  });
+});
+
+describe('run: the memory refusal and --force', () => {
+  const args = (out: string): string[] => [...TINY, '--clip', modelDir('clip-tiny'), '--low-layers', '0,1', '--high-layers', '2', '--alpha', '1',
+    '--max-new-tokens', '1', '--out', out, '--json'];
+
+  it('refuses, in one line naming --force, when the estimate exceeds the available memory', async () => {
+    const r = await cli(['run', ...args(path.join(tmp, 'refused'))], { [MEMORY_ENV]: '1000' });
+    oneError(r, /the model needs about [\d.]+ GiB in fp32 but only 0\.0 GiB is available; .* --force to try anyway/);
+    expect(r.stderr).toMatch(/memory: this run needs about [\d.]+ GiB in fp32; 0\.0 GiB available/);
+    expect(fs.existsSync(path.join(tmp, 'refused'))).toBe(false);
+  });
+
+  it('--force runs anyway and writes the report', async () => {
+    const out = path.join(tmp, 'forced');
+    const r = await cli(['run', ...args(out), '--force'], { [MEMORY_ENV]: '1000' });
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(r.stdout).visual_tokens.full).toBe(34);
+    expect(fs.existsSync(path.join(out, 'report.json'))).toBe(true);
+  });
+
+  it('a malformed $HERO_LVLM_AVAILABLE_MEMORY is one line naming it', async () => {
+    oneError(await cli(['run', ...args(path.join(tmp, 'bad-env'))], { [MEMORY_ENV]: '12GB' }), /\$HERO_LVLM_AVAILABLE_MEMORY: '12GB' is not a byte count/);
+  });
+});
