@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './config';
-import { embedTokens, llamaForward, type DropAfter, type LlamaParams } from './decoder';
+import { embedTokens, llamaForward, type DecoderHook, type DropAfter, type LlamaParams } from './decoder';
 import { KvCache } from './kv_cache';
 
 /** Index of the largest value; the first one on ties, as torch.argmax. */
@@ -25,6 +25,8 @@ export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: t
   readonly keepScores?: boolean;
   /** FastV: drop prompt rows after a layer during the prefill (decode steps then see the kept rows only) */
   readonly dropAfter?: DropAfter;
+  /** a decoder hook for the prefill (SparseVLM); decode steps then continue each layer's cache */
+  readonly hook?: DecoderHook;
 }): { newIds: number[]; scores?: Float32Array[] } {
   const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
   const cache = new KvCache(cfg.num_hidden_layers);
@@ -33,7 +35,7 @@ export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: t
   try {
     let next: tf.Tensor2D = inputsEmbeds;
     for (let step = 0; step < opts.maxNewTokens; step++) {
-      const out = llamaForward(p, next, cfg, { cache, lastOnly: true, dropAfter: step === 0 ? opts.dropAfter : undefined });
+      const out = llamaForward(p, next, cfg, { cache, lastOnly: true, dropAfter: step === 0 ? opts.dropAfter : undefined, hook: step === 0 ? opts.hook : undefined });
       if (next !== inputsEmbeds) next.dispose();
       const logits = out.logits.dataSync() as Float32Array; // host round-trip: the next id decides the next input
       out.logits.dispose();
