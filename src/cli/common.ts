@@ -13,6 +13,7 @@ import { loadTokenizer, llavaPromptIds, clipTextIds } from '../io/tokenizer';
 import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
 import { FASTV_DEFAULTS, validateFastv } from '../baselines/fastv';
+import { sparseVlm } from '../baselines/sparsevlm';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
@@ -38,7 +39,7 @@ export const INPUT_FLAGS: FlagSpecs = {
 
 export const METHOD_FLAGS: FlagSpecs = {
   method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
-  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1] (hero default 0.2; hired 0.2; globalcom2 0.25; fastv 0.5)' },
+  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1] (hero default 0.2; hired 0.2; globalcom2 0.25; fastv 0.5; sparsevlm 0.5)' },
   alpha: { type: 'number', arg: 'A', help: 'HERO α in [0, 1]: weight of visual saliency vs text relevance (default 0.5); HiRED α (0.5)' },
   'tau-v': { type: 'number', arg: 'T', help: 'HERO τ_v, temperature of the saliency softmax (default 0.05)' },
   'tau-t': { type: 'number', arg: 'T', help: 'HERO τ_t, temperature of the relevance softmax (default 0.05)' },
@@ -51,6 +52,10 @@ export const METHOD_FLAGS: FlagSpecs = {
   'clip-input-ids': { type: 'intList', arg: 'IDS', help: 'CLIP text ids instead of --clip-text (bos … eos)' },
   'tokens-per-crop': { type: 'int', arg: 'T', help: 'FasterVLM tokens kept per crop (default: ratio × N)' },
   'fastv-layer': { type: 'int', arg: 'K', default: 2, help: 'FastV: decoder layer after which image tokens are dropped' },
+  'sparsevlm-layers': { type: 'intList', arg: 'L,…', help: 'SparseVLM: decoder layers after which visual tokens are pruned (default 2,6,15,19; 0-based)' },
+  'sparsevlm-scale': { type: 'number', arg: 'S', help: 'SparseVLM: fixed scale of int(rank·scale + bias) instead of the per-input one derived from --ratio' },
+  'sparsevlm-bias': { type: 'number', arg: 'B', help: 'SparseVLM: fixed bias, with --sparsevlm-scale (default 0)' },
+  'sparsevlm-seed': { type: 'int', arg: 'N', default: 0, help: 'SparseVLM: seed of the DPC-kNN density noise (unseeded in the official code)' },
 };
 
 /** Activates the requested backend and says which one runs (stderr). */
@@ -126,6 +131,16 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
       const options = { layer: flags['fastv-layer'] as number, ratio: ratio ?? FASTV_DEFAULTS.ratio };
       validateFastv(options, model.config.text_config.num_hidden_layers);
       return { name: 'fastv', options };
+    }
+    case 'sparsevlm': {
+      const scale = flags['sparsevlm-scale'] as number | undefined;
+      if (scale !== undefined && ratio !== undefined) throw new HeroError('--sparsevlm-scale: give either --ratio or --sparsevlm-scale/--sparsevlm-bias, not both');
+      const options = {
+        layers: layerListFlag(flags, 'sparsevlm-layers') ?? sparseVlm.defaults.layers, ratio: ratio ?? sparseVlm.defaults.ratio,
+        scale, bias: flags['sparsevlm-bias'] as number | undefined, seed: flags['sparsevlm-seed'] as number,
+      };
+      sparseVlm.validate(options, model.config.text_config.num_hidden_layers);
+      return { name: 'sparsevlm', options };
     }
     case 'hero': {
       const variant = flags.variant as string;
