@@ -90,6 +90,11 @@ describe('SparseVLM-3 · DPC-kNN recycling', () => {
     expect([0, 1]).toContain(two.centres[1]);
     expect(two.assign).toEqual([1, 1, 1, 0, 0, 0]);
     x.dispose();
+    // two equal points, two clusters: both δ = max d = 0, scores tie → centres [0, 1]; token 1 is as near to
+    // centre 0 as to itself (argmin takes centre 0), but a centre always joins its own cluster
+    const twin = tf.tensor2d([[0], [0]]);
+    expect(dpcKnnCluster(twin, 2, new Rng(0, 't'))).toEqual({ centres: [0, 1], assign: [0, 1] });
+    twin.dispose();
   });
 
   it('a plan keeps its head rows, merges each group as Σx/(count + 1e-6), then the tail (hand-checked)', () => {
