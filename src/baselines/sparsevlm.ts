@@ -23,7 +23,7 @@ import { HeroError } from '../core/errors';
 import type { DecoderHook } from '../llama/decoder';
 import type { VisionTaps } from '../clip/vision';
 import { Rng } from '../weights/rng';
-import { sparseVlmDerivedScaleBias, sparseVlmKeptCount, sparseVlmRecycleCounts } from './sparsevlm_budget';
+import { checkSparseVlmLayers, sparseVlmDerivedScaleBias, sparseVlmKeptCount, sparseVlmRecycleCounts } from './sparsevlm_budget';
 import { topKMask } from './common';
 
 export interface SparseVlmOptions {
@@ -42,10 +42,7 @@ export interface SparseVlmOptions {
 export const SPARSEVLM_DEFAULTS: SparseVlmOptions = { layers: [2, 6, 15, 19], ratio: 0.5, seed: 0 };
 
 export function validateSparseVlm(o: SparseVlmOptions, numLayers: number): void {
-  const ls = o.layers;
-  if (ls.length === 0 || ls.some((l, i) => !Number.isInteger(l) || l < 0 || l >= numLayers || (i > 0 && l <= ls[i - 1]))) {
-    throw new HeroError(`--sparsevlm-layers: ${ls.join(',')} is not an ascending list within 0..${numLayers - 1} (the decoder has ${numLayers} layers)`);
-  }
+  checkSparseVlmLayers(o.layers, numLayers);
   if (!(o.ratio > 0 && o.ratio <= 1)) throw new HeroError(`--ratio: ${o.ratio} is outside (0, 1]`);
   if (o.scale !== undefined && !(Number.isFinite(o.scale) && o.scale >= 0)) throw new HeroError(`--sparsevlm-scale: ${o.scale} is not a finite number ≥ 0`);
   if (o.bias !== undefined && !(Number.isFinite(o.bias) && o.bias >= 0)) throw new HeroError(`--sparsevlm-bias: ${o.bias} is not a finite number ≥ 0`);

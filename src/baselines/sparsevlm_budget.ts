@@ -11,6 +11,13 @@
  */
 import { HeroError } from '../core/errors';
 
+/** The pruning layers must be an ascending, non-empty list within the decoder's L layers. */
+export function checkSparseVlmLayers(layers: readonly number[], L: number): void {
+  if (layers.length === 0 || layers.some((l, i) => !Number.isInteger(l) || l < 0 || l >= L || (i > 0 && l <= layers[i - 1]))) {
+    throw new HeroError(`--sparsevlm-layers: ${layers.join(',')} is not an ascending list within 0..${L - 1} (the decoder has ${L} layers)`);
+  }
+}
+
 /**
  * Visual tokens a pruning layer keeps.                                          @eq SparseVLM-2
  *   rank = v ⇒ keep all (nothing recycled); else k = min(int(rank·scale + bias), v − 1)
