@@ -26,6 +26,9 @@ describe('SparseVLM-4 · scale and bias derived for an r·M layer average', () =
     // the official 13.5·rank lands there
     // with about 12 raters (13.5·12 = 162).
     expect(sparseVlmTargetCount(576, 1 / 3, V7, 32)).toBe(163);
+    // float64 guard: 0.7·330·32 = 7391.999999999999, but k = 223 sums to exactly 7392 = the budget
+    // (330 − 223 = 107 dropped → n 33 → c₁ 4; 4 → 2 → 1; 1; 1: 2·330 + 4·227 + 26·224 = 7392)
+    expect(sparseVlmTargetCount(330, 0.7, V7, 32)).toBe(223);
   });
 
   it('the derived constants reproduce k* at full rank and the formula elsewhere (property)', () => {
