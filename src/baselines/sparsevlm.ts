@@ -17,6 +17,8 @@
  * `LlamaDynamicvitSdpaAttention.forward` (decode positions = the layer's cache length), score.py
  * `attn_postprocess_rank` (rank and count), utils.py `cluster_and_merge` (DPC-kNN). Our own code.
  * The official code has no LLaVA-NeXT path (it crashes on anyres); see docs/baselines.md for the choices.
+ * @deviation fp32 math with float64 selection arithmetic (scores, rank, distances); the official runs are
+ *   fp16, where the density noise and the merge divisor's 1e-6 vanish (docs/deviations.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
