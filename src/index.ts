@@ -30,7 +30,7 @@ export { expandImageTokens, spliceImageFeatures } from './llava/merge';
 export type { VisualContext, PruneResult, NamedTensor } from './llava/pruning';
 
 // Llama
-export { loadLlama, llamaForward, embedTokens, type LlamaParams, type DecoderOutput } from './llama/decoder';
+export { loadLlama, llamaForward, embedTokens, type LlamaParams, type DecoderOutput, type DecoderHook } from './llama/decoder';
 export { KvCache } from './llama/kv_cache';
 export { greedyGenerate } from './llama/generate';
 
@@ -40,6 +40,7 @@ export { applyHero, type HeroOptions } from './hero/index';
 export { prefillFlops, heroPrefillFlops, kvCacheBytes, type DecoderDims } from './flops/flops';
 export { presetDims, PRESETS } from './flops/presets';
 export { fastvKeep, type FastvOptions } from './baselines/fastv';
+export { sparseVlm, sparseVlmHook, sparseVlmRaters, dpcKnnCluster, type SparseVlmOptions, type SparseVlmRecord } from './baselines/sparsevlm';
 
 // comparing traces (`hero-lvlm compare`)
 export { TRACE_TOL, type Tol } from './core/tolerances';

@@ -1,7 +1,7 @@
 /**
- * Method dispatch: `--method hero|none|fastervlm|hired|globalcom2|prumerge+|fastv`. Each method names
+ * Method dispatch: `--method hero|none|fastervlm|hired|globalcom2|prumerge+|fastv|sparsevlm`. Each method names
  * the vision taps it needs (so the plain path keeps only those attention maps) and maps a VisualContext
- * to a PruneResult (src/llava/pruning.ts). `none` and `fastv` keep LLaVA-NeXT's packing on the vision side.
+ * to a PruneResult (src/llava/pruning.ts). `none`, `fastv` and `sparsevlm` keep LLaVA-NeXT's packing on the vision side.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from './core/errors';
@@ -11,6 +11,7 @@ import type { LlavaNextModel } from './llava/model';
 import type { PruneResult, VisualContext } from './llava/pruning';
 import { applyHero, type HeroOptions } from './hero';
 import type { FastvOptions } from './baselines/fastv';
+import { sparseVlm, type SparseVlmOptions } from './baselines/sparsevlm';
 import { fasterVlm, fasterVlmPinpoints, type FasterVlmOptions } from './baselines/fastervlm';
 import { hired, type HiredOptions } from './baselines/hired';
 import { globalCom2, type GlobalCom2Options } from './baselines/globalcom2';
@@ -18,7 +19,7 @@ import { pruMergePlus, type PruMergeOptions } from './baselines/prumerge';
 import { projector } from './llava/projector';
 import type { ImageProcessorConfig } from './llava/image_processor';
 
-export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'globalcom2', 'prumerge+', 'fastv'] as const;
+export const METHOD_NAMES = ['hero', 'none', 'fastervlm', 'hired', 'globalcom2', 'prumerge+', 'fastv', 'sparsevlm'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export type MethodSpec =
@@ -28,13 +29,15 @@ export type MethodSpec =
   | { readonly name: 'hired'; readonly options: HiredOptions }
   | { readonly name: 'globalcom2'; readonly options: GlobalCom2Options }
   | { readonly name: 'prumerge+'; readonly options: Omit<PruMergeOptions, 'project'> }
-  | { readonly name: 'fastv'; readonly options: FastvOptions };
+  | { readonly name: 'fastv'; readonly options: FastvOptions }
+  | { readonly name: 'sparsevlm'; readonly options: SparseVlmOptions };
 
 /** The vision taps a method reads (besides the feature layer, which is always tapped). */
 export function METHOD_TAPS(m: MethodSpec, model: LlavaNextModel): VisionTaps {
   const L = model.config.vision_config.num_hidden_layers;
   switch (m.name) {
     case 'none': case 'fastv': return {};
+    case 'sparsevlm': return sparseVlm.taps;
     // The attention of the layer whose output is the feature layer (hidden state f = output of layer f − 1).
     case 'fastervlm': return { attentions: [m.options.layer ?? model.derived.featureLayer - 1] };
     case 'hired': return { attentions: [m.options.budgetLayer ?? 0, m.options.selectLayer ?? model.derived.featureLayer - 1] };

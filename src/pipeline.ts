@@ -14,6 +14,7 @@ import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
 import { embedTokens, llamaForward, type DropAfter } from './llama/decoder';
 import { fastvKeep } from './baselines/fastv';
+import { sparseVlm, type SparseVlmRecord } from './baselines/sparsevlm';
 import { checkPositions, greedyGenerate } from './llama/generate';
 import type { VisionTaps } from './clip/vision';
 import type { VisionPool } from './clip/vision_pool';
@@ -122,7 +123,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     const c = ctx;
     const fullPacked = tf.tidy(() => packImageFeatures(c.projected, c.imageNewline, c.grid, G, c.imageSize));
     const visualTokensFull = fullPacked.shape[0];
-    if (input.method.name === 'none' || input.method.name === 'fastv') {
+    if (input.method.name === 'none' || input.method.name === 'fastv' || input.method.name === 'sparsevlm') {
       // Plain LLaVA-NeXT: every thumbnail token, the tile tokens inside the unpadded region, a newline per row.
       const { masks, newlines } = packedTileMasks(c.grid, G, c.imageSize);
       pruned = { features: fullPacked, keepMasks: [new Uint8Array(N).fill(1), ...masks], numNewlines: newlines, tensors: {} };
@@ -150,13 +151,19 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
       layer: method.options.layer,
       select: (probs) => fastvKeep(probs, ids.indexOf(cfg.image_token_index), ids.lastIndexOf(cfg.image_token_index) + 1, method.options.ratio),
     } : undefined;
+    // SparseVLM prunes and merges visual rows after several layers; a fresh hook per prefill.
+    const hookFor = (record?: SparseVlmRecord) => (method.name === 'sparsevlm'
+      ? sparseVlm.hook(method.options, embeds, ids.indexOf(cfg.image_token_index), ids.lastIndexOf(cfg.image_token_index) + 1, cfg.text_config.num_hidden_layers, record)
+      : undefined);
     if (input.trace) {
       trace.set('image_features_packed', toHost(pruned.features));
       trace.set('input_ids', { dtype: 'I64', shape: [1, ids.length], data: ids });
       trace.set('inputs_embeds', toHost(embeds, 'F32', [1, ...embeds.shape]));
-      const out = llamaForward(model.params.language_model, embeds, cfg.text_config, { dropAfter });
+      const record = sparseVlm.emptyRecord();
+      const out = llamaForward(model.params.language_model, embeds, cfg.text_config, { dropAfter, hook: hookFor(record) });
       trace.set('logits', toHost(out.logits, 'F32', [1, ...out.logits.shape]));
       if (dropAfter) trace.set('fastv.kept_positions', { dtype: 'I64', shape: [out.positions.length], data: out.positions });
+      if (method.name === 'sparsevlm') for (const [k, v] of sparseVlm.traceTensors(record)) trace.set(k, v);
       out.logits.dispose();
     }
     done('prefill');
@@ -164,7 +171,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     // 5. Greedy decoding (prefill again with a KV cache, then one token per step).
     stage('decode');
     const gen = greedyGenerate(model.params.language_model, cfg.text_config, embeds, {
-      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken, dropAfter,
+      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken, dropAfter, hook: hookFor(),
     });
     embeds.dispose();
     done('decode');

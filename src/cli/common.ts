@@ -14,6 +14,7 @@ import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
 import { FASTV_DEFAULTS, validateFastv } from '../baselines/fastv';
 import { FASTERVLM_GRIDS } from '../baselines/fastervlm';
+import { sparseVlm } from '../baselines/sparsevlm';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
@@ -39,7 +40,7 @@ export const INPUT_FLAGS: FlagSpecs = {
 
 export const METHOD_FLAGS: FlagSpecs = {
   method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
-  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1] (hero default 0.2; hired 0.2; globalcom2 0.25; fastv 0.5)' },
+  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1] (hero default 0.2; hired 0.2; globalcom2 0.25; fastv 0.5; sparsevlm 0.5)' },
   alpha: { type: 'number', arg: 'A', help: 'HERO α in [0, 1]: weight of visual saliency vs text relevance (default 0.5); HiRED α (0.5)' },
   'tau-v': { type: 'number', arg: 'T', help: 'HERO τ_v, temperature of the saliency softmax (default 0.05)' },
   'tau-t': { type: 'number', arg: 'T', help: 'HERO τ_t, temperature of the relevance softmax (default 0.05)' },
@@ -55,6 +56,10 @@ export const METHOD_FLAGS: FlagSpecs = {
   'fastervlm-grid': { type: 'string', arg: 'G', help: "FasterVLM anyres grid: fixed (default: the largest square pinpoint, 672×672, as its authors ran it) | fill-ratio (FasterVLM's own select_best_resolution) | best-fit (LLaVA/HF)" },
   'hired-grid': { type: 'string', arg: 'O', help: "HiRED tile stacking before unpadding: as-coded (default: (cols, rows), HiRED's vendored HF 4.42) | corrected ((rows, cols))" },
   'globalcom2-placement': { type: 'string', arg: 'P', help: "GlobalCom² tile-token placement: as-coded (default: n-th kept valid token in tile cell n) | corrected (each in its own cell)" },
+  'sparsevlm-layers': { type: 'intList', arg: 'L,…', help: 'SparseVLM: decoder layers after which visual tokens are pruned (default 2,6,15,19; 0-based)' },
+  'sparsevlm-scale': { type: 'number', arg: 'S', help: 'SparseVLM: fixed scale of int(rank·scale + bias) instead of the per-input one derived from --ratio' },
+  'sparsevlm-bias': { type: 'number', arg: 'B', help: 'SparseVLM: fixed bias, with --sparsevlm-scale (default 0)' },
+  'sparsevlm-seed': { type: 'int', arg: 'N', default: 0, help: 'SparseVLM: seed of the DPC-kNN density noise (unseeded in the official code)' },
 };
 
 /** A string flag restricted to a few values (undefined when not given). */
@@ -138,6 +143,16 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
       const options = { layer: flags['fastv-layer'] as number, ratio: ratio ?? FASTV_DEFAULTS.ratio };
       validateFastv(options, model.config.text_config.num_hidden_layers);
       return { name: 'fastv', options };
+    }
+    case 'sparsevlm': {
+      const scale = flags['sparsevlm-scale'] as number | undefined;
+      if (scale !== undefined && ratio !== undefined) throw new HeroError('--sparsevlm-scale: give either --ratio or --sparsevlm-scale/--sparsevlm-bias, not both');
+      const options = {
+        layers: layerListFlag(flags, 'sparsevlm-layers') ?? sparseVlm.defaults.layers, ratio: ratio ?? sparseVlm.defaults.ratio,
+        scale, bias: flags['sparsevlm-bias'] as number | undefined, seed: flags['sparsevlm-seed'] as number,
+      };
+      sparseVlm.validate(options, model.config.text_config.num_hidden_layers);
+      return { name: 'sparsevlm', options };
     }
     case 'hero': {
       const variant = flags.variant as string;

@@ -28,7 +28,6 @@ import { readJsonFile } from '../io/json';
 const FLAGS: FlagSpecs = {
   ...INPUT_FLAGS,
   ...METHOD_FLAGS,
-  ratio: { ...METHOD_FLAGS.ratio, default: 0.2 },
   model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (default: the embedded random-weight model)' },
   out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png, report.json and report.html (the same report as one self-contained page) go' },
   json: { type: 'boolean', help: 'print report.json on stdout instead of the text report' },
@@ -82,8 +81,9 @@ async function main(argv: string[]): Promise<number> {
   if (flags.prompt === undefined && flags['raw-prompt'] === undefined && flags['input-ids'] === undefined) throw new HeroError('--prompt: required');
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 1) throw new HeroError(`--max-new-tokens: ${maxNew} must be at least 1`);
-  const ratio = flags.ratio as number;
-  if (!(ratio > 0 && ratio <= 1)) throw new HeroError(`--ratio: ${ratio} is outside (0, 1]`);
+  // each method's own default ratio (methodSpec) unless given
+  const ratio = flags.ratio as number | undefined;
+  if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) throw new HeroError(`--ratio: ${ratio} is outside (0, 1]`);
 
   // Model: the user's, or the embedded default (random weights, generated on first use).
   let modelDir = flags.model as string | undefined;

@@ -126,3 +126,27 @@ export function kvCacheBytes(n: number, dims: DecoderDims): number {
   checkDims(dims);
   return 2 * dims.layers * n * dims.kvHeads * dims.headDim * dims.bytesPerElement; // k and v
 }
+
+/**
+ * Prefill FLOPs when the sequence shrinks inside the decoder (SparseVLM): layer l processes n_l tokens.
+ * @eq SparseVLM-5 F = Σ_l F_layer(n_l) [+ lm_head on the last layer's rows]
+ */
+export function layerwisePrefillFlops(tokensPerLayer: readonly number[], dims: DecoderDims, opts: FlopsOptions = {}): number {
+  check(tokensPerLayer.length === dims.layers, () => `tokens per layer: ${tokensPerLayer.length} entries for ${dims.layers} layers`);
+  const layers = tokensPerLayer.reduce((a, n) => a + layerPrefillFlops(n, dims, opts), 0);
+  const lmHead = opts.lmHead ?? 'none';
+  if (lmHead === 'none') return layers;
+  check(dims.vocab !== undefined && Number.isSafeInteger(dims.vocab) && dims.vocab > 0, 'decoder dims: vocab is needed to count the lm_head');
+  const last = tokensPerLayer[tokensPerLayer.length - 1];
+  return layers + 2 * (lmHead === 'all' ? last : Math.min(last, 1)) * dims.hidden * dims.vocab;
+}
+
+/**
+ * KV cache after a prefill whose layer l cached n_l tokens.
+ * @eq SparseVLM-5 KV = Σ_l 2·n_l·Hkv·Dh·bytes
+ */
+export function layerwiseKvCacheBytes(tokensPerLayer: readonly number[], dims: DecoderDims): number {
+  check(tokensPerLayer.length === dims.layers, () => `tokens per layer: ${tokensPerLayer.length} entries for ${dims.layers} layers`);
+  checkDims(dims);
+  return tokensPerLayer.reduce((a, n) => { checkTokens(n, 'token count n'); return a + 2 * n * dims.kvHeads * dims.headDim * dims.bytesPerElement; }, 0); // k and v
+}

@@ -171,66 +171,125 @@ export interface DropAfter {
   readonly select: (probs: tf.Tensor3D, positions: readonly number[]) => number[];
 }
 
+/** The rows a DecoderHook hands on to the next layer. */
+export interface RowEdit {
+  /** [T', D] */
+  readonly h: tf.Tensor2D;
+  /** position id of each row (RoPE and the causal mask follow them) */
+  readonly positions: readonly number[];
+  /**
+   * The position id a later chunk (a decode step) starts at in the layers after this edit. Default: the
+   * chunk's own numbering goes on (past + T), as when rows keep their ids (FastV); a method that renumbers
+   * the rows 0..T'−1 (SparseVLM) continues at T'.
+   */
+  readonly nextPosition?: number;
+}
+
+/**
+ * A method that rewrites the sequence inside the decoder during one forward call (FastV, SparseVLM): after
+ * each layer of `layers` (ascending) `after` gets that layer's output rows [T, D], its attention
+ * probabilities [H, T, Tk] and the rows' position ids, and returns the rows the next layer processes. The
+ * KV cache of a layer holds the rows that layer processed, so layers after an edit cache fewer (or merged)
+ * rows, and a later chunk continues each layer's own numbering.
+ */
+export interface DecoderHook {
+  readonly layers: readonly number[];
+  readonly after: (layer: number, h: tf.Tensor2D, probs: tf.Tensor3D, positions: readonly number[]) => RowEdit;
+}
+
+/** FastV's DropAfter as a hook: after layer K−1, keep the selected rows with their position ids. */
+export function dropAfterHook(drop: DropAfter, numLayers: number): DecoderHook {
+  if (!(drop.layer >= 1 && drop.layer < numLayers)) throw new HeroError(`FastV layer ${drop.layer} is outside 1..${numLayers - 1}`);
+  return {
+    layers: [drop.layer - 1],
+    after: (_l, h, probs, positions) => {
+      const keep = drop.select(probs, positions);
+      return { h: tf.gather(h, tf.tensor1d(keep, 'int32')) as tf.Tensor2D, positions: keep.map((i) => positions[i]) }; // [T', D]
+    },
+  };
+}
+
 /**
  * The decoder on a chunk of embeddings at positions Tc .. Tc+T−1 (Tc = cache.length).  @eq Llama-3
  *   logits = lm_head(RMSNorm(h_L))
- * With a cache, each layer's keys (after RoPE) and values are appended and the cache advances by T.
+ * With a cache, each layer's keys (after RoPE) and values are appended and the cache advances by T; each
+ * layer numbers the chunk after its own cached positions (cache.nextPosition).
  * @mirrors hf-4.45.1 LlamaModel.forward + LlamaForCausalLM.forward
  * @param inputsEmbeds [T, D]
- * @returns logits [T', V] for the rows that survive (all T without dropAfter; 1 with lastOnly)
+ * @param opts.hook rewrites rows after some layers (FastV, SparseVLM); `dropAfter` is FastV's shorthand
+ * @returns logits [T', V] for the rows that survive (all T without a hook; 1 with lastOnly)
  */
 export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
-  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; dropAfter?: DropAfter } = {}): DecoderOutput & { positions: number[] } {
+  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; dropAfter?: DropAfter; hook?: DecoderHook } = {}): DecoderOutput & { positions: number[] } {
   const T = inputsEmbeds.shape[0];
+  const L = cfg.num_hidden_layers;
   assertShape(inputsEmbeds, ['T', 'D'], [-1, cfg.hidden_size], 'llamaForward: inputs_embeds');
   const past = opts.cache?.length ?? 0;
   if (past + T > cfg.max_position_embeddings) {
     throw new HeroError(`sequence of ${past + T} positions exceeds max_position_embeddings ${cfg.max_position_embeddings}`);
   }
   const taps = opts.taps ?? {};
-  const drop = opts.dropAfter;
-  if (drop && !(drop.layer >= 1 && drop.layer < cfg.num_hidden_layers)) {
-    throw new HeroError(`FastV layer ${drop.layer} is outside 1..${cfg.num_hidden_layers - 1}`);
+  if (opts.hook && opts.dropAfter) throw new HeroError('llamaForward: give either a hook or dropAfter, not both');
+  const hook = opts.hook ?? (opts.dropAfter ? dropAfterHook(opts.dropAfter, L) : undefined);
+  const hookLayers = hook?.layers ?? [];
+  if (hookLayers.some((l, i) => !Number.isInteger(l) || l < 0 || l >= L || (i > 0 && l <= hookLayers[i - 1]))) {
+    throw new HeroError(`decoder hook layers ${hookLayers.join(',')} are not ascending within 0..${L - 1}`);
   }
   const wantAttn = (l: number): boolean => taps.attentions === true || (Array.isArray(taps.attentions) && taps.attentions.includes(l));
   return tidyRecord(() => {
-    let positions = Array.from({ length: T }, (_, t) => past + t);
-    let rope = ropeTablesAt(positions, cfg.head_dim, cfg.rope_theta);   // cos, sin [T, Dh]
-    // Causal mask by position ids; layers with the same number of cached keys share one.
-    const masks = new Map<number, tf.Tensor2D>();
-    const maskFor = (layer: number): tf.Tensor2D => {
-      const cached = opts.cache?.positions(layer) ?? [];
-      let m = masks.get(cached.length);
-      if (!m) masks.set(cached.length, (m = positionMask(positions, [...cached, ...positions]))); // [T, Tc+T]
-      return m;
+    // Position ids per layer: the chunk continues each layer's numbering until a hook edit sets them.
+    const start = (l: number): number => opts.cache?.nextPosition(l) ?? past;
+    let edit: { positions: readonly number[]; nextPosition?: number; gen: number } | undefined;
+    const positionsAt = (l: number): readonly number[] => edit?.positions ?? Array.from({ length: T }, (_, t) => start(l) + t);
+    // RoPE tables and the causal mask (by position ids) per distinct frame; layers with the same rows and
+    // the same cached keys share one.
+    const frames = new Map<string, { rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }; mask: tf.Tensor2D }>();
+    const frameFor = (l: number, positions: readonly number[]): { rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }; mask: tf.Tensor2D } => {
+      const cached = opts.cache?.positions(l) ?? [];
+      const key = `${edit?.gen ?? 0}:${positions[0]}:${cached.length}:${cached[cached.length - 1] ?? -1}`;
+      let f = frames.get(key);
+      if (!f) {
+        f = { rope: ropeTablesAt(positions, cfg.head_dim, cfg.rope_theta), mask: positionMask(positions, [...cached, ...positions]) }; // [T, Dh], [T, Tc+T]
+        frames.set(key, f);
+      }
+      return f;
     };
     const hidden: tf.Tensor2D[] = [];
     const attentions: (tf.Tensor3D | undefined)[] = [];
     const span = (from: number, to: number, x: tf.Tensor2D): tf.Tensor2D => {
-      // Masks are built here, in the outer scope: a per-layer tidy would free a shared one.
-      const spanMasks = Array.from({ length: to - from }, (_, j) => maskFor(from + j));
+      // Frames are built here, in the outer scope: a per-layer tidy would free a shared one.
+      const spanFrames = Array.from({ length: to - from }, (_, j) => { const pos = positionsAt(from + j); return { pos, ...frameFor(from + j, pos) }; });
       const run = runLayersWithTaps(x, to - from, (j, h) => {
-        const i = from + j;
-        const cache = opts.cache ? { cache: opts.cache, layer: i, positions } : undefined;
-        const keep = wantAttn(i) || (drop !== undefined && i === drop.layer - 1);
-        const { y, probs } = decoderLayer(p.model.layers[i], h, cfg, rope, spanMasks[j], cache, keep);
+        const i = from + j, f = spanFrames[j];
+        const cache = opts.cache ? { cache: opts.cache, layer: i, positions: f.pos } : undefined;
+        const keep = wantAttn(i) || hookLayers.includes(i);
+        const { y, probs } = decoderLayer(p.model.layers[i], h, cfg, f.rope, f.mask, cache, keep);
         return { h: y, tap: keep ? probs : undefined };
       }, taps.hiddenStates === true);
       hidden.push(...run.hidden);
       attentions.push(...run.taps);
       return run.h;
     };
-    let h = span(0, drop ? drop.layer : cfg.num_hidden_layers, inputsEmbeds);
-    if (drop) {
-      // FastV: rank rows by the attention of layer K−1, keep the selected rows with their position ids.
-      const keep = drop.select(attentions[drop.layer - 1]!, positions);
-      h = tf.gather(h, tf.tensor1d(keep, 'int32')) as tf.Tensor2D;                       // [T', D]
-      positions = keep.map((i) => positions[i]);
-      rope = ropeTablesAt(positions, cfg.head_dim, cfg.rope_theta);
-      masks.clear();
-      h = span(drop.layer, cfg.num_hidden_layers, h);
-    }
-    opts.cache?.advance(T);
+    // Layers run in spans between the hook's layers; after each of those the hook rewrites the rows.
+    const nextAt: number[] = []; // per layer, where a later chunk continues its numbering
+    let h = inputsEmbeds;
+    let from = 0;
+    const runTo = (to: number): void => {
+      if (to <= from) return;
+      h = span(from, to, h);
+      for (let i = from; i < to; i++) nextAt[i] = edit?.nextPosition ?? start(i) + T;
+      from = to;
+    };
+    hookLayers.forEach((l, n) => {
+      runTo(l + 1);
+      const out = hook!.after(l, h, attentions[l]!, positionsAt(l));
+      if (out.h !== h && !hidden.includes(h)) h.dispose();
+      h = out.h;
+      edit = { positions: out.positions, nextPosition: out.nextPosition, gen: n + 1 };
+      if (!wantAttn(l)) { attentions[l]?.dispose(); attentions[l] = undefined; }
+    });
+    runTo(L);
+    opts.cache?.advance(T, nextAt);
     const Tout = h.shape[0];
     const last = opts.lastOnly ? tf.slice(h, [Tout - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T' or 1, D]
     const normed = rmsNorm(p.model.norm, last, cfg.rms_norm_eps);
@@ -239,7 +298,7 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
       logits,
       hiddenStates: taps.hiddenStates ? [inputsEmbeds, ...hidden.slice(0, -1), normed].map((t) => tf.clone(t)) : undefined,
       attentions: taps.attentions ? attentions.map((a, l) => (wantAttn(l) ? a : undefined)) : undefined,
-      positions,
+      positions: [...positionsAt(L - 1)],
     };
   });
 }

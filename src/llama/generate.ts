@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { LlamaConfig } from './config';
-import { embedTokens, llamaForward, type DropAfter, type LlamaParams } from './decoder';
+import { embedTokens, llamaForward, type DecoderHook, type DropAfter, type LlamaParams } from './decoder';
 import { KvCache } from './kv_cache';
 
 /** Index of the largest value; the first one on ties, as torch.argmax. */
@@ -40,6 +40,8 @@ export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: t
   readonly keepScores?: boolean;
   /** FastV: drop prompt rows after a layer during the prefill (decode steps then see the kept rows only) */
   readonly dropAfter?: DropAfter;
+  /** a decoder hook for the prefill (SparseVLM); decode steps then continue each layer's cache */
+  readonly hook?: DecoderHook;
 }): { newIds: number[]; scores?: Float32Array[] } {
   checkPositions(inputsEmbeds.shape[0], opts.maxNewTokens, cfg);
   const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
@@ -49,7 +51,7 @@ export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: t
   try {
     let next: tf.Tensor2D = inputsEmbeds;
     for (let step = 0; step < opts.maxNewTokens; step++) {
-      const out = llamaForward(p, next, cfg, { cache, lastOnly: true, dropAfter: step === 0 ? opts.dropAfter : undefined });
+      const out = llamaForward(p, next, cfg, { cache, lastOnly: true, dropAfter: step === 0 ? opts.dropAfter : undefined, hook: step === 0 ? opts.hook : undefined });
       if (next !== inputsEmbeds) next.dispose();
       const logits = out.logits.dataSync() as Float32Array; // host round-trip: the next id decides the next input
       out.logits.dispose();

@@ -9,14 +9,25 @@ import * as tf from '@tensorflow/tfjs-core';
 export class KvCache {
   private readonly k: (tf.Tensor3D | undefined)[];
   private readonly v: (tf.Tensor3D | undefined)[];
-  /** Position ids of the cached keys, per layer (layers after a FastV drop hold fewer). */
+  /** Position ids of the cached keys, per layer (layers after a FastV drop or a SparseVLM merge hold fewer). */
   private readonly pos: number[][];
+  /** Per layer, the position id the next chunk starts at (= len unless a method renumbered the rows). */
+  private readonly next: number[];
   private len = 0;
 
   constructor(readonly numLayers: number) {
     this.k = new Array(numLayers).fill(undefined);
     this.v = new Array(numLayers).fill(undefined);
     this.pos = Array.from({ length: numLayers }, () => []);
+    this.next = new Array(numLayers).fill(0);
+  }
+
+  /**
+   * The position id a new chunk starts at in a layer: the number of positions fed so far, or, after a
+   * method renumbered the rows (SparseVLM), the layer's own count of cached keys.
+   */
+  nextPosition(layer: number): number {
+    return this.next[layer];
   }
 
   /** Position ids of the keys cached at a layer. */
@@ -24,7 +35,7 @@ export class KvCache {
     return this.pos[layer];
   }
 
-  /** The next position id (= positions seen so far, Tc, when nothing was dropped). */
+  /** Positions fed so far (Tc), whatever the layers kept. */
   get length(): number {
     return this.len;
   }
@@ -56,9 +67,13 @@ export class KvCache {
     return { k: nk, v: nv };
   }
 
-  /** Marks the end of a forward call of `T` new positions. */
-  advance(T: number): void {
+  /**
+   * Marks the end of a forward call of `T` new positions; `next` gives each layer's next position id
+   * (default: every layer moves on by T).
+   */
+  advance(T: number, next?: readonly number[]): void {
     this.len += T;
+    for (let l = 0; l < this.numLayers; l++) this.next[l] = next?.[l] ?? this.next[l] + T;
   }
 
   dispose(): void {
@@ -66,6 +81,7 @@ export class KvCache {
     this.k.fill(undefined);
     this.v.fill(undefined);
     this.pos.forEach((p) => { p.length = 0; });
+    this.next.fill(0);
     this.len = 0;
   }
 }
