@@ -159,8 +159,8 @@ describe('cli methodSpec: methods, HERO defaults and the CLIP text', () => {
   });
 
   it('baseline defaults: fastervlm tokens per crop, hired α range, globalcom2 and fastv ratios', () => {
-    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm' }, shallow, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 4 } }); // ⌊16 · 0.25⌋
-    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm', ratio: 0.5 }, shallow, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 8 } });
+    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm' }, shallow, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 4, grid: 'fixed' } }); // ⌊16 · 0.25⌋
+    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm', ratio: 0.5 }, shallow, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 8, grid: 'fixed' } });
     refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm', 'tokens-per-crop': 17 }, shallow, null, log), /--tokens-per-crop: 17 is outside \[1, 16\]/);
     refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'hired', alpha: 1 }, shallow, null, log), /--alpha: 1 is outside \[0, 1\) for HiRED/);
     expect(methodSpec({ ...METHOD_DEFAULTS, method: 'globalcom2' }, shallow, null, log)).toEqual({ name: 'globalcom2', options: { ratio: 0.25, visionHeads: 4 } });
