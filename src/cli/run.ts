@@ -8,8 +8,8 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend, startVisionPool } from './common';
-import { readImage, writePng } from '../io/image';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { writePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext, llavaNextFp32Bytes, loadLlavaNext } from '../llava/model';
 import { loadLlavaNextConfig } from '../llava/config';
@@ -25,7 +25,6 @@ import { readJsonFile } from '../io/json';
 const FLAGS: FlagSpecs = {
   ...INPUT_FLAGS,
   ...METHOD_FLAGS,
-  ratio: { ...METHOD_FLAGS.ratio, default: 0.2 },
   model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (default: the embedded random-weight model)' },
   out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png and report.json go' },
   json: { type: 'boolean', help: 'print report.json on stdout instead of the text report' },
@@ -77,8 +76,9 @@ async function main(argv: string[]): Promise<number> {
   if (flags.prompt === undefined && flags['raw-prompt'] === undefined && flags['input-ids'] === undefined) throw new HeroError('--prompt: required');
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 1) throw new HeroError(`--max-new-tokens: ${maxNew} must be at least 1`);
-  const ratio = flags.ratio as number;
-  if (!(ratio > 0 && ratio <= 1)) throw new HeroError(`--ratio: ${ratio} is outside (0, 1]`);
+  // No --ratio default here: each method takes its own (methodSpec; METHOD_FLAGS.ratio's help lists them).
+  const ratio = flags.ratio as number | undefined;
+  if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) throw new HeroError(`--ratio: ${ratio} is outside (0, 1]`);
 
   // Model: the user's, or the embedded default (random weights, generated on first use).
   let modelDir = flags.model as string | undefined;
@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
   } else if (!fs.existsSync(path.join(modelDir!, 'config.json'))) {
     throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
   }
-  const image = await readImage(imageFile);
+  const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const backend = await setupBackend(flags, log);
   const P = 5; // at most 1 + 4 crops with LLaVA-NeXT's pinpoints; an upper bound for the estimate
   const cfg = loadLlavaNextConfig(modelDir!);
@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   let method;
   let pool;
   try {
-    const { ids, question } = promptIds(flags, model);
+    const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
@@ -138,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
     await writePng(outputs.attention_maps, renderAttentionMaps(result.clsAttention, result.processed.shape[0], G));
     const report = buildReport(result, {
       randomWeights, model: model.dir, clip: method.name === 'hero' && method.clip ? method.clip.dir : null, backend,
-      method: method.name, options: method.name === 'none' ? {} : method.options, imageFile, answer, outputs,
+      method: method.name, options: method.name === 'none' ? {} : method.options, imageFile, imageAlpha, template, answer, outputs,
     });
     (report.timings_ms as Record<string, number>).load = loadMs;
     fs.writeFileSync(outputs.report, `${JSON.stringify(report, null, 2)}\n`);

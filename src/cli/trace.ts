@@ -6,8 +6,7 @@
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend, startVisionPool } from './common';
-import { readImage } from '../io/image';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/model';
 import { disposeClipModel } from '../clip/model';
@@ -41,12 +40,12 @@ async function main(argv: string[]): Promise<number> {
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
   const backend = await setupBackend(flags, log);
-  const image = await readImage(imageFile);
+  const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const model = loadLlavaNext(modelDir);
   let method;
   let pool;
   try {
-    const { ids, question } = promptIds(flags, model);
+    const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
@@ -56,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     });
     writeSafetensors(out, Object.fromEntries(result.trace), {
       format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-      model: modelDir, image: imageFile, ...(method.name === 'hero' ? { hero_options: JSON.stringify(method.options) } : {}),
+      model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(method.name === 'hero' ? { hero_options: JSON.stringify(method.options) } : {}),
     });
     log(`wrote ${result.trace.size} tensors to ${out}`);
     process.stdout.write(`${JSON.stringify({ out, tensors: result.trace.size, visual_tokens: result.visualTokens, generated_ids: result.newIds })}\n`);
