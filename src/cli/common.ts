@@ -41,7 +41,7 @@ export const INPUT_FLAGS: FlagSpecs = {
 
 export const METHOD_FLAGS: FlagSpecs = {
   method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
-  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1] (hero default 0.2; hired 0.2; globalcom2 0.25; fastv 0.5)' },
+  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1]; default: the method\'s own (hero 0.2; hired 0.2; fastervlm 0.25, T = ⌊r·N⌋; globalcom2 0.25; fastv 0.5)' },
   alpha: { type: 'number', arg: 'A', help: 'HERO α in [0, 1]: weight of visual saliency vs text relevance (default 0.5); HiRED α (0.5)' },
   'tau-v': { type: 'number', arg: 'T', help: 'HERO τ_v, temperature of the saliency softmax (default 0.05)' },
   'tau-t': { type: 'number', arg: 'T', help: 'HERO τ_t, temperature of the relevance softmax (default 0.05)' },
