@@ -7,8 +7,8 @@ export { BACKENDS, initBackend, requestedBackend, type BackendName } from './bac
 
 // io
 export { SafetensorsFile, SafetensorsDir, writeSafetensors, type TensorToWrite } from './io/safetensors';
-export { readImage, writePng, MAX_IMAGE_PIXELS, type RgbImage } from './io/image';
-export { loadTokenizer, llavaPromptIds, clipTextIds, type Tokenizer } from './io/tokenizer';
+export { readImage, writePng, MAX_IMAGE_PIXELS, type RgbImage, type AlphaMode, type ReadImageOptions } from './io/image';
+export { loadTokenizer, llavaPromptIds, promptText, clipTextIds, VICUNA_V1_SYSTEM, PROMPT_TEMPLATES, type PromptTemplate, type Tokenizer } from './io/tokenizer';
 
 // primitives
 export * as nn from './nn/index';

@@ -54,6 +54,8 @@ export interface PipelineResult {
   /** Visual tokens given to the LLM and before any dropping (the full LLaVA-NeXT count). */
   readonly visualTokens: number;
   readonly visualTokensFull: number;
+  /** FastV: the visual tokens the decoder keeps from layer `fromLayer` on (absent for the other methods). */
+  readonly visualTokensInDecoder?: { readonly fromLayer: number; readonly kept: number };
   /** Kept patch tokens per crop (thumbnail first), from the method's masks; the full count for 'none'. */
   readonly keptPerCrop: number[];
   readonly keepMasks: readonly Uint8Array[];
@@ -147,9 +149,15 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     const embeds = tf.tidy(() => spliceImageFeatures(embedTokens(model.params.language_model, ids), ids, cfg.image_token_index, p.features));
     // FastV drops image rows inside the decoder, after layer K−1 (the image tokens are contiguous).
     const method = input.method;
+    let inDecoder: PipelineResult['visualTokensInDecoder'];
     const dropAfter: DropAfter | undefined = method.name === 'fastv' ? {
       layer: method.options.layer,
-      select: (probs) => fastvKeep(probs, ids.indexOf(cfg.image_token_index), ids.lastIndexOf(cfg.image_token_index) + 1, method.options.ratio),
+      select: (probs) => {
+        const start = ids.indexOf(cfg.image_token_index), end = ids.lastIndexOf(cfg.image_token_index) + 1;
+        const rows = fastvKeep(probs, start, end, method.options.ratio);
+        inDecoder = { fromLayer: method.options.layer, kept: rows.filter((i) => i >= start && i < end).length };
+        return rows;
+      },
     } : undefined;
     // SparseVLM prunes and merges visual rows after several layers; a fresh hook per prefill.
     const hookFor = (record?: SparseVlmRecord) => (method.name === 'sparsevlm'
@@ -179,7 +187,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
 
     const keptPerCrop = pruned.keepMasks.map((m) => m.reduce((a, b) => a + b, 0));
     return {
-      processed, inputIds: ids, newIds: gen.newIds, visualTokens: M, visualTokensFull, keptPerCrop,
+      processed, inputIds: ids, newIds: gen.newIds, visualTokens: M, visualTokensFull, keptPerCrop, visualTokensInDecoder: inDecoder,
       keepMasks: pruned.keepMasks, numNewlines: pruned.numNewlines, methodTensors, trace, clsAttention, timings,
     };
   } finally {

@@ -2,9 +2,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { readImage, writePng, compositeOnWhite, MAX_IMAGE_PIXELS, type RgbImage } from '../../src/io/image';
+import * as tf from '@tensorflow/tfjs-core';
+import { readImage, writePng, compositeOnWhite, cmykToRgb, MAX_IMAGE_PIXELS, type RgbImage } from '../../src/io/image';
+import { loadImageProcessorConfig, preprocess } from '../../src/llava/image_processor';
+import { expectClose } from '../util/close';
+import { TOL } from '../util/tolerances';
 import { HeroError } from '../../src/core/errors';
-import { FIXTURES, imagePath, loadCase } from '../util/fixtures';
+import { FIXTURES, GOLDEN_BACKENDS, imagePath, loadCase, modelDir, useBackend } from '../util/fixtures';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-img-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -42,21 +46,60 @@ async function png(name: string, w: number, h: number, channels: 1 | 2 | 3 | 4, 
   return f;
 }
 
-describe('Img-1 · readImage converts to RGB like HF convert_to_rgb', () => {
-  it('grey is replicated to R = G = B', async () => {
-    const img = await readImage(await png('grey.png', 3, 1, 1, [0, 77, 255]));
-    expect(Array.from(img.data)).toEqual([0, 0, 0, 77, 77, 77, 255, 255, 255]);
+const alphaCase = loadCase('images_alpha');
+const ALPHA_FILES = alphaCase.json.files as Record<string, string>;
+const ALPHA_NAMES = Object.keys(ALPHA_FILES).sort();
+const alphaFile = (name: string): string => path.join(FIXTURES, ALPHA_FILES[name]);
+const bytesOf = (img: RgbImage): number[] => Array.from(img.data);
+
+describe('Img-1 · readImage = Pillow 9.4 Image.open(f).convert("RGB") for every mode (cases/images_alpha)', () => {
+  it('covers the modes the issue names', () => {
+    expect(new Set(Object.values(alphaCase.json.pil_mode as Record<string, string>)))
+      .toEqual(new Set(['RGBA', 'LA', 'L', '1', 'P', 'I', 'RGB', 'CMYK']));
+    expect(ALPHA_NAMES).toEqual(expect.arrayContaining(['rgba', 'la', 'p', 'p_trns', 'i16', 'rgb16', 'rgba16', 'cmyk']));
   });
-  it('RGBA is composited onto white: a = 0 → white, a = 255 → unchanged, a = 128 → rounded blend', async () => {
-    const img = await readImage(await png('rgba.png', 3, 1, 4, [10, 20, 30, 0, 10, 20, 30, 255, 0, 100, 200, 128]));
-    const blend = [0, 100, 200].map((v) => compositeOnWhite(v, 128));
-    expect(Array.from(img.data)).toEqual([255, 255, 255, 10, 20, 30, ...blend]);
-    // 128/255 of c plus 127/255 of white, rounded: c = 0 → 127, 100 → 177, 200 → 227.
-    expect(blend).toEqual([127, 177, 227]);
+  it.each(ALPHA_NAMES)('%s: default (alpha dropped, stored colour kept)', async (name) => {
+    const img = await readImage(alphaFile(name));
+    const [h, w] = alphaCase.shape(name);
+    expect([img.height, img.width]).toEqual([h, w]);
+    expect(bytesOf(img)).toEqual(alphaCase.numbers(name));
   });
-  it('grey + alpha is composited onto white', async () => {
-    const img = await readImage(await png('ga.png', 2, 1, 2, [50, 0, 50, 255]));
-    expect(Array.from(img.data)).toEqual([255, 255, 255, 50, 50, 50]);
+  it('the transparent pixels of the RGBA image keep a stored colour that is not white', async () => {
+    const img = await readImage(alphaFile('rgba'));
+    expect(bytesOf(img).slice(0, 3)).toEqual([12, 200, 40]); // pixel (0, 0) has alpha 0 in the file
+  });
+  it('16-bit grey is clipped (Pillow mode I), not scaled: 256, 300, 32768, 65535 → 255', async () => {
+    const img = await readImage(alphaFile('i16'));
+    expect(bytesOf(img).slice(0, 21).filter((_, i) => i % 3 === 0)).toEqual([0, 1, 255, 255, 255, 255, 255]);
+  });
+  it('16-bit RGB keeps the high byte: 0x00FF, 0x0180, 0xFF7F → 0, 1, 255', async () => {
+    const img = await readImage(alphaFile('rgb16'));
+    expect(bytesOf(img).slice(0, 3)).toEqual([0, 1, 255]);
+  });
+  it('cmykToRgb: k = 0 → 255 − c; k = 255 → 0; c = 0 → 255 − k', () => {
+    for (let v = 0; v < 256; v++) {
+      expect(cmykToRgb(v, 0)).toBe(255 - v);
+      expect(cmykToRgb(v, 255)).toBe(0);
+      expect(cmykToRgb(0, v)).toBe(255 - v);
+    }
+  });
+});
+
+describe("Img-2 · readImage(…, { alpha: 'composite-white' }) = Pillow convert('RGBA') + alpha_composite on white", () => {
+  it.each(ALPHA_NAMES)('%s', async (name) => {
+    const img = await readImage(alphaFile(name), { alpha: 'composite-white' });
+    expect(bytesOf(img)).toEqual(alphaCase.numbers(`${name}.white`));
+  });
+  it('differs from the default exactly where the image has partial or full transparency', async () => {
+    const drop = await readImage(alphaFile('rgba'));
+    const white = await readImage(alphaFile('rgba'), { alpha: 'composite-white' });
+    expect(bytesOf(white).slice(0, 3)).toEqual([255, 255, 255]); // alpha 0
+    expect(bytesOf(drop)).not.toEqual(bytesOf(white));
+    const opaque = await readImage(alphaFile('rgb16'), { alpha: 'composite-white' });
+    expect(bytesOf(opaque)).toEqual(alphaCase.numbers('rgb16'));
+  });
+  it('an unknown mode is a one-line HeroError', async () => {
+    await expect(readImage(alphaFile('rgba'), { alpha: 'black' as never })).rejects.toThrow(HeroError);
   });
   it('compositeOnWhite is the identity at a = 255, white at a = 0, and within 1 of the exact blend', () => {
     for (let c = 0; c < 256; c++) {
@@ -66,6 +109,39 @@ describe('Img-1 · readImage converts to RGB like HF convert_to_rgb', () => {
         expect(Math.abs(compositeOnWhite(c, a) - (c * a + 255 * (255 - a)) / 255)).toBeLessThanOrEqual(1);
       }
     }
+  });
+});
+
+describe('Img-1 · readImage on hand-made PNGs', () => {
+  it('grey is replicated to R = G = B', async () => {
+    const img = await readImage(await png('grey.png', 3, 1, 1, [0, 77, 255]));
+    expect(Array.from(img.data)).toEqual([0, 0, 0, 77, 77, 77, 255, 255, 255]);
+  });
+  it('RGBA: alpha dropped by default, composited onto white on request', async () => {
+    const f = await png('rgba.png', 3, 1, 4, [10, 20, 30, 0, 10, 20, 30, 255, 0, 100, 200, 128]);
+    expect(Array.from((await readImage(f)).data)).toEqual([10, 20, 30, 10, 20, 30, 0, 100, 200]);
+    // 128/255 of c plus 127/255 of white, rounded: c = 0 → 127, 100 → 177, 200 → 227.
+    expect(Array.from((await readImage(f, { alpha: 'composite-white' })).data)).toEqual([255, 255, 255, 10, 20, 30, 127, 177, 227]);
+  });
+  it('grey + alpha: alpha dropped', async () => {
+    const img = await readImage(await png('ga.png', 2, 1, 2, [50, 0, 60, 255]));
+    expect(Array.from(img.data)).toEqual([50, 50, 50, 60, 60, 60]);
+  });
+});
+
+describe.each(GOLDEN_BACKENDS)('Img-1 · RGBA file → pixel_values = LlavaNextImageProcessor v4.45.1 (images_alpha rgba_wide) [%s]', (backend) => {
+  beforeAll(async () => { await useBackend(backend); });
+  it('the whole path: readImage → preprocess → [1, P, 3, S, S] tensor', async () => {
+    const cfg = loadImageProcessorConfig(modelDir('llava-next-tiny'));
+    const out = preprocess(await readImage(alphaFile('rgba_wide')), cfg);
+    expect(out.imageSize).toEqual(alphaCase.numbers('rgba_wide.image_sizes'));
+    const want = alphaCase.shape('rgba_wide.pixel_values');
+    const t = tf.tensor(out.pixelValues, [1, ...out.shape]);
+    expect(t.shape).toEqual(want);
+    const got = t.dataSync() as Float32Array;
+    expectClose(got, alphaCase.floats('rgba_wide.pixel_values'), TOL.pixels, 'rgba_wide.pixel_values');
+    expect(Buffer.from(got.buffer).equals(Buffer.from(alphaCase.floats('rgba_wide.pixel_values').buffer))).toBe(true);
+    t.dispose();
   });
 });
 

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import fc from 'fast-check';
-import { loadTokenizer, llavaPromptIds, clipTextIds, VICUNA_V1_SYSTEM, type Tokenizer } from '../../src/io/tokenizer';
+import { loadTokenizer, llavaPromptIds, clipTextIds, promptText, VICUNA_V1_SYSTEM, type Tokenizer } from '../../src/io/tokenizer';
 import { ensureDefaultWeights } from '../../src/weights/default_model';
 import { HeroError } from '../../src/core/errors';
 
@@ -86,6 +86,32 @@ describe('io.tokenizer · llavaPromptIds (llava-hf Vicuna template)', () => {
 
   it('rejects a question that holds the image placeholder', () => {
     expect(() => llavaPromptIds(llama, 'look <image> here', 32000)).toThrow(HeroError);
+  });
+});
+
+describe("io.tokenizer · --template vicuna_v1 (original LLaVA's conv_vicuna_v1)", () => {
+  // conv_vicuna_v1.get_prompt() after append_message('USER', '<image>\n' + q), append_message('ASSISTANT', None):
+  // system + sep(" ") + "USER: " + message + sep(" ") + "ASSISTANT:" (LLaVA llava/conversation.py, sep_style TWO).
+  const Q = 'What is in the picture?';
+  const WANT_TEXT = "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
+    + "detailed, and polite answers to the user's questions. USER: <image>\nWhat is in the picture? ASSISTANT:";
+  // Derived with llama-tokenizer-js 1.2.2 (an independent Llama SentencePiece-BPE implementation) chunk by chunk,
+  // as LLaVA's tokenizer_image_token does: encode(system + " USER: ", bos), 32000, encode("\n" + q + " ASSISTANT:")
+  // without bos. Note "▁US" "ER" (no "▁USER" piece), the lone "▁" (29871) on both sides of the image, and 13 = <0x0A>.
+  const WANT_IDS = [1, 319, 13563, 1546, 263, 12758, 1404, 322, 385, 23116, 21082, 20255, 29889, 450, 20255, 4076, 8444,
+    29892, 13173, 29892, 322, 1248, 568, 6089, 304, 278, 1404, 29915, 29879, 5155, 29889, 3148, 1001, 29901, 29871, 32000,
+    29871, 13, 5618, 338, 297, 278, 7623, 29973, 319, 1799, 9047, 13566, 29901];
+
+  it('promptText gives the exact conv_vicuna_v1 string ("curious user", one space before USER)', () => {
+    expect(promptText('vicuna_v1', Q)).toBe(WANT_TEXT);
+    expect(VICUNA_V1_SYSTEM.endsWith("user's questions.")).toBe(true);
+  });
+  it('llavaPromptIds({ template: vicuna_v1 }) gives the exact ids, starting with <s>', () => {
+    expect(llavaPromptIds(llama, Q, 32000, { template: 'vicuna_v1' })).toEqual(WANT_IDS);
+  });
+  it('llava-hf is the same without the system line', () => {
+    expect(promptText('llava-hf', Q)).toBe('USER: <image>\nWhat is in the picture? ASSISTANT:');
+    expect(llavaPromptIds(llama, Q, 32000, { template: 'llava-hf' })).toEqual([1, ...WANT_IDS.slice(WANT_IDS.indexOf(3148))]);
   });
 });
 

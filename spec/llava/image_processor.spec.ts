@@ -146,6 +146,38 @@ describe('Proc-1 · rescaleNormalize', () => {
   });
 });
 
+describe("Proc-1 · HF's processor test config: crop 18, shortest_edge 20, default pinpoints, 400×400 → (1, 1445, 3, 18, 18) (cases/llava_processor_partial)", () => {
+  const c = loadCase('llava_processor_partial');
+  const pcfg = validateImageProcessorConfig(c.json.config, 'llava_processor_partial.json');
+  const [h, w] = c.shape('image');
+  const image: RgbImage = { width: w, height: h, data: Uint8Array.from(c.numbers('image')) };
+  const out = preprocess(image, pcfg);
+
+  it('accepts pinpoints that are not multiples of the crop and cuts 38 × 38 tiles (the last row/column 6 px)', () => {
+    expect([1, ...out.shape]).toEqual(c.numbers('shape'));
+    expect(out.shape).toEqual([1445, 3, 18, 18]);
+    expect(out.bestResolution).toEqual([672, 672]);
+    expect(out.grid).toEqual([38, 38]);
+  });
+  it('every stored crop is bit-exact, and every crop has HF\'s sum and sum of |x|', () => {
+    const stride = c.json.stride as number;
+    const per = 3 * 18 * 18;
+    const strided = c.floats('pixel_values_strided');
+    const picked = new Float32Array(strided.length);
+    for (let i = 0, p = 0; p < 1445; p += stride, i++) picked.set(out.pixelValues.subarray(p * per, (p + 1) * per), i * per);
+    expect(nDiff(picked, strided)).toBe(0);
+    const sums = c.numbers('crop_sums'), abs = c.numbers('crop_abs_sums');
+    const bad: number[] = [];
+    for (let p = 0; p < 1445; p++) {
+      let s = 0, a = 0;
+      for (let i = p * per; i < (p + 1) * per; i++) { s += out.pixelValues[i]; a += Math.abs(out.pixelValues[i]); }
+      // float64 sums, read back through float32 (readNumbers): 1e-6·Σ|x| is far below one pixel step (≈ 0.015)
+      if (Math.abs(s - sums[p]) > 1e-6 * Math.max(1, abs[p]) || Math.abs(a - abs[p]) > 1e-6 * Math.max(1, abs[p])) bad.push(p);
+    }
+    expect(bad).toEqual([]);
+  });
+});
+
 describe('io · loadImageProcessorConfig', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-ipc-'));
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -157,7 +189,6 @@ describe('io · loadImageProcessorConfig', () => {
   const bad: Array<[string, (c: Record<string, unknown>) => unknown, RegExp]> = [
     ['resample 2 (bilinear)', (c) => ({ ...c, resample: 2 }), /resample = 2 is not supported/],
     ['no pinpoints', (c) => ({ ...c, image_grid_pinpoints: [] }), /image_grid_pinpoints/],
-    ['a pinpoint not a multiple of the crop', (c) => ({ ...c, image_grid_pinpoints: [[56, 100]] }), /not a multiple/],
     ['a non-square crop', (c) => ({ ...c, crop_size: { height: 56, width: 60 } }), /square/],
     ['std with a zero', (c) => ({ ...c, image_std: [1, 0, 1] }), /image_std/],
     ['a string flag', (c) => ({ ...c, do_rescale: 'yes' }), /do_rescale/],

@@ -4,7 +4,11 @@
  * Starts from the goldens' pixel_values so this file tests the model, not the processor
  * (spec/llava/image_processor.spec.ts covers that).
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../../src/core/errors';
 import { loadLlavaNext, disposeLlavaNext, encodeImage, disposeVisualContext, llavaNextKeys, type LlavaNextModel } from '../../src/llava/model';
 import { packImageFeatures } from '../../src/llava/pack';
 import { expandImageTokens, spliceImageFeatures } from '../../src/llava/merge';
@@ -92,5 +96,25 @@ describe('LLaVA-4 · splice and expansion errors', () => {
       const e = spliceImageFeatures(tf.tensor2d([[1], [2], [3], [4]]), [7, 1000, 8, 1000], 1000, tf.tensor2d([[10], [20]]));
       expect(Array.from(e.dataSync())).toEqual([1, 10, 3, 20]);
     });
+  });
+});
+
+describe('loadLlavaNext · processor geometry the model cannot pack', () => {
+  it('a pinpoint that is not a multiple of the crop size is a one-line HeroError naming preprocessor_config.json', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-model-pins-'));
+    try {
+      const src = modelDir('llava-next-tiny');
+      fs.copyFileSync(path.join(src, 'config.json'), path.join(dir, 'config.json'));
+      const pre = JSON.parse(fs.readFileSync(path.join(src, 'preprocessor_config.json'), 'utf8'));
+      fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ ...pre, image_grid_pinpoints: [[56, 100]] }));
+      let err: unknown;
+      try { loadLlavaNext(dir); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(HeroError);
+      expect((err as Error).message).toMatch(/\[56,100\] is not a multiple of crop_size 56/);
+      expect((err as Error).message).toContain(path.join(dir, 'preprocessor_config.json'));
+      expect((err as Error).message).not.toContain('\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

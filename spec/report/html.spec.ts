@@ -14,7 +14,7 @@ function report(method: string): RunReport {
   return {
     random_weights: true, note: 'RANDOM WEIGHTS: test', model: '/m/<llava>', clip: hero ? '/m/clip' : null, backend: 'cpu', method,
     options: hero ? { ratio: 0.2, alpha: 0.5, tauV: 0.05, tauT: 0.05, lowLayers: [5, 6, 7, 8], highLayers: [21], densityWeight: 0.2, variant: 'code' } : {},
-    prompt: EVIL, image: { file: 'img<1>.png', height: 480, width: 640 }, grid: [1, 2],
+    prompt: EVIL, image: { file: 'img<1>.png', height: 480, width: 640, alpha: 'drop' }, template: 'vicuna_v1', grid: [1, 2],
     tiles: [0, 1].map((k) => ({
       tile: k, row: 0, col: k, cls_similarity: hero ? 0.7916 : null, saliency: hero ? 0.4791 : null, clip_score: hero ? -0.0421 : null,
       relevance: hero ? 0.6782 : null, density: hero ? 0.25 : null, importance: hero ? 0.5131 + k : null, budget: hero ? 236 - 100 * k : null, kept: 236 - 100 * k,

@@ -27,7 +27,7 @@ function fakeResult(): PipelineResult {
   };
 }
 
-const META = { randomWeights: false, model: 'm', clip: 'c', backend: 'cpu', method: 'hero', options: {}, imageFile: 'x.png', answer: 'yes', outputs: {} };
+const META = { randomWeights: false, model: 'm', clip: 'c', backend: 'cpu', method: 'hero', options: {}, imageFile: 'x.png', imageAlpha: 'drop', template: 'vicuna_v1', answer: 'yes', outputs: {} };
 
 describe('HERO-7 HERO-8 · run report figures', () => {
   it('Vicuna-7B prefill TFLOPs and KV cache equal HERO-7/8 worked by hand (paper Table 4 rows)', () => {

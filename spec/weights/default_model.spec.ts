@@ -67,6 +67,7 @@ describe('default model · LLaVA-NeXT directory (HF layout, real geometry)', () 
     expect(c.vision_feature_select_strategy).toBe('default');
     expect(c.projector_hidden_act).toBe('gelu');
     expect(c.vision_config).toMatchObject({ image_size: 336, patch_size: 14, num_hidden_layers: 24, hidden_act: 'quick_gelu' });
+    expect(c.text_config.num_hidden_layers).toBe(32); // Vicuna-7B's depth: FastV K = 2, SparseVLM 2/6/15/19 apply
     expect(c.vision_config.hidden_size % c.vision_config.num_attention_heads).toBe(0);
     expect(c.text_config).toMatchObject({ model_type: 'llama', vocab_size: 32064, rope_theta: 10000, rms_norm_eps: 1e-5, bos_token_id: 1, eos_token_id: 2, pad_token_id: 0 });
     expect(c.text_config.max_position_embeddings).toBeGreaterThanOrEqual(4096);

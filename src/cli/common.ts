@@ -9,7 +9,8 @@ import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import { disposeClipModel, loadClipModel, type ClipModel } from '../clip/model';
 import { VisionPool } from '../clip/vision_pool';
-import { loadTokenizer, llavaPromptIds, clipTextIds } from '../io/tokenizer';
+import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
+import { readImage, type AlphaMode, type RgbImage } from '../io/image';
 import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
 import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
 import { FASTV_DEFAULTS, validateFastv } from '../baselines/fastv';
@@ -32,7 +33,9 @@ export function startVisionPool(flags: ParsedFlags, model: LlavaNextModel, log: 
 
 export const INPUT_FLAGS: FlagSpecs = {
   image: { type: 'string', arg: 'FILE', help: 'image file (PNG, JPEG, WebP, …)' },
-  prompt: { type: 'string', arg: 'TEXT', help: "the question; wrapped in the checkpoint's Vicuna template with one image placeholder" },
+  prompt: { type: 'string', arg: 'TEXT', help: 'the question; wrapped in the --template with one image placeholder' },
+  template: { type: 'string', arg: 'NAME', default: 'vicuna_v1', help: "prompt template for --prompt: vicuna_v1 (original LLaVA's conv_vicuna_v1 with its system line, as the authors evaluate) | llava-hf (llava-hf's, no system line)" },
+  'image-alpha': { type: 'string', arg: 'drop|white', default: 'drop', help: 'transparency: drop it and keep the stored colours (Pillow convert("RGB"), HF v4.45.1) | white (composite onto white)' },
   'raw-prompt': { type: 'string', arg: 'TEXT', help: 'a full prompt that already holds exactly one <image> placeholder (no template)' },
   'input-ids': { type: 'intList', arg: 'IDS', help: 'prompt token ids, comma-separated, holding exactly one image token id (config image_token_index)' },
   'max-new-tokens': { type: 'int', arg: 'N', default: 32, help: 'greedy tokens to generate (stops early at eos)' },
@@ -40,7 +43,7 @@ export const INPUT_FLAGS: FlagSpecs = {
 
 export const METHOD_FLAGS: FlagSpecs = {
   method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
-  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1] (hero default 0.2; hired 0.2; globalcom2 0.25; fastv 0.5; sparsevlm 0.5)' },
+  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1]; default: the method\'s own (hero 0.2; hired 0.2; fastervlm 0.25, T = ⌊r·N⌋; globalcom2 0.25; fastv 0.5; sparsevlm 0.5)' },
   alpha: { type: 'number', arg: 'A', help: 'HERO α in [0, 1]: weight of visual saliency vs text relevance (default 0.5); HiRED α (0.5)' },
   'tau-v': { type: 'number', arg: 'T', help: 'HERO τ_v, temperature of the saliency softmax (default 0.05)' },
   'tau-t': { type: 'number', arg: 'T', help: 'HERO τ_t, temperature of the relevance softmax (default 0.05)' },
@@ -83,8 +86,27 @@ export function checkImageFlag(flags: ParsedFlags): string {
   return image;
 }
 
-/** Prompt ids from --input-ids, --raw-prompt or --prompt (exactly one). Returns the question for CLIP too. */
-export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: number[]; question: string | null } {
+/** Reads --image with the --image-alpha choice (drop: Pillow convert("RGB"); white: composited onto white). */
+export async function readImageFlag(flags: ParsedFlags, file: string): Promise<{ image: RgbImage; alpha: AlphaMode }> {
+  const v = flags['image-alpha'] as string;
+  if (v !== 'drop' && v !== 'white') throw new HeroError(`--image-alpha: '${v}' is not 'drop' or 'white'`);
+  const alpha: AlphaMode = v === 'white' ? 'composite-white' : 'drop';
+  return { image: await readImage(file, { alpha }), alpha };
+}
+
+/** The --template value, checked. */
+export function templateFlag(flags: ParsedFlags): PromptTemplate {
+  const t = flags.template as string;
+  if (!(PROMPT_TEMPLATES as readonly string[]).includes(t)) throw new HeroError(`--template: '${t}' is not one of ${PROMPT_TEMPLATES.join(', ')}`);
+  return t as PromptTemplate;
+}
+
+/**
+ * Prompt ids from --input-ids, --raw-prompt or --prompt (exactly one). Returns the question for CLIP too
+ * (HERO scores the question alone, never the template, as the authors' code: docs/deviations.md), and the
+ * template that wrapped it (null for --raw-prompt / --input-ids, which take the prompt as given).
+ */
+export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: number[]; question: string | null; template: PromptTemplate | null } {
   const given = ['prompt', 'raw-prompt', 'input-ids'].filter((k) => flags[k] !== undefined);
   if (given.length !== 1) throw new HeroError(`give exactly one of --prompt, --raw-prompt, --input-ids (got ${given.length ? given.map((g) => `--${g}`).join(', ') : 'none'})`);
   const imageId = model.config.image_token_index;
@@ -95,7 +117,7 @@ export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: num
     const V = model.config.text_config.vocab_size;
     const bad = ids.find((t) => t < 0 || t >= V);
     if (bad !== undefined) throw new HeroError(`--input-ids: id ${bad} is outside the vocabulary [0, ${V})`);
-    return { ids, question: null };
+    return { ids, question: null, template: null };
   }
   const tok = loadTokenizer(model.dir);
   if (flags['raw-prompt'] !== undefined) {
@@ -104,11 +126,12 @@ export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: num
     if (n !== 1) throw new HeroError(`--raw-prompt: holds ${n} <image> placeholders; exactly one is required`);
     const ids = tok.encode(text, { addSpecialTokens: true });
     if (ids.filter((t) => t === imageId).length !== 1) throw new HeroError(`--raw-prompt: the tokenizer does not map <image> to image_token_index ${imageId}`);
-    return { ids, question: text.replace('<image>', '').trim() };
+    return { ids, question: text.replace('<image>', '').trim(), template: null };
   }
   const q = flags.prompt as string;
   if (q.includes('<image>')) throw new HeroError('--prompt: is the question only; the template adds the image placeholder (use --raw-prompt for a full prompt)');
-  return { ids: llavaPromptIds(tok, q, imageId), question: q };
+  const template = templateFlag(flags);
+  return { ids: llavaPromptIds(tok, q, imageId, { template }), question: q, template };
 }
 
 function layerListFlag(flags: ParsedFlags, name: string): number[] | undefined {

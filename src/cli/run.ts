@@ -8,8 +8,8 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend, startVisionPool } from './common';
-import { encodePng, readImage } from '../io/image';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext, llavaNextFp32Bytes, loadLlavaNext } from '../llava/model';
 import { loadLlavaNextConfig } from '../llava/config';
@@ -35,7 +35,7 @@ const FLAGS: FlagSpecs = {
   ...BACKEND_FLAGS,
 };
 
-const USAGE = 'usage: hero-lvlm run --image FILE --prompt TEXT [--ratio r] [--method M] [--model DIR --clip DIR] [--max-new-tokens N] [--out DIR] [--json]';
+const USAGE = 'usage: hero-lvlm run --image FILE --prompt TEXT [--ratio r] [--method M] [--model DIR --clip DIR] [--template vicuna_v1|llava-hf] [--image-alpha drop|white] [--max-new-tokens N] [--out DIR] [--json]';
 const DESCRIPTION = 'Answers a question about an image with HERO dropping visual tokens early, then reports the tile\n' +
   'importance, the budgets, the tokens kept, the prefill FLOPs and KV cache of the real Vicuna-7B at both\n' +
   'token counts, and the wall time per stage. Without --model it runs the embedded default model, whose\n' +
@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
   if (flags.prompt === undefined && flags['raw-prompt'] === undefined && flags['input-ids'] === undefined) throw new HeroError('--prompt: required');
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 1) throw new HeroError(`--max-new-tokens: ${maxNew} must be at least 1`);
-  // each method's own default ratio (methodSpec) unless given
+  // No --ratio default here: each method takes its own (methodSpec; METHOD_FLAGS.ratio's help lists them).
   const ratio = flags.ratio as number | undefined;
   if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) throw new HeroError(`--ratio: ${ratio} is outside (0, 1]`);
 
@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
   } else if (!fs.existsSync(path.join(modelDir!, 'config.json'))) {
     throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
   }
-  const image = await readImage(imageFile);
+  const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const backend = await setupBackend(flags, log);
   const P = 5; // at most 1 + 4 crops with LLaVA-NeXT's pinpoints; an upper bound for the estimate
   const cfg = loadLlavaNextConfig(modelDir!);
@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
   let method;
   let pool;
   try {
-    const { ids, question } = promptIds(flags, model);
+    const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
@@ -170,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
       randomWeights, model: model.dir, clip: method.name === 'hero' && method.clip ? method.clip.dir : null, backend,
-      method: method.name, options: method.name === 'none' ? {} : method.options, prompt, imageFile, answer, outputs,
+      method: method.name, options: method.name === 'none' ? {} : method.options, prompt, imageFile, imageAlpha, template, answer, outputs,
     });
     (report.timings_ms as Record<string, number>).load = loadMs;
     const html = renderReportHtml(report, { overlay: overlayPng, attentionMaps: mapsPng });

@@ -8,8 +8,7 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, setupBackend, startVisionPool } from './common';
-import { readImage } from '../io/image';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/model';
 import { disposeClipModel } from '../clip/model';
@@ -57,12 +56,12 @@ async function main(argv: string[]): Promise<number> {
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
   const backend = await setupBackend(flags, log);
-  const image = await readImage(imageFile);
+  const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const model = loadLlavaNext(modelDir);
   let method;
   let pool;
   try {
-    const { ids, question } = promptIds(flags, model);
+    const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
@@ -73,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       writeSafetensors(out, Object.fromEntries(result.trace), {
         format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-        model: modelDir, image: imageFile, ...(method.name === 'hero' ? { hero_options: JSON.stringify(method.options) } : {}),
+        model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(method.name === 'hero' ? { hero_options: JSON.stringify(method.options) } : {}),
       });
     } catch (e) {
       fs.rmSync(out, { force: true }); // written whole or not at all

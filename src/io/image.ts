@@ -24,11 +24,23 @@ export const MAX_IMAGE_PIXELS = 50_000_000;
 /** Largest side readImage accepts, in pixels (also checked for images under MAX_IMAGE_PIXELS). @choice */
 export const MAX_IMAGE_SIDE = 32_768;
 
+/**
+ * What readImage does with an alpha channel (or palette / colour-key transparency):
+ * 'drop' (default) — Pillow's `convert("RGB")`: alpha ignored, the stored colour of transparent pixels kept
+ *   (HF transformers v4.45.1 `convert_to_rgb`, and the original LLaVA's `Image.open(f).convert('RGB')`);
+ * 'composite-white' — alpha-composited onto opaque white (convert_to_rgb of transformers releases after
+ *   v4.45.1): an explicit option, not the reference behaviour.
+ */
+export type AlphaMode = 'drop' | 'composite-white';
+export const ALPHA_MODES: readonly AlphaMode[] = ['drop', 'composite-white'];
+
 export interface ReadImageOptions {
   /** overrides MAX_IMAGE_PIXELS (tests use a small value) */
   readonly maxPixels?: number;
   /** overrides MAX_IMAGE_SIDE */
   readonly maxSide?: number;
+  /** transparency handling, default 'drop' (Pillow convert("RGB")) */
+  readonly alpha?: AlphaMode;
 }
 
 /**
@@ -37,10 +49,9 @@ export interface ReadImageOptions {
  * white destination the general formula reduces to
  *   coef1 = a·128,  coef2 = (255 − a)·128,  t = c·coef1 + 255·coef2 + (128 << 7),
  *   out = (((t >> 8) + t) >> 8) >> 7          (the "shift for divide by 255" rounding).
- * @eq Img-1
- * @mirrors hf-4.45.1 image_transforms.py convert_to_rgb (RGBA → alpha-composite on white → RGB)
- * @choice Pillow's C source was not available to test against; the formula above is our reading of it and
- * gives 255 at a = 0, c at a = 255 and the rounded linear blend in between.
+ * Used only with `alpha: 'composite-white'`; checked bit-exactly against Pillow 9.4 (images_alpha `*.white`).
+ * @eq Img-2
+ * @mirrors Pillow 9.4 Image.alpha_composite (as called by convert_to_rgb of transformers releases after v4.45.1)
  */
 export function compositeOnWhite(c: number, a: number): number {
   const coef1 = a * 128;
@@ -49,26 +60,53 @@ export function compositeOnWhite(c: number, a: number): number {
   return ((((t >> 8) + t) >> 8) >> 7);
 }
 
+/**
+ * Pillow's CMYK → RGB (libImaging/Convert.c cmyk2rgb), per channel: nk = 255 − k,
+ * out = clip8(nk − MULDIV255(c, nk)), MULDIV255(a, b) = ((t >> 8) + t) >> 8 with t = a·b + 128.
+ * @eq Img-1
+ * @mirrors Pillow 9.4 Image.convert("RGB") from mode CMYK
+ */
+export function cmykToRgb(c: number, k: number): number {
+  const nk = 255 - k;
+  const t = c * nk + 128;
+  const v = nk - (((t >> 8) + t) >> 8);
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
 /** One-line error naming the file. */
 function fail(file: string, why: string): never {
   throw new HeroError(`${file}: ${why}`);
 }
 
+/** How the decoded samples are laid out before the conversion to RGB (see pillowRgb). */
+export type Layout = 'grey16' | 'grey16+alpha' | 'rgb8' | 'rgb16' | 'cmyk';
+
 /**
- * Reads an image file as 8-bit RGB (HWC). Grey is replicated to R = G = B; an alpha channel is composited onto
- * white with compositeOnWhite (HF `convert_to_rgb`); opaque RGB is returned unchanged.
+ * Reads an image file as 8-bit RGB (HWC) with Pillow's `Image.open(f).convert("RGB")` semantics (HF
+ * transformers v4.45.1 `convert_to_rgb`), mode by mode:
+ *   L, 1, LA, grey + tRNS → R = G = B = L (alpha ignored)
+ *   RGBA, RGB + tRNS      → R, G, B as stored (alpha ignored, transparent pixels keep their colour)
+ *   P, P + tRNS           → the palette colour (palette transparency ignored)
+ *   16-bit grey PNG       → Pillow opens it as mode I: min(v, 255)        (clipped, not scaled)
+ *   16-bit grey + alpha, RGB, RGBA PNG → v >> 8                          (Pillow keeps the high byte)
+ *   CMYK JPEG             → cmykToRgb (Pillow's formula; Adobe-inverted samples are un-inverted by both)
+ * With `alpha: 'composite-white'` the RGB is then composited onto white with the (8-bit) alpha, as
+ * `convert("RGBA")` + `alpha_composite` would (compositeOnWhite).
  * PNG and JPEG (baseline and progressive, 4:4:4 / 4:2:2 / 4:2:0 chroma, grey) decode to the same bytes as
  * Pillow 9.4 (spec/io/image.spec.ts): sharp's libjpeg-turbo runs with the same defaults as Pillow's
  * (islow IDCT, fancy chroma upsampling).
+ * @eq Img-1
+ * @mirrors hf-4.45.1 image_transforms.py convert_to_rgb (PIL Image.convert("RGB"), Pillow 9.4)
  * @choice The embedded ICC profile is ignored and EXIF orientation is not applied: Pillow's `Image.open` does
  * neither, and HF sees Pillow's pixels.
- * @deviation 16-bit PNG/TIFF input is reduced to 8 bits by libvips (scaled, ≈ v >> 8); Pillow keeps 16-bit
- * grey as mode "I;16" and clips it when converting. Such files are rare for VQA inputs.
- * @deviation CMYK input is converted by libvips; Pillow's CMYK → RGB formula is different.
+ * @deviation Formats other than PNG/JPEG (TIFF, WebP, GIF, …) are decoded by libvips; the modes above are
+ * checked against Pillow on PNG and JPEG only.
  */
 export async function readImage(file: string, opts: ReadImageOptions = {}): Promise<RgbImage> {
   const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
   const maxSide = opts.maxSide ?? MAX_IMAGE_SIDE;
+  const alphaMode = opts.alpha ?? 'drop';
+  if (!ALPHA_MODES.includes(alphaMode)) throw new HeroError(`alpha: '${String(alphaMode)}' is not one of ${ALPHA_MODES.join(', ')}`);
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -90,45 +128,72 @@ export async function readImage(file: string, opts: ReadImageOptions = {}): Prom
   if (w * h > maxPixels) fail(file, `image is ${w}×${h} = ${w * h} pixels, more than the limit of ${maxPixels}`);
   if (Math.max(w, h) > maxSide) fail(file, `image is ${w}×${h}, a side is longer than the limit of ${maxSide}`);
 
+  // Raw samples in the file's own colour space and depth: no flattening, no premultiplying, no colour
+  // management (libvips would otherwise turn CMYK into sRGB through a profile and scale 16 bits to 8).
+  // 8-bit grey decodes as R = G = B (+ alpha) through libvips' exact band replication.
+  const space = meta.space ?? 'srgb';
+  const sixteen = meta.depth === 'ushort' && space !== 'cmyk';
+  const layout: Layout = space === 'cmyk' ? 'cmyk'
+    : space === 'grey16' ? (meta.hasAlpha ? 'grey16+alpha' : 'grey16')
+      : sixteen ? 'rgb16' : 'rgb8';
+  const colourspace = { cmyk: 'cmyk', grey16: 'grey16', 'grey16+alpha': 'grey16', rgb16: 'rgb16', rgb8: undefined }[layout];
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
-    raw = await sharp(bytes, { limitInputPixels: false, ignoreIcc: true, failOn: 'error' })
-      .raw({ depth: 'uchar' })
+    let pipe = sharp(bytes, { limitInputPixels: false, ignoreIcc: true, failOn: 'error' });
+    if (colourspace) pipe = pipe.pipelineColourspace(colourspace).toColourspace(colourspace);
+    raw = await pipe
+      .raw({ depth: sixteen ? 'ushort' : 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (e) {
     fail(file, `cannot decode image (${oneLine(e)})`);
   }
   const { width, height, channels } = raw.info;
   if (width !== w || height !== h) fail(file, `decoded size ${width}×${height} differs from the header's ${w}×${h}`);
-  return { width, height, data: toRgb(raw.data, width * height, channels, file) };
+  const n = width * height;
+  const samples = sixteen
+    ? new Uint16Array(raw.data.buffer.slice(raw.data.byteOffset, raw.data.byteOffset + raw.data.length)) // native (LE) order
+    : raw.data;
+  if (samples.length !== n * channels) fail(file, `decoded ${samples.length} samples, expected ${n}×${channels}`);
+  const { rgb, alpha } = pillowRgb(samples, n, channels, layout, file);
+  if (alphaMode === 'composite-white' && alpha) {
+    for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) rgb[3 * i + c] = compositeOnWhite(rgb[3 * i + c], alpha[i]);
+  }
+  return { width, height, data: rgb };
 }
 
-/** Grey / grey+alpha / RGB / RGBA interleaved bytes → RGB, alpha composited onto white. */
-function toRgb(src: Uint8Array, n: number, channels: number, file: string): Uint8Array {
-  const out = new Uint8Array(n * 3);
-  switch (channels) {
-    case 3:
-      out.set(src.subarray(0, n * 3));
-      break;
-    case 1:
-      for (let i = 0; i < n; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = src[i];
-      break;
-    case 2:
-      for (let i = 0; i < n; i++) {
-        const v = compositeOnWhite(src[2 * i], src[2 * i + 1]);
-        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v;
-      }
-      break;
-    case 4:
-      for (let i = 0; i < n; i++) {
-        const a = src[4 * i + 3];
-        for (let c = 0; c < 3; c++) out[3 * i + c] = compositeOnWhite(src[4 * i + c], a);
-      }
-      break;
-    default:
-      fail(file, `unsupported number of channels (${channels})`);
+/**
+ * Interleaved decoded samples → Pillow's convert("RGB") bytes, and the 8-bit alpha (null when opaque) as
+ * Pillow's convert("RGBA") would have it (16-bit alpha: the high byte).
+ * @eq Img-1
+ */
+export function pillowRgb(src: ArrayLike<number>, n: number, channels: number, layout: Layout, file = 'image'):
+  { rgb: Uint8Array; alpha: Uint8Array | null } {
+  const rgb = new Uint8Array(n * 3);
+  const wantColour = layout === 'rgb8' || layout === 'rgb16';
+  const colourChannels = layout === 'cmyk' ? 4 : wantColour ? 3 : 1;
+  if (channels !== colourChannels && channels !== colourChannels + 1) fail(file, `unsupported number of channels (${channels}) for ${layout}`);
+  const hasAlpha = channels === colourChannels + 1 && layout !== 'cmyk';
+  const alpha = hasAlpha ? new Uint8Array(n) : null;
+  const to8 = (v: number): number => {
+    switch (layout) {
+      case 'grey16': return v > 255 ? 255 : v; // Pillow mode I → RGB clips
+      case 'grey16+alpha': case 'rgb16': return v >> 8; // Pillow's ;16B unpackers keep the high byte
+      default: return v;
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    const s = i * channels;
+    if (layout === 'cmyk') {
+      const k = src[s + 3];
+      for (let c = 0; c < 3; c++) rgb[3 * i + c] = cmykToRgb(src[s + c], k);
+    } else if (wantColour) {
+      for (let c = 0; c < 3; c++) rgb[3 * i + c] = to8(src[s + c]);
+    } else {
+      rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = to8(src[s]);
+    }
+    if (alpha) alpha[i] = layout === 'rgb8' ? src[s + channels - 1] : src[s + channels - 1] >> 8;
   }
-  return out;
+  return { rgb, alpha };
 }
 
 function oneLine(e: unknown): string {

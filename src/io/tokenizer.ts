@@ -46,9 +46,34 @@ export function loadTokenizer(dir: string): Tokenizer {
   };
 }
 
-/** The system line of original LLaVA's `conv_vicuna_v1` (HERO's and FasterVLM's evaluation template). */
+/**
+ * The system line of original LLaVA's `conv_vicuna_v1` (HERO's and the baselines' evaluation template), verbatim
+ * from haotian-liu/LLaVA llava/conversation.py (as vendored by Theia-4869/FasterVLM@f5d5f12, conv_vicuna_v1):
+ * "user", not "human" (that is conv_vicuna_v0).
+ */
 export const VICUNA_V1_SYSTEM = 'A chat between a curious user and an artificial intelligence assistant. '
   + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+
+/**
+ * `--template`: 'vicuna_v1' = original LLaVA's conv_vicuna_v1 (system line, then `USER: <image>\n{q} ASSISTANT:`),
+ * what the HERO and baseline authors evaluate with (`--conv-mode vicuna_v1`); 'llava-hf' = llava-hf's chat
+ * template for llava-v1.6-vicuna (no system line).
+ */
+export type PromptTemplate = 'vicuna_v1' | 'llava-hf';
+export const PROMPT_TEMPLATES: readonly PromptTemplate[] = ['vicuna_v1', 'llava-hf'];
+
+/**
+ * The full prompt text of one single-turn question, image placeholder included.
+ * vicuna_v1 is `conv.get_prompt()` of conv_vicuna_v1 (sep_style TWO, sep " ", sep2 "</s>") after
+ * `append_message(USER, "<image>\n" + q)` and `append_message(ASSISTANT, None)`:
+ *   system + " " + "USER: " + "<image>\n" + q + " " + "ASSISTANT:".
+ * @mirrors Theia-4869/FasterVLM@f5d5f12 llava/conversation.py Conversation.get_prompt, conv_vicuna_v1;
+ * llava/eval/model_vqa_loader.py (qs = DEFAULT_IMAGE_TOKEN + '\n' + qs)
+ */
+export function promptText(template: PromptTemplate, question: string): string {
+  const system = template === 'vicuna_v1' ? `${VICUNA_V1_SYSTEM} ` : '';
+  return `${system}USER: <image>\n${question} ASSISTANT:`;
+}
 
 /**
  * llava-hf's single-turn Vicuna prompt `{system }USER: <image>\n{question} ASSISTANT:` as ids: `<s>`, the
@@ -59,12 +84,13 @@ export const VICUNA_V1_SYSTEM = 'A chat between a curious user and an artificial
  * and what original LLaVA's `tokenizer_image_token` does: each chunk gets its own SentencePiece "▁"
  * prefix, so the ids around the image are `… 29871, <image>, 29871, 13, …` with the Llama-2 vocabulary.
  *
- * @choice No system text by default: llava-hf's chat_template.json injects none (reference §6).
- * Pass `opts.system` (e.g. VICUNA_V1_SYSTEM for original LLaVA's conv_vicuna_v1) to prepend one,
+ * @choice No system text by default (the library's llava-hf behaviour; the CLI defaults to
+ * `template: 'vicuna_v1'`). `opts.template: 'vicuna_v1'` or `opts.system` (any text) prepend a system line
  * followed by one space.
  */
-export function llavaPromptIds(tok: Tokenizer, question: string, imageTokenId: number, opts?: { system?: string }): number[] {
-  const system = opts?.system;
+export function llavaPromptIds(tok: Tokenizer, question: string, imageTokenId: number,
+  opts?: { system?: string; template?: PromptTemplate }): number[] {
+  const system = opts?.system ?? (opts?.template === 'vicuna_v1' ? VICUNA_V1_SYSTEM : undefined);
   const before = `${system ? `${system} ` : ''}USER: `;
   const after = `\n${question} ASSISTANT:`;
   const ids = [...tok.encode(before, { addSpecialTokens: true }), imageTokenId, ...tok.encode(after, { addSpecialTokens: false })];

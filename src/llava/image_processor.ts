@@ -10,6 +10,8 @@
  * v4.45.1 quirk, reproduced on purpose: `_pad_for_patching` pads floor(d/2) on *both* sides, so an odd
  * padding d leaves the canvas one pixel short, its edge tiles are smaller than the crop size, and the per-crop
  * resize + centre crop turns them back into S × S (see spec/fixtures/cases/llava_processor.json, odd_h31_w100).
+ * The same happens when a pinpoint is not a multiple of the crop size (HF's processor test: crop 18, pinpoint
+ * 672 = 37·18 + 6 → 38 tiles per side, the last 6 px wide; spec/fixtures/cases/llava_processor_partial).
  */
 import * as path from 'path';
 import { HeroError } from '../core/errors';
@@ -55,11 +57,8 @@ export function validateImageProcessorConfig(raw: unknown, where: string): Image
     !pins.every((p) => Array.isArray(p) && p.length === 2 && posInt(p[0]) && posInt(p[1]))) {
     bad('image_grid_pinpoints must be a non-empty list of [height, width] positive integers');
   }
-  for (const p of pins as number[][]) {
-    if (p[0] % (crop!.height as number) !== 0 || p[1] % (crop!.height as number) !== 0) {
-      bad(`image_grid_pinpoints entry [${p}] is not a multiple of crop_size ${crop!.height}`);
-    }
-  }
+  // Pinpoints need not be multiples of the crop size here: v4.45.1's divide_to_patches then keeps the partial
+  // edge tiles (HF's own processor test does that). The *model* cannot pack such a grid (loadLlavaNext refuses).
   for (const k of ['image_mean', 'image_std'] as const) {
     const v = c[k];
     if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
@@ -178,6 +177,15 @@ export function divideToPatches(img: RgbImage, tile: number): RgbImage[] {
 }
 
 /**
+ * (rows, cols) of the tiles divideToPatches cuts from an (h, w) canvas: ⌈h/tile⌉ × ⌈w/tile⌉, partial edge
+ * tiles included. Equals (best_h // tile, best_w // tile) — the model's anyresGridShape — whenever the
+ * pinpoints are multiples of the tile (the canvas is then at most one pixel short, v4.45.1 odd padding).
+ */
+export function tileGrid(canvas: Hw, tile: number): [number, number] {
+  return [Math.ceil(canvas[0] / tile), Math.ceil(canvas[1] / tile)];
+}
+
+/**
  * Thumbnail: the original image squashed to edge × edge (aspect ratio not kept).
  * @mirrors hf-4.45.1 models/llava_next/image_processing_llava_next.py get_image_patches (resized_original_image)
  */
@@ -223,7 +231,7 @@ export function cropsForPatching(img: RgbImage, cfg: ImageProcessorConfig, mode:
   return {
     crops: [thumbnail(img, cfg.size.shortest_edge), ...tiles].map(perCrop),
     bestResolution: best,
-    grid: [Math.floor(best[0] / tile), Math.floor(best[1] / tile)],
+    grid: tileGrid([resized.height + padding.top + padding.bottom, resized.width + padding.left + padding.right], tile),
     resized: [resized.height, resized.width],
     padding,
   };

@@ -71,6 +71,14 @@ export function loadLlavaNext(dir: string, onProgress?: (done: number, total: nu
   const derived = deriveLlava(config);
   const processor = loadImageProcessorConfig(dir);
   const eosTokenIds = loadEosTokenIds(dir);
+  // The processor accepts pinpoints that are not multiples of the crop (partial edge tiles, as v4.45.1), but
+  // pack_image_features views the tiles as (best_h // S) × (best_w // S), which then has fewer tiles than the
+  // processor cut: HF v4.45.1 fails there too. Refuse it up front, naming the file.
+  for (const p of processor.image_grid_pinpoints) {
+    if (p[0] % processor.crop_size.height !== 0 || p[1] % processor.crop_size.height !== 0) {
+      throw new HeroError(`${path.join(dir, 'preprocessor_config.json')}: image_grid_pinpoints entry [${p}] is not a multiple of crop_size ${processor.crop_size.height}; the processor supports that (partial edge tiles) but the model cannot pack the resulting grid`);
+    }
+  }
   const store = SafetensorsDir.open(dir);
   try {
     const tensors = loadTensors(store, llavaNextKeys(config), { llavaLayout: true, onProgress });

@@ -122,9 +122,10 @@ export function renderReportHtml(rep: RunReport, images: ReportImages): string {
   if (rep.note) S.push(`<p class="warn"><strong>${escapeHtml(rep.note)}</strong></p>`);
   S.push(`<p>${escapeHtml(METHOD_TEXT[rep.method] ?? rep.method)}</p>`);
   S.push(table(['setting', 'value'], [
-    ['image', `${escapeHtml(rep.image.file)} (${rep.image.width}×${rep.image.height} px, W×H)`],
+    ['image', `${escapeHtml(rep.image.file)} (${rep.image.width}×${rep.image.height} px, W×H; transparency: ${rep.image.alpha === 'drop' ? 'dropped, as Pillow convert("RGB")' : 'composited on white'})`],
     ['tile grid', `${rows}×${cols} tiles + 1 thumbnail = ${rows * cols + 1} crops`],
     ['prompt', rep.prompt === null ? '(given as token ids)' : escapeHtml(rep.prompt)],
+    ['prompt template', rep.template === null ? '— (raw prompt or token ids)' : `<code>${escapeHtml(rep.template)}</code>`],
     ['method', `<code>${escapeHtml(rep.method)}</code>`],
     ...optionRows(rep.options),
     ['model', escapeHtml(rep.model)], ...(hero ? [['CLIP (relevance, HERO-2)', rep.clip === null ? '— (no relevance term)' : escapeHtml(rep.clip)]] : []),

@@ -20,11 +20,15 @@ export interface RunReport {
   readonly method: string; readonly options: unknown;
   /** The question as given (--prompt or --raw-prompt); null with --input-ids. */
   readonly prompt: string | null;
-  readonly image: { readonly file: string; readonly height: number; readonly width: number };
+  /** alpha: 'drop' (Pillow convert("RGB")) or 'composite-white' (--image-alpha) */
+  readonly image: { readonly file: string; readonly height: number; readonly width: number; readonly alpha: string };
+  /** the --prompt template (vicuna_v1 | llava-hf), null for --raw-prompt / --input-ids */
+  readonly template: string | null;
   readonly grid: readonly [number, number];
   readonly tiles: TileRow[];
   readonly kept_per_crop: number[];
-  readonly visual_tokens: { readonly full: number; readonly kept: number };
+  /** kept: given to the LLM; in_decoder (FastV): kept from decoder layer from_layer on */
+  readonly visual_tokens: { readonly full: number; readonly kept: number; readonly in_decoder?: { readonly from_layer: number; readonly kept: number } };
   readonly text_tokens: number;
   readonly vicuna_7b: { readonly tokens: { full: number; pruned: number }; readonly prefill_tflops: { full: number; pruned: number; ratio: number }; readonly kv_cache_mib: { full: number; pruned: number } };
   readonly timings_ms: Record<string, number>;
@@ -37,7 +41,7 @@ export const RANDOM_NOTE = 'RANDOM WEIGHTS: the embedded default model is untrai
 
 export function buildReport(r: PipelineResult, a: {
   randomWeights: boolean; model: string; clip: string | null; backend: string; method: string; options: unknown;
-  prompt?: string | null; imageFile: string; answer: string; outputs: Record<string, string>;
+  prompt?: string | null; imageFile: string; imageAlpha: string; template: string | null; answer: string; outputs: Record<string, string>;
 }): RunReport {
   const [rows, cols] = r.processed.grid;
   const K = rows * cols;
@@ -60,9 +64,14 @@ export function buildReport(r: PipelineResult, a: {
   return {
     random_weights: a.randomWeights, note: a.randomWeights ? RANDOM_NOTE : null,
     model: a.model, clip: a.clip, backend: a.backend, method: a.method, options: a.options, prompt: a.prompt ?? null,
-    image: { file: a.imageFile, height: r.processed.imageSize[0], width: r.processed.imageSize[1] },
+    image: { file: a.imageFile, height: r.processed.imageSize[0], width: r.processed.imageSize[1], alpha: a.imageAlpha },
+    template: a.template,
     grid: [rows, cols], tiles, kept_per_crop: r.keptPerCrop,
-    visual_tokens: { full: r.visualTokensFull, kept: r.visualTokens }, text_tokens: textTokens,
+    visual_tokens: {
+      full: r.visualTokensFull, kept: r.visualTokens,
+      ...(r.visualTokensInDecoder ? { in_decoder: { from_layer: r.visualTokensInDecoder.fromLayer, kept: r.visualTokensInDecoder.kept } } : {}),
+    },
+    text_tokens: textTokens,
     vicuna_7b: {
       tokens: { full, pruned },
       prefill_tflops: { full: fFull, pruned: fPruned, ratio: fFull / fPruned },
@@ -79,13 +88,15 @@ export function formatReport(rep: RunReport): string {
   const L: string[] = [];
   if (rep.note) L.push(`!! ${rep.note}`, '');
   L.push(`answer: ${rep.answer}`, '');
-  L.push(`image ${rep.image.width}×${rep.image.height} (W×H) → tile grid ${rep.grid[0]}×${rep.grid[1]}; method ${rep.method}; backend ${rep.backend}`);
+  L.push(`image ${rep.image.width}×${rep.image.height} (W×H) → tile grid ${rep.grid[0]}×${rep.grid[1]}; method ${rep.method}; backend ${rep.backend}; template ${rep.template ?? '(raw prompt)'}`);
   L.push('', ' tile (r,c)  CLS sim  CLIP score  density  importance  budget  kept');
   for (const t of rep.tiles) {
     L.push(` ${String(t.tile).padStart(4)} (${t.row},${t.col})  ${f(t.cls_similarity).padStart(7)}  ${f(t.clip_score).padStart(10)}  ${f(t.density).padStart(7)}  ${f(t.importance).padStart(10)}  ${(t.budget === null ? '—' : String(t.budget)).padStart(6)}  ${String(t.kept).padStart(4)}`);
   }
   L.push('', `tokens kept per crop (thumbnail first): ${rep.kept_per_crop.join(', ')}`);
   L.push(`visual tokens: ${rep.visual_tokens.full} → ${rep.visual_tokens.kept} (${((100 * rep.visual_tokens.kept) / rep.visual_tokens.full).toFixed(1)} %); text tokens: ${rep.text_tokens}`);
+  const dec = rep.visual_tokens.in_decoder;
+  if (dec) L.push(`visual tokens from decoder layer ${dec.from_layer} on: ${dec.kept} (${((100 * dec.kept) / rep.visual_tokens.kept).toFixed(1)} %)`);
   const v = rep.vicuna_7b;
   L.push(`real Vicuna-7B prefill (HERO-7/8): ${f(v.prefill_tflops.full, 2)} → ${f(v.prefill_tflops.pruned, 2)} TFLOPs (${f(v.prefill_tflops.ratio, 2)}× less); KV cache ${f(v.kv_cache_mib.full, 1)} → ${f(v.kv_cache_mib.pruned, 1)} MiB`);
   L.push(`wall time: ${Object.entries(rep.timings_ms).map(([k, ms]) => `${k} ${ms} ms`).join(', ')}`);
