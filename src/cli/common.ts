@@ -56,7 +56,7 @@ export const METHOD_FLAGS: FlagSpecs = {
 /** Activates the requested backend and says which one runs (stderr). */
 export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<string> {
   const name = requestedBackend(flags.backend as string | undefined);
-  await initBackend(name);
+  await initBackend(name, log);
   log(`backend: ${name}`);
   return name;
 }
