@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCli } from '../util/cli';
-import { loadCase, modelDir, imagePath, FIXTURES, type GoldenCase } from '../util/fixtures';
+import { loadCase, modelDir, imagePath, FIXTURES, GOLDEN_BACKENDS, type GoldenCase } from '../util/fixtures';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { compare } from '../util/close';
 import { TOL } from '../util/tolerances';
@@ -78,7 +78,7 @@ describe('HERO-1 … HERO-6 HERO-LAYOUT · HERO end to end through the library (
   });
 });
 
-describe.each(['cpu', 'wasm'])('HERO-1 … HERO-6 HERO-LAYOUT · `hero-lvlm trace --method hero` (%s backend)', (backend) => {
+describe.each([...GOLDEN_BACKENDS])('HERO-1 … HERO-6 HERO-LAYOUT · `hero-lvlm trace --method hero` (%s backend)', (backend) => {
   it.each(CASES)('%s', (name) => {
     const gc = loadCase(name);
     const { legacyIds, clipIds, image, opts } = caseInputs(gc);
