@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, requestedBackend } from '../backend';
-import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams } from '../clip/vision';
+import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
+import type { ClipVisionConfig } from '../clip/config';
 import { disposeTree } from '../io/checkpoint';
 import { randomParams, VIT_L_336, VIT_L_HERO_TAPS } from '../weights/random_params';
 import { activeWebGpuAdapter, checkWeightsFit, releaseWebGpu } from './webgpu';
@@ -23,16 +24,20 @@ export interface VisionTiming {
   last_hidden_state_finite: boolean;
 }
 
-/** Times `runs` passes (after one warm-up, reported as first_run_ms) of ViT-L/14-336 over `crops` crops. */
-export async function timeVisionViTL(crops: number, runs: number): Promise<Omit<VisionTiming, 'backend'>> {
-  const { tree } = randomParams<{ vision_model: ClipVisionParams }>(clipVisionKeys(VIT_L_336, 'vision_model.'), 7);
-  const px = tf.randomNormal([crops, 3, VIT_L_336.image_size, VIT_L_336.image_size], 0, 1, 'float32', 11) as tf.Tensor4D;
+/**
+ * Times `runs` passes (after one warm-up, reported as first_run_ms) of a CLIP vision tower (default
+ * ViT-L/14-336 with HERO's taps) over `crops` crops of random pixels.
+ */
+export async function timeVisionViTL(crops: number, runs: number, cfg: ClipVisionConfig = VIT_L_336,
+  taps: VisionTaps = VIT_L_HERO_TAPS): Promise<Omit<VisionTiming, 'backend'>> {
+  const { tree } = randomParams<{ vision_model: ClipVisionParams }>(clipVisionKeys(cfg, 'vision_model.'), 7);
+  const px = tf.randomNormal([crops, 3, cfg.image_size, cfg.image_size], 0, 1, 'float32', 11) as tf.Tensor4D;
   try {
     checkWeightsFit(tree);
     let finite = true;
     const once = async (): Promise<number> => {
       const t = performance.now();
-      const o = visionModel(tree.vision_model, px, VIT_L_336, VIT_L_HERO_TAPS);
+      const o = visionModel(tree.vision_model, px, cfg, taps);
       const v = await o.lastHiddenState.data(); // waits for the GPU
       const ms = performance.now() - t;
       for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) { finite = false; break; }
