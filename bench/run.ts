@@ -15,7 +15,6 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../src/backend';
-import { clipVisionConfig } from '../src/clip/config';
 import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams, type VisionOutput } from '../src/clip/vision';
 import { VisionPool } from '../src/clip/vision_pool';
 import { attentionImpl, setAttentionImpl, type AttentionImpl } from '../src/nn/attention';
@@ -24,7 +23,8 @@ import { clipTextKeys, textModel, type ClipTextParams } from '../src/clip/text';
 import { llamaConfig } from '../src/llama/config';
 import { llamaKeys, llamaForward, type LlamaParams } from '../src/llama/decoder';
 import { KvCache } from '../src/llama/kv_cache';
-import { buildTree, disposeTree } from '../src/io/checkpoint';
+import { disposeTree } from '../src/io/checkpoint';
+import { randomParams, VIT_L_336, VIT_L_HERO_TAPS } from '../src/weights/random_params';
 import { writeSafetensors, type TensorToWrite } from '../src/io/safetensors';
 import { applyHero, heroDefaults } from '../src/hero/index';
 import { prefillFlops } from '../src/flops/flops';
@@ -82,24 +82,6 @@ function save(suite: string, data: unknown): void {
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify({ ...meta, ...data as object }, null, 2)}\n`);
 }
 
-/** Seeded random params for a key spec (weights ~ N(0, 1/fan_in), norms ~ 1, biases ~ 0.02). */
-function randomParams<T>(spec: Map<string, readonly number[]>, seed: number): { tree: T; host: Record<string, TensorToWrite> } {
-  const tensors = new Map<string, tf.Tensor>();
-  const host: Record<string, TensorToWrite> = {};
-  let s = seed;
-  for (const [name, shape] of spec) {
-    const t = tf.tidy(() => {
-      if (/norm|layrnorm/.test(name) && name.endsWith('weight')) return tf.add(1, tf.randomNormal(shape as number[], 0, 0.02, 'float32', ++s));
-      if (name.endsWith('bias')) return tf.randomNormal(shape as number[], 0, 0.02, 'float32', ++s);
-      const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-      return tf.randomNormal(shape as number[], 0, 1 / Math.sqrt(fanIn), 'float32', ++s);
-    });
-    tensors.set(name, t);
-    host[name] = { dtype: 'F32', shape, data: t.dataSync() as Float32Array };
-  }
-  return { tree: buildTree<T>(tensors), host };
-}
-
 function peer(suite: 'vision' | 'decoder', file: string, a: Record<string, unknown>): Record<string, unknown> | string {
   if (!PEER) return 'skipped (--no-peer)';
   const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'bench', 'peer', 'peer.py'), suite, file, JSON.stringify(a)], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -109,8 +91,8 @@ function peer(suite: 'vision' | 'decoder', file: string, a: Record<string, unkno
 
 // ---------------------------------------------------------------------------------------------------------
 
-const VIT_L = clipVisionConfig({ hidden_size: 1024, intermediate_size: 4096, num_attention_heads: 16, num_hidden_layers: 24, image_size: 336, patch_size: 14, projection_dim: 768 });
-const HERO_TAPS = { attentions: [5, 6, 7, 8, 21], hiddenStates: [23, 24] };
+const VIT_L = VIT_L_336;
+const HERO_TAPS = VIT_L_HERO_TAPS;
 
 async function visionSuite(backend: BackendName, shared: Record<string, unknown>): Promise<Record<string, unknown>> {
   const { tree, host } = randomParams<{ vision_model: ClipVisionParams }>(clipVisionKeys(VIT_L, 'vision_model.'), 7);

@@ -1,4 +1,6 @@
 import { requestedBackend, BACKEND_ENV } from '../src/backend';
+import { diagnoseWebGpu } from '../src/accel/webgpu';
+import { parseTestBackends } from './util/fixtures';
 import { runCli } from './util/cli';
 
 describe('backend selection', () => {
@@ -31,5 +33,32 @@ describe('backend selection', () => {
     }
     const e = runCli(['trace', '--model', 'x', '--image', 'y', '--input-ids', '1', '--out', 'z.safetensors'], { env: { [BACKEND_ENV]: 'cpu' } });
     expect(e.stderr).toMatch(/^backend: cpu$/m); // the backend in use is reported
+  });
+});
+
+describe('--backend webgpu through the CLI', () => {
+  const args = ['trace', '--model', 'nope', '--image', 'nope.png', '--input-ids', '1', '--out', 'z.safetensors'];
+  // What this machine has decides which of the two outcomes is right; both are asserted.
+  const here = diagnoseWebGpu();
+  it.each([['--backend', ['--backend', 'webgpu'], {}], [`$${BACKEND_ENV}`, [], { [BACKEND_ENV]: 'webgpu' }]] as const)('via %s: no adapter → one line naming why and a non-zero exit; an adapter → its name and limits', (_via, flag, env) => {
+    const r = runCli([...args, ...flag], { env });
+    expect(r.code).not.toBe(0);
+    if (!here.ok) {
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hero-lvlm: error: backend 'webgpu' unavailable: (package missing|no Vulkan loader|no adapter): /)]);
+      expect(r.stderr).toContain(`unavailable: ${here.reason}:`);
+    } else {
+      expect(r.stderr).toMatch(/^webgpu adapter: .*; limits: maxStorageBufferBindingSize=.*maxBufferSize=/m);
+      expect(r.stderr).toMatch(/^backend: webgpu$/m);
+    }
+  });
+});
+
+describe('$HERO_LVLM_TEST_BACKENDS (spec/util/fixtures.ts)', () => {
+  it('defaults to cpu,wasm; takes any backend name; an unknown or empty list fails instead of skipping', () => {
+    expect(parseTestBackends(undefined)).toEqual(['cpu', 'wasm']);
+    expect(parseTestBackends('webgpu')).toEqual(['webgpu']);
+    expect(parseTestBackends(' tfjs-node , cpu ')).toEqual(['tfjs-node', 'cpu']);
+    expect(() => parseTestBackends('cpu,webgl')).toThrow(/HERO_LVLM_TEST_BACKENDS: unknown backend 'webgl'/);
+    expect(() => parseTestBackends(',')).toThrow(/is empty/);
   });
 });

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from './core/errors';
+import { prepareWebGpu, finishWebGpu, describeAdapter, type AdapterReport } from './accel/webgpu';
 
 /**
  * Backend selection. `wasm` (SIMD, single-threaded) is the default; `cpu` is the slow, deterministic
  * pure-JS cross-check; `tensorflow` comes from the optional packages @tensorflow/tfjs-node or
- * @tensorflow/tfjs-node-gpu, which the user installs (README, "GPU"). A requested backend that fails to
+ * @tensorflow/tfjs-node-gpu, which the user installs; `webgpu` is tfjs-backend-webgpu on Dawn
+ * (src/accel/webgpu.ts; both optional dependencies). See docs/gpu.md. A requested backend that fails to
  * initialise is an error, never a silent fallback.
  */
-export const BACKENDS = ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
+export const BACKENDS = ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu', 'webgpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export const BACKEND_ENV = 'HERO_LVLM_BACKEND';
 
@@ -27,15 +29,20 @@ function requireOptional(pkg: string): void {
     require(pkg);
   } catch (e) {
     throw new HeroError(`backend needs the optional package ${pkg}, which is not installed or failed to load ` +
-      `(${(e as Error).message.split('\n')[0]}); see README "GPU and tfjs-node"`);
+      `(${(e as Error).message.split('\n')[0]}); see docs/gpu.md`);
   }
 }
 
-/** Registers and activates `name`; returns the tfjs backend id now in use. */
-export async function initBackend(name: BackendName): Promise<string> {
+/**
+ * Registers and activates `name`; returns the tfjs backend id now in use. `log` receives what the backend
+ * reports at start-up (webgpu: the adapter's name and limits).
+ */
+export async function initBackend(name: BackendName, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<string> {
   let tfName: string = name;
+  let adapter: AdapterReport | undefined;
   if (name === 'wasm') require('@tensorflow/tfjs-backend-wasm');
   else if (name === 'cpu') require('@tensorflow/tfjs-backend-cpu');
+  else if (name === 'webgpu') adapter = prepareWebGpu();
   else { requireOptional(name === 'tfjs-node' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu'); tfName = 'tensorflow'; }
   // PROD silences tfjs's own console hints (e.g. the cpu backend's "install tfjs-node" banner), which would
   // break the one-line error contract on stderr; our README documents the backends instead.
@@ -43,5 +50,6 @@ export async function initBackend(name: BackendName): Promise<string> {
   // tf.setBackend resolves to false (it does not throw) when initialisation fails.
   const ok = await tf.setBackend(tfName);
   if (!ok || tf.getBackend() !== tfName) throw new HeroError(`backend '${name}' failed to initialise`);
+  if (adapter) log(describeAdapter(adapter, finishWebGpu()));
   return tfName;
 }

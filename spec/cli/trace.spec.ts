@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runCli } from '../util/cli';
-import { loadCase, modelDir, imagePath, FIXTURES } from '../util/fixtures';
+import { loadCase, modelDir, imagePath, FIXTURES, GOLDEN_BACKENDS, POOL_BACKENDS } from '../util/fixtures';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { compare } from '../util/close';
 import { TOL } from '../util/tolerances';
@@ -17,8 +17,10 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const INT_TENSORS = ['image_sizes', 'input_ids', 'generated_ids'];
 
-// The last row runs the vision tower in two worker threads (VisionPool): the same goldens must hold.
-describe.each([['cpu', 1], ['wasm', 1], ['wasm', 2]])('CLI trace reproduces the llava_wide golden (%s backend, %i vision worker(s))', (backend, workers) => {
+// Every test backend in-process, and the vision tower in two worker threads (VisionPool, wasm): the same
+// goldens must hold.
+const ROWS: Array<[string, number]> = [...GOLDEN_BACKENDS.map((b): [string, number] => [b, 1]), ...POOL_BACKENDS.filter((b) => b === 'wasm').map((b): [string, number] => [b, 2])];
+describe.each(ROWS)('CLI trace reproduces the llava_wide golden (%s backend, %i vision worker(s))', (backend, workers) => {
   it('writes every golden tensor under its name, equal within tolerance', () => {
     const gc = loadCase('llava_wide');
     const out = path.join(tmp, `wide_${backend}_${workers}.safetensors`);

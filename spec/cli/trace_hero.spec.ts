@@ -9,7 +9,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCli } from '../util/cli';
-import { loadCase, modelDir, imagePath, FIXTURES, type GoldenCase } from '../util/fixtures';
+import { loadCase, modelDir, imagePath, GOLDEN_BACKENDS, type GoldenCase } from '../util/fixtures';
+import { HERO_CASES, HERO_TRACE_NAMES, HERO_TRACE_SKIP, heroCaseInputs, heroTraceArgs } from '../util/golden_traces';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { compare } from '../util/close';
 import { TOL } from '../util/tolerances';
@@ -17,32 +18,17 @@ import { loadLlavaNext, disposeLlavaNext, type LlavaNextModel } from '../../src/
 import { loadClipModel, disposeClipModel, type ClipModel } from '../../src/clip/model';
 import { readImage } from '../../src/io/image';
 import { runPipeline } from '../../src/pipeline';
-import type { HeroOptions } from '../../src/hero';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-e2e-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const CASES = fs.readdirSync(path.join(FIXTURES, 'cases')).filter((f) => /^hero_.*\.json$/.test(f)).map((f) => f.replace(/\.json$/, '')).sort();
+const CASES = HERO_CASES();
 const INT = new Set(['hero.budgets', 'hero.global_keep', 'hero.tile_keep', 'hero.valid_mask', 'input_ids', 'generated_ids', 'image_sizes']);
 /** Scores ≈ 1/N, compared relative to each value (TOL.heroScores); every other float within TOL.golden. */
 const SCORES = new Set(['hero.global_scores', 'hero.tile_scores']);
-/** Golden name → trace name (the golden stores the pruned sequence as `image_features`). */
-const NAMES: Record<string, string> = { image_features: 'image_features_packed' };
-const SKIP = new Set(['clip_input_ids', 'generate_scores', 'hero.text_embeds_normalized', 'hero.tile_image_embeds_normalized', 'hero.valid_counts']);
-
-function caseInputs(gc: GoldenCase): { legacyIds: number[]; clipIds: number[]; image: string; opts: HeroOptions } {
-  const s = gc.json.settings;
-  const ids = gc.numbers('input_ids');
-  // [1, t0, t1, M × image, t2, t3, t4] → one placeholder
-  const legacyIds = ids.filter((t, i) => t !== 1000 || ids[i - 1] !== 1000);
-  return {
-    legacyIds, clipIds: gc.numbers('clip_input_ids'), image: path.basename(gc.json.image, '.png'),
-    opts: {
-      ratio: s.R, alpha: s.alpha, tauV: s.T_cls, tauT: s.T_clip, lowLayers: s.low_layers, highLayers: s.high_layers,
-      variant: gc.json.variant, densityWeight: gc.json.variant === 'code' ? 0.2 : 0,
-    },
-  };
-}
+const NAMES = HERO_TRACE_NAMES;
+const SKIP = HERO_TRACE_SKIP;
+const caseInputs = heroCaseInputs;
 
 /** Checks every golden tensor of a HERO case against a name → (shape, values) lookup. */
 function checkAgainstGolden(gc: GoldenCase, get: (name: string) => { shape: readonly number[]; values: ArrayLike<number> } | undefined): void {
@@ -79,17 +65,11 @@ describe('HERO-1 … HERO-6 HERO-LAYOUT · HERO end to end through the library (
   });
 });
 
-describe.each(['cpu', 'wasm'])('HERO-1 … HERO-6 HERO-LAYOUT · `hero-lvlm trace --method hero` (%s backend)', (backend) => {
+describe.each([...GOLDEN_BACKENDS])('HERO-1 … HERO-6 HERO-LAYOUT · `hero-lvlm trace --method hero` (%s backend)', (backend) => {
   it.each(CASES)('%s', (name) => {
     const gc = loadCase(name);
-    const { legacyIds, clipIds, image, opts } = caseInputs(gc);
     const out = path.join(tmp, `${name}_${backend}.safetensors`);
-    const r = runCli(['trace', '--backend', backend, '--model', modelDir('llava-next-tiny'), '--image', imagePath(image),
-      '--input-ids', legacyIds.join(','), '--max-new-tokens', '5', '--out', out,
-      '--method', 'hero', '--clip', modelDir('clip-tiny'), '--clip-input-ids', clipIds.join(','),
-      '--ratio', String(opts.ratio), '--alpha', String(opts.alpha), '--tau-v', String(opts.tauV), '--tau-t', String(opts.tauT),
-      '--low-layers', opts.lowLayers.join(','), '--high-layers', opts.highLayers.join(','), '--variant', opts.variant,
-      '--density-weight', String(opts.densityWeight)]);
+    const r = runCli(['trace', '--backend', backend, ...heroTraceArgs(gc), '--out', out]);
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     const f = SafetensorsFile.open(out);
     try {

@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { SafetensorsFile } from '../../src/io/safetensors';
+import { BACKENDS, initBackend, type BackendName } from '../../src/backend';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 export const modelDir = (name: string): string => path.join(FIXTURES, 'models', name);
@@ -45,10 +46,33 @@ export function loadCase(name: string): GoldenCase {
   return c;
 }
 
-/** Backends every golden case runs on (issue #2: cpu and wasm). */
-export const GOLDEN_BACKENDS = ['cpu', 'wasm'] as const;
+/** The environment variable listing the backends the golden and property specs run on. */
+export const TEST_BACKENDS_ENV = 'HERO_LVLM_TEST_BACKENDS';
 
-/** Switch the global tfjs backend, failing loudly when it cannot initialise. */
+/**
+ * Parses $HERO_LVLM_TEST_BACKENDS (comma list of src/backend.ts names; default `cpu,wasm`, issue #2). An
+ * unknown name throws here, so every spec that loops over the list fails instead of silently skipping.
+ */
+export function parseTestBackends(value: string | undefined): BackendName[] {
+  const names = (value ?? 'cpu,wasm').split(',').map((s) => s.trim()).filter((s) => s);
+  if (names.length === 0) throw new Error(`$${TEST_BACKENDS_ENV} is empty; list backends, e.g. cpu,wasm or webgpu`);
+  for (const n of names) {
+    if (!(BACKENDS as readonly string[]).includes(n)) throw new Error(`$${TEST_BACKENDS_ENV}: unknown backend '${n}' (choose from ${BACKENDS.join(', ')})`);
+  }
+  return names as BackendName[];
+}
+
+/** Backends every golden case runs on: $HERO_LVLM_TEST_BACKENDS, default cpu and wasm. */
+export const GOLDEN_BACKENDS: readonly BackendName[] = parseTestBackends(process.env[TEST_BACKENDS_ENV]);
+
+/** GOLDEN_BACKENDS that VisionPool supports (wasm, cpu: single-threaded backends it parallelises). */
+export const POOL_BACKENDS: readonly BackendName[] = GOLDEN_BACKENDS.filter((b) => b === 'wasm' || b === 'cpu');
+
+/**
+ * Switch the global tfjs backend through src/backend.ts (so optional backends are registered), failing
+ * loudly — never skipping — when it cannot initialise (e.g. a package that is not installed).
+ */
 export async function useBackend(name: string): Promise<void> {
-  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
+  const tfName = await initBackend(name as BackendName, () => undefined);
+  if (tf.getBackend() !== tfName) throw new Error(`backend ${name} failed to initialise`);
 }

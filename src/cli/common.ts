@@ -75,7 +75,7 @@ function choiceFlag<T extends string>(flags: ParsedFlags, name: string, choices:
 /** Activates the requested backend and says which one runs (stderr). */
 export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<string> {
   const name = requestedBackend(flags.backend as string | undefined);
-  await initBackend(name);
+  await initBackend(name, log);
   log(`backend: ${name}`);
   return name;
 }

@@ -51,6 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`hero-lvlm: internal error (a bug; please report it with this trace):\n${(e as Error).stack ?? e}\n`);
     return 70;
+  } finally {
+    // A started webgpu backend keeps Node's event loop alive until Dawn's GPU object is released.
+    if (require.cache[require.resolve('../accel/webgpu')]) (require('../accel/webgpu') as typeof import('../accel/webgpu')).releaseWebGpu();
   }
 }
 

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
+import { checkWeightsFit } from '../accel/webgpu';
 import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/model';
@@ -61,8 +62,10 @@ async function main(argv: string[]): Promise<number> {
   let method;
   let pool;
   try {
+    checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
+    if (method.name === 'hero' && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
       visionPool: pool,
