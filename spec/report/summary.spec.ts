@@ -20,6 +20,7 @@ function fakeResult(): PipelineResult {
     keptPerCrop: keepMasks.map((m) => m.reduce((a, b) => a + b, 0)), keepMasks, numNewlines: 0,
     methodTensors: new Map<string, TensorToWrite>([
       ['hero.cls_similarity', f32([0.5, 0.25, -0.125])], ['hero.clip_similarity', f32([0.1, 0.2, 0.3])],
+      ['hero.saliency', f32([0.625, 0.25, 0.125])], ['hero.relevance', f32([0.75, 0.125, 0.125])],
       ['hero.density', f32([1, 0.75, 0.5])], ['hero.importance', f32([0.5, 0.375, 0.125])],
       ['hero.budgets', { dtype: 'I64' as const, shape: [3], data: [1, 4, 0] }],
     ]),
@@ -50,11 +51,12 @@ describe('HERO-7 HERO-8 · run report figures', () => {
     expect(rep.kept_per_crop).toEqual([3, 1, 4, 0]);
     expect(rep.visual_tokens).toEqual({ full: 2612, kept: 522 });
     expect(rep.tiles).toEqual([
-      { tile: 0, row: 0, col: 0, cls_similarity: 0.5, clip_score: Math.fround(0.1), density: 1, importance: 0.5, budget: 1, kept: 1 },
-      { tile: 1, row: 0, col: 1, cls_similarity: 0.25, clip_score: Math.fround(0.2), density: 0.75, importance: 0.375, budget: 4, kept: 4 },
-      { tile: 2, row: 0, col: 2, cls_similarity: -0.125, clip_score: Math.fround(0.3), density: 0.5, importance: 0.125, budget: 0, kept: 0 },
+      { tile: 0, row: 0, col: 0, cls_similarity: 0.5, saliency: 0.625, clip_score: Math.fround(0.1), relevance: 0.75, density: 1, importance: 0.5, budget: 1, kept: 1 },
+      { tile: 1, row: 0, col: 1, cls_similarity: 0.25, saliency: 0.25, clip_score: Math.fround(0.2), relevance: 0.125, density: 0.75, importance: 0.375, budget: 4, kept: 4 },
+      { tile: 2, row: 0, col: 2, cls_similarity: -0.125, saliency: 0.125, clip_score: Math.fround(0.3), relevance: 0.125, density: 0.5, importance: 0.125, budget: 0, kept: 0 },
     ]);
-    expect(rep.image).toEqual({ file: 'x.png', height: 480, width: 640 });
+    expect(rep.image).toEqual({ file: 'x.png', height: 480, width: 640, alpha: 'drop' });
+    expect(rep.template).toBe('vicuna_v1');
     expect(rep.answer_ids).toEqual([5, 2]);
   });
 
