@@ -127,4 +127,10 @@ describe('run --method M on the embedded default model, each with its own defaul
     expect(rep.visual_tokens.kept).toBe(full); // FastV drops inside the decoder, not before it
     expect(rep.visual_tokens.in_decoder).toEqual({ from_layer: 2, kept: roundHalfEven(0.5 * full) });
   });
+
+  it('sparsevlm: prunes after decoder layers 2, 6, 15, 19 at r = 0.5; the visual tokens reach the decoder whole', () => {
+    const rep = run('sparsevlm');
+    expect(rep.options).toEqual({ layers: [2, 6, 15, 19], ratio: 0.5, seed: 0 });
+    expect(rep.visual_tokens).toEqual({ full, kept: full }); // SparseVLM prunes inside the decoder
+  });
 });
