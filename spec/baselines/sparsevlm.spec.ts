@@ -5,12 +5,12 @@ import {
   sparseVlmTraceTensors, validateSparseVlm, SPARSEVLM_DEFAULTS, type SparseVlmOptions, type SparseVlmPlan, type SparseVlmRecord,
 } from '../../src/baselines/sparsevlm';
 import { sparseVlmKeptCount, sparseVlmRecycleCounts } from '../../src/baselines/sparsevlm_budget';
-import { llamaForward, type DecoderHook, type LlamaParams } from '../../src/llama/decoder';
+import { llamaForward, llamaKeys, type DecoderHook, type LlamaParams } from '../../src/llama/decoder';
 import { KvCache } from '../../src/llama/kv_cache';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
-import { tidyRecord } from '../../src/core/scope';
 import { Rng } from '../../src/weights/rng';
+import { randomParams } from '../../src/weights/random_params';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 
@@ -110,27 +110,7 @@ describe('SparseVLM-3 · DPC-kNN recycling', () => {
 
 /** A small random Llama (the test's own weights). */
 function randomLlama(cfg: LlamaConfig, seed: number): LlamaParams {
-  const D = cfg.hidden_size, F = cfg.intermediate_size, Dh = cfg.head_dim;
-  let s = seed;
-  const w = (shape: number[]): tf.Tensor => tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[shape.length - 1]), 'float32', ++s);
-  return tidyRecord(() => ({
-    model: {
-      embed_tokens: { weight: w([cfg.vocab_size, D]) as tf.Tensor2D },
-      layers: Array.from({ length: cfg.num_hidden_layers }, () => ({
-        input_layernorm: { weight: tf.add(1, w([D])) as tf.Tensor1D },
-        post_attention_layernorm: { weight: tf.add(1, w([D])) as tf.Tensor1D },
-        self_attn: {
-          q_proj: { weight: w([cfg.num_attention_heads * Dh, D]) as tf.Tensor2D },
-          k_proj: { weight: w([cfg.num_key_value_heads * Dh, D]) as tf.Tensor2D },
-          v_proj: { weight: w([cfg.num_key_value_heads * Dh, D]) as tf.Tensor2D },
-          o_proj: { weight: w([D, cfg.num_attention_heads * Dh]) as tf.Tensor2D },
-        },
-        mlp: { gate_proj: { weight: w([F, D]) as tf.Tensor2D }, up_proj: { weight: w([F, D]) as tf.Tensor2D }, down_proj: { weight: w([D, F]) as tf.Tensor2D } },
-      })),
-      norm: { weight: tf.add(1, w([D])) as tf.Tensor1D },
-    },
-    lm_head: { weight: w([cfg.vocab_size, D]) as tf.Tensor2D },
-  }) as unknown as LlamaParams);
+  return randomParams<LlamaParams>(llamaKeys(cfg, ''), seed).tree;   // src/weights/init.ts rules
 }
 
 /** Replays recorded plans (the same pruning) on a sequence that may carry extra rows at the end. */

@@ -1,6 +1,6 @@
 /**
  * HERO goldens (spec/fixtures/cases/hero_*.json, hero_paper_*.json): every step after the vision tower,
- * recomputed from the stored tensors of gen_hero.py (HF transformers v4.45.1 pieces + our reading of
+ * recomputed from the stored tensors of spec/fixtures/generate/hero_cases.py (HF transformers v4.45.1 pieces + our reading of
  * Lxxx-0327/HERO). Floats within TOL.golden; budgets and masks exact.
  */
 import * as fs from 'fs';

@@ -4,14 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { loadLlama, llamaForward, embedTokens, selfAttention, type LlamaParams } from '../../src/llama/decoder';
+import { loadLlama, llamaForward, llamaKeys, embedTokens, selfAttention, type LlamaParams } from '../../src/llama/decoder';
 import { ropeTables } from '../../src/nn/rope';
 import { positionMask } from '../../src/nn/attention';
 import { KvCache } from '../../src/llama/kv_cache';
 import { greedyGenerate, argmax } from '../../src/llama/generate';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
-import { tidyRecord } from '../../src/core/scope';
+import { randomParams } from '../../src/weights/random_params';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
@@ -142,25 +142,5 @@ describe('Llama-1 · GQA head order: kv head j serves query heads j·g … j·g+
 });
 
 function randomLlama(cfg: LlamaConfig, seed: number): LlamaParams {
-  const D = cfg.hidden_size, F = cfg.intermediate_size, Dh = cfg.head_dim;
-  let s = seed;
-  const w = (shape: number[]): tf.Tensor => tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[shape.length - 1]), 'float32', ++s);
-  return tidyRecord(() => ({
-    model: {
-      embed_tokens: { weight: w([cfg.vocab_size, D]) as tf.Tensor2D },
-      layers: Array.from({ length: cfg.num_hidden_layers }, () => ({
-        input_layernorm: { weight: tf.add(1, w([D])) as tf.Tensor1D },
-        post_attention_layernorm: { weight: tf.add(1, w([D])) as tf.Tensor1D },
-        self_attn: {
-          q_proj: { weight: w([cfg.num_attention_heads * Dh, D]) as tf.Tensor2D },
-          k_proj: { weight: w([cfg.num_key_value_heads * Dh, D]) as tf.Tensor2D },
-          v_proj: { weight: w([cfg.num_key_value_heads * Dh, D]) as tf.Tensor2D },
-          o_proj: { weight: w([D, cfg.num_attention_heads * Dh]) as tf.Tensor2D },
-        },
-        mlp: { gate_proj: { weight: w([F, D]) as tf.Tensor2D }, up_proj: { weight: w([F, D]) as tf.Tensor2D }, down_proj: { weight: w([D, F]) as tf.Tensor2D } },
-      })),
-      norm: { weight: tf.add(1, w([D])) as tf.Tensor1D },
-    },
-    lm_head: { weight: w([cfg.vocab_size, D]) as tf.Tensor2D },
-  }) as unknown as LlamaParams);
+  return randomParams<LlamaParams>(llamaKeys(cfg, ''), seed).tree;   // src/weights/init.ts rules
 }

@@ -16,7 +16,7 @@ const S = cfg.crop_size.height;
 const vision = JSON.parse(fs.readFileSync(path.join(modelDir('llava-next-tiny'), 'config.json'), 'utf8')).vision_config;
 const G = vision.image_size / vision.patch_size;
 
-// llava-v1.6's pinpoints (reference §1.1), for the worked values of reference §4.5.
+// llava-v1.6's pinpoints (llava-hf/llava-v1.6-vicuna-7b-hf image_grid_pinpoints), for worked values by hand.
 const REAL_PINS: Pin[] = [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]];
 
 const images = loadCase('llava_processor').json.images as Record<string, {
@@ -48,7 +48,7 @@ describe('AnyRes-1 AnyRes-2 AnyRes-3 · geometry of the golden images (llava_pro
   });
 });
 
-describe('AnyRes-1 AnyRes-2 · worked values for llava-v1.6 (reference §4.5)', () => {
+describe('AnyRes-1 AnyRes-2 · worked values for llava-v1.6', () => {
   const table: Array<[Pin, Pin, Pin, number]> = [
     [[899, 1024], [672, 672], [590, 672], 2634],
     [[480, 640], [672, 672], [504, 672], 2340],

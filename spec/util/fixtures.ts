@@ -1,6 +1,7 @@
 /**
- * Golden fixtures copied from ../shared/golden (HF transformers v4.45.1, fp32): spec/fixtures/cases/<case>.{json,
- * safetensors}, spec/fixtures/models/<model>/, spec/fixtures/images/<image>.png. Tests never read ../shared.
+ * Golden fixtures (HF transformers v4.45.1, fp32; made by spec/fixtures/generate/, see spec/fixtures/README.md):
+ * spec/fixtures/cases/<case>.{json,safetensors}, spec/fixtures/models/<model>/, spec/fixtures/images/<image>.png.
+ * Tests read nothing outside the repository.
  */
 import * as path from 'path';
 import * as fs from 'fs';
@@ -50,7 +51,7 @@ export function loadCase(name: string): GoldenCase {
 export const TEST_BACKENDS_ENV = 'HERO_LVLM_TEST_BACKENDS';
 
 /**
- * Parses $HERO_LVLM_TEST_BACKENDS (comma list of src/backend.ts names; default `cpu,wasm`, issue #2). An
+ * Parses $HERO_LVLM_TEST_BACKENDS (comma list of src/backend.ts names; default `cpu,wasm`). An
  * unknown name throws here, so every spec that loops over the list fails instead of silently skipping.
  */
 export function parseTestBackends(value: string | undefined): BackendName[] {

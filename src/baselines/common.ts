@@ -2,6 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { VisualContext } from '../llava/pruning';
+import { clsPatchAttention } from '../clip/cls';
+import { rasterWalk } from '../llava/grid';
 
 /**
  * CLS→patch attention of one layer per crop, reduced over heads ('mean' or 'sum').
@@ -10,14 +12,13 @@ import type { VisualContext } from '../llava/pruning';
 export function clsPatchScores(ctx: VisualContext, layer: number, reduce: 'mean' | 'sum'): tf.Tensor2D {
   const a = ctx.attentions[layer];
   if (!a) throw new HeroError(`baseline: the attention of vision layer ${layer} was not tapped`);
-  const row = tf.squeeze(tf.slice(a, [0, 0, 0, 1], [-1, -1, 1, -1]), [2]);  // [P, Hv, N]
-  return (reduce === 'mean' ? tf.mean(row, 1) : tf.sum(row, 1)) as tf.Tensor2D; // [P, N]
+  return clsPatchAttention(a, { reduce });                                  // [P, N]
 }
 
 /**
  * Python 3's round(x) for the budgets the authors' code computes with it: the nearest integer, ties to
  * the even one (round(8.5) = 8, round(9.5) = 10), unlike Math.round (ties up).
- * @mirrors python-3 builtins round (round half to even)
+ * @mirrors python/cpython@v3.11.2 Objects/floatobject.c float___round___impl (round half to even)
  */
 export function roundHalfEven(x: number): number {
   const f = Math.floor(x), d = x - f;
@@ -26,14 +27,8 @@ export function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** 0/1 mask of the k largest scores (ties → lower index), optionally only among `valid` entries. */
-export function topKMask(scores: ArrayLike<number>, k: number, valid?: ArrayLike<number>): Uint8Array {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).filter((i) => !valid || valid[i]);
-  idx.sort((a, b) => scores[b] - scores[a] || a - b);
-  const m = new Uint8Array(scores.length);
-  for (const i of idx.slice(0, Math.max(0, k))) m[i] = 1;
-  return m;
-}
+/** The top-k mask (src/core/topk.ts): k outside [0, candidates] is a HeroError, callers clamp explicitly. */
+export { topKMask } from '../core/topk';
 
 /**
  * Kept thumbnail tokens (raster order), then the kept tile tokens read in raster order of the stitched
@@ -42,16 +37,10 @@ export function topKMask(scores: ArrayLike<number>, k: number, valid?: ArrayLike
  * @returns [M, D]
  */
 export function stitchedLayout(projected: tf.Tensor3D, masks: readonly ArrayLike<number>[], grid: readonly [number, number], G: number): tf.Tensor2D {
-  const [rows, cols] = grid;
   const N = G * G;
   const order: number[] = [];
   for (let j = 0; j < N; j++) if (masks[0][j]) order.push(j);
-  for (let y = 0; y < rows * G; y++) {
-    for (let x = 0; x < cols * G; x++) {
-      const k = Math.floor(y / G) * cols + Math.floor(x / G), j = (y % G) * G + (x % G);
-      if (masks[1 + k][j]) order.push((1 + k) * N + j);
-    }
-  }
+  rasterWalk(grid, G, (k, j) => { if (masks[1 + k][j]) order.push((1 + k) * N + j); });
   const D = projected.shape[2];
   return tf.gather(tf.reshape(projected, [-1, D]), tf.tensor1d(order, 'int32')) as tf.Tensor2D; // [M, D]
 }

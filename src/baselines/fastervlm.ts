@@ -17,7 +17,7 @@ export interface FasterVlmOptions {
   /**
    * The anyres grid (applied by the image processor, see fasterVlmPinpoints). 'fixed' (default): the one
    * fixed resolution FasterVLM's authors ran LLaVA-NeXT with (672×672, a constant 2880 tokens; Theia-4869/
-   * FasterVLM issue #8), i.e. the checkpoint's largest square pinpoint; 'fill-ratio': the grid FasterVLM's
+   * FasterVLM's GitHub issue 8), i.e. the checkpoint's largest square pinpoint; 'fill-ratio': the grid FasterVLM's
    * own `select_best_resolution` picks (see fillRatioResolution); 'best-fit': LLaVA's / HF's grid.
    */
   readonly grid?: FasterVlmGrid;

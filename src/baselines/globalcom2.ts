@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { unpadRegion } from '../llava/anyres';
+import { rasterWalk, tileMasksInside } from '../llava/grid';
+import { l2Normalize } from '../core/l2';
 import { masksTensor, topKMask } from './common';
 
 export interface GlobalCom2Options {
@@ -79,9 +81,9 @@ export function bilinear(src: ArrayLike<number>, h: number, w: number, H: number
   return out;
 }
 
-function l2normalize(v: number[]): number[] {
-  const n = Math.sqrt(v.reduce((a, b) => a + b * b, 0));
-  return v.map((x) => x / Math.max(n, 1e-12)); // @choice eps against an all-zero vector
+/** F.normalize of a host vector (src/core/l2.ts, eps 1e-12 against an all-zero vector), in fp32 as the authors' tensors. */
+function l2normalize(v: number[]): Float32Array {
+  return tf.tidy(() => l2Normalize(tf.tensor1d(v)).dataSync() as Float32Array);
 }
 
 /**
@@ -125,6 +127,7 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
   const ratios = tileRatios(thumb, ctx.grid, G, opts.ratio, opts.temperature ?? 10);
 
   const placement = opts.placement ?? 'as-coded';
+  const inside = tileMasksInside(ctx.grid, G, u).masks;                                    // [K][N] valid (unpadded) cells
   const masks: Uint8Array[] = [thumbMask];
   const slots: Int32Array[] = []; // per tile: the tile token shown in each cell of its G×G block, −1 none
   let y0 = 0;
@@ -133,12 +136,12 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
     for (let c = 0; c < cols; c++) {
       const t = r * cols + c, { h, w } = tileRect[t];
       const idx: number[] = [];
-      for (let i = 0; i < G; i++) for (let j = 0; j < G; j++) if (inRows(r * G + i) && inCols(c * G + j)) idx.push(i * G + j);
+      inside[t].forEach((v, j) => { if (v) idx.push(j); });                              // the tile's valid list, raster order
       const local = l2normalize(idx.map((j) => s[(1 + t) * N + j]));
       const block: number[] = [];
       for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) block.push(guide[(y0 + i) * curW + x0 + j]);
       const global = l2normalize(block);
-      const combined = local.map((v, n) => v + (global[n] ?? 0));                      // over the valid list
+      const combined = Array.from(local, (v, n) => v + (global[n] ?? 0));                      // over the valid list
       const chosen = topKMask(combined, Math.floor(idx.length * ratios[t]));             // positions n in the valid list
       const m = new Uint8Array(N), slot = new Int32Array(N).fill(-1);
       chosen.forEach((v, n) => {
@@ -157,13 +160,7 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
   const D = ctx.projected.shape[2];
   const rowsOut: number[] = [...thumbOrder];
   const NEWLINE = -1;
-  for (let y = 0; y < rows * G; y++) {
-    for (let x = 0; x < cols * G; x++) {
-      const t = Math.floor(y / G) * cols + Math.floor(x / G), j = (y % G) * G + (x % G);
-      if (slots[t][j] >= 0) rowsOut.push((1 + t) * N + slots[t][j]);
-    }
-    rowsOut.push(NEWLINE);
-  }
+  rasterWalk(ctx.grid, G, (t, j) => { if (slots[t][j] >= 0) rowsOut.push((1 + t) * N + slots[t][j]); }, () => rowsOut.push(NEWLINE));
   const features = tf.tidy(() => {
     const table = tf.concat([tf.reshape(ctx.projected, [-1, D]), tf.reshape(ctx.imageNewline, [1, D])]); // [P·N + 1, D]
     const newlineRow = table.shape[0] - 1;

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { unpadRegion } from '../llava/anyres';
+import { tileMasksInside } from '../llava/grid';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';
 
 export interface HiredOptions {
@@ -101,14 +102,11 @@ export function hired(ctx: VisualContext, opts: HiredOptions): PruneResult {
     : hiredBudgets(b.subarray(0, N), ctx.grid, G, opts.ratio, opts.alpha, opts.bandSplit ?? 'as-coded');
   const arr = hiredArrangement(ctx.grid, opts.gridOrientation ?? 'as-coded');
   const u = unpadRegion(arr[0] * G, arr[1] * G, [ctx.imageSize[0], ctx.imageSize[1]]);
+  const inside = tileMasksInside(arr, G, u).masks;                      // per tile of the arrangement: not unpadded away
   const masks = [topKMask(s.subarray(0, N), budgets.thumb)];
   for (let k = 0; k < K; k++) {
     const m = topKMask(s.subarray((1 + k) * N, (2 + k) * N), budgets.tiles[k]);
-    const r = Math.floor(k / arr[1]), c = k % arr[1];
-    for (let j = 0; j < N; j++) {
-      const y = r * G + Math.floor(j / G), x = c * G + (j % G);
-      if (y < u.top || y >= arr[0] * G - u.bottom || x < u.left || x >= arr[1] * G - u.right) m[j] = 0; // unpadded away
-    }
+    for (let j = 0; j < N; j++) m[j] &= inside[k][j];
     masks.push(m);
   }
   const features = tf.tidy(() => stitchedLayout(ctx.projected, masks, arr, G));

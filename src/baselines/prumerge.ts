@@ -6,6 +6,7 @@
  * one token that sums the rest; project; concatenate the crops (no unpad, no newline).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { l2Normalize } from '../core/l2';
 import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { masksTensor } from './common';
@@ -62,7 +63,7 @@ export function pruMergeCrop(x: tf.Tensor2D, keys: tf.Tensor2D, a: ArrayLike<num
   const N = x.shape[0];
   const keptSet = new Set(kept);
   const rest = Array.from({ length: N }, (_, j) => j).filter((j) => !keptSet.has(j));
-  const unit = tf.div(keys, tf.maximum(tf.norm(keys, 'euclidean', 1, true), 1e-12));                  // [N, Dv]
+  const unit = l2Normalize(keys);                                                                       // [N, Dv]
   const sims = tf.matMul(tf.gather(unit, tf.tensor1d([...kept], 'int32')), unit, false, true).arraySync() as number[][]; // [|kept|, N]
   const W = new Float32Array((kept.length + 1) * N);
   kept.forEach((i, r) => {

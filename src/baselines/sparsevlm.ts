@@ -195,7 +195,7 @@ export function applySparseVlmPlan(h: tf.Tensor2D, plan: SparseVlmPlan): tf.Tens
     if (plan.groups.length) {
       const w = new Float32Array(plan.groups.length * T);
       plan.groups.forEach((g, k) => g.forEach((j) => { w[k * T + j] = 1 / Math.fround(g.length + 1e-6); }));
-      parts.push(tf.matMul(tf.tensor2d(w, [plan.groups.length, T]), h));                                  // [c, D]
+      parts.push(tf.matMul(tf.tensor2d(w, [plan.groups.length, T]), h));                                  // [groups, D]
     }
     parts.push(tf.slice(h, [plan.tailFrom, 0], [T - plan.tailFrom, -1]));                                // [T − tailFrom, D]
     return tf.concat(parts, 0) as tf.Tensor2D;
@@ -250,7 +250,7 @@ export function sparseVlmHook(o: SparseVlmOptions, embeds: tf.Tensor2D, imageSta
         // Recycling: the top 30 % of the dropped tokens by score, clustered on this layer's output rows.
         const { candidates, clusters } = sparseVlmRecycleCounts(dropped.length);
         const cand = [...dropped].sort((a, b) => scores[b] - scores[a] || a - b).slice(0, candidates); // score order
-        const rows = tf.gather(h, tf.tensor1d(cand.map((i) => imageStart + i), 'int32')) as tf.Tensor2D; // [n, D]
+        const rows = tf.gather(h, tf.tensor1d(cand.map((i) => imageStart + i), 'int32')) as tf.Tensor2D; // [cand, D]
         const { assign } = dpcKnnCluster(rows, clusters, rng);
         rows.dispose();
         groups = Array.from({ length: clusters }, (_, k) => cand.filter((_i, j) => assign[j] === k).map((i) => imageStart + i));

@@ -25,7 +25,7 @@ export function patchify(x: tf.Tensor4D, p: number): tf.Tensor3D {
 /**
  * Patch embedding (conv without bias, as unfold + matmul), class token, position embeddings.  @eq ViT-1
  *   z₀ = [x_cls ; x_p¹E ; … ; x_p^{G²}E] + E_pos
- * @mirrors hf-4.45.1 models/clip/modeling_clip.py CLIPVisionEmbeddings.forward
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPVisionEmbeddings.forward
  * @param pixelValues [P, C, S, S]
  * @returns [P, N+1, Dv]
  */

@@ -48,7 +48,7 @@ export function selfAttention(p: EncoderLayerParams['self_attn'], x: tf.Tensor3D
  * Pre-LN transformer block.
  *   z' = z + MSA(LN₁(z))                                                          @eq ViT-2
  *   z'' = z' + MLP(LN₂(z')),  MLP = fc2 ∘ act ∘ fc1 (quick_gelu for CLIP)          @eq ViT-3
- * @mirrors hf-4.45.1 models/clip/modeling_clip.py CLIPEncoderLayer.forward
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPEncoderLayer.forward
  * @param x [P, N+1, Dv]
  * @returns y [P, N+1, Dv] and the attention taps (probabilities only with keepProbs)
  */

@@ -1,7 +1,7 @@
 /**
  * CLIPModel: both towers, their projections and the logit scale; what HERO's relevance score (HERO-2)
  * uses, and a vision-only loader for CLIPVisionModel checkpoints.
- * @mirrors hf-4.45.1 models/clip/modeling_clip.py CLIPModel
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPModel
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -95,7 +95,7 @@ export function textFeatures(m: ClipModel, inputIds: readonly (readonly number[]
 /**
  * CLIP logits: cosine similarity of the L2-normalised embeddings times exp(logit_scale).  @eq CLIP-S
  *   logits_per_text = exp(s) · t̂ îᵀ ;  logits_per_image = its transpose
- * @mirrors hf-4.45.1 CLIPModel.forward
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPModel.forward
  */
 export function clipLogits(m: ClipModel, pixelValues: tf.Tensor4D, inputIds: readonly (readonly number[])[],
   attentionMask?: readonly (readonly number[])[]): { logitsPerImage: tf.Tensor2D; logitsPerText: tf.Tensor2D; imageEmbedsNormalized: tf.Tensor2D; textEmbedsNormalized: tf.Tensor2D } {

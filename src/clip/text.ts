@@ -1,7 +1,7 @@
 /**
  * The CLIP text tower: token + position embeddings → L causal pre-LN layers → final_layer_norm → the
  * hidden state at the end-of-text position.
- * @mirrors hf-4.45.1 models/clip/modeling_clip.py CLIPTextTransformer.forward
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPTextTransformer.forward
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';

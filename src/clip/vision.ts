@@ -1,7 +1,7 @@
 /**
  * The CLIP vision tower: embeddings → pre_layrnorm → L pre-LN encoder layers → post_layernorm on the
  * pooled CLS. Returns the intermediate tensors a caller asks for (taps) instead of hooks.
- * @mirrors hf-4.45.1 models/clip/modeling_clip.py CLIPVisionTransformer.forward
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPVisionTransformer.forward
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertShape } from '../core/shape';
@@ -11,6 +11,7 @@ import { layerNormKeys, linearKeys } from '../io/checkpoint';
 import type { ClipVisionConfig } from './config';
 import { visionEmbeddings, type VisionEmbeddingsParams } from './embeddings';
 import { encoderLayer, type EncoderLayerParams } from './encoder';
+import { clsPatchAttention } from './cls';
 
 /** Keys under `vision_model.` (HF spells `pre_layrnorm` so). */
 export interface ClipVisionParams {
@@ -93,7 +94,7 @@ export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: 
           q: wants(taps.queryKey, i) ? t.q : undefined,
           k: wants(taps.queryKey, i) ? t.k : undefined,
           cls: wantCls
-            ? tf.mean(tf.squeeze(tf.slice(t.probs!, [0, 0, 0, 1], [-1, -1, 1, -1]), [2]), 1) as tf.Tensor2D // [P, Hv, N] → [P, N]
+            ? clsPatchAttention(t.probs!, { reduce: 'mean' }) // [P, Hv, N+1, N+1] → [P, N]
             : undefined,
         },
       };

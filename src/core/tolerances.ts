@@ -15,8 +15,8 @@ export interface Tol {
 
 /** Trace / golden tolerances, by class. `hero-lvlm compare` picks one per tensor (src/report/compare.ts). */
 export const TRACE_TOL = {
-  /** The issue's acceptance bound for every golden float: |a−e| ≤ 1e-4·max(1, max|e|). */
-  golden: { atol: 1e-4, rtol: 0, scaleByMax: true, why: 'issue #2 bound; goldens f32/f64 spread ≤ 1.5e-6 relative' },
+  /** The acceptance bound for every golden float: |a−e| ≤ 1e-4·max(1, max|e|). */
+  golden: { atol: 1e-4, rtol: 0, scaleByMax: true, why: 'the acceptance bound; goldens f32/f64 spread ≤ 1.5e-6 relative' },
   /** Attention probabilities are in [0,1]; the goldens' f32/f64 gap is 6.9e-7. */
   probs: { atol: 1e-5, rtol: 0, why: 'probabilities ≤ 1; HF f32 vs f64 differs by ≤ 6.9e-7' },
   /** pixel_values: the same float32 ops as the processor give bit-exact values; allow 1 ulp-ish. */

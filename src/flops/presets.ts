@@ -10,8 +10,8 @@ export const DEFAULT_KV_BYTES = 2;
 
 /**
  * Named presets.
- * vicuna-7b: llava-hf/llava-v1.6-vicuna-7b-hf text_config (= LlamaConfig defaults; vocab 32064, see
- *   /work/shared/spec/llava-next-reference.md).
+ * vicuna-7b: llava-hf/llava-v1.6-vicuna-7b-hf text_config (= LlamaConfig defaults; vocab 32064: the
+ *   32000-row embedding resized to 32000 + 2 padded to a multiple of 64, as for vicuna-13b below).
  * vicuna-13b: lmsys/vicuna-13b-v1.5 config.json (40 layers, d 5120, m 13824, 40 heads, no GQA); vocab
  *   32064 because HF's convert_llava_next_weights_to_hf.py resizes the 32000-row embedding to 32000 + 2
  *   (`<image>`, `<pad>`) padded to a multiple of 64. The vocab only matters when the lm_head is counted.
@@ -33,7 +33,7 @@ export function presetDims(name: string, what = '--preset'): DecoderDims {
 /**
  * `LlamaConfig.__init__` defaults that a config.json may leave out (llava-hf configs store only the
  * text_config fields that differ from them).
- * @mirrors hf-4.45.1 models/llama/configuration_llama.py LlamaConfig.__init__
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/configuration_llama.py LlamaConfig.__init__
  */
 const LLAMA_DEFAULTS = { num_hidden_layers: 32, hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32, vocab_size: 32000 };
 

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
+import { tileMasksInside } from '../llava/grid';
 
 /** The extents of the valid-token rule, for reports and tests. */
 export interface ValidRegion {
@@ -20,7 +21,7 @@ export interface ValidRegion {
  *   if W/H > gridW/gridH:  new_h = int(H · gridW / W), pad_top = (gridH − new_h) // 2, rows
  *                          [pad_top, pad_top + new_h) are valid;  otherwise the same on columns.
  * This keeps exactly new_h rows: one fewer than HF's unpad_image when gridH − new_h is odd.
- * @mirrors Lxxx-0327/HERO llava_arch.py get_valid_token_mask_for_unpadding
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/llava_arch.py get_valid_token_mask_for_unpadding
  * @param grid (rows, cols) of tiles
  * @param patchGrid G (N = G²)
  * @param imageSize original (H, W), HF convention (swapped to (W, H) here)
@@ -44,30 +45,17 @@ export function validMask(grid: readonly [number, number], patchGrid: number, im
     const padBefore = Math.floor((gridW - extent) / 2);
     region = { axis: 'cols', extent, padBefore, padAfter: gridW - extent - padBefore };
   }
-  const lo = region.padBefore, hi = region.padBefore + region.extent;
-  const mask: Uint8Array[] = [];
-  const counts: number[] = [];
-  for (let tr = 0; tr < rows; tr++) {
-    for (let tc = 0; tc < cols; tc++) {
-      const m = new Uint8Array(G * G);
-      let n = 0;
-      for (let i = 0; i < G; i++) {
-        for (let j = 0; j < G; j++) {
-          const along = region.axis === 'rows' ? tr * G + i : tc * G + j;
-          if (along >= lo && along < hi) { m[i * G + j] = 1; n++; }
-        }
-      }
-      mask.push(m);
-      counts.push(n);
-    }
-  }
-  return { mask, counts, region };
+  const cut = region.axis === 'rows'
+    ? { top: region.padBefore, bottom: region.padAfter, left: 0, right: 0 }
+    : { top: 0, bottom: 0, left: region.padBefore, right: region.padAfter };
+  const { masks, counts } = tileMasksInside(grid, G, cut);
+  return { mask: masks, counts, region };
 }
 
 /**
  * Valid-token density of each tile (authors' code only; not in the paper).                   @eq HERO-D
  *   d_k = (valid_k / N) / (Σ_j valid_j / N + 1e−6)        in float32, as `valid.float()` is
- * @mirrors Lxxx-0327/HERO llava_arch.py prepare_inputs_labels_for_multimodal (density term)
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/llava_arch.py prepare_inputs_labels_for_multimodal (density term)
  * @param validCounts [K] (float32 values of integer counts)
  * @returns [K]
  */
@@ -81,7 +69,7 @@ export function density(validCounts: tf.Tensor1D, N: number): tf.Tensor1D {
  *   f_k = λ·d_k + (1−λ)·(α·s^v_k + (1−α)·s^t_k)
  * Paper Eq. (3) is the inner mix (λ = 0); the code hard-codes λ = 0.2. With `relevance` null (ablation
  * "no relevance", or α = 1) the inner mix is s^v alone.
- * @mirrors Lxxx-0327/HERO llava_arch.py prepare_inputs_labels_for_multimodal (tile importance)
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/llava_arch.py prepare_inputs_labels_for_multimodal (tile importance)
  * @param saliencyScores [K], relevanceScores [K] or null, densities [K]
  * @returns [K]
  */
@@ -105,7 +93,7 @@ export function uniformImportance(K: number): tf.Tensor1D {
 /**
  * The integer budgets of HERO-B: the thumbnail's fixed quota and the tiles' shared pool.        @eq HERO-B
  *   B_0 = ⌊r·N⌋,  B_loc = ⌊(K·N)·r⌋        (Python float64: int(N*R), int(K*N*R))
- * @mirrors Lxxx-0327/HERO llava_arch.py prepare_inputs_labels_for_multimodal (N_global, N_local)
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/llava_arch.py prepare_inputs_labels_for_multimodal (N_global, N_local)
  */
 export function budgetPools(N: number, K: number, ratio: number): { globalBudget: number; localBudget: number } {
   return { globalBudget: Math.trunc(N * ratio), localBudget: Math.trunc((K * N) * ratio) };
@@ -117,7 +105,7 @@ export function budgetPools(N: number, K: number, ratio: number): { globalBudget
  *   b_k = min(trunc(fround(f_k · B_loc)), valid_k)
  * The product is rounded to float32 as in a float32 run of the authors' code (a float32 tensor times a
  * Python int), then truncated.
- * @mirrors Lxxx-0327/HERO llava_arch.py prepare_inputs_labels_for_multimodal (budget allocation)
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/llava_arch.py prepare_inputs_labels_for_multimodal (budget allocation)
  * @param importanceHost f_k as float32 values (host copy of HERO-3's output)
  * @param validCounts valid_k
  * @returns b [K]

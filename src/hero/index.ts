@@ -71,8 +71,8 @@ export function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null, opts:
 
     // HERO-B, HERO-4: integer budgets; then the top-k selections.
     const { globalBudget, budgets } = tokenBudgets(impHost, valid.counts, N, opts.ratio);
-    const globalKeep = topKMask(gHost, globalBudget);
-    const tileKeep = budgets.map((b, k) => topKMask(tHost.subarray(k * N, (k + 1) * N), b, valid.mask[k]));
+    const globalKeep = topKMask(gHost, globalBudget, undefined, 'HERO selection');
+    const tileKeep = budgets.map((b, k) => topKMask(tHost.subarray(k * N, (k + 1) * N), b, valid.mask[k], 'HERO selection'));
 
     const features = heroLayout(ctx.projected, ctx.imageNewline, globalKeep, tileKeep, ctx.grid, G); // [M, D]
     const u8 = (masks: readonly Uint8Array[]): tf.Tensor => tf.tensor2d(masks.flatMap((m) => Array.from(m)), [masks.length, N], 'int32');

@@ -1,7 +1,7 @@
 /**
  * HERO's options, their defaults and their validation (docs/deviations.md lists every @choice).
  *
- * One implementation serves both variants (HERO.md "Two variants, one implementation"):
+ * One implementation serves both variants (docs/hero.md "Two variants behind one implementation"):
  *   - `variant: 'code'`  = the authors' code (Lxxx-0327/HERO): a second softmax over the CLS→patch
  *     probabilities (HERO-5/6) and a density weight λ = 0.2 (HERO-3);
  *   - `variant: 'paper'` = the paper's equations: no second softmax, λ = 0.

@@ -5,12 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertShape } from '../core/shape';
-import { l2Normalize } from './saliency';
+import { l2Normalize } from '../core/l2';
 
 /**
  * CLIP score without the logit scale: the cosine of each tile embedding with the text embedding.   @eq HERO-2
  *   t_k = ⟨v_k/‖v_k‖, u/‖u‖⟩
- * @mirrors Lxxx-0327/HERO clip_encoder.py CLIPVisionTower.extract_features (clip score)
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/multimodal_encoder/clip_encoder.py CLIPVisionTower.extract_features (clip score)
  * @param tileImageEmbeds [K, Dp] raw `get_image_features` outputs
  * @param textEmbed [Dp] raw `get_text_features` output
  * @returns [K]

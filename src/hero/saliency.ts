@@ -3,24 +3,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertShape } from '../core/shape';
+import { l2Normalize } from '../core/l2';
 
-/** PyTorch's F.normalize default eps: the norm is clamped from below before dividing. */
-export const NORMALIZE_EPS = 1e-12;
-
-/**
- * Row-wise L2 normalisation x / max(‖x‖₂, eps) over the last axis.
- * @mirrors torch.nn.functional.normalize (p = 2, eps = 1e-12)
- */
-export function l2Normalize<T extends tf.Tensor>(x: T, eps = NORMALIZE_EPS): T {
-  const norm = tf.norm(x, 2, -1, true);                        // [..., 1]
-  return tf.div(x, tf.maximum(norm, eps));
-}
+export { l2Normalize, NORMALIZE_EPS } from '../core/l2';
 
 /**
  * Cosine similarity of each tile's CLS token to the thumbnail's.                         @eq HERO-1
  *   c_k = ⟨CLS_k/‖CLS_k‖, CLS_0/‖CLS_0‖⟩,  k = 1..K
  * CLS = `hidden_states[-1][:, 0]`: the last encoder layer's output, before post_layernorm (authors' code).
- * @mirrors Lxxx-0327/HERO clip_encoder.py CLIPVisionTower.extract_features (CLS similarity)
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/multimodal_encoder/clip_encoder.py CLIPVisionTower.extract_features (CLS similarity)
  * @param lastHidden [P, N+1, Dv], thumbnail first, P = 1 + K
  * @returns [K]
  */
@@ -36,7 +27,7 @@ export function clsSimilarity(lastHidden: tf.Tensor3D): tf.Tensor1D {
 /**
  * Saliency: a temperature softmax of the CLS similarities over the K tiles.             @eq HERO-1
  *   s^v = softmax_k(c / τ_v)
- * @mirrors Lxxx-0327/HERO clip_encoder.py CLIPVisionTower.extract_features (softmax(sim / T_cls))
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/multimodal_encoder/clip_encoder.py CLIPVisionTower.extract_features (softmax(sim / T_cls))
  * @param clsSim [K]
  * @returns [K]
  */

@@ -4,13 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
+import { clsPatchAttention } from '../clip/cls';
 
 /**
  * CLS→patch attention of crops [begin, end), averaged over heads, then over `layers`.     @eq HERO-5 @eq HERO-6
  *   a^k_j = mean_{l ∈ layers} mean_h σ(A^l[k, h, 0, 1+·])_j
  * σ is the identity for the paper (Eq. 5/6) and, with `secondSoftmax` (authors' code), a softmax over
  * the N probabilities of each head, applied to probabilities that are already a softmax.
- * @mirrors Lxxx-0327/HERO clip_encoder.py CLIPVisionTower.extract_features (attention scores)
+ * @mirrors Lxxx-0327/HERO@41cc334 llava/model/multimodal_encoder/clip_encoder.py CLIPVisionTower.extract_features (attention scores)
  * @param attentions per layer [P, Hv, N+1, N+1] (undefined where not tapped)
  * @param crops half-open crop range [begin, end)
  * @param layers 0-based layer indices
@@ -23,12 +24,9 @@ export function layerAveragedClsAttention(attentions: readonly (tf.Tensor4D | un
   const perLayer = layers.map((l) => {
     const a = attentions[l];
     if (!a) throw new HeroError(`HERO scores: the attention of vision layer ${l} was not tapped`);
-    const [, Hv, T] = a.shape;
-    const cls = tf.reshape(tf.slice(a, [begin, 0, 0, 1], [end - begin, Hv, 1, T - 1]), [end - begin, Hv, T - 1]); // [C, Hv, N]
-    const probs = secondSoftmax ? tf.softmax(cls) : cls;                                                           // [C, Hv, N]
-    return tf.mean(probs, 1);                                                                                      // [C, N]
+    return clsPatchAttention(a, { reduce: 'mean', crops: [begin, end], softmaxFirst: secondSoftmax });           // [Pc, N]
   });
-  return tf.mean(tf.stack(perLayer), 0) as tf.Tensor2D;                                                           // [C, N]
+  return tf.mean(tf.stack(perLayer), 0) as tf.Tensor2D;                                                           // [Pc, N]
 }
 
 /**

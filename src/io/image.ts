@@ -51,7 +51,7 @@ export interface ReadImageOptions {
  *   out = (((t >> 8) + t) >> 8) >> 7          (the "shift for divide by 255" rounding).
  * Used only with `alpha: 'composite-white'`; checked bit-exactly against Pillow 9.4 (images_alpha `*.white`).
  * @eq Img-2
- * @mirrors Pillow 9.4 Image.alpha_composite (as called by convert_to_rgb of transformers releases after v4.45.1)
+ * @mirrors python-pillow/Pillow@9.4.0 src/PIL/Image.py alpha_composite (as called by convert_to_rgb of transformers releases after v4.45.1)
  */
 export function compositeOnWhite(c: number, a: number): number {
   const coef1 = a * 128;
@@ -64,7 +64,7 @@ export function compositeOnWhite(c: number, a: number): number {
  * Pillow's CMYK → RGB (libImaging/Convert.c cmyk2rgb), per channel: nk = 255 − k,
  * out = clip8(nk − MULDIV255(c, nk)), MULDIV255(a, b) = ((t >> 8) + t) >> 8 with t = a·b + 128.
  * @eq Img-1
- * @mirrors Pillow 9.4 Image.convert("RGB") from mode CMYK
+ * @mirrors python-pillow/Pillow@9.4.0 src/libImaging/Convert.c cmyk2rgb (Image.convert("RGB") from mode CMYK)
  */
 export function cmykToRgb(c: number, k: number): number {
   const nk = 255 - k;
@@ -96,7 +96,7 @@ export type Layout = 'grey16' | 'grey16+alpha' | 'rgb8' | 'rgb16' | 'cmyk';
  * Pillow 9.4 (spec/io/image.spec.ts): sharp's libjpeg-turbo runs with the same defaults as Pillow's
  * (islow IDCT, fancy chroma upsampling).
  * @eq Img-1
- * @mirrors hf-4.45.1 image_transforms.py convert_to_rgb (PIL Image.convert("RGB"), Pillow 9.4)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/image_transforms.py convert_to_rgb (PIL Image.convert("RGB"), Pillow 9.4)
  * @choice The embedded ICC profile is ignored and EXIF orientation is not applied: Pillow's `Image.open` does
  * neither, and HF sees Pillow's pixels.
  * @deviation Formats other than PNG/JPEG (TIFF, WebP, GIF, …) are decoded by libvips; the modes above are

@@ -67,8 +67,8 @@ export const PROMPT_TEMPLATES: readonly PromptTemplate[] = ['vicuna_v1', 'llava-
  * vicuna_v1 is `conv.get_prompt()` of conv_vicuna_v1 (sep_style TWO, sep " ", sep2 "</s>") after
  * `append_message(USER, "<image>\n" + q)` and `append_message(ASSISTANT, None)`:
  *   system + " " + "USER: " + "<image>\n" + q + " " + "ASSISTANT:".
- * @mirrors Theia-4869/FasterVLM@f5d5f12 llava/conversation.py Conversation.get_prompt, conv_vicuna_v1;
- * llava/eval/model_vqa_loader.py (qs = DEFAULT_IMAGE_TOKEN + '\n' + qs)
+ * @mirrors Theia-4869/FasterVLM@f5d5f12 llava/conversation.py Conversation.get_prompt, conv_vicuna_v1
+ * @mirrors Theia-4869/FasterVLM@f5d5f12 llava/eval/model_vqa_loader.py CustomDataset.__getitem__ (qs = DEFAULT_IMAGE_TOKEN + '\n' + qs)
  */
 export function promptText(template: PromptTemplate, question: string): string {
   const system = template === 'vicuna_v1' ? `${VICUNA_V1_SYSTEM} ` : '';

@@ -2,7 +2,7 @@
  * The Llama decoder (Vicuna-7B in LLaVA-NeXT): token embedding → L × (pre-RMSNorm attention with RoPE and
  * grouped-query heads, pre-RMSNorm SwiGLU MLP) → final RMSNorm → lm_head.
  * One sequence, no batch dimension: hidden states are [T, D].
- * @mirrors hf-4.45.1 models/llama/modeling_llama.py
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaForCausalLM
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -103,7 +103,7 @@ export function mlp(p: DecoderLayerParams['mlp'], x: tf.Tensor2D): tf.Tensor2D {
  * Causal self-attention with RoPE and grouped-query heads (each kv head serves H / Hkv query heads).
  * Appends this chunk's keys (after RoPE) and values to the cache when one is given.
  *   softmax(q kᵀ / √Dh + causal) v                                              @eq Attn-1 Attn-2
- * @mirrors hf-4.45.1 LlamaAttention.forward (eager), repeat_kv, apply_rotary_pos_emb
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaAttention.forward, repeat_kv, apply_rotary_pos_emb (eager)
  * @param x [T, D]
  * @param keepProbs return the probabilities (taps, FastV); the per-head path only materialises them then
  * @returns out [T, D], probs [H, T, Tc+T] when keepProbs
@@ -113,7 +113,7 @@ export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D
   keepProbs = false): { out: tf.Tensor2D; probs?: tf.Tensor3D } {
   const T = x.shape[0];
   const H = cfg.num_attention_heads, Hkv = cfg.num_key_value_heads, Dh = cfg.head_dim;
-  const heads = (t: tf.Tensor2D, n: number): tf.Tensor3D => tf.transpose(tf.reshape(t, [T, n, Dh]), [1, 0, 2]) as tf.Tensor3D; // [n, T, Dh]
+  const heads = (t: tf.Tensor2D, n: number): tf.Tensor3D => tf.transpose(tf.reshape(t, [T, n, Dh]), [1, 0, 2]) as tf.Tensor3D; // [H|Hkv, T, Dh]
   const rot = (t: tf.Tensor3D): tf.Tensor3D => tf.squeeze(applyRope(tf.expandDims(t, 0) as tf.Tensor4D, rope.cos, rope.sin), [0]) as tf.Tensor3D;
   const q = rot(heads(linear(p.q_proj, x), H));                 // [H, T, Dh]
   let k = rot(heads(linear(p.k_proj, x), Hkv));                 // [Hkv, T, Dh]
@@ -132,7 +132,7 @@ export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D
 /**
  * One decoder layer, pre-norm residual blocks.                                  @eq Llama-1
  *   h = x + Attn(RMSNorm(x)) ;  y = h + MLP(RMSNorm(h))
- * @mirrors hf-4.45.1 LlamaDecoderLayer.forward
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaDecoderLayer.forward
  * @param x [T, D]
  * @returns y [T, D], probs [H, T, Tc+T] when keepProbs
  */
@@ -214,7 +214,7 @@ export function dropAfterHook(drop: DropAfter, numLayers: number): DecoderHook {
  *   logits = lm_head(RMSNorm(h_L))
  * With a cache, each layer's keys (after RoPE) and values are appended and the cache advances by T; each
  * layer numbers the chunk after its own cached positions (cache.nextPosition).
- * @mirrors hf-4.45.1 LlamaModel.forward + LlamaForCausalLM.forward
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaModel.forward, LlamaForCausalLM.forward
  * @param inputsEmbeds [T, D]
  * @param opts.hook rewrites rows after some layers (FastV, SparseVLM); `dropAfter` is FastV's shorthand
  * @returns logits [T', V] for the rows that survive (all T without a hook; 1 with lastOnly)
@@ -291,7 +291,7 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
     runTo(L);
     opts.cache?.advance(T, nextAt);
     const Tout = h.shape[0];
-    const last = opts.lastOnly ? tf.slice(h, [Tout - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T' or 1, D]
+    const last = opts.lastOnly ? tf.slice(h, [Tout - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T'|1, D]
     const normed = rmsNorm(p.model.norm, last, cfg.rms_norm_eps);
     const logits = linear(p.lm_head, normed);                                          // [T', V]
     return {

@@ -29,7 +29,7 @@ export function checkPositions(promptLen: number, maxNewTokens: number, cfg: Lla
  * Greedy decoding: prefill the prompt embeddings into a KV cache, then feed back the argmax token one
  * position at a time; stops after emitting an eos id or after `maxNewTokens`.        @eq Gen-1
  *   y_{t+1} = argmax_v logits(y_≤t)_v
- * @mirrors hf-4.45.1 GenerationMixin._sample with do_sample=False (greedy), eos stop
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/generation/utils.py GenerationMixin._sample (do_sample=False: greedy; eos stop)
  * @param inputsEmbeds [T, D] prompt embeddings (image features already spliced in)
  * @returns new token ids (eos included when emitted) and, with keepScores, each step's logits [V]
  */

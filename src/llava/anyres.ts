@@ -12,7 +12,7 @@ export type Hw = readonly [number, number];
  *   s = min(w/W, h/H) (float64), effective = min(trunc(W·s)·trunc(H·s), W·H), wasted = h·w − effective;
  *   best = argmax effective, ties → smaller wasted, remaining ties → the earlier pinpoint.
  * @eq AnyRes-1
- * @mirrors hf-4.45.1 image_processing_utils.py select_best_resolution
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/image_processing_utils.py select_best_resolution
  */
 export function selectBestResolution(imageSize: Hw, pinpoints: ReadonlyArray<Hw>): [number, number] {
   const [H, W] = imageSize;
@@ -35,7 +35,7 @@ export function selectBestResolution(imageSize: Hw, pinpoints: ReadonlyArray<Hw>
  * Aspect-preserving fit of (H, W) into target (h, w), rounding the free side up:
  *   sw = w/W, sh = h/H; sw < sh → (min(⌈H·sw⌉, h), w), else (h, min(⌈W·sh⌉, w)).
  * @eq AnyRes-1
- * @mirrors hf-4.45.1 models/llava_next/image_processing_llava_next.py _get_patch_output_size
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/image_processing_llava_next.py _get_patch_output_size
  */
 export function getPatchOutputSize(imageSize: Hw, target: Hw): [number, number] {
   const [H, W] = imageSize, [th, tw] = target;
@@ -46,7 +46,7 @@ export function getPatchOutputSize(imageSize: Hw, target: Hw): [number, number] 
 
 /**
  * Tile grid (rows, cols) = (h // tile, w // tile) of the best pinpoint.
- * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py get_anyres_image_grid_shape
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py get_anyres_image_grid_shape
  */
 export function anyresGridShape(imageSize: Hw, pinpoints: ReadonlyArray<Hw>, tileSize: number): [number, number] {
   const [h, w] = selectBestResolution(imageSize, pinpoints);
@@ -55,7 +55,7 @@ export function anyresGridShape(imageSize: Hw, pinpoints: ReadonlyArray<Hw>, til
 
 /**
  * Crops per image: the thumbnail plus rows·cols tiles.
- * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py image_size_to_num_patches
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py image_size_to_num_patches
  */
 export function imageSizeToNumPatches(imageSize: Hw, pinpoints: ReadonlyArray<Hw>, tileSize: number): number {
   const [rows, cols] = anyresGridShape(imageSize, pinpoints, tileSize);
@@ -68,7 +68,7 @@ export function imageSizeToNumPatches(imageSize: Hw, pinpoints: ReadonlyArray<Hw
  *   else              → new_w = trunc(W · (gridH/H)), pad = (gridW − new_w) // 2, keep cols [pad, gridW − pad).
  * The same `pad` is dropped on both sides, so when gridH − new_h is odd one padding row survives.
  * @eq AnyRes-3
- * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py unpad_image
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py unpad_image
  * @deviation none for v4.45.1; transformers ≥ 4.47 truncates round(H·scale, 7) instead, which differs only when
  * H·scale lands within float error below an integer.
  */
@@ -87,10 +87,10 @@ export function unpadRegion(gridH: number, gridW: number, imageSize: Hw):
 
 /**
  * `<image>` tokens for one image with the "default" feature strategy (CLS dropped, G² per crop):
- *   N = G² (thumbnail) + h'·w' (kept grid) + h' (one image_newline per kept row),
+ *   M = N (thumbnail, N = G²) + h'·w' (kept grid) + h' (one image_newline per kept row),
  *   h' × w' = the (rows·G) × (cols·G) grid minus unpadRegion.
  * @eq AnyRes-2
- * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py pack_image_features (its output length)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py pack_image_features (its output length)
  * @choice We count what the model packs (float `int(H·scale)`, AnyRes-3). v4.45.1's processor
  * (`_get_number_of_features`) uses integer `H·gridW // W`, which is one larger when the float product falls
  * just below an integer; the two agree on every golden image.

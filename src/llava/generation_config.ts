@@ -1,7 +1,7 @@
 /**
  * The end-of-sequence ids greedy decoding stops at, read from where HF takes them.
- * @mirrors hf-4.45.1 modeling_utils.py PreTrainedModel.from_pretrained (generation_config.json → model.generation_config)
- * @mirrors hf-4.45.1 generation/configuration_utils.py GenerationConfig.from_model_config (no generation_config.json)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/modeling_utils.py PreTrainedModel.from_pretrained (generation_config.json → model.generation_config)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/generation/configuration_utils.py GenerationConfig.from_model_config (no generation_config.json)
  */
 import * as fs from 'fs';
 import * as path from 'path';

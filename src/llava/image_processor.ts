@@ -117,7 +117,7 @@ export type PadMode = 'v4.45.1' | 'centered';
 
 /**
  * Resize for patching: bicubic fit of the image into `target` (h, w) with getPatchOutputSize (AnyRes-1).
- * @mirrors hf-4.45.1 models/llava_next/image_processing_llava_next.py _resize_for_patching
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/image_processing_llava_next.py _resize_for_patching
  */
 export function resizeForPatching(img: RgbImage, target: Hw): RgbImage {
   const [nh, nw] = getPatchOutputSize([img.height, img.width], target);
@@ -127,7 +127,7 @@ export function resizeForPatching(img: RgbImage, target: Hw): RgbImage {
 /**
  * Padding that centres a (nh, nw) image on a (th, tw) canvas: d = th − nh, top = ⌊d/2⌋,
  * bottom = ⌊d/2⌋ ('v4.45.1') or d − ⌊d/2⌋ ('centered'); the same for columns.
- * @mirrors hf-4.45.1 models/llava_next/image_processing_llava_next.py _pad_for_patching
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/image_processing_llava_next.py _pad_for_patching
  */
 export function patchingPadding(resized: Hw, target: Hw, mode: PadMode = 'v4.45.1'): Padding {
   const dy = target[0] - resized[0], dx = target[1] - resized[1];
@@ -144,7 +144,7 @@ export function padImage(img: RgbImage, pad: Padding): RgbImage {
   for (let y = 0; y < img.height; y++) {
     data.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), ((y + pad.top) * width + pad.left) * 3);
   }
-  return { width, height, data }; // [H + top + bottom, W + left + right, 3]
+  return { width, height, data }; // [height + top + bottom, width + left + right, 3]
 }
 
 /** Resize for patching, then pad to the target canvas. */
@@ -166,7 +166,7 @@ export function cropImage(img: RgbImage, top: number, left: number, h: number, w
 /**
  * Cuts the canvas into tile × tile pieces row-major (outer loop over rows); pieces at the bottom/right edge
  * are smaller when the canvas is not a multiple of the tile (v4.45.1 odd padding).
- * @mirrors hf-4.45.1 models/llava_next/image_processing_llava_next.py divide_to_patches
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/image_processing_llava_next.py divide_to_patches
  */
 export function divideToPatches(img: RgbImage, tile: number): RgbImage[] {
   const out: RgbImage[] = [];
@@ -187,7 +187,7 @@ export function tileGrid(canvas: Hw, tile: number): [number, number] {
 
 /**
  * Thumbnail: the original image squashed to edge × edge (aspect ratio not kept).
- * @mirrors hf-4.45.1 models/llava_next/image_processing_llava_next.py get_image_patches (resized_original_image)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/image_processing_llava_next.py get_image_patches (resized_original_image)
  */
 export function thumbnail(img: RgbImage, edge: number): RgbImage {
   return resizeBicubic(img, edge, edge); // [edge, edge, 3]
@@ -196,7 +196,7 @@ export function thumbnail(img: RgbImage, edge: number): RgbImage {
 /**
  * Resize so the shorter side is `edge`: new_long = trunc(edge · long / short) (a width ≤ height image counts
  * its width as the short side). Same size → copy.
- * @mirrors hf-4.45.1 image_transforms.py get_resize_output_image_size (default_to_square=False)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/image_transforms.py get_resize_output_image_size (default_to_square=False)
  */
 export function resizeShortestEdge(img: RgbImage, edge: number): RgbImage {
   const { width: w, height: h } = img;
@@ -208,7 +208,7 @@ export function resizeShortestEdge(img: RgbImage, edge: number): RgbImage {
 /**
  * Centre crop to h × w: top = ⌊(H − h)/2⌋, left = ⌊(W − w)/2⌋. The image must be at least h × w
  * (guaranteed after resizeShortestEdge with edge ≥ crop size).
- * @mirrors hf-4.45.1 image_transforms.py center_crop
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/image_transforms.py center_crop
  */
 export function centerCrop(img: RgbImage, h: number, w: number): RgbImage {
   if (img.height < h || img.width < w) throw new Error(`centerCrop: ${img.height}×${img.width} is smaller than ${h}×${w}`);
@@ -243,7 +243,7 @@ export function cropsForPatching(img: RgbImage, cfg: ImageProcessorConfig, mode:
  * JS computes each step in float64 and Math.fround rounds it; a float64 result of one float32 − or ÷ rounded
  * to float32 equals the float32 operation.
  * @eq Proc-1
- * @mirrors hf-4.45.1 image_transforms.py rescale, normalize (via LlavaNextImageProcessor._preprocess)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/image_transforms.py rescale, normalize (via LlavaNextImageProcessor._preprocess)
  */
 export function rescaleNormalize(img: RgbImage, cfg: ImageProcessorConfig, out: Float32Array, offset = 0): void {
   const n = img.width * img.height;
@@ -262,7 +262,7 @@ export function rescaleNormalize(img: RgbImage, cfg: ImageProcessorConfig, out: 
 /**
  * The full v4.45.1 pipeline for one image → pixel_values [P, 3, S, S] (P = 1 + rows·cols).
  * `opts.padding = 'centered'` gives the newer transformers' padding instead (for comparison only).
- * @mirrors hf-4.45.1 models/llava_next/image_processing_llava_next.py LlavaNextImageProcessor.preprocess
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/image_processing_llava_next.py LlavaNextImageProcessor.preprocess
  */
 export function preprocess(img: RgbImage, cfg: ImageProcessorConfig, opts: { padding?: PadMode } = {}): ProcessedImage {
   if (img.width <= 0 || img.height <= 0 || img.data.length !== img.width * img.height * 3) {

@@ -17,7 +17,7 @@ export function expandImageTokens(ids: readonly number[], imageTokenId: number, 
 /**
  * Writes the image features over the image-token rows of the token embeddings, in order.  @eq LLaVA-4
  *   e'_t = f_j  if ids_t is the j-th image token,  else e_t
- * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py forward (masked_scatter path)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py LlavaNextForConditionalGeneration.forward (masked_scatter path)
  * @param embeds [T, D] token embeddings
  * @param features [M, D], M = number of image tokens in ids
  * @returns [T, D]

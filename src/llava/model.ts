@@ -97,7 +97,7 @@ export function disposeLlavaNext(m: LlavaNextModel): void {
 /**
  * Runs the vision tower over all crops of one image with the requested taps, then the projector on the
  * feature layer without CLS ("default" strategy).                       @eq LLaVA-1
- * @mirrors hf-4.45.1 LlavaNextForConditionalGeneration.forward (vision_feature_layer, [:, 1:], projector)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py LlavaNextForConditionalGeneration.forward (vision_feature_layer, [:, 1:], projector)
  * @param pixelValues [P, 3, S, S]
  * @param pool worker threads holding this model's vision tower (same math, crops in parallel)
  */

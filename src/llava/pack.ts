@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { assertShape } from '../core/shape';
 import { HeroError } from '../core/errors';
 import { unpadRegion } from './anyres';
+import { tileMasksInside } from './grid';
 
 /**
  * Stitches the tile features of one image into the (rows·G) × (cols·G) token grid, tiles in row-major
  * order, each tile's G×G tokens in raster order.                           @eq LLaVA-2
- * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py pack_image_features (view + permute)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py pack_image_features (view + permute)
  * @param tiles [K, N, D] with K = rows·cols, N = G²
  * @returns [rows·G, cols·G, D]
  */
@@ -25,7 +26,7 @@ export function stitchTiles(tiles: tf.Tensor3D, grid: readonly [number, number],
  * the padding rows or columns removed (HF v4.45.1 unpad_image, plain int()), read row by row with the
  * learned `image_newline` after each row.                                 @eq LLaVA-3
  *   out = [f₀ ; for each kept row r: (grid[r, c] for kept c), newline]      length N + h'·w' + h'
- * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py pack_image_features, unpad_image
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py pack_image_features, unpad_image
  * @param feats [P, N, D], thumbnail first
  * @param newline [D]
  * @returns [M, D]
@@ -57,18 +58,5 @@ export function packImageFeatures(feats: tf.Tensor3D, newline: tf.Tensor1D, grid
 export function packedTileMasks(grid: readonly [number, number], G: number, imageSize: readonly [number, number]): { masks: Uint8Array[]; newlines: number } {
   const [rows, cols] = grid;
   const r = unpadRegion(rows * G, cols * G, [imageSize[0], imageSize[1]]);
-  const masks: Uint8Array[] = [];
-  for (let tr = 0; tr < rows; tr++) {
-    for (let tc = 0; tc < cols; tc++) {
-      const m = new Uint8Array(G * G);
-      for (let i = 0; i < G; i++) {
-        for (let j = 0; j < G; j++) {
-          const y = tr * G + i, x = tc * G + j;
-          m[i * G + j] = y >= r.top && y < rows * G - r.bottom && x >= r.left && x < cols * G - r.right ? 1 : 0;
-        }
-      }
-      masks.push(m);
-    }
-  }
-  return { masks, newlines: rows * G - r.top - r.bottom };
+  return { masks: tileMasksInside(grid, G, r).masks, newlines: rows * G - r.top - r.bottom };
 }

@@ -1,7 +1,8 @@
 /**
  * Pillow's BICUBIC resize for 8-bit RGB images, bit for bit. HF v4.45.1's image processor hands uint8 arrays
  * to `PIL.Image.resize((w, h), BICUBIC)`, so every pixel the model sees went through this resampler.
- * A port of the team's numpy re-derivation (golden/check_resize.py), which is checked bit-exact against Pillow;
+ * A port of our numpy re-derivation (spec/fixtures/generate/pil_resize_cases.py `resize_bicubic`), which is
+ * checked bit-exact against Pillow;
  * here laid out the way Pillow runs it (libImaging/Resample.c): separable, horizontal pass first over only
  * the source rows the vertical pass will read, 22-bit fixed-point weights, uint8 clamp between the passes.
  */
@@ -37,7 +38,7 @@ interface Coeffs {
  *   centre_i = (i + ½)·scale, window [trunc(centre − support + ½) ∨ 0, trunc(centre + support + ½) ∧ in),
  *   w_j = bicubic((j − centre + ½)/fs) normalised to sum 1, k_j = trunc(w_j·2²² ± ½) (half away from zero).
  * @eq PIL-2
- * @mirrors Pillow libImaging/Resample.c precompute_coeffs, normalize_coeffs_8bpc (via golden/check_resize.py)
+ * @mirrors python-pillow/Pillow@9.4.0 src/libImaging/Resample.c precompute_coeffs, normalize_coeffs_8bpc
  */
 function coeffs(inSize: number, outSize: number): Coeffs {
   const scale = inSize / outSize;
@@ -118,7 +119,7 @@ function vertical(src: Uint8Array, w: number, c: Coeffs, yShift: number, outH: n
  *   y = clip8(V · clip8(H · x)),  H, V the fixed-point coefficient matrices of PIL-2 (identity when that
  *   axis keeps its size); the horizontal pass runs only on the source rows V reads. Same size → a copy.
  * @eq PIL-1
- * @mirrors Pillow libImaging/Resample.c ImagingResampleInner (via golden/check_resize.py np_bicubic_resize)
+ * @mirrors python-pillow/Pillow@9.4.0 src/libImaging/Resample.c ImagingResampleInner
  */
 export function resizeBicubic(img: RgbImage, width: number, height: number): RgbImage {
   check(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0,

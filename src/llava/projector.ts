@@ -11,7 +11,7 @@ export interface ProjectorParams {
 /**
  * The two-layer MLP adapter from vision width to text width.               @eq LLaVA-1
  *   y = W₂ · act(W₁ x + b₁) + b₂      (act = projector_hidden_act, exact-erf "gelu" for LLaVA-NeXT)
- * @mirrors hf-4.45.1 models/llava_next/modeling_llava_next.py LlavaNextMultiModalProjector.forward
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py LlavaNextMultiModalProjector.forward
  * @param x [P, N, Dv]
  * @returns [P, N, D]
  */

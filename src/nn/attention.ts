@@ -103,7 +103,7 @@ export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: nu
 /**
  * Causal additive mask for `Tq` new queries after `past` cached positions: 0 where key ≤ query position,
  * MASK_MIN elsewhere.                                                                @eq Attn-2
- * @mirrors hf-4.45.1 _prepare_4d_causal_attention_mask_with_cache_position
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py _prepare_4d_causal_attention_mask_with_cache_position
  * @returns [Tq, past + Tq]
  */
 export function causalMask(Tq: number, past = 0): tf.Tensor2D {

@@ -22,7 +22,7 @@ export function layerNorm<T extends tf.Tensor>(p: LayerNormParams, x: T, eps: nu
 /**
  * RMSNorm over the last axis (Llama).                                              @eq NN-rmsnorm
  *   y = w · x / √(mean(x²) + ε)
- * @mirrors hf-4.45.1 models/llama/modeling_llama.py LlamaRMSNorm.forward (variance in fp32; all fp32 here)
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaRMSNorm.forward (variance in fp32; all fp32 here)
  */
 export function rmsNorm<T extends tf.Tensor>(p: RmsNormParams, x: T, eps: number): T {
   const variance = tf.mean(tf.square(x), -1, true);

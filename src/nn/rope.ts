@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * (the two halves of each head, not interleaved pairs).                             @eq RoPE-1
  *   inv_freq_i = 1 / θ^(2i/Dh), i < Dh/2 ;  f = pos ⊗ inv_freq ;  emb = [f, f]
  * inv_freq and the products are rounded to float32 as torch computes them (matters for long positions).
- * @mirrors hf-4.45.1 models/llama/modeling_llama.py LlamaRotaryEmbedding
+ * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaRotaryEmbedding
  * @returns cos, sin [T, Dh]
  */
 export function ropeTables(T: number, Dh: number, theta: number, offset = 0): { cos: tf.Tensor2D; sin: tf.Tensor2D } {

@@ -15,7 +15,7 @@ export const GLYPH_H = 8;
 export const CELL_W = 6;
 export const CELL_H = 10;
 
-// [character, its 8 rows top to bottom, '#' = ink]
+// per character: its 8 rows, top to bottom, '#' = ink
 const TABLE: ReadonlyArray<readonly [string, string]> = [
   [' ', '..... ..... ..... ..... ..... ..... ..... .....'],
   ['!', '..#.. ..#.. ..#.. ..#.. ..#.. ..... ..#.. .....'],

@@ -2,7 +2,7 @@
  * A small CLIP-style byte-level BPE for the default CLIP model, trained here on a short built-in corpus
  * because OpenAI's CLIP vocabulary (49408 tokens, merges.txt) is not available from npm.
  *
- * It follows CLIP's tokenizer conventions (reference §3.4): NFC + whitespace collapse + lower-case, the
+ * It follows CLIP's tokenizer conventions (HF v4.45.1 CLIPTokenizerFast, tokenizer.json of openai/clip-vit-large-patch14-336): NFC + whitespace collapse + lower-case, the
  * CLIP pre-tokenisation regex (letters runs, single digits, punctuation runs, English contractions), GPT-2
  * `bytes_to_unicode` byte symbols, `</w>` on the last symbol of every word, vocabulary order
  * [256 byte symbols, the same with `</w>`, one token per merge, `<|startoftext|>`, `<|endoftext|>`], and

@@ -15,7 +15,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors';
-import { Rng } from './rng';
+import { drawInit, fanInInit, normalInit, type Init } from './init';
 import { loadLlamaVocab } from './llama_vocab';
 import { trainClipVocab, CLIP_SPLIT_PATTERN, CLIP_BOS, CLIP_EOS, CLIP_EOW } from './clip_vocab';
 
@@ -129,7 +129,7 @@ export function clipConfigJson(vocabSize: number, bos: number, eos: number): Rec
   };
 }
 
-/** llava-hf's LlavaNextImageProcessor settings (CLIP's values + the anyres pinpoints; reference §1.1). */
+/** llava-hf's LlavaNextImageProcessor settings (CLIP's values + the anyres pinpoints of llava-hf/llava-v1.6-vicuna-7b-hf). */
 function llavaPreprocessorJson(): Record<string, unknown> {
   return {
     crop_size: { height: CROP_PX, width: CROP_PX },
@@ -272,7 +272,7 @@ function clipTokenizerConfigJson(): Record<string, unknown> {
  * embeddings N(0, 0.5²), lm_head 4·N(0,1)/√hidden — activations stay at unit scale and attention is
  * neither uniform nor one-hot.
  */
-export type Init = { kind: 'normal'; mean: number; std: number } | { kind: 'const'; value: number };
+export type { Init } from './init';
 
 export interface TensorSpec {
   readonly name: string;
@@ -280,8 +280,8 @@ export interface TensorSpec {
   readonly init: Init;
 }
 
-const normal = (std: number, mean = 0): Init => ({ kind: 'normal', mean, std });
-const linearInit = (fanIn: number): Init => normal(1 / Math.sqrt(fanIn));
+const normal = normalInit;
+const linearInit = fanInInit;
 const BIAS = normal(0.1);
 const NORM_W = normal(0.1, 1);
 
@@ -371,10 +371,7 @@ function drawTensors(model: string, keys: readonly TensorSpec[], seed: number): 
   for (const k of keys) {
     if (k.name in out) throw new Error(`duplicate key ${k.name}`);
     const n = k.shape.reduce((a, b) => a * b, 1);
-    const data = k.init.kind === 'const'
-      ? new Float32Array(n).fill(k.init.value)
-      : new Rng(seed, `${model}/${k.name}`).normalArray(n, k.init.mean, k.init.std);
-    out[k.name] = { dtype: 'F32', shape: k.shape, data };
+    out[k.name] = { dtype: 'F32', shape: k.shape, data: drawInit(k.init, n, seed, `${model}/${k.name}`) };
   }
   return out;
 }

@@ -9,21 +9,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { buildTree } from '../io/checkpoint';
 import type { TensorToWrite } from '../io/safetensors';
 import { clipVisionConfig } from '../clip/config';
+import { drawInit, initByName } from './init';
 
-/** Seeded random params for a key spec; `host` holds the same values for writing to safetensors. */
+/** Seeded random params for a key spec (src/weights/init.ts rules and draw); `host` holds the same values for writing to safetensors. */
 export function randomParams<T>(spec: Map<string, readonly number[]>, seed: number): { tree: T; host: Record<string, TensorToWrite> } {
   const tensors = new Map<string, tf.Tensor>();
   const host: Record<string, TensorToWrite> = {};
-  let s = seed;
   for (const [name, shape] of spec) {
-    const t = tf.tidy(() => {
-      if (/norm|layrnorm/.test(name) && name.endsWith('weight')) return tf.add(1, tf.randomNormal(shape as number[], 0, 0.02, 'float32', ++s));
-      if (name.endsWith('bias')) return tf.randomNormal(shape as number[], 0, 0.02, 'float32', ++s);
-      const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
-      return tf.randomNormal(shape as number[], 0, 1 / Math.sqrt(fanIn), 'float32', ++s);
-    });
-    tensors.set(name, t);
-    host[name] = { dtype: 'F32', shape, data: t.dataSync() as Float32Array };
+    const data = drawInit(initByName(name, shape, 0.02, 0.02), shape.reduce((a, b) => a * b, 1), seed, name);
+    tensors.set(name, tf.tensor(data, shape as number[], 'float32'));
+    host[name] = { dtype: 'F32', shape, data };
   }
   return { tree: buildTree<T>(tensors), host };
 }

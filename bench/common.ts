@@ -1,0 +1,90 @@
+/**
+ * What every bench suite shares: the parsed options, the timing statistics, the results writer and the
+ * PyTorch peer (bench/peer/peer.py, run by the Python named by --python / $HERO_LVLM_PYTHON).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import type { BackendName } from '../src/backend';
+import type { AttentionImpl } from '../src/nn/attention';
+import { attentionImpl } from '../src/nn/attention';
+
+export const ROOT = path.join(__dirname, '..');
+export const RESULTS = path.join(ROOT, 'bench', 'results');
+export const SUITES = ['vision', 'hero', 'decoder', 'memory'] as const;
+export type SuiteName = typeof SUITES[number];
+/** The Python the peer runs with unless --python or $HERO_LVLM_PYTHON says otherwise. */
+export const DEFAULT_PYTHON = '/usr/bin/python3';
+export const PYTHON_ENV = 'HERO_LVLM_PYTHON';
+
+/** The bench's flags, parsed (bench/run.ts). */
+export interface BenchOptions {
+  readonly suites: readonly SuiteName[];
+  readonly runs: number;
+  readonly backends: readonly BackendName[];
+  /** false with --no-peer */
+  readonly peer: boolean;
+  /** the Python interpreter of the PyTorch peer */
+  readonly python: string;
+  /** worker threads for the vision tower (VisionPool); 0 = in-process */
+  readonly visionWorkers: number;
+  /** also time the in-process vision path once */
+  readonly plain: boolean;
+  /** attention implementation (src/nn/attention.ts `attend`); 'auto' = per-head on wasm, batched elsewhere */
+  readonly attention: AttentionImpl | 'auto';
+  readonly decoderLayers: number;
+  readonly prefillChunk: number;
+  /** a scratch folder for the peer's safetensors files */
+  readonly tmp: string;
+}
+
+/** median [min, max] of `runs` timings, milliseconds (the key names are those of the results JSON). */
+export interface Stat { median: number; min: number; max: number; runs: number }
+
+export function stat(ts: readonly number[]): Stat {
+  const s = [...ts].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], runs: s.length };
+}
+
+/** `warmup` untimed calls, then `runs` timed ones. */
+export async function timeIt(fn: () => void, runs: number, warmup = 1): Promise<Stat> {
+  for (let i = 0; i < warmup; i++) fn();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    ts.push(performance.now() - t);
+  }
+  return stat(ts);
+}
+
+export const fmt = (s: Stat): string => `${s.median.toFixed(0)} ms [${s.min.toFixed(0)}, ${s.max.toFixed(0)}]`;
+
+/** Writes bench/results/<name>.json: the run's metadata, then the suite's result. */
+export function save(opts: BenchOptions, suite: string, data: object): void {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  // A forced attention implementation is a side experiment: its results do not replace the default ones.
+  const name = opts.attention === 'auto' ? suite : `${suite}_attention-${opts.attention}`;
+  const meta = { suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: opts.runs, attention: attentionImpl() };
+  fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify({ ...meta, ...data }, null, 2)}\n`);
+}
+
+/**
+ * Runs bench/peer/peer.py `suite file args` with opts.python; its parsed last stdout line, or a string
+ * saying why there is none ("skipped (--no-peer)", "PyTorch peer unavailable: …"), which is also printed
+ * to stderr, loudly, so a missing Python or torch is never mistaken for a result.
+ */
+export function peer<T>(opts: BenchOptions, suite: 'vision' | 'decoder', file: string, a: Record<string, unknown>): T | string {
+  if (!opts.peer) return 'skipped (--no-peer)';
+  const r = spawnSync(opts.python, [path.join(ROOT, 'bench', 'peer', 'peer.py'), suite, file, JSON.stringify(a)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.error || r.status !== 0) {
+    const why = r.error
+      ? `cannot run '${opts.python}' (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}); set --python or $${PYTHON_ENV}`
+      : (r.stderr || '').trim().split('\n').pop() ?? `exit ${r.status}`;
+    const msg = `PyTorch peer unavailable: ${why}`;
+    console.error(`!! ${msg}`);
+    return msg;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+}

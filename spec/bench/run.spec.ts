@@ -1,0 +1,43 @@
+/** The bench's flags (src/cli/args.ts parser) and its PyTorch peer's Python: a flag, an env var, a loud failure. */
+import * as os from 'os';
+import { HeroError } from '../../src/core/errors';
+import { benchOptions } from '../../bench/run';
+import { DEFAULT_PYTHON, peer } from '../../bench/common';
+
+describe('bench options', () => {
+  const tmp = os.tmpdir();
+  it('defaults: every suite, 3 runs, wasm, the peer with /usr/bin/python3', () => {
+    const o = benchOptions([], {}, tmp);
+    expect([o.suites, o.runs, o.backends, o.peer, o.python, o.attention, o.decoderLayers, o.prefillChunk, o.chartsOnly])
+      .toEqual([['vision', 'hero', 'decoder', 'memory'], 3, ['wasm'], true, DEFAULT_PYTHON, 'auto', 1, 512, false]);
+    expect(DEFAULT_PYTHON).toBe('/usr/bin/python3');
+  });
+  it('the Python comes from --python, else $HERO_LVLM_PYTHON', () => {
+    expect(benchOptions([], { HERO_LVLM_PYTHON: '/opt/py/bin/python' }, tmp).python).toBe('/opt/py/bin/python');
+    expect(benchOptions(['--python', '/x/python3'], { HERO_LVLM_PYTHON: '/opt/py/bin/python' }, tmp).python).toBe('/x/python3');
+  });
+  it('parses the suite list and the boolean flags', () => {
+    const o = benchOptions(['--suite', 'hero,memory', '--runs=1', '--no-peer', '--charts-only', '--backends', 'cpu,wasm'], {}, tmp);
+    expect([o.suites, o.runs, o.peer, o.chartsOnly, o.backends]).toEqual([['hero', 'memory'], 1, false, true, ['cpu', 'wasm']]);
+  });
+  it('refuses unknown flags, suites, backends and attention implementations as HeroErrors naming the flag', () => {
+    expect(() => benchOptions(['--suites', 'hero'], {}, tmp)).toThrow(/unknown flag --suites/);
+    expect(() => benchOptions(['--suite', 'hero,gpu'], {}, tmp)).toThrow(/^--suite: /);
+    expect(() => benchOptions(['--backends', 'tpu'], {}, tmp)).toThrow(/^--backends: /);
+    expect(() => benchOptions(['--attention', 'fast'], {}, tmp)).toThrow(/^--attention: /);
+    expect(() => benchOptions(['--runs', '0'], {}, tmp)).toThrow(HeroError);
+  });
+});
+
+describe('bench peer', () => {
+  it('says loudly that the peer is unavailable when the Python cannot be run', () => {
+    const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const opts = { ...benchOptions(['--python', '/nonexistent/python3'], {}, os.tmpdir()) };
+      const r = peer(opts, 'vision', '/nonexistent/file.safetensors', {});
+      expect(r).toBe("PyTorch peer unavailable: cannot run '/nonexistent/python3' (ENOENT); set --python or $HERO_LVLM_PYTHON");
+      expect(err).toHaveBeenCalledWith(`!! ${r}`);
+      expect(peer({ ...opts, peer: false }, 'vision', '/x', {})).toBe('skipped (--no-peer)');
+    } finally { err.mockRestore(); }
+  });
+});
