@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { loadLlama, llamaForward, embedTokens, selfAttention, type LlamaParams } from '../../src/llama/decoder';
+import { llamaForward, embedTokens, selfAttention, type LlamaParams } from '../../src/llama/decoder';
 import { ropeTables } from '../../src/nn/rope';
 import { positionMask } from '../../src/nn/attention';
 import { KvCache } from '../../src/llama/kv_cache';
@@ -15,6 +15,7 @@ import { tidyRecord } from '../../src/core/scope';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { loadLlama } from '../../src/llama/load';
 
 describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 · llama decoder vs HF v4.45.1 llama_tiny (%s backend)', (backend) => {
   let m: { config: LlamaConfig; params: LlamaParams };

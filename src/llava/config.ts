@@ -3,9 +3,7 @@
  * pipeline needs. Nothing about the model is hard-coded: crop size, patch grid, pinpoints, token ids and
  * the feature layer all come from here.
  */
-import * as path from 'path';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from '../io/json';
 import { clipVisionConfig, type ClipVisionConfig } from '../clip/config';
 import { llamaConfig, type LlamaConfig } from '../llama/config';
 
@@ -56,11 +54,6 @@ export function llavaNextConfig(json: Record<string, unknown>, file = 'config.js
     vision_config: vision,
     text_config: text,
   };
-}
-
-export function loadLlavaNextConfig(dir: string): LlavaNextConfig {
-  const file = path.join(dir, 'config.json');
-  return llavaNextConfig(readJsonFile<Record<string, unknown>>(file, 'model config'), file);
 }
 
 export function deriveLlava(cfg: LlavaNextConfig): LlavaDerived {

@@ -13,9 +13,7 @@
  * The same happens when a pinpoint is not a multiple of the crop size (HF's processor test: crop 18, pinpoint
  * 672 = 37·18 + 6 → 38 tiles per side, the last 6 px wide; spec/fixtures/cases/llava_processor_partial).
  */
-import * as path from 'path';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from '../io/json';
 import type { RgbImage } from '../io/image';
 import { resizeBicubic } from './pil_resize';
 import { selectBestResolution, getPatchOutputSize, type Hw } from './anyres';
@@ -88,12 +86,6 @@ export function validateImageProcessorConfig(raw: unknown, where: string): Image
     do_resize: out.do_resize, do_center_crop: out.do_center_crop, do_rescale: out.do_rescale,
     do_normalize: out.do_normalize, do_pad: out.do_pad, do_convert_rgb: out.do_convert_rgb,
   };
-}
-
-/** Reads and checks `<dir>/preprocessor_config.json`. */
-export function loadImageProcessorConfig(dir: string): ImageProcessorConfig {
-  const file = path.join(dir, 'preprocessor_config.json');
-  return validateImageProcessorConfig(readJsonFile(file, 'preprocessor config'), file);
 }
 
 /** One preprocessed image: `pixelValues` is [P, 3, S, S] float32, thumbnail first then tiles row-major. */
