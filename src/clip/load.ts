@@ -4,7 +4,7 @@
  * The only file of src/clip/ that touches files or io/.
  */
 import { disposeTree, layerNormKeys, linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, type CheckpointRecipe } from '../io/loader';
+import { keySpecSize, loadCheckpoint, readCheckpointConfig, type CheckpointRecipe } from '../io/loader';
 import { clipModelConfig, clipVisionConfig, type ClipModelConfig, type ClipTextConfig, type ClipVisionConfig } from './config';
 import type { ClipModel } from './model';
 import type { ClipVisionParams } from './vision';
@@ -73,6 +73,11 @@ const CLIP_VISION_RECIPE: CheckpointRecipe<ClipVisionConfig> = {
   parseConfig: (json, file) => clipVisionConfig((json.vision_config ?? json) as Record<string, unknown>, file),
   keys: (cfg) => clipVisionKeys(cfg, 'vision_model.'),
 };
+
+/** Parses `<dir>/config.json` as a CLIPModel config (no tensors are read). */
+export function loadClipModelConfig(dir: string): ClipModelConfig {
+  return readCheckpointConfig(dir, CLIP_MODEL_RECIPE);
+}
 
 /** Loads an HF CLIPModel directory (config.json + safetensors). */
 export function loadClipModel(dir: string): ClipModel {

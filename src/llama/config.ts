@@ -45,18 +45,18 @@ export interface LlamaConfig {
 
 /**
  * Parses a Llama config object; unsupported settings (rope_scaling, an activation other than silu) are
- * refused in one line naming `file`.
+ * refused in one line naming `file`, unless `shapesOnly` (the FLOPs count reads only the sizes).
  */
-export function llamaConfig(json: Record<string, unknown>, file = 'config.json'): LlamaConfig {
+export function llamaConfig(json: Record<string, unknown>, file = 'config.json', opts: { shapesOnly?: boolean } = {}): LlamaConfig {
   const f = new ConfigFields(json, file);
   // rope_scaling: HF None; 7B: null. Only plain RoPE is implemented.
-  if (json.rope_scaling !== undefined && json.rope_scaling !== null) {
+  if (json.rope_scaling !== undefined && json.rope_scaling !== null && !opts.shapesOnly) {
     f.bad(`rope_scaling ${JSON.stringify(json.rope_scaling)} is not supported (only null: plain RoPE)`);
   }
   const heads = f.num('num_attention_heads', 32);
   const hidden = f.num('hidden_size', 4096);
   const act = f.raw('hidden_act', 'silu') as string;
-  if (act !== 'silu') f.bad(`hidden_act '${act}' is not supported (Llama uses silu)`);
+  if (act !== 'silu' && !opts.shapesOnly) f.bad(`hidden_act '${act}' is not supported (Llama uses silu)`);
   return {
     hidden_size: hidden,
     intermediate_size: f.num('intermediate_size', 11008),

@@ -35,11 +35,6 @@ export function llavaNextParameterCount(cfg: LlavaNextConfig): number {
   return keySpecSize(llavaNextKeys(cfg));
 }
 
-/** fp32 bytes the params of a config occupy once loaded (f16/bf16 files double in memory). */
-export function llavaNextFp32Bytes(cfg: LlavaNextConfig): number {
-  return 4 * llavaNextParameterCount(cfg);
-}
-
 /** Reads and checks `<dir>/preprocessor_config.json`. */
 export function loadImageProcessorConfig(dir: string): ImageProcessorConfig {
   const file = path.join(dir, 'preprocessor_config.json');
