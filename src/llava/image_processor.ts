@@ -15,7 +15,7 @@
  */
 import { HeroError } from '../core/errors';
 import { ConfigFields } from '../core/config_fields';
-import type { RgbImage } from '../io/image';
+import type { RgbImage } from '../core/image';
 import { resizeBicubic } from './pil_resize';
 import { selectBestResolution, getPatchOutputSize, type Hw } from './anyres';
 
