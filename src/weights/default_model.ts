@@ -21,7 +21,8 @@ import { DEFAULT_MANIFEST, manifestMismatches, matchesManifest, readManifest } f
 export { DEFAULT_SEED } from './geometry';
 export { llavaConfigJson, clipConfigJson } from './hf_files';
 export { llamaTokenizerJson, clipTokenizerJson } from './tokenizers';
-export { generateDefaultWeights, llavaKeys, clipKeys, type Init } from './writing';
+export { generateDefaultWeights, llavaKeys, clipKeys } from './writing';
+export type { Init } from './init';
 export { hashTree, readManifest, DEFAULT_MANIFEST, type Manifest } from './manifest';
 
 /** Repository root (this file is src/weights/*.ts or dist/weights/*.js). */

@@ -13,31 +13,27 @@ import { clipModelConfig } from '../clip/config';
 import { clipModelKeys } from '../clip/load';
 import { llavaNextConfig } from '../llava/config';
 import { llavaNextKeys } from '../llava/load';
-import { Rng } from './rng';
+import { drawInit, fanIn, fanInInit, normalInit, type Init } from './init';
 import { DEFAULT_SEED } from './geometry';
 import { clipConfigJson, clipPreprocessorJson, llavaConfigJson, llavaGenerationJson, llavaPreprocessorJson, llavaProcessorJson } from './hf_files';
 import { clipTokenizerConfigJson, clipTokenizerJson, llamaTokenizerConfigJson, llamaTokenizerJson } from './tokenizers';
 import { hashTree } from './manifest';
 
 /**
- * How one tensor is drawn. @choice The goldens' scheme (golden README): linear/conv N(0,1)/√fan_in,
+ * How each tensor is drawn. @choice The goldens' scheme (golden README): linear/conv N(0,1)/√fan_in,
  * biases N(0, 0.1²), norm weights 1 + N(0, 0.1²), token/class/newline embeddings N(0,1), position
  * embeddings N(0, 0.5²), lm_head 4·N(0,1)/√hidden — activations stay at unit scale and attention is
  * neither uniform nor one-hot. @choice logit_scale = ln 100, OpenAI CLIP's trained value.
+ * Chosen from the tensor's canonical name and shape (the loaders' key specs carry no init).
  */
-export type Init = { kind: 'normal'; mean: number; std: number } | { kind: 'const'; value: number };
-
-const normal = (std: number, mean = 0): Init => ({ kind: 'normal', mean, std });
-
-/** The init of a tensor, from its canonical name and shape (the key specs carry no init). */
 export function initFor(name: string, shape: readonly number[]): Init {
   if (name === 'logit_scale') return { kind: 'const', value: Math.log(100) };
-  if (name.endsWith('.bias')) return normal(0.1);
-  if (shape.length === 1 && name.endsWith('.weight')) return normal(0.1, 1);                 // LayerNorm / RMSNorm weights
-  if (name === 'image_newline' || /(class_embedding|embed_tokens\.weight|token_embedding\.weight)$/.test(name)) return normal(1);
-  if (name.endsWith('position_embedding.weight')) return normal(0.5);
-  if (name.endsWith('lm_head.weight')) return normal(4 / Math.sqrt(shape[1]));                 // [V, D]
-  return normal(1 / Math.sqrt(shape.slice(1).reduce((a, d) => a * d, 1)));                    // linear [out, in], conv [out, C, p, p]
+  if (name.endsWith('.bias')) return normalInit(0.1);
+  if (shape.length === 1 && name.endsWith('.weight')) return normalInit(0.1, 1);                 // LayerNorm / RMSNorm weights
+  if (name === 'image_newline' || /(class_embedding|embed_tokens\.weight|token_embedding\.weight)$/.test(name)) return normalInit(1);
+  if (name.endsWith('position_embedding.weight')) return normalInit(0.5);
+  if (name.endsWith('lm_head.weight')) return normalInit(4 / Math.sqrt(shape[1]));                 // [V, D]
+  return fanInInit(fanIn(shape));                                                             // linear [out, in], conv [out, C, p, p]
 }
 
 /** LlavaNextForConditionalGeneration keys of the default config, pre-4.52 layout (llava/load.ts llavaNextKeys). */
@@ -54,12 +50,7 @@ export function clipKeys(vocabSize: number, bos: number, eos: number): KeySpec {
 export function drawTensors(model: string, keys: KeySpec, seed: number): Record<string, TensorToWrite> {
   const out: Record<string, TensorToWrite> = {};
   for (const [name, shape] of keys) {
-    const init = initFor(name, shape);
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = init.kind === 'const'
-      ? new Float32Array(n).fill(init.value)
-      : new Rng(seed, `${model}/${name}`).normalArray(n, init.mean, init.std);
-    out[name] = { dtype: 'F32', shape, data };
+    out[name] = { dtype: 'F32', shape, data: drawInit(initFor(name, shape), shape.reduce((a, b) => a * b, 1), seed, `${model}/${name}`) };
   }
   return out;
 }
