@@ -5,13 +5,14 @@
  * layer l) with the checkpoint's weights, softmax, patches only, mean over heads. cpu and wasm.
  */
 import * as path from 'path';
-import { loadLlavaNext, disposeLlavaNext, type LlavaNextModel } from '../src/llava/model';
+import { type LlavaNextModel } from '../src/llava/model';
 import { readImage } from '../src/io/image';
 import { runPipeline } from '../src/pipeline';
 import { SafetensorsFile } from '../src/io/safetensors';
 import { GOLDEN_BACKENDS, imagePath, loadCase, modelDir, useBackend } from './util/fixtures';
 import { expectClose } from './util/close';
 import { TOL } from './util/tolerances';
+import { loadLlavaNext, disposeLlavaNext } from '../src/llava/load';
 
 /** Head-mean CLS→patch attention of one layer in float64: [P·N], crop-major. */
 function clsAttention64(hidden: Float32Array, P: number, T: number, D: number, H: number, eps: number,

@@ -14,23 +14,26 @@ export { loadTokenizer, llavaPromptIds, promptText, clipTextIds, VICUNA_V1_SYSTE
 export * as nn from './nn/index';
 
 // CLIP
-export { visionModel, clipVisionKeys, disposeVisionOutput, type VisionTaps, type VisionOutput, type ClipVisionParams } from './clip/vision';
+export { visionModel, disposeVisionOutput, type VisionTaps, type VisionOutput, type ClipVisionParams } from './clip/vision';
 export { VisionPool } from './clip/vision_pool';
 export { textModel, type TextOutput } from './clip/text';
-export { loadClipModel, loadClipVisionModel, imageFeatures, textFeatures, clipLogits, disposeClipModel, type ClipModel } from './clip/model';
+export { imageFeatures, textFeatures, clipLogits, type ClipModel } from './clip/model';
+export { loadClipModel, loadClipVisionModel, disposeClipModel, clipVisionKeys } from './clip/load';
 
 // LLaVA-NeXT
-export { preprocess, loadImageProcessorConfig, type ProcessedImage, type ImageProcessorConfig } from './llava/image_processor';
+export { preprocess, type ProcessedImage, type ImageProcessorConfig } from './llava/image_processor';
 export { resizeBicubic } from './llava/pil_resize';
 export { selectBestResolution, anyresGridShape, unpadRegion, numImageTokens } from './llava/anyres';
-export { loadLlavaNext, disposeLlavaNext, encodeImage, disposeVisualContext, llavaNextKeys, type LlavaNextModel } from './llava/model';
+export { encodeImage, disposeVisualContext, type LlavaNextModel } from './llava/model';
+export { loadLlavaNext, disposeLlavaNext, llavaNextKeys, loadImageProcessorConfig } from './llava/load';
 export { projector } from './llava/projector';
 export { stitchTiles, packImageFeatures } from './llava/pack';
 export { expandImageTokens, spliceImageFeatures } from './llava/merge';
 export type { VisualContext, PruneResult, NamedTensor } from './llava/pruning';
 
 // Llama
-export { loadLlama, llamaForward, embedTokens, type LlamaParams, type DecoderOutput, type DecoderHook } from './llama/decoder';
+export { llamaForward, embedTokens, type LlamaParams, type DecoderOutput, type DecoderHook } from './llama/decoder';
+export { loadLlama } from './llama/load';
 export { KvCache } from './llama/kv_cache';
 export { greedyGenerate } from './llama/generate';
 

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../src/backend';
 import { clipTextConfig } from '../../src/clip/config';
-import { clipTextKeys, textModel, type ClipTextParams } from '../../src/clip/text';
+import { textModel, type ClipTextParams } from '../../src/clip/text';
+import { clipTextKeys } from '../../src/clip/load';
 import { disposeVisionOutput } from '../../src/clip/vision';
 import { applyHero, heroDefaults } from '../../src/hero/index';
 import { disposeTree } from '../../src/io/checkpoint';

@@ -5,10 +5,10 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../src/backend';
-import { loadClipModel, disposeClipModel } from '../../src/clip/model';
+import { loadClipModel, disposeClipModel } from '../../src/clip/load';
 import { heroDefaults } from '../../src/hero/index';
 import { readImage } from '../../src/io/image';
-import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/model';
+import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
 import { runPipeline } from '../../src/pipeline';
 import { ROOT } from '../common';
 

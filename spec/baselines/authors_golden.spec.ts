@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadLlavaNext, disposeLlavaNext, encodeImage, disposeVisualContext, type LlavaNextModel } from '../../src/llava/model';
+import { encodeImage, disposeVisualContext, type LlavaNextModel } from '../../src/llava/model';
 import { preprocess } from '../../src/llava/image_processor';
 import type { VisualContext } from '../../src/llava/pruning';
 import { runPipeline, type PipelineResult } from '../../src/pipeline';
@@ -21,6 +21,7 @@ import { readImage } from '../../src/io/image';
 import { FIXTURES, imagePath, loadCase, modelDir, GOLDEN_BACKENDS, useBackend, type GoldenCase } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
 
 const CASES = fs.readdirSync(path.join(FIXTURES, 'cases')).filter((f) => /^baseline_.*\.json$/.test(f)).map((f) => f.slice(0, -5)).sort();
 

@@ -7,12 +7,13 @@ import { fastvKeep, validateFastv, FASTV_DEFAULTS } from '../../src/baselines/fa
 import { roundHalfEven } from '../../src/baselines/common';
 import { SafetensorsFile, writeSafetensors } from '../../src/io/safetensors';
 import { runCli } from '../util/cli';
-import { llamaForward, loadLlama, embedTokens, type LlamaParams } from '../../src/llama/decoder';
+import { llamaForward, embedTokens, type LlamaParams } from '../../src/llama/decoder';
 import type { LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
 import { modelDir } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { loadLlama } from '../../src/llama/load';
 
 describe('FastV-1 · fastvKeep', () => {
   it('keeps all text rows and the image rows the last row attends to most (hand-checked)', () => {

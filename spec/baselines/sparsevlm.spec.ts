@@ -5,7 +5,8 @@ import {
   sparseVlmTraceTensors, validateSparseVlm, SPARSEVLM_DEFAULTS, type SparseVlmOptions, type SparseVlmPlan, type SparseVlmRecord,
 } from '../../src/baselines/sparsevlm';
 import { sparseVlmKeptCount, sparseVlmRecycleCounts } from '../../src/baselines/sparsevlm_budget';
-import { llamaForward, llamaKeys, type DecoderHook, type LlamaParams } from '../../src/llama/decoder';
+import { llamaForward, type DecoderHook, type LlamaParams } from '../../src/llama/decoder';
+import { llamaKeys } from '../../src/llama/load';
 import { KvCache } from '../../src/llama/kv_cache';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';

@@ -13,7 +13,7 @@ import { llavaNextConfig, deriveLlava } from '../../src/llava/config';
 import type { LlavaNextModel } from '../../src/llava/model';
 import { llamaTokenizerJson, clipTokenizerJson } from '../../src/weights/default_model';
 import { loadTokenizer, llavaPromptIds, clipTextIds } from '../../src/io/tokenizer';
-import { disposeClipModel } from '../../src/clip/model';
+import { disposeClipModel } from '../../src/clip/load';
 import { HeroError } from '../../src/core/errors';
 import { modelDir } from '../util/fixtures';
 

@@ -14,10 +14,12 @@ import { HERO_CASES, HERO_TRACE_NAMES, HERO_TRACE_SKIP, heroCaseInputs, heroTrac
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { compare } from '../util/close';
 import { TOL } from '../util/tolerances';
-import { loadLlavaNext, disposeLlavaNext, type LlavaNextModel } from '../../src/llava/model';
-import { loadClipModel, disposeClipModel, type ClipModel } from '../../src/clip/model';
+import { type LlavaNextModel } from '../../src/llava/model';
+import { type ClipModel } from '../../src/clip/model';
 import { readImage } from '../../src/io/image';
 import { runPipeline } from '../../src/pipeline';
+import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
+import { loadClipModel, disposeClipModel } from '../../src/clip/load';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-e2e-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -2,10 +2,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { textModel, eosPositions } from '../../src/clip/text';
-import { loadClipModel, disposeClipModel, textFeatures, clipLogits, type ClipModel } from '../../src/clip/model';
+import { textFeatures, clipLogits, type ClipModel } from '../../src/clip/model';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { loadClipModel, disposeClipModel } from '../../src/clip/load';
 
 function rows(flat: number[], n: number): number[][] {
   return Array.from({ length: flat.length / n }, (_, i) => flat.slice(i * n, (i + 1) * n));

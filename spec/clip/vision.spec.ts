@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { visionModel } from '../../src/clip/vision';
 import { patchify, visionEmbeddings } from '../../src/clip/embeddings';
-import { loadClipModel, loadClipVisionModel, disposeClipModel, imageFeatures, type ClipModel } from '../../src/clip/model';
+import { imageFeatures, type ClipModel } from '../../src/clip/model';
 import { disposeTree } from '../../src/io/checkpoint';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { attentionProbs } from '../../src/nn/attention';
@@ -17,6 +17,7 @@ import { HeroError } from '../../src/core/errors';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { loadClipModel, loadClipVisionModel, disposeClipModel } from '../../src/clip/load';
 
 describe.each(GOLDEN_BACKENDS)('ViT-1 ViT-2 ViT-3 ViT-4 · CLIP vision tower vs HF v4.45.1 (%s backend)', (backend) => {
   let m: ClipModel;

@@ -5,11 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { disposeVisionOutput, visionModel, type VisionTaps } from '../../src/clip/vision';
 import { splitCrops, VisionPool } from '../../src/clip/vision_pool';
-import { loadClipModel, disposeClipModel, type ClipModel } from '../../src/clip/model';
+import { type ClipModel } from '../../src/clip/model';
 import { HeroError } from '../../src/core/errors';
 import { modelDir, POOL_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { loadClipModel, disposeClipModel } from '../../src/clip/load';
 
 describe('splitCrops', () => {
   it('covers 0..P with min(W, P) contiguous ranges whose sizes differ by at most one', () => {

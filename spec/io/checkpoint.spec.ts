@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildTree, canonicalKey, flattenTree } from '../../src/io/checkpoint';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
-import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/model';
+import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
 import { modelDir } from '../util/fixtures';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-ckpt-'));

@@ -4,11 +4,12 @@ import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { readImage, writePng, compositeOnWhite, cmykToRgb, MAX_IMAGE_PIXELS, type RgbImage } from '../../src/io/image';
-import { loadImageProcessorConfig, preprocess } from '../../src/llava/image_processor';
+import { preprocess } from '../../src/llava/image_processor';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { HeroError } from '../../src/core/errors';
 import { FIXTURES, GOLDEN_BACKENDS, imagePath, loadCase, modelDir, useBackend } from '../util/fixtures';
+import { loadImageProcessorConfig } from '../../src/llava/load';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-img-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { llamaConfig } from '../../src/llama/config';
-import { loadLlama, llamaForward, embedTokens, type LlamaParams } from '../../src/llama/decoder';
+import { llamaForward, embedTokens, type LlamaParams } from '../../src/llama/decoder';
 import { checkPositions, greedyGenerate } from '../../src/llama/generate';
 import { disposeTree } from '../../src/io/checkpoint';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
@@ -16,6 +16,7 @@ import { HeroError } from '../../src/core/errors';
 import { modelDir } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { loadLlama } from '../../src/llama/load';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-llamacfg-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

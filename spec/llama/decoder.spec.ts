@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { loadLlama, llamaForward, llamaKeys, embedTokens, selfAttention, type LlamaParams } from '../../src/llama/decoder';
+import { llamaForward, embedTokens, selfAttention, type LlamaParams } from '../../src/llama/decoder';
+import { loadLlama, llamaKeys } from '../../src/llama/load';
 import { ropeTables } from '../../src/nn/rope';
 import { positionMask } from '../../src/nn/attention';
 import { KvCache } from '../../src/llama/kv_cache';

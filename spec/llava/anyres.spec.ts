@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   selectBestResolution, getPatchOutputSize, anyresGridShape, imageSizeToNumPatches, unpadRegion, numImageTokens,
 } from '../../src/llava/anyres';
-import { loadImageProcessorConfig } from '../../src/llava/image_processor';
+import { loadImageProcessorConfig } from '../../src/llava/load';
 import { loadCase, modelDir } from '../util/fixtures';
 
 type Pin = readonly [number, number];

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { llavaNextConfig } from '../../src/llava/config';
-import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/model';
+import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
 import { llamaForward, embedTokens } from '../../src/llama/decoder';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { HeroError } from '../../src/core/errors';

@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadEosTokenIds } from '../../src/llava/generation_config';
-import { loadLlavaNext, disposeLlavaNext, type LlavaNextModel } from '../../src/llava/model';
+import { loadEosTokenIds, loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
+import { type LlavaNextModel } from '../../src/llava/model';
 import { runPipeline } from '../../src/pipeline';
 import { readImage } from '../../src/io/image';
 import { HeroError } from '../../src/core/errors';

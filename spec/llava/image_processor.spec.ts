@@ -3,14 +3,12 @@ import * as os from 'os';
 import * as path from 'path';
 import fc from 'fast-check';
 import { readImage, type RgbImage } from '../../src/io/image';
-import {
-  loadImageProcessorConfig, validateImageProcessorConfig, preprocess, cropsForPatching, resizeForPatching, thumbnail,
-  patchingPadding, padImage, divideToPatches, rescaleNormalize, resizeShortestEdge, centerCrop,
-} from '../../src/llava/image_processor';
+import { validateImageProcessorConfig, preprocess, cropsForPatching, resizeForPatching, thumbnail, patchingPadding, padImage, divideToPatches, rescaleNormalize, resizeShortestEdge, centerCrop } from '../../src/llava/image_processor';
 import { HeroError } from '../../src/core/errors';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { imagePath, loadCase, modelDir } from '../util/fixtures';
+import { loadImageProcessorConfig } from '../../src/llava/load';
 
 const cfg = loadImageProcessorConfig(modelDir('llava-next-tiny'));
 const S = cfg.crop_size.height;

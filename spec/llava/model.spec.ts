@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../../src/core/errors';
-import { loadLlavaNext, disposeLlavaNext, encodeImage, disposeVisualContext, llavaNextKeys, type LlavaNextModel } from '../../src/llava/model';
+import { encodeImage, disposeVisualContext, type LlavaNextModel } from '../../src/llava/model';
 import { packImageFeatures } from '../../src/llava/pack';
 import { expandImageTokens, spliceImageFeatures } from '../../src/llava/merge';
 import { anyresGridShape } from '../../src/llava/anyres';
@@ -18,6 +18,7 @@ import { greedyGenerate } from '../../src/llama/generate';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend, type GoldenCase } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { loadLlavaNext, disposeLlavaNext, llavaNextKeys } from '../../src/llava/load';
 
 /** Runs one image's crops through the tower and projector; returns what the case stores, per image. */
 function imageStage(m: LlavaNextModel, gc: GoldenCase, img: number): { hidden: tf.Tensor3D[]; projected: tf.Tensor3D; packed: tf.Tensor2D } {

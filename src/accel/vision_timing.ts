@@ -8,12 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, requestedBackend } from '../backend';
-import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
+import { disposeVisionOutput, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
 import type { ClipVisionConfig } from '../clip/config';
 import { disposeTree } from '../io/checkpoint';
 import { randomParams, VIT_L_336, VIT_L_HERO_TAPS } from '../weights/random_params';
 import { activeWebGpuAdapter, checkWeightsFit, releaseWebGpu } from './webgpu';
 import { HeroError } from '../core/errors';
+import { clipVisionKeys } from '../clip/load';
 
 export interface VisionTiming {
   backend: string;

@@ -7,7 +7,7 @@ import { HeroError } from '../core/errors';
 import { initBackend, requestedBackend, BACKENDS } from '../backend';
 import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
-import { disposeClipModel, loadClipModel, type ClipModel } from '../clip/model';
+import type { ClipModel } from '../clip/model';
 import { VisionPool } from '../clip/vision_pool';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
@@ -16,6 +16,7 @@ import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
 import { FASTV_DEFAULTS, validateFastv } from '../baselines/fastv';
 import { FASTERVLM_GRIDS } from '../baselines/fastervlm';
 import { sparseVlm } from '../baselines/sparsevlm';
+import { disposeClipModel, loadClipModel } from '../clip/load';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },

@@ -12,9 +12,8 @@ import { checkWeightsFit } from '../accel/webgpu';
 import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
-import { disposeLlavaNext, llavaNextFp32Bytes, loadLlavaNext } from '../llava/model';
-import { loadLlavaNextConfig } from '../llava/config';
-import { disposeClipModel } from '../clip/model';
+import { disposeLlavaNext, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
+import { disposeClipModel, loadClipModelConfig } from '../clip/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
 import { METHOD_TAPS } from '../methods';
@@ -23,8 +22,7 @@ import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
 import { renderReportHtml } from '../report/html';
-import { checkMemory } from '../report/memory';
-import { readJsonFile } from '../io/json';
+import { checkMemory, runMemoryBytes } from '../report/memory';
 
 const FLAGS: FlagSpecs = {
   ...INPUT_FLAGS,
@@ -43,16 +41,6 @@ const DESCRIPTION = 'Answers a question about an image with HERO dropping visual
   'weights are random (its answers are meaningless; the selection and the savings are real).\n' +
   'Writes to --out: overlay.png (kept tokens on the image), attention_maps.png (CLS attention per layer and\n' +
   'crop), report.json, and report.html (all of it on one self-contained page; open it in a browser).';
-
-/** fp32 bytes of the CLIP model's parameters, from its config (sum over its tensors). */
-function clipBytes(dir: string): number {
-  const json = readJsonFile<Record<string, Record<string, number>>>(path.join(dir, 'config.json'), 'CLIP config');
-  const v = json.vision_config ?? {}, t = json.text_config ?? {};
-  const layer = (d: number, f: number): number => 4 * d * d + 2 * d * f + 9 * d + f;
-  const vis = (v.num_hidden_layers ?? 12) * layer(v.hidden_size ?? 768, v.intermediate_size ?? 3072) + ((v.image_size ?? 224) / (v.patch_size ?? 32)) ** 2 * (v.hidden_size ?? 768) * 2;
-  const txt = (t.num_hidden_layers ?? 12) * layer(t.hidden_size ?? 512, t.intermediate_size ?? 2048) + (t.vocab_size ?? 49408) * (t.hidden_size ?? 512);
-  return 4 * (vis + txt);
-}
 
 /** Progress bars on a TTY (rewritten in place: loading tensors, vision layers, decoded tokens); plain stage lines otherwise. */
 function progress(log: (s: string) => void): { stage: (s: string) => void; bar: (what: string, done: number, total: number) => void; end: () => void } {
@@ -99,13 +87,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const backend = await setupBackend(flags, log);
-  const P = 5; // at most 1 + 4 crops with LLaVA-NeXT's pinpoints; an upper bound for the estimate
-  const cfg = loadLlavaNextConfig(modelDir!);
-  const v = cfg.vision_config;
-  const N1 = (v.image_size / v.patch_size) ** 2 + 1;
-  const activations = 4 * P * (v.num_hidden_layers + 1) * N1 * (v.hidden_size + v.num_attention_heads * N1 / 4);
   const clipDir = flags.clip as string | undefined;
-  checkMemory(llavaNextFp32Bytes(cfg) + (clipDir && fs.existsSync(path.join(clipDir, 'config.json')) ? clipBytes(clipDir) : 0) + activations, flags.force === true, log);
+  const clipCfg = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) ? loadClipModelConfig(clipDir) : undefined;
+  checkMemory(runMemoryBytes(loadLlavaNextConfig(modelDir!), clipCfg), flags.force === true, log);
 
   const bar = progress(log);
   bar.stage('loading the model');

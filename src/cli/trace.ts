@@ -11,8 +11,8 @@ import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
 import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
-import { disposeLlavaNext, loadLlavaNext } from '../llava/model';
-import { disposeClipModel } from '../clip/model';
+import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
+import { disposeClipModel } from '../clip/load';
 import { runPipeline } from '../pipeline';
 
 const FLAGS: FlagSpecs = {

@@ -1,19 +1,13 @@
 /**
  * CLIPModel: both towers, their projections and the logit scale; what HERO's relevance score (HERO-2)
- * uses, and a vision-only loader for CLIPVisionModel checkpoints.
+ * uses. Loading (CLIPModel and vision-only CLIPVisionModel checkpoints) is in load.ts.
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPModel
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { HeroError } from '../core/errors';
-import { readJsonFile } from '../io/json';
-import { SafetensorsDir } from '../io/safetensors';
-import { buildTree, disposeTree, linearKeys, loadTensors } from '../io/checkpoint';
 import { linear, type LinearParams } from '../nn/linear';
-import { clipTextConfig, clipVisionConfig, type ClipTextConfig, type ClipVisionConfig } from './config';
-import { clipVisionKeys, visionModel, type ClipVisionParams } from './vision';
-import { clipTextKeys, textModel, type ClipTextParams } from './text';
+import type { ClipTextConfig, ClipVisionConfig } from './config';
+import { visionModel, type ClipVisionParams } from './vision';
+import { textModel, type ClipTextParams } from './text';
 
 export interface ClipModel {
   readonly dir: string;
@@ -26,53 +20,6 @@ export interface ClipModel {
     readonly text_projection: LinearParams;
     readonly logit_scale: tf.Scalar;
   };
-}
-
-function readConfig(dir: string, what: string): Record<string, unknown> {
-  const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(file)) throw new HeroError(`${what}: '${dir}' has no config.json`);
-  return readJsonFile<Record<string, unknown>>(file, 'CLIP config');
-}
-
-/** Every tensor of a CLIPModel checkpoint. */
-export function clipModelKeys(vision: ClipVisionConfig, text: ClipTextConfig, projectionDim: number): Map<string, readonly number[]> {
-  const spec = new Map<string, readonly number[]>([...clipVisionKeys(vision, 'vision_model.'), ...clipTextKeys(text, 'text_model.')]);
-  linearKeys(spec, 'visual_projection', projectionDim, vision.hidden_size, false);
-  linearKeys(spec, 'text_projection', projectionDim, text.hidden_size, false);
-  spec.set('logit_scale', []);
-  return spec;
-}
-
-/** Loads an HF CLIPModel directory (config.json + safetensors). */
-export function loadClipModel(dir: string): ClipModel {
-  const json = readConfig(dir, '--clip');
-  const vision = clipVisionConfig((json.vision_config ?? {}) as Record<string, unknown>, `${dir}/config.json vision_config`);
-  const text = clipTextConfig((json.text_config ?? {}) as Record<string, unknown>, `${dir}/config.json text_config`);
-  const projectionDim = (json.projection_dim ?? 512) as number;
-  const store = SafetensorsDir.open(dir);
-  try {
-    const params = buildTree<ClipModel['params']>(loadTensors(store, clipModelKeys(vision, text, projectionDim)));
-    return { dir, vision, text, params };
-  } finally {
-    store.close();
-  }
-}
-
-/** Loads a CLIPVisionModel directory (keys `vision_model.*` only). */
-export function loadClipVisionModel(dir: string): { config: ClipVisionConfig; params: ClipVisionParams } {
-  const json = readConfig(dir, 'CLIP vision model');
-  const config = clipVisionConfig((json.vision_config ?? json) as Record<string, unknown>, `${dir}/config.json`);
-  const store = SafetensorsDir.open(dir);
-  try {
-    const tree = buildTree<{ vision_model: ClipVisionParams }>(loadTensors(store, clipVisionKeys(config, 'vision_model.')));
-    return { config, params: tree.vision_model };
-  } finally {
-    store.close();
-  }
-}
-
-export function disposeClipModel(m: ClipModel): void {
-  disposeTree(m.params);
 }
 
 /**

@@ -8,26 +8,14 @@ import { HeroError } from '../core/errors';
 import { runLayersWithTaps } from '../core/scope';
 import { layerNorm, type LayerNormParams } from '../nn/norm';
 import { MASK_MIN, causalMask } from '../nn/attention';
-import { layerNormKeys } from '../io/checkpoint';
 import type { ClipTextConfig } from './config';
 import { encoderLayer, type EncoderLayerParams } from './encoder';
-import { encoderLayerKeys } from './vision';
 
 /** Keys under `text_model.` */
 export interface ClipTextParams {
   readonly embeddings: { readonly token_embedding: { readonly weight: tf.Tensor2D }; readonly position_embedding: { readonly weight: tf.Tensor2D } };
   readonly encoder: { readonly layers: EncoderLayerParams[] };
   readonly final_layer_norm: LayerNormParams;
-}
-
-export function clipTextKeys(cfg: ClipTextConfig, prefix: string): Map<string, readonly number[]> {
-  const D = cfg.hidden_size;
-  const spec = new Map<string, readonly number[]>();
-  spec.set(`${prefix}embeddings.token_embedding.weight`, [cfg.vocab_size, D]);
-  spec.set(`${prefix}embeddings.position_embedding.weight`, [cfg.max_position_embeddings, D]);
-  for (let i = 0; i < cfg.num_hidden_layers; i++) encoderLayerKeys(spec, `${prefix}encoder.layers.${i}`, D, cfg.intermediate_size);
-  layerNormKeys(spec, `${prefix}final_layer_norm`, D);
-  return spec;
 }
 
 export interface TextTaps {

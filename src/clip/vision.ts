@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { assertShape } from '../core/shape';
 import { runLayersWithTaps, tidyRecord } from '../core/scope';
 import { layerNorm, type LayerNormParams } from '../nn/norm';
-import { layerNormKeys, linearKeys } from '../io/checkpoint';
 import type { ClipVisionConfig } from './config';
 import { visionEmbeddings, type VisionEmbeddingsParams } from './embeddings';
 import { encoderLayer, type EncoderLayerParams } from './encoder';
@@ -19,29 +18,6 @@ export interface ClipVisionParams {
   readonly pre_layrnorm: LayerNormParams;
   readonly encoder: { readonly layers: EncoderLayerParams[] };
   readonly post_layernorm: LayerNormParams;
-}
-
-/** Encoder-layer keys shared by the vision and text towers. */
-export function encoderLayerKeys(spec: Map<string, readonly number[]>, prefix: string, d: number, f: number): void {
-  layerNormKeys(spec, `${prefix}.layer_norm1`, d);
-  for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) linearKeys(spec, `${prefix}.self_attn.${n}`, d, d, true);
-  layerNormKeys(spec, `${prefix}.layer_norm2`, d);
-  linearKeys(spec, `${prefix}.mlp.fc1`, f, d, true);
-  linearKeys(spec, `${prefix}.mlp.fc2`, d, f, true);
-}
-
-/** Every tensor of a vision tower under `prefix` (e.g. 'vision_model.' or 'vision_tower.vision_model.'). */
-export function clipVisionKeys(cfg: ClipVisionConfig, prefix: string): Map<string, readonly number[]> {
-  const D = cfg.hidden_size, p = cfg.patch_size;
-  const N1 = (cfg.image_size / p) ** 2 + 1;
-  const spec = new Map<string, readonly number[]>();
-  spec.set(`${prefix}embeddings.class_embedding`, [D]);
-  spec.set(`${prefix}embeddings.patch_embedding.weight`, [D, cfg.num_channels, p, p]);
-  spec.set(`${prefix}embeddings.position_embedding.weight`, [N1, D]);
-  layerNormKeys(spec, `${prefix}pre_layrnorm`, D);
-  for (let i = 0; i < cfg.num_hidden_layers; i++) encoderLayerKeys(spec, `${prefix}encoder.layers.${i}`, D, cfg.intermediate_size);
-  layerNormKeys(spec, `${prefix}post_layernorm`, D);
-  return spec;
 }
 
 /** Which intermediates to return: hidden states by index 0..L, attentions and q/k by layer 0..L−1. */

@@ -6,13 +6,9 @@
 import * as fs from 'fs';
 import sharp from 'sharp';
 import { HeroError } from '../core/errors';
+import type { RgbImage } from '../core/image';
 
-/** An 8-bit RGB image, rows top to bottom, `data[(y·width + x)·3 + c]` (HWC). */
-export interface RgbImage {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Uint8Array; /* H·W·3, HWC, RGB */
-}
+export type { RgbImage } from '../core/image';
 
 /**
  * Largest image readImage accepts, in pixels (width·height): 50 megapixels, i.e. 150 MB of RGB bytes before

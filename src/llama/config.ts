@@ -1,66 +1,79 @@
 /**
- * Llama config.json fields (HF `LlamaConfig`, v4.45.1 names and class defaults for absent fields).
+ * Llama config.json (HF `LlamaConfig`, v4.45.1 field names verbatim; a LLaVA-NeXT config's text_config).
+ * Each field: what it means; the HF class default taken when the file leaves it out (configuration_llama.py
+ * LlamaConfig.__init__); the value of llava-hf/llava-v1.6-vicuna-7b-hf's text_config, "7B:".
+ * Parsed with core/config_fields.ts, the one config parser style.
  */
-import { HeroError } from '../core/errors';
+import { ConfigFields } from '../core/config_fields';
 
 export interface LlamaConfig {
+  /** width D of the residual stream. HF 4096; 7B: 4096 */
   readonly hidden_size: number;
+  /** SwiGLU width F (gate/up out). HF 11008; 7B: 11008 */
   readonly intermediate_size: number;
+  /** query heads H. HF 32; 7B: 32 */
   readonly num_attention_heads: number;
+  /** key/value heads Hkv (grouped-query attention when < H). HF = num_attention_heads; 7B: 32 */
   readonly num_key_value_heads: number;
+  /** decoder layers L. HF 32; 7B: 32 */
   readonly num_hidden_layers: number;
+  /** per-head width Dh. HF hidden_size / num_attention_heads; 7B: 128 */
   readonly head_dim: number;
+  /** RMSNorm ε. HF 1e-6; 7B: 1e-5 */
   readonly rms_norm_eps: number;
+  /** RoPE base θ. HF 10000; 7B: 10000 */
   readonly rope_theta: number;
+  /** token embedding and lm_head rows V. HF 32000; 7B: 32064 (32000 + `<image>`, `<pad>`, padded to 64) */
   readonly vocab_size: number;
+  /** longest sequence in positions. HF 2048; 7B: 4096 */
   readonly max_position_embeddings: number;
+  /** MLP activation; only silu is supported. HF silu; 7B: silu */
   readonly hidden_act: string;
+  /** `<s>` id. HF 1; 7B: 1 */
   readonly bos_token_id: number;
+  /** `</s>` id(s). HF 2; 7B: 2 */
   readonly eos_token_id: number | number[];
+  /** padding id, when set. HF None; 7B: 0 */
   readonly pad_token_id?: number;
+  /** lm_head shares embed_tokens' weight (no lm_head in the file). HF false; 7B: false */
   readonly tie_word_embeddings: boolean;
+  /** q/k/v/o projections have biases. HF false; 7B: false */
   readonly attention_bias: boolean;
+  /** gate/up/down projections have biases. HF false; 7B: false */
   readonly mlp_bias: boolean;
 }
 
-/** LlamaConfig class defaults (transformers v4.45.1 configuration_llama.py). */
-const DEFAULTS = {
-  vocab_size: 32000, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32,
-  hidden_act: 'silu', max_position_embeddings: 2048, rms_norm_eps: 1e-6, bos_token_id: 1, eos_token_id: 2,
-  tie_word_embeddings: false, rope_theta: 10000, attention_bias: false, mlp_bias: false,
-} as const;
-
-export function llamaConfig(json: Record<string, unknown>, file = 'config.json'): LlamaConfig {
-  const num = (k: keyof typeof DEFAULTS | 'num_key_value_heads' | 'head_dim' | 'pad_token_id', dflt?: number): number => {
-    const v = json[k] ?? dflt ?? (DEFAULTS as Record<string, unknown>)[k];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new HeroError(`${file}: text config field ${k} must be a number (got ${JSON.stringify(v)})`);
-    return v;
-  };
-  if (json.rope_scaling !== undefined && json.rope_scaling !== null) {
-    throw new HeroError(`${file}: rope_scaling ${JSON.stringify(json.rope_scaling)} is not supported (only null: plain RoPE)`);
+/**
+ * Parses a Llama config object; unsupported settings (rope_scaling, an activation other than silu) are
+ * refused in one line naming `file`, unless `shapesOnly` (the FLOPs count reads only the sizes).
+ */
+export function llamaConfig(json: Record<string, unknown>, file = 'config.json', opts: { shapesOnly?: boolean } = {}): LlamaConfig {
+  const f = new ConfigFields(json, file);
+  // rope_scaling: HF None; 7B: null. Only plain RoPE is implemented.
+  if (json.rope_scaling !== undefined && json.rope_scaling !== null && !opts.shapesOnly) {
+    f.bad(`rope_scaling ${JSON.stringify(json.rope_scaling)} is not supported (only null: plain RoPE)`);
   }
-  const heads = num('num_attention_heads');
-  const hidden = num('hidden_size');
-  const eos = json.eos_token_id ?? DEFAULTS.eos_token_id;
-  const act = (json.hidden_act ?? DEFAULTS.hidden_act) as string;
-  if (act !== 'silu') throw new HeroError(`${file}: hidden_act '${act}' is not supported (Llama uses silu)`);
+  const heads = f.num('num_attention_heads', 32);
+  const hidden = f.num('hidden_size', 4096);
+  const act = f.raw('hidden_act', 'silu') as string;
+  if (act !== 'silu' && !opts.shapesOnly) f.bad(`hidden_act '${act}' is not supported (Llama uses silu)`);
   return {
     hidden_size: hidden,
-    intermediate_size: num('intermediate_size'),
+    intermediate_size: f.num('intermediate_size', 11008),
     num_attention_heads: heads,
-    num_key_value_heads: num('num_key_value_heads', heads),
-    num_hidden_layers: num('num_hidden_layers'),
-    head_dim: num('head_dim', hidden / heads),
-    rms_norm_eps: num('rms_norm_eps'),
-    rope_theta: num('rope_theta'),
-    vocab_size: num('vocab_size'),
-    max_position_embeddings: num('max_position_embeddings'),
+    num_key_value_heads: f.num('num_key_value_heads', heads),
+    num_hidden_layers: f.num('num_hidden_layers', 32),
+    head_dim: f.num('head_dim', hidden / heads),
+    rms_norm_eps: f.num('rms_norm_eps', 1e-6),
+    rope_theta: f.num('rope_theta', 10000),
+    vocab_size: f.num('vocab_size', 32000),
+    max_position_embeddings: f.num('max_position_embeddings', 2048),
     hidden_act: act,
-    bos_token_id: num('bos_token_id'),
-    eos_token_id: eos as number | number[],
-    pad_token_id: json.pad_token_id === undefined || json.pad_token_id === null ? undefined : num('pad_token_id'),
-    tie_word_embeddings: Boolean(json.tie_word_embeddings ?? DEFAULTS.tie_word_embeddings),
-    attention_bias: Boolean(json.attention_bias ?? DEFAULTS.attention_bias),
-    mlp_bias: Boolean(json.mlp_bias ?? DEFAULTS.mlp_bias),
+    bos_token_id: f.num('bos_token_id', 1),
+    eos_token_id: f.raw('eos_token_id', 2) as number | number[],
+    pad_token_id: f.raw('pad_token_id') === undefined ? undefined : f.num('pad_token_id'),
+    tie_word_embeddings: f.flag('tie_word_embeddings', false),
+    attention_bias: f.flag('attention_bias', false),
+    mlp_bias: f.flag('mlp_bias', false),
   };
 }

@@ -4,8 +4,6 @@
  * One sequence, no batch dimension: hidden states are [T, D].
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaForCausalLM
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
@@ -15,10 +13,7 @@ import { rmsNorm, type RmsNormParams } from '../nn/norm';
 import { silu } from '../nn/activations';
 import { attend, positionMask } from '../nn/attention';
 import { applyRope, ropeTablesAt } from '../nn/rope';
-import { readJsonFile } from '../io/json';
-import { SafetensorsDir } from '../io/safetensors';
-import { buildTree, linearKeys, loadTensors } from '../io/checkpoint';
-import { llamaConfig, type LlamaConfig } from './config';
+import type { LlamaConfig } from './config';
 import type { KvCache } from './kv_cache';
 
 /** Keys under `model.layers.{i}.` */
@@ -33,49 +28,6 @@ export interface DecoderLayerParams {
 export interface LlamaParams {
   readonly model: { readonly embed_tokens: { readonly weight: tf.Tensor2D }; readonly layers: DecoderLayerParams[]; readonly norm: RmsNormParams };
   readonly lm_head: LinearParams;
-}
-
-/** Every tensor of a LlamaForCausalLM checkpoint under `prefix` ('' alone, 'language_model.' inside LLaVA). */
-export function llamaKeys(cfg: LlamaConfig, prefix: string): Map<string, readonly number[]> {
-  const D = cfg.hidden_size, F = cfg.intermediate_size;
-  const qOut = cfg.num_attention_heads * cfg.head_dim, kvOut = cfg.num_key_value_heads * cfg.head_dim;
-  const spec = new Map<string, readonly number[]>();
-  spec.set(`${prefix}model.embed_tokens.weight`, [cfg.vocab_size, D]);
-  for (let i = 0; i < cfg.num_hidden_layers; i++) {
-    const l = `${prefix}model.layers.${i}`;
-    spec.set(`${l}.input_layernorm.weight`, [D]);
-    linearKeys(spec, `${l}.self_attn.q_proj`, qOut, D, cfg.attention_bias);
-    linearKeys(spec, `${l}.self_attn.k_proj`, kvOut, D, cfg.attention_bias);
-    linearKeys(spec, `${l}.self_attn.v_proj`, kvOut, D, cfg.attention_bias);
-    linearKeys(spec, `${l}.self_attn.o_proj`, D, qOut, cfg.attention_bias);
-    spec.set(`${l}.post_attention_layernorm.weight`, [D]);
-    linearKeys(spec, `${l}.mlp.gate_proj`, F, D, cfg.mlp_bias);
-    linearKeys(spec, `${l}.mlp.up_proj`, F, D, cfg.mlp_bias);
-    linearKeys(spec, `${l}.mlp.down_proj`, D, F, cfg.mlp_bias);
-  }
-  spec.set(`${prefix}model.norm.weight`, [D]);
-  // Tied embeddings store no lm_head; the loader points lm_head at embed_tokens.
-  if (!cfg.tie_word_embeddings) spec.set(`${prefix}lm_head.weight`, [cfg.vocab_size, D]);
-  return spec;
-}
-
-/** Fills in lm_head for tied embeddings (the one exception to "params mirror the checkpoint"). */
-export function tieLmHead(p: { model: LlamaParams['model']; lm_head?: LinearParams }, cfg: LlamaConfig): LlamaParams {
-  return cfg.tie_word_embeddings ? { ...p, lm_head: { weight: p.model.embed_tokens.weight } } : (p as LlamaParams);
-}
-
-/** Loads a LlamaForCausalLM directory (config.json + safetensors). */
-export function loadLlama(dir: string): { config: LlamaConfig; params: LlamaParams } {
-  const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(file)) throw new HeroError(`${dir}: no config.json`);
-  const config = llamaConfig(readJsonFile<Record<string, unknown>>(file, 'model config'), file);
-  const store = SafetensorsDir.open(dir);
-  try {
-    const tree = buildTree<LlamaParams>(loadTensors(store, llamaKeys(config, '')));
-    return { config, params: tieLmHead(tree, config) };
-  } finally {
-    store.close();
-  }
 }
 
 /**

@@ -1,21 +1,29 @@
 /**
  * LLaVA-NeXT config.json (HF `LlavaNextConfig`, v4.45.1 field names verbatim) and the derived values the
  * pipeline needs. Nothing about the model is hard-coded: crop size, patch grid, pinpoints, token ids and
- * the feature layer all come from here.
+ * the feature layer all come from here. Each field: what it means; the HF class default taken when the
+ * file leaves it out; the value of llava-hf/llava-v1.6-vicuna-7b-hf, "7B:". Parsed with
+ * core/config_fields.ts, the one config parser style.
  */
-import * as path from 'path';
+import { ConfigFields } from '../core/config_fields';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from '../io/json';
 import { clipVisionConfig, type ClipVisionConfig } from '../clip/config';
 import { llamaConfig, type LlamaConfig } from '../llama/config';
 
 export interface LlavaNextConfig {
+  /** the (height, width) canvases AnyRes may pick; required (refused when absent). HF [[336,672],[672,336],[672,672],[1008,336],[336,1008]]; 7B: the same */
   readonly image_grid_pinpoints: ReadonlyArray<readonly [number, number]>;
+  /** the `<image>` placeholder id, replaced by the image features. HF 32000; 7B: 32000 */
   readonly image_token_index: number;
+  /** which vision hidden state feeds the projector (negative: from the end; lists refused). HF −2; 7B: −2 */
   readonly vision_feature_layer: number;
+  /** 'default' drops CLS ('full' is refused). HF 'default'; 7B: 'default' */
   readonly vision_feature_select_strategy: 'default';
+  /** activation between the projector's two linears. HF 'gelu'; 7B: 'gelu' */
   readonly projector_hidden_act: string;
+  /** the CLIP vision tower (clip/config.ts). HF CLIPVisionConfig defaults; 7B: ViT-L/14-336 */
   readonly vision_config: ClipVisionConfig;
+  /** the language model (llama/config.ts). HF LlamaConfig defaults; 7B: Vicuna-7B v1.5 */
   readonly text_config: LlamaConfig;
 }
 
@@ -33,34 +41,28 @@ export interface LlavaDerived {
 
 /** Parses a config.json object; unsupported settings are errors, not silent changes. */
 export function llavaNextConfig(json: Record<string, unknown>, file = 'config.json'): LlavaNextConfig {
-  const bad = (why: string): never => { throw new HeroError(`${file}: ${why}`); };
-  if (json.model_type !== undefined && json.model_type !== 'llava_next') bad(`model_type is '${String(json.model_type)}', expected 'llava_next'`);
-  const pins = json.image_grid_pinpoints;
+  const f = new ConfigFields(json, file);
+  const modelType = f.raw('model_type');
+  if (modelType !== undefined && modelType !== 'llava_next') f.bad(`model_type is '${String(modelType)}', expected 'llava_next'`);
+  const pins = f.raw('image_grid_pinpoints'); // required here: a config without it is not a LLaVA-NeXT export
   if (!Array.isArray(pins) || pins.length === 0 || !pins.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v > 0))) {
-    bad('image_grid_pinpoints must be a non-empty list of [height, width] pairs');
+    f.bad('image_grid_pinpoints must be a non-empty list of [height, width] pairs');
   }
-  const strategy = (json.vision_feature_select_strategy ?? 'default') as string;
-  if (strategy !== 'default') bad(`vision_feature_select_strategy '${strategy}' is not supported (only 'default')`);
-  const layer = (json.vision_feature_layer ?? -2) as number;
-  if (!Number.isInteger(layer)) bad('vision_feature_layer must be one integer (lists are not supported)');
-  const tokenIndex = (json.image_token_index ?? 32000) as number;
-  if (!Number.isInteger(tokenIndex)) bad('image_token_index must be an integer');
-  const vision = clipVisionConfig((json.vision_config ?? {}) as Record<string, unknown>, `${file} vision_config`);
-  const text = llamaConfig((json.text_config ?? {}) as Record<string, unknown>, `${file} text_config`);
+  const strategy = f.raw('vision_feature_select_strategy', 'default') as string;
+  if (strategy !== 'default') f.bad(`vision_feature_select_strategy '${strategy}' is not supported (only 'default')`);
+  const layer = f.raw('vision_feature_layer', -2) as number;
+  if (!Number.isInteger(layer)) f.bad('vision_feature_layer must be one integer (lists are not supported)');
+  const tokenIndex = f.raw('image_token_index', 32000) as number;
+  if (!Number.isInteger(tokenIndex)) f.bad('image_token_index must be an integer');
   return {
     image_grid_pinpoints: (pins as number[][]).map((p) => [p[0], p[1]] as const),
     image_token_index: tokenIndex,
     vision_feature_layer: layer,
     vision_feature_select_strategy: 'default',
-    projector_hidden_act: (json.projector_hidden_act ?? 'gelu') as string,
-    vision_config: vision,
-    text_config: text,
+    projector_hidden_act: f.str('projector_hidden_act', 'gelu'),
+    vision_config: clipVisionConfig(f.sub('vision_config').json, `${file} vision_config`),
+    text_config: llamaConfig(f.sub('text_config').json, `${file} text_config`),
   };
-}
-
-export function loadLlavaNextConfig(dir: string): LlavaNextConfig {
-  const file = path.join(dir, 'config.json');
-  return llavaNextConfig(readJsonFile<Record<string, unknown>>(file, 'model config'), file);
 }
 
 export function deriveLlava(cfg: LlavaNextConfig): LlavaDerived {

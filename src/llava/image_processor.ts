@@ -13,36 +13,52 @@
  * The same happens when a pinpoint is not a multiple of the crop size (HF's processor test: crop 18, pinpoint
  * 672 = 37·18 + 6 → 38 tiles per side, the last 6 px wide; spec/fixtures/cases/llava_processor_partial).
  */
-import * as path from 'path';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from '../io/json';
-import type { RgbImage } from '../io/image';
+import { ConfigFields } from '../core/config_fields';
+import type { RgbImage } from '../core/image';
 import { resizeBicubic } from './pil_resize';
 import { selectBestResolution, getPatchOutputSize, type Hw } from './anyres';
 
-/** preprocessor_config.json, the fields we use, verbatim. */
+/**
+ * preprocessor_config.json (HF `LlavaNextImageProcessor`, v4.45.1), the fields we use, verbatim. Each field:
+ * what it means; the HF default ("required" where we refuse a file without it); the value of
+ * llava-hf/llava-v1.6-vicuna-7b-hf, "7B:".
+ */
 export interface ImageProcessorConfig {
+  /** side of each crop fed to the vision tower (square only). HF 224×224, required; 7B: 336×336 */
   readonly crop_size: { readonly height: number; readonly width: number };
+  /** per-crop resize target of the shorter side (≥ crop). HF 224, required; 7B: 336 */
   readonly size: { readonly shortest_edge: number };
+  /** the (h, w) canvases AnyRes may pick. HF the five 336-multiples, required; 7B: [[336,672],[672,336],[672,672],[1008,336],[336,1008]] */
   readonly image_grid_pinpoints: ReadonlyArray<readonly [number, number]>; /* (h, w) */
+  /** per-channel mean subtracted after rescaling. HF OpenAI CLIP's, required; 7B: [0.48145466, 0.4578275, 0.40821073] */
   readonly image_mean: readonly [number, number, number];
+  /** per-channel std divided by (no 0). HF OpenAI CLIP's, required; 7B: [0.26862954, 0.26130258, 0.27577711] */
   readonly image_std: readonly [number, number, number];
+  /** uint8 → [0, 1] factor. HF 1/255, required; 7B: 0.00392156862745098 */
   readonly rescale_factor: number;
-  /** PIL resampling filter id; only 3 (BICUBIC) is supported */
+  /** PIL resampling filter id; only 3 (BICUBIC) is supported. HF 3, required; 7B: 3 */
   readonly resample: number;
+  /** resize each crop's shorter side to size.shortest_edge (must be true). HF true; 7B: true */
   readonly do_resize: boolean;
+  /** centre-crop each crop to crop_size (must be true). HF true; 7B: true */
   readonly do_center_crop: boolean;
+  /** multiply by rescale_factor. HF true; 7B: true */
   readonly do_rescale: boolean;
+  /** subtract image_mean, divide by image_std. HF true; 7B: true */
   readonly do_normalize: boolean;
+  /** pad the resized image to the pinpoint canvas. HF true; 7B: true */
   readonly do_pad: boolean;
+  /** convert to RGB first. HF true; 7B: true */
   readonly do_convert_rgb: boolean;
 }
 
 /** Checks a config object; `where` names the file or argument in the one-line error. */
 export function validateImageProcessorConfig(raw: unknown, where: string): ImageProcessorConfig {
-  const bad = (why: string): never => { throw new HeroError(`${where}: ${why}`); };
-  if (typeof raw !== 'object' || raw === null) bad('not a JSON object');
+  if (typeof raw !== 'object' || raw === null) throw new HeroError(`${where}: not a JSON object`);
   const c = raw as Record<string, unknown>;
+  const f = new ConfigFields(c, where);
+  const bad = (why: string): never => f.bad(why);
   const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
   const crop = c.crop_size as Record<string, unknown> | undefined;
   if (!crop || !posInt(crop.height) || !posInt(crop.width)) bad('crop_size must be {height, width} positive integers');
@@ -88,12 +104,6 @@ export function validateImageProcessorConfig(raw: unknown, where: string): Image
     do_resize: out.do_resize, do_center_crop: out.do_center_crop, do_rescale: out.do_rescale,
     do_normalize: out.do_normalize, do_pad: out.do_pad, do_convert_rgb: out.do_convert_rgb,
   };
-}
-
-/** Reads and checks `<dir>/preprocessor_config.json`. */
-export function loadImageProcessorConfig(dir: string): ImageProcessorConfig {
-  const file = path.join(dir, 'preprocessor_config.json');
-  return validateImageProcessorConfig(readJsonFile(file, 'preprocessor config'), file);
 }
 
 /** One preprocessed image: `pixelValues` is [P, 3, S, S] float32, thumbnail first then tiles row-major. */

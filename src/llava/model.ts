@@ -2,22 +2,16 @@
  * LLaVA-NeXT end to end, in the order of the paper's pipeline figure:
  *   crops → CLIP vision tower (with taps) → projector → [packing | a token-dropping method]
  *   → splice into the token embeddings → Llama → logits / greedy tokens.
- * One image per prompt, batch 1 (docs/deviations.md).
+ * One image per prompt, batch 1 (docs/deviations.md). Loading (key spec, config files, loader) is in load.ts.
  */
-import * as path from 'path';
-import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import { tidyRecord } from '../core/scope';
-import { SafetensorsDir } from '../io/safetensors';
-import { buildTree, disposeTree, linearKeys, loadTensors } from '../io/checkpoint';
-import { clipVisionKeys, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
+import { visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
 import type { VisionPool } from '../clip/vision_pool';
-import { llamaKeys, tieLmHead, type LlamaParams } from '../llama/decoder';
-import { loadImageProcessorConfig, type ImageProcessorConfig } from './image_processor';
-import { loadEosTokenIds } from './generation_config';
-import { deriveLlava, loadLlavaNextConfig, type LlavaDerived, type LlavaNextConfig } from './config';
+import type { LlamaParams } from '../llama/decoder';
+import type { ImageProcessorConfig } from './image_processor';
+import type { LlavaDerived, LlavaNextConfig } from './config';
 import { projector, type ProjectorParams } from './projector';
 import type { VisualContext } from './pruning';
 
@@ -34,64 +28,9 @@ export interface LlavaNextModel {
   readonly config: LlavaNextConfig;
   readonly derived: LlavaDerived;
   readonly processor: ImageProcessorConfig;
-  /** ids that end greedy decoding: generation_config.json's eos_token_id, else config.json's (loadEosTokenIds) */
+  /** ids that end greedy decoding: generation_config.json's eos_token_id, else config.json's (load.ts loadEosTokenIds) */
   readonly eosTokenIds: readonly number[];
   readonly params: LlavaNextParams;
-}
-
-/** Every tensor a LLaVA-NeXT checkpoint must hold, by canonical name, with its shape from the config. */
-export function llavaNextKeys(cfg: LlavaNextConfig): Map<string, readonly number[]> {
-  const v = cfg.vision_config, t = cfg.text_config;
-  const spec = new Map<string, readonly number[]>([
-    ...clipVisionKeys(v, 'vision_tower.vision_model.'),
-    ...llamaKeys(t, 'language_model.'),
-  ]);
-  linearKeys(spec, 'multi_modal_projector.linear_1', t.hidden_size, v.hidden_size, true);
-  linearKeys(spec, 'multi_modal_projector.linear_2', t.hidden_size, t.hidden_size, true);
-  spec.set('image_newline', [t.hidden_size]);
-  return spec;
-}
-
-/** fp32 bytes the params of a config occupy once loaded (f16/bf16 files double in memory). */
-export function llavaNextFp32Bytes(cfg: LlavaNextConfig): number {
-  let n = 0;
-  for (const shape of llavaNextKeys(cfg).values()) n += shape.reduce((a, d) => a * d, 1);
-  return 4 * n;
-}
-
-/**
- * Loads a LLaVA-NeXT directory in HF layout: config.json, preprocessor_config.json, generation_config.json
- * when present, and model.safetensors (or a sharded index).
- * Key names of both HF layouts are accepted (io/checkpoint.ts KEY_RENAMES).
- */
-export function loadLlavaNext(dir: string, onProgress?: (done: number, total: number) => void): LlavaNextModel {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HeroError(`--model: '${dir}' is not a directory`);
-  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--model: '${dir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
-  const config = loadLlavaNextConfig(dir);
-  const derived = deriveLlava(config);
-  const processor = loadImageProcessorConfig(dir);
-  const eosTokenIds = loadEosTokenIds(dir);
-  // The processor accepts pinpoints that are not multiples of the crop (partial edge tiles, as v4.45.1), but
-  // pack_image_features views the tiles as (best_h // S) × (best_w // S), which then has fewer tiles than the
-  // processor cut: HF v4.45.1 fails there too. Refuse it up front, naming the file.
-  for (const p of processor.image_grid_pinpoints) {
-    if (p[0] % processor.crop_size.height !== 0 || p[1] % processor.crop_size.height !== 0) {
-      throw new HeroError(`${path.join(dir, 'preprocessor_config.json')}: image_grid_pinpoints entry [${p}] is not a multiple of crop_size ${processor.crop_size.height}; the processor supports that (partial edge tiles) but the model cannot pack the resulting grid`);
-    }
-  }
-  const store = SafetensorsDir.open(dir);
-  try {
-    const tensors = loadTensors(store, llavaNextKeys(config), { llavaLayout: true, onProgress });
-    const tree = buildTree<LlavaNextParams>(tensors);
-    // text_config.tie_word_embeddings: no lm_head in the file, logits use embed_tokens (HF ties the language model's own weights).
-    return { dir, config, derived, processor, eosTokenIds, params: { ...tree, language_model: tieLmHead(tree.language_model, config.text_config) } };
-  } finally {
-    store.close();
-  }
-}
-
-export function disposeLlavaNext(m: LlavaNextModel): void {
-  disposeTree(m.params);
 }
 
 /**

@@ -7,7 +7,7 @@
  * the source rows the vertical pass will read, 22-bit fixed-point weights, uint8 clamp between the passes.
  */
 import { check } from '../core/errors';
-import type { RgbImage } from '../io/image';
+import type { RgbImage } from '../core/image';
 
 /** Fixed-point fraction bits of the 8-bit path: 32 − 8 − 2. */
 const PRECISION_BITS = 22;
