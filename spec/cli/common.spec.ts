@@ -76,7 +76,7 @@ describe('cli promptIds: exactly one of --prompt, --raw-prompt, --input-ids', ()
   });
 
   it('--input-ids: taken as given with exactly one image id inside the vocabulary; no question text', () => {
-    expect(promptIds({ 'input-ids': [1, 5, 32000, 7] }, llava)).toEqual({ ids: [1, 5, 32000, 7], question: null });
+    expect(promptIds({ 'input-ids': [1, 5, 32000, 7] }, llava)).toEqual({ ids: [1, 5, 32000, 7], question: null, template: null });
     refused(() => promptIds({ 'input-ids': [1, 5, 7] }, llava), /--input-ids: holds 0 image tokens \(id 32000\)/);
     refused(() => promptIds({ 'input-ids': [1, 32000, 32000] }, llava), /--input-ids: holds 2 image tokens/);
     refused(() => promptIds({ 'input-ids': [1, 32000, 32064] }, llava), /--input-ids: id 32064 is outside the vocabulary \[0, 32064\)/);
@@ -94,7 +94,7 @@ describe('cli promptIds: exactly one of --prompt, --raw-prompt, --input-ids', ()
     expect(r.ids.filter((t) => t === 32000)).toHaveLength(1);
     expect(r.question).toBe('A chat. USER: \nWhat is this? ASSISTANT:');
     // not the template: the raw prompt's ids differ from --prompt's for the same question
-    expect(r.ids).not.toEqual(promptIds({ prompt: 'What is this?' }, llava).ids);
+    expect(r.ids).not.toEqual(promptIds({ prompt: 'What is this?', template: 'vicuna_v1' }, llava).ids);
     refused(() => promptIds({ 'raw-prompt': 'no placeholder' }, llava), /--raw-prompt: holds 0 <image> placeholders/);
     refused(() => promptIds({ 'raw-prompt': '<image> and <image>' }, llava), /--raw-prompt: holds 2 <image> placeholders/);
     refused(() => promptIds({ 'raw-prompt': 'USER: <image> hi' }, wrongImageId), /--raw-prompt: the tokenizer does not map <image> to image_token_index 1000/);
@@ -102,9 +102,9 @@ describe('cli promptIds: exactly one of --prompt, --raw-prompt, --input-ids', ()
 
   it('--prompt: the question in the template; a placeholder in it or a missing tokenizer is an error', () => {
     const tok = loadTokenizer(llava.dir);
-    expect(promptIds({ prompt: 'What is this?' }, llava)).toEqual({ ids: llavaPromptIds(tok, 'What is this?', 32000), question: 'What is this?' });
-    refused(() => promptIds({ prompt: 'What is <image>?' }, llava), /--prompt: is the question only; .*--raw-prompt/);
-    refused(() => promptIds({ prompt: 'q' }, noTok), /tokenizer\.json: not found; .*--input-ids/);
+    expect(promptIds({ prompt: 'What is this?', template: 'vicuna_v1' }, llava)).toEqual({ ids: llavaPromptIds(tok, 'What is this?', 32000, { template: 'vicuna_v1' }), question: 'What is this?', template: 'vicuna_v1' });
+    refused(() => promptIds({ prompt: 'What is <image>?', template: 'vicuna_v1' }, llava), /--prompt: is the question only; .*--raw-prompt/);
+    refused(() => promptIds({ prompt: 'q', template: 'vicuna_v1' }, noTok), /tokenizer\.json: not found; .*--input-ids/);
     refused(() => promptIds({ 'raw-prompt': 'USER: <image>' }, noTok), /tokenizer\.json: not found/);
   });
 });
@@ -163,7 +163,7 @@ describe('cli methodSpec: methods, HERO defaults and the CLIP text', () => {
     expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm', ratio: 0.5 }, shallow, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 8, grid: 'fixed' } });
     refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm', 'tokens-per-crop': 17 }, shallow, null, log), /--tokens-per-crop: 17 is outside \[1, 16\]/);
     refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'hired', alpha: 1 }, shallow, null, log), /--alpha: 1 is outside \[0, 1\) for HiRED/);
-    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'globalcom2' }, shallow, null, log)).toEqual({ name: 'globalcom2', options: { ratio: 0.25, visionHeads: 4 } });
+    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'globalcom2' }, shallow, null, log)).toEqual({ name: 'globalcom2', options: { ratio: 0.25, visionHeads: 4, placement: 'as-coded' } });
     // the tiny decoder has 2 layers: FastV's default K = 2 does not fit, K = 1 does
     refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'fastv' }, shallow, null, log), /--fastv-layer: 2 is outside 1\.\.1/);
     expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastv', 'fastv-layer': 1 }, shallow, null, log)).toEqual({ name: 'fastv', options: { layer: 1, ratio: 0.5 } });

@@ -7,6 +7,7 @@
 import { buildReport, formatReport } from '../../src/report/summary';
 import type { PipelineResult } from '../../src/pipeline';
 import type { TensorToWrite } from '../../src/io/safetensors';
+import { heroMethod } from '../../src/hero/method';
 
 /** A hand-made pipeline result: a 1×3 tile grid, keep masks with known counts, HERO's per-tile values. */
 function fakeResult(): PipelineResult {
@@ -27,7 +28,7 @@ function fakeResult(): PipelineResult {
   };
 }
 
-const META = { randomWeights: false, model: 'm', clip: 'c', backend: 'cpu', method: 'hero', options: {}, imageFile: 'x.png', imageAlpha: 'drop', template: 'vicuna_v1', answer: 'yes', outputs: {} };
+const META = { randomWeights: false, model: 'm', clip: 'c', backend: 'cpu', method: 'hero', options: {}, imageFile: 'x.png', imageAlpha: 'drop', template: 'vicuna_v1', answer: 'yes', outputs: {}, tileStats: heroMethod.report!.tileStats };
 
 describe('HERO-7 HERO-8 · run report figures', () => {
   it('Vicuna-7B prefill TFLOPs and KV cache equal HERO-7/8 worked by hand (paper Table 4 rows)', () => {
@@ -50,9 +51,9 @@ describe('HERO-7 HERO-8 · run report figures', () => {
     expect(rep.kept_per_crop).toEqual([3, 1, 4, 0]);
     expect(rep.visual_tokens).toEqual({ full: 2612, kept: 522 });
     expect(rep.tiles).toEqual([
-      { tile: 0, row: 0, col: 0, cls_similarity: 0.5, clip_score: Math.fround(0.1), density: 1, importance: 0.5, budget: 1, kept: 1 },
-      { tile: 1, row: 0, col: 1, cls_similarity: 0.25, clip_score: Math.fround(0.2), density: 0.75, importance: 0.375, budget: 4, kept: 4 },
-      { tile: 2, row: 0, col: 2, cls_similarity: -0.125, clip_score: Math.fround(0.3), density: 0.5, importance: 0.125, budget: 0, kept: 0 },
+      { tile: 0, row: 0, col: 0, cls_similarity: 0.5, clip_score: Math.fround(0.1), density: 1, importance: 0.5, budget: 1, saliency: null, relevance: null, kept: 1 },
+      { tile: 1, row: 0, col: 1, cls_similarity: 0.25, clip_score: Math.fround(0.2), density: 0.75, importance: 0.375, budget: 4, saliency: null, relevance: null, kept: 4 },
+      { tile: 2, row: 0, col: 2, cls_similarity: -0.125, clip_score: Math.fround(0.3), density: 0.5, importance: 0.125, budget: 0, saliency: null, relevance: null, kept: 0 },
     ]);
     expect(rep.image).toEqual({ file: 'x.png', height: 480, width: 640 });
     expect(rep.answer_ids).toEqual([5, 2]);

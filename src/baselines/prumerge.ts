@@ -6,6 +6,8 @@
  * one token that sums the rest; project; concatenate the crops (no unpad, no newline).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ratioOption, type Method } from '../method';
+import { projector } from '../llava/projector';
 import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { masksTensor } from './common';
@@ -116,3 +118,17 @@ export function pruMergePlus(ctx: VisualContext, opts: PruMergeOptions): PruneRe
     },
   };
 }
+
+/** PruMerge+ as a Method (src/method.ts): no ratio (the IQR outliers set the count), the last vision layer's keys. */
+export const pruMergePlusMethod: Method<Omit<PruMergeOptions, 'project'>> = {
+  name: 'prumerge+',
+  flags: {},
+  configure: (raw) => { ratioOption(raw); return { plus: true }; }, // no ratio, but a bad one is still an error
+  taps: (s, model) => ({ queryKey: [s.options!.layer ?? model.config.vision_config.num_hidden_layers - 1] }),
+  select: (s, ctx, model) => {
+    // PruMerge merges in vision space; the projector (not linear) runs on the merged tokens.
+    const p = model.params.multi_modal_projector, act = model.config.projector_hidden_act;
+    const project = (x: tf.Tensor2D): tf.Tensor2D => tf.squeeze(projector(p, tf.expandDims(x, 0) as tf.Tensor3D, act), [0]) as tf.Tensor2D;
+    return pruMergePlus(ctx, { ...s.options!, project });
+  },
+};
