@@ -55,7 +55,7 @@ describe('HERO-7 HERO-8 · run report figures', () => {
       { tile: 1, row: 0, col: 1, cls_similarity: 0.25, clip_score: Math.fround(0.2), density: 0.75, importance: 0.375, budget: 4, saliency: null, relevance: null, kept: 4 },
       { tile: 2, row: 0, col: 2, cls_similarity: -0.125, clip_score: Math.fround(0.3), density: 0.5, importance: 0.125, budget: 0, saliency: null, relevance: null, kept: 0 },
     ]);
-    expect(rep.image).toEqual({ file: 'x.png', height: 480, width: 640 });
+    expect(rep.image).toEqual({ file: 'x.png', height: 480, width: 640, alpha: 'drop' });
     expect(rep.answer_ids).toEqual([5, 2]);
   });
 
