@@ -12,14 +12,17 @@ import { readImage, type RgbImage } from '../src/io/image';
 import { runPipeline, type PipelineInput, type PipelineResult } from '../src/pipeline';
 import { imagePath, loadCase, modelDir, useBackend } from './util/fixtures';
 
-/** Rows of every llamaForward call since the last reset (> 1: a prompt chunk; 1: a decode step). */
+/** Rows of every llamaForward call since the last reset (> 1: a prompt chunk; 1: a decode step), and the stage it ran in. */
 const forwardRows: number[] = [];
+const forwardStages: string[] = [];
+let currentStage = '';
 jest.mock('../src/llama/decoder', () => {
   const actual = jest.requireActual('../src/llama/decoder');
   return {
     ...actual,
     llamaForward: (...args: Parameters<typeof actual.llamaForward>) => {
       forwardRows.push((args[1] as tf.Tensor2D).shape[0]);
+      forwardStages.push(currentStage);
       return actual.llamaForward(...args);
     },
   };
@@ -43,8 +46,9 @@ describe('runPipeline timings: one key per stage, in order, disjoint; prefill is
 
   const timed = (input: Omit<PipelineInput, 'image' | 'inputIds'>): { r: PipelineResult; wall: number } => {
     forwardRows.length = 0;
+    forwardStages.length = 0;
     const t0 = performance.now();
-    const r = runPipeline(m, { image, inputIds: ids, ...input });
+    const r = runPipeline(m, { image, inputIds: ids, ...input, onStage: (s) => { currentStage = s; } });
     return { r, wall: performance.now() - t0 };
   };
   const checkTimes = (t: Record<string, number>, wall: number): void => {
@@ -57,8 +61,10 @@ describe('runPipeline timings: one key per stage, in order, disjoint; prefill is
     const { r, wall } = timed({ method: { name: 'none' }, maxNewTokens: 4 });
     expect(Object.keys(r.timings)).toEqual(STAGES);
     checkTimes(r.timings, wall);
-    // the prefill gives the first token; each further token is one decode step of one row
+    // the prefill gives the first token, inside the prefill stage; each further token is one decode step of one row
+    expect(r.newIds.length).toBeGreaterThan(1);
     expect(forwardRows).toEqual([r.inputIds.length, ...Array.from({ length: r.newIds.length - 1 }, () => 1)]);
+    expect(forwardStages).toEqual(['prefill', ...Array.from({ length: r.newIds.length - 1 }, () => 'decode')]);
   });
 
   it('hero: its CLIP pass is its own stage before select (select excludes it)', () => {
@@ -82,6 +88,7 @@ describe('runPipeline timings: one key per stage, in order, disjoint; prefill is
     checkTimes(r.timings, wall);
     expect(forwardRows.filter((n) => n > 1)).toEqual([r.inputIds.length]);
     expect(forwardRows).toHaveLength(r.newIds.length);
+    expect(forwardStages[0]).toBe('prefill');
     // the logits are those of the rows FastV keeps, the answer the same as without a trace
     const kept = r.trace.get('fastv.kept_positions')!.data as number[];
     expect(r.trace.get('logits')!.shape).toEqual([1, kept.length, m.config.text_config.vocab_size]);
