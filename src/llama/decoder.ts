@@ -169,14 +169,14 @@ export interface RowEdit {
   readonly positions: readonly number[];
   /**
    * The position id a later chunk (a decode step) starts at in the layers after this edit. Default: the
-   * chunk's own numbering goes on (past + T), as when kept rows keep their ids (baselines/fastv.ts); a method that renumbers
-   * the rows 0..T'−1 (baselines/sparsevlm.ts) continues at T'.
+   * chunk's own numbering goes on (past + T), as when kept rows keep their ids (a row-dropping method); a method that renumbers
+   * the rows 0..T'−1 (a merging method) continues at T'.
    */
   readonly nextPosition?: number;
 }
 
 /**
- * A method that rewrites the sequence inside the decoder during one forward call (e.g. baselines/fastv.ts): after
+ * A method that rewrites the sequence inside the decoder during one forward call (src/baselines/): after
  * each layer of `layers` (ascending) `after` gets that layer's output rows [T, D], its attention
  * probabilities [H, T, Tk] and the rows' position ids, and returns the rows the next layer processes. The
  * KV cache of a layer holds the rows that layer processed, so layers after an edit cache fewer (or merged)
