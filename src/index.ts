@@ -35,14 +35,14 @@ export type { VisualContext, PruneResult, NamedTensor } from './llava/pruning';
 export { llamaForward, embedTokens, type LlamaParams, type DecoderOutput, type DecoderHook } from './llama/decoder';
 export { loadLlama } from './llama/load';
 export { KvCache } from './llama/kv_cache';
-export { greedyGenerate } from './llama/generate';
+export { greedyGenerate, prefill, greedyDecode, type Prefill } from './llama/generate';
 
 // HERO, its efficiency model, the baselines
 export * as hero from './hero/index';
 export { applyHero, type HeroOptions } from './hero/index';
 export { prefillFlops, heroPrefillFlops, kvCacheBytes, type DecoderDims } from './flops/flops';
 export { presetDims, PRESETS } from './flops/presets';
-export { fastvKeep, type FastvOptions } from './baselines/fastv';
+export { fastvKeep, fastvHook, type FastvOptions } from './baselines/fastv';
 export { sparseVlm, sparseVlmHook, sparseVlmRaters, dpcKnnCluster, type SparseVlmOptions, type SparseVlmRecord } from './baselines/sparsevlm';
 
 // comparing traces (`hero-lvlm compare`)
@@ -54,5 +54,6 @@ export {
 
 // the whole job
 export { runPipeline, type PipelineInput, type PipelineResult } from './pipeline';
-export { METHOD_NAMES, type MethodSpec } from './methods';
+export { METHODS, METHOD_NAMES, methodByName, runMethod, type MethodSpec } from './methods';
+export type { Method, DecoderSide, PromptRows, StageTimer, MethodReport } from './method';
 export { ensureDefaultWeights, DEFAULT_MODEL_DIR, DEFAULT_CLIP_DIR } from './weights/default_model';

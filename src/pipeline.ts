@@ -1,7 +1,7 @@
 /**
  * The whole job for one image and one prompt: preprocess → vision → (method) → LLM → greedy answer,
  * recording every intermediate tensor under its public trace name (docs/trace.md) when asked.
- * Used by `hero-lvlm trace`, `hero-lvlm run` and the library API.
+ * Used by the `trace` and `run` commands and the library API.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from './core/errors';
@@ -12,16 +12,14 @@ import { disposeVisualContext, encodeImage, type LlavaNextModel } from './llava/
 import { packImageFeatures, packedTileMasks } from './llava/pack';
 import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
-import { embedTokens, llamaForward, type DropAfter } from './llama/decoder';
-import { fastvKeep } from './baselines/fastv';
-import { sparseVlm, type SparseVlmRecord } from './baselines/sparsevlm';
-import { checkPositions, greedyGenerate } from './llama/generate';
+import { embedTokens } from './llama/decoder';
+import { checkPositions, greedyDecode, prefill } from './llama/generate';
 import type { VisionTaps } from './clip/vision';
 import type { VisionPool } from './clip/vision_pool';
-import { METHOD_TAPS, methodProcessor, runMethod, type MethodSpec } from './methods';
+import type { DecoderSide, MethodSpec, TraceTensors } from './method';
+import { methodOf } from './methods';
 
-/** A named host-side tensor, ready to be written to a trace file. */
-export type TraceTensors = Map<string, TensorToWrite>;
+export type { TraceTensors } from './method';
 
 export interface PipelineInput {
   /** The decoded image, or already-processed pixels (trace from the goldens' pixel_values). */
@@ -54,19 +52,23 @@ export interface PipelineResult {
   /** Visual tokens given to the LLM and before any dropping (the full LLaVA-NeXT count). */
   readonly visualTokens: number;
   readonly visualTokensFull: number;
-  /** FastV: the visual tokens the decoder keeps from layer `fromLayer` on (absent for the other methods). */
+  /** A decoder-side method: the visual tokens the decoder keeps from layer `fromLayer` on (absent otherwise). */
   readonly visualTokensInDecoder?: { readonly fromLayer: number; readonly kept: number };
-  /** Kept patch tokens per crop (thumbnail first), from the method's masks; the full count for 'none'. */
+  /** Kept patch tokens per crop (thumbnail first), from the method's masks; the full count without a selection. */
   readonly keptPerCrop: number[];
   readonly keepMasks: readonly Uint8Array[];
   readonly numNewlines: number;
-  /** The method's named quantities (e.g. hero.*) as host arrays. */
+  /** The method's named quantities (its trace tensors) as host arrays. */
   readonly methodTensors: TraceTensors;
   /** All recorded tensors by trace name (only with `trace`). */
   readonly trace: TraceTensors;
   /** Head-mean CLS→patch attention per requested vision layer: maps [P·N] (crop-major, raster order). */
   readonly clsAttention: ReadonlyArray<{ readonly layer: number; readonly maps: Float32Array }>;
-  /** Wall time per stage in ms; the stages are disjoint (select excludes clip_relevance). */
+  /**
+   * Wall time per stage in ms, in this order: preprocess, vision, the method's own sub-stages of the selection
+   * (Method.select's StageTimer), select (excluding those), prefill (the prompt's one forward call, which gives
+   * the first token), decode (the other tokens). The stages are disjoint.
+   */
   readonly timings: Record<string, number>;
 }
 
@@ -77,28 +79,32 @@ export function toHost(t: tf.Tensor, dtype: NamedTensor['dtype'] = 'F32', shape:
 }
 
 export function runPipeline(model: LlavaNextModel, input: PipelineInput): PipelineResult {
+  const method = methodOf(input.method);
+  const spec = input.method as MethodSpec;
   const timings: Record<string, number> = {};
   const trace: TraceTensors = new Map();
-  let t0 = Date.now();
+  // performance.now(): fractional ms (a tiny model's prefill takes well under 1 ms on some machines).
+  let t0 = performance.now();
   const stage = (name: string): void => {
-    const now = Date.now();
+    const now = performance.now();
     input.onStage?.(name);
     t0 = now;
   };
-  const done = (name: string): void => { timings[name] = Date.now() - t0; };
+  const done = (name: string): void => { timings[name] = performance.now() - t0; };
   const cfg = model.config;
 
   // 1. Preprocess (pure TS, no tensors).
   stage('preprocess');
-  // The method may change the anyres grid (FasterVLM's own grid rule): methodProcessor gives its pinpoints.
-  const processed = input.processed ?? (input.image ? preprocess(input.image, methodProcessor(input.method, input.image, model.processor)) : undefined);
+  // The method may change the anyres grid (its own grid rule): Method.processor gives its config.
+  const processed = input.processed ?? (input.image
+    ? preprocess(input.image, method.processor ? method.processor(spec, input.image, model.processor) : model.processor) : undefined);
   if (!processed) throw new HeroError('runPipeline: neither an image nor processed pixels were given');
   const [P, , S] = processed.shape;
   done('preprocess');
 
   // 2. Vision tower + projector, with the taps the method needs (all of them for a trace).
   stage('vision');
-  const methodTaps = METHOD_TAPS(input.method, model);
+  const methodTaps = method.taps(spec, model);
   const taps: VisionTaps = input.trace
     ? { hiddenStates: 'all', attentions: 'all', queryKey: methodTaps.queryKey }
     : { hiddenStates: methodTaps.hiddenStates, attentions: methodTaps.attentions, queryKey: methodTaps.queryKey };
@@ -119,76 +125,89 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
       trace.set('image_features_projected', toHost(ctx.projected));
     }
 
-    // 3. The visual token sequence: LLaVA-NeXT packing, or a dropping method.
+    // 3. The visual token sequence: LLaVA-NeXT packing, or the method's selection.
     stage('select');
     const G = model.derived.patchGrid, N = G * G;
     const c = ctx;
     const fullPacked = tf.tidy(() => packImageFeatures(c.projected, c.imageNewline, c.grid, G, c.imageSize));
     const visualTokensFull = fullPacked.shape[0];
-    if (input.method.name === 'none' || input.method.name === 'fastv' || input.method.name === 'sparsevlm') {
+    // Sub-stages the method times itself (e.g. a second model's pass) are reported apart from the selection.
+    const sub: Record<string, number> = {};
+    const time = <T>(name: string, f: () => T): T => {
+      const s0 = performance.now();
+      try { return f(); } finally { sub[name] = (sub[name] ?? 0) + performance.now() - s0; }
+    };
+    if (!method.select) {
       // Plain LLaVA-NeXT: every thumbnail token, the tile tokens inside the unpadded region, a newline per row.
       const { masks, newlines } = packedTileMasks(c.grid, G, c.imageSize);
       pruned = { features: fullPacked, keepMasks: [new Uint8Array(N).fill(1), ...masks], numNewlines: newlines, tensors: {} };
     } else {
       fullPacked.dispose();
-      pruned = runMethod(input.method, ctx, model, timings);
+      pruned = method.select(spec, ctx, model, time);
     }
-    done('select');
-    // Stages are disjoint: HERO's CLIP passes (timed inside runMethod) are reported apart from the selection.
-    if (timings.clip_relevance !== undefined) timings.select -= timings.clip_relevance;
+    const selectMs = performance.now() - t0;
+    Object.assign(timings, sub);
+    timings.select = selectMs - Object.values(sub).reduce((a, b) => a + b, 0);
     const methodTensors: TraceTensors = new Map();
     for (const [name, nt] of Object.entries(pruned.tensors)) methodTensors.set(name, toHost(nt.tensor, nt.dtype));
     for (const [k, v] of methodTensors) trace.set(k, v);
 
-    // 4. Prompt ids with the image placeholder expanded, embeddings with the features spliced in.
+    // 4. Prompt ids with the image placeholder expanded, embeddings with the features spliced in; the
+    // prefill: one forward call over the prompt (with the method's decoder hook), filling the KV cache.
     stage('prefill');
     const M = pruned.features.shape[0];
     const ids = expandImageTokens(input.inputIds, cfg.image_token_index, M);
     checkPositions(ids.length, input.maxNewTokens, cfg.text_config);
     const p = pruned;
     const embeds = tf.tidy(() => spliceImageFeatures(embedTokens(model.params.language_model, ids), ids, cfg.image_token_index, p.features));
-    // FastV drops image rows inside the decoder, after layer K−1 (the image tokens are contiguous).
-    const method = input.method;
-    let inDecoder: PipelineResult['visualTokensInDecoder'];
-    const dropAfter: DropAfter | undefined = method.name === 'fastv' ? {
-      layer: method.options.layer,
-      select: (probs) => {
-        const start = ids.indexOf(cfg.image_token_index), end = ids.lastIndexOf(cfg.image_token_index) + 1;
-        const rows = fastvKeep(probs, start, end, method.options.ratio);
-        inDecoder = { fromLayer: method.options.layer, kept: rows.filter((i) => i >= start && i < end).length };
-        return rows;
-      },
-    } : undefined;
-    // SparseVLM prunes and merges visual rows after several layers; a fresh hook per prefill.
-    const hookFor = (record?: SparseVlmRecord) => (method.name === 'sparsevlm'
-      ? sparseVlm.hook(method.options, embeds, ids.indexOf(cfg.image_token_index), ids.lastIndexOf(cfg.image_token_index) + 1, cfg.text_config.num_hidden_layers, record)
-      : undefined);
-    if (input.trace) {
-      trace.set('image_features_packed', toHost(pruned.features));
-      trace.set('input_ids', { dtype: 'I64', shape: [1, ids.length], data: ids });
-      trace.set('inputs_embeds', toHost(embeds, 'F32', [1, ...embeds.shape]));
-      const record = sparseVlm.emptyRecord();
-      const out = llamaForward(model.params.language_model, embeds, cfg.text_config, { dropAfter, hook: hookFor(record) });
-      trace.set('logits', toHost(out.logits, 'F32', [1, ...out.logits.shape]));
-      if (dropAfter) trace.set('fastv.kept_positions', { dtype: 'I64', shape: [out.positions.length], data: out.positions });
-      if (method.name === 'sparsevlm') for (const [k, v] of sparseVlm.traceTensors(record)) trace.set(k, v);
-      out.logits.dispose();
+    let lastLogits: Float32Array;
+    let decoder: DecoderSide | undefined;
+    let pre: ReturnType<typeof prefill>;
+    try {
+      // The image tokens are contiguous: rows [imageStart, imageEnd).
+      decoder = method.decoder?.(spec, {
+        embeds, ids, imageStart: ids.indexOf(cfg.image_token_index), imageEnd: ids.lastIndexOf(cfg.image_token_index) + 1,
+        numLayers: cfg.text_config.num_hidden_layers,
+      });
+      if (input.trace) {
+        trace.set('image_features_packed', toHost(pruned.features));
+        trace.set('input_ids', { dtype: 'I64', shape: [1, ids.length], data: ids });
+        trace.set('inputs_embeds', toHost(embeds, 'F32', [1, ...embeds.shape]));
+      }
+      pre = prefill(model.params.language_model, cfg.text_config, embeds, { hook: decoder?.hook, allLogits: input.trace });
+    } finally {
+      embeds.dispose();
+    }
+    try {
+      const V = pre.logits.shape[1], rows = pre.logits.shape[0];
+      const logits = pre.logits.dataSync() as Float32Array; // [T' or 1, V]
+      lastLogits = logits.slice((rows - 1) * V);
+      if (input.trace) {
+        trace.set('logits', { dtype: 'F32', shape: [1, rows, V], data: Float32Array.from(logits) });
+        for (const [k, v] of decoder?.traceTensors?.() ?? []) trace.set(k, v);
+      }
+    } catch (e) {
+      pre.cache.dispose();
+      throw e;
+    } finally {
+      pre.logits.dispose();
     }
     done('prefill');
 
-    // 5. Greedy decoding (prefill again with a KV cache, then one token per step).
+    // 5. Greedy decoding: the prefill's last row gives the first token, then one forward call per token.
     stage('decode');
-    const gen = greedyGenerate(model.params.language_model, cfg.text_config, embeds, {
-      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken, dropAfter, hook: hookFor(),
+    const gen = greedyDecode(model.params.language_model, cfg.text_config, pre.cache, lastLogits, {
+      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken,
     });
-    embeds.dispose();
     done('decode');
     if (input.trace) trace.set('generated_ids', { dtype: 'I64', shape: [1, ids.length + gen.newIds.length], data: [...ids, ...gen.newIds] });
 
     const keptPerCrop = pruned.keepMasks.map((m) => m.reduce((a, b) => a + b, 0));
     return {
-      processed, inputIds: ids, newIds: gen.newIds, visualTokens: M, visualTokensFull, keptPerCrop, visualTokensInDecoder: inDecoder,
-      keepMasks: pruned.keepMasks, numNewlines: pruned.numNewlines, methodTensors, trace, clsAttention, timings,
+      processed, inputIds: ids, newIds: gen.newIds, visualTokens: M, visualTokensFull, keptPerCrop, visualTokensInDecoder: decoder?.visualTokensInDecoder?.(),
+      keepMasks: pruned.keepMasks, numNewlines: pruned.numNewlines, methodTensors, trace, clsAttention,
+      // µs resolution, rounded down (so the stages still sum to at most the wall time around the call)
+      timings: Object.fromEntries(Object.entries(timings).map(([k, ms]) => [k, Math.floor(ms * 1000) / 1000])),
     };
   } finally {
     pixels.dispose();

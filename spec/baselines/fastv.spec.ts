@@ -3,17 +3,17 @@ import fc from 'fast-check';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { fastvKeep, validateFastv, FASTV_DEFAULTS } from '../../src/baselines/fastv';
+import { fastvHook, fastvKeep, validateFastv, FASTV_DEFAULTS } from '../../src/baselines/fastv';
 import { roundHalfEven } from '../../src/baselines/common';
 import { SafetensorsFile, writeSafetensors } from '../../src/io/safetensors';
 import { runCli } from '../util/cli';
-import { llamaForward, embedTokens, type LlamaParams } from '../../src/llama/decoder';
+import { llamaForward, embedTokens, type DecoderHook, type LlamaParams } from '../../src/llama/decoder';
+import { loadLlama } from '../../src/llama/load';
 import type { LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
 import { modelDir } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
-import { loadLlama } from '../../src/llama/load';
 
 describe('FastV-1 · fastvKeep', () => {
   it('keeps all text rows and the image rows the last row attends to most (hand-checked)', () => {
@@ -58,6 +58,17 @@ describe('FastV-1 · fastvKeep', () => {
   });
 });
 
+/** A hook that keeps the rows `select` picks after `layer − 1`, with their position ids (FastV's row mechanics). */
+function rowsHook(layer: number, select: (probs: tf.Tensor3D, positions: readonly number[]) => number[]): DecoderHook {
+  return {
+    layers: [layer - 1],
+    after: (_l, h, probs, positions) => {
+      const keep = select(probs, positions);
+      return { h: tf.gather(h, tf.tensor1d(keep, 'int32')) as tf.Tensor2D, positions: keep.map((i) => positions[i]) };
+    },
+  };
+}
+
 describe('FastV-1 · dropping rows inside the decoder (llama-tiny)', () => {
   let m: { config: LlamaConfig; params: LlamaParams };
   beforeAll(() => { m = loadLlama(modelDir('llama-tiny')); });
@@ -68,7 +79,7 @@ describe('FastV-1 · dropping rows inside the decoder (llama-tiny)', () => {
     tf.tidy(() => {
       const x = embedTokens(m.params, ids);
       const full = llamaForward(m.params, x, m.config).logits;
-      const kept = llamaForward(m.params, x, m.config, { dropAfter: { layer: 1, select: (_p, pos) => pos.map((_, i) => i) } });
+      const kept = llamaForward(m.params, x, m.config, { hook: rowsHook(1, (_p, pos) => pos.map((_, i) => i)) });
       expectClose(kept.logits, full, TOL.sameMath, 'logits');
       expect(kept.positions).toEqual(ids.map((_, i) => i));
     });
@@ -79,7 +90,7 @@ describe('FastV-1 · dropping rows inside the decoder (llama-tiny)', () => {
       const x = embedTokens(m.params, ids);
       const full = llamaForward(m.params, x, m.config).logits;
       const keep = [0, 1, 2, 3, 5, 8, 9]; // drops rows 4, 6, 7
-      const out = llamaForward(m.params, x, m.config, { dropAfter: { layer: 1, select: () => keep } });
+      const out = llamaForward(m.params, x, m.config, { hook: rowsHook(1, () => keep) });
       expect(out.positions).toEqual(keep);
       expect(out.logits.shape).toEqual([keep.length, m.config.vocab_size]);
       expectClose(tf.slice(out.logits, [0, 0], [4, -1]), tf.slice(full, [0, 0], [4, -1]), TOL.sameMath, 'rows before the drop');
@@ -87,6 +98,33 @@ describe('FastV-1 · dropping rows inside the decoder (llama-tiny)', () => {
       const later = tf.sub(tf.slice(out.logits, [6, 0], [1, -1]), tf.slice(full, [9, 0], [1, -1]));
       expect(tf.max(tf.abs(later)).dataSync()[0]).toBeGreaterThan(1e-3);
     });
+  });
+});
+
+describe('FastV-1 · fastvHook: the decoder side of the FastV method (llama-tiny)', () => {
+  let m: { config: LlamaConfig; params: LlamaParams };
+  beforeAll(() => { m = loadLlama(modelDir('llama-tiny')); });
+  afterAll(() => disposeTree(m.params));
+  const ids = [1, 50, 60, 70, 80, 90, 100, 110, 120, 130]; // "image" rows [2, 8)
+
+  it('r = 1 keeps every row (the plain forward); r = 0.5 keeps round(M/2) image rows, the ones fastvKeep picks', () => {
+    tf.tidy(() => {
+      const x = embedTokens(m.params, ids);
+      const full = llamaForward(m.params, x, m.config, { taps: { attentions: [0] } });
+      let all: number[] = [];
+      const same = llamaForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 1 }, 2, 8, m.config.num_hidden_layers, (k) => { all = k; }) });
+      expectClose(same.logits, full.logits, TOL.sameMath, 'logits');
+      expect(all).toEqual(ids.map((_, i) => i));
+      let kept: number[] = [];
+      const half = llamaForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 0.5 }, 2, 8, m.config.num_hidden_layers, (k) => { kept = k; }) });
+      expect(kept).toEqual(fastvKeep(full.attentions![0]!, 2, 8, 0.5));
+      expect(kept.filter((i) => i >= 2 && i < 8)).toHaveLength(3);
+      expect(half.positions).toEqual(kept);
+    });
+  });
+
+  it('refuses K outside 1..L−1', () => {
+    expect(() => fastvHook({ layer: m.config.num_hidden_layers, ratio: 0.5 }, 2, 8, m.config.num_hidden_layers)).toThrow(/--fastv-layer/);
   });
 });
 

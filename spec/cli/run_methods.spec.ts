@@ -25,10 +25,21 @@ const H = 30, W = 100;
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function run(method: string, extra: string[] = []): any {
   const out = path.join(tmp, `${method}${extra.join('')}`);
+  const t0 = performance.now();
   const r = runCli(['run', '--method', method, '--image', imagePath(IMAGE), '--prompt', 'hi', '--max-new-tokens', '1',
     '--out', out, '--json', ...extra], { timeoutMs: 280_000 });
+  const wall = performance.now() - t0;
   expect({ method, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ method, code: 0, stderr: '' });
-  return JSON.parse(r.stdout);
+  return { ...JSON.parse(r.stdout), wall };
+}
+
+/** Stage timings: every stage measured (prefill > 0: the prompt's forward call), disjoint (sum ≤ the spawn's wall time). */
+function checkTimings(rep: any, keys: string[]): void {
+  expect(Object.keys(rep.timings_ms)).toEqual(keys);
+  expect(rep.timings_ms.prefill).toBeGreaterThan(0);
+  const times = Object.values(rep.timings_ms) as number[];
+  for (const t of times) expect(t).toBeGreaterThanOrEqual(0);
+  expect(sum(times)).toBeLessThanOrEqual(rep.wall);
 }
 
 /** Python's round(): half to even. */
@@ -84,6 +95,7 @@ describe('run --method M on the embedded default model, each with its own defaul
   it('hero: r = 0.2 of the patch tokens (HERO-4 floors each budget, so at most 1 lost per crop)', () => {
     const rep = run('hero');
     expect(rep.options.ratio).toBe(0.2);
+    checkTimings(rep, ['preprocess', 'vision', 'clip_relevance', 'select', 'prefill', 'decode', 'load']);
     const kept = sum(rep.kept_per_crop);
     const P = rep.kept_per_crop.length;
     expect(kept).toBeLessThanOrEqual(Math.floor(0.2 * P * N));
@@ -124,6 +136,7 @@ describe('run --method M on the embedded default model, each with its own defaul
   it('fastv: K = 2 on the 32-layer decoder, keeps round(0.5·M) image tokens from layer 2 on', () => {
     const rep = run('fastv');
     expect(rep.options).toEqual({ layer: 2, ratio: 0.5 });
+    checkTimings(rep, ['preprocess', 'vision', 'select', 'prefill', 'decode', 'load']);
     expect(rep.visual_tokens.kept).toBe(full); // FastV drops inside the decoder, not before it
     expect(rep.visual_tokens.in_decoder).toEqual({ from_layer: 2, kept: roundHalfEven(0.5 * full) });
   });

@@ -5,6 +5,7 @@
  * image_newline), as coded.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { choiceOption, ratioOption, type Method } from '../method';
 import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';
@@ -76,3 +77,26 @@ export function fasterVlm(ctx: VisualContext, opts: FasterVlmOptions): PruneResu
   const features = tf.tidy(() => stitchedLayout(ctx.projected, masks, ctx.grid, ctx.patchGrid));
   return { features, keepMasks: masks, numNewlines: 0, tensors: { 'fastervlm.scores': { tensor: scores, dtype: 'F32' }, 'fastervlm.keep': { tensor: masksTensor(masks), dtype: 'U8' } } };
 }
+
+/** FasterVLM as a Method (src/method.ts): T = ⌊r·N⌋ tokens per crop (r = 0.25), its own anyres grid rule. */
+export const fasterVlmMethod: Method<FasterVlmOptions> = {
+  name: 'fastervlm',
+  ratioHelp: 'fastervlm 0.25, T = ⌊r·N⌋',
+  flags: {
+    'tokens-per-crop': { type: 'int', arg: 'T', help: 'FasterVLM tokens kept per crop (default: ratio × N)' },
+    'fastervlm-grid': { type: 'string', arg: 'G', help: "FasterVLM anyres grid: fixed (default: the largest square pinpoint, 672×672, as its authors ran it) | fill-ratio (FasterVLM's own select_best_resolution) | best-fit (LLaVA/HF)" },
+  },
+  configure: (raw, model) => {
+    const N = model.derived.tokensPerCrop, ratio = ratioOption(raw);
+    const t = (raw['tokens-per-crop'] as number | undefined) ?? Math.floor(N * (ratio ?? 0.25));
+    if (!(t >= 1 && t <= N)) throw new HeroError(`--tokens-per-crop: ${t} is outside [1, ${N}]`);
+    return { tokensPerCrop: t, grid: choiceOption(raw, 'fastervlm-grid', FASTERVLM_GRIDS) ?? 'fixed' };
+  },
+  // The attention of the layer whose output is the feature layer (hidden state f = output of layer f − 1).
+  taps: (s, model) => ({ attentions: [s.options!.layer ?? model.derived.featureLayer - 1] }),
+  // Its grid rule differs (FasterVlmOptions.grid): the processor gets only the pinpoint that rule picks.
+  processor: (s, image, processor) => ({
+    ...processor, image_grid_pinpoints: fasterVlmPinpoints(s.options!.grid ?? 'fixed', [image.height, image.width], processor.image_grid_pinpoints),
+  }),
+  select: (s, ctx) => fasterVlm(ctx, s.options!),
+};

@@ -4,8 +4,10 @@
  * averaged over heads, and drop the rest from layer K on. Kept tokens keep their position ids.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ratioOption, type Method } from '../method';
 import { HeroError } from '../core/errors';
 import { roundHalfEven } from './common';
+import type { DecoderHook } from '../llama/decoder';
 
 export interface FastvOptions {
   /** K: image tokens are dropped before decoder layer K, ranked by layer K−1's attention (FastV default 2) */
@@ -40,3 +42,46 @@ export function fastvKeep(probs: tf.Tensor3D, imageStart: number, imageEnd: numb
   const keepImage = new Set(order.slice(0, roundHalfEven(M * ratio)).map((j) => imageStart + j));
   return Array.from({ length: T }, (_, i) => i).filter((i) => i < imageStart || i >= imageEnd || keepImage.has(i));
 }
+
+/**
+ * FastV's decoder side: after layer K−1, keep the rows fastvKeep selects, with their position ids (RoPE and
+ * the causal mask follow them; decode steps go on numbering after the prompt).
+ * @param onKeep called with the kept rows' position ids
+ */
+export function fastvHook(o: FastvOptions, imageStart: number, imageEnd: number, numLayers: number,
+  onKeep?: (keptPositions: number[]) => void): DecoderHook {
+  validateFastv(o, numLayers);
+  return {
+    layers: [o.layer - 1],
+    after: (_l, h, probs, positions) => {
+      const keep = fastvKeep(probs, imageStart, imageEnd, o.ratio);
+      const kept = keep.map((i) => positions[i]);
+      onKeep?.(kept);
+      return { h: tf.gather(h, tf.tensor1d(keep, 'int32')) as tf.Tensor2D, positions: kept }; // [T', D]
+    },
+  };
+}
+
+/** FastV as a Method (src/method.ts): K = 2, r = 0.5; plain LLaVA-NeXT on the vision side. */
+export const fastvMethod: Method<FastvOptions> = {
+  name: 'fastv',
+  ratioHelp: 'fastv 0.5',
+  flags: {
+    'fastv-layer': { type: 'int', arg: 'K', default: FASTV_DEFAULTS.layer, help: 'FastV: decoder layer after which image tokens are dropped' },
+  },
+  configure: (raw, model) => {
+    const options = { layer: (raw['fastv-layer'] as number | undefined) ?? FASTV_DEFAULTS.layer, ratio: ratioOption(raw) ?? FASTV_DEFAULTS.ratio };
+    validateFastv(options, model.config.text_config.num_hidden_layers);
+    return options;
+  },
+  taps: () => ({}),
+  decoder: (s, prompt) => {
+    let kept: number[] | undefined;
+    const o = s.options!;
+    return {
+      hook: fastvHook(o, prompt.imageStart, prompt.imageEnd, prompt.numLayers, (k) => { kept = k; }),
+      traceTensors: () => new Map(kept ? [['fastv.kept_positions', { dtype: 'I64' as const, shape: [kept.length], data: kept }]] : []),
+      visualTokensInDecoder: () => (kept ? { fromLayer: o.layer, kept: kept.filter((i) => i >= prompt.imageStart && i < prompt.imageEnd).length } : undefined),
+    };
+  },
+};

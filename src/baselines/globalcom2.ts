@@ -5,6 +5,7 @@
  * are kept. Scores are the head-mean **pre-softmax** logits of the last vision layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { choiceOption, ratioOption, type Method } from '../method';
 import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { unpadRegion } from '../llava/anyres';
@@ -175,3 +176,18 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
     },
   };
 }
+
+/** GlobalCom² as a Method (src/method.ts): r = 0.25, the last vision layer's queries and keys. */
+export const globalCom2Method: Method<GlobalCom2Options> = {
+  name: 'globalcom2',
+  ratioHelp: 'globalcom2 0.25',
+  flags: {
+    'globalcom2-placement': { type: 'string', arg: 'P', help: "GlobalCom² tile-token placement: as-coded (default: n-th kept valid token in tile cell n) | corrected (each in its own cell)" },
+  },
+  configure: (raw, model) => ({
+    ratio: ratioOption(raw) ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
+    placement: choiceOption(raw, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded',
+  }),
+  taps: (s, model) => ({ queryKey: [s.options!.layer ?? model.config.vision_config.num_hidden_layers - 1] }),
+  select: (s, ctx) => globalCom2(ctx, s.options!),
+};

@@ -5,6 +5,7 @@
  * tokens chosen by the feature layer's CLS attention (heads summed); unpadded, no image_newline.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { choiceOption, ratioOption, type Method } from '../method';
 import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { unpadRegion } from '../llava/anyres';
@@ -119,3 +120,21 @@ export function hired(ctx: VisualContext, opts: HiredOptions): PruneResult {
     },
   };
 }
+
+/** HiRED as a Method (src/method.ts): r = 0.2, α = 0.5. */
+export const hiredMethod: Method<HiredOptions> = {
+  name: 'hired',
+  ratioHelp: 'hired 0.2',
+  flags: {
+    alpha: { type: 'number', arg: 'A', help: 'HiRED α (0.5)' },
+    'hired-grid': { type: 'string', arg: 'O', help: "HiRED tile stacking before unpadding: as-coded (default: (cols, rows), HiRED's vendored HF 4.42) | corrected ((rows, cols))" },
+  },
+  configure: (raw) => {
+    const ratio = ratioOption(raw) ?? 0.2;
+    const alpha = (raw.alpha as number | undefined) ?? 0.5;
+    if (!(alpha >= 0 && alpha < 1)) throw new HeroError(`--alpha: ${alpha} is outside [0, 1) for HiRED`);
+    return { ratio, alpha, gridOrientation: choiceOption(raw, 'hired-grid', ['as-coded', 'corrected'] as const) ?? 'as-coded' };
+  },
+  taps: (s, model) => ({ attentions: [s.options!.budgetLayer ?? 0, s.options!.selectLayer ?? model.derived.featureLayer - 1] }),
+  select: (s, ctx) => hired(ctx, s.options!),
+};

@@ -7,6 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize } from '../core/l2';
+import { ratioOption, type Method } from '../method';
+import { projector } from '../llava/projector';
 import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { masksTensor } from './common';
@@ -117,3 +119,17 @@ export function pruMergePlus(ctx: VisualContext, opts: PruMergeOptions): PruneRe
     },
   };
 }
+
+/** PruMerge+ as a Method (src/method.ts): no ratio (the IQR outliers set the count), the last vision layer's keys. */
+export const pruMergePlusMethod: Method<Omit<PruMergeOptions, 'project'>> = {
+  name: 'prumerge+',
+  flags: {},
+  configure: (raw) => { ratioOption(raw); return { plus: true }; }, // no ratio, but a bad one is still an error
+  taps: (s, model) => ({ queryKey: [s.options!.layer ?? model.config.vision_config.num_hidden_layers - 1] }),
+  select: (s, ctx, model) => {
+    // PruMerge merges in vision space; the projector (not linear) runs on the merged tokens.
+    const p = model.params.multi_modal_projector, act = model.config.projector_hidden_act;
+    const project = (x: tf.Tensor2D): tf.Tensor2D => tf.squeeze(projector(p, tf.expandDims(x, 0) as tf.Tensor3D, act), [0]) as tf.Tensor2D;
+    return pruMergePlus(ctx, { ...s.options!, project });
+  },
+};

@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { DecoderHook } from '../llama/decoder';
+import { ratioOption, type Method } from '../method';
 import type { VisionTaps } from '../clip/vision';
 import { Rng } from '../weights/rng';
 import { checkSparseVlmLayers, sparseVlmDerivedScaleBias, sparseVlmKeptCount, sparseVlmRecycleCounts } from './sparsevlm_budget';
@@ -299,3 +300,34 @@ export const sparseVlm = {
   traceTensors: sparseVlmTraceTensors,
   emptyRecord: emptySparseVlmRecord,
 } as const;
+
+/** SparseVLM as a Method (src/method.ts): layers 2, 6, 15, 19, r = 0.5; plain LLaVA-NeXT on the vision side. */
+export const sparseVlmMethod: Method<SparseVlmOptions> = {
+  name: 'sparsevlm',
+  ratioHelp: 'sparsevlm 0.5',
+  flags: {
+    'sparsevlm-layers': { type: 'intList', arg: 'L,…', help: 'SparseVLM: decoder layers after which visual tokens are pruned (default 2,6,15,19; 0-based)' },
+    'sparsevlm-scale': { type: 'number', arg: 'S', help: 'SparseVLM: fixed scale of int(rank·scale + bias) instead of the per-input one derived from --ratio' },
+    'sparsevlm-bias': { type: 'number', arg: 'B', help: 'SparseVLM: fixed bias, with --sparsevlm-scale (default 0)' },
+    'sparsevlm-seed': { type: 'int', arg: 'N', default: SPARSEVLM_DEFAULTS.seed, help: 'SparseVLM: seed of the DPC-kNN density noise (unseeded in the official code)' },
+  },
+  configure: (raw, model) => {
+    const ratio = ratioOption(raw);
+    const scale = raw['sparsevlm-scale'] as number | undefined;
+    if (scale !== undefined && ratio !== undefined) throw new HeroError('--sparsevlm-scale: give either --ratio or --sparsevlm-scale/--sparsevlm-bias, not both');
+    const options: SparseVlmOptions = {
+      layers: (raw['sparsevlm-layers'] as number[] | undefined) ?? SPARSEVLM_DEFAULTS.layers, ratio: ratio ?? SPARSEVLM_DEFAULTS.ratio,
+      scale, bias: raw['sparsevlm-bias'] as number | undefined, seed: (raw['sparsevlm-seed'] as number | undefined) ?? SPARSEVLM_DEFAULTS.seed,
+    };
+    validateSparseVlm(options, model.config.text_config.num_hidden_layers);
+    return options;
+  },
+  taps: () => ({}),
+  decoder: (s, prompt) => {
+    const record = emptySparseVlmRecord();
+    return {
+      hook: sparseVlmHook(s.options!, prompt.embeds, prompt.imageStart, prompt.imageEnd, prompt.numLayers, record),
+      traceTensors: () => sparseVlmTraceTensors(record),
+    };
+  },
+};

@@ -8,15 +8,12 @@ import { initBackend, requestedBackend, BACKENDS } from '../backend';
 import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
+import { disposeClipModel, loadClipModel } from '../clip/load';
 import { VisionPool } from '../clip/vision_pool';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
-import { heroDefaults, validateHeroOptions, type HeroOptions } from '../hero';
-import { METHOD_NAMES, type MethodName, type MethodSpec } from '../methods';
-import { FASTV_DEFAULTS, validateFastv } from '../baselines/fastv';
-import { FASTERVLM_GRIDS } from '../baselines/fastervlm';
-import { sparseVlm } from '../baselines/sparsevlm';
-import { disposeClipModel, loadClipModel } from '../clip/load';
+import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
+import type { MethodSpec as GenericMethodSpec } from '../method';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
@@ -42,36 +39,20 @@ export const INPUT_FLAGS: FlagSpecs = {
   'max-new-tokens': { type: 'int', arg: 'N', default: 32, help: 'greedy tokens to generate (stops early at eos)' },
 };
 
-export const METHOD_FLAGS: FlagSpecs = {
-  method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
-  ratio: { type: 'number', arg: 'R', help: 'retention ratio r in (0, 1]; default: the method\'s own (hero 0.2; hired 0.2; fastervlm 0.25, T = ⌊r·N⌋; globalcom2 0.25; fastv 0.5; sparsevlm 0.5)' },
-  alpha: { type: 'number', arg: 'A', help: 'HERO α in [0, 1]: weight of visual saliency vs text relevance (default 0.5); HiRED α (0.5)' },
-  'tau-v': { type: 'number', arg: 'T', help: 'HERO τ_v, temperature of the saliency softmax (default 0.05)' },
-  'tau-t': { type: 'number', arg: 'T', help: 'HERO τ_t, temperature of the relevance softmax (default 0.05)' },
-  'low-layers': { type: 'intList', arg: 'L,…', help: 'HERO layers for tile token scores (default 5,6,7,8; 0-based)' },
-  'high-layers': { type: 'intList', arg: 'L,…', help: 'HERO layers for thumbnail token scores (default 21)' },
-  'density-weight': { type: 'number', arg: 'W', help: "HERO weight λ of the valid-token density (code variant 0.2, paper 0)" },
-  variant: { type: 'string', arg: 'code|paper', default: 'code', help: "HERO as the authors' code computes it, or as the paper states it" },
+/** Flags of a method that reads a separate CLIP model (Method.clip: HERO's relevance); loaded by methodSpec. */
+export const CLIP_FLAGS: FlagSpecs = {
   clip: { type: 'string', arg: 'DIR', help: 'separate CLIP model (HF CLIPModel dir) for HERO relevance' },
   'clip-text': { type: 'string', arg: 'TEXT', help: 'text scored by CLIP (default: the --prompt question)' },
   'clip-input-ids': { type: 'intList', arg: 'IDS', help: 'CLIP text ids instead of --clip-text (bos … eos)' },
-  'tokens-per-crop': { type: 'int', arg: 'T', help: 'FasterVLM tokens kept per crop (default: ratio × N)' },
-  'fastv-layer': { type: 'int', arg: 'K', default: 2, help: 'FastV: decoder layer after which image tokens are dropped' },
-  'fastervlm-grid': { type: 'string', arg: 'G', help: "FasterVLM anyres grid: fixed (default: the largest square pinpoint, 672×672, as its authors ran it) | fill-ratio (FasterVLM's own select_best_resolution) | best-fit (LLaVA/HF)" },
-  'hired-grid': { type: 'string', arg: 'O', help: "HiRED tile stacking before unpadding: as-coded (default: (cols, rows), HiRED's vendored HF 4.42) | corrected ((rows, cols))" },
-  'globalcom2-placement': { type: 'string', arg: 'P', help: "GlobalCom² tile-token placement: as-coded (default: n-th kept valid token in tile cell n) | corrected (each in its own cell)" },
-  'sparsevlm-layers': { type: 'intList', arg: 'L,…', help: 'SparseVLM: decoder layers after which visual tokens are pruned (default 2,6,15,19; 0-based)' },
-  'sparsevlm-scale': { type: 'number', arg: 'S', help: 'SparseVLM: fixed scale of int(rank·scale + bias) instead of the per-input one derived from --ratio' },
-  'sparsevlm-bias': { type: 'number', arg: 'B', help: 'SparseVLM: fixed bias, with --sparsevlm-scale (default 0)' },
-  'sparsevlm-seed': { type: 'int', arg: 'N', default: 0, help: 'SparseVLM: seed of the DPC-kNN density noise (unseeded in the official code)' },
 };
 
-/** A string flag restricted to a few values (undefined when not given). */
-function choiceFlag<T extends string>(flags: ParsedFlags, name: string, choices: readonly T[]): T | undefined {
-  const v = flags[name] as string | undefined;
-  if (v !== undefined && !(choices as readonly string[]).includes(v)) throw new HeroError(`--${name}: '${v}' is not one of ${choices.join(', ')}`);
-  return v as T | undefined;
-}
+/** --method, --ratio, then every method's own flags (src/methods.ts), and the CLIP flags. */
+export const METHOD_FLAGS: FlagSpecs = {
+  method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
+  ratio: { type: 'number', arg: 'R', help: `retention ratio r in (0, 1]; default: the method's own (${ratioDefaultsHelp()})` },
+  ...methodFlags(),
+  ...CLIP_FLAGS,
+};
 
 /** Activates the requested backend and says which one runs (stderr). */
 export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<string> {
@@ -135,93 +116,45 @@ export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: num
   return { ids: llavaPromptIds(tok, q, imageId, { template }), question: q, template };
 }
 
-function layerListFlag(flags: ParsedFlags, name: string): number[] | undefined {
-  return flags[name] as number[] | undefined;
-}
-
-/** Builds and validates the method and its options from the flags. */
+/**
+ * The configured method: the flags handed as raw values to the method, which fills in its defaults and
+ * validates them (Method.configure); for a method that reads a separate CLIP model (Method.clip), that model
+ * (--clip) and the text it scores (--clip-input-ids, else --clip-text, else the question).
+ */
 export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: string | null,
   log: (s: string) => void): MethodSpec {
-  const name = flags.method as string;
-  if (!(METHOD_NAMES as readonly string[]).includes(name)) throw new HeroError(`--method: unknown method '${name}' (choose one of ${METHOD_NAMES.join(', ')})`);
-  const ratio = flags.ratio as number | undefined;
-  if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) throw new HeroError(`--ratio: ${ratio} is outside (0, 1]`);
-  const N = model.derived.tokensPerCrop;
-  const L = model.config.vision_config.num_hidden_layers;
-  switch (name as MethodName) {
-    case 'none': return { name: 'none' };
-    case 'fastervlm': {
-      const t = (flags['tokens-per-crop'] as number | undefined) ?? Math.floor(N * (ratio ?? 0.25));
-      if (!(t >= 1 && t <= N)) throw new HeroError(`--tokens-per-crop: ${t} is outside [1, ${N}]`);
-      return { name: 'fastervlm', options: { tokensPerCrop: t, grid: choiceFlag(flags, 'fastervlm-grid', FASTERVLM_GRIDS) ?? 'fixed' } };
-    }
-    case 'hired': {
-      const alpha = (flags.alpha as number | undefined) ?? 0.5;
-      if (!(alpha >= 0 && alpha < 1)) throw new HeroError(`--alpha: ${alpha} is outside [0, 1) for HiRED`);
-      return { name: 'hired', options: { ratio: ratio ?? 0.2, alpha, gridOrientation: choiceFlag(flags, 'hired-grid', ['as-coded', 'corrected'] as const) ?? 'as-coded' } };
-    }
-    case 'globalcom2': return { name: 'globalcom2', options: { ratio: ratio ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
-      placement: choiceFlag(flags, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded' } };
-    case 'prumerge+': return { name: 'prumerge+', options: { plus: true } };
-    case 'fastv': {
-      const options = { layer: flags['fastv-layer'] as number, ratio: ratio ?? FASTV_DEFAULTS.ratio };
-      validateFastv(options, model.config.text_config.num_hidden_layers);
-      return { name: 'fastv', options };
-    }
-    case 'sparsevlm': {
-      const scale = flags['sparsevlm-scale'] as number | undefined;
-      if (scale !== undefined && ratio !== undefined) throw new HeroError('--sparsevlm-scale: give either --ratio or --sparsevlm-scale/--sparsevlm-bias, not both');
-      const options = {
-        layers: layerListFlag(flags, 'sparsevlm-layers') ?? sparseVlm.defaults.layers, ratio: ratio ?? sparseVlm.defaults.ratio,
-        scale, bias: flags['sparsevlm-bias'] as number | undefined, seed: flags['sparsevlm-seed'] as number,
-      };
-      sparseVlm.validate(options, model.config.text_config.num_hidden_layers);
-      return { name: 'sparsevlm', options };
-    }
-    case 'hero': {
-      const variant = flags.variant as string;
-      if (variant !== 'code' && variant !== 'paper') throw new HeroError(`--variant: '${variant}' is not 'code' or 'paper'`);
-      const given = (k: string): boolean => flags[k] !== undefined;
-      // Defaults need a tower deep enough for layers 5..8 and 21; otherwise the sets must be given.
-      const base: Partial<HeroOptions> = given('low-layers') && given('high-layers') ? {} : heroDefaults(L, variant);
-      const options: HeroOptions = {
-        ...(base as HeroOptions),
-        variant,
-        ratio: ratio ?? 0.2,
-        alpha: (flags.alpha as number | undefined) ?? base.alpha ?? 0.5,
-        tauV: (flags['tau-v'] as number | undefined) ?? base.tauV ?? 0.05,
-        tauT: (flags['tau-t'] as number | undefined) ?? base.tauT ?? 0.05,
-        lowLayers: layerListFlag(flags, 'low-layers') ?? base.lowLayers!,
-        highLayers: layerListFlag(flags, 'high-layers') ?? base.highLayers!,
-        densityWeight: (flags['density-weight'] as number | undefined) ?? base.densityWeight ?? (variant === 'code' ? 0.2 : 0),
-      };
-      validateHeroOptions(options, L);
-      const needsClip = options.alpha < 1;
-      let clip: ClipModel | null = null;
-      let clipIds: number[] | null = null;
-      if (needsClip) {
-        const dir = flags.clip as string | undefined;
-        if (dir === undefined) throw new HeroError('--clip: HERO needs a CLIP model for the text-relevance score (or pass --alpha 1 to use saliency only)');
-        if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--clip: '${dir}' has no config.json (expected an HF CLIPModel directory)`);
-        clip = loadClipModel(dir);
-        try {
-          if (flags['clip-input-ids'] !== undefined) clipIds = flags['clip-input-ids'] as number[];
-          else {
-            const text = (flags['clip-text'] as string | undefined) ?? question;
-            if (text === null) throw new HeroError('--clip-text or --clip-input-ids: required with --input-ids (there is no question text to score)');
-            const r = clipTextIds(loadTokenizer(dir), text, clip.text.max_position_embeddings);
-            if (r.truncated) log(`warning: the CLIP text was truncated to ${clip.text.max_position_embeddings} tokens`);
-            clipIds = r.ids;
-          }
-          if (clipIds.length > clip.text.max_position_embeddings) {
-            throw new HeroError(`--clip-input-ids: ${clipIds.length} tokens, CLIP's text limit is ${clip.text.max_position_embeddings}`);
-          }
-        } catch (e) {
-          disposeClipModel(clip); // the caller never sees this model
-          throw e;
-        }
+  const method = methodByName(flags.method as string);
+  const options = method.configure(flags, model);
+  if (!method.clip) return { name: method.name, options } as MethodSpec;
+  let clip: ClipModel | null = null;
+  let clipIds: number[] | null = null;
+  if (method.clip.needed(options)) {
+    const dir = flags.clip as string | undefined;
+    if (dir === undefined) throw new HeroError(method.clip.missing);
+    if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--clip: '${dir}' has no config.json (expected an HF CLIPModel directory)`);
+    clip = loadClipModel(dir);
+    try {
+      if (flags['clip-input-ids'] !== undefined) clipIds = flags['clip-input-ids'] as number[];
+      else {
+        const text = (flags['clip-text'] as string | undefined) ?? question;
+        if (text === null) throw new HeroError('--clip-text or --clip-input-ids: required with --input-ids (there is no question text to score)');
+        const r = clipTextIds(loadTokenizer(dir), text, clip.text.max_position_embeddings);
+        if (r.truncated) log(`warning: the CLIP text was truncated to ${clip.text.max_position_embeddings} tokens`);
+        clipIds = r.ids;
       }
-      return { name: 'hero', options, clip, clipTextIds: clipIds };
+      if (clipIds.length > clip.text.max_position_embeddings) {
+        throw new HeroError(`--clip-input-ids: ${clipIds.length} tokens, CLIP's text limit is ${clip.text.max_position_embeddings}`);
+      }
+    } catch (e) {
+      disposeClipModel(clip); // the caller never sees this model
+      throw e;
     }
   }
+  return { name: method.name, options, clip, clipTextIds: clipIds } as MethodSpec;
+}
+
+/** Frees what a configured method holds (its CLIP model). */
+export function disposeMethodSpec(spec: MethodSpec | undefined): void {
+  const clip = (spec as GenericMethodSpec | undefined)?.clip;
+  if (clip) disposeClipModel(clip);
 }

@@ -9,14 +9,14 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, disposeMethodSpec, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
 import { disposeClipModel, loadClipModelConfig } from '../clip/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
-import { METHOD_TAPS } from '../methods';
+import { methodByName, type MethodSpec } from '../methods';
 import type { VisionTaps } from '../clip/vision';
 import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
@@ -70,9 +70,8 @@ async function main(argv: string[]): Promise<number> {
   if (flags.prompt === undefined && flags['raw-prompt'] === undefined && flags['input-ids'] === undefined) throw new HeroError('--prompt: required');
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 1) throw new HeroError(`--max-new-tokens: ${maxNew} must be at least 1`);
-  // No --ratio default here: each method takes its own (methodSpec; METHOD_FLAGS.ratio's help lists them).
-  const ratio = flags.ratio as number | undefined;
-  if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) throw new HeroError(`--ratio: ${ratio} is outside (0, 1]`);
+  // No --ratio default here: each method takes its own (Method.configure; METHOD_FLAGS.ratio's help lists them).
+  const m = methodByName(flags.method as string);
 
   // Model: the user's, or the embedded default (random weights, generated on first use).
   let modelDir = flags.model as string | undefined;
@@ -93,16 +92,17 @@ async function main(argv: string[]): Promise<number> {
 
   const bar = progress(log);
   bar.stage('loading the model');
-  const t0 = Date.now();
+  const t0 = performance.now();
   const model = loadLlavaNext(modelDir!, (d, t) => bar.bar('loading', d, t));
-  const loadMs = Date.now() - t0;
-  let method;
+  const loadMs = Math.floor((performance.now() - t0) * 1000) / 1000;
+  let method: MethodSpec | undefined;
   let pool;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
-    if (method.name === 'hero' && method.clip) checkWeightsFit(method.clip.params);
+    const clip = 'clip' in method ? method.clip : null;
+    if (clip) checkWeightsFit(clip.params);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
       visionPool: pool,
@@ -127,37 +127,29 @@ async function main(argv: string[]): Promise<number> {
       report_html: path.join(out, 'report.html'),
     };
     const grid = result.processed.grid;
-    const r = method.name === 'none' ? undefined : (method.options as { ratio?: number }).ratio;
+    const spec: MethodSpec = method;
+    const r = (spec.options as { ratio?: number } | undefined)?.ratio;
     const ratioText = typeof r === 'number' ? `, r = ${r}` : '';
     const overlay = renderOverlay(image, result.keepMasks, grid, G, S, [result.processed.bestResolution],
-      `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
+      `Visual tokens kept by ${spec.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
     const P = result.processed.shape[0];
-    const heroMaps = method.name === 'hero' ? {
-      marks: [
-        { layers: method.options.highLayers, crops: [0], label: `read by HERO-5: thumbnail, high layers ${method.options.highLayers.join(',')}` },
-        { layers: method.options.lowLayers, crops: Array.from({ length: P - 1 }, (_, k) => k + 1), label: `read by HERO-6: tiles, low layers ${method.options.lowLayers.join(',')}` },
-      ],
-      averaged: {
-        rowLabel: 'HERO avg', label: 'HERO avg: the layer average HERO ranks tokens by (hero.global_scores, hero.tile_scores)',
-        maps: [result.methodTensors.get('hero.global_scores'), result.methodTensors.get('hero.tile_scores')].flatMap((t, i) => {
-          if (!t) return i === 0 ? [null] : Array.from({ length: P - 1 }, () => null);
-          const d = Float32Array.from(t.data as ArrayLike<number>);
-          return i === 0 ? [d] : Array.from({ length: P - 1 }, (_, k) => d.subarray(k * G * G, (k + 1) * G * G));
-        }),
-      },
-    } : (() => {
-      // Other methods: frame the vision layers whose attention (or queries and keys) they read, in every crop.
-      const taps = METHOD_TAPS(method, model);
+    // The vision layers the method reads, framed (default: its attention / query-key taps, in every crop),
+    // and the maps it ranks tokens by, if it has such a row.
+    const rep = m.report;
+    const marks = rep?.attentionMarks ? rep.attentionMarks(spec, P) : (() => {
+      const taps = m.taps(spec, model);
       const list = (l: VisionTaps['attentions']): readonly number[] => (Array.isArray(l) ? l : []);
       const layers = [...new Set([...list(taps.attentions), ...list(taps.queryKey)])];
-      return layers.length ? { marks: [{ layers, crops: Array.from({ length: P }, (_, p) => p), label: `read by ${method.name}: layer ${layers.join(',')}` }] } : {};
+      return layers.length ? [{ layers, crops: Array.from({ length: P }, (_, p) => p), label: `read by ${spec.name}: layer ${layers.join(',')}` }] : [];
     })();
-    const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...heroMaps }).image;
+    const averaged = rep?.averagedMaps?.(result.methodTensors, P, G * G);
+    const methodMaps = { ...(marks.length ? { marks } : {}), ...(averaged ? { averaged } : {}) };
+    const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...methodMaps }).image;
     const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
-      randomWeights, model: model.dir, clip: method.name === 'hero' && method.clip ? method.clip.dir : null, backend,
-      method: method.name, options: method.name === 'none' ? {} : method.options, prompt, imageFile, imageAlpha, template, answer, outputs,
+      randomWeights, model: model.dir, clip: clip ? clip.dir : null, backend,
+      method: spec.name, options: spec.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: rep?.tileStats,
     });
     (report.timings_ms as Record<string, number>).load = loadMs;
     const html = renderReportHtml(report, { overlay: overlayPng, attentionMaps: mapsPng });
@@ -171,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     bar.end();
     await pool?.close();
-    if (method?.name === 'hero' && method.clip) disposeClipModel(method.clip);
+    disposeMethodSpec(method);
     disposeLlavaNext(model);
   }
 }

@@ -9,10 +9,11 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, disposeMethodSpec, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
+import { methodOf, type MethodSpec } from '../methods';
 import { runPipeline } from '../pipeline';
 
 const FLAGS: FlagSpecs = {
@@ -59,13 +60,13 @@ async function main(argv: string[]): Promise<number> {
   const backend = await setupBackend(flags, log);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const model = loadLlavaNext(modelDir);
-  let method;
+  let method: MethodSpec | undefined;
   let pool;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
-    if (method.name === 'hero' && method.clip) checkWeightsFit(method.clip.params);
+    if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
       visionPool: pool,
@@ -75,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       writeSafetensors(out, Object.fromEntries(result.trace), {
         format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-        model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(method.name === 'hero' ? { hero_options: JSON.stringify(method.options) } : {}),
+        model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
       });
     } catch (e) {
       fs.rmSync(out, { force: true }); // written whole or not at all
@@ -86,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await pool?.close();
-    if (method?.name === 'hero' && method.clip) disposeClipModel(method.clip);
+    disposeMethodSpec(method);
     disposeLlavaNext(model);
   }
 }

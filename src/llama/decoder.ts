@@ -57,7 +57,7 @@ export function mlp(p: DecoderLayerParams['mlp'], x: tf.Tensor2D): tf.Tensor2D {
  *   softmax(q kᵀ / √Dh + causal) v                                              @eq Attn-1 Attn-2
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaAttention.forward, repeat_kv, apply_rotary_pos_emb (eager)
  * @param x [T, D]
- * @param keepProbs return the probabilities (taps, FastV); the per-head path only materialises them then
+ * @param keepProbs return the probabilities (taps, decoder hooks); the per-head path only materialises them then
  * @returns out [T, D], probs [H, T, Tc+T] when keepProbs
  */
 export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D, cfg: LlamaConfig,
@@ -113,16 +113,6 @@ export interface DecoderOutput {
   readonly attentions?: (tf.Tensor3D | undefined)[];
 }
 
-/**
- * Drops sequence rows after a layer (FastV): `select` sees that layer's attention probabilities [H, T, Tk]
- * and the rows' position ids, and returns the row indices to keep (ascending). Kept rows keep their
- * original position ids (RoPE and the causal mask follow them).
- */
-export interface DropAfter {
-  readonly layer: number;
-  readonly select: (probs: tf.Tensor3D, positions: readonly number[]) => number[];
-}
-
 /** The rows a DecoderHook hands on to the next layer. */
 export interface RowEdit {
   /** [T', D] */
@@ -131,14 +121,14 @@ export interface RowEdit {
   readonly positions: readonly number[];
   /**
    * The position id a later chunk (a decode step) starts at in the layers after this edit. Default: the
-   * chunk's own numbering goes on (past + T), as when rows keep their ids (FastV); a method that renumbers
-   * the rows 0..T'−1 (SparseVLM) continues at T'.
+   * chunk's own numbering goes on (past + T), as when kept rows keep their ids (a row-dropping method); a method that renumbers
+   * the rows 0..T'−1 (a merging method) continues at T'.
    */
   readonly nextPosition?: number;
 }
 
 /**
- * A method that rewrites the sequence inside the decoder during one forward call (FastV, SparseVLM): after
+ * A method that rewrites the sequence inside the decoder during one forward call (src/baselines/): after
  * each layer of `layers` (ascending) `after` gets that layer's output rows [T, D], its attention
  * probabilities [H, T, Tk] and the rows' position ids, and returns the rows the next layer processes. The
  * KV cache of a layer holds the rows that layer processed, so layers after an edit cache fewer (or merged)
@@ -149,18 +139,6 @@ export interface DecoderHook {
   readonly after: (layer: number, h: tf.Tensor2D, probs: tf.Tensor3D, positions: readonly number[]) => RowEdit;
 }
 
-/** FastV's DropAfter as a hook: after layer K−1, keep the selected rows with their position ids. */
-export function dropAfterHook(drop: DropAfter, numLayers: number): DecoderHook {
-  if (!(drop.layer >= 1 && drop.layer < numLayers)) throw new HeroError(`FastV layer ${drop.layer} is outside 1..${numLayers - 1}`);
-  return {
-    layers: [drop.layer - 1],
-    after: (_l, h, probs, positions) => {
-      const keep = drop.select(probs, positions);
-      return { h: tf.gather(h, tf.tensor1d(keep, 'int32')) as tf.Tensor2D, positions: keep.map((i) => positions[i]) }; // [T', D]
-    },
-  };
-}
-
 /**
  * The decoder on a chunk of embeddings at positions Tc .. Tc+T−1 (Tc = cache.length).  @eq Llama-3
  *   logits = lm_head(RMSNorm(h_L))
@@ -168,11 +146,11 @@ export function dropAfterHook(drop: DropAfter, numLayers: number): DecoderHook {
  * layer numbers the chunk after its own cached positions (cache.nextPosition).
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaModel.forward, LlamaForCausalLM.forward
  * @param inputsEmbeds [T, D]
- * @param opts.hook rewrites rows after some layers (FastV, SparseVLM); `dropAfter` is FastV's shorthand
+ * @param opts.hook rewrites rows after some of the layers (a pruning method's decoder side); none: plain Llama
  * @returns logits [T', V] for the rows that survive (all T without a hook; 1 with lastOnly)
  */
 export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
-  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; dropAfter?: DropAfter; hook?: DecoderHook } = {}): DecoderOutput & { positions: number[] } {
+  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; hook?: DecoderHook } = {}): DecoderOutput & { positions: number[] } {
   const T = inputsEmbeds.shape[0];
   const L = cfg.num_hidden_layers;
   assertShape(inputsEmbeds, ['T', 'D'], [-1, cfg.hidden_size], 'llamaForward: inputs_embeds');
@@ -181,8 +159,7 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
     throw new HeroError(`sequence of ${past + T} positions exceeds max_position_embeddings ${cfg.max_position_embeddings}`);
   }
   const taps = opts.taps ?? {};
-  if (opts.hook && opts.dropAfter) throw new HeroError('llamaForward: give either a hook or dropAfter, not both');
-  const hook = opts.hook ?? (opts.dropAfter ? dropAfterHook(opts.dropAfter, L) : undefined);
+  const hook = opts.hook;
   const hookLayers = hook?.layers ?? [];
   if (hookLayers.some((l, i) => !Number.isInteger(l) || l < 0 || l >= L || (i > 0 && l <= hookLayers[i - 1]))) {
     throw new HeroError(`decoder hook layers ${hookLayers.join(',')} are not ascending within 0..${L - 1}`);

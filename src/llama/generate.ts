@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { LlamaConfig } from './config';
-import { embedTokens, llamaForward, type DecoderHook, type DropAfter, type LlamaParams } from './decoder';
+import { embedTokens, llamaForward, type DecoderHook, type LlamaParams } from './decoder';
 import { KvCache } from './kv_cache';
 
 /** Index of the largest value; the first one on ties, as torch.argmax. */
@@ -25,11 +25,78 @@ export function checkPositions(promptLen: number, maxNewTokens: number, cfg: Lla
   }
 }
 
+/** A prompt run through the decoder into a fresh KV cache (the prefill): the cache and the logits. */
+export interface Prefill {
+  /** owned by the caller until handed to greedyDecode (which disposes it) */
+  readonly cache: KvCache;
+  /** [T', V] for every row that survives the hook with allLogits (a trace), else [1, V] (the last row) */
+  readonly logits: tf.Tensor2D;
+  /** position ids of the rows that survive the hook (all T without one) */
+  readonly positions: number[];
+}
+
 /**
- * Greedy decoding: prefill the prompt embeddings into a KV cache, then feed back the argmax token one
- * position at a time; stops after emitting an eos id or after `maxNewTokens`.        @eq Gen-1
+ * The prefill: the prompt embeddings through the decoder once, filling a fresh KV cache; the last row's
+ * logits give the first new token.
+ * @param inputsEmbeds [T, D] prompt embeddings (image features already spliced in)
+ * @param opts.hook a decoder hook for this forward call (a pruning method's decoder side); decode steps then
+ *   continue each layer's cache
+ * @param opts.allLogits keep the logits of every row (the trace's `logits`), not only the last one
+ */
+export function prefill(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D,
+  opts: { readonly hook?: DecoderHook; readonly allLogits?: boolean } = {}): Prefill {
+  const cache = new KvCache(cfg.num_hidden_layers);
+  try {
+    const out = llamaForward(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, hook: opts.hook });
+    return { cache, logits: out.logits, positions: out.positions };
+  } catch (e) {
+    cache.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Greedy decoding after a prefill: emit the argmax of the prefill's last row, then feed back each token
+ * one position at a time; stops after emitting an eos id or after `maxNewTokens`.    @eq Gen-1
  *   y_{t+1} = argmax_v logits(y_≤t)_v
+ * Disposes the prefill's cache (not its logits).
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/generation/utils.py GenerationMixin._sample (do_sample=False: greedy; eos stop)
+ * @param lastLogits [V] the prefill's logits of the last prompt row
+ * @returns new token ids (eos included when emitted) and, with keepScores, each step's logits [V]
+ */
+export function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCache, lastLogits: Float32Array, opts: {
+  readonly maxNewTokens: number;
+  readonly eosTokenId?: number | readonly number[];
+  readonly onStep?: (step: number, id: number) => void;
+  readonly keepScores?: boolean;
+}): { newIds: number[]; scores?: Float32Array[] } {
+  const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
+  const newIds: number[] = [];
+  const scores: Float32Array[] = [];
+  try {
+    let logits = lastLogits;
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      if (step > 0) {
+        const next = tf.tidy(() => embedTokens(p, [newIds[step - 1]])); // [1, D]
+        const out = llamaForward(p, next, cfg, { cache, lastOnly: true });
+        next.dispose();
+        logits = out.logits.dataSync() as Float32Array; // host round-trip: the next id decides the next input
+        out.logits.dispose();
+      }
+      const id = argmax(logits);
+      if (opts.keepScores) scores.push(Float32Array.from(logits));
+      newIds.push(id);
+      opts.onStep?.(step, id);
+      if (eos.has(id)) break;
+    }
+  } finally {
+    cache.dispose();
+  }
+  return opts.keepScores ? { newIds, scores } : { newIds };
+}
+
+/**
+ * Greedy generation: prefill, then greedyDecode (Gen-1).
  * @param inputsEmbeds [T, D] prompt embeddings (image features already spliced in)
  * @returns new token ids (eos included when emitted) and, with keepScores, each step's logits [V]
  */
@@ -38,32 +105,20 @@ export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: t
   readonly eosTokenId?: number | readonly number[];
   readonly onStep?: (step: number, id: number) => void;
   readonly keepScores?: boolean;
-  /** FastV: drop prompt rows after a layer during the prefill (decode steps then see the kept rows only) */
-  readonly dropAfter?: DropAfter;
-  /** a decoder hook for the prefill (SparseVLM); decode steps then continue each layer's cache */
+  /** a decoder hook for the prefill (a pruning method's decoder side); decode steps then continue each layer's cache */
   readonly hook?: DecoderHook;
 }): { newIds: number[]; scores?: Float32Array[] } {
   checkPositions(inputsEmbeds.shape[0], opts.maxNewTokens, cfg);
-  const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
-  const cache = new KvCache(cfg.num_hidden_layers);
-  const newIds: number[] = [];
-  const scores: Float32Array[] = [];
+  if (opts.maxNewTokens < 1) return opts.keepScores ? { newIds: [], scores: [] } : { newIds: [] };
+  const pre = prefill(p, cfg, inputsEmbeds, { hook: opts.hook });
+  let last: Float32Array;
   try {
-    let next: tf.Tensor2D = inputsEmbeds;
-    for (let step = 0; step < opts.maxNewTokens; step++) {
-      const out = llamaForward(p, next, cfg, { cache, lastOnly: true, dropAfter: step === 0 ? opts.dropAfter : undefined, hook: step === 0 ? opts.hook : undefined });
-      if (next !== inputsEmbeds) next.dispose();
-      const logits = out.logits.dataSync() as Float32Array; // host round-trip: the next id decides the next input
-      out.logits.dispose();
-      const id = argmax(logits);
-      if (opts.keepScores) scores.push(Float32Array.from(logits));
-      newIds.push(id);
-      opts.onStep?.(step, id);
-      if (eos.has(id) || step === opts.maxNewTokens - 1) break;
-      next = tf.tidy(() => embedTokens(p, [id])); // [1, D]
-    }
+    last = pre.logits.dataSync() as Float32Array; // [1, V]
+  } catch (e) {
+    pre.cache.dispose();
+    throw e;
   } finally {
-    cache.dispose();
+    pre.logits.dispose();
   }
-  return opts.keepScores ? { newIds, scores } : { newIds };
+  return greedyDecode(p, cfg, pre.cache, last, opts);
 }

@@ -5,6 +5,7 @@
 import type { PipelineResult } from '../pipeline';
 import { kvCacheBytes, MIB, prefillFlops } from '../flops/flops';
 import { presetDims } from '../flops/presets';
+import type { TileStats, TraceTensors } from '../method';
 
 export interface TileRow {
   readonly tile: number; readonly row: number; readonly col: number;
@@ -42,20 +43,15 @@ export const RANDOM_NOTE = 'RANDOM WEIGHTS: the embedded default model is untrai
 export function buildReport(r: PipelineResult, a: {
   randomWeights: boolean; model: string; clip: string | null; backend: string; method: string; options: unknown;
   prompt?: string | null; imageFile: string; imageAlpha: string; template: string | null; answer: string; outputs: Record<string, string>;
+  /** the method's per-tile columns from its trace tensors (Method.report.tileStats); null columns without */
+  tileStats?: (tensors: TraceTensors, k: number) => Partial<TileStats>;
 }): RunReport {
   const [rows, cols] = r.processed.grid;
   const K = rows * cols;
-  const val = (name: string, k: number): number | null => {
-    const t = r.methodTensors.get(name);
-    if (!t) return null;
-    const v = Number(t.data[k]);
-    return Number.isNaN(v) ? null : v;
-  };
+  const none: TileStats = { cls_similarity: null, saliency: null, clip_score: null, relevance: null, density: null, importance: null, budget: null };
   const tiles: TileRow[] = Array.from({ length: K }, (_, k) => ({
     tile: k, row: Math.floor(k / cols), col: k % cols,
-    cls_similarity: val('hero.cls_similarity', k), saliency: val('hero.saliency', k), clip_score: val('hero.clip_similarity', k),
-    relevance: val('hero.relevance', k), density: val('hero.density', k),
-    importance: val('hero.importance', k), budget: val('hero.budgets', k), kept: r.keptPerCrop[1 + k],
+    ...none, ...a.tileStats?.(r.methodTensors, k), kept: r.keptPerCrop[1 + k],
   }));
   const textTokens = r.inputIds.length - r.visualTokens;
   const dims = presetDims('vicuna-7b');
@@ -99,7 +95,7 @@ export function formatReport(rep: RunReport): string {
   if (dec) L.push(`visual tokens from decoder layer ${dec.from_layer} on: ${dec.kept} (${((100 * dec.kept) / rep.visual_tokens.kept).toFixed(1)} %)`);
   const v = rep.vicuna_7b;
   L.push(`real Vicuna-7B prefill (HERO-7/8): ${f(v.prefill_tflops.full, 2)} → ${f(v.prefill_tflops.pruned, 2)} TFLOPs (${f(v.prefill_tflops.ratio, 2)}× less); KV cache ${f(v.kv_cache_mib.full, 1)} → ${f(v.kv_cache_mib.pruned, 1)} MiB`);
-  L.push(`wall time: ${Object.entries(rep.timings_ms).map(([k, ms]) => `${k} ${ms} ms`).join(', ')}`);
+  L.push(`wall time: ${Object.entries(rep.timings_ms).map(([k, ms]) => `${k} ${ms.toFixed(1)} ms`).join(', ')}`);
   if (Object.keys(rep.outputs).length) L.push(`wrote: ${Object.values(rep.outputs).join(', ')}`);
   return `${L.join('\n')}\n`;
 }

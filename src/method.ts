@@ -1,0 +1,130 @@
+/**
+ * The one shape every visual-token method has (HERO, the baselines, plain LLaVA-NeXT). A Method is a
+ * plain object in its method's own file (src/hero/method.ts, src/baselines/<name>.ts); the registry
+ * src/methods.ts lists them, and the pipeline, the CLI and the report only ever talk to this interface.
+ *
+ * A method acts in up to two places of the pipeline:
+ * - the vision side (`select`): from the VisualContext (vision tower with the method's `taps`, projector)
+ *   to the visual token sequence the LLM gets; without it, LLaVA-NeXT's own packing (every token);
+ * - the decoder side (`decoder`): a DecoderHook that rewrites the rows during the prefill.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from './core/errors';
+import type { FlagSpecs, ParsedFlags } from './cli/args';
+import type { VisionTaps } from './clip/vision';
+import type { ClipModel } from './clip/model';
+import type { LlavaNextModel } from './llava/model';
+import type { ImageProcessorConfig } from './llava/image_processor';
+import type { PruneResult, VisualContext } from './llava/pruning';
+import type { DecoderHook } from './llama/decoder';
+import type { TensorToWrite } from './io/safetensors';
+
+/** A named host-side tensor, ready to be written to a trace file. */
+export type TraceTensors = Map<string, TensorToWrite>;
+
+/** Raw option values as the CLI parsed them (flag name → value; undefined when not given). */
+export type RawOptions = ParsedFlags;
+
+/**
+ * One configured method: its name, its options (defaults filled in, validated) and, for a method that
+ * reads a separate CLIP model (`Method.clip`), that model and the CLIP text ids (null when not needed).
+ */
+export interface MethodSpec<O = unknown> {
+  readonly name: string;
+  readonly options?: O;
+  readonly clip?: ClipModel | null;
+  readonly clipTextIds?: readonly number[] | null;
+}
+
+/** The prompt as the decoder sees it: image rows [imageStart, imageEnd) of `ids` (contiguous). */
+export interface PromptRows {
+  /** [T, D] input embeddings (image features spliced in) */
+  readonly embeds: tf.Tensor2D;
+  readonly ids: readonly number[];
+  readonly imageStart: number;
+  readonly imageEnd: number;
+  /** decoder layers L */
+  readonly numLayers: number;
+}
+
+/** A method's decoder side for one prefill (a fresh one per prompt). */
+export interface DecoderSide {
+  readonly hook: DecoderHook;
+  /** what the hook decided, as trace tensors (after the prefill) */
+  readonly traceTensors?: () => TraceTensors;
+  /** the visual tokens the decoder keeps from a layer on (the report's visual_tokens.in_decoder) */
+  readonly visualTokensInDecoder?: () => { readonly fromLayer: number; readonly kept: number } | undefined;
+}
+
+/** Times a sub-stage of `select` (reported as its own stage, apart from the selection). */
+export type StageTimer = <T>(stage: string, f: () => T) => T;
+
+/** One framed set of vision layers on the report's attention-map figure. */
+export interface AttentionMark { readonly layers: readonly number[]; readonly crops: readonly number[]; readonly label: string }
+
+/** Per-tile columns of the run report (null where the method has no such quantity). */
+export interface TileStats {
+  readonly cls_similarity: number | null; readonly saliency: number | null; readonly clip_score: number | null;
+  readonly relevance: number | null; readonly density: number | null;
+  readonly importance: number | null; readonly budget: number | null;
+}
+
+/** What a method adds to the run report (report.json, the attention-map figure). */
+export interface MethodReport {
+  /** per-tile statistics from the method's trace tensors, for tile k */
+  readonly tileStats?: (tensors: TraceTensors, k: number) => Partial<TileStats>;
+  /** the layers the method reads, framed on the attention-map figure (default: its vision taps, every crop) */
+  readonly attentionMarks?: (spec: MethodSpec, P: number) => AttentionMark[];
+  /** a row of maps the method ranks tokens by: one map [N] per crop (null where absent) */
+  readonly averagedMaps?: (tensors: TraceTensors, P: number, N: number) => { rowLabel: string; label: string; maps: (Float32Array | null)[] } | undefined;
+}
+
+/** A method needing a separate CLIP model (HERO's text relevance): when, and what to say when it is missing. */
+export interface ClipNeed<O> {
+  readonly needed: (options: O) => boolean;
+  /** the error when needed but no --clip was given */
+  readonly missing: string;
+}
+
+export interface Method<O = unknown> {
+  /** the --method value */
+  readonly name: string;
+  /** CLI flags this method contributes (shared flags such as --ratio are the CLI's own; same-named flags of
+   * several methods are listed once, their help joined) */
+  readonly flags: FlagSpecs;
+  /** its default retention ratio for --ratio's help, e.g. 'fastv 0.5' (none: takes no ratio) */
+  readonly ratioHelp?: string;
+  /**
+   * Raw option values → options, with the defaults this model's config implies; validates every value once
+   * (a HeroError naming the flag). Reads `raw.ratio` (undefined: the method's own default) and its own flags.
+   */
+  readonly configure: (raw: RawOptions, model: LlavaNextModel) => O;
+  /** a separate CLIP model it reads (loaded by the caller: --clip, --clip-text, --clip-input-ids) */
+  readonly clip?: ClipNeed<O>;
+  /** the vision taps it reads (besides the feature layer, always tapped) */
+  readonly taps: (spec: MethodSpec<O>, model: LlavaNextModel) => VisionTaps;
+  /** the image processor config for this image (default: the checkpoint's own) */
+  readonly processor?: (spec: MethodSpec<O>, image: { readonly height: number; readonly width: number }, processor: ImageProcessorConfig) => ImageProcessorConfig;
+  /** the vision side: the LLM's visual tokens (default: LLaVA-NeXT's packing, every token) */
+  readonly select?: (spec: MethodSpec<O>, ctx: VisualContext, model: LlavaNextModel, time: StageTimer) => PruneResult;
+  /** the decoder side: a hook for the prefill */
+  readonly decoder?: (spec: MethodSpec<O>, prompt: PromptRows) => DecoderSide;
+  /** what it adds to the run report */
+  readonly report?: MethodReport;
+  /** metadata it adds to a trace file's header */
+  readonly traceMetadata?: (spec: MethodSpec<O>) => Record<string, string>;
+}
+
+/** --ratio checked: undefined (the method's default) or a number in (0, 1]. */
+export function ratioOption(raw: RawOptions): number | undefined {
+  const r = raw.ratio as number | undefined;
+  if (r !== undefined && !(r > 0 && r <= 1)) throw new HeroError(`--ratio: ${r} is outside (0, 1]`);
+  return r;
+}
+
+/** A string flag restricted to a few values (undefined when not given). */
+export function choiceOption<T extends string>(raw: RawOptions, name: string, choices: readonly T[]): T | undefined {
+  const v = raw[name] as string | undefined;
+  if (v !== undefined && !(choices as readonly string[]).includes(v)) throw new HeroError(`--${name}: '${v}' is not one of ${choices.join(', ')}`);
+  return v as T | undefined;
+}
