@@ -180,7 +180,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     }
     try {
       const V = pre.logits.shape[1], rows = pre.logits.shape[0];
-      const logits = pre.logits.dataSync() as Float32Array; // [T' or 1, V]
+      const logits = pre.logits.dataSync() as Float32Array; // [T', V] (T' = 1 without a trace)
       lastLogits = logits.slice((rows - 1) * V);
       if (input.trace) {
         trace.set('logits', { dtype: 'F32', shape: [1, rows, V], data: Float32Array.from(logits) });
