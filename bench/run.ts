@@ -16,8 +16,7 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../src/backend';
 import { clipVisionKeys, disposeVisionOutput, visionModel, type ClipVisionParams, type VisionOutput } from '../src/clip/vision';
-import { VisionPool } from '../src/clip/vision_pool';
-import { attentionImpl, setAttentionImpl, type AttentionImpl } from '../src/nn/attention';
+import { installAccelerations, installedKernels, VisionPool, type AttentionKernel } from '../src/accel';
 import { clipTextConfig } from '../src/clip/config';
 import { clipTextKeys, textModel, type ClipTextParams } from '../src/clip/text';
 import { llamaConfig } from '../src/llama/config';
@@ -54,8 +53,8 @@ const PEER = !process.argv.includes('--no-peer');
 const VISION_WORKERS = Number(arg('vision-workers', String(os.cpus().length)));
 /** Also time the in-process vision path once (the plain path the pool parallelises). */
 const PLAIN = process.argv.includes('--plain');
-/** Attention implementation (src/nn/attention.ts `attend`); 'auto' = per-head on wasm, batched elsewhere. */
-const ATTENTION = arg('attention', 'auto') as AttentionImpl | 'auto';
+/** Attention kernel (src/accel/index.ts); 'auto' = per-head on wasm, the reference batched elsewhere. */
+const ATTENTION = arg('attention', 'auto') as AttentionKernel | 'auto';
 /** Only redraw the charts from the JSON already in bench/results/ (no benchmark runs). */
 const CHARTS_ONLY = process.argv.includes('--charts-only');
 
@@ -78,7 +77,7 @@ function save(suite: string, data: unknown): void {
   fs.mkdirSync(RESULTS, { recursive: true });
   // A forced attention implementation is a side experiment: its results do not replace the default ones.
   const name = ATTENTION === 'auto' ? suite : `${suite}_attention-${ATTENTION}`;
-  const meta = { suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: RUNS, attention: attentionImpl() };
+  const meta = { suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: RUNS, attention: installedKernels().attention };
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify({ ...meta, ...data as object }, null, 2)}\n`);
 }
 
@@ -271,8 +270,8 @@ async function memorySuite(backend: BackendName): Promise<Record<string, unknown
   }
   for (const backend of BACKENDS) {
     await initBackend(backend);
-    setAttentionImpl(ATTENTION);
-    console.log(`== backend ${backend}, attention ${attentionImpl()} ==`);
+    const accel = installAccelerations(backend, { attention: ATTENTION });
+    console.log(`== backend ${backend}, attention ${accel.kernels.attention} ==`);
     const shared: Record<string, unknown> = {};
     if (SUITES.includes('vision') || SUITES.includes('hero')) save(`vision_${backend}`, await visionSuite(backend, shared));
     if (SUITES.includes('hero')) save(`hero_${backend}`, await heroSuite(backend, shared));

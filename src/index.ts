@@ -15,7 +15,8 @@ export * as nn from './nn/index';
 
 // CLIP
 export { visionModel, clipVisionKeys, disposeVisionOutput, type VisionTaps, type VisionOutput, type ClipVisionParams } from './clip/vision';
-export { VisionPool } from './clip/vision_pool';
+export { VisionPool } from './accel/vision_pool';
+export { installAccelerations, chooseAccelerations, type Accelerations, type AccelOptions } from './accel';
 export { textModel, type TextOutput } from './clip/text';
 export { loadClipModel, loadClipVisionModel, imageFeatures, textFeatures, clipLogits, disposeClipModel, type ClipModel } from './clip/model';
 

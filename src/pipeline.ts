@@ -16,8 +16,7 @@ import { embedTokens, llamaForward, type DropAfter } from './llama/decoder';
 import { fastvKeep } from './baselines/fastv';
 import { sparseVlm, type SparseVlmRecord } from './baselines/sparsevlm';
 import { checkPositions, greedyGenerate } from './llama/generate';
-import type { VisionTaps } from './clip/vision';
-import type { VisionPool } from './clip/vision_pool';
+import type { VisionEncoder, VisionTaps } from './clip/vision';
 import { METHOD_TAPS, methodProcessor, runMethod, type MethodSpec } from './methods';
 
 /** A named host-side tensor, ready to be written to a trace file. */
@@ -39,8 +38,8 @@ export interface PipelineInput {
   readonly onStage?: (stage: string) => void;
   /** Progress inside a stage ('vision': layers done of total). */
   readonly onProgress?: (stage: string, done: number, total: number) => void;
-  /** Worker threads holding the model's vision tower (VisionPool.start); the crops are encoded there. */
-  readonly visionPool?: VisionPool;
+  /** The vision tower's implementation (an acceleration from src/accel/, e.g. a VisionPool); default: `visionModel` in-process. */
+  readonly visionEncoder?: VisionEncoder;
   /** Called after each generated token. */
   readonly onToken?: (step: number, id: number) => void;
 }
@@ -108,7 +107,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
   let pruned: PruneResult | undefined;
   try {
     ctx = encodeImage(model, pixels, processed.imageSize, processed.grid, wantCls ? { ...taps, clsAttention: wantCls } : taps,
-      input.onProgress && ((d, t) => input.onProgress!('vision', d, t)), input.visionPool);
+      input.onProgress && ((d, t) => input.onProgress!('vision', d, t)), input.visionEncoder);
     done('vision');
     const clsAttention = (ctx.clsAttention ?? []).flatMap((t, layer) => (t ? [{ layer, maps: t.dataSync() as Float32Array }] : []));
     if (input.trace) {

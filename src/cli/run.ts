@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     if (method.name === 'hero' && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
-      visionPool: pool,
+      visionEncoder: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),
       onProgress: (_s, d, t) => bar.bar('vision', d, t),

@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
     if (method.name === 'hero' && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
-      visionPool: pool,
+      visionEncoder: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
       onStage: (s) => log(`${s} …`),
     });
