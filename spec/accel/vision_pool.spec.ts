@@ -65,6 +65,10 @@ describe('splitCrops', () => {
     px.dispose();
   });
 
+  it("every worker installed the kernels the CLI chooses on this backend", () => {
+    expect(pool.workerKernels).toEqual([0, 1].map(() => chooseAccelerations(backend).kernels));
+  });
+
   it("a worker's error comes back as a HeroError naming the worker", () => {
     const px = tf.zeros([2, 3, 7, 7]) as tf.Tensor4D;
     expect(() => pool.encode(px)).toThrow(HeroError);

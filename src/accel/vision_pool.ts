@@ -66,6 +66,9 @@ export class VisionPool implements VisionEncoder {
     readonly backend: string,
   ) {}
 
+  /** The kernels each worker reported installed when it started (the choice passed to `start`). */
+  workerKernels: KernelChoice[] = [];
+
   /**
    * Starts `workers` threads on the active backend ('wasm' or 'cpu') and copies `params` into each; each
    * installs `kernels` (default: the ones installed in this thread). Blocks until every worker holds its weights.
@@ -93,7 +96,7 @@ export class VisionPool implements VisionEncoder {
     }
     const pool = new VisionPool(ws, ports, ctrl, config, backend);
     try {
-      pool.collect(ws.length, undefined, START_TIMEOUT_MS); // the ready messages
+      pool.workerKernels = (pool.collect(ws.length, undefined, START_TIMEOUT_MS) as Array<{ kernels: KernelChoice }>).map((m) => m.kernels); // the ready messages
     } catch (e) {
       void pool.close();
       throw e;

@@ -9,7 +9,7 @@ import { initBackend, type BackendName } from '../backend';
 import { buildTree } from '../io/checkpoint';
 import type { ClipVisionConfig } from '../clip/config';
 import { disposeVisionOutput, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
-import { installKernels, type KernelChoice } from './kernels';
+import { installKernels, installedKernels, type KernelChoice } from './kernels';
 import { STATE, type HostTensor, type WorkerResult } from './vision_pool';
 
 const { weights, config, backend, kernels, ctrl, port } = workerData as {
@@ -50,5 +50,5 @@ process.on('uncaughtException', (e) => reply({ error: `crashed: ${e.message}` },
       reply({ error: (e as Error).message }, STATE.failed);
     }
   });
-  reply({ ready: true }, STATE.done);
+  reply({ ready: true, kernels: installedKernels() }, STATE.done);
 })().catch((e: Error) => reply({ error: `start-up failed: ${e.message}` }, STATE.failed));
