@@ -7,8 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import type { BackendName } from '../src/backend';
-import type { AttentionImpl } from '../src/nn/attention';
-import { attentionImpl } from '../src/nn/attention';
+import { installedKernels, type AttentionKernel } from '../src/accel';
 
 export const ROOT = path.join(__dirname, '..');
 export const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -32,7 +31,7 @@ export interface BenchOptions {
   /** also time the in-process vision path once */
   readonly plain: boolean;
   /** attention implementation (src/nn/attention.ts `attend`); 'auto' = per-head on wasm, batched elsewhere */
-  readonly attention: AttentionImpl | 'auto';
+  readonly attention: AttentionKernel | 'auto';
   readonly decoderLayers: number;
   readonly prefillChunk: number;
   /** a scratch folder for the peer's safetensors files */
@@ -66,7 +65,7 @@ export function save(opts: BenchOptions, suite: string, data: object): void {
   fs.mkdirSync(RESULTS, { recursive: true });
   // A forced attention implementation is a side experiment: its results do not replace the default ones.
   const name = opts.attention === 'auto' ? suite : `${suite}_attention-${opts.attention}`;
-  const meta = { suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: opts.runs, attention: attentionImpl() };
+  const meta = { suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: opts.runs, attention: installedKernels().attention };
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify({ ...meta, ...data }, null, 2)}\n`);
 }
 

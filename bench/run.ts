@@ -16,7 +16,7 @@ import * as path from 'path';
 import { BACKENDS as KNOWN_BACKENDS, initBackend, type BackendName } from '../src/backend';
 import { HeroError } from '../src/core/errors';
 import { helpText, parseFlags, type FlagSpecs } from '../src/cli/args';
-import { attentionImpl, setAttentionImpl, type AttentionImpl } from '../src/nn/attention';
+import { installAccelerations, installedKernels, type AttentionKernel } from '../src/accel';
 import { DEFAULT_PYTHON, PYTHON_ENV, RESULTS, ROOT, SUITES, save, type BenchOptions, type SuiteName } from './common';
 import { writeBenchCharts } from './charts';
 import { visionSuite, type VisionState } from './suites/vision';
@@ -61,7 +61,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv, tm
   return {
     suites: suites as SuiteName[], runs, backends: backends as BackendName[], peer: !f['no-peer'],
     python: (f.python as string | undefined) ?? (env[PYTHON_ENV] || DEFAULT_PYTHON),
-    visionWorkers, plain: Boolean(f.plain), attention: attention as AttentionImpl | 'auto',
+    visionWorkers, plain: Boolean(f.plain), attention: attention as AttentionKernel | 'auto',
     decoderLayers: f['decoder-layers'] as number, prefillChunk: f['prefill-chunk'] as number, tmp, chartsOnly: Boolean(f['charts-only']),
   };
 }
@@ -77,8 +77,8 @@ async function main(argv: readonly string[]): Promise<void> {
     if (!opts.chartsOnly) {
       for (const backend of opts.backends) {
         await initBackend(backend);
-        setAttentionImpl(opts.attention);
-        console.log(`== backend ${backend}, attention ${attentionImpl()} ==`);
+        installAccelerations(backend, { attention: opts.attention });
+        console.log(`== backend ${backend}, attention ${installedKernels().attention} ==`);
         const has = (s: SuiteName): boolean => opts.suites.includes(s);
         let vision: VisionState | undefined;
         try {

@@ -15,7 +15,8 @@ export * as nn from './nn/index';
 
 // CLIP
 export { visionModel, disposeVisionOutput, type VisionTaps, type VisionOutput, type ClipVisionParams } from './clip/vision';
-export { VisionPool } from './clip/vision_pool';
+export { VisionPool } from './accel/vision_pool';
+export { installAccelerations, chooseAccelerations, type Accelerations, type AccelOptions } from './accel';
 export { textModel, type TextOutput } from './clip/text';
 export { imageFeatures, textFeatures, clipLogits, type ClipModel } from './clip/model';
 export { loadClipModel, loadClipVisionModel, disposeClipModel, clipVisionKeys } from './clip/load';

@@ -14,8 +14,7 @@ import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
 import { embedTokens } from './llama/decoder';
 import { checkPositions, greedyDecode, prefill } from './llama/generate';
-import type { VisionTaps } from './clip/vision';
-import type { VisionPool } from './clip/vision_pool';
+import type { VisionEncoder, VisionTaps } from './clip/vision';
 import type { DecoderSide, MethodSpec, TraceTensors } from './method';
 import { methodOf } from './methods';
 
@@ -37,8 +36,8 @@ export interface PipelineInput {
   readonly onStage?: (stage: string) => void;
   /** Progress inside a stage ('vision': layers done of total). */
   readonly onProgress?: (stage: string, done: number, total: number) => void;
-  /** Worker threads holding the model's vision tower (VisionPool.start); the crops are encoded there. */
-  readonly visionPool?: VisionPool;
+  /** The vision tower's implementation (an acceleration from src/accel/, e.g. a VisionPool); default: `visionModel` in-process. */
+  readonly visionEncoder?: VisionEncoder;
   /** Called after each generated token. */
   readonly onToken?: (step: number, id: number) => void;
 }
@@ -114,7 +113,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
   let pruned: PruneResult | undefined;
   try {
     ctx = encodeImage(model, pixels, processed.imageSize, processed.grid, wantCls ? { ...taps, clsAttention: wantCls } : taps,
-      input.onProgress && ((d, t) => input.onProgress!('vision', d, t)), input.visionPool);
+      input.onProgress && ((d, t) => input.onProgress!('vision', d, t)), input.visionEncoder);
     done('vision');
     const clsAttention = (ctx.clsAttention ?? []).flatMap((t, layer) => (t ? [{ layer, maps: t.dataSync() as Float32Array }] : []));
     if (input.trace) {

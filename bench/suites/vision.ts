@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../src/backend';
 import { clipVisionKeys } from '../../src/clip/load';
 import { disposeVisionOutput, visionModel, type ClipVisionParams, type VisionOutput } from '../../src/clip/vision';
-import { VisionPool } from '../../src/clip/vision_pool';
+import { VisionPool } from '../../src/accel';
 import { disposeTree } from '../../src/io/checkpoint';
 import { writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { disposeVisualContext } from '../../src/llava/model';

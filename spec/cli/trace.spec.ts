@@ -28,6 +28,8 @@ describe.each(ROWS)('CLI trace reproduces the llava_wide golden (%s backend, %i 
       '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '5', '--backend', String(backend), '--out', out,
       '--vision-workers', String(workers)]);
     expect(r.stderr).toContain(`backend: ${backend}`);
+    // the accelerations the CLI installs on this backend (src/accel/index.ts), printed at start-up
+    expect(r.stderr).toContain(`accel: attention=${backend === 'wasm' ? 'per-head (wasm)' : 'batched (reference)'}, linear=transpose-policy, vision=${workers > 1 ? `${workers} workers` : 'in-process'}\n`);
     if (workers > 1) expect(r.stderr).toContain(`vision tower: ${workers} worker threads`);
     expect(r.code).toBe(0);
     const f = SafetensorsFile.open(out);
@@ -74,7 +76,7 @@ describe('CLI trace: bad input gives one line naming the culprit and a non-zero 
   it.each(cases)('%s', (_what, args, re) => {
     const r = runCli(['trace', '--backend', 'cpu', ...args]);
     expect(r.code).not.toBe(0);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:') && !l.startsWith('accel:'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^hero-lvlm: error: /);
     expect(lines[0]).toMatch(re);

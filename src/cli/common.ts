@@ -9,7 +9,7 @@ import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
 import { disposeClipModel, loadClipModel } from '../clip/load';
-import { VisionPool } from '../clip/vision_pool';
+import { chooseAccelerations, installAccelerations, startVisionEncoder, type VisionPool } from '../accel';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
 import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
@@ -20,13 +20,23 @@ export const BACKEND_FLAGS: FlagSpecs = {
   'vision-workers': { type: 'int', arg: 'N', default: 1, help: 'encode the image crops in N worker threads, one tfjs instance and weight copy each (wasm, cpu); 1 = in-process' },
 };
 
-/** Starts a VisionPool when --vision-workers > 1 (after the model is loaded); undefined otherwise. */
-export function startVisionPool(flags: ParsedFlags, model: LlavaNextModel, log: (s: string) => void): VisionPool | undefined {
+/** The --vision-workers value, checked. */
+function visionWorkersFlag(flags: ParsedFlags): number {
   const n = flags['vision-workers'] as number;
-  if (!(n >= 1)) throw new HeroError(`--vision-workers: expected an integer ≥ 1, got ${n}`);
+  if (!(Number.isInteger(n) && n >= 1)) throw new HeroError(`--vision-workers: expected an integer ≥ 1, got ${n}`);
+  return n;
+}
+
+/**
+ * The accelerated vision encoder (src/accel/vision_pool.ts) when --vision-workers > 1, started after the
+ * model is loaded; undefined otherwise (the pipeline then runs the in-process reference `visionModel`).
+ */
+export function startVisionPool(flags: ParsedFlags, model: LlavaNextModel, log: (s: string) => void): VisionPool | undefined {
+  const n = visionWorkersFlag(flags);
   if (n === 1) return undefined;
   log(`vision tower: ${n} worker threads (copying the weights into each)`);
-  return VisionPool.start(model.params.vision_tower.vision_model, model.config.vision_config, n);
+  return startVisionEncoder(chooseAccelerations(requestedBackend(flags.backend as string | undefined), { visionWorkers: n }),
+    model.params.vision_tower.vision_model, model.config.vision_config);
 }
 
 export const INPUT_FLAGS: FlagSpecs = {
@@ -54,11 +64,16 @@ export const METHOD_FLAGS: FlagSpecs = {
   ...CLIP_FLAGS,
 };
 
-/** Activates the requested backend and says which one runs (stderr). */
+/**
+ * Activates the requested backend, installs the accelerations for it (src/accel/index.ts: the default
+ * choice, which is what the bench measures) and says which ones run (stderr).
+ */
 export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<string> {
   const name = requestedBackend(flags.backend as string | undefined);
+  const visionWorkers = visionWorkersFlag(flags);
   await initBackend(name, log);
   log(`backend: ${name}`);
+  log(installAccelerations(name, { visionWorkers }).line);
   return name;
 }
 

@@ -105,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
     if (clip) checkWeightsFit(clip.params);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
-      visionPool: pool,
+      visionEncoder: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),
       onProgress: (_s, d, t) => bar.bar('vision', d, t),

@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(flags, model, log);
     const result = runPipeline(model, {
-      visionPool: pool,
+      visionEncoder: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
       onStage: (s) => log(`${s} …`),
     });

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { linear, type LinearParams } from '../nn/linear';
+import type { LinearParams } from '../nn/linear';
 import { layerNorm, type LayerNormParams } from '../nn/norm';
 import { activation } from '../nn/activations';
-import { attend, mergeHeads, splitHeads } from '../nn/attention';
+import { mergeHeads, splitHeads } from '../nn/attention';
+import { attend, linear } from '../nn/kernels';
 
 /** Keys under `encoder.layers.{i}.` (vision and text towers alike). */
 export interface EncoderLayerParams {

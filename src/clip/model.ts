@@ -4,7 +4,8 @@
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPModel
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { linear, type LinearParams } from '../nn/linear';
+import type { LinearParams } from '../nn/linear';
+import { linear } from '../nn/kernels';
 import type { ClipTextConfig, ClipVisionConfig } from './config';
 import { visionModel, type ClipVisionParams } from './vision';
 import { textModel, type ClipTextParams } from './text';

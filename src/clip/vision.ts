@@ -45,6 +45,15 @@ export interface VisionOutput {
   readonly pooled: tf.Tensor2D;
 }
 
+/**
+ * What encodes the crops of an image: `visionModel` in-process (the reference, the default everywhere) or
+ * an acceleration computing the same outputs (src/accel/vision_pool.ts, chosen at start-up).
+ */
+export interface VisionEncoder {
+  /** `visionModel(params, pixelValues, config, taps, onLayer)` of the model the encoder was built for. */
+  encode(pixelValues: tf.Tensor4D, taps: VisionTaps, onLayer?: (done: number, total: number) => void): VisionOutput;
+}
+
 const wants = (t: 'all' | readonly number[] | undefined, i: number): boolean => t === 'all' || (t?.includes(i) ?? false);
 
 /**

@@ -7,8 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertShape } from '../core/shape';
 import { tidyRecord } from '../core/scope';
-import { visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
-import type { VisionPool } from '../clip/vision_pool';
+import { visionModel, type ClipVisionParams, type VisionEncoder, type VisionTaps } from '../clip/vision';
 import type { LlamaParams } from '../llama/decoder';
 import type { ImageProcessorConfig } from './image_processor';
 import type { LlavaDerived, LlavaNextConfig } from './config';
@@ -38,18 +37,19 @@ export interface LlavaNextModel {
  * feature layer without CLS ("default" strategy).                       @eq LLaVA-1
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llava_next/modeling_llava_next.py LlavaNextForConditionalGeneration.forward (vision_feature_layer, [:, 1:], projector)
  * @param pixelValues [P, 3, S, S]
- * @param pool worker threads holding this model's vision tower (same math, crops in parallel)
+ * @param encoder an accelerated vision tower with this model's weights (src/accel/vision_pool.ts); default:
+ *   `visionModel` in-process, the reference
  */
 export function encodeImage(m: LlavaNextModel, pixelValues: tf.Tensor4D, imageSize: readonly [number, number],
   grid: readonly [number, number], taps: VisionTaps = {}, onLayer?: (done: number, total: number) => void,
-  pool?: VisionPool): VisualContext {
+  encoder?: VisionEncoder): VisualContext {
   const { cropPx: S, patchGrid: G, featureLayer } = m.derived;
   assertShape(pixelValues, ['P', 'C', 'S', 'S'], [1 + grid[0] * grid[1], 3, S, S], 'pixel_values');
   return tidyRecord(() => {
     // The feature layer is always tapped; the caller's taps add what its method needs.
     const hs = taps.hiddenStates === 'all' ? 'all' : [...new Set([...(taps.hiddenStates ?? []), featureLayer])];
-    const out = pool
-      ? pool.encode(pixelValues, { ...taps, hiddenStates: hs }, onLayer)
+    const out = encoder
+      ? encoder.encode(pixelValues, { ...taps, hiddenStates: hs }, onLayer)
       : visionModel(m.params.vision_tower.vision_model, pixelValues, m.config.vision_config, { ...taps, hiddenStates: hs }, onLayer);
     const feats = tf.slice(out.hiddenStates[featureLayer]!, [0, 1, 0], [-1, -1, -1]) as tf.Tensor3D; // [P, N, Dv]
     const projected = projector(m.params.multi_modal_projector, feats, m.config.projector_hidden_act); // [P, N, D]

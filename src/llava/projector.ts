@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { linear, type LinearParams } from '../nn/linear';
+import type { LinearParams } from '../nn/linear';
+import { linear } from '../nn/kernels';
 import { activation } from '../nn/activations';
 
 /** Keys under `multi_modal_projector.` */

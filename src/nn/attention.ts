@@ -23,81 +23,30 @@ export function attentionProbs(q: tf.Tensor4D, k: tf.Tensor4D, scale: number,
   return tf.softmax(scores) as tf.Tensor4D;
 }
 
-/** How `attend` evaluates the heads: one batched product, or head by head (see `attend`). */
-export type AttentionImpl = 'batched' | 'per-head';
-let implSetting: AttentionImpl | 'auto' = 'auto';
-
-/**
- * Chooses the attention implementation for `attend` (process-wide; tests and the bench compare the two).
- * 'auto' (the default) is 'per-head' on the wasm backend and 'batched' elsewhere.
- */
-export function setAttentionImpl(impl: AttentionImpl | 'auto'): void { implSetting = impl; }
-
-/** The implementation `attend` uses now on the active backend. */
-export function attentionImpl(): AttentionImpl {
-  return implSetting !== 'auto' ? implSetting : tf.getBackend() === 'wasm' ? 'per-head' : 'batched';
-}
-
 /**
  * Scaled dot-product attention, o = softmax(q kᵀ · scale + mask) v.                  @eq Attn-1
- *
- * Two implementations of the same math (a spec checks they agree within TOL.sameMath):
- * - 'batched': `attentionProbs`, then one batched product with v. The readable reference.
- * - 'per-head': a loop over the B·H heads with 2-D products. It exists for speed on tfjs-wasm, whose
- *   BatchMatMul runs XNNPACK only for a batch of one and no transposition, and falls back to a naive
- *   loop (~1.3 GFLOP/s vs ~17) otherwise; kᵀ is therefore materialised once for all heads. Heads are
- *   taken out with `gather` because wasm's `slice` copies its whole input on every call.
- *   The probabilities are stacked back only when `keepProbs` (tapped layers).
+ * One batched product for all B·H heads, as HF v4.45.1 writes it (CLIPAttention, LlamaAttention eager).
+ * This is the reference; the model code calls it through nn/kernels.ts, where src/accel/ may install a
+ * faster implementation of the same math (docs/architecture.md).
  * @param q [B, H, Tq, Dh]
  * @param k [B, H, Tk, Dh]
  * @param v [B, H, Tk, Dh]
  * @param opts.mask additive, [Tq, Tk] or [B|1, H|1, Tq, Tk]
- * @returns out [B, H, Tq, Dh]; probs [B, H, Tq, Tk] ('batched' always returns them, 'per-head' only with keepProbs)
+ * @param opts.keepProbs whether the caller needs `probs`; the reference always returns them, an
+ *   accelerated kernel may return them only when asked
+ * @returns out [B, H, Tq, Dh]; probs [B, H, Tq, Tk]
  */
 export function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number,
-  opts: { mask?: tf.Tensor; scaleQueryFirst?: boolean; keepProbs?: boolean; impl?: AttentionImpl } = {}):
-  { out: tf.Tensor4D; probs?: tf.Tensor4D } {
-  if ((opts.impl ?? attentionImpl()) === 'batched') {
-    const probs = attentionProbs(q, k, scale, opts);
-    return { out: tf.matMul(probs, v) as tf.Tensor4D, probs };
-  }
-  const [B, H, Tq, Dh] = q.shape;
-  const Tk = k.shape[2];
-  const rows = (t: tf.Tensor, shape: [number, number]): ((i: number) => tf.Tensor2D) => {
-    const flat = tf.reshape(t, [-1, shape[0] * shape[1]]);                        // [B·H, r·c] (or [mb·mh, …])
-    return (i: number): tf.Tensor2D => tf.reshape(tf.gather(flat, [i]), shape) as tf.Tensor2D;
-  };
-  const qs = rows(opts.scaleQueryFirst ? tf.mul(q, scale) : q, [Tq, Dh]);
-  const kts = rows(tf.transpose(k, [0, 1, 3, 2]), [Dh, Tk]);                      // kᵀ per head [Dh, Tk]
-  const vs = rows(v, [Tk, Dh]);
-  let maskOf: ((b: number, h: number) => tf.Tensor) | undefined;
-  if (opts.mask?.rank === 4) {
-    const [mb, mh] = opts.mask.shape;
-    const ms = rows(opts.mask, [Tq, Tk]);
-    maskOf = (b, h) => ms((mb === 1 ? 0 : b) * mh + (mh === 1 ? 0 : h));
-  } else if (opts.mask) {
-    const m = opts.mask;
-    maskOf = () => m;
-  }
-  const outs: tf.Tensor2D[] = [], probs: tf.Tensor2D[] = [];
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const [o, p] = tf.tidy(() => {                                                // frees each head's scores
-        const i = b * H + h;
-        let s = tf.matMul(qs(i), kts(i));                                           // [Tq, Tk]
-        if (!opts.scaleQueryFirst) s = tf.div(s, 1 / scale);
-        if (maskOf) s = tf.add(s, maskOf(b, h));
-        const pr = tf.softmax(s) as tf.Tensor2D;
-        return [tf.matMul(pr, vs(i)), ...(opts.keepProbs ? [pr] : [])] as tf.Tensor2D[]; // [Tq, Dh], [Tq, Tk]
-      });
-      outs.push(o);
-      if (p) probs.push(p);
-    }
-  }
-  return {
-    out: tf.reshape(tf.stack(outs), [B, H, Tq, Dh]) as tf.Tensor4D,
-    probs: opts.keepProbs ? tf.reshape(tf.stack(probs), [B, H, Tq, Tk]) as tf.Tensor4D : undefined,
-  };
+  opts: AttendOptions = {}): { out: tf.Tensor4D; probs?: tf.Tensor4D } {
+  const probs = attentionProbs(q, k, scale, opts);                                  // [B, H, Tq, Tk]
+  return { out: tf.matMul(probs, v) as tf.Tensor4D, probs };                        // [B, H, Tq, Dh]
+}
+
+/** The options of `attend` (and of every kernel that replaces it). */
+export interface AttendOptions {
+  readonly mask?: tf.Tensor;
+  readonly scaleQueryFirst?: boolean;
+  readonly keepProbs?: boolean;
 }
 
 /**

@@ -1,18 +1,19 @@
 /**
  * One worker of a VisionPool (vision_pool.ts): its own tfjs backend and copy of the vision weights; runs
- * `visionModel` on the crops it is sent and posts the tapped outputs back as host arrays. Every reply
+ * `visionModel` (with its parent's kernels) on the crops it is sent and posts the tapped outputs back as host arrays. Every reply
  * (ready, result, error) is followed by a state change on the shared control word and a notify.
  */
 import { workerData, type MessagePort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../backend';
 import { buildTree } from '../io/checkpoint';
-import type { ClipVisionConfig } from './config';
-import { disposeVisionOutput, visionModel, type ClipVisionParams, type VisionTaps } from './vision';
+import type { ClipVisionConfig } from '../clip/config';
+import { disposeVisionOutput, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
+import { installKernels, installedKernels, type KernelChoice } from './kernels';
 import { STATE, type HostTensor, type WorkerResult } from './vision_pool';
 
-const { weights, config, backend, ctrl, port } = workerData as {
-  weights: Record<string, HostTensor>; config: ClipVisionConfig; backend: BackendName; ctrl: Int32Array; port: MessagePort;
+const { weights, config, backend, kernels, ctrl, port } = workerData as {
+  weights: Record<string, HostTensor>; config: ClipVisionConfig; backend: BackendName; kernels: KernelChoice; ctrl: Int32Array; port: MessagePort;
 };
 
 function reply(msg: unknown, state: number, transfer: ArrayBuffer[] = []): void {
@@ -29,6 +30,7 @@ process.on('uncaughtException', (e) => reply({ error: `crashed: ${e.message}` },
 
 (async () => {
   await initBackend(backend);
+  installKernels(kernels); // the parent's choice: the same kernels in every thread
   const params = buildTree<ClipVisionParams>(new Map(Object.entries(weights).map(([k, w]) => [k, tf.tensor(w.data, w.shape)])));
   port.on('message', (job: { pixels: HostTensor; taps: VisionTaps }) => {
     try {
@@ -48,5 +50,5 @@ process.on('uncaughtException', (e) => reply({ error: `crashed: ${e.message}` },
       reply({ error: (e as Error).message }, STATE.failed);
     }
   });
-  reply({ ready: true }, STATE.done);
+  reply({ ready: true, kernels: installedKernels() }, STATE.done);
 })().catch((e: Error) => reply({ error: `start-up failed: ${e.message}` }, STATE.failed));

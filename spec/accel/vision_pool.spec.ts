@@ -1,10 +1,14 @@
 /**
- * The worker-thread vision path (VisionPool) against the in-process `visionModel` it parallelises.
+ * The worker-thread vision path (VisionPool) against the in-process reference `visionModel` it
+ * parallelises. The workers run the kernels the CLI installs on that backend by default (per-head
+ * attention on wasm, the linear layout policy), the in-process side the reference kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { disposeVisionOutput, visionModel, type VisionTaps } from '../../src/clip/vision';
-import { splitCrops, VisionPool } from '../../src/clip/vision_pool';
+import { splitCrops, VisionPool } from '../../src/accel/vision_pool';
+import { chooseAccelerations } from '../../src/accel';
+import { installedKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { type ClipModel } from '../../src/clip/model';
 import { HeroError } from '../../src/core/errors';
 import { modelDir, POOL_BACKENDS, useBackend } from '../util/fixtures';
@@ -33,7 +37,8 @@ describe('splitCrops', () => {
   beforeAll(async () => {
     await useBackend(backend);
     m = loadClipModel(modelDir('clip-tiny'));
-    pool = VisionPool.start(m.params.vision_model, m.vision, 2);
+    expect(installedKernels()).toEqual(REFERENCE_CHOICE); // the in-process side is the reference
+    pool = VisionPool.start(m.params.vision_model, m.vision, 2, chooseAccelerations(backend).kernels);
   });
   afterAll(async () => {
     await pool.close();
@@ -59,6 +64,10 @@ describe('splitCrops', () => {
     dispose(plain);
     dispose(fast);
     px.dispose();
+  });
+
+  it("every worker installed the kernels the CLI chooses on this backend", () => {
+    expect(pool.workerKernels).toEqual([0, 1].map(() => chooseAccelerations(backend).kernels));
   });
 
   it("a worker's error comes back as a HeroError naming the worker", () => {

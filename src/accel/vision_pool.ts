@@ -7,7 +7,9 @@
  * `encode` is synchronous, like `visionModel`, so the pipeline does not change shape: the main thread
  * posts the jobs and blocks on a shared flag (Atomics.wait) until each worker has posted its result, which
  * it then takes with receiveMessageOnPort. The math in a worker is `visionModel` itself on a subset of the
- * crops; spec/clip/vision_pool.spec.ts checks the pool against the in-process path.
+ * crops, with the kernels the main thread installed (./kernels.ts); spec/accel/vision_pool.spec.ts checks
+ * the pool against the in-process path. A VisionPool is a VisionEncoder (clip/vision.ts): the pipeline
+ * takes it in place of the in-process reference.
  */
 import * as path from 'path';
 import * as fs from 'fs';
@@ -15,8 +17,9 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { flattenTree } from '../io/checkpoint';
-import type { ClipVisionConfig } from './config';
-import type { ClipVisionParams, VisionOutput, VisionTaps } from './vision';
+import type { ClipVisionConfig } from '../clip/config';
+import type { ClipVisionParams, VisionEncoder, VisionOutput, VisionTaps } from '../clip/vision';
+import { installedKernels, type KernelChoice } from './kernels';
 
 /** A tensor as plain data, the form in which tensors cross threads. */
 export interface HostTensor { readonly shape: number[]; readonly data: Float32Array }
@@ -54,7 +57,7 @@ function spawn(workerData: unknown, transferList: ArrayBuffer[], port: MessagePo
     { eval: true, workerData, transferList: transfer as never });
 }
 
-export class VisionPool {
+export class VisionPool implements VisionEncoder {
   private constructor(
     private readonly workers: Worker[],
     private readonly ports: MessagePort[],
@@ -63,11 +66,14 @@ export class VisionPool {
     readonly backend: string,
   ) {}
 
+  /** The kernels each worker reported installed when it started (the choice passed to `start`). */
+  workerKernels: KernelChoice[] = [];
+
   /**
-   * Starts `workers` threads on the active backend ('wasm' or 'cpu') and copies `params` into each.
-   * Blocks until every worker holds its weights.
+   * Starts `workers` threads on the active backend ('wasm' or 'cpu') and copies `params` into each; each
+   * installs `kernels` (default: the ones installed in this thread). Blocks until every worker holds its weights.
    */
-  static start(params: ClipVisionParams, config: ClipVisionConfig, workers: number): VisionPool {
+  static start(params: ClipVisionParams, config: ClipVisionConfig, workers: number, kernels: KernelChoice = installedKernels()): VisionPool {
     if (!Number.isInteger(workers) || workers < 1) throw new HeroError(`vision workers: expected an integer ≥ 1, got ${workers}`);
     const backend = tf.getBackend();
     if (backend !== 'wasm' && backend !== 'cpu') {
@@ -83,14 +89,14 @@ export class VisionPool {
       const c = new Int32Array(new SharedArrayBuffer(8));
       c[0] = STATE.busy;
       const { port1, port2 } = new MessageChannel();
-      ws.push(spawn({ weights, config, backend, ctrl: c, port: port2 }, Object.values(weights).map((x) => x.data.buffer as ArrayBuffer), port2));
+      ws.push(spawn({ weights, config, backend, kernels, ctrl: c, port: port2 }, Object.values(weights).map((x) => x.data.buffer as ArrayBuffer), port2));
       ws[w].unref(); // an idle pool never keeps the process alive
       ports.push(port1);
       ctrl.push(c);
     }
     const pool = new VisionPool(ws, ports, ctrl, config, backend);
     try {
-      pool.collect(ws.length, undefined, START_TIMEOUT_MS); // the ready messages
+      pool.workerKernels = (pool.collect(ws.length, undefined, START_TIMEOUT_MS) as Array<{ kernels: KernelChoice }>).map((m) => m.kernels); // the ready messages
     } catch (e) {
       void pool.close();
       throw e;

@@ -1,0 +1,43 @@
+/**
+ * The start-up choice of accelerations (src/accel/index.ts): what each backend gets by default, the line
+ * the CLI prints, and that installing puts exactly those kernels behind nn/kernels.ts.
+ */
+import { chooseAccelerations, installAccelerations } from '../../src/accel';
+import { installedKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
+import { attendPerHead } from '../../src/accel/attention';
+import { linearTransposePolicy } from '../../src/accel/linear';
+import { activeKernels, REFERENCE_KERNELS } from '../../src/nn/kernels';
+import { HeroError } from '../../src/core/errors';
+
+describe('installAccelerations', () => {
+  afterEach(() => { installAccelerations('cpu', { attention: 'batched', linear: 'reference' }); });
+
+  it('by default: per-head attention on wasm only, the linear policy everywhere, the vision tower in-process', () => {
+    expect(chooseAccelerations('wasm').line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=in-process');
+    expect(chooseAccelerations('cpu').line).toBe('accel: attention=batched (reference), linear=transpose-policy, vision=in-process');
+    expect(chooseAccelerations('webgpu').kernels).toEqual({ attention: 'batched', linear: 'transpose-policy' });
+    expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=2 workers');
+  });
+
+  it('an explicit choice wins over the default', () => {
+    expect(chooseAccelerations('wasm', { attention: 'batched', linear: 'reference' }).kernels).toEqual(REFERENCE_CHOICE);
+    expect(chooseAccelerations('cpu', { attention: 'per-head' }).line).toBe('accel: attention=per-head (cpu), linear=transpose-policy, vision=in-process');
+  });
+
+  it('installs the chosen kernels, and only installing does', () => {
+    chooseAccelerations('wasm');
+    expect(activeKernels()).toEqual(REFERENCE_KERNELS);
+    installAccelerations('wasm');
+    expect(installedKernels()).toEqual({ attention: 'per-head', linear: 'transpose-policy' });
+    expect(activeKernels().attend).toBe(attendPerHead);
+    expect(activeKernels().linear).toBe(linearTransposePolicy);
+    installAccelerations('cpu', { linear: 'reference' });
+    expect(activeKernels()).toEqual(REFERENCE_KERNELS);
+  });
+
+  it('rejects an unknown kernel or a worker count that is not a positive integer', () => {
+    expect(() => chooseAccelerations('wasm', { attention: 'fast' as never })).toThrow(HeroError);
+    expect(() => chooseAccelerations('wasm', { linear: 'tiled' as never })).toThrow(/linear: 'tiled'/);
+    for (const w of [0, -1, 1.5, NaN]) expect(() => chooseAccelerations('wasm', { visionWorkers: w })).toThrow(/vision workers/);
+  });
+});

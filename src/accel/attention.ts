@@ -1,0 +1,61 @@
+/**
+ * Per-head attention: nn/attention.ts `attend` (o = softmax(q kᵀ · scale + mask) v) evaluated head by
+ * head with 2-D products. Same math; only the summation order moves the last bits (spec/accel/attention.spec.ts
+ * checks it against the reference within TOL.sameMath).                              @eq Attn-1
+ *
+ * Why it exists: tfjs-wasm's BatchMatMul runs XNNPACK only for a batch of one and no transposition, and
+ * falls back to a naive loop (~1.3 GFLOP/s vs ~17) otherwise. So kᵀ is materialised once for all heads,
+ * heads are taken out with `gather` (wasm's `slice` copies its whole input on every call), and the
+ * probabilities are stacked back only when `keepProbs` (tapped layers). Installed on wasm by default
+ * (src/accel/index.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { AttendOptions } from '../nn/attention';
+
+/**
+ * @param q [B, H, Tq, Dh]
+ * @param k [B, H, Tk, Dh]
+ * @param v [B, H, Tk, Dh]
+ * @param opts.mask additive, [Tq, Tk] or [B|1, H|1, Tq, Tk]
+ * @returns out [B, H, Tq, Dh]; probs [B, H, Tq, Tk] only with keepProbs
+ */
+export function attendPerHead(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number,
+  opts: AttendOptions = {}): { out: tf.Tensor4D; probs?: tf.Tensor4D } {
+  const [B, H, Tq, Dh] = q.shape;
+  const Tk = k.shape[2];
+  const rows = (t: tf.Tensor, shape: [number, number]): ((i: number) => tf.Tensor2D) => {
+    const flat = tf.reshape(t, [-1, shape[0] * shape[1]]);                        // [B·H, r·c] (or [mb·mh, …])
+    return (i: number): tf.Tensor2D => tf.reshape(tf.gather(flat, [i]), shape) as tf.Tensor2D;
+  };
+  const qs = rows(opts.scaleQueryFirst ? tf.mul(q, scale) : q, [Tq, Dh]);
+  const kts = rows(tf.transpose(k, [0, 1, 3, 2]), [Dh, Tk]);                      // kᵀ per head [Dh, Tk]
+  const vs = rows(v, [Tk, Dh]);
+  let maskOf: ((b: number, h: number) => tf.Tensor) | undefined;
+  if (opts.mask?.rank === 4) {
+    const [mb, mh] = opts.mask.shape;
+    const ms = rows(opts.mask, [Tq, Tk]);
+    maskOf = (b, h) => ms((mb === 1 ? 0 : b) * mh + (mh === 1 ? 0 : h));
+  } else if (opts.mask) {
+    const m = opts.mask;
+    maskOf = () => m;
+  }
+  const outs: tf.Tensor2D[] = [], probs: tf.Tensor2D[] = [];
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const [o, p] = tf.tidy(() => {                                                // frees each head's scores
+        const i = b * H + h;
+        let s = tf.matMul(qs(i), kts(i));                                           // [Tq, Tk]
+        if (!opts.scaleQueryFirst) s = tf.div(s, 1 / scale);
+        if (maskOf) s = tf.add(s, maskOf(b, h));
+        const pr = tf.softmax(s) as tf.Tensor2D;
+        return [tf.matMul(pr, vs(i)), ...(opts.keepProbs ? [pr] : [])] as tf.Tensor2D[]; // [Tq, Dh], [Tq, Tk]
+      });
+      outs.push(o);
+      if (p) probs.push(p);
+    }
+  }
+  return {
+    out: tf.reshape(tf.stack(outs), [B, H, Tq, Dh]) as tf.Tensor4D,
+    probs: opts.keepProbs ? tf.reshape(tf.stack(probs), [B, H, Tq, Tk]) as tf.Tensor4D : undefined,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Which kernel implementation runs behind nn/kernels.ts, by name: the choice is explicit, made once at
+ * start-up (installAccelerations in ./index.ts, or a vision worker repeating its parent's choice), and
+ * printed. Every choice computes the reference math.
+ */
+import { setKernels } from '../nn/kernels';
+import { HeroError } from '../core/errors';
+import { attendPerHead } from './attention';
+import { linearTransposePolicy } from './linear';
+
+/** 'batched': nn/attention.ts as written (the reference); 'per-head': ./attention.ts. */
+export const ATTENTION_KERNELS = ['batched', 'per-head'] as const;
+export type AttentionKernel = (typeof ATTENTION_KERNELS)[number];
+/** 'reference': nn/linear.ts as written; 'transpose-policy': ./linear.ts. */
+export const LINEAR_KERNELS = ['reference', 'transpose-policy'] as const;
+export type LinearKernel = (typeof LINEAR_KERNELS)[number];
+
+export interface KernelChoice {
+  readonly attention: AttentionKernel;
+  readonly linear: LinearKernel;
+}
+
+/** The reference everywhere: what runs when nothing has been installed. */
+export const REFERENCE_CHOICE: KernelChoice = { attention: 'batched', linear: 'reference' };
+
+let installed: KernelChoice = REFERENCE_CHOICE;
+
+/** Puts the chosen kernels behind nn/kernels.ts (process-wide; each worker thread has its own). */
+export function installKernels(choice: KernelChoice): void {
+  if (!(ATTENTION_KERNELS as readonly string[]).includes(choice.attention)) throw new HeroError(`attention kernel: '${choice.attention}' is not one of ${ATTENTION_KERNELS.join(', ')}`);
+  if (!(LINEAR_KERNELS as readonly string[]).includes(choice.linear)) throw new HeroError(`linear kernel: '${choice.linear}' is not one of ${LINEAR_KERNELS.join(', ')}`);
+  setKernels({
+    ...(choice.attention === 'per-head' ? { attend: attendPerHead } : {}),
+    ...(choice.linear === 'transpose-policy' ? { linear: linearTransposePolicy } : {}),
+  });
+  installed = { ...choice };
+}
+
+/** The choice installed now. */
+export function installedKernels(): KernelChoice { return installed; }
