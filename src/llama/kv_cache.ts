@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 export class KvCache {
   private readonly k: (tf.Tensor3D | undefined)[];
   private readonly v: (tf.Tensor3D | undefined)[];
-  /** Position ids of the cached keys, per layer (layers after a FastV drop or a SparseVLM merge hold fewer). */
+  /** Position ids of the cached keys, per layer (layers after a decoder hook dropped or merged rows hold fewer). */
   private readonly pos: number[][];
   /** Per layer, the position id the next chunk starts at (= len unless a method renumbered the rows). */
   private readonly next: number[];
@@ -24,7 +24,7 @@ export class KvCache {
 
   /**
    * The position id a new chunk starts at in a layer: the number of positions fed so far, or, after a
-   * method renumbered the rows (SparseVLM), the layer's own count of cached keys.
+   * decoder hook renumbered the rows, the layer's own count of cached keys.
    */
   nextPosition(layer: number): number {
     return this.next[layer];
