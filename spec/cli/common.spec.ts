@@ -14,8 +14,8 @@ import type { LlavaNextModel } from '../../src/llava/model';
 import { llamaTokenizerJson, clipTokenizerJson } from '../../src/weights/default_model';
 import { loadTokenizer, llavaPromptIds, clipTextIds } from '../../src/io/tokenizer';
 import { disposeClipModel } from '../../src/clip/load';
-import { HeroError } from '../../src/core/errors';
 import { modelDir } from '../util/fixtures';
+import { expectRefused } from '../util/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-common-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -48,13 +48,7 @@ function clipDir(): string {
   return dir;
 }
 
-function refused(f: () => unknown, re: RegExp): void {
-  let err: unknown;
-  try { f(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(HeroError);
-  expect((err as Error).message).toMatch(re);
-  expect((err as Error).message).not.toContain('\n');
-}
+const refused = expectRefused;
 
 const METHOD_DEFAULTS: ParsedFlags = { method: 'hero', variant: 'code', 'fastv-layer': 2 };
 const log = (): void => undefined;

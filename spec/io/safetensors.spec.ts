@@ -5,6 +5,7 @@ import { SafetensorsFile, SafetensorsDir, writeSafetensors, float32ToF16Bits, de
 import { loadTensors } from '../../src/io/checkpoint';
 import { HeroError } from '../../src/core/errors';
 import { FIXTURES } from '../util/fixtures';
+import { expectRefused } from '../util/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-st-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -194,13 +195,7 @@ describe('io.safetensors shard index errors and short reads', () => {
     fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), typeof index === 'string' ? index : JSON.stringify(index));
     return dir;
   };
-  const oneLine = (f: () => unknown, re: RegExp): void => {
-    let err: unknown;
-    try { f(); } catch (e) { err = e; }
-    expect(err).toBeInstanceOf(HeroError);
-    expect((err as Error).message).toMatch(re);
-    expect((err as Error).message).not.toContain('\n');
-  };
+  const oneLine = (f: () => unknown, re: RegExp): void => { expectRefused(f, re); };
 
   it('an index naming a missing shard is refused at open, naming the index and the shard', () => {
     const dir = shardDir('missing_shard', { weight_map: { x: 's1.safetensors', y: 's2.safetensors' } }, { 's1.safetensors': { x: [1] } });

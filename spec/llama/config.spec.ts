@@ -12,25 +12,18 @@ import { llamaForward, embedTokens, type LlamaParams } from '../../src/llama/dec
 import { checkPositions, greedyGenerate } from '../../src/llama/generate';
 import { disposeTree } from '../../src/io/checkpoint';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
-import { HeroError } from '../../src/core/errors';
 import { modelDir } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { loadLlama } from '../../src/llama/load';
+import { expectRefused } from '../util/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-llamacfg-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const tinyJson = (): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(modelDir('llama-tiny'), 'config.json'), 'utf8'));
 
-/** Asserts a one-line HeroError matching `re`. */
-function refused(f: () => unknown, re: RegExp): void {
-  let err: unknown;
-  try { f(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(HeroError);
-  expect((err as Error).message).toMatch(re);
-  expect((err as Error).message).not.toContain('\n');
-}
+const refused = expectRefused;
 
 describe('llama config refusals', () => {
   it('rope_scaling: null and absent are plain RoPE; any scaling is refused in one line naming the file', () => {

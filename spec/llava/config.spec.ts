@@ -11,23 +11,17 @@ import { llavaNextConfig } from '../../src/llava/config';
 import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
 import { llamaForward, embedTokens } from '../../src/llama/decoder';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
-import { HeroError } from '../../src/core/errors';
 import { modelDir } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { expectRefused } from '../util/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-llavacfg-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const tinyJson = (): Record<string, any> => JSON.parse(fs.readFileSync(path.join(modelDir('llava-next-tiny'), 'config.json'), 'utf8')); // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function refused(f: () => unknown, re: RegExp): void {
-  let err: unknown;
-  try { f(); } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(HeroError);
-  expect((err as Error).message).toMatch(re);
-  expect((err as Error).message).not.toContain('\n');
-}
+const refused = expectRefused;
 
 describe('llava-next config refusals', () => {
   it('vision_feature_select_strategy: default accepted, "full" refused in one line', () => {
