@@ -17,12 +17,14 @@ const COMMANDS: Record<string, () => Command> = {
   trace: () => require('./trace').command as Command,
   flops: () => require('./flops').command as Command,
   compare: () => require('./compare').command as Command,
+  'random-weights': () => require('./random_weights').command as Command,
 };
 const SUMMARIES: Record<string, string> = {
   run: 'answer a question about an image with HERO token dropping, and write a visual report',
   trace: 'run LLaVA-NeXT (optionally with a pruning method) and save every intermediate tensor to safetensors',
   flops: 'prefill FLOPs and KV-cache size of a decoder for a token count (HERO-7/8)',
   compare: 'compare two traces (a port and a reference) tensor by tensor; name the first divergence',
+  'random-weights': 'write a real-shaped random checkpoint (llava-v1.6 7B/13B, CLIP-L/336) in the hub\'s HF layout',
 };
 
 function usage(): string {

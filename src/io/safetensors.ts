@@ -377,7 +377,11 @@ export function encodeTensor(t: TensorToWrite): Buffer {
 /** fp32 → fp16 bits, round to nearest even (used only to write f16 weight files). */
 export function float32ToF16Bits(x: number): number {
   const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
+  return f32BitsToF16Bits(new Uint32Array(f.buffer)[0]);
+}
+
+/** The same from the fp32's bit pattern `u`. */
+export function f32BitsToF16Bits(u: number): number {
   const sign = (u >>> 16) & 0x8000;
   const exp = (u >>> 23) & 0xff;
   let mant = u & 0x7fffff;
@@ -401,6 +405,22 @@ export function float32ToF16Bits(x: number): number {
   return sign | h;
 }
 
+/** fp32 bits → bf16 bits (the top half), round to nearest even; NaN stays a quiet NaN. */
+export function f32BitsToBf16Bits(u: number): number {
+  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** fp32 values as little-endian F32, F16 or BF16 bytes (F16/BF16 rounded to nearest even), fast path for large tensors. */
+export function encodeFloats(data: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Buffer {
+  if (dtype === 'F32') return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const out = new Uint16Array(data.length);
+  if (dtype === 'F16') for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]);
+  else for (let i = 0; i < bits.length; i++) out[i] = f32BitsToBf16Bits(bits[i]);
+  return Buffer.from(out.buffer); // little-endian hosts only, as the reader's typed-array views assume
+}
+
 /**
  * Writes tensors in sorted-name order, header padded with spaces to a multiple of 8 bytes
  * (as the reference writer does).
@@ -408,28 +428,35 @@ export function float32ToF16Bits(x: number): number {
 export function writeSafetensors(file: string, tensors: Readonly<Record<string, TensorToWrite>>,
   metadata: Readonly<Record<string, string>> = {}): void {
   const names = Object.keys(tensors).sort();
+  const bufs = names.map((name) => encodeTensor(tensors[name]));
+  const head = safetensorsHeader(names.map((name, i) => ({ name, dtype: tensors[name].dtype, shape: tensors[name].shape, bytes: bufs[i].length })), metadata);
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.writeSync(fd, head);
+    for (const b of bufs) fs.writeSync(fd, b);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The bytes before the data: 8-byte length + JSON header (padded with spaces to a multiple of 8), for
+ * tensors laid out back to back in the given order. Lets a writer stream the data after it.
+ */
+export function safetensorsHeader(entries: ReadonlyArray<{ name: string; dtype: DType; shape: readonly number[]; bytes: number }>,
+  metadata: Readonly<Record<string, string>> = {}): Buffer {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
-  const bufs: Buffer[] = [];
   let off = 0;
-  for (const name of names) {
-    const b = encodeTensor(tensors[name]);
-    header[name] = { dtype: tensors[name].dtype, shape: tensors[name].shape, data_offsets: [off, off + b.length] };
-    bufs.push(b);
-    off += b.length;
+  for (const e of entries) {
+    header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [off, off + e.bytes] };
+    off += e.bytes;
   }
   let h = JSON.stringify(header);
   h += ' '.repeat((8 - (Buffer.byteLength(h) % 8)) % 8);
   const hb = Buffer.from(h, 'utf8');
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(hb.length));
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, len);
-    fs.writeSync(fd, hb);
-    for (const b of bufs) fs.writeSync(fd, b);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return Buffer.concat([len, hb]);
 }

@@ -1,0 +1,166 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { runCli } from '../util/cli';
+import { flattenTree } from '../../src/io/checkpoint';
+import { SafetensorsFile } from '../../src/io/safetensors';
+import { clipModelConfig } from '../../src/clip/config';
+import { clipModelKeys, disposeClipModel, loadClipModel } from '../../src/clip/load';
+import { llavaNextConfig } from '../../src/llava/config';
+import { disposeLlavaNext, llavaNextKeys, loadLlavaNext } from '../../src/llava/load';
+
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'random-weights-')); });
+afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
+
+/** Runs random-weights into tmp/<name> and expects success. */
+function gen(name: string, args: string[], env?: Record<string, string>): string {
+  const out = path.join(tmp, name);
+  const r = runCli(['random-weights', ...args, '--out', out], { env });
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(r.stdout).toMatch(/^wrote .*: \d+ tensors, /);
+  return out;
+}
+
+const readJson = (f: string): Record<string, unknown> => JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
+const bytesOf = (dir: string): Record<string, Buffer> =>
+  Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+
+/** Every tensor of a loaded param tree as plain fp32 arrays, by canonical name. */
+function values(tree: unknown): Map<string, Float32Array> {
+  const m = new Map<string, Float32Array>();
+  for (const [k, t] of flattenTree(tree)) m.set(k, (t as tf.Tensor).dataSync() as Float32Array);
+  return m;
+}
+
+/** x rounded to the nearest value with `mant` mantissa bits (f16: 10, bf16: 7), ties to even; normal range only. */
+function roundTo(x: number, mant: number, minExp: number): number {
+  if (x === 0) return 0;
+  const e = Math.max(Math.floor(Math.log2(Math.abs(x))), minExp);
+  const ulp = 2 ** (e - mant);
+  const q = x / ulp, f = Math.floor(q), r = q - f;
+  const n = r > 0.5 || (r === 0.5 && f % 2 !== 0) ? f + 1 : f;
+  return n * ulp;
+}
+const ROUND = { f16: (x: number) => roundTo(x, 10, -14), bf16: (x: number) => roundTo(x, 7, -126) };
+
+describe('hero-lvlm random-weights', () => {
+  it('tiny-llava: the hub layout, one model.safetensors holding exactly the loader\'s keys', () => {
+    const dir = gen('llava-f32', ['--preset', 'tiny-llava', '--dtype', 'f32', '--seed', '7']);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'config.json', 'generation_config.json', 'model.safetensors', 'preprocessor_config.json', 'processor_config.json',
+      'tokenizer.json', 'tokenizer_config.json',
+    ]);
+    const keys = llavaNextKeys(llavaNextConfig(readJson(path.join(dir, 'config.json'))));
+    const f = SafetensorsFile.open(path.join(dir, 'model.safetensors'));
+    try {
+      expect(f.names().sort()).toEqual([...keys.keys()].sort());
+      for (const [k, shape] of keys) expect({ k, dtype: f.info(k).dtype, shape: f.info(k).shape }).toEqual({ k, dtype: 'F32', shape });
+    } finally { f.close(); }
+  });
+
+  it('--max-shard-bytes forces shards: index weight_map covers every key, total_size = the tensor bytes', () => {
+    const dir = gen('llava-shards', ['--preset', 'tiny-llava', '--dtype', 'bf16', '--seed', '7', '--max-shard-bytes', '200000']);
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
+    expect(files.length).toBeGreaterThan(1);
+    files.forEach((f, i) => expect(f).toBe(`model-${String(i + 1).padStart(5, '0')}-of-${String(files.length).padStart(5, '0')}.safetensors`));
+    expect(fs.existsSync(path.join(dir, 'model.safetensors'))).toBe(false);
+    const idx = readJson(path.join(dir, 'model.safetensors.index.json')) as { metadata: { total_size: number }; weight_map: Record<string, string> };
+    const keys = llavaNextKeys(llavaNextConfig(readJson(path.join(dir, 'config.json'))));
+    expect(Object.keys(idx.weight_map).sort()).toEqual([...keys.keys()].sort());
+    let total = 0;
+    for (const file of files) {
+      const f = SafetensorsFile.open(path.join(dir, file));
+      try {
+        for (const n of f.names()) {
+          expect(idx.weight_map[n]).toBe(file);
+          const { begin, end } = f.info(n);
+          total += end - begin;
+          expect(end - begin).toBe(keys.get(n)!.reduce((a, b) => a * b, 1) * 2);
+        }
+      } finally { f.close(); }
+    }
+    expect(idx.metadata.total_size).toBe(total);
+  });
+
+  it('every dtype loads through loadLlavaNext; f16/bf16 hold the f32 run rounded to nearest (sharded or not)', () => {
+    const ref = loadLlavaNext(path.join(tmp, 'llava-f32'));
+    const want = values(ref);
+    disposeLlavaNext(ref);
+    for (const [dtype, dir] of [['f16', gen('llava-f16', ['--preset', 'tiny-llava', '--dtype', 'f16', '--seed', '7'])], ['bf16', path.join(tmp, 'llava-shards')]] as const) {
+      const m = loadLlavaNext(dir);
+      const got = values(m);
+      disposeLlavaNext(m);
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      let bad = 0;
+      for (const [k, w] of want) {
+        const g = got.get(k)!;
+        for (let i = 0; i < w.length; i++) if (g[i] !== ROUND[dtype](w[i])) bad++;
+      }
+      expect({ dtype, bad }).toEqual({ dtype, bad: 0 });
+    }
+  });
+
+  it('tiny-clip: f16 and bf16 load through loadClipModel as the f32 run rounded', () => {
+    const f32 = gen('clip-f32', ['--preset', 'tiny-clip', '--dtype', 'f32']);
+    expect(fs.readdirSync(f32).sort()).toEqual(['config.json', 'model.safetensors', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json']);
+    const keys = clipModelKeys(clipModelConfig(readJson(path.join(f32, 'config.json'))));
+    const ref = loadClipModel(f32);
+    const want = values(ref);
+    disposeClipModel(ref);
+    expect(want.size).toBe(keys.size);
+    for (const dtype of ['f16', 'bf16'] as const) {
+      const m = loadClipModel(gen(`clip-${dtype}`, ['--preset', 'tiny-clip', '--dtype', dtype]));
+      const got = values(m);
+      disposeClipModel(m);
+      let bad = 0;
+      for (const [k, w] of want) {
+        const g = got.get(k)!;
+        for (let i = 0; i < w.length; i++) if (g[i] !== ROUND[dtype](w[i])) bad++;
+      }
+      expect({ dtype, bad }).toEqual({ dtype, bad: 0 });
+    }
+  });
+
+  it('deterministic: the same seed writes identical bytes, another seed different tensors', () => {
+    const a = bytesOf(gen('det-a', ['--preset', 'tiny-clip', '--dtype', 'f16', '--seed', '3']));
+    const b = bytesOf(gen('det-b', ['--preset', 'tiny-clip', '--dtype', 'f16', '--seed', '3']));
+    const c = bytesOf(gen('det-c', ['--preset', 'tiny-clip', '--dtype', 'f16', '--seed', '4']));
+    expect(Object.keys(b)).toEqual(Object.keys(a));
+    for (const f of Object.keys(a)) expect({ f, same: a[f].equals(b[f]) }).toEqual({ f, same: true });
+    expect(c['config.json'].equals(a['config.json'])).toBe(true);
+    expect(c['model.safetensors'].equals(a['model.safetensors'])).toBe(false);
+  });
+
+  it('refuses in one line when the disk lacks room, and writes nothing', () => {
+    const out = path.join(tmp, 'full');
+    const r = runCli(['random-weights', '--preset', 'tiny-llava', '--dtype', 'f32', '--out', out], { env: { HERO_LVLM_FREE_BYTES: String(2 ** 20) } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^hero-lvlm: error: random-weights: --out ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} needs \\d+\\.\\d\\d GiB, 0\\.00 GiB free\\n$`));
+    expect(fs.existsSync(out) || fs.existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('--help lists the flags and presets and says the tokenizer is the default model\'s', () => {
+    const r = runCli(['random-weights', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: hero-lvlm random-weights --preset NAME --dtype f16\|bf16\|f32 --out DIR/);
+    for (const s of ['llava-v1.6-vicuna-7b', 'llava-v1.6-vicuna-13b', 'clip-vit-large-patch14-336', '--seed', 'random-vocabulary']) expect(r.stdout).toContain(s);
+    expect(r.stdout).not.toContain('--max-shard-bytes');
+  });
+
+  it.each([
+    ['missing --preset', ['--dtype', 'f16', '--out', 'X'], /--preset: required/],
+    ['unknown --preset', ['--preset', 'llava-70b', '--dtype', 'f16', '--out', 'X'], /--preset: 'llava-70b' is not one of/],
+    ['bad --dtype', ['--preset', 'tiny-clip', '--dtype', 'f8', '--out', 'X'], /--dtype: 'f8' is not one of f32, f16, bf16/],
+    ['missing --out', ['--preset', 'tiny-clip', '--dtype', 'f16'], /--out: required/],
+    ['non-integer --seed', ['--preset', 'tiny-clip', '--dtype', 'f16', '--out', 'X', '--seed', '1.5'], /--seed: '1\.5' is not an integer/],
+    ['unknown flag', ['--preset', 'tiny-clip', '--dtype', 'f16', '--out', 'X', '--shards', '3'], /unknown flag --shards/],
+  ])('%s → one line, exit 2', (_what, args, re) => {
+    const r = runCli(['random-weights', ...args.map((a) => (a === 'X' ? path.join(tmp, 'never') : a))]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(re);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
+  });
+});
