@@ -28,7 +28,7 @@ const SUMMARIES: Record<string, string> = {
 };
 
 function usage(): string {
-  const rows = Object.keys(COMMANDS).map((c) => `  ${c.padEnd(8)} ${SUMMARIES[c]}`).join('\n');
+  const rows = Object.keys(COMMANDS).map((c) => `  ${c.padEnd(14)} ${SUMMARIES[c]}`).join('\n');
   return `usage: hero-lvlm <command> [flags]\n\nCommands:\n${rows}\n\nRun 'hero-lvlm <command> --help' for its flags.\n`;
 }
 
