@@ -67,4 +67,18 @@ describe('random_checkpoint · pure parts', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a failure half-way leaves neither DIR nor DIR.partial', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-'));
+    let calls = 0;
+    try {
+      expect(() => writeRandomCheckpoint(path.join(dir, 'o'), 'tiny-clip', 'f16', {
+        seed: 1, maxShardBytes: 20000, onProgress: () => { if (++calls === 5) throw new Error('disk gone'); },
+      })).toThrow('disk gone');
+      expect(calls).toBe(5);
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
