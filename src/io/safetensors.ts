@@ -117,28 +117,12 @@ export class SafetensorsFile {
   readNumbers(name: string): number[] {
     const info = this.info(name);
     if (isFloatDType(info.dtype)) return Array.from(this.readFloat32(name));
-    const b = this.readBytes(name);
-    const n = b.length / DTYPE_BYTES[info.dtype];
-    const out = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      switch (info.dtype) {
-        case 'I64': case 'U64': {
-          const v = info.dtype === 'I64' ? b.readBigInt64LE(i * 8) : b.readBigUInt64LE(i * 8);
-          if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
-            throw new HeroError(`${this.file}: tensor '${name}' holds an integer beyond 2^53`);
-          }
-          out[i] = Number(v);
-          break;
-        }
-        case 'I32': out[i] = b.readInt32LE(i * 4); break;
-        case 'U32': out[i] = b.readUInt32LE(i * 4); break;
-        case 'I16': out[i] = b.readInt16LE(i * 2); break;
-        case 'U16': out[i] = b.readUInt16LE(i * 2); break;
-        case 'I8': out[i] = b.readInt8(i); break;
-        default: out[i] = b[i]; // U8, BOOL
-      }
+    const values = decodeFloat64(this.readBytes(name), info.dtype);
+    // an I64/U64 beyond ±(2^53 − 1) converts to a float64 of magnitude ≥ 2^53, which is not a safe integer
+    if ((info.dtype === 'I64' || info.dtype === 'U64') && !values.every(Number.isSafeInteger)) {
+      throw new HeroError(`${this.file}: tensor '${name}' holds an integer beyond 2^53`);
     }
-    return out;
+    return Array.from(values);
   }
 
   close(): void {
