@@ -44,7 +44,7 @@ export { applyHero, type HeroOptions } from './hero/index';
 export { prefillFlops, heroPrefillFlops, kvCacheBytes, type DecoderDims } from './flops/flops';
 export { presetDims, PRESETS } from './flops/presets';
 export { fastvKeep, fastvHook, type FastvOptions } from './baselines/fastv';
-export { sparseVlm, sparseVlmHook, sparseVlmRaters, dpcKnnCluster, type SparseVlmOptions, type SparseVlmRecord } from './baselines/sparsevlm';
+export { sparseVlmMethod, sparseVlmHook, sparseVlmRaters, dpcKnnCluster, type SparseVlmOptions, type SparseVlmRecord } from './baselines/sparsevlm';
 
 // comparing traces (`hero-lvlm compare`)
 export { TRACE_TOL, type Tol } from './core/tolerances';

@@ -24,7 +24,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { DecoderHook } from '../llama/decoder';
 import { ratioOption, type Method } from '../method';
-import type { VisionTaps } from '../clip/vision';
 import { Rng } from '../weights/rng';
 import { checkSparseVlmLayers, sparseVlmDerivedScaleBias, sparseVlmKeptCount, sparseVlmRecycleCounts } from './sparsevlm_budget';
 import { topKMask } from './common';
@@ -289,17 +288,6 @@ export function sparseVlmTraceTensors(r: SparseVlmRecord): Map<string, { dtype: 
   out.set('sparsevlm.visual_counts', { dtype: 'I64', shape: [r.numLayers], data: counts });
   return out;
 }
-
-/** The method as one object: its options, vision taps (none: the vision side is plain LLaVA-NeXT), hook. */
-export const sparseVlm = {
-  name: 'sparsevlm',
-  defaults: SPARSEVLM_DEFAULTS,
-  taps: {} as VisionTaps,
-  validate: validateSparseVlm,
-  hook: sparseVlmHook,
-  traceTensors: sparseVlmTraceTensors,
-  emptyRecord: emptySparseVlmRecord,
-} as const;
 
 /** SparseVLM as a Method (src/method.ts): layers 2, 6, 15, 19, r = 0.5; plain LLaVA-NeXT on the vision side. */
 export const sparseVlmMethod: Method<SparseVlmOptions> = {
