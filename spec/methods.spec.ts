@@ -3,7 +3,7 @@
  * method contributes reaches the CLI, an unknown name is refused naming --method, and each method validates
  * its own options (a bad --ratio is refused by every method, whatever its default).
  */
-import { METHODS, METHOD_NAMES, methodByName, methodFlags } from '../src/methods';
+import { METHODS, METHOD_NAMES, attentionMapLabels, methodByName, methodFlags } from '../src/methods';
 import { METHOD_FLAGS } from '../src/cli/common';
 import { HeroError } from '../src/core/errors';
 import type { LlavaNextModel } from '../src/llava/model';
@@ -44,5 +44,22 @@ describe('method registry', () => {
     expect(cfg('sparsevlm')).toMatchObject({ layers: [2, 6, 15, 19], ratio: 0.5, seed: 0 });
     expect(cfg('none')).toEqual({});
     expect(cfg('prumerge+')).toEqual({ plus: true });
+  });
+});
+
+describe('attentionMapLabels: what each method frames in the run report', () => {
+  const spec = (name: string, raw = {}) => ({ name, options: methodByName(name).configure({ method: name, ...raw }, model) }) as never;
+  it('a method without its own marks frames the layers of its taps in every crop', () => {
+    // FasterVLM reads the CLS attention that produces hidden_states[-2] = the output of layer 22 (0-based, 24 layers)
+    expect(attentionMapLabels(spec('fastervlm'), model, new Map(), 3, 576)).toEqual({
+      marks: [{ layers: [22], crops: [0, 1, 2], label: 'read by fastervlm: layer 22' }],
+    });
+  });
+  it('HERO marks its own layer sets: high layers on the thumbnail, low layers on the tiles', () => {
+    const { marks } = attentionMapLabels(spec('hero', { alpha: 1 }), model, new Map(), 3, 576);
+    expect(marks!.map((k) => [k.layers, k.crops])).toEqual([[[21], [0]], [[5, 6, 7, 8], [1, 2]]]);
+  });
+  it('plain LLaVA-NeXT reads no attention: nothing framed, no extra row', () => {
+    expect(attentionMapLabels(spec('none'), model, new Map(), 3, 576)).toEqual({});
   });
 });

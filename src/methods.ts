@@ -8,7 +8,7 @@ import type { FlagSpecs } from './cli/args';
 import type { ClipModel } from './clip/model';
 import type { LlavaNextModel } from './llava/model';
 import type { PruneResult, VisualContext } from './llava/pruning';
-import type { Method, MethodSpec as AnyMethodSpec } from './method';
+import type { AttentionMark, Method, MethodSpec as AnyMethodSpec, TraceTensors } from './method';
 import { heroMethod } from './hero/method';
 import type { HeroOptions } from './hero/options';
 import { noneMethod } from './baselines/none';
@@ -65,6 +65,26 @@ export function methodFlags(): FlagSpecs {
 /** The per-method --ratio defaults for its help: 'hero 0.2; hired 0.2; …'. */
 export function ratioDefaultsHelp(): string {
   return METHODS.flatMap((m) => (m.ratioHelp ? [m.ratioHelp] : [])).join('; ');
+}
+
+/**
+ * What a method adds to the run report's attention maps (src/report/attention_maps.ts): the vision layers
+ * it reads, framed — its own `report.attentionMarks`, else the layers of its attention and query/key taps,
+ * in every one of the P crops — and the row of maps it ranks tokens by, if it has one ([N] per crop).
+ */
+export function attentionMapLabels(spec: AnyMethodSpec, model: LlavaNextModel, tensors: TraceTensors, P: number, N: number):
+  { marks?: AttentionMark[]; averaged?: { rowLabel: string; label: string; maps: (Float32Array | null)[] } } {
+  const m = methodOf(spec);
+  let marks: AttentionMark[];
+  if (m.report?.attentionMarks) marks = m.report.attentionMarks(spec, P);
+  else {
+    const taps = m.taps(spec, model);
+    const list = (l: typeof taps.attentions): readonly number[] => (Array.isArray(l) ? l : []);
+    const layers = [...new Set([...list(taps.attentions), ...list(taps.queryKey)])];
+    marks = layers.length ? [{ layers, crops: Array.from({ length: P }, (_, p) => p), label: `read by ${spec.name}: layer ${layers.join(',')}` }] : [];
+  }
+  const averaged = m.report?.averagedMaps?.(tensors, P, N);
+  return { ...(marks.length ? { marks } : {}), ...(averaged ? { averaged } : {}) };
 }
 
 /**

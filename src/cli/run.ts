@@ -16,8 +16,7 @@ import { disposeLlavaNext, loadLlavaNext, loadLlavaNextConfig } from '../llava/l
 import { disposeClipModel, loadClipModelConfig } from '../clip/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
-import { methodByName, type MethodSpec } from '../methods';
-import type { VisionTaps } from '../clip/vision';
+import { attentionMapLabels, methodByName, type MethodSpec } from '../methods';
 import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
@@ -127,29 +126,18 @@ async function main(argv: string[]): Promise<number> {
       report_html: path.join(out, 'report.html'),
     };
     const grid = result.processed.grid;
-    const spec: MethodSpec = method;
-    const r = (spec.options as { ratio?: number } | undefined)?.ratio;
+    const r = (method.options as { ratio?: number } | undefined)?.ratio;
     const ratioText = typeof r === 'number' ? `, r = ${r}` : '';
     const overlay = renderOverlay(image, result.keepMasks, grid, G, S, [result.processed.bestResolution],
-      `Visual tokens kept by ${spec.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
+      `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
     const P = result.processed.shape[0];
-    // The vision layers the method reads, framed (default: its attention / query-key taps, in every crop),
-    // and the maps it ranks tokens by, if it has such a row.
-    const rep = m.report;
-    const marks = rep?.attentionMarks ? rep.attentionMarks(spec, P) : (() => {
-      const taps = m.taps(spec, model);
-      const list = (l: VisionTaps['attentions']): readonly number[] => (Array.isArray(l) ? l : []);
-      const layers = [...new Set([...list(taps.attentions), ...list(taps.queryKey)])];
-      return layers.length ? [{ layers, crops: Array.from({ length: P }, (_, p) => p), label: `read by ${spec.name}: layer ${layers.join(',')}` }] : [];
-    })();
-    const averaged = rep?.averagedMaps?.(result.methodTensors, P, G * G);
-    const methodMaps = { ...(marks.length ? { marks } : {}), ...(averaged ? { averaged } : {}) };
+    const methodMaps = attentionMapLabels(method, model, result.methodTensors, P, G * G);
     const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...methodMaps }).image;
     const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
       randomWeights, model: model.dir, clip: clip ? clip.dir : null, backend,
-      method: spec.name, options: spec.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: rep?.tileStats,
+      method: method.name, options: method.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: m.report?.tileStats,
     });
     (report.timings_ms as Record<string, number>).load = loadMs;
     const html = renderReportHtml(report, { overlay: overlayPng, attentionMaps: mapsPng });
