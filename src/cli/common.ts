@@ -9,7 +9,7 @@ import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
 import { disposeClipModel, loadClipModel } from '../clip/load';
-import { chooseAccelerations, installAccelerations, startVisionEncoder, type VisionPool } from '../accel';
+import { installAccelerations, startVisionEncoder, type Accelerations, type VisionPool } from '../accel';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
 import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
@@ -31,12 +31,11 @@ function visionWorkersFlag(flags: ParsedFlags): number {
  * The accelerated vision encoder (src/accel/vision_pool.ts) when --vision-workers > 1, started after the
  * model is loaded; undefined otherwise (the pipeline then runs the in-process reference `visionModel`).
  */
-export function startVisionPool(flags: ParsedFlags, model: LlavaNextModel, log: (s: string) => void): VisionPool | undefined {
-  const n = visionWorkersFlag(flags);
-  if (n === 1) return undefined;
-  log(`vision tower: ${n} worker threads (copying the weights into each)`);
-  return startVisionEncoder(chooseAccelerations(requestedBackend(flags.backend as string | undefined), { visionWorkers: n }),
-    model.params.vision_tower.vision_model, model.config.vision_config);
+/** The vision worker pool the accelerations chosen at start-up ask for (--vision-workers > 1), else undefined. */
+export function startVisionPool(accel: Accelerations, model: LlavaNextModel, log: (s: string) => void): VisionPool | undefined {
+  if (accel.visionWorkers <= 1) return undefined;
+  log(`vision tower: ${accel.visionWorkers} worker threads (copying the weights into each)`);
+  return startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config);
 }
 
 export const INPUT_FLAGS: FlagSpecs = {
@@ -66,15 +65,16 @@ export const METHOD_FLAGS: FlagSpecs = {
 
 /**
  * Activates the requested backend, installs the accelerations for it (src/accel/index.ts: the default
- * choice, which is what the bench measures) and says which ones run (stderr).
+ * choice, which is what the bench measures) and says which ones run (stderr); returns the backend and that choice (startVisionPool reads it).
  */
-export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<string> {
+export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<{ backend: string; accel: Accelerations }> {
   const name = requestedBackend(flags.backend as string | undefined);
   const visionWorkers = visionWorkersFlag(flags);
   await initBackend(name, log);
   log(`backend: ${name}`);
-  log(installAccelerations(name, { visionWorkers }).line);
-  return name;
+  const accel = installAccelerations(name, { visionWorkers });
+  log(accel.line);
+  return { backend: name, accel };
 }
 
 export function checkImageFlag(flags: ParsedFlags): string {

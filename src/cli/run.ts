@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
     throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
   }
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  const backend = await setupBackend(flags, log);
+  const { backend, accel } = await setupBackend(flags, log);
   const clipDir = flags.clip as string | undefined;
   const clipCfg = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) ? loadClipModelConfig(clipDir) : undefined;
   checkMemory(runMemoryBytes(loadLlavaNextConfig(modelDir!), clipCfg), flags.force === true, log);
@@ -102,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
     method = methodSpec(flags, model, question, log);
     const clip = 'clip' in method ? method.clip : null;
     if (clip) checkWeightsFit(clip.params);
-    pool = startVisionPool(flags, model, log);
+    pool = startVisionPool(accel, model, log);
     const result = runPipeline(model, {
       visionEncoder: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',

@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
   checkOutFile(out);
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
-  const backend = await setupBackend(flags, log);
+  const { backend, accel } = await setupBackend(flags, log);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const model = loadLlavaNext(modelDir);
   let method: MethodSpec | undefined;
@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log);
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
-    pool = startVisionPool(flags, model, log);
+    pool = startVisionPool(accel, model, log);
     const result = runPipeline(model, {
       visionEncoder: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
