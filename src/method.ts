@@ -59,6 +59,14 @@ export interface DecoderSide {
 /** Times a sub-stage of `select` (reported as its own stage, apart from the selection). */
 export type StageTimer = <T>(stage: string, f: () => T) => T;
 
+/** A StageTimer that adds each stage's wall time (fractional ms, performance.now) to `into[stage]`. */
+export function stageTimer(into: Record<string, number>): StageTimer {
+  return (stage, f) => {
+    const t0 = performance.now();
+    try { return f(); } finally { into[stage] = (into[stage] ?? 0) + performance.now() - t0; }
+  };
+}
+
 /** One framed set of vision layers on the report's attention-map figure. */
 export interface AttentionMark { readonly layers: readonly number[]; readonly crops: readonly number[]; readonly label: string }
 

@@ -8,7 +8,7 @@ import type { FlagSpecs } from './cli/args';
 import type { ClipModel } from './clip/model';
 import type { LlavaNextModel } from './llava/model';
 import type { PruneResult, VisualContext } from './llava/pruning';
-import type { AttentionMark, Method, MethodSpec as AnyMethodSpec, TraceTensors } from './method';
+import { stageTimer, type AttentionMark, type Method, type MethodSpec as AnyMethodSpec, type TraceTensors } from './method';
 import { heroMethod } from './hero/method';
 import type { HeroOptions } from './hero/options';
 import { noneMethod } from './baselines/none';
@@ -94,8 +94,5 @@ export function attentionMapLabels(spec: AnyMethodSpec, model: LlavaNextModel, t
 export function runMethod(spec: AnyMethodSpec, ctx: VisualContext, model: LlavaNextModel, timings: Record<string, number> = {}): PruneResult {
   const m = methodOf(spec);
   if (!m.select) throw new HeroError(`method '${spec.name}' has no vision-side selection`);
-  return m.select(spec, ctx, model, (stage, f) => {
-    const t0 = Date.now();
-    try { return f(); } finally { timings[stage] = (timings[stage] ?? 0) + Date.now() - t0; }
-  });
+  return m.select(spec, ctx, model, stageTimer(timings));
 }

@@ -15,7 +15,7 @@ import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
 import { embedTokens } from './llama/decoder';
 import { checkPositions, greedyDecode, prefill } from './llama/generate';
 import type { VisionEncoder, VisionTaps } from './clip/vision';
-import type { DecoderSide, MethodSpec, TraceTensors } from './method';
+import { stageTimer, type DecoderSide, type MethodSpec, type TraceTensors } from './method';
 import { methodOf } from './methods';
 
 export type { TraceTensors } from './method';
@@ -132,10 +132,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     const visualTokensFull = fullPacked.shape[0];
     // Sub-stages the method times itself (e.g. a second model's pass) are reported apart from the selection.
     const sub: Record<string, number> = {};
-    const time = <T>(name: string, f: () => T): T => {
-      const s0 = performance.now();
-      try { return f(); } finally { sub[name] = (sub[name] ?? 0) + performance.now() - s0; }
-    };
+    const time = stageTimer(sub);
     if (!method.select) {
       // Plain LLaVA-NeXT: every thumbnail token, the tile tokens inside the unpadded region, a newline per row.
       const { masks, newlines } = packedTileMasks(c.grid, G, c.imageSize);
