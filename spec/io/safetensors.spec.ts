@@ -241,3 +241,21 @@ describe('io.safetensors shard index errors and short reads', () => {
     }
   });
 });
+
+describe('io/safetensors · decodeFloat through a 16-bit view and byte by byte', () => {
+  it('every f16 and bf16 bit pattern decodes the same at an even and an odd byte offset, and known values hold', () => {
+    const n = 65536;
+    const even = Buffer.alloc(2 * n + 2), odd = Buffer.alloc(2 * n + 3);
+    for (let h = 0; h < n; h++) { even.writeUInt16LE(h, 2 + 2 * h); odd.writeUInt16LE(h, 3 + 2 * h); }
+    const a = even.subarray(2), b = odd.subarray(3);
+    expect(a.byteOffset % 2).toBe(0);
+    expect(b.byteOffset % 2).toBe(1);
+    for (const dt of ['F16', 'BF16'] as const) {
+      const x = decodeFloat(a, dt), y = decodeFloat(b, dt);
+      for (let h = 0; h < n; h++) if (!Object.is(x[h], y[h])) throw new Error(`${dt} 0x${h.toString(16)}: ${x[h]} vs ${y[h]}`);
+    }
+    const f16 = decodeFloat(a, 'F16'), bf16 = decodeFloat(a, 'BF16');
+    expect([f16[0x3c00], f16[0xc000], f16[0x7bff], f16[0x0001], f16[0x8000]]).toEqual([1, -2, 65504, 2 ** -24, -0]);
+    expect([bf16[0x3f80], bf16[0xc000], bf16[0x0001]]).toEqual([1, -2, 2 ** -133]);
+  });
+});

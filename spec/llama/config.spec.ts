@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { residentWeights } from '../../src/core/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { llamaConfig } from '../../src/llama/config';
 import { llamaForward, embedTokens, type LlamaParams } from '../../src/llama/decoder';
@@ -66,7 +67,7 @@ describe('tied lm_head: tie_word_embeddings with no lm_head.weight in the file',
       const out = llamaForward(tied.params, embedTokens(tied.params, ids), tied.config, { taps: { hiddenStates: true } });
       return { logits: out.logits.arraySync() as number[][], h: out.hiddenStates![out.hiddenStates!.length - 1].arraySync() as number[][] };
     });
-    const E = tf.tidy(() => tied.params.model.embed_tokens.weight.arraySync());
+    const E = tf.tidy(() => residentWeights(tied.params.model.embed_tokens).weight.arraySync());
     const src = SafetensorsFile.open(path.join(modelDir('llama-tiny'), 'model.safetensors'));
     const fileE = src.readFloat32('model.embed_tokens.weight');
     src.close();

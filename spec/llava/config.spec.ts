@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { residentWeights } from '../../src/core/weights';
 import * as tf from '@tensorflow/tfjs-core';
 import { llavaNextConfig } from '../../src/llava/config';
 import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
@@ -59,7 +60,7 @@ describe('tied lm_head in a LLaVA-NeXT checkpoint', () => {
       const cfg = m.config.text_config;
       const { logits, h, E } = tf.tidy(() => {
         const o = llamaForward(lm, embedTokens(lm, [1, 5, 700]), cfg, { taps: { hiddenStates: true } });
-        return { logits: o.logits.arraySync() as number[][], h: o.hiddenStates![cfg.num_hidden_layers].arraySync() as number[][], E: lm.model.embed_tokens.weight.arraySync() };
+        return { logits: o.logits.arraySync() as number[][], h: o.hiddenStates![cfg.num_hidden_layers].arraySync() as number[][], E: residentWeights(lm.model.embed_tokens).weight.arraySync() };
       });
       expect(logits[0].length).toBe(1024);
       const ref = h.map((row) => E.map((e) => e.reduce((s, v, i) => s + v * row[i], 0)));

@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
-import { flattenTree } from '../io/checkpoint';
+import { isWeightSource } from '../core/weights';
 import type { ClipVisionConfig } from '../clip/config';
 import type { ClipVisionParams, VisionEncoder, VisionOutput, VisionTaps } from '../clip/vision';
 import { installedKernels, type KernelChoice } from './kernels';
@@ -57,6 +57,17 @@ function spawn(workerData: unknown, transferList: ArrayBuffer[], port: MessagePo
     { eval: true, workerData, transferList: transfer as never });
 }
 
+/**
+ * Every weight of a params tree on the host in fp32, by dotted path: resident tensors read back, streamed
+ * groups (core/weights.ts) widened from their stored bytes. Workers hold their copy resident.
+ */
+function hostLeaves(tree: unknown, prefix = '', out: Array<{ k: string; shape: readonly number[]; data: Float32Array }> = []): typeof out {
+  if (tree instanceof tf.Tensor) out.push({ k: prefix, shape: tree.shape, data: tree.dataSync() as Float32Array });
+  else if (isWeightSource(tree)) for (const l of tree.hostLeaves()) out.push({ k: `${prefix}.${l.path}`, shape: l.shape, data: l.data });
+  else if (tree && typeof tree === 'object') for (const [k, v] of Object.entries(tree)) hostLeaves(v, prefix ? `${prefix}.${k}` : k, out);
+  return out;
+}
+
 export class VisionPool implements VisionEncoder {
   private constructor(
     private readonly workers: Worker[],
@@ -81,11 +92,11 @@ export class VisionPool implements VisionEncoder {
     }
     // Read every weight once; each worker gets its own copy to take over (and the cpu backend's dataSync
     // is the tensor's own storage, which must not be transferred away).
-    const leaves = [...flattenTree(params)].map(([k, t]) => ({ k, shape: t.shape, data: t.dataSync() as Float32Array }));
+    const leaves = hostLeaves(params);
     const ws: Worker[] = [], ports: MessagePort[] = [], ctrl: Int32Array[] = [];
     for (let w = 0; w < workers; w++) {
       const weights: Record<string, HostTensor> = {};
-      for (const { k, shape, data } of leaves) weights[k] = { shape, data: data.slice() };
+      for (const { k, shape, data } of leaves) weights[k] = { shape: [...shape], data: data.slice() };
       const c = new Int32Array(new SharedArrayBuffer(8));
       c[0] = STATE.busy;
       const { port1, port2 } = new MessageChannel();

@@ -4,7 +4,7 @@
  * The only file of src/clip/ that touches files or io/.
  */
 import { disposeTree, layerNormKeys, linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, readCheckpointConfig, type CheckpointRecipe } from '../io/loader';
+import { keySpecSize, loadCheckpoint, readCheckpointConfig, type CheckpointRecipe, type WeightResidency } from '../io/loader';
 import { clipModelConfig, clipVisionConfig, type ClipModelConfig, type ClipTextConfig, type ClipVisionConfig } from './config';
 import type { ClipModel } from './model';
 import type { ClipVisionParams } from './vision';
@@ -30,6 +30,14 @@ export function clipVisionKeys(cfg: ClipVisionConfig, prefix: string): Map<strin
   for (let i = 0; i < cfg.num_hidden_layers; i++) encoderLayerKeys(spec, `${prefix}encoder.layers.${i}`, D, cfg.intermediate_size);
   layerNormKeys(spec, `${prefix}post_layernorm`, D);
   return spec;
+}
+
+/**
+ * The weight groups of a tower under `prefix` that can be streamed (io/loader.ts): each encoder layer.
+ * Embeddings and norms stay resident.
+ */
+export function clipStreamGroups(prefix: string): RegExp[] {
+  return [new RegExp(`^${prefix.replace(/\./g, '\\.')}encoder\\.layers\\.\\d+\\.`)];
 }
 
 /** Every tensor of a text tower under `prefix` (e.g. 'text_model.'). */
@@ -64,6 +72,7 @@ export const CLIP_MODEL_RECIPE: CheckpointRecipe<ClipModelConfig> = {
   configWhat: 'CLIP config',
   parseConfig: (json, file) => clipModelConfig(json, file),
   keys: clipModelKeys,
+  streamGroups: [...clipStreamGroups('vision_model.'), ...clipStreamGroups('text_model.')],
 };
 
 /** CLIPVisionModel directories: a config.json with vision_config, or a bare CLIPVisionConfig. */
@@ -72,6 +81,7 @@ const CLIP_VISION_RECIPE: CheckpointRecipe<ClipVisionConfig> = {
   configWhat: 'CLIP config',
   parseConfig: (json, file) => clipVisionConfig((json.vision_config ?? json) as Record<string, unknown>, file),
   keys: (cfg) => clipVisionKeys(cfg, 'vision_model.'),
+  streamGroups: clipStreamGroups('vision_model.'),
 };
 
 /** Parses `<dir>/config.json` as a CLIPModel config (no tensors are read). */
@@ -79,15 +89,15 @@ export function loadClipModelConfig(dir: string): ClipModelConfig {
   return readCheckpointConfig(dir, CLIP_MODEL_RECIPE);
 }
 
-/** Loads an HF CLIPModel directory (config.json + safetensors). */
-export function loadClipModel(dir: string): ClipModel {
-  const { config, tree } = loadCheckpoint<ClipModelConfig, ClipModel['params']>(dir, CLIP_MODEL_RECIPE);
+/** Loads an HF CLIPModel directory (config.json + safetensors); `residency` as io/loader.ts WeightResidency. */
+export function loadClipModel(dir: string, residency: WeightResidency = 'resident'): ClipModel {
+  const { config, tree } = loadCheckpoint<ClipModelConfig, ClipModel['params']>(dir, CLIP_MODEL_RECIPE, undefined, residency);
   return { dir, vision: config.vision, text: config.text, params: tree };
 }
 
-/** Loads a CLIPVisionModel directory (keys `vision_model.*` only). */
-export function loadClipVisionModel(dir: string): { config: ClipVisionConfig; params: ClipVisionParams } {
-  const { config, tree } = loadCheckpoint<ClipVisionConfig, { vision_model: ClipVisionParams }>(dir, CLIP_VISION_RECIPE);
+/** Loads a CLIPVisionModel directory (keys `vision_model.*` only); `residency` as io/loader.ts WeightResidency. */
+export function loadClipVisionModel(dir: string, residency: WeightResidency = 'resident'): { config: ClipVisionConfig; params: ClipVisionParams } {
+  const { config, tree } = loadCheckpoint<ClipVisionConfig, { vision_model: ClipVisionParams }>(dir, CLIP_VISION_RECIPE, undefined, residency);
   return { config, params: tree.vision_model };
 }
 

@@ -10,11 +10,12 @@ import { layerNorm, type LayerNormParams } from '../nn/norm';
 import { MASK_MIN, causalMask } from '../nn/attention';
 import type { ClipTextConfig } from './config';
 import { encoderLayer, type EncoderLayerParams } from './encoder';
+import { useWeights, type Weights } from '../core/weights';
 
 /** Keys under `text_model.` */
 export interface ClipTextParams {
   readonly embeddings: { readonly token_embedding: { readonly weight: tf.Tensor2D }; readonly position_embedding: { readonly weight: tf.Tensor2D } };
-  readonly encoder: { readonly layers: EncoderLayerParams[] };
+  readonly encoder: { readonly layers: Weights<EncoderLayerParams>[] };
   readonly final_layer_norm: LayerNormParams;
 }
 
@@ -74,7 +75,7 @@ export function textModel(p: ClipTextParams, inputIds: readonly (readonly number
       mask = tf.add(mask, tf.reshape(pad, [B, 1, 1, Lt]));                                               // [B, 1, Lt, Lt]
     }
     const run = runLayersWithTaps(h0, cfg.num_hidden_layers, (i, x) => {
-      const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg, mask, taps.attentions === true);
+      const { y, taps: t } = useWeights(p.encoder.layers[i], (w) => encoderLayer(w, x, cfg, mask, taps.attentions === true));
       return { h: y, tap: taps.attentions ? t.probs : undefined };
     }, taps.hiddenStates === true);
     const last = layerNorm(p.final_layer_norm, run.h, cfg.layer_norm_eps);                             // [B, Lt, Dt]

@@ -11,12 +11,13 @@ import type { ClipVisionConfig } from './config';
 import { visionEmbeddings, type VisionEmbeddingsParams } from './embeddings';
 import { encoderLayer, type EncoderLayerParams } from './encoder';
 import { clsPatchAttention } from './cls';
+import { useWeights, type Weights } from '../core/weights';
 
 /** Keys under `vision_model.` (HF spells `pre_layrnorm` so). */
 export interface ClipVisionParams {
   readonly embeddings: VisionEmbeddingsParams;
   readonly pre_layrnorm: LayerNormParams;
-  readonly encoder: { readonly layers: EncoderLayerParams[] };
+  readonly encoder: { readonly layers: Weights<EncoderLayerParams>[] };
   readonly post_layernorm: LayerNormParams;
 }
 
@@ -69,7 +70,7 @@ export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: 
     const h0 = layerNorm(p.pre_layrnorm, visionEmbeddings(p.embeddings, pixelValues, cfg), cfg.layer_norm_eps); // [P, N+1, Dv]
     const run = runLayersWithTaps(h0, L, (i, x) => {
       const wantProbs = wants(taps.attentions, i), wantCls = wants(taps.clsAttention, i);
-      const { y, taps: t } = encoderLayer(p.encoder.layers[i], x, cfg, undefined, wantProbs || wantCls);
+      const { y, taps: t } = useWeights(p.encoder.layers[i], (w) => encoderLayer(w, x, cfg, undefined, wantProbs || wantCls));
       onLayer?.(i + 1, L); // progress only (tfjs may still be computing asynchronously on some backends)
       return {
         h: y,

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { SafetensorsDir } from './safetensors';
+import { isWeightSource } from '../core/weights';
 
 /**
  * The one list of key renames. Canonical names are the pre-v4.52 llava-hf layout (what the goldens and the
@@ -47,12 +48,12 @@ function listNames(names: string[], max = 6): string {
 }
 
 /**
- * Loads exactly the tensors of `spec` from `store` as fp32 tf tensors (f16/bf16 upcast), checking that
- * nothing is missing, nothing is left over (besides IGNORED_KEYS and names outside `prefixes`, when
- * given) and every shape matches. Returns them by canonical name.
+ * Matches the stored names of `store` to `spec`, checking that nothing is missing, nothing is left over
+ * (besides IGNORED_KEYS and names outside `prefixes`, when given) and every shape matches. Returns the
+ * stored name of each canonical one, in the spec's order. Reads no tensor data.
  */
-export function loadTensors(store: SafetensorsDir, spec: KeySpec,
-  opts: { llavaLayout?: boolean; prefixes?: readonly string[]; onProgress?: (done: number, total: number) => void } = {}): Map<string, tf.Tensor> {
+export function resolveKeys(store: SafetensorsDir, spec: KeySpec,
+  opts: { llavaLayout?: boolean; prefixes?: readonly string[] } = {}): Map<string, string> {
   const byCanonical = new Map<string, string>();
   for (const stored of store.names()) {
     if (IGNORED_KEYS.some((re) => re.test(stored))) continue;
@@ -70,45 +71,64 @@ export function loadTensors(store: SafetensorsDir, spec: KeySpec,
       throw new HeroError(`${store.dir}: tensor '${byCanonical.get(name)}' has shape [${got.join(', ')}], config expects [${shape.join(', ')}]`);
     }
   }
+  return new Map([...spec.keys()].map((k) => [k, byCanonical.get(k)!]));
+}
+
+/**
+ * Loads exactly the tensors of `spec` from `store` as fp32 tf tensors (f16/bf16 upcast), checked as in
+ * resolveKeys. Returns them by canonical name.
+ */
+export function loadTensors(store: SafetensorsDir, spec: KeySpec,
+  opts: { llavaLayout?: boolean; prefixes?: readonly string[]; onProgress?: (done: number, total: number) => void } = {}): Map<string, tf.Tensor> {
+  const stored = resolveKeys(store, spec, opts);
   const out = new Map<string, tf.Tensor>();
   for (const [name, shape] of spec) {
-    out.set(name, tf.tensor(store.readFloat32(byCanonical.get(name)!), shape as number[], 'float32'));
+    out.set(name, tf.tensor(store.readFloat32(stored.get(name)!), shape as number[], 'float32'));
     opts.onProgress?.(out.size, spec.size);
   }
   return out;
 }
 
-/** Builds the nested tree under `prefix` (which is stripped): `a.b.0.c` → `t.a.b[0].c`. */
-export function buildTree<T>(tensors: ReadonlyMap<string, tf.Tensor>, prefix = ''): T {
+/** Builds the nested tree under `prefix` (which is stripped): `a.b.0.c` → `t.a.b[0].c`. Leaves are tensors or weight sources. */
+export function buildTree<T>(leaves: ReadonlyMap<string, unknown>, prefix = ''): T {
+  const under = new Map<string, unknown>();
+  for (const [name, leaf] of leaves) if (name.startsWith(prefix)) under.set(name.slice(prefix.length), leaf);
+  return nestByPath(under) as T;
+}
+
+/**
+ * The nested object of dotted paths: `a.b.0.c` → `o.a.b[0].c` (numeric parts make arrays). The leaves are
+ * whatever the map holds (tensors, weight sources).
+ */
+export function nestByPath(leaves: ReadonlyMap<string, unknown>): Record<string, unknown> {
   const root: Record<string, unknown> = {};
-  for (const [name, t] of tensors) {
-    if (!name.startsWith(prefix)) continue;
-    const parts = name.slice(prefix.length).split('.');
+  for (const [name, leaf] of leaves) {
+    const parts = name.split('.');
     let node: Record<string, unknown> = root;
     parts.forEach((part, i) => {
-      if (i === parts.length - 1) node[part] = t;
+      if (i === parts.length - 1) node[part] = leaf;
       else {
-        const nextIsIndex = /^\d+$/.test(parts[i + 1]);
-        node[part] ??= nextIsIndex ? [] : {};
+        node[part] ??= /^\d+$/.test(parts[i + 1]) ? [] : {};
         node = node[part] as Record<string, unknown>;
       }
     });
   }
-  return root as T;
+  return root;
 }
 
-/** Leaf tensors of a params tree by dotted path (the inverse of buildTree). */
+/** Leaf tensors of a params tree by dotted path (the inverse of buildTree); streamed groups are not entered. */
 export function flattenTree(tree: unknown, prefix = '', out = new Map<string, tf.Tensor>()): Map<string, tf.Tensor> {
   if (tree instanceof tf.Tensor) out.set(prefix, tree);
-  else if (tree && typeof tree === 'object') {
+  else if (tree && typeof tree === 'object' && !isWeightSource(tree)) {
     for (const [k, v] of Object.entries(tree)) flattenTree(v, prefix ? `${prefix}.${k}` : k, out);
   }
   return out;
 }
 
-/** Disposes every tensor in a params tree. */
+/** Disposes every tensor in a params tree (a streamed group holds none: its host bytes go with it). */
 export function disposeTree(tree: unknown): void {
   if (tree instanceof tf.Tensor) tree.dispose();
+  else if (isWeightSource(tree)) return;
   else if (Array.isArray(tree)) tree.forEach(disposeTree);
   else if (tree && typeof tree === 'object') Object.values(tree).forEach(disposeTree);
 }

@@ -9,7 +9,9 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { readJsonFile } from './json';
 import { SafetensorsDir } from './safetensors';
-import { buildTree, loadTensors, type KeySpec } from './checkpoint';
+import * as tf from '@tensorflow/tfjs-core';
+import { buildTree, loadTensors, resolveKeys, type KeySpec } from './checkpoint';
+import { StoredWeights, type StoredTensor } from './stored';
 
 /** What a model folder tells the skeleton. `C` is its parsed (typed) config. */
 export interface CheckpointRecipe<C> {
@@ -23,6 +25,26 @@ export interface CheckpointRecipe<C> {
   readonly keys: (config: C) => KeySpec;
   /** true for LLaVA-NeXT checkpoints (io/checkpoint.ts canonicalKey) */
   readonly llavaLayout?: boolean;
+  /**
+   * The weight groups that may be streamed (core/weights.ts): a canonical name whose start matches one of
+   * these belongs to the group named by the match (e.g. `model.layers.3.`). Everything else stays resident.
+   */
+  readonly streamGroups?: readonly RegExp[];
+}
+
+/**
+ * How a checkpoint's weights are held: 'resident' — every tensor in fp32 on the backend; 'streamed' — the
+ * recipe's stream groups stay on the host in their stored dtype and are materialised per use (io/stored.ts).
+ */
+export type WeightResidency = 'resident' | 'streamed';
+
+/** The stream group a canonical name belongs to (the matched prefix, trailing dot included), if any. */
+export function streamGroupOf(name: string, groups: readonly RegExp[]): string | undefined {
+  for (const re of groups) {
+    const m = re.exec(name);
+    if (m && m.index === 0) return m[0];
+  }
+  return undefined;
 }
 
 /** Reads `<dir>/config.json` and parses it with the recipe (no tensors are read). */
@@ -38,12 +60,40 @@ export function readCheckpointConfig<C>(dir: string, recipe: CheckpointRecipe<C>
  * every path, error or not.
  */
 export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
-  onProgress?: (done: number, total: number) => void): { config: C; tree: T } {
+  onProgress?: (done: number, total: number) => void, residency: WeightResidency = 'resident'): { config: C; tree: T } {
   const config = readCheckpointConfig(dir, recipe);
   const store = SafetensorsDir.open(dir);
   try {
-    const tensors = loadTensors(store, recipe.keys(config), { llavaLayout: recipe.llavaLayout ?? false, onProgress });
-    return { config, tree: buildTree<T>(tensors) };
+    const spec = recipe.keys(config);
+    if (residency === 'resident') {
+      const tensors = loadTensors(store, spec, { llavaLayout: recipe.llavaLayout ?? false, onProgress });
+      return { config, tree: buildTree<T>(tensors) };
+    }
+    const stored = resolveKeys(store, spec, { llavaLayout: recipe.llavaLayout ?? false });
+    const leaves = new Map<string, unknown>();
+    const groups = new Map<string, Map<string, StoredTensor>>();
+    const made: tf.Tensor[] = [];
+    try {
+      let done = 0;
+      for (const [name, shape] of spec) {
+        const file = stored.get(name)!;
+        const group = streamGroupOf(name, recipe.streamGroups ?? []);
+        if (group === undefined) {
+          const t = tf.tensor(store.readFloat32(file), shape as number[], 'float32');
+          made.push(t);
+          leaves.set(name, t);
+        } else {
+          if (!groups.has(group)) groups.set(group, new Map());
+          groups.get(group)!.set(name.slice(group.length), { dtype: store.info(file).dtype, shape, bytes: store.readBytes(file) });
+        }
+        onProgress?.(++done, spec.size);
+      }
+    } catch (e) {
+      for (const t of made) t.dispose();
+      throw e;
+    }
+    for (const [group, tensors] of groups) leaves.set(group.slice(0, -1), new StoredWeights(group.slice(0, -1), tensors));
+    return { config, tree: buildTree<T>(leaves) };
   } finally {
     store.close();
   }

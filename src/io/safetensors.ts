@@ -186,6 +186,9 @@ function parseHeader(file: string, fd: number, size: number): { infos: Map<strin
 // ---------------------------------------------------------------------------------------------------------
 // dtype conversion
 
+/** Typed-array views read the host's byte order; the files are little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const f16Table = (() => {
   // fp16 → fp32 for all 65536 bit patterns (exact: every fp16 value is representable in fp32).
   const t = new Float32Array(65536);
@@ -215,13 +218,24 @@ export function decodeFloat(b: Buffer, dtype: DType): Float32Array {
     }
     case 'F16': {
       const out = new Float32Array(b.length / 2);
-      for (let i = 0; i < out.length; i++) out[i] = f16Table[b[2 * i] | (b[2 * i + 1] << 8)];
+      if (LITTLE_ENDIAN && b.byteOffset % 2 === 0) {
+        // the same lookup through a 16-bit view (one load per element; streamed weights widen every use)
+        const h = new Uint16Array(b.buffer, b.byteOffset, out.length);
+        for (let i = 0; i < out.length; i++) out[i] = f16Table[h[i]];
+      } else {
+        for (let i = 0; i < out.length; i++) out[i] = f16Table[b[2 * i] | (b[2 * i + 1] << 8)];
+      }
       return out;
     }
     case 'BF16': {
       // bf16 is the top half of an fp32: shift into place.
       const u = new Uint32Array(b.length / 2);
-      for (let i = 0; i < u.length; i++) u[i] = (b[2 * i] | (b[2 * i + 1] << 8)) << 16;
+      if (LITTLE_ENDIAN && b.byteOffset % 2 === 0) {
+        const h = new Uint16Array(b.buffer, b.byteOffset, u.length);
+        for (let i = 0; i < u.length; i++) u[i] = h[i] << 16;
+      } else {
+        for (let i = 0; i < u.length; i++) u[i] = (b[2 * i] | (b[2 * i + 1] << 8)) << 16;
+      }
       return new Float32Array(u.buffer);
     }
     default:
@@ -321,6 +335,11 @@ export class SafetensorsDir {
 
   readFloat32(name: string): Float32Array {
     return this.fileOf(name).readFloat32(name);
+  }
+
+  /** Raw little-endian bytes of one tensor (SafetensorsFile.readBytes). */
+  readBytes(name: string): Buffer {
+    return this.fileOf(name).readBytes(name);
   }
 
   close(): void {

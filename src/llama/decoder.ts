@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import { runLayersWithTaps, tidyRecord } from '../core/scope';
+import { useWeights, type Weights } from '../core/weights';
 import type { LinearParams } from '../nn/linear';
 import { rmsNorm, type RmsNormParams } from '../nn/norm';
 import { silu } from '../nn/activations';
@@ -25,10 +26,13 @@ export interface DecoderLayerParams {
   readonly mlp: { readonly gate_proj: LinearParams; readonly up_proj: LinearParams; readonly down_proj: LinearParams };
 }
 
-/** Keys of LlamaForCausalLM (`model.*`, `lm_head.weight`). */
+/**
+ * Keys of LlamaForCausalLM (`model.*`, `lm_head.weight`). The embedding table, each layer and the lm_head
+ * are weight groups: resident tensors, or streamed from the host per use (core/weights.ts).
+ */
 export interface LlamaParams {
-  readonly model: { readonly embed_tokens: { readonly weight: tf.Tensor2D }; readonly layers: DecoderLayerParams[]; readonly norm: RmsNormParams };
-  readonly lm_head: LinearParams;
+  readonly model: { readonly embed_tokens: Weights<{ readonly weight: tf.Tensor2D }>; readonly layers: Weights<DecoderLayerParams>[]; readonly norm: RmsNormParams };
+  readonly lm_head: Weights<LinearParams>;
 }
 
 /**
@@ -36,10 +40,12 @@ export interface LlamaParams {
  * @returns [T, D]
  */
 export function embedTokens(p: LlamaParams, ids: readonly number[]): tf.Tensor2D {
-  const V = p.model.embed_tokens.weight.shape[0];
-  const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= V);
-  if (bad !== undefined) throw new HeroError(`token id ${bad} is outside the vocabulary [0, ${V})`);
-  return tf.gather(p.model.embed_tokens.weight, tf.tensor1d(ids as number[], 'int32')) as tf.Tensor2D; // [T, D]
+  return useWeights(p.model.embed_tokens, (e) => {
+    const V = e.weight.shape[0];
+    const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= V);
+    if (bad !== undefined) throw new HeroError(`token id ${bad} is outside the vocabulary [0, ${V})`);
+    return tf.gather(e.weight, tf.tensor1d(ids as number[], 'int32')) as tf.Tensor2D; // [T, D]
+  });
 }
 
 /**
@@ -193,7 +199,7 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
         const i = from + j, f = spanFrames[j];
         const cache = opts.cache ? { cache: opts.cache, layer: i, positions: f.pos } : undefined;
         const keep = wantAttn(i) || hookLayers.includes(i);
-        const { y, probs } = decoderLayer(p.model.layers[i], h, cfg, f.rope, f.mask, cache, keep);
+        const { y, probs } = useWeights(p.model.layers[i], (w) => decoderLayer(w, h, cfg, f.rope, f.mask, cache, keep));
         return { h: y, tap: keep ? probs : undefined };
       }, taps.hiddenStates === true);
       hidden.push(...run.hidden);
@@ -223,7 +229,7 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
     const Tout = h.shape[0];
     const last = opts.lastOnly ? tf.slice(h, [Tout - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T'|1, D]
     const normed = rmsNorm(p.model.norm, last, cfg.rms_norm_eps);
-    const logits = linear(p.lm_head, normed);                                          // [T', V]
+    const logits = useWeights(p.lm_head, (w) => linear(w, normed));                   // [T', V]
     return {
       logits,
       hiddenStates: taps.hiddenStates ? [inputsEmbeds, ...hidden.slice(0, -1), normed].map((t) => tf.clone(t)) : undefined,

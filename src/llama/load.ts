@@ -5,7 +5,8 @@
  */
 import type { LinearParams } from '../nn/linear';
 import { linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, type CheckpointRecipe } from '../io/loader';
+import { keySpecSize, loadCheckpoint, type CheckpointRecipe, type WeightResidency } from '../io/loader';
+import { mapWeights, type Weights } from '../core/weights';
 import { llamaConfig, type LlamaConfig } from './config';
 import type { LlamaParams } from './decoder';
 
@@ -39,8 +40,17 @@ export function llamaParameterCount(cfg: LlamaConfig): number {
 }
 
 /** Fills in lm_head for tied embeddings (the one exception to "params mirror the checkpoint"). */
-export function tieLmHead(p: { model: LlamaParams['model']; lm_head?: LinearParams }, cfg: LlamaConfig): LlamaParams {
-  return cfg.tie_word_embeddings ? { ...p, lm_head: { weight: p.model.embed_tokens.weight } } : (p as LlamaParams);
+export function tieLmHead(p: { model: LlamaParams['model']; lm_head?: Weights<LinearParams> }, cfg: LlamaConfig): LlamaParams {
+  return cfg.tie_word_embeddings ? { ...p, lm_head: mapWeights(p.model.embed_tokens, (e) => ({ weight: e.weight })) } : (p as LlamaParams);
+}
+
+/**
+ * The weight groups of a LlamaForCausalLM under `prefix` that can be streamed (io/loader.ts): the
+ * embedding table, each decoder layer, the lm_head. The final norm stays resident.
+ */
+export function llamaStreamGroups(prefix: string): RegExp[] {
+  const p = prefix.replace(/\./g, '\\.');
+  return [new RegExp(`^${p}model\\.embed_tokens\\.`), new RegExp(`^${p}model\\.layers\\.\\d+\\.`), new RegExp(`^${p}lm_head\\.`)];
 }
 
 /** LlamaForCausalLM directories: config.json is a LlamaConfig. */
@@ -49,10 +59,11 @@ const LLAMA_RECIPE: CheckpointRecipe<LlamaConfig> = {
   configWhat: 'model config',
   parseConfig: (json, file) => llamaConfig(json, file),
   keys: (cfg) => llamaKeys(cfg, ''),
+  streamGroups: llamaStreamGroups(''),
 };
 
-/** Loads a LlamaForCausalLM directory (config.json + safetensors). */
-export function loadLlama(dir: string): { config: LlamaConfig; params: LlamaParams } {
-  const { config, tree } = loadCheckpoint<LlamaConfig, LlamaParams>(dir, LLAMA_RECIPE);
+/** Loads a LlamaForCausalLM directory (config.json + safetensors); `residency` as io/loader.ts WeightResidency. */
+export function loadLlama(dir: string, residency: WeightResidency = 'resident'): { config: LlamaConfig; params: LlamaParams } {
+  const { config, tree } = loadCheckpoint<LlamaConfig, LlamaParams>(dir, LLAMA_RECIPE, undefined, residency);
   return { config, params: tieLmHead(tree, config) };
 }

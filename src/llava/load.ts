@@ -9,9 +9,9 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { readJsonFile } from '../io/json';
 import { disposeTree, linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, type CheckpointRecipe } from '../io/loader';
-import { clipVisionKeys } from '../clip/load';
-import { llamaKeys, tieLmHead } from '../llama/load';
+import { keySpecSize, loadCheckpoint, type CheckpointRecipe, type WeightResidency } from '../io/loader';
+import { clipStreamGroups, clipVisionKeys } from '../clip/load';
+import { llamaKeys, llamaStreamGroups, tieLmHead } from '../llama/load';
 import { deriveLlava, llavaNextConfig, type LlavaDerived, type LlavaNextConfig } from './config';
 import { validateImageProcessorConfig, type ImageProcessorConfig } from './image_processor';
 import { eosTokenIds } from './generation_config';
@@ -77,6 +77,7 @@ const LLAVA_RECIPE: CheckpointRecipe<LlavaFiles> = {
   },
   keys: (files) => llavaNextKeys(files.config),
   llavaLayout: true,
+  streamGroups: [...clipStreamGroups('vision_tower.vision_model.'), ...llamaStreamGroups('language_model.')],
 };
 
 /** Parses `<dir>/config.json` as a LLaVA-NeXT config (no other file, no tensors). */
@@ -90,9 +91,9 @@ export function loadLlavaNextConfig(dir: string): LlavaNextConfig {
  * when present, and model.safetensors (or a sharded index).
  * Key names of both HF layouts are accepted (io/checkpoint.ts KEY_RENAMES).
  */
-export function loadLlavaNext(dir: string, onProgress?: (done: number, total: number) => void): LlavaNextModel {
+export function loadLlavaNext(dir: string, onProgress?: (done: number, total: number) => void, residency: WeightResidency = 'resident'): LlavaNextModel {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HeroError(`--model: '${dir}' is not a directory`);
-  const { config: files, tree } = loadCheckpoint<LlavaFiles, LlavaNextParams>(dir, LLAVA_RECIPE, onProgress);
+  const { config: files, tree } = loadCheckpoint<LlavaFiles, LlavaNextParams>(dir, LLAVA_RECIPE, onProgress, residency);
   const { config, derived, processor, eosTokenIds: eos } = files;
   // text_config.tie_word_embeddings: no lm_head in the file, logits use embed_tokens (HF ties the language model's own weights).
   return { dir, config, derived, processor, eosTokenIds: eos, params: { ...tree, language_model: tieLmHead(tree.language_model, config.text_config) } };

@@ -1,0 +1,145 @@
+/**
+ * Weight streaming (io/stored.ts, io/loader.ts residency 'streamed'): the golden models re-stored as f32,
+ * f16 and bf16 shards (two files and an index, as the hub has them) load resident and streamed; the streamed
+ * model computes exactly what the resident one computes — every trace tensor of a full pipeline run and the
+ * generated ids, bit for bit — because widening f16/bf16 to fp32 is exact. cpu and wasm.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { isWeightSource, weightBytes } from '../../src/core/weights';
+import { encodeFloats, SafetensorsFile, safetensorsHeader, type DType } from '../../src/io/safetensors';
+import { flattenTree } from '../../src/io/checkpoint';
+import { StoredWeights } from '../../src/io/stored';
+import { disposeLlavaNext, loadLlavaNext } from '../../src/llava/load';
+import { loadLlama } from '../../src/llama/load';
+import { disposeClipModel, loadClipModel } from '../../src/clip/load';
+import { visionModel, disposeVisionOutput } from '../../src/clip/vision';
+import { runPipeline } from '../../src/pipeline';
+import { embedTokens, llamaForward } from '../../src/llama/decoder';
+import { readImage } from '../../src/io/image';
+import { GOLDEN_BACKENDS, imagePath, loadCase, modelDir, useBackend } from '../util/fixtures';
+import { HERO_CASES, heroCaseInputs } from '../util/golden_traces';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-stored-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/**
+ * A copy of a fixture model directory whose weights are stored as `dtype` in two shards with
+ * model.safetensors.index.json (every other file copied as is).
+ */
+function restore(model: string, dtype: 'F32' | 'F16' | 'BF16'): string {
+  const src = modelDir(model), out = path.join(tmp, `${model}-${dtype}`);
+  if (fs.existsSync(out)) return out;
+  fs.mkdirSync(out);
+  for (const f of fs.readdirSync(src)) if (f !== 'model.safetensors') fs.copyFileSync(path.join(src, f), path.join(out, f));
+  const st = SafetensorsFile.open(path.join(src, 'model.safetensors'));
+  const names = st.names();
+  const weightMap: Record<string, string> = {};
+  try {
+    [names.slice(0, names.length >> 1), names.slice(names.length >> 1)].forEach((part, s) => {
+      const file = `model-0000${s + 1}-of-00002.safetensors`;
+      const data = part.map((n) => {
+        const info = st.info(n);
+        const dt: DType = ['F32', 'F16', 'BF16'].includes(info.dtype) ? dtype : info.dtype;
+        return { name: n, dtype: dt, shape: info.shape, bytes: dt === info.dtype ? st.readBytes(n) : encodeFloats(st.readFloat32(n), dt as 'F32' | 'F16' | 'BF16') };
+      });
+      const header = safetensorsHeader(data.map((d) => ({ name: d.name, dtype: d.dtype, shape: d.shape, bytes: d.bytes.length })));
+      fs.writeFileSync(path.join(out, file), Buffer.concat([header, ...data.map((d) => d.bytes)]));
+      for (const n of part) weightMap[n] = file;
+    });
+  } finally {
+    st.close();
+  }
+  fs.writeFileSync(path.join(out, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  return out;
+}
+
+const DTYPES = ['F32', 'F16', 'BF16'] as const;
+
+describe('io/stored · StoredWeights', () => {
+  it('materialises the very fp32 values the resident loader reads, per dtype; counts host and fp32 bytes', async () => {
+    await useBackend('cpu');
+    for (const dtype of DTYPES) {
+      const dir = restore('llama-tiny', dtype);
+      const res = loadLlama(dir), str = loadLlama(dir, 'streamed');
+      const layer = str.params.model.layers[1];
+      expect(isWeightSource(layer)).toBe(true);
+      const w = (layer as StoredWeights<unknown>).materialise();
+      const want = flattenTree(res.params.model.layers[1]);
+      const got = flattenTree(w);
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      for (const [k, t] of want) expect(Array.from(got.get(k)!.dataSync())).toEqual(Array.from(t.dataSync()));
+      const numel = [...want.values()].reduce((a, t) => a + t.size, 0);
+      expect((layer as StoredWeights<unknown>).fp32Bytes).toBe(4 * numel);
+      expect((layer as StoredWeights<unknown>).hostBytes).toBe((dtype === 'F32' ? 4 : 2) * numel);
+      tf.dispose([...got.values(), ...flattenTree(res.params).values(), ...flattenTree(str.params).values()]);
+      // Streamed: only the final norm is resident; resident: nothing is streamed.
+      expect(weightBytes(str.params).resident).toBe(4 * str.config.hidden_size);
+      expect(weightBytes(res.params).streamedHost).toBe(0);
+    }
+  });
+});
+
+describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden models (%s backend)', (backend) => {
+  beforeAll(async () => { await useBackend(backend); });
+  afterAll(async () => { await useBackend('cpu'); });
+
+  it.each(DTYPES)('llava-next-tiny in %s shards: every trace tensor and the generated ids of a HERO run', async (dtype) => {
+    const dir = restore('llava-next-tiny', dtype), clipDir = restore('clip-tiny', dtype);
+    const gc = loadCase(HERO_CASES()[0]);
+    const { legacyIds, clipIds, image, opts } = heroCaseInputs(gc);
+    const img = await readImage(imagePath(image));
+    const run = (residency: 'resident' | 'streamed'): ReturnType<typeof runPipeline> => {
+      const m = loadLlavaNext(dir, undefined, residency), clip = loadClipModel(clipDir, residency);
+      try {
+        if (residency === 'streamed') {
+          expect(isWeightSource(m.params.language_model.model.layers[0])).toBe(true);
+          expect(isWeightSource(m.params.vision_tower.vision_model.encoder.layers[0])).toBe(true);
+          expect(isWeightSource(clip.params.vision_model.encoder.layers[0])).toBe(true);
+        }
+        return runPipeline(m, { image: img, inputIds: legacyIds, method: { name: 'hero', options: opts, clip, clipTextIds: clipIds }, maxNewTokens: 3, trace: true });
+      } finally {
+        disposeLlavaNext(m);
+        disposeClipModel(clip);
+      }
+    };
+    const a = run('resident'), b = run('streamed');
+    expect(b.newIds).toEqual(a.newIds);
+    expect([...b.trace.keys()]).toEqual([...a.trace.keys()]);
+    for (const [k, t] of a.trace) {
+      const u = b.trace.get(k)!;
+      expect(u.shape).toEqual(t.shape);
+      if (!Array.from(u.data as ArrayLike<number>).every((x, i) => Object.is(x, (t.data as ArrayLike<number>)[i]))) throw new Error(`${k} differs`);
+    }
+  });
+
+  it.each(DTYPES)('clip-tiny in %s shards: vision tower outputs and taps', (dtype) => {
+    const dir = restore('clip-tiny', dtype);
+    const a = loadClipModel(dir), b = loadClipModel(dir, 'streamed');
+    try {
+      const v = a.vision;
+      const px = tf.randomUniform([2, v.num_channels, v.image_size, v.image_size], -1, 1, 'float32', 7) as tf.Tensor4D;
+      const taps = { hiddenStates: 'all' as const, attentions: 'all' as const };
+      const oa = visionModel(a.params.vision_model, px, v, taps), ob = visionModel(b.params.vision_model, px, v, taps);
+      expect(Array.from(ob.lastHiddenState.dataSync())).toEqual(Array.from(oa.lastHiddenState.dataSync()));
+      oa.hiddenStates!.forEach((h, i) => expect(Array.from(ob.hiddenStates![i]!.dataSync())).toEqual(Array.from(h!.dataSync())));
+      oa.attentions!.forEach((p, i) => expect(Array.from(ob.attentions![i]!.dataSync())).toEqual(Array.from(p!.dataSync())));
+      disposeVisionOutput(oa);
+      disposeVisionOutput(ob);
+      px.dispose();
+    } finally {
+      disposeClipModel(a);
+      disposeClipModel(b);
+    }
+  });
+
+  it('llama-tiny in bf16 shards: the logits of a forward call, streamed = resident', () => {
+    const dir = restore('llama-tiny', 'BF16');
+    const a = loadLlama(dir), b = loadLlama(dir, 'streamed');
+    const f = (p: typeof a.params): number[] => tf.tidy(() => Array.from(llamaForward(p, embedTokens(p, [1, 5, 7, 9]), a.config).logits.dataSync()));
+    expect(f(b.params)).toEqual(f(a.params));
+    tf.dispose([...flattenTree(a.params).values(), ...flattenTree(b.params).values()]);
+  });
+});

@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * A group of weights (one decoder layer, one encoder layer, the embedding table) that is either resident —
+ * the params tree holds its fp32 tensors — or streamed: the tree holds a WeightSource that keeps the
+ * weights on the host in their stored dtype (f16 / bf16 / f32, io/stored.ts) and materialises them as
+ * fp32 tensors for one use. f16 → fp32 and bf16 → fp32 are exact, so a streamed model computes the same
+ * numbers as a resident one (spec/io/stored.spec.ts); it only trades time for memory.
+ *
+ * Model code reads a group through `useWeights(group, (w) => …)` and never asks which kind it has.
+ */
+export interface WeightSource<T> {
+  readonly kind: 'weight-source';
+  /** the group's tensors in fp32, owned by the caller (useWeights disposes them) */
+  materialise(): T;
+  /** bytes the group takes on the host in its stored dtype */
+  readonly hostBytes: number;
+  /** bytes the group takes when materialised (fp32) */
+  readonly fp32Bytes: number;
+  /** the group's leaves on the host as fp32, by dotted path inside the group (a copy each call) */
+  hostLeaves(): Array<{ path: string; shape: readonly number[]; data: Float32Array }>;
+}
+
+/** A weight group: its tensors, or a source for them. */
+export type Weights<T> = T | WeightSource<T>;
+
+export function isWeightSource(x: unknown): x is WeightSource<unknown> {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'weight-source';
+}
+
+/**
+ * Runs `use` on a weight group. Resident: `use(w)`. Streamed: the group is materialised, used, and its
+ * tensors freed as soon as `use` returns (or throws), so one group at a time occupies the backend.
+ * `use` must not return the weights themselves.
+ */
+export function useWeights<T, R>(w: Weights<T>, use: (p: T) => R): R {
+  if (!isWeightSource(w)) return use(w);
+  const p = (w as WeightSource<T>).materialise();
+  try {
+    return use(p);
+  } finally {
+    for (const t of leafTensors(p)) t.dispose();
+  }
+}
+
+/** Every tensor reachable from a tree (arrays and plain objects); weight sources are not entered. */
+export function leafTensors(tree: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
+  if (tree instanceof tf.Tensor) out.push(tree);
+  else if (Array.isArray(tree)) tree.forEach((x) => leafTensors(x, out));
+  else if (tree && typeof tree === 'object' && !isWeightSource(tree)) Object.values(tree).forEach((x) => leafTensors(x, out));
+  return out;
+}
+
+/** Bytes of a params tree: resident tensors in fp32 and sources' host bytes, split by kind. */
+export function weightBytes(tree: unknown): { resident: number; streamedHost: number; largestStreamedFp32: number } {
+  const acc = { resident: 0, streamedHost: 0, largestStreamedFp32: 0 };
+  const walk = (x: unknown): void => {
+    if (x instanceof tf.Tensor) acc.resident += 4 * x.size;
+    else if (isWeightSource(x)) {
+      acc.streamedHost += x.hostBytes;
+      acc.largestStreamedFp32 = Math.max(acc.largestStreamedFp32, x.fp32Bytes);
+    } else if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  walk(tree);
+  return acc;
+}
+
+/** A group seen through `f` (e.g. a tied lm_head: the embedding table's weight); a source stays a source. */
+export function mapWeights<T, U>(w: Weights<T>, f: (p: T) => U): Weights<U> {
+  if (!isWeightSource(w)) return f(w);
+  const src = w as WeightSource<T>;
+  return {
+    kind: 'weight-source', hostBytes: 0, fp32Bytes: src.fp32Bytes, // the host bytes are counted once, under `w`
+    materialise: () => f(src.materialise()),
+    hostLeaves: () => src.hostLeaves(),
+  };
+}
+
+/** The tensors of a resident group; throws for a streamed one (code that needs the tensors themselves, e.g. tests). */
+export function residentWeights<T>(w: Weights<T>, what = 'weight group'): T {
+  if (isWeightSource(w)) throw new Error(`${what} is streamed from the host; use useWeights`);
+  return w as T;
+}
