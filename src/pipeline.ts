@@ -14,6 +14,7 @@ import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
 import { embedTokens } from './llama/decoder';
 import { checkPositions, greedyDecode, prefill } from './llama/generate';
+import type { KvCache } from './llama/kv_cache';
 import type { VisionEncoder, VisionTaps } from './clip/vision';
 import { stageTimer, type DecoderSide, type MethodSpec, type TraceTensors } from './method';
 import { methodOf } from './methods';
@@ -34,10 +35,12 @@ export interface PipelineInput {
   readonly clsAttentionLayers?: 'all' | readonly number[];
   /** Progress/timing callback: stage name when it starts. */
   readonly onStage?: (stage: string) => void;
-  /** Progress inside a stage ('vision': layers done of total). */
+  /** Progress inside a stage ('vision', 'prefill': layers done of total). */
   readonly onProgress?: (stage: string, done: number, total: number) => void;
   /** The vision tower's implementation (an acceleration from src/accel/, e.g. a VisionPool); default: `visionModel` in-process. */
   readonly visionEncoder?: VisionEncoder;
+  /** The KV cache the prefill fills (an acceleration's, e.g. src/accel/kv_host.ts HostKvCache); default: llama/kv_cache.ts KvCache. */
+  readonly newKvCache?: (numLayers: number) => KvCache;
   /** Called after each generated token. */
   readonly onToken?: (step: number, id: number) => void;
 }
@@ -170,7 +173,9 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
         trace.set('input_ids', { dtype: 'I64', shape: [1, ids.length], data: ids });
         trace.set('inputs_embeds', toHost(embeds, 'F32', [1, ...embeds.shape]));
       }
-      pre = prefill(model.params.language_model, cfg.text_config, embeds, { hook: decoder?.hook, allLogits: input.trace });
+      pre = prefill(model.params.language_model, cfg.text_config, embeds, {
+        hook: decoder?.hook, allLogits: input.trace, newCache: input.newKvCache, onLayer: input.onProgress && ((d, t) => input.onProgress!('prefill', d, t)),
+      });
     } finally {
       embeds.dispose();
     }

@@ -1,32 +1,116 @@
 /**
- * report/memory.ts runMemoryBytes: parameters counted from the parsed configs (4 bytes each) plus the
- * vision activation estimate for the most crops the pinpoints allow.
+ * report/memory.ts: the weight plan (io/loader.ts weightPlan, from the headers) is exactly what loading
+ * holds (core/weights.ts weightBytes of the loaded tree) for the golden models in both residencies; the
+ * estimate grows with layers, width and tokens; the token bound is LLaVA-NeXT's count at the largest
+ * pinpoint grid; a run that does not fit is refused in one line naming what it needs and what is there.
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { runMemoryBytes } from '../../src/report/memory';
-import { loadLlavaNextConfig } from '../../src/llava/load';
-import { loadClipModelConfig } from '../../src/clip/load';
+import fc from 'fast-check';
+import { weightBytes } from '../../src/core/weights';
+import { HeroError } from '../../src/core/errors';
+import { checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../../src/report/memory';
+import { disposeLlavaNext, llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../../src/llava/load';
+import { clipModelWeightPlan, disposeClipModel, loadClipModel } from '../../src/clip/load';
+import type { WeightPlan } from '../../src/io/loader';
+import type { LlavaNextConfig } from '../../src/llava/config';
+import { writeRandomCheckpoint } from '../../src/weights/random_checkpoint';
 import { modelDir } from '../util/fixtures';
-import { storedShapes } from '../util/keys';
 
-const values = (dir: string): number => {
-  let n = 0;
-  for (const s of storedShapes(path.join(dir, 'model.safetensors')).values()) n += s.reduce((a, d) => a * d, 1);
-  return n;
-};
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-memory-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-describe('report/memory · runMemoryBytes', () => {
-  const llava = loadLlavaNextConfig(modelDir('llava-next-tiny'));
-  it('adds 4 bytes per stored CLIP value when a CLIP model is given', () => {
-    expect(runMemoryBytes(llava, loadClipModelConfig(modelDir('clip-tiny'))) - runMemoryBytes(llava)).toBe(4 * values(modelDir('clip-tiny')));
+describe('io/loader weightPlan = what loading holds', () => {
+  it.each(['resident', 'streamed'] as const)('llava-next-tiny and clip-tiny (f32), %s', (residency) => {
+    const m = loadLlavaNext(modelDir('llava-next-tiny'), undefined, residency);
+    const c = loadClipModel(modelDir('clip-tiny'), residency);
+    try {
+      for (const [plan, tree] of [[llavaNextWeightPlan(modelDir('llava-next-tiny'), residency), m.params], [clipModelWeightPlan(modelDir('clip-tiny'), residency), c.params]] as const) {
+        const got = weightBytes(tree);
+        expect({ resident: plan.residentFp32, host: plan.streamedHost, group: plan.largestGroupFp32 })
+          .toEqual({ resident: got.resident, host: got.streamedHost, group: got.largestStreamedFp32 });
+      }
+    } finally {
+      disposeLlavaNext(m);
+      disposeClipModel(c);
+    }
   });
 
-  it('is 4 bytes per stored LLaVA value plus activations that grow with the largest pinpoint grid', () => {
-    const S = llava.vision_config.image_size;
-    const one = runMemoryBytes({ ...llava, image_grid_pinpoints: [[S, S]] });       // 1 + 1 crops
-    const four = runMemoryBytes({ ...llava, image_grid_pinpoints: [[S, S], [2 * S, 2 * S]] }); // 1 + 4 crops
-    const perCrop = (four - one) / 3;
-    expect(perCrop).toBeGreaterThan(0);
-    expect(one - 2 * perCrop).toBe(4 * values(modelDir('llava-next-tiny')));
+  it('an f16 checkpoint: streamed host bytes are 2 per value, resident 4; the largest group is a decoder layer or the embedding', () => {
+    const dir = path.join(tmp, 'tiny-f16');
+    writeRandomCheckpoint(dir, 'tiny-llava', 'f16', { seed: 1 });
+    const res = llavaNextWeightPlan(dir, 'resident'), str = llavaNextWeightPlan(dir, 'streamed');
+    expect(res.dtypes).toEqual(['F16']);
+    expect(res.streamedHost).toBe(0);
+    expect(str.residentFp32 + 2 * str.streamedHost).toBe(res.residentFp32);
+    const t = loadLlavaNextConfig(dir).text_config;
+    const D = t.hidden_size, F = t.intermediate_size, qkv = t.num_attention_heads * t.head_dim, kv = t.num_key_value_heads * t.head_dim;
+    const layer = 4 * (2 * D + D * qkv + 2 * D * kv + qkv * D + 3 * D * F); // norms, q k v o, gate up down (no biases)
+    expect(str.largestGroupFp32).toBe(Math.max(layer, 4 * t.vocab_size * D));
+  });
+});
+
+describe('report/memory · runMemoryEstimate', () => {
+  const llava = loadLlavaNextConfig(modelDir('llava-next-tiny'));
+  const plan = (resident: number, host = 0, group = 0): WeightPlan => ({ residentFp32: resident, streamedHost: host, largestGroupFp32: group, dtypes: ['F32'] });
+  const withText = (c: LlavaNextConfig, t: Partial<LlavaNextConfig['text_config']>): LlavaNextConfig => ({ ...c, text_config: { ...c.text_config, ...t } });
+
+  it('weights enter exactly: one more resident byte is one more byte on the backend and in all', () => {
+    const a = runMemoryEstimate(llava, [plan(1000)], 50), b = runMemoryEstimate(llava, [plan(1001)], 50);
+    expect(b.backend - a.backend).toBe(1);
+    expect(b.host - a.host).toBe(1);
+    const s = runMemoryEstimate(llava, [plan(1000, 777, 10)], 50, 1, true);
+    expect(s.parts.streamedHost).toBe(777);
+    expect(s.host - s.backend).toBeGreaterThanOrEqual(777);
+  });
+
+  it('never decreases with more decoder layers, a wider decoder, more tokens or more vision workers (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 500 }),
+      fc.integer({ min: 1, max: 4 }), fc.boolean(), (L, w, T, dT, workers, hostKv) => {
+        const c = withText(llava, { num_hidden_layers: L, hidden_size: 64 * w });
+        const e = runMemoryEstimate(c, [plan(1e6)], T, workers, hostKv);
+        const more = [
+          runMemoryEstimate(withText(c, { num_hidden_layers: L + 1 }), [plan(1e6)], T, workers, hostKv),
+          runMemoryEstimate(withText(c, { hidden_size: 64 * (w + 1) }), [plan(1e6)], T, workers, hostKv),
+          runMemoryEstimate(c, [plan(1e6)], T + dT, workers, hostKv),
+          runMemoryEstimate(c, [plan(1e6)], T, workers + 1, hostKv),
+        ];
+        return more.every((x) => x.host >= e.host && x.backend >= e.backend);
+      }));
+  });
+
+  it('a host KV cache leaves two layers\' worth on the backend and moves the rest to the host', () => {
+    const c = withText(llava, { num_hidden_layers: 8 });
+    const dev = runMemoryEstimate(c, [plan(0)], 1000, 1, false), host = runMemoryEstimate(c, [plan(0)], 1000, 1, true);
+    expect(dev.backend - host.backend).toBe(dev.parts.kvCache * (1 - 2 / 8));
+    expect(dev.parts.kvCache).toBe(4 * 2 * 8 * 1000 * c.text_config.num_key_value_heads * c.text_config.head_dim);
+  });
+});
+
+describe('report/memory · maxDecoderTokens', () => {
+  it("LLaVA-NeXT-7B's geometry: 2928 visual tokens at 672×672 (576 thumbnail + 48×48 tiles + 48 newlines), plus text and new tokens", () => {
+    const cfg = loadLlavaNextConfig(modelDir('llava-next-tiny'));
+    const seven = { ...cfg, image_grid_pinpoints: [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]],
+      vision_config: { ...cfg.vision_config, image_size: 336, patch_size: 14 } } as LlavaNextConfig;
+    expect(maxDecoderTokens(seven, 40, 8)).toBe(2928 + 40 + 8);
+  });
+});
+
+describe('report/memory · checkRunMemory', () => {
+  const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, kvCache: 0, activations: 0, visionWorkers: 0 } });
+  const lines: string[] = [];
+  const log = (s: string): void => { lines.push(s); };
+
+  it('refuses more than the available memory in one line naming both, unless forced', () => {
+    expect(() => checkRunMemory(e(30 * GIB, 3 * GIB), { backend: 'cpu', force: false, log, available: 20 * GIB }))
+      .toThrow(new HeroError('the run needs about 30.00 GiB of memory but only 20.00 GiB is available; use --weights streamed, a machine with more memory, or --force to try anyway'));
+    expect(() => checkRunMemory(e(30 * GIB, 3 * GIB), { backend: 'cpu', force: true, log, available: 20 * GIB })).not.toThrow();
+  });
+
+  it('refuses more than the wasm heap on wasm only', () => {
+    expect(() => checkRunMemory(e(6 * GIB, 5 * GIB), { backend: 'wasm', force: false, log, available: 20 * GIB })).toThrow(/holds at most 4.00 GiB/);
+    expect(() => checkRunMemory(e(6 * GIB, 5 * GIB), { backend: 'cpu', force: false, log, available: 20 * GIB })).not.toThrow();
+    expect(WASM_HEAP_BYTES).toBe(4 * GIB);
   });
 });

@@ -15,9 +15,22 @@ import type { ClipVisionConfig } from '../clip/config';
 import type { ClipVisionParams } from '../clip/vision';
 import { installKernels, ATTENTION_KERNELS, LINEAR_KERNELS, type AttentionKernel, type KernelChoice, type LinearKernel } from './kernels';
 import { VisionPool } from './vision_pool';
+import { HostKvCache } from './kv_host';
+import type { KvCache } from '../llama/kv_cache';
+import type { WeightResidency } from '../io/loader';
 
 export { installKernels, installedKernels, REFERENCE_CHOICE, type KernelChoice, type AttentionKernel, type LinearKernel } from './kernels';
 export { VisionPool } from './vision_pool';
+export { HostKvCache } from './kv_host';
+
+/**
+ * The KV cache that goes with a weight residency: on the host next to streamed weights (./kv_host.ts:
+ * the backend then holds one layer's keys and values at a time), else undefined (llama/kv_cache.ts KvCache
+ * on the backend).
+ */
+export function kvCacheFor(residency: WeightResidency): ((numLayers: number) => KvCache) | undefined {
+  return residency === 'streamed' ? (n) => new HostKvCache(n) : undefined;
+}
 
 export interface AccelOptions {
   /** 'auto' (default): 'per-head' on wasm, the reference 'batched' elsewhere. */

@@ -9,7 +9,12 @@ import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
 import { disposeClipModel, loadClipModel } from '../clip/load';
-import { installAccelerations, startVisionEncoder, type Accelerations, type VisionPool } from '../accel';
+import { installAccelerations, kvCacheFor, startVisionEncoder, type Accelerations, type VisionPool } from '../accel';
+import type { WeightResidency } from '../io/loader';
+import type { KvCache } from '../llama/kv_cache';
+import { llavaNextWeightPlan, loadLlavaNextConfig } from '../llava/load';
+import { clipModelWeightPlan } from '../clip/load';
+import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../report/memory';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
 import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
@@ -36,6 +41,86 @@ export function startVisionPool(accel: Accelerations, model: LlavaNextModel, log
   if (accel.visionWorkers <= 1) return undefined;
   log(`vision tower: ${accel.visionWorkers} worker threads (copying the weights into each)`);
   return startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config);
+}
+
+/** How the weights are held, and the refusal override (run, trace). */
+export const WEIGHTS_FLAGS: FlagSpecs = {
+  weights: { type: 'string', arg: 'auto|resident|streamed', default: 'auto', help: 'resident: every weight in fp32 on the backend; streamed: layers, embedding and lm_head stay on the host in their stored dtype (f16/bf16/f32) and are widened to fp32 one at a time, the KV cache on the host (exact: same numbers, more time); auto: resident when the memory estimate fits, else streamed' },
+  force: { type: 'boolean', help: 'load the model even if the memory estimate exceeds the available memory ($HERO_LVLM_AVAILABLE_MEMORY bytes, else MemAvailable) or the wasm heap' },
+};
+
+/** What chooseWeights decided. */
+export interface WeightChoice {
+  readonly residency: WeightResidency;
+  /** the KV cache that goes with it (on the host for streamed weights), for PipelineInput.newKvCache */
+  readonly newKvCache?: (numLayers: number) => KvCache;
+}
+
+/** Prompt tokens at most (an upper bound for the memory estimate, before the tokenizer is loaded): one per UTF-8 byte plus the template's. */
+function promptTokensBound(flags: ParsedFlags): number {
+  if (flags['input-ids'] !== undefined) return (flags['input-ids'] as number[]).length;
+  const text = (flags.prompt ?? flags['raw-prompt'] ?? '') as string;
+  return Buffer.byteLength(text, 'utf8') + 128;
+}
+
+/**
+ * --weights: estimates the memory of both residencies from the configs and the safetensors headers
+ * (report/memory.ts; no tensor data read), picks one (auto: resident when it fits on the backend and in
+ * the available memory, else streamed), prints the choice and the estimate, and refuses a run that does not
+ * fit (one line; --force overrides). Called before anything is loaded.
+ */
+export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: string }, backend: string, visionWorkers: number,
+  log: (s: string) => void): WeightChoice {
+  const asked = flags.weights as string;
+  if (!['auto', 'resident', 'streamed'].includes(asked)) throw new HeroError(`--weights: '${asked}' is not one of auto, resident, streamed`);
+  const llava = loadLlavaNextConfig(dirs.model);
+  const T = maxDecoderTokens(llava, promptTokensBound(flags), flags['max-new-tokens'] as number);
+  const estimate = (r: WeightResidency) => {
+    const plans = [llavaNextWeightPlan(dirs.model, r), ...(dirs.clip ? [clipModelWeightPlan(dirs.clip, r)] : [])];
+    return { plans, e: runMemoryEstimate(llava, plans, T, visionWorkers, r === 'streamed') };
+  };
+  let residency: WeightResidency = asked === 'streamed' ? 'streamed' : 'resident';
+  let chosen = estimate(residency);
+  if (asked === 'auto') {
+    const avail = availableMemory();
+    const fits = (e: MemoryEstimate): boolean => e.host <= avail && (backend !== 'wasm' || e.backend <= WASM_HEAP_BYTES);
+    if (!fits(chosen.e)) {
+      const why = `resident would need ${(chosen.e.backend / GIB).toFixed(1)} GiB on the backend${backend === 'wasm' ? ` (wasm heap ≤ ${WASM_HEAP_BYTES / GIB} GiB)` : ''}`;
+      residency = 'streamed';
+      chosen = estimate(residency);
+      log(`weights: streamed (auto: ${why})`);
+    } else log('weights: resident (auto: the estimate fits)');
+  } else log(`weights: ${residency}`);
+  if (residency === 'streamed') {
+    const dtypes = [...new Set(chosen.plans.flatMap((p) => p.dtypes))].join('/');
+    log(`weights: ${dtypes} on the host (${(chosen.e.parts.streamedHost / GIB).toFixed(2)} GiB), widened to fp32 one group at a time ` +
+      `(at most ${(chosen.e.parts.largestGroupFp32 / GIB).toFixed(2)} GiB); KV cache on the host`);
+  }
+  checkRunMemory(chosen.e, { backend, force: flags.force === true, log });
+  return { residency, newKvCache: kvCacheFor(residency) };
+}
+
+/** Progress: stage lines, and on a TTY bars rewritten in place (loading tensors, vision and decoder layers, decoded tokens). */
+export interface Progress {
+  stage(s: string): void;
+  bar(what: string, done: number, total: number): void;
+  end(): void;
+}
+
+/** Progress on stderr: bars only on a TTY, plain stage lines otherwise. */
+export function progress(log: (s: string) => void, tty = process.stderr.isTTY === true): Progress {
+  let open = false;
+  const end = (): void => { if (open) { process.stderr.write('\n'); open = false; } };
+  return {
+    stage: (s) => { end(); log(`${s} …`); },
+    bar: (what, done, total) => {
+      if (!tty) return;
+      const w = 30, n = Math.round((done / total) * w);
+      process.stderr.write(`\r${what.padEnd(10)} [${'#'.repeat(n)}${'.'.repeat(w - n)}] ${done}/${total}`);
+      open = true;
+    },
+    end,
+  };
 }
 
 export const INPUT_FLAGS: FlagSpecs = {
@@ -137,7 +222,7 @@ export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: num
  * (--clip) and the text it scores (--clip-input-ids, else --clip-text, else the question).
  */
 export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: string | null,
-  log: (s: string) => void): MethodSpec {
+  log: (s: string) => void, residency: WeightResidency = 'resident', bar?: Progress): MethodSpec {
   const method = methodByName(flags.method as string);
   const options = method.configure(flags, model);
   if (!method.clip) return { name: method.name, options } as MethodSpec;
@@ -147,7 +232,9 @@ export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: 
     const dir = flags.clip as string | undefined;
     if (dir === undefined) throw new HeroError(method.clip.missing);
     if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--clip: '${dir}' has no config.json (expected an HF CLIPModel directory)`);
-    clip = loadClipModel(dir);
+    bar?.stage('loading the CLIP model');
+    clip = loadClipModel(dir, residency, bar && ((d, t) => bar.bar('loading', d, t)));
+    bar?.end();
     try {
       if (flags['clip-input-ids'] !== undefined) clipIds = flags['clip-input-ids'] as number[];
       else {

@@ -9,11 +9,10 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, disposeMethodSpec, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
-import { disposeLlavaNext, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
-import { disposeClipModel, loadClipModelConfig } from '../clip/load';
+import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
 import { attentionMapLabels, methodByName, type MethodSpec } from '../methods';
@@ -21,7 +20,6 @@ import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
 import { renderReportHtml } from '../report/html';
-import { checkMemory, runMemoryBytes } from '../report/memory';
 
 const FLAGS: FlagSpecs = {
   ...INPUT_FLAGS,
@@ -29,7 +27,7 @@ const FLAGS: FlagSpecs = {
   model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (default: the embedded random-weight model)' },
   out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png, report.json and report.html (the same report as one self-contained page) go' },
   json: { type: 'boolean', help: 'print report.json on stdout instead of the text report' },
-  force: { type: 'boolean', help: 'load the model even if the memory estimate exceeds the available memory ($HERO_LVLM_AVAILABLE_MEMORY bytes, else MemAvailable)' },
+  ...WEIGHTS_FLAGS,
   ...BACKEND_FLAGS,
 };
 
@@ -40,23 +38,6 @@ const DESCRIPTION = 'Answers a question about an image with HERO dropping visual
   'weights are random (its answers are meaningless; the selection and the savings are real).\n' +
   'Writes to --out: overlay.png (kept tokens on the image), attention_maps.png (CLS attention per layer and\n' +
   'crop), report.json, and report.html (all of it on one self-contained page; open it in a browser).';
-
-/** Progress bars on a TTY (rewritten in place: loading tensors, vision layers, decoded tokens); plain stage lines otherwise. */
-function progress(log: (s: string) => void): { stage: (s: string) => void; bar: (what: string, done: number, total: number) => void; end: () => void } {
-  const tty = process.stderr.isTTY === true;
-  let open = false;
-  const end = (): void => { if (open) { process.stderr.write('\n'); open = false; } };
-  return {
-    stage: (s) => { end(); log(`${s} …`); },
-    bar: (what, done, total) => {
-      if (!tty) return;
-      const w = 30, n = Math.round((done / total) * w);
-      process.stderr.write(`\r${what.padEnd(10)} [${'#'.repeat(n)}${'.'.repeat(w - n)}] ${done}/${total}`);
-      open = true;
-    },
-    end,
-  };
-}
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -86,28 +67,28 @@ async function main(argv: string[]): Promise<number> {
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const { backend, accel } = await setupBackend(flags, log);
   const clipDir = flags.clip as string | undefined;
-  const clipCfg = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) ? loadClipModelConfig(clipDir) : undefined;
-  checkMemory(runMemoryBytes(loadLlavaNextConfig(modelDir!), clipCfg), flags.force === true, log);
+  const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && m.clip ? clipDir : undefined;
+  const weights = chooseWeights(flags, { model: modelDir!, clip: clipUsed }, backend, accel.visionWorkers, log);
 
   const bar = progress(log);
   bar.stage('loading the model');
   const t0 = performance.now();
-  const model = loadLlavaNext(modelDir!, (d, t) => bar.bar('loading', d, t));
+  const model = loadLlavaNext(modelDir!, (d, t) => bar.bar('loading', d, t), weights.residency);
   const loadMs = Math.floor((performance.now() - t0) * 1000) / 1000;
   let method: MethodSpec | undefined;
   let pool;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
-    method = methodSpec(flags, model, question, log);
+    method = methodSpec(flags, model, question, log, weights.residency, bar);
     const clip = 'clip' in method ? method.clip : null;
     if (clip) checkWeightsFit(clip.params);
     pool = startVisionPool(accel, model, log);
     const result = runPipeline(model, {
-      visionEncoder: pool,
+      visionEncoder: pool, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),
-      onProgress: (_s, d, t) => bar.bar('vision', d, t),
+      onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
     bar.end();

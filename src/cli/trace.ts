@@ -9,11 +9,11 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, checkImageFlag, disposeMethodSpec, methodSpec, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
-import { methodOf, type MethodSpec } from '../methods';
+import { methodByName, methodOf, type MethodSpec } from '../methods';
 import { runPipeline } from '../pipeline';
 
 const FLAGS: FlagSpecs = {
@@ -22,6 +22,7 @@ const FLAGS: FlagSpecs = {
   ...METHOD_FLAGS,
   method: { ...METHOD_FLAGS.method, default: 'none' },
   out: { type: 'string', arg: 'FILE', help: 'output .safetensors file (missing directories are created)' },
+  ...WEIGHTS_FLAGS,
   ...BACKEND_FLAGS,
 };
 
@@ -59,20 +60,29 @@ async function main(argv: string[]): Promise<number> {
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
   const { backend, accel } = await setupBackend(flags, log);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  const model = loadLlavaNext(modelDir);
+  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
+  const clipDir = flags.clip as string | undefined;
+  const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && methodByName(flags.method as string).clip ? clipDir : undefined;
+  const weights = chooseWeights(flags, { model: modelDir, clip: clipUsed }, backend, accel.visionWorkers, log);
+  const bar = progress(log);
+  bar.stage('loading the model');
+  const model = loadLlavaNext(modelDir, (d, t) => bar.bar('loading', d, t), weights.residency);
   let method: MethodSpec | undefined;
   let pool;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
-    method = methodSpec(flags, model, question, log);
+    method = methodSpec(flags, model, question, log, weights.residency, bar);
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(accel, model, log);
     const result = runPipeline(model, {
-      visionEncoder: pool,
+      visionEncoder: pool, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
-      onStage: (s) => log(`${s} …`),
+      onStage: (s) => bar.stage(s),
+      onProgress: (s, d, t) => bar.bar(s, d, t),
+      onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
+    bar.end();
     try {
       writeSafetensors(out, Object.fromEntries(result.trace), {
         format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
@@ -86,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ out, tensors: result.trace.size, visual_tokens: result.visualTokens, generated_ids: result.newIds })}\n`);
     return 0;
   } finally {
+    bar.end();
     await pool?.close();
     disposeMethodSpec(method);
     disposeLlavaNext(model);

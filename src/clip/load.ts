@@ -4,7 +4,7 @@
  * The only file of src/clip/ that touches files or io/.
  */
 import { disposeTree, layerNormKeys, linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, readCheckpointConfig, type CheckpointRecipe, type WeightResidency } from '../io/loader';
+import { keySpecSize, loadCheckpoint, readCheckpointConfig, weightPlan, type CheckpointRecipe, type WeightPlan, type WeightResidency } from '../io/loader';
 import { clipModelConfig, clipVisionConfig, type ClipModelConfig, type ClipTextConfig, type ClipVisionConfig } from './config';
 import type { ClipModel } from './model';
 import type { ClipVisionParams } from './vision';
@@ -89,9 +89,14 @@ export function loadClipModelConfig(dir: string): ClipModelConfig {
   return readCheckpointConfig(dir, CLIP_MODEL_RECIPE);
 }
 
+/** What loading the CLIPModel directory `dir` with `residency` holds (io/loader.ts weightPlan; headers only). */
+export function clipModelWeightPlan(dir: string, residency: WeightResidency): WeightPlan {
+  return weightPlan(dir, CLIP_MODEL_RECIPE, residency);
+}
+
 /** Loads an HF CLIPModel directory (config.json + safetensors); `residency` as io/loader.ts WeightResidency. */
-export function loadClipModel(dir: string, residency: WeightResidency = 'resident'): ClipModel {
-  const { config, tree } = loadCheckpoint<ClipModelConfig, ClipModel['params']>(dir, CLIP_MODEL_RECIPE, undefined, residency);
+export function loadClipModel(dir: string, residency: WeightResidency = 'resident', onProgress?: (done: number, total: number) => void): ClipModel {
+  const { config, tree } = loadCheckpoint<ClipModelConfig, ClipModel['params']>(dir, CLIP_MODEL_RECIPE, onProgress, residency);
   return { dir, vision: config.vision, text: config.text, params: tree };
 }
 

@@ -54,8 +54,12 @@ export function leafTensors(tree: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
 /** Bytes of a params tree: resident tensors in fp32 and sources' host bytes, split by kind. */
 export function weightBytes(tree: unknown): { resident: number; streamedHost: number; largestStreamedFp32: number } {
   const acc = { resident: 0, streamedHost: 0, largestStreamedFp32: 0 };
+  const seen = new Set<tf.Tensor>(); // a tied lm_head holds the embedding's tensor: counted once
   const walk = (x: unknown): void => {
-    if (x instanceof tf.Tensor) acc.resident += 4 * x.size;
+    if (x instanceof tf.Tensor) {
+      if (!seen.has(x)) acc.resident += 4 * x.size;
+      seen.add(x);
+    }
     else if (isWeightSource(x)) {
       acc.streamedHost += x.hostBytes;
       acc.largestStreamedFp32 = Math.max(acc.largestStreamedFp32, x.fp32Bytes);

@@ -105,3 +105,45 @@ export function keySpecSize(spec: KeySpec): number {
   for (const shape of spec.values()) n += shape.reduce((a, d) => a * d, 1);
   return n;
 }
+
+/** What a checkpoint's weights take, by residency (see weightPlan). */
+export interface WeightPlan {
+  /** fp32 bytes of the tensors that stay on the backend */
+  readonly residentFp32: number;
+  /** host bytes of the streamed groups in their stored dtype */
+  readonly streamedHost: number;
+  /** fp32 bytes of the largest streamed group (what one use materialises) */
+  readonly largestGroupFp32: number;
+  /** the stored dtypes, e.g. ['F16'] */
+  readonly dtypes: readonly string[];
+}
+
+/**
+ * What loading `dir` with `residency` will hold, from the config, the key spec, the stream groups and
+ * the safetensors headers (no tensor data is read). Equals core/weights.ts weightBytes of the loaded tree.
+ */
+export function weightPlan<C>(dir: string, recipe: CheckpointRecipe<C>, residency: WeightResidency): WeightPlan {
+  const config = readCheckpointConfig(dir, recipe);
+  const store = SafetensorsDir.open(dir);
+  try {
+    const spec = recipe.keys(config);
+    const stored = resolveKeys(store, spec, { llavaLayout: recipe.llavaLayout ?? false });
+    let residentFp32 = 0, streamedHost = 0;
+    const groups = new Map<string, number>();
+    const dtypes = new Set<string>();
+    for (const [name, shape] of spec) {
+      const info = store.info(stored.get(name)!);
+      dtypes.add(info.dtype);
+      const numel = shape.reduce((a, d) => a * d, 1);
+      const group = residency === 'streamed' ? streamGroupOf(name, recipe.streamGroups ?? []) : undefined;
+      if (group === undefined) residentFp32 += 4 * numel;
+      else {
+        streamedHost += info.end - info.begin;
+        groups.set(group, (groups.get(group) ?? 0) + 4 * numel);
+      }
+    }
+    return { residentFp32, streamedHost, largestGroupFp32: Math.max(0, ...groups.values()), dtypes: [...dtypes].sort() };
+  } finally {
+    store.close();
+  }
+}

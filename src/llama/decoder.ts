@@ -154,10 +154,11 @@ export interface DecoderHook {
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaModel.forward, LlamaForCausalLM.forward
  * @param inputsEmbeds [T, D]
  * @param opts.hook rewrites rows after some of the layers (a pruning method's decoder side); none: plain Llama
+ * @param opts.onLayer progress: called after each layer (layers done, L)
  * @returns logits [T', V] for the rows that survive (all T without a hook; 1 with lastOnly)
  */
 export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
-  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; hook?: DecoderHook } = {}): DecoderOutput & { positions: number[] } {
+  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; hook?: DecoderHook; onLayer?: (done: number, total: number) => void } = {}): DecoderOutput & { positions: number[] } {
   const T = inputsEmbeds.shape[0];
   const L = cfg.num_hidden_layers;
   assertShape(inputsEmbeds, ['T', 'D'], [-1, cfg.hidden_size], 'llamaForward: inputs_embeds');
@@ -200,6 +201,7 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
         const cache = opts.cache ? { cache: opts.cache, layer: i, positions: f.pos } : undefined;
         const keep = wantAttn(i) || hookLayers.includes(i);
         const { y, probs } = useWeights(p.model.layers[i], (w) => decoderLayer(w, h, cfg, f.rope, f.mask, cache, keep));
+        opts.onLayer?.(i + 1, L);
         return { h: y, tap: keep ? probs : undefined };
       }, taps.hiddenStates === true);
       hidden.push(...run.hidden);

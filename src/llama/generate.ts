@@ -42,12 +42,15 @@ export interface Prefill {
  * @param opts.hook a decoder hook for this forward call (a pruning method's decoder side); decode steps then
  *   continue each layer's cache
  * @param opts.allLogits keep the logits of every row (the trace's `logits`), not only the last one
+ * @param opts.newCache the cache to fill (an acceleration's, e.g. src/accel/kv_host.ts); default KvCache
+ * @param opts.onLayer progress: called after each decoder layer
  */
 export function prefill(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D,
-  opts: { readonly hook?: DecoderHook; readonly allLogits?: boolean } = {}): Prefill {
-  const cache = new KvCache(cfg.num_hidden_layers);
+  opts: { readonly hook?: DecoderHook; readonly allLogits?: boolean; readonly newCache?: (numLayers: number) => KvCache;
+    readonly onLayer?: (done: number, total: number) => void } = {}): Prefill {
+  const cache = opts.newCache ? opts.newCache(cfg.num_hidden_layers) : new KvCache(cfg.num_hidden_layers);
   try {
-    const out = llamaForward(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, hook: opts.hook });
+    const out = llamaForward(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, hook: opts.hook, onLayer: opts.onLayer });
     return { cache, logits: out.logits, positions: out.positions };
   } catch (e) {
     cache.dispose();

@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * dispose(). `length` advances once per forward call, after the last layer appended.
  */
 export class KvCache {
-  private readonly k: (tf.Tensor3D | undefined)[];
-  private readonly v: (tf.Tensor3D | undefined)[];
+  protected readonly k: (tf.Tensor3D | undefined)[];
+  protected readonly v: (tf.Tensor3D | undefined)[];
   /** Position ids of the cached keys, per layer (layers after a decoder hook dropped or merged rows hold fewer). */
   private readonly pos: number[][];
   /** Per layer, the position id the next chunk starts at (= len unless a method renumbered the rows). */
@@ -57,6 +57,11 @@ export class KvCache {
   append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D, positions?: readonly number[]): { k: tf.Tensor3D; v: tf.Tensor3D } {
     const T = k.shape[1];
     this.pos[layer].push(...(positions ?? Array.from({ length: T }, (_, t) => this.len + t)));
+    return this.store(layer, k, v);
+  }
+
+  /** Keeps a chunk's keys and values [Hkv, T, Dh] after the layer's, returning the whole [Hkv, Tc + T, Dh]. */
+  protected store(layer: number, k: tf.Tensor3D, v: tf.Tensor3D): { k: tf.Tensor3D; v: tf.Tensor3D } {
     const oldK = this.k[layer], oldV = this.v[layer];
     const nk = tf.keep(oldK ? tf.concat([oldK, k], 1) : tf.clone(k));
     const nv = tf.keep(oldV ? tf.concat([oldV, v], 1) : tf.clone(v));

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { readJsonFile } from '../io/json';
 import { disposeTree, linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, type CheckpointRecipe, type WeightResidency } from '../io/loader';
+import { keySpecSize, loadCheckpoint, weightPlan, type CheckpointRecipe, type WeightPlan, type WeightResidency } from '../io/loader';
 import { clipStreamGroups, clipVisionKeys } from '../clip/load';
 import { llamaKeys, llamaStreamGroups, tieLmHead } from '../llama/load';
 import { deriveLlava, llavaNextConfig, type LlavaDerived, type LlavaNextConfig } from './config';
@@ -79,6 +79,11 @@ const LLAVA_RECIPE: CheckpointRecipe<LlavaFiles> = {
   llavaLayout: true,
   streamGroups: [...clipStreamGroups('vision_tower.vision_model.'), ...llamaStreamGroups('language_model.')],
 };
+
+/** What loading `dir` with `residency` holds (io/loader.ts weightPlan; reads the headers, no tensor data). */
+export function llavaNextWeightPlan(dir: string, residency: WeightResidency): WeightPlan {
+  return weightPlan(dir, LLAVA_RECIPE, residency);
+}
 
 /** Parses `<dir>/config.json` as a LLaVA-NeXT config (no other file, no tensors). */
 export function loadLlavaNextConfig(dir: string): LlavaNextConfig {

@@ -2,10 +2,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { HeroError } from '../core/errors';
-import type { ClipModelConfig } from '../clip/config';
-import { clipParameterCount } from '../clip/load';
 import type { LlavaNextConfig } from '../llava/config';
-import { llavaNextParameterCount } from '../llava/load';
+import { clipVisionKeys } from '../clip/load';
+import { keySpecSize, type WeightPlan } from '../io/loader';
 
 /** Environment variable that overrides the detected available memory (bytes), e.g. under a cgroup limit. */
 export const MEMORY_ENV = 'HERO_LVLM_AVAILABLE_MEMORY';
@@ -30,26 +29,90 @@ export function availableMemory(env: NodeJS.ProcessEnv = process.env): number {
 
 export const GIB = 2 ** 30;
 
-/** Throws unless `needBytes` fits in the available memory (or `force`). */
-export function checkMemory(needBytes: number, force: boolean, log: (s: string) => void, avail = availableMemory()): void {
-  log(`memory: this run needs about ${(needBytes / GIB).toFixed(2)} GiB in fp32; ${(avail / GIB).toFixed(1)} GiB available`);
-  if (needBytes > avail && !force) {
-    throw new HeroError(`the model needs about ${(needBytes / GIB).toFixed(1)} GiB in fp32 but only ${(avail / GIB).toFixed(1)} GiB is available; use a machine with more memory, or --force to try anyway`);
-  }
+/** tfjs-wasm keeps every tensor in one heap of at most 4 GiB (a wasm32 address space). */
+export const WASM_HEAP_BYTES = 4 * GIB;
+
+/** What a run holds, from the configs and the weight plans (io/loader.ts weightPlan). */
+export interface MemoryEstimate {
+  /** bytes on the backend at the peak (the wasm heap on wasm): resident weights, one streamed group, KV cache, activations */
+  readonly backend: number;
+  /** process memory at the peak: the host copy of the streamed weights, the backend, the vision workers' copies */
+  readonly host: number;
+  readonly parts: {
+    readonly residentFp32: number; readonly streamedHost: number; readonly largestGroupFp32: number;
+    readonly kvCache: number; readonly activations: number; readonly visionWorkers: number;
+  };
 }
 
 /**
- * fp32 bytes a `run` needs (f16/bf16 files double in memory), from the parsed configs: every parameter of
- * the LLaVA-NeXT model and of the CLIP model (given when --clip names one), each counted from its loader's
- * key spec, plus the vision tower's activations for the most crops P the pinpoints can give (1 + the
- * largest tile grid): (L+1)·(N+1)·(Dv + Hv·(N+1)/4) values per crop.
- * @choice the activation term is an upper-bound estimate, not a count.
+ * The memory a `run` needs. Weights: as the plans say (resident fp32, or the stored bytes on the host
+ * plus one materialised group). KV cache: 2·L·T·Hkv·Dh fp32 values for T positions. Activations: the
+ * vision tower's for the most crops P the pinpoints give, (L+1)·(N+1)·(Dv + Hv·(N+1)/4) values per crop,
+ * or the decoder's, T·(6·D + 3·F) + 2·T² + V values, whichever is larger (the stages run one after the
+ * other). Vision workers each hold the vision tower in fp32 and their crops' activations.
+ * The backend peak is the decoder's or the vision stage's, the host peak adds the streamed host bytes.
+ * @choice the activation terms are upper-bound estimates, not counts; the weights are exact.
+ * @param tokens T, the longest sequence the decoder sees (prompt with visual tokens + new tokens)
+ * @param hostKvCache the KV cache is on the host (src/accel/kv_host.ts)
  */
-export function runMemoryBytes(llava: LlavaNextConfig, clip?: ClipModelConfig): number {
-  const v = llava.vision_config;
+export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly WeightPlan[], tokens: number, visionWorkers = 1, hostKvCache = false): MemoryEstimate {
+  const v = llava.vision_config, t = llava.text_config;
   const S = v.image_size;
   const P = 1 + Math.max(...llava.image_grid_pinpoints.map(([h, w]) => Math.ceil(h / S) * Math.ceil(w / S)));
   const N1 = (S / v.patch_size) ** 2 + 1;
-  const activations = 4 * P * (v.num_hidden_layers + 1) * N1 * (v.hidden_size + v.num_attention_heads * N1 / 4);
-  return 4 * llavaNextParameterCount(llava) + (clip ? 4 * clipParameterCount(clip) : 0) + activations;
+  const perCrop = 4 * (v.num_hidden_layers + 1) * N1 * (v.hidden_size + v.num_attention_heads * N1 / 4);
+  const T = tokens;
+  const decoderAct = 4 * (T * (6 * t.hidden_size + 3 * t.intermediate_size) + 2 * T * T + t.vocab_size);
+  const kvCache = 4 * 2 * t.num_hidden_layers * T * t.num_key_value_heads * t.head_dim;
+  const sum = (f: (p: WeightPlan) => number): number => plans.reduce((a, p) => a + f(p), 0);
+  const residentFp32 = sum((p) => p.residentFp32), streamedHost = sum((p) => p.streamedHost);
+  const largestGroupFp32 = Math.max(0, ...plans.map((p) => p.largestGroupFp32));
+  const workers = visionWorkers > 1;
+  const visionFp32 = 4 * keySpecSize(clipVisionKeys(v, ''));
+  const visionWorkersBytes = workers ? visionWorkers * visionFp32 + P * perCrop : 0;
+  const visionStage = residentFp32 + largestGroupFp32 + P * perCrop; // HERO's CLIP passes run in-process even with workers
+  // A host KV cache leaves one layer's keys and values on the backend (twice: the stored copy and the one attended).
+  const kvOnBackend = hostKvCache ? 2 * kvCache / t.num_hidden_layers : kvCache;
+  const decoderStage = residentFp32 + largestGroupFp32 + kvOnBackend + decoderAct;
+  const backend = Math.max(visionStage, decoderStage);
+  return {
+    backend,
+    host: streamedHost + Math.max(visionStage + visionWorkersBytes, decoderStage + (hostKvCache ? kvCache : 0)),
+    parts: { residentFp32, streamedHost, largestGroupFp32, kvCache, activations: Math.max(P * perCrop, decoderAct), visionWorkers: visionWorkersBytes },
+  };
+}
+
+/**
+ * T for the estimate: every visual token LLaVA-NeXT makes at the largest pinpoint grid (thumbnail, tiles,
+ * one newline per tile row; a method only drops), the text around them and the new tokens.
+ */
+export function maxDecoderTokens(llava: LlavaNextConfig, textTokens: number, maxNewTokens: number): number {
+  const v = llava.vision_config;
+  const G = v.image_size / v.patch_size;
+  const visual = Math.max(...llava.image_grid_pinpoints.map(([h, w]) => {
+    const rows = Math.ceil(h / v.image_size) * G, cols = Math.ceil(w / v.image_size) * G;
+    return G * G + rows * cols + rows;
+  }));
+  return visual + textTokens + maxNewTokens;
+}
+
+/**
+ * Refuses, before loading, a run whose estimate exceeds the available memory or, on wasm, the heap
+ * (unless `force`); logs the estimate either way.
+ */
+export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force: boolean; log: (s: string) => void; available?: number }): void {
+  const avail = opts.available ?? availableMemory();
+  const g = (b: number): string => `${(b / GIB).toFixed(2)} GiB`;
+  opts.log(`memory: about ${g(e.host)} in all (weights on the host ${g(e.parts.streamedHost)}, backend ${g(e.backend)}: ` +
+    `resident weights ${g(e.parts.residentFp32)}, one streamed group ${g(e.parts.largestGroupFp32)}, KV cache ${g(e.parts.kvCache)}, ` +
+    `activations ${g(e.parts.activations)}${e.parts.visionWorkers ? `, vision workers ${g(e.parts.visionWorkers)}` : ''}); ${g(avail)} available`);
+  if (opts.force) return;
+  if (opts.backend === 'wasm' && e.backend > WASM_HEAP_BYTES) {
+    throw new HeroError(`the run needs about ${g(e.backend)} on the wasm backend, whose heap holds at most ${g(WASM_HEAP_BYTES)}; ` +
+      'use --weights streamed, a smaller --ratio, or --force to try anyway');
+  }
+  if (e.host > avail) {
+    throw new HeroError(`the run needs about ${g(e.host)} of memory but only ${g(avail)} is available; ` +
+      'use --weights streamed, a machine with more memory, or --force to try anyway');
+  }
 }

@@ -1,0 +1,71 @@
+/**
+ * accel/kv_host.ts HostKvCache against the reference llama/kv_cache.ts KvCache it replaces: the same
+ * keys, values and logits, bit for bit (values are copied, never recomputed), through a prefill and
+ * step-by-step decoding, with and without a decoder hook that drops rows (FastV: per-layer positions),
+ * on the golden llama-tiny. cpu and wasm.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HostKvCache } from '../../src/accel/kv_host';
+import { KvCache } from '../../src/llama/kv_cache';
+import { embedTokens, llamaForward, type DecoderHook } from '../../src/llama/decoder';
+import { disposeTree } from '../../src/io/checkpoint';
+import { loadLlama } from '../../src/llama/load';
+import { fastvHook } from '../../src/baselines/fastv';
+import { GOLDEN_BACKENDS, loadCase, modelDir, useBackend } from '../util/fixtures';
+
+describe.each(GOLDEN_BACKENDS)('accel/kv_host · HostKvCache = KvCache exactly (%s backend)', (backend) => {
+  let m: ReturnType<typeof loadLlama>;
+  beforeAll(async () => { await useBackend(backend); m = loadLlama(modelDir('llama-tiny')); });
+  afterAll(async () => { disposeTree(m.params); await useBackend('cpu'); });
+
+  /** Logits of a prefill of ids[0..10) then one step per remaining id, and every layer's keys and values after. */
+  const run = (cache: KvCache, hook?: DecoderHook): { logits: number[][]; kv: number[][] } => {
+    const ids = loadCase('llama_tiny').numbers('input_ids');
+    const logits: number[][] = [];
+    try {
+      logits.push(tf.tidy(() => Array.from(llamaForward(m.params, embedTokens(m.params, ids.slice(0, 10)), m.config, { cache, hook }).logits.dataSync())));
+      for (const id of ids.slice(10)) logits.push(tf.tidy(() => Array.from(llamaForward(m.params, embedTokens(m.params, [id]), m.config, { cache, lastOnly: true }).logits.dataSync())));
+      const kv: number[][] = [];
+      for (let l = 0; l < m.config.num_hidden_layers; l++) {
+        const k = cache.keys(l)!, v = cache.values(l)!;
+        kv.push(Array.from(k.dataSync()), Array.from(v.dataSync()), [...k.shape]);
+        if (cache instanceof HostKvCache) tf.dispose([k, v]); // HostKvCache hands out copies
+      }
+      return { logits, kv };
+    } finally {
+      cache.dispose();
+    }
+  };
+
+  it('prefill and step-by-step decoding', () => {
+    const L = m.config.num_hidden_layers;
+    const host = new HostKvCache(L);
+    const want = run(new KvCache(L));
+    const got = run(host);
+    expect(got.logits).toEqual(want.logits);
+    expect(got.kv).toEqual(want.kv);
+  });
+
+  it('after a decoder hook that drops rows (FastV at layer 1, keeping half of rows 2..8)', () => {
+    const L = m.config.num_hidden_layers;
+    const hook = (): DecoderHook => fastvHook({ layer: 1, ratio: 0.5 }, 2, 8, L);
+    const want = run(new KvCache(L), hook());
+    const got = run(new HostKvCache(L), hook());
+    expect(got.logits).toEqual(want.logits);
+    expect(got.kv).toEqual(want.kv);
+    // layer 0 caches every row; layer 1, after the hook, fewer (kv holds k, v, shape per layer)
+    expect(want.kv[3 * 1 + 2][1]).toBeLessThan(want.kv[2][1]);
+  });
+
+  it('holds its keys and values on the host: no tensor outlives a forward call', () => {
+    const L = m.config.num_hidden_layers;
+    const cache = new HostKvCache(L);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => { llamaForward(m.params, embedTokens(m.params, [1, 2, 3, 4]), m.config, { cache }); });
+    expect(tf.memory().numTensors).toBe(before);
+    const Hkv = m.config.num_key_value_heads, Dh = m.config.head_dim;
+    expect(cache.hostBytes).toBe(2 * L * 4 * Hkv * 4 * Dh); // k and v, L layers, 4 positions, fp32
+    cache.dispose();
+    expect(cache.hostBytes).toBe(0);
+  });
+});
