@@ -123,8 +123,9 @@ describe('run: the memory refusal and --force', () => {
 
   it('refuses, in one line naming --force, when the estimate exceeds the available memory', async () => {
     const r = await cli(['run', ...args(path.join(tmp, 'refused'))], { [MEMORY_ENV]: '1000' });
-    oneError(r, /the model needs about [\d.]+ GiB in fp32 but only 0\.0 GiB is available; .* --force to try anyway/);
-    expect(r.stderr).toMatch(/memory: this run needs about [\d.]+ GiB in fp32; 0\.0 GiB available/);
+    oneError(r, /the run needs about [\d.]+ GiB of memory but only 0\.00 GiB is available; use a machine with more memory, or --force to try anyway/);
+    expect(r.stderr).toMatch(/weights: streamed \(auto: resident would need/);
+    expect(r.stderr).toMatch(/memory: about [\d.]+ GiB in all \(weights on the host [\d.]+ GiB, backend [\d.]+ GiB: .*\); 0\.00 GiB available/);
     expect(fs.existsSync(path.join(tmp, 'refused'))).toBe(false);
   });
 

@@ -76,7 +76,7 @@ describe('CLI trace: bad input gives one line naming the culprit and a non-zero 
   it.each(cases)('%s', (_what, args, re) => {
     const r = runCli(['trace', '--backend', 'cpu', ...args]);
     expect(r.code).not.toBe(0);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:') && !l.startsWith('accel:'));
+    const lines = r.stderr.trim().split('\n').filter((l) => !/^(backend|accel|weights|memory):/.test(l) && !l.endsWith(' …'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^hero-lvlm: error: /);
     expect(lines[0]).toMatch(re);

@@ -85,7 +85,9 @@ export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: 
     const avail = availableMemory();
     const fits = (e: MemoryEstimate): boolean => e.host <= avail && (backend !== 'wasm' || e.backend <= WASM_HEAP_BYTES);
     if (!fits(chosen.e)) {
-      const why = `resident would need ${(chosen.e.backend / GIB).toFixed(1)} GiB on the backend${backend === 'wasm' ? ` (wasm heap ≤ ${WASM_HEAP_BYTES / GIB} GiB)` : ''}`;
+      const why = backend === 'wasm' && chosen.e.backend > WASM_HEAP_BYTES
+        ? `resident would need ${(chosen.e.backend / GIB).toFixed(1)} GiB on the backend, the wasm heap holds ${WASM_HEAP_BYTES / GIB} GiB`
+        : `resident would need ${(chosen.e.host / GIB).toFixed(1)} GiB of memory, ${(avail / GIB).toFixed(1)} GiB available`;
       residency = 'streamed';
       chosen = estimate(residency);
       log(`weights: streamed (auto: ${why})`);
@@ -96,7 +98,7 @@ export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: 
     log(`weights: ${dtypes} on the host (${(chosen.e.parts.streamedHost / GIB).toFixed(2)} GiB), widened to fp32 one group at a time ` +
       `(at most ${(chosen.e.parts.largestGroupFp32 / GIB).toFixed(2)} GiB); KV cache on the host`);
   }
-  checkRunMemory(chosen.e, { backend, force: flags.force === true, log });
+  checkRunMemory(chosen.e, { backend, force: flags.force === true, log, streamed: residency === 'streamed' });
   return { residency, newKvCache: kvCacheFor(residency) };
 }
 

@@ -62,7 +62,8 @@ async function main(argv: string[]): Promise<number> {
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
   const clipDir = flags.clip as string | undefined;
-  const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && methodByName(flags.method as string).clip ? clipDir : undefined;
+  const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
+  const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && m.clip ? clipDir : undefined;
   const weights = chooseWeights(flags, { model: modelDir, clip: clipUsed }, backend, accel.visionWorkers, log);
   const bar = progress(log);
   bar.stage('loading the model');

@@ -100,19 +100,20 @@ export function maxDecoderTokens(llava: LlavaNextConfig, textTokens: number, max
  * Refuses, before loading, a run whose estimate exceeds the available memory or, on wasm, the heap
  * (unless `force`); logs the estimate either way.
  */
-export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force: boolean; log: (s: string) => void; available?: number }): void {
+export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force: boolean; log: (s: string) => void; available?: number; streamed?: boolean }): void {
   const avail = opts.available ?? availableMemory();
   const g = (b: number): string => `${(b / GIB).toFixed(2)} GiB`;
   opts.log(`memory: about ${g(e.host)} in all (weights on the host ${g(e.parts.streamedHost)}, backend ${g(e.backend)}: ` +
     `resident weights ${g(e.parts.residentFp32)}, one streamed group ${g(e.parts.largestGroupFp32)}, KV cache ${g(e.parts.kvCache)}, ` +
     `activations ${g(e.parts.activations)}${e.parts.visionWorkers ? `, vision workers ${g(e.parts.visionWorkers)}` : ''}); ${g(avail)} available`);
   if (opts.force) return;
+  const stream = opts.streamed ? '' : 'use --weights streamed, ';
   if (opts.backend === 'wasm' && e.backend > WASM_HEAP_BYTES) {
     throw new HeroError(`the run needs about ${g(e.backend)} on the wasm backend, whose heap holds at most ${g(WASM_HEAP_BYTES)}; ` +
-      'use --weights streamed, a smaller --ratio, or --force to try anyway');
+      `${stream || 'use '}a smaller --ratio, or --force to try anyway`);
   }
   if (e.host > avail) {
     throw new HeroError(`the run needs about ${g(e.host)} of memory but only ${g(avail)} is available; ` +
-      'use --weights streamed, a machine with more memory, or --force to try anyway');
+      `${stream || 'use '}a machine with more memory, or --force to try anyway`);
   }
 }
