@@ -6,8 +6,12 @@ transformers is not installed on these machines, so the layers are the same math
 (RMSNorm, RoPE rotate_half, SwiGLU). Weights and inputs come from a safetensors file the bench writes.
 
 usage: peer.py vision|decoder FILE.safetensors JSON_ARGS  → prints one JSON line of timings (ms)
+
+The line also says which BLAS torch's matrix products run on (the library actually mapped into this
+process): Debian's python3-torch calls whatever libblas.so.3 points at, which is the slow reference BLAS
+unless libopenblas0-pthread is installed; a ratio against the reference BLAS would flatter tfjs.
 """
-import json, struct, sys, time
+import json, os, struct, sys, time
 import numpy as np
 import torch
 
@@ -91,6 +95,43 @@ def llama_layer(W, x, H, cos, sin, eps=1e-5):
     return x + (g * torch.sigmoid(g) * (h @ W["mlp.up_proj.weight"].T)) @ W["mlp.down_proj.weight"].T
 
 
+def blas():
+    """The BLAS library mapped into this process (after torch ran a product) and what kind it is."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            name = os.path.basename(path).lower()
+            if any(k in name for k in ("blas", "mkl", "blis", "lapack")) and "lapack" not in name:
+                libs.add(os.path.realpath(path))
+    kinds = []
+    for lib in sorted(libs):
+        low = lib.lower()
+        kinds.append("openblas" if "openblas" in low else "mkl" if "mkl" in low else "blis" if "blis" in low
+                     else "reference" if "/blas/" in low or os.path.basename(low).startswith("libblas") else "unknown")
+    kind = next((k for k in ("mkl", "openblas", "blis") if k in kinds), kinds[0] if kinds else "built-in")
+    return {"libraries": sorted(libs), "kind": kind, "torch_config_blas": [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l]}
+
+
+def llama_step(W, x, H, cos, sin, cache, eps=1e-5):
+    """One decode position x [1, D] at position n = len(cache): appends its k, v to the cache (as HF's torch.cat does)."""
+    T, D = x.shape
+    Dh = D // H
+    rms = lambda t, w: w * (t * torch.rsqrt(t.pow(2).mean(-1, keepdim=True) + eps))
+    h = rms(x, W["input_layernorm.weight"])
+    q = (h @ W["self_attn.q_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
+    k = (h @ W["self_attn.k_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
+    v = (h @ W["self_attn.v_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
+    q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+    K, V = torch.cat([cache[0], k], 1), torch.cat([cache[1], v], 1)
+    o = (torch.softmax((q @ K.transpose(-1, -2)) / Dh ** 0.5, -1) @ V).transpose(0, 1).reshape(T, D)
+    x = x + o @ W["self_attn.o_proj.weight"].T
+    h = rms(x, W["post_attention_layernorm.weight"])
+    g = h @ W["mlp.gate_proj.weight"].T
+    return x + (g * torch.sigmoid(g) * (h @ W["mlp.up_proj.weight"].T)) @ W["mlp.down_proj.weight"].T
+
+
 def timed(fn, runs, warmup):
     for _ in range(warmup):
         fn()
@@ -102,10 +143,21 @@ def timed(fn, runs, warmup):
     return {"median": float(np.median(ts)), "min": min(ts), "max": max(ts), "runs": runs}
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
 def main():
     suite, path, a = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     W = load(path)
-    out = {"torch": torch.__version__}
+    out = {"torch": torch.__version__, "blas": blas(), "cpu": cpu_model()}
     with torch.no_grad():
         for threads in a["threads"]:
             torch.set_num_threads(threads)
@@ -114,13 +166,22 @@ def main():
                 fn = lambda: vit(W, x, a["layers"], a["heads"], set(a["taps"]))
                 out[f"threads_{threads}"] = timed(fn, a["runs"], a["warmup"])
             else:
-                res = {}
+                res, dec = {}, {}
                 for n in a["tokens"]:
                     x = W[f"__input__{n}"]
                     cos, sin = rope(n, a["head_dim"])
                     fn = lambda: [llama_layer(W, x, a["heads"], cos, sin) for _ in range(a["layers"])]
                     res[str(n)] = timed(fn, a["runs"], a["warmup"])
+                    # decode: one position after a prompt of n, against a cache of n keys and values per layer
+                    Dh = a["head_dim"]
+                    cache = (torch.randn(a["heads"], n, Dh), torch.randn(a["heads"], n, Dh))
+                    c1, s1 = rope(n + 1, Dh)
+                    c1, s1 = c1[n:], s1[n:]
+                    one = torch.randn(1, x.shape[1])
+                    step = lambda: [llama_step(W, one, a["heads"], c1, s1, cache) for _ in range(a["layers"])]
+                    dec[str(n)] = timed(step, 4, 1)
                 out[f"threads_{threads}"] = res
+                out[f"decode_threads_{threads}"] = dec
     print(json.dumps(out))
 
 
