@@ -47,12 +47,12 @@ export function stat(ts: readonly number[]): Stat {
 }
 
 /** `warmup` untimed calls, then `runs` timed ones. */
-export async function timeIt(fn: () => void, runs: number, warmup = 1): Promise<Stat> {
-  for (let i = 0; i < warmup; i++) fn();
+export async function timeIt(fn: () => void | Promise<void>, runs: number, warmup = 1): Promise<Stat> {
+  for (let i = 0; i < warmup; i++) await fn();
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
-    fn();
+    await fn();
     ts.push(performance.now() - t);
   }
   return stat(ts);

@@ -56,19 +56,19 @@ export async function decoderSuite(opts: BenchOptions, backend: BackendName): Pr
     inputs[`__input__${n}`] = { dtype: 'F32', shape: [n, 4096], data: x.dataSync() as Float32Array };
     // Prefill in chunks of CHUNK positions through the KV cache (same FLOPs; the full [32, n, n] score
     // tensor of a 2673-token prompt does not fit the wasm heap next to the weights).
-    const prefillInto = (cache: KvCache): void => {
+    const prefillInto = async (cache: KvCache): Promise<void> => {
       for (let s0 = 0; s0 < n; s0 += CHUNK) {
         const xs = tf.slice(x, [s0, 0], [Math.min(CHUNK, n - s0), -1]);
-        llamaForward(tree, xs, cfg, { cache, lastOnly: true }).logits.dispose();
+        (await llamaForward(tree, xs, cfg, { cache, lastOnly: true })).logits.dispose();
         xs.dispose();
       }
     };
-    const prefill = await timeIt(() => { const c = new KvCache(LAYERS); prefillInto(c); c.dispose(); }, Math.max(1, opts.runs - 1));
+    const prefill = await timeIt(async () => { const c = new KvCache(LAYERS); await prefillInto(c); c.dispose(); }, Math.max(1, opts.runs - 1));
     // Per-token decode after a prefill of n positions (KV cache kept in place across steps).
     const cache = new KvCache(LAYERS);
-    prefillInto(cache);
+    await prefillInto(cache);
     const one = tf.randomNormal([1, 4096], 0, 1, 'float32', 1) as tf.Tensor2D;
-    const decode = await timeIt(() => { llamaForward(tree, one, cfg, { cache, lastOnly: true }).logits.dispose(); }, 4, 1);
+    const decode = await timeIt(async () => { (await llamaForward(tree, one, cfg, { cache, lastOnly: true })).logits.dispose(); }, 4, 1);
     cache.dispose(); one.dispose(); x.dispose();
     rows.push({ ratio: r, tokens: n, prefill_ms: prefill, decode_ms_per_token: decode, analytic_tflops_32_layers: prefillFlops(n, dims) / 1e12, prefill_ms_extrapolated_32_layers: (prefill.median * 32) / LAYERS });
     console.log(`decoder Vicuna-7B width, ${LAYERS} layer(s), ${n} tokens (r = ${r}) (${backend}): prefill ${fmt(prefill)}, decode ${fmt(decode)}/token`);

@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
     const clip = 'clip' in method ? method.clip : null;
     if (clip) checkWeightsFit(clip.params);
     pool = startVisionPool(accel, model, log);
-    const result = runPipeline(model, {
+    const result = await runPipeline(model, {
       visionEncoder: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),

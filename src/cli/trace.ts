@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
     method = methodSpec(flags, model, question, log);
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(accel, model, log);
-    const result = runPipeline(model, {
+    const result = await runPipeline(model, {
       visionEncoder: pool,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
       onStage: (s) => log(`${s} …`),
