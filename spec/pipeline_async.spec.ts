@@ -3,8 +3,8 @@
  * throws installed on the cpu and wasm backends (forbidSyncReads, the guard webgpu installs, refusing every read
  * made outside a kernel), runPipeline completes for every method of the registry, with and without a trace,
  * through the decode loop (maxNewTokens 3), and returns exactly what it returns unguarded: the new ids, every
- * trace tensor, the method's tensors, the masks and the CLS attention maps. Then `hero-lvlm trace` runs
- * in-process under the same guard and writes the same file byte for byte.
+ * trace tensor, the method's tensors, the masks and the CLS attention maps. Then `hero-lvlm trace` and `run`
+ * run in-process under the same guard: the same trace file byte for byte, the same report (timings aside).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -90,14 +90,14 @@ describe.each(['cpu', 'wasm'])('the run/trace path reads asynchronously only (%s
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `hero-async-${backend}-`));
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    /** main(['trace', …]) with its output captured; restores the kernels the CLI installs. */
-    const trace = async (args: string[], out: string): Promise<{ code: number; stderr: string }> => {
+    /** main([command, …]) with its output captured; restores the kernels the CLI installs. */
+    const cli = async (command: string, args: string[], out: string): Promise<{ code: number; stdout: string; stderr: string }> => {
       const kernels = installedKernels();
-      let stderr = '';
+      let stdout = '', stderr = '';
       const err = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr += String(s); return true; });
-      const std = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      const std = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { stdout += String(s); return true; });
       try {
-        return { code: await main(['trace', ...args, '--backend', backend, '--out', out]), stderr };
+        return { code: await main([command, ...args, '--backend', backend, '--out', out]), stdout, stderr };
       } finally {
         err.mockRestore();
         std.mockRestore();
@@ -110,11 +110,27 @@ describe.each(['cpu', 'wasm'])('the run/trace path reads asynchronously only (%s
       ['sparsevlm (a decoder hook)', () => [...llavaWideTraceArgs(), '--method', 'sparsevlm', '--sparsevlm-layers', '0,1']],
     ])('%s: exit 0 under the guard, the same file byte for byte', async (_what, args) => {
       const free = path.join(tmp, 'free.safetensors'), safe = path.join(tmp, 'safe.safetensors');
-      const a = await trace(args(), free);
+      const a = await cli('trace', args(), free);
       expect({ code: a.code, stderr: a.code ? a.stderr : '' }).toEqual({ code: 0, stderr: '' });
-      const b = await guarded(() => trace(args(), safe));
+      const b = await guarded(() => cli('trace', args(), safe));
       expect({ code: b.code, stderr: b.code ? b.stderr : '' }).toEqual({ code: 0, stderr: '' });
       expect(fs.readFileSync(safe).equals(fs.readFileSync(free))).toBe(true);
+    });
+
+    it('`hero-lvlm run --method hero --json`: exit 0 under the guard, the same report (timings aside)', async () => {
+      const args = [...heroTraceArgs(loadCase(HERO_CASES()[0])).filter((x, i, all) => x !== '--max-new-tokens' && all[i - 1] !== '--max-new-tokens'), '--max-new-tokens', '3', '--json'];
+      /* eslint-disable-next-line @typescript-eslint/no-explicit-any */
+      const report = (r: { stdout: string }): any => {
+        const j = JSON.parse(r.stdout);
+        delete j.timings_ms;
+        delete j.outputs;
+        return j;
+      };
+      const a = await cli('run', args, path.join(tmp, 'run_free'));
+      expect({ code: a.code, stderr: a.code ? a.stderr : '' }).toEqual({ code: 0, stderr: '' });
+      const b = await guarded(() => cli('run', args, path.join(tmp, 'run_safe')));
+      expect({ code: b.code, stderr: b.code ? b.stderr : '' }).toEqual({ code: 0, stderr: '' });
+      expect(report(b)).toEqual(report(a));
     });
   });
 });
