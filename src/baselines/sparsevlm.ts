@@ -252,8 +252,9 @@ export async function sparseVlmHook(o: SparseVlmOptions, embeds: tf.Tensor2D, im
         // Recycling: the top 30 % of the dropped tokens by score, clustered on this layer's output rows.
         const { candidates, clusters } = sparseVlmRecycleCounts(dropped.length);
         const cand = [...dropped].sort((a, b) => scores[b] - scores[a] || a - b).slice(0, candidates); // score order
-        const { assign } = await tidyAsync(() => dpcKnnCluster(
-          tf.gather(h, tf.tensor1d(cand.map((i) => imageStart + i), 'int32')) as tf.Tensor2D, clusters, rng)); // rows [cand, D]
+        const rows = tf.gather(h, tf.tensor1d(cand.map((i) => imageStart + i), 'int32')) as tf.Tensor2D; // [cand, D]
+        const { assign } = await dpcKnnCluster(rows, clusters, rng);
+        rows.dispose();
         groups = Array.from({ length: clusters }, (_, k) => cand.filter((_i, j) => assign[j] === k).map((i) => imageStart + i));
       }
       const plan: SparseVlmPlan = {
