@@ -11,7 +11,9 @@ import { installedKernels, type AttentionKernel } from '../src/accel';
 
 export const ROOT = path.join(__dirname, '..');
 export const RESULTS = path.join(ROOT, 'bench', 'results');
-export const SUITES = ['vision', 'hero', 'decoder', 'memory'] as const;
+export const SUITES = ['vision', 'hero', 'decoder', 'memory', 'scale'] as const;
+/** The suites run without --suite (scale takes tens of minutes and GBs of disk: only when asked for). */
+export const DEFAULT_SUITES: readonly SuiteName[] = ['vision', 'hero', 'decoder', 'memory'];
 export type SuiteName = typeof SUITES[number];
 /** The Python the peer runs with unless --python or $HERO_LVLM_PYTHON says otherwise. */
 export const DEFAULT_PYTHON = '/usr/bin/python3';
@@ -36,6 +38,11 @@ export interface BenchOptions {
   readonly prefillChunk: number;
   /** a scratch folder for the peer's safetensors files */
   readonly tmp: string;
+  /** scale: the 7B-shaped and the CLIP-L/336-shaped checkpoints (generated there in f16 when absent) */
+  readonly scaleModel: string;
+  readonly scaleClip: string;
+  /** scale: also r = 1.0 */
+  readonly scaleFull: boolean;
 }
 
 /** median [min, max] of `runs` timings, milliseconds (the key names are those of the results JSON). */
@@ -47,12 +54,12 @@ export function stat(ts: readonly number[]): Stat {
 }
 
 /** `warmup` untimed calls, then `runs` timed ones. */
-export async function timeIt(fn: () => void, runs: number, warmup = 1): Promise<Stat> {
-  for (let i = 0; i < warmup; i++) fn();
+export async function timeIt(fn: () => void | Promise<void>, runs: number, warmup = 1): Promise<Stat> {
+  for (let i = 0; i < warmup; i++) await fn();
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
-    fn();
+    await fn();
     ts.push(performance.now() - t);
   }
   return stat(ts);
@@ -67,6 +74,25 @@ export function save(opts: BenchOptions, suite: string, data: object): void {
   const name = opts.attention === 'auto' ? suite : `${suite}_attention-${opts.attention}`;
   const meta = { suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: opts.runs, attention: installedKernels().attention };
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify({ ...meta, ...data }, null, 2)}\n`);
+}
+
+/** What every peer line carries besides its timings: torch's version, the BLAS it runs on, the CPU. */
+export interface PeerInfo { torch: string; blas: { libraries: string[]; kind: string }; cpu: string }
+
+/**
+ * The peer's BLAS is a fair baseline: OpenBLAS, MKL or BLIS. Debian's python3-torch without
+ * libopenblas0-pthread runs on the reference BLAS, tens of times slower: a ratio against it would flatter
+ * tfjs, so none is reported (the reason is printed instead).
+ */
+export function fairBlas(p: PeerInfo): string | undefined {
+  return ['openblas', 'mkl', 'blis'].includes(p.blas?.kind) ? undefined
+    : `PyTorch runs on the '${p.blas?.kind ?? 'unknown'}' BLAS (${(p.blas?.libraries ?? []).join(', ') || 'none found'}); no ratio is reported (apt-get install libopenblas0-pthread)`;
+}
+
+/** The fastest of the peer's thread counts for one figure: { threads, ms }. */
+export function bestThreads(byThreads: Record<string, Stat | undefined>): { threads: number; median: number } {
+  const entries = Object.entries(byThreads).filter((e): e is [string, Stat] => e[1] !== undefined).map(([k, v]) => ({ threads: Number(/\d+$/.exec(k)![0]), median: v.median }));
+  return entries.reduce((a, b) => (b.median < a.median ? b : a));
 }
 
 /**

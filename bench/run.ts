@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --suite vision,hero,decoder,memory] [--runs N] [--backends wasm,cpu] [--no-peer]
+ * `npm run bench [-- --suite vision,hero,decoder,memory,scale] [--runs N] [--backends wasm,cpu] [--no-peer]
  *                  [--python PATH] [--vision-workers W] [--plain] [--attention auto|per-head|batched]
  *                  [--decoder-layers L] [--prefill-chunk C] [--charts-only]`
  *
@@ -17,17 +17,18 @@ import { BACKENDS as KNOWN_BACKENDS, initBackend, type BackendName } from '../sr
 import { HeroError } from '../src/core/errors';
 import { helpText, parseFlags, type FlagSpecs } from '../src/cli/args';
 import { installAccelerations, installedKernels, type AttentionKernel } from '../src/accel';
-import { DEFAULT_PYTHON, PYTHON_ENV, RESULTS, ROOT, SUITES, save, type BenchOptions, type SuiteName } from './common';
+import { DEFAULT_PYTHON, DEFAULT_SUITES, PYTHON_ENV, RESULTS, ROOT, SUITES, save, type BenchOptions, type SuiteName } from './common';
 import { writeBenchCharts } from './charts';
 import { visionSuite, type VisionState } from './suites/vision';
 import { heroSuite } from './suites/hero';
 import { decoderSuite } from './suites/decoder';
 import { memorySuite } from './suites/memory';
+import { scaleSuite } from './suites/scale';
 
 const ATTENTION = ['auto', 'per-head', 'batched'] as const;
 
 export const BENCH_FLAGS: FlagSpecs = {
-  suite: { type: 'string', arg: 'LIST', default: SUITES.join(','), help: `comma-separated suites (${SUITES.join(', ')}); hero needs vision's outputs and runs it` },
+  suite: { type: 'string', arg: 'LIST', default: DEFAULT_SUITES.join(','), help: `comma-separated suites (${SUITES.join(', ')}); hero needs vision's outputs and runs it; scale only when named` },
   runs: { type: 'int', arg: 'N', default: 3, help: 'timed runs per figure, after one warm-up' },
   backends: { type: 'string', arg: 'LIST', default: 'wasm', help: `comma-separated tfjs backends (${KNOWN_BACKENDS.join(', ')}); the peer runs with the first` },
   'no-peer': { type: 'boolean', help: 'do not run the PyTorch peer' },
@@ -38,6 +39,9 @@ export const BENCH_FLAGS: FlagSpecs = {
   'decoder-layers': { type: 'int', arg: 'L', default: 1, help: 'decoder layers at Vicuna-7B width (32 do not fit a 4 GiB wasm heap in fp32)' },
   'prefill-chunk': { type: 'int', arg: 'C', default: 512, help: 'prefill positions per decoder call' },
   'charts-only': { type: 'boolean', help: 'only redraw bench/results/*.png from bench/results/*.json' },
+  'scale-model': { type: 'string', arg: 'DIR', default: 'bench/.scale/llava-v1.6-vicuna-7b-f16', help: 'scale: the llava-v1.6-vicuna-7b-shaped checkpoint (generated there in f16 when absent, ≈ 14 GB)' },
+  'scale-clip': { type: 'string', arg: 'DIR', default: 'bench/.scale/clip-vit-large-patch14-336-f16', help: 'scale: the CLIP ViT-L/14-336-shaped checkpoint (generated there in f16 when absent)' },
+  'scale-full': { type: 'boolean', help: 'scale: also run r = 1.0 (every visual token)' },
 };
 
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -63,6 +67,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv, tm
     python: (f.python as string | undefined) ?? (env[PYTHON_ENV] || DEFAULT_PYTHON),
     visionWorkers, plain: Boolean(f.plain), attention: attention as AttentionKernel | 'auto',
     decoderLayers: f['decoder-layers'] as number, prefillChunk: f['prefill-chunk'] as number, tmp, chartsOnly: Boolean(f['charts-only']),
+    scaleModel: path.resolve(f['scale-model'] as string), scaleClip: path.resolve(f['scale-clip'] as string), scaleFull: Boolean(f['scale-full']),
   };
 }
 
@@ -93,6 +98,7 @@ async function main(argv: readonly string[]): Promise<void> {
         }
         if (has('decoder')) save(opts, `decoder_${backend}`, await decoderSuite(opts, backend));
         if (has('memory')) save(opts, `memory_${backend}`, await memorySuite(backend));
+        if (has('scale')) save(opts, `scale_${backend}`, await scaleSuite(opts, backend));
       }
     }
     // The charts are drawn from the JSON in bench/results/ (bench/charts.ts), after a run as with --charts-only.

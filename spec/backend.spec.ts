@@ -1,4 +1,5 @@
-import { requestedBackend, BACKEND_ENV } from '../src/backend';
+import { requestedBackend, BACKEND_ENV, initBackend, xnnpackFailure } from '../src/backend';
+import { HeroError } from '../src/core/errors';
 import { diagnoseWebGpu } from '../src/accel/webgpu';
 import { parseTestBackends } from './util/fixtures';
 import { runCli } from './util/cli';
@@ -60,5 +61,24 @@ describe('$HERO_LVLM_TEST_BACKENDS (spec/util/fixtures.ts)', () => {
     expect(parseTestBackends(' tfjs-node , cpu ')).toEqual(['tfjs-node', 'cpu']);
     expect(() => parseTestBackends('cpu,webgl')).toThrow(/HERO_LVLM_TEST_BACKENDS: unknown backend 'webgl'/);
     expect(() => parseTestBackends(',')).toThrow(/is empty/);
+  });
+});
+
+describe('wasm: an XNNPACK operator that cannot be created stops the run', () => {
+  const MSG = 'XNN status for xnn_create_fully_connected_nc_f32 is not successful. Got status 6. Use -c dbg to see XNN logs.';
+  it("tfjs-wasm's warning becomes a HeroError naming the operator and the wasm heap; other warnings do not", () => {
+    expect(xnnpackFailure(MSG)).toEqual(new HeroError('wasm backend: XNNPACK could not create xnn_create_fully_connected_nc_f32 (status 6: out of memory in the wasm heap); ' +
+      'the product would be left uncomputed, so the run stops (try --weights streamed or a smaller --ratio)'));
+    expect(xnnpackFailure('XNN status for xnn_create_fully_connected_nc_f32 is not successful. Got status 2.')!.message).toMatch(/\(status 2\)/);
+    expect(xnnpackFailure('some other warning')).toBeUndefined();
+  });
+
+  it('once the wasm backend is set up, that warning on console.warn throws', async () => {
+    await initBackend('wasm', () => undefined);
+    try {
+      expect(() => console.warn(MSG)).toThrow(HeroError);
+    } finally {
+      await initBackend('cpu', () => undefined);
+    }
   });
 });

@@ -13,7 +13,7 @@ describe('library API (README example)', () => {
     try {
       const image = await lib.readImage(imagePath('wide_h30_w100'));
       const ids = loadCase('llava_wide').numbers('legacy_input_ids');
-      const r = lib.runPipeline(model, { image, inputIds: ids, method: { name: 'none' }, maxNewTokens: 5, trace: true });
+      const r = await lib.runPipeline(model, { image, inputIds: ids, method: { name: 'none' }, maxNewTokens: 5, trace: true });
       expect(r.visualTokens).toBe(34);
       expect(r.trace.get('logits')!.shape).toEqual([1, 40, 1024]);
       expect(r.newIds).toEqual([524, 936, 162, 854, 79]); // the llava_wide golden's greedy tokens

@@ -49,7 +49,7 @@ describe.each(GOLDEN_BACKENDS)('PipelineResult.clsAttention vs a float64 head me
 
   it('every layer, every crop, every patch', async () => {
     const gc = loadCase('llava_wide');
-    const r = runPipeline(m, { image: await readImage(imagePath('wide_h30_w100')), inputIds: gc.numbers('legacy_input_ids'), method: { name: 'none' }, maxNewTokens: 1, clsAttentionLayers: 'all' });
+    const r = await runPipeline(m, { image: await readImage(imagePath('wide_h30_w100')), inputIds: gc.numbers('legacy_input_ids'), method: { name: 'none' }, maxNewTokens: 1, clsAttentionLayers: 'all' });
     const v = m.config.vision_config;
     const L = v.num_hidden_layers, D = v.hidden_size, H = v.num_attention_heads;
     const [P, T] = gc.shape('vision.hidden_states.0');

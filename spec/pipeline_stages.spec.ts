@@ -46,11 +46,11 @@ describe('runPipeline timings: one key per stage, in order, disjoint; prefill is
   });
   afterAll(() => { disposeLlavaNext(m); disposeClipModel(clip); });
 
-  const timed = (input: Omit<PipelineInput, 'image' | 'inputIds'>): { r: PipelineResult; wall: number } => {
+  const timed = async (input: Omit<PipelineInput, 'image' | 'inputIds'>): Promise<{ r: PipelineResult; wall: number }> => {
     forwardRows.length = 0;
     forwardStages.length = 0;
     const t0 = performance.now();
-    const r = runPipeline(m, { image, inputIds: ids, ...input, onStage: (s) => { currentStage = s; } });
+    const r = await runPipeline(m, { image, inputIds: ids, ...input, onStage: (s) => { currentStage = s; } });
     return { r, wall: performance.now() - t0 };
   };
   const checkTimes = (t: Record<string, number>, wall: number): void => {
@@ -59,8 +59,8 @@ describe('runPipeline timings: one key per stage, in order, disjoint; prefill is
     expect(Object.values(t).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(wall);
   };
 
-  it('none: preprocess, vision, select, prefill, decode; one prompt forward, then one per further token', () => {
-    const { r, wall } = timed({ method: { name: 'none' }, maxNewTokens: 4 });
+  it('none: preprocess, vision, select, prefill, decode; one prompt forward, then one per further token', async () => {
+    const { r, wall } = await timed({ method: { name: 'none' }, maxNewTokens: 4 });
     expect(Object.keys(r.timings)).toEqual(STAGES);
     checkTimes(r.timings, wall);
     // the prefill gives the first token, inside the prefill stage; each further token is one decode step of one row
@@ -69,10 +69,10 @@ describe('runPipeline timings: one key per stage, in order, disjoint; prefill is
     expect(forwardStages).toEqual(['prefill', ...Array.from({ length: r.newIds.length - 1 }, () => 'decode')]);
   });
 
-  it('hero: its CLIP pass is its own stage before select (select excludes it)', () => {
+  it('hero: its CLIP pass is its own stage before select (select excludes it)', async () => {
     const gc = loadCase('hero_square_r50_a80');
     const s = gc.json.settings;
-    const { r, wall } = timed({
+    const { r, wall } = await timed({
       method: {
         name: 'hero', clip, clipTextIds: gc.numbers('clip_input_ids'),
         options: { variant: 'code', ratio: s.R, alpha: s.alpha, tauV: s.T_cls, tauT: s.T_clip, lowLayers: s.low_layers, highLayers: s.high_layers, densityWeight: 0.2 },
@@ -83,9 +83,9 @@ describe('runPipeline timings: one key per stage, in order, disjoint; prefill is
     checkTimes(r.timings, wall);
   });
 
-  it('a trace prefills once: the trace logits and the generation come from the same forward call', () => {
-    const plain = timed({ method: { name: 'fastv', options: { layer: 1, ratio: 0.5 } }, maxNewTokens: 3 });
-    const { r, wall } = timed({ method: { name: 'fastv', options: { layer: 1, ratio: 0.5 } }, maxNewTokens: 3, trace: true });
+  it('a trace prefills once: the trace logits and the generation come from the same forward call', async () => {
+    const plain = await timed({ method: { name: 'fastv', options: { layer: 1, ratio: 0.5 } }, maxNewTokens: 3 });
+    const { r, wall } = await timed({ method: { name: 'fastv', options: { layer: 1, ratio: 0.5 } }, maxNewTokens: 3, trace: true });
     expect(Object.keys(r.timings)).toEqual(STAGES);
     checkTimes(r.timings, wall);
     expect(forwardRows.filter((n) => n > 1)).toEqual([r.inputIds.length]);
@@ -102,8 +102,8 @@ describe('runPipeline timings: one key per stage, in order, disjoint; prefill is
     expect(r.newIds[0]).toBe(last.indexOf(Math.max(...last)));
   });
 
-  it('maxNewTokens 0 with a trace: the prefill still runs (the logits), nothing is generated', () => {
-    const { r } = timed({ method: { name: 'none' }, maxNewTokens: 0, trace: true });
+  it('maxNewTokens 0 with a trace: the prefill still runs (the logits), nothing is generated', async () => {
+    const { r } = await timed({ method: { name: 'none' }, maxNewTokens: 0, trace: true });
     expect(forwardRows).toEqual([r.inputIds.length]);
     expect(r.newIds).toEqual([]);
     expect(r.trace.get('logits')!.shape).toEqual([1, r.inputIds.length, m.config.text_config.vocab_size]);

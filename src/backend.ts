@@ -33,6 +33,35 @@ function requireOptional(pkg: string): void {
   }
 }
 
+/** The message tfjs-wasm prints when XNNPACK cannot create an operator (status 6: out of memory). */
+export const XNNPACK_WARNING = /^XNN status for (\w+) is not successful\. Got status (\d+)/;
+
+let xnnWatched = false;
+
+/**
+ * tfjs-wasm reports a failed XNNPACK operator (e.g. out of memory in its 4 GiB heap) only as a console
+ * warning and then returns without computing, so the numbers that follow would be garbage. This turns that
+ * warning into a HeroError that stops the run. Installed before the wasm module starts, because the module
+ * binds console.warn when it is instantiated.
+ */
+export function failOnXnnpackWarnings(): void {
+  if (xnnWatched) return;
+  xnnWatched = true;
+  const warn = console.warn;
+  console.warn = (...args: unknown[]): void => {
+    const e = xnnpackFailure(args.map(String).join(' '));
+    if (e) throw e;
+    warn.apply(console, args);
+  };
+}
+
+/** The error for a console warning that reports a failed XNNPACK operator; undefined for any other warning. */
+export function xnnpackFailure(message: string): HeroError | undefined {
+  const m = XNNPACK_WARNING.exec(message);
+  return m ? new HeroError(`wasm backend: XNNPACK could not create ${m[1]} (status ${m[2]}${m[2] === '6' ? ': out of memory in the wasm heap' : ''}); ` +
+    'the product would be left uncomputed, so the run stops (try --weights streamed or a smaller --ratio)') : undefined;
+}
+
 /**
  * Registers and activates `name`; returns the tfjs backend id now in use. `log` receives what the backend
  * reports at start-up (webgpu: the adapter's name and limits).
@@ -40,8 +69,10 @@ function requireOptional(pkg: string): void {
 export async function initBackend(name: BackendName, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<string> {
   let tfName: string = name;
   let adapter: AdapterReport | undefined;
-  if (name === 'wasm') require('@tensorflow/tfjs-backend-wasm');
-  else if (name === 'cpu') require('@tensorflow/tfjs-backend-cpu');
+  if (name === 'wasm') {
+    failOnXnnpackWarnings();
+    require('@tensorflow/tfjs-backend-wasm');
+  } else if (name === 'cpu') require('@tensorflow/tfjs-backend-cpu');
   else if (name === 'webgpu') adapter = prepareWebGpu();
   else { requireOptional(name === 'tfjs-node' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu'); tfName = 'tensorflow'; }
   // PROD silences tfjs's own console hints (e.g. the cpu backend's "install tfjs-node" banner), which would

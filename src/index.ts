@@ -17,6 +17,8 @@ export * as nn from './nn/index';
 export { visionModel, disposeVisionOutput, type VisionTaps, type VisionOutput, type ClipVisionParams } from './clip/vision';
 export { VisionPool } from './accel/vision_pool';
 export { installAccelerations, chooseAccelerations, type Accelerations, type AccelOptions } from './accel';
+export { forbidSyncReads, outsideKernels, type SyncReadGuard } from './accel/sync_reads';
+export { tidyAsync } from './core/scope';
 export { textModel, type TextOutput } from './clip/text';
 export { imageFeatures, textFeatures, clipLogits, type ClipModel } from './clip/model';
 export { loadClipModel, loadClipVisionModel, disposeClipModel, clipVisionKeys } from './clip/load';

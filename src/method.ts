@@ -56,14 +56,14 @@ export interface DecoderSide {
   readonly visualTokensInDecoder?: () => { readonly fromLayer: number; readonly kept: number } | undefined;
 }
 
-/** Times a sub-stage of `select` (reported as its own stage, apart from the selection). */
-export type StageTimer = <T>(stage: string, f: () => T) => T;
+/** Times a sub-stage of `select` (reported as its own stage, apart from the selection); `f` may be async. */
+export type StageTimer = <T>(stage: string, f: () => T | Promise<T>) => Promise<T>;
 
-/** A StageTimer that adds each stage's wall time (fractional ms, performance.now) to `into[stage]`. */
+/** A StageTimer that adds each stage's wall time (fractional ms, performance.now) to `into[stage]`, until `f` settles. */
 export function stageTimer(into: Record<string, number>): StageTimer {
-  return (stage, f) => {
+  return async (stage, f) => {
     const t0 = performance.now();
-    try { return f(); } finally { into[stage] = (into[stage] ?? 0) + performance.now() - t0; }
+    try { return await f(); } finally { into[stage] = (into[stage] ?? 0) + performance.now() - t0; }
   };
 }
 
@@ -113,10 +113,13 @@ export interface Method<O = unknown> {
   readonly taps: (spec: MethodSpec<O>, model: LlavaNextModel) => VisionTaps;
   /** the image processor config for this image (default: the checkpoint's own) */
   readonly processor?: (spec: MethodSpec<O>, image: { readonly height: number; readonly width: number }, processor: ImageProcessorConfig) => ImageProcessorConfig;
-  /** the vision side: the LLM's visual tokens (default: LLaVA-NeXT's packing, every token) */
-  readonly select?: (spec: MethodSpec<O>, ctx: VisualContext, model: LlavaNextModel, time: StageTimer) => PruneResult;
-  /** the decoder side: a hook for the prefill */
-  readonly decoder?: (spec: MethodSpec<O>, prompt: PromptRows) => DecoderSide;
+  /**
+   * the vision side: the LLM's visual tokens (default: LLaVA-NeXT's packing, every token). Async: its host
+   * reads are `await t.data()`, never dataSync (docs/gpu.md "Synchronous reads").
+   */
+  readonly select?: (spec: MethodSpec<O>, ctx: VisualContext, model: LlavaNextModel, time: StageTimer) => Promise<PruneResult>;
+  /** the decoder side: a hook for the prefill (async: building it may read the prompt to the host) */
+  readonly decoder?: (spec: MethodSpec<O>, prompt: PromptRows) => Promise<DecoderSide>;
   /** what it adds to the run report */
   readonly report?: MethodReport;
   /** metadata it adds to a trace file's header */

@@ -91,7 +91,7 @@ export function attentionMapLabels(spec: AnyMethodSpec, model: LlavaNextModel, t
  * Runs a method's vision-side selection on a VisualContext (what the pipeline does between the vision tower
  * and the decoder); sub-stage times go to `timings` when given.
  */
-export function runMethod(spec: AnyMethodSpec, ctx: VisualContext, model: LlavaNextModel, timings: Record<string, number> = {}): PruneResult {
+export async function runMethod(spec: AnyMethodSpec, ctx: VisualContext, model: LlavaNextModel, timings: Record<string, number> = {}): Promise<PruneResult> {
   const m = methodOf(spec);
   if (!m.select) throw new HeroError(`method '${spec.name}' has no vision-side selection`);
   return m.select(spec, ctx, model, stageTimer(timings));

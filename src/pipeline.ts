@@ -37,7 +37,11 @@ export interface PipelineInput {
   readonly onStage?: (stage: string) => void;
   /** Progress inside a stage ('vision', 'prefill': layers done of total). */
   readonly onProgress?: (stage: string, done: number, total: number) => void;
-  /** The vision tower's implementation (an acceleration from src/accel/, e.g. a VisionPool); default: `visionModel` in-process. */
+  /**
+   * The vision tower's implementation (an acceleration from src/accel/, e.g. a VisionPool); default: `visionModel` in-process.
+   * A VisionPool copies the pixels to its workers with dataSync: it runs only on wasm/cpu (VisionPool.start refuses any
+   * other backend), where synchronous reads work, so it is never on a webgpu run's path.
+   */
   readonly visionEncoder?: VisionEncoder;
   /** The KV cache the prefill fills (an acceleration's, e.g. src/accel/kv_host.ts HostKvCache); default: llama/kv_cache.ts KvCache. */
   readonly newKvCache?: (numLayers: number) => KvCache;
@@ -74,13 +78,18 @@ export interface PipelineResult {
   readonly timings: Record<string, number>;
 }
 
-/** Copies a tensor to the host as a trace entry with the given dtype. */
-export function toHost(t: tf.Tensor, dtype: NamedTensor['dtype'] = 'F32', shape: readonly number[] = t.shape): TensorToWrite {
-  const data = t.dataSync();
+/** Copies a tensor to the host as a trace entry with the given dtype (an asynchronous read, as every read here). */
+export async function toHost(t: tf.Tensor, dtype: NamedTensor['dtype'] = 'F32', shape: readonly number[] = t.shape): Promise<TensorToWrite> {
+  const data = await t.data();
   return { dtype, shape: [...shape], data: dtype === 'F32' ? Float32Array.from(data) : Array.from(data) };
 }
 
-export function runPipeline(model: LlavaNextModel, input: PipelineInput): PipelineResult {
+/**
+ * Async: every host read on this path (the selections, the hooks, the logits, the trace) is `await t.data()`,
+ * never dataSync/arraySync, so it runs on a backend that can only read asynchronously (webgpu in Node;
+ * docs/gpu.md "Synchronous reads", checked by spec/pipeline_async.spec.ts).
+ */
+export async function runPipeline(model: LlavaNextModel, input: PipelineInput): Promise<PipelineResult> {
   const method = methodOf(input.method);
   const spec = input.method as MethodSpec;
   const timings: Record<string, number> = {};
@@ -118,13 +127,14 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     ctx = encodeImage(model, pixels, processed.imageSize, processed.grid, wantCls ? { ...taps, clsAttention: wantCls } : taps,
       input.onProgress && ((d, t) => input.onProgress!('vision', d, t)), input.visionEncoder);
     done('vision');
-    const clsAttention = (ctx.clsAttention ?? []).flatMap((t, layer) => (t ? [{ layer, maps: t.dataSync() as Float32Array }] : []));
+    const clsAttention: { layer: number; maps: Float32Array }[] = [];
+    for (const [layer, t] of (ctx.clsAttention ?? []).entries()) if (t) clsAttention.push({ layer, maps: await t.data() as Float32Array });
     if (input.trace) {
-      trace.set('pixel_values', toHost(pixels, 'F32', [1, ...pixels.shape]));
+      trace.set('pixel_values', await toHost(pixels, 'F32', [1, ...pixels.shape]));
       trace.set('image_sizes', { dtype: 'I64', shape: [1, 2], data: [...processed.imageSize] });
-      ctx.hiddenStates.forEach((h, i) => h && trace.set(`vision.hidden_states.${i}`, toHost(h)));
-      ctx.attentions.forEach((a, l) => a && trace.set(`vision.attentions.${l}`, toHost(a)));
-      trace.set('image_features_projected', toHost(ctx.projected));
+      for (const [i, h] of ctx.hiddenStates.entries()) if (h) trace.set(`vision.hidden_states.${i}`, await toHost(h));
+      for (const [l, a] of ctx.attentions.entries()) if (a) trace.set(`vision.attentions.${l}`, await toHost(a));
+      trace.set('image_features_projected', await toHost(ctx.projected));
     }
 
     // 3. The visual token sequence: LLaVA-NeXT packing, or the method's selection.
@@ -142,13 +152,13 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
       pruned = { features: fullPacked, keepMasks: [new Uint8Array(N).fill(1), ...masks], numNewlines: newlines, tensors: {} };
     } else {
       fullPacked.dispose();
-      pruned = method.select(spec, ctx, model, time);
+      pruned = await method.select(spec, ctx, model, time);
     }
     const selectMs = performance.now() - t0;
     Object.assign(timings, sub);
     timings.select = selectMs - Object.values(sub).reduce((a, b) => a + b, 0);
     const methodTensors: TraceTensors = new Map();
-    for (const [name, nt] of Object.entries(pruned.tensors)) methodTensors.set(name, toHost(nt.tensor, nt.dtype));
+    for (const [name, nt] of Object.entries(pruned.tensors)) methodTensors.set(name, await toHost(nt.tensor, nt.dtype));
     for (const [k, v] of methodTensors) trace.set(k, v);
 
     // 4. Prompt ids with the image placeholder expanded, embeddings with the features spliced in; the
@@ -161,19 +171,19 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     const embeds = tf.tidy(() => spliceImageFeatures(embedTokens(model.params.language_model, ids), ids, cfg.image_token_index, p.features));
     let lastLogits: Float32Array;
     let decoder: DecoderSide | undefined;
-    let pre: ReturnType<typeof prefill>;
+    let pre: Awaited<ReturnType<typeof prefill>>;
     try {
       // The image tokens are contiguous: rows [imageStart, imageEnd).
-      decoder = method.decoder?.(spec, {
+      decoder = await method.decoder?.(spec, {
         embeds, ids, imageStart: ids.indexOf(cfg.image_token_index), imageEnd: ids.lastIndexOf(cfg.image_token_index) + 1,
         numLayers: cfg.text_config.num_hidden_layers,
       });
       if (input.trace) {
-        trace.set('image_features_packed', toHost(pruned.features));
+        trace.set('image_features_packed', await toHost(pruned.features));
         trace.set('input_ids', { dtype: 'I64', shape: [1, ids.length], data: ids });
-        trace.set('inputs_embeds', toHost(embeds, 'F32', [1, ...embeds.shape]));
+        trace.set('inputs_embeds', await toHost(embeds, 'F32', [1, ...embeds.shape]));
       }
-      pre = prefill(model.params.language_model, cfg.text_config, embeds, {
+      pre = await prefill(model.params.language_model, cfg.text_config, embeds, {
         hook: decoder?.hook, allLogits: input.trace, newCache: input.newKvCache, onLayer: input.onProgress && ((d, t) => input.onProgress!('prefill', d, t)),
       });
     } finally {
@@ -181,7 +191,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
     }
     try {
       const V = pre.logits.shape[1], rows = pre.logits.shape[0];
-      const logits = pre.logits.dataSync() as Float32Array; // [T', V] (T' = 1 without a trace)
+      const logits = await pre.logits.data() as Float32Array; // [T', V] (T' = 1 without a trace)
       lastLogits = logits.slice((rows - 1) * V);
       if (input.trace) {
         trace.set('logits', { dtype: 'F32', shape: [1, rows, V], data: Float32Array.from(logits) });
@@ -197,7 +207,7 @@ export function runPipeline(model: LlavaNextModel, input: PipelineInput): Pipeli
 
     // 5. Greedy decoding: the prefill's last row gives the first token, then one forward call per token.
     stage('decode');
-    const gen = greedyDecode(model.params.language_model, cfg.text_config, pre.cache, lastLogits, {
+    const gen = await greedyDecode(model.params.language_model, cfg.text_config, pre.cache, lastLogits, {
       maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken,
     });
     done('decode');

@@ -4,6 +4,7 @@
  * the PyTorch peer's prefill.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../src/backend';
@@ -16,7 +17,7 @@ import { llamaForward, type LlamaParams } from '../../src/llama/decoder';
 import { llamaKeys } from '../../src/llama/load';
 import { KvCache } from '../../src/llama/kv_cache';
 import { randomParams } from '../../src/weights/random_params';
-import { fmt, peer, timeIt, type BenchOptions, type Stat } from '../common';
+import { bestThreads, fairBlas, fmt, peer, timeIt, type BenchOptions, type PeerInfo, type Stat } from '../common';
 
 /** One token count of the decoder suite. */
 export interface DecoderRow {
@@ -28,8 +29,14 @@ export interface DecoderRow {
   prefill_ms_extrapolated_32_layers: number;
 }
 
-/** What the peer reports for the decoder suite: prefill per token count, at 1 and 2 threads. */
-export interface DecoderPeer { torch: string; threads_1: Record<string, Stat>; threads_2: Record<string, Stat> }
+/** What the peer reports for the decoder suite: prefill and one decode position per token count, at 1 and 2 threads. */
+export interface DecoderPeer extends PeerInfo {
+  threads_1: Record<string, Stat>; threads_2: Record<string, Stat>;
+  decode_threads_1: Record<string, Stat>; decode_threads_2: Record<string, Stat>;
+}
+
+/** tfjs / PyTorch at PyTorch's best thread count on this machine, per token count (absent on an unfair BLAS). */
+export interface DecoderRatio { tokens: number; prefill: number; prefill_torch_threads: number; decode: number; decode_torch_threads: number }
 
 /** bench/results/decoder_<backend>.json (after the run's metadata). */
 export interface DecoderResult {
@@ -40,6 +47,9 @@ export interface DecoderResult {
   analytic_ratio_r02: number;
   fraction_of_analytic: number;
   peer: DecoderPeer | string;
+  /** tfjs / PyTorch-best per token count, or why there is none */
+  vs_pytorch: DecoderRatio[] | string;
+  cpu: string;
 }
 
 export async function decoderSuite(opts: BenchOptions, backend: BackendName): Promise<DecoderResult> {
@@ -56,19 +66,19 @@ export async function decoderSuite(opts: BenchOptions, backend: BackendName): Pr
     inputs[`__input__${n}`] = { dtype: 'F32', shape: [n, 4096], data: x.dataSync() as Float32Array };
     // Prefill in chunks of CHUNK positions through the KV cache (same FLOPs; the full [32, n, n] score
     // tensor of a 2673-token prompt does not fit the wasm heap next to the weights).
-    const prefillInto = (cache: KvCache): void => {
+    const prefillInto = async (cache: KvCache): Promise<void> => {
       for (let s0 = 0; s0 < n; s0 += CHUNK) {
         const xs = tf.slice(x, [s0, 0], [Math.min(CHUNK, n - s0), -1]);
-        llamaForward(tree, xs, cfg, { cache, lastOnly: true }).logits.dispose();
+        (await llamaForward(tree, xs, cfg, { cache, lastOnly: true })).logits.dispose();
         xs.dispose();
       }
     };
-    const prefill = await timeIt(() => { const c = new KvCache(LAYERS); prefillInto(c); c.dispose(); }, Math.max(1, opts.runs - 1));
+    const prefill = await timeIt(async () => { const c = new KvCache(LAYERS); await prefillInto(c); c.dispose(); }, Math.max(1, opts.runs - 1));
     // Per-token decode after a prefill of n positions (KV cache kept in place across steps).
     const cache = new KvCache(LAYERS);
-    prefillInto(cache);
+    await prefillInto(cache);
     const one = tf.randomNormal([1, 4096], 0, 1, 'float32', 1) as tf.Tensor2D;
-    const decode = await timeIt(() => { llamaForward(tree, one, cfg, { cache, lastOnly: true }).logits.dispose(); }, 4, 1);
+    const decode = await timeIt(async () => { (await llamaForward(tree, one, cfg, { cache, lastOnly: true })).logits.dispose(); }, 4, 1);
     cache.dispose(); one.dispose(); x.dispose();
     rows.push({ ratio: r, tokens: n, prefill_ms: prefill, decode_ms_per_token: decode, analytic_tflops_32_layers: prefillFlops(n, dims) / 1e12, prefill_ms_extrapolated_32_layers: (prefill.median * 32) / LAYERS });
     console.log(`decoder Vicuna-7B width, ${LAYERS} layer(s), ${n} tokens (r = ${r}) (${backend}): prefill ${fmt(prefill)}, decode ${fmt(decode)}/token`);
@@ -87,9 +97,28 @@ export async function decoderSuite(opts: BenchOptions, backend: BackendName): Pr
     fs.rmSync(file);
     if (typeof peerRes === 'object') {
       const p = peerRes;
-      for (const { n } of counts) console.log(`        PyTorch prefill ${n}: 1 thread ${fmt(p.threads_1[String(n)])}, 2 threads ${fmt(p.threads_2[String(n)])}`);
+      console.log(`        PyTorch ${p.torch} on ${p.blas.kind} BLAS, ${p.cpu}`);
+      for (const { n } of counts) {
+        console.log(`        PyTorch ${n}: prefill 1 thread ${fmt(p.threads_1[String(n)])}, 2 threads ${fmt(p.threads_2[String(n)])}; ` +
+          `decode 1 thread ${fmt(p.decode_threads_1[String(n)])}, 2 threads ${fmt(p.decode_threads_2[String(n)])}/token`);
+      }
     } else console.log(`        ${peerRes}`);
   }
   disposeTree(tree);
-  return { backend, layers: LAYERS, rows, measured_speedup_r02: measured, analytic_ratio_r02: analytic, fraction_of_analytic: measured / analytic, peer: peerRes };
+  let vs: DecoderRatio[] | string = typeof peerRes === 'string' ? peerRes : fairBlas(peerRes) ?? [];
+  if (typeof vs === 'string') console.log(`        ${vs}`);
+  else {
+    const p = peerRes as DecoderPeer;
+    vs = rows.map((row) => {
+      const k = String(row.tokens);
+      const pre = bestThreads({ threads_1: p.threads_1[k], threads_2: p.threads_2[k] });
+      const dec = bestThreads({ threads_1: p.decode_threads_1[k], threads_2: p.decode_threads_2[k] });
+      return { tokens: row.tokens, prefill: row.prefill_ms.median / pre.median, prefill_torch_threads: pre.threads, decode: row.decode_ms_per_token.median / dec.median, decode_torch_threads: dec.threads };
+    });
+    for (const v of vs) console.log(`        tfjs / PyTorch-best at ${v.tokens}: prefill ${v.prefill.toFixed(2)}× (torch ${v.prefill_torch_threads} thr), decode ${v.decode.toFixed(2)}× (torch ${v.decode_torch_threads} thr)`);
+  }
+  return {
+    backend, layers: LAYERS, rows, measured_speedup_r02: measured, analytic_ratio_r02: analytic, fraction_of_analytic: measured / analytic, peer: peerRes,
+    vs_pytorch: vs, cpu: `${os.cpus().length}× ${os.cpus()[0]?.model}`,
+  };
 }

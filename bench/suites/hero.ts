@@ -30,9 +30,9 @@ export async function heroSuite(opts: BenchOptions, backend: BackendName, vision
   const { ctx, encode, visionMs } = vision;
   const clip = { tileImageEmbeds: tf.randomNormal([4, 768], 0, 1, 'float32', 5) as tf.Tensor2D, textEmbed: tf.randomNormal([768], 0, 1, 'float32', 6) as tf.Tensor1D };
   const heroOpts = { ...heroDefaults(24, 'code'), ratio: 0.2 };
-  const sel = await timeIt(() => {
-    const r = applyHero(ctx, clip, heroOpts);
-    r.features.dataSync();
+  const sel = await timeIt(async () => {
+    const r = await applyHero(ctx, clip, heroOpts);
+    await r.features.data();
     r.features.dispose();
     Object.values(r.tensors).forEach((t) => t.tensor.dispose());
   }, opts.runs);

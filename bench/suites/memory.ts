@@ -34,7 +34,7 @@ export async function memorySuite(backend: BackendName): Promise<MemoryResult> {
   const tensors: number[] = [], rss: number[] = [], rawRss: number[] = [], heapUsed: number[] = [];
   let peak = 0;
   for (let i = 0; i < 20; i++) {
-    runPipeline(model, { image, inputIds: [1, 5, 1000, 7, 9], method, maxNewTokens: 4 });
+    await runPipeline(model, { image, inputIds: [1, 5, 1000, 7, 9], method, maxNewTokens: 4 });
     tensors.push(tf.memory().numTensors);
     rawRss.push(process.memoryUsage().rss);
     // Collect JS garbage first when node runs with --expose-gc (npm run bench does): the per-head attention

@@ -4,6 +4,7 @@
  * for the hero suite.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../src/backend';
@@ -15,10 +16,10 @@ import { writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { disposeVisualContext } from '../../src/llava/model';
 import type { VisualContext } from '../../src/llava/pruning';
 import { randomParams, VIT_L_336, VIT_L_HERO_TAPS } from '../../src/weights/random_params';
-import { fmt, peer, timeIt, type BenchOptions, type Stat } from '../common';
+import { bestThreads, fairBlas, fmt, peer, timeIt, type BenchOptions, type PeerInfo, type Stat } from '../common';
 
 /** What the peer reports for the vision suite. */
-export interface VisionPeer { torch: string; threads_1: Stat; threads_2: Stat }
+export interface VisionPeer extends PeerInfo { threads_1: Stat; threads_2: Stat }
 
 /** bench/results/vision_<backend>.json (after the run's metadata). */
 export interface VisionResult {
@@ -30,6 +31,9 @@ export interface VisionResult {
   peer: VisionPeer | string;
   tfjs_over_torch_1_thread: number | undefined;
   tfjs_over_torch_2_threads: number | undefined;
+  /** tfjs / PyTorch at its best thread count on this machine, or why there is none (no peer, an unfair BLAS) */
+  vs_pytorch: { ratio: number; torch_threads: number } | string;
+  cpu: string;
 }
 
 /** What the hero suite reuses: one vision output as HERO's input, the median time, the tower. */
@@ -75,15 +79,22 @@ export async function visionSuite(opts: BenchOptions, backend: BackendName): Pro
     fs.rmSync(file);
     if (typeof peerRes === 'object') {
       const p = peerRes;
-      console.log(`        PyTorch ${p.torch}: 1 thread ${fmt(p.threads_1)}, 2 threads ${fmt(p.threads_2)}; tfjs/torch = ${(t.median / p.threads_1.median).toFixed(2)} (1 thread), ${(t.median / p.threads_2.median).toFixed(2)} (2 threads)`);
+      console.log(`        PyTorch ${p.torch} on ${p.blas.kind} BLAS, ${p.cpu}: 1 thread ${fmt(p.threads_1)}, 2 threads ${fmt(p.threads_2)}`);
     } else console.log(`        ${peerRes}`);
   }
   px.dispose();
-  const p1 = typeof peerRes === 'object' ? peerRes : undefined;
+  const p1 = typeof peerRes === 'object' && fairBlas(peerRes) === undefined ? peerRes : undefined;
+  let vs: VisionResult['vs_pytorch'] = typeof peerRes === 'string' ? peerRes : fairBlas(peerRes) ?? '';
+  if (p1) {
+    const best = bestThreads({ threads_1: p1.threads_1, threads_2: p1.threads_2 });
+    vs = { ratio: t.median / best.median, torch_threads: best.threads };
+    console.log(`        tfjs / PyTorch-best (${best.threads} thread(s)): ${vs.ratio.toFixed(2)}×`);
+  } else if (typeof peerRes === 'object') console.log(`        ${vs}`);
   return {
     result: {
       backend, path: how, tfjs_ms: t, pool_start_ms: pool ? poolStartMs : undefined, in_process_ms: plain, peer: peerRes,
       tfjs_over_torch_1_thread: p1 && t.median / p1.threads_1.median, tfjs_over_torch_2_threads: p1 && t.median / p1.threads_2.median,
+      vs_pytorch: vs, cpu: `${os.cpus().length}× ${os.cpus()[0]?.model}`,
     },
     state: {
       ctx, visionMs: t.median, encode,

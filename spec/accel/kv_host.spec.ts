@@ -11,6 +11,7 @@ import { embedTokens, llamaForward, type DecoderHook } from '../../src/llama/dec
 import { disposeTree } from '../../src/io/checkpoint';
 import { loadLlama } from '../../src/llama/load';
 import { fastvHook } from '../../src/baselines/fastv';
+import { tidyAsync } from '../../src/core/scope';
 import { GOLDEN_BACKENDS, loadCase, modelDir, useBackend } from '../util/fixtures';
 
 describe.each(GOLDEN_BACKENDS)('accel/kv_host · HostKvCache = KvCache exactly (%s backend)', (backend) => {
@@ -19,12 +20,14 @@ describe.each(GOLDEN_BACKENDS)('accel/kv_host · HostKvCache = KvCache exactly (
   afterAll(async () => { disposeTree(m.params); await useBackend('cpu'); });
 
   /** Logits of a prefill of ids[0..10) then one step per remaining id, and every layer's keys and values after. */
-  const run = (cache: KvCache, hook?: DecoderHook): { logits: number[][]; kv: number[][] } => {
+  const run = async (cache: KvCache, hook?: DecoderHook): Promise<{ logits: number[][]; kv: number[][] }> => {
     const ids = loadCase('llama_tiny').numbers('input_ids');
     const logits: number[][] = [];
     try {
-      logits.push(tf.tidy(() => Array.from(llamaForward(m.params, embedTokens(m.params, ids.slice(0, 10)), m.config, { cache, hook }).logits.dataSync())));
-      for (const id of ids.slice(10)) logits.push(tf.tidy(() => Array.from(llamaForward(m.params, embedTokens(m.params, [id]), m.config, { cache, lastOnly: true }).logits.dataSync())));
+      const step = async (ids1: number[], opts: { hook?: DecoderHook; lastOnly?: boolean }): Promise<number[]> =>
+        tidyAsync(async () => Array.from(await (await llamaForward(m.params, embedTokens(m.params, ids1), m.config, { cache, ...opts })).logits.data()));
+      logits.push(await step(ids.slice(0, 10), { hook }));
+      for (const id of ids.slice(10)) logits.push(await step([id], { lastOnly: true }));
       const kv: number[][] = [];
       for (let l = 0; l < m.config.num_hidden_layers; l++) {
         const k = cache.keys(l)!, v = cache.values(l)!;
@@ -37,31 +40,31 @@ describe.each(GOLDEN_BACKENDS)('accel/kv_host · HostKvCache = KvCache exactly (
     }
   };
 
-  it('prefill and step-by-step decoding', () => {
+  it('prefill and step-by-step decoding', async () => {
     const L = m.config.num_hidden_layers;
     const host = new HostKvCache(L);
-    const want = run(new KvCache(L));
-    const got = run(host);
+    const want = await run(new KvCache(L));
+    const got = await run(host);
     expect(got.logits).toEqual(want.logits);
     expect(got.kv).toEqual(want.kv);
   });
 
-  it('after a decoder hook that drops rows (FastV at layer 1, keeping half of rows 2..8)', () => {
+  it('after a decoder hook that drops rows (FastV at layer 1, keeping half of rows 2..8)', async () => {
     const L = m.config.num_hidden_layers;
     const hook = (): DecoderHook => fastvHook({ layer: 1, ratio: 0.5 }, 2, 8, L);
-    const want = run(new KvCache(L), hook());
-    const got = run(new HostKvCache(L), hook());
+    const want = await run(new KvCache(L), hook());
+    const got = await run(new HostKvCache(L), hook());
     expect(got.logits).toEqual(want.logits);
     expect(got.kv).toEqual(want.kv);
     // layer 0 caches every row; layer 1, after the hook, fewer (kv holds k, v, shape per layer)
     expect(want.kv[3 * 1 + 2][1]).toBeLessThan(want.kv[2][1]);
   });
 
-  it('holds its keys and values on the host: no tensor outlives a forward call', () => {
+  it('holds its keys and values on the host: no tensor outlives a forward call', async () => {
     const L = m.config.num_hidden_layers;
     const cache = new HostKvCache(L);
     const before = tf.memory().numTensors;
-    tf.tidy(() => { llamaForward(m.params, embedTokens(m.params, [1, 2, 3, 4]), m.config, { cache }); });
+    await tidyAsync(async () => { await llamaForward(m.params, embedTokens(m.params, [1, 2, 3, 4]), m.config, { cache }); });
     expect(tf.memory().numTensors).toBe(before);
     const Hkv = m.config.num_key_value_heads, Dh = m.config.head_dim;
     expect(cache.hostBytes).toBe(2 * L * 4 * Hkv * 4 * Dh); // k and v, L layers, 4 positions, fp32

@@ -124,7 +124,7 @@ describe.each(GOLDEN_BACKENDS)('baselines as their authors coded them (%s backen
     it(name, async () => {
       const gc = loadCase(name), j = gc.json;
       const image = await readImage(imagePath(j.image));
-      const r = runPipeline(m, { image, inputIds: j.input_ids, method: methodOf(gc, m), maxNewTokens: 0, trace: true });
+      const r = await runPipeline(m, { image, inputIds: j.input_ids, method: methodOf(gc, m), maxNewTokens: 0, trace: true });
       check(gc, fromPipeline(r, m.params.image_newline.dataSync()), r.visualTokens);
     });
   }
@@ -146,9 +146,9 @@ describe.each(GOLDEN_BACKENDS)('baselines as their authors coded them (%s backen
       });
       afterAll(() => disposeVisualContext(ctx));
       for (const name of names) {
-        it(name, () => {
+        it(name, async () => {
           const gc = loadCase(name);
-          const res = runMethod(methodOf(gc, m), ctx, m);
+          const res = await runMethod(methodOf(gc, m), ctx, m);
           try {
             const D = m.config.text_config.hidden_size;
             const packed = res.features.dataSync();

@@ -19,9 +19,9 @@ function handContext(clsRows: number[][]): VisualContext {
 }
 
 describe('FasterVLM-1 · fasterVlm', () => {
-  it('keeps each crop\'s top-T tokens by head-mean CLS attention; thumbnail raster, then the stitched grid (hand-checked)', () => {
+  it('keeps each crop\'s top-T tokens by head-mean CLS attention; thumbnail raster, then the stitched grid (hand-checked)', async () => {
     const ctx = handContext([[0.1, 0.4, 0.3, 0.2], [0.5, 0.1, 0.1, 0.3], [0.2, 0.2, 0.5, 0.1]]);
-    const r = fasterVlm(ctx, { tokensPerCrop: 2 });
+    const r = await fasterVlm(ctx, { tokensPerCrop: 2 });
     try {
       // thumbnail keeps j = 1, 2; tile 0 keeps j = 0, 3; tile 1 keeps j = 0 (tie with 1 → lower index), 2.
       expect(r.keepMasks.map((m) => Array.from(m))).toEqual([[0, 1, 1, 0], [1, 0, 0, 1], [1, 0, 1, 0]]);
@@ -36,11 +36,11 @@ describe('FasterVLM-1 · fasterVlm', () => {
     }
   });
 
-  it('emits T·(1+K) tokens for any grid (property) and rejects T outside [1, N]', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1e5 }), (rows, cols, T, seed) => {
+  it('emits T·(1+K) tokens for any grid (property) and rejects T outside [1, N]', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1e5 }), async (rows, cols, T, seed) => {
       const ctx = syntheticContext({ rows, cols, G: 3, layers: 3, H: 30, W: 40, seed });
       try {
-        const r = fasterVlm(ctx, { tokensPerCrop: T });
+        const r = await fasterVlm(ctx, { tokensPerCrop: T });
         expect(r.features.shape[0]).toBe(T * (1 + rows * cols));
         r.features.dispose();
         Object.values(r.tensors).forEach((t) => t.tensor.dispose());
@@ -49,7 +49,7 @@ describe('FasterVLM-1 · fasterVlm', () => {
       }
     }), { numRuns: 15 });
     const ctx = syntheticContext({ rows: 1, cols: 2, G: 2, layers: 2, H: 10, W: 20, seed: 1 });
-    expect(() => fasterVlm(ctx, { tokensPerCrop: 5 })).toThrow(/--tokens-per-crop: 5 is outside \[1, 4\]/);
+    await expect(fasterVlm(ctx, { tokensPerCrop: 5 })).rejects.toThrow(/--tokens-per-crop: 5 is outside \[1, 4\]/);
     disposeContext(ctx);
   });
 });

@@ -11,39 +11,40 @@ import { llamaForward, embedTokens, type DecoderHook, type LlamaParams } from '.
 import { loadLlama } from '../../src/llama/load';
 import type { LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
+import { tidyAsync } from '../../src/core/scope';
 import { modelDir } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 
 describe('FastV-1 · fastvKeep', () => {
-  it('keeps all text rows and the image rows the last row attends to most (hand-checked)', () => {
-    tf.tidy(() => {
+  it('keeps all text rows and the image rows the last row attends to most (hand-checked)', async () => {
+    await tidyAsync(async () => {
       // T = 6, image rows [1, 5). Last-row attention per head over keys 0..5:
       //   head 0: [.1, .4, .1, .2, .1, .1]   head 1: [.1, .2, .1, .4, .1, .1]
       // head mean on image keys 1..4 = [.3, .1, .3, .1] → with r = 0.5 keep round(2) = 2: rows 1 and 3.
       const probs = tf.zeros([2, 6, 6]).bufferSync();
       [[0.1, 0.4, 0.1, 0.2, 0.1, 0.1], [0.1, 0.2, 0.1, 0.4, 0.1, 0.1]].forEach((row, h) => row.forEach((v, j) => probs.set(v, h, 5, j)));
-      expect(fastvKeep(probs.toTensor() as tf.Tensor3D, 1, 5, 0.5)).toEqual([0, 1, 3, 5]);
+      expect(await fastvKeep(probs.toTensor() as tf.Tensor3D, 1, 5, 0.5)).toEqual([0, 1, 3, 5]);
       // ties break towards the lower index; r = 1 keeps everything
-      expect(fastvKeep(tf.fill([1, 4, 4], 0.25) as tf.Tensor3D, 0, 3, 1 / 3)).toEqual([0, 3]);
-      expect(fastvKeep(probs.toTensor() as tf.Tensor3D, 1, 5, 1)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(await fastvKeep(tf.fill([1, 4, 4], 0.25) as tf.Tensor3D, 0, 3, 1 / 3)).toEqual([0, 3]);
+      expect(await fastvKeep(probs.toTensor() as tf.Tensor3D, 1, 5, 1)).toEqual([0, 1, 2, 3, 4, 5]);
     });
   });
 
-  it('keeps Python\'s round(M·r): half to even (hand-checked)', () => {
-    tf.tidy(() => {
+  it('keeps Python\'s round(M·r): half to even (hand-checked)', async () => {
+    await tidyAsync(async () => {
       // M = 34 image rows at r = 0.25: 8.5 → 8 (Math.round would keep 9); M = 6 at r = 0.25: 1.5 → 2.
       const probs = tf.softmax(tf.randomNormal([2, 40, 40], 0, 1, 'float32', 7)) as tf.Tensor3D;
-      expect(fastvKeep(probs, 3, 37, 0.25).length).toBe(40 - 34 + 8);
-      expect(fastvKeep(probs, 3, 9, 0.25).length).toBe(40 - 6 + 2);
+      expect((await fastvKeep(probs, 3, 37, 0.25)).length).toBe(40 - 34 + 8);
+      expect((await fastvKeep(probs, 3, 9, 0.25)).length).toBe(40 - 6 + 2);
     });
     expect([0.5, 1.5, 2.5, 8.5, 9.5, 658.5, 2.4999, 2.5001, 7].map(roundHalfEven)).toEqual([0, 2, 2, 8, 10, 658, 2, 3, 7]);
   });
 
-  it('keeps T − M + round(r·M) rows (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 2, max: 12 }), fc.double({ min: 0.01, max: 1, noNaN: true }), fc.integer({ min: 1, max: 1e6 }), (T, r, seed) => tf.tidy(() => {
+  it('keeps T − M + round(r·M) rows (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 2, max: 12 }), fc.double({ min: 0.01, max: 1, noNaN: true }), fc.integer({ min: 1, max: 1e6 }), (T, r, seed) => tidyAsync(async () => {
       const start = Math.floor(T / 4), end = Math.max(start + 1, T - 1);
-      const keep = fastvKeep(tf.softmax(tf.randomNormal([2, T, T], 0, 1, 'float32', seed)) as tf.Tensor3D, start, end, r);
+      const keep = await fastvKeep(tf.softmax(tf.randomNormal([2, T, T], 0, 1, 'float32', seed)) as tf.Tensor3D, start, end, r);
       const x = r * (end - start), f = Math.floor(x);
       const pythonRound = x - f === 0.5 ? f + (f % 2) : Math.round(x);  // ties to even
       expect(keep.length).toBe(T - (end - start) + pythonRound);
@@ -62,7 +63,7 @@ describe('FastV-1 · fastvKeep', () => {
 function rowsHook(layer: number, select: (probs: tf.Tensor3D, positions: readonly number[]) => number[]): DecoderHook {
   return {
     layers: [layer - 1],
-    after: (_l, h, probs, positions) => {
+    after: async (_l, h, probs, positions) => {
       const keep = select(probs, positions);
       return { h: tf.gather(h, tf.tensor1d(keep, 'int32')) as tf.Tensor2D, positions: keep.map((i) => positions[i]) };
     },
@@ -75,22 +76,22 @@ describe('FastV-1 · dropping rows inside the decoder (llama-tiny)', () => {
   afterAll(() => disposeTree(m.params));
   const ids = [1, 50, 60, 70, 80, 90, 100, 110, 120, 130];
 
-  it('keeping every row changes nothing', () => {
-    tf.tidy(() => {
+  it('keeping every row changes nothing', async () => {
+    await tidyAsync(async () => {
       const x = embedTokens(m.params, ids);
-      const full = llamaForward(m.params, x, m.config).logits;
-      const kept = llamaForward(m.params, x, m.config, { hook: rowsHook(1, (_p, pos) => pos.map((_, i) => i)) });
+      const full = (await llamaForward(m.params, x, m.config)).logits;
+      const kept = await llamaForward(m.params, x, m.config, { hook: rowsHook(1, (_p, pos) => pos.map((_, i) => i)) });
       expectClose(kept.logits, full, TOL.sameMath, 'logits');
       expect(kept.positions).toEqual(ids.map((_, i) => i));
     });
   });
 
-  it('rows before the first dropped row are unchanged (causality); later rows keep their position ids', () => {
-    tf.tidy(() => {
+  it('rows before the first dropped row are unchanged (causality); later rows keep their position ids', async () => {
+    await tidyAsync(async () => {
       const x = embedTokens(m.params, ids);
-      const full = llamaForward(m.params, x, m.config).logits;
+      const full = (await llamaForward(m.params, x, m.config)).logits;
       const keep = [0, 1, 2, 3, 5, 8, 9]; // drops rows 4, 6, 7
-      const out = llamaForward(m.params, x, m.config, { hook: rowsHook(1, () => keep) });
+      const out = await llamaForward(m.params, x, m.config, { hook: rowsHook(1, () => keep) });
       expect(out.positions).toEqual(keep);
       expect(out.logits.shape).toEqual([keep.length, m.config.vocab_size]);
       expectClose(tf.slice(out.logits, [0, 0], [4, -1]), tf.slice(full, [0, 0], [4, -1]), TOL.sameMath, 'rows before the drop');
@@ -107,17 +108,17 @@ describe('FastV-1 · fastvHook: the decoder side of the FastV method (llama-tiny
   afterAll(() => disposeTree(m.params));
   const ids = [1, 50, 60, 70, 80, 90, 100, 110, 120, 130]; // "image" rows [2, 8)
 
-  it('r = 1 keeps every row (the plain forward); r = 0.5 keeps round(M/2) image rows, the ones fastvKeep picks', () => {
-    tf.tidy(() => {
+  it('r = 1 keeps every row (the plain forward); r = 0.5 keeps round(M/2) image rows, the ones fastvKeep picks', async () => {
+    await tidyAsync(async () => {
       const x = embedTokens(m.params, ids);
-      const full = llamaForward(m.params, x, m.config, { taps: { attentions: [0] } });
+      const full = await llamaForward(m.params, x, m.config, { taps: { attentions: [0] } });
       let all: number[] = [];
-      const same = llamaForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 1 }, 2, 8, m.config.num_hidden_layers, (k) => { all = k; }) });
+      const same = await llamaForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 1 }, 2, 8, m.config.num_hidden_layers, (k) => { all = k; }) });
       expectClose(same.logits, full.logits, TOL.sameMath, 'logits');
       expect(all).toEqual(ids.map((_, i) => i));
       let kept: number[] = [];
-      const half = llamaForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 0.5 }, 2, 8, m.config.num_hidden_layers, (k) => { kept = k; }) });
-      expect(kept).toEqual(fastvKeep(full.attentions![0]!, 2, 8, 0.5));
+      const half = await llamaForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 0.5 }, 2, 8, m.config.num_hidden_layers, (k) => { kept = k; }) });
+      expect(kept).toEqual(await fastvKeep(full.attentions![0]!, 2, 8, 0.5));
       expect(kept.filter((i) => i >= 2 && i < 8)).toHaveLength(3);
       expect(half.positions).toEqual(kept);
     });

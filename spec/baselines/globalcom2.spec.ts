@@ -66,8 +66,8 @@ function scoreContext(G: number, scores: number[][], imageSize: [number, number]
   }) as unknown as VisualContext;
 }
 
-function runGc2(ctx: VisualContext, ratio: number, placement?: 'as-coded' | 'corrected'): { seq: number[]; keep: number[][] } {
-  const r = globalCom2(ctx, { ratio, visionHeads: 1, placement });
+async function runGc2(ctx: VisualContext, ratio: number, placement?: 'as-coded' | 'corrected'): Promise<{ seq: number[]; keep: number[][] }> {
+  const r = await globalCom2(ctx, { ratio, visionHeads: 1, placement });
   try {
     return { seq: Array.from(r.features.dataSync()), keep: r.keepMasks.map((m) => Array.from(m)) };
   } finally {
@@ -78,7 +78,7 @@ function runGc2(ctx: VisualContext, ratio: number, placement?: 'as-coded' | 'cor
 }
 
 describe('GC2-2 · hand-worked selection and placement', () => {
-  it('the bilinear guidance term changes which tile tokens are kept; thumbnail in score order (hand-checked)', () => {
+  it('the bilinear guidance term changes which tile tokens are kept; thumbnail in score order (hand-checked)', async () => {
     // G = 2, (H, W) = (20, 40): nothing is padding. Thumbnail logits [0, 4, 1, 5]: block sums (tile = column)
     // S = [1, 9] → p = softmax([−0.8, 0]) = [0.3100, 0.6900]; r = 0.5 → ratios [0.4050, 0.5950] → keep ⌊4·0.405⌋ = 1
     // and ⌊4·0.595⌋ = 2. Thumbnail: ⌊4·0.5⌋ = 2 tokens in score order: j3 (5), j1 (4).
@@ -86,7 +86,7 @@ describe('GC2-2 · hand-worked selection and placement', () => {
     // Tile 0 logits [3, 0, 0, 2]: L2n = [.832, 0, 0, .555] + L2n(guide) [0, .408, .408, .816] → j3 (1.371) beats j0
     // (0.832), which the tile's own scores alone would keep. Tile 1 logits [1, 0, 0, 0]: [1.369, .492, .492, .615] → j0, j3.
     const ctx = scoreContext(2, [[0, 4, 1, 5], [3, 0, 0, 2], [1, 0, 0, 0]], [20, 40]);
-    const r = runGc2(ctx, 0.5);
+    const r = await runGc2(ctx, 0.5);
     expect(r.keep).toEqual([[0, 1, 0, 1], [0, 0, 0, 1], [1, 0, 0, 1]]);
     // thumbnail j3, j1; grid row 0: t1 j0, newline; row 1: t0 j3, t1 j3, newline
     expect(r.seq).toEqual([3, 1, 200, -1, 103, 203, -1]);
@@ -100,16 +100,16 @@ describe('GC2-2 · hand-worked selection and placement', () => {
   const thumb = Array.from({ length: 16 }, (_, j) => 1 + j * 1e-3);
   const tile = (hi: number, lo: number): number[] => Array.from({ length: 16 }, (_, j) => (j < 4 || j >= 12 ? 9 : j === hi ? 5 : j === lo ? 4 : 0));
 
-  it('as coded, the n-th kept valid token lands in tile cell n: order and newlines move, not the kept set (hand-checked)', () => {
-    const r = runGc2(scoreContext(4, [thumb, tile(4, 9), tile(5, 8)], [20, 100]), 0.3);
+  it('as coded, the n-th kept valid token lands in tile cell n: order and newlines move, not the kept set (hand-checked)', async () => {
+    const r = await runGc2(scoreContext(4, [thumb, tile(4, 9), tile(5, 8)], [20, 100]), 0.3);
     expect(r.keep[1]).toEqual(Array.from({ length: 16 }, (_, j) => (j === 4 || j === 9 ? 1 : 0)));
     expect(r.keep[2]).toEqual(Array.from({ length: 16 }, (_, j) => (j === 5 || j === 8 ? 1 : 0)));
     // cells 0, 5 (tile 0) and 1, 4 (tile 1): stitched row 0 → t0#4, t1#5; row 1 → t0#9, t1#8; rows 2, 3 empty
     expect(r.seq).toEqual([15, 14, 13, 12, 104, 205, -1, 109, 208, -1, -1, -1]);
   });
 
-  it('the corrected placement puts each token in its own cell (hand-checked)', () => {
-    const r = runGc2(scoreContext(4, [thumb, tile(4, 9), tile(5, 8)], [20, 100]), 0.3, 'corrected');
+  it('the corrected placement puts each token in its own cell (hand-checked)', async () => {
+    const r = await runGc2(scoreContext(4, [thumb, tile(4, 9), tile(5, 8)], [20, 100]), 0.3, 'corrected');
     expect(r.keep[1]).toEqual(Array.from({ length: 16 }, (_, j) => (j === 4 || j === 9 ? 1 : 0)));
     // row 0 empty; row 1 → t0#4, t1#5; row 2 → t0#9, t1#8; row 3 empty
     expect(r.seq).toEqual([15, 14, 13, 12, -1, 104, 205, -1, 109, 208, -1, -1]);
@@ -117,13 +117,13 @@ describe('GC2-2 · hand-worked selection and placement', () => {
 });
 
 describe('GC2-2 · selection and layout', () => {
-  it('M = ⌊N·r⌋ + Σ ⌊N_k·ratio_k⌋ + rows·G; the thumbnail comes in descending score order (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.double({ min: 0.05, max: 1, noNaN: true }), fc.integer({ min: 10, max: 200 }), fc.integer({ min: 10, max: 200 }), fc.integer({ min: 1, max: 1e5 }),
-      (rows, cols, r, H, W, seed) => {
+  it('M = ⌊N·r⌋ + Σ ⌊N_k·ratio_k⌋ + rows·G; the thumbnail comes in descending score order (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.double({ min: 0.05, max: 1, noNaN: true }), fc.integer({ min: 10, max: 200 }), fc.integer({ min: 10, max: 200 }), fc.integer({ min: 1, max: 1e5 }),
+      async (rows, cols, r, H, W, seed) => {
         const base = syntheticContext({ rows, cols, G: 4, layers: 2, H, W, seed });
         const ctx = withQK(base, seed);
         try {
-          const res = globalCom2(ctx, { ratio: r, visionHeads: 2 });
+          const res = await globalCom2(ctx, { ratio: r, visionHeads: 2 });
           // the ratios in float64, as the selection uses them (the F32 trace copy can round r·… up to 1)
           const ratios = tileRatios(res.tensors['globalcom2.scores'].tensor.dataSync().subarray(0, 16), [rows, cols], 4, r, 10);
           const u = unpadRegion(rows * 4, cols * 4, [H, W]);

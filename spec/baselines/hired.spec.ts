@@ -25,8 +25,8 @@ function handContext(budgetRows: number[][], selectRows: number[][], imageSize: 
   }) as unknown as VisualContext;
 }
 
-function runHand(ctx: VisualContext, opts: HiredOptions): { order: number[]; keep: number[][]; budgets: number[] } {
-  const r: PruneResult = hired(ctx, opts);
+async function runHand(ctx: VisualContext, opts: HiredOptions): Promise<{ order: number[]; keep: number[][]; budgets: number[] }> {
+  const r: PruneResult = await hired(ctx, opts);
   try {
     return { order: Array.from(r.features.dataSync()), keep: r.keepMasks.map((m) => Array.from(m)), budgets: Array.from(r.tensors['hired.budgets'].tensor.dataSync()) };
   } finally {
@@ -65,7 +65,7 @@ describe('HiRED-2 · selection and packing', () => {
   // Layer 1 selects: thumbnail 16 − j (prefers low j), tile 0 j (prefers high j), tile 1 16 − j.
   const selectRows = [range(0, 16).map((j) => 16 - j), range(0, 16).map((j) => j), range(0, 16).map((j) => 16 - j)];
 
-  it('band split, selection, unpadding drop and layout, as coded: tiles stacked (cols, rows) (hand-checked)', () => {
+  it('band split, selection, unpadding drop and layout, as coded: tiles stacked (cols, rows) (hand-checked)', async () => {
     // (H, W) = (60, 100), grid 1×2, r = 0.5, α = 0.5: total ⌊3·16·0.5⌋ = 24, B_thumb = 12, B_tiles = 12; bands
     // [0, 8) and [8, 16) hold 4 marked tokens each → b = [⌊0.5·12⌋, ⌊0.5·12⌋] = [6, 6]. Thumbnail keeps j 0…11,
     // tile 0 its top-6 j 10…15, tile 1 j 0…5. As coded the two tiles are stacked 2×1 (8×4 tokens): W/H = 1.67 >
@@ -73,7 +73,7 @@ describe('HiRED-2 · selection and packing', () => {
     // (j 12…15) and tile 1's row 0 (j 0…3). Kept: tile 0 {12…15}, tile 1 {0…3}; read row by row.
     const ctx = handContext(budgetRows, selectRows, [60, 100]);
     try {
-      const r = runHand(ctx, { ratio: 0.5, alpha: 0.5 });
+      const r = await runHand(ctx, { ratio: 0.5, alpha: 0.5 });
       expect(r.budgets).toEqual([12, 6, 6]);
       expect(r.keep).toEqual([maskOf(range(0, 12)), maskOf([12, 13, 14, 15]), maskOf([0, 1, 2, 3])]);
       expect(r.order).toEqual([...range(0, 12), 112, 113, 114, 115, 200, 201, 202, 203]);
@@ -82,18 +82,18 @@ describe('HiRED-2 · selection and packing', () => {
     }
   });
 
-  it('the corrected (rows, cols) stacking unpads columns instead (hand-checked)', () => {
+  it('the corrected (rows, cols) stacking unpads columns instead (hand-checked)', async () => {
     // Stitched 4×8: W/H = 1.67 < 8/4 → new_w = ⌊100·4/60⌋ = 6, pad (8 − 6)//2 = 1 → columns 1…6 survive: tile 0
     // loses its column 0 (j 12 of its top-6 {10…15}), tile 1 its column 3 (j 3 of {0…5}).
     // Raster: row 0 → t1 j0, 1, 2; row 1 → t1 j4, 5; row 2 → t0 j10, 11; row 3 → t0 j13, 14, 15.
     const ctx = handContext(budgetRows, selectRows, [60, 100]);
     try {
-      const r = runHand(ctx, { ratio: 0.5, alpha: 0.5, gridOrientation: 'corrected' });
+      const r = await runHand(ctx, { ratio: 0.5, alpha: 0.5, gridOrientation: 'corrected' });
       expect(r.budgets).toEqual([12, 6, 6]);
       expect(r.keep).toEqual([maskOf(range(0, 12)), maskOf([10, 11, 13, 14, 15]), maskOf([0, 1, 2, 4, 5])]);
       expect(r.order).toEqual([...range(0, 12), 200, 201, 202, 204, 205, 110, 111, 113, 114, 115]);
       // as published, the marks all lie over tile 0's region: b = [12, 0]
-      const pub = runHand(ctx, { ratio: 0.5, alpha: 0.5, gridOrientation: 'corrected', bandSplit: 'as-published' });
+      const pub = await runHand(ctx, { ratio: 0.5, alpha: 0.5, gridOrientation: 'corrected', bandSplit: 'as-published' });
       expect(pub.budgets).toEqual([12, 12, 0]);
       expect(pub.keep[2]).toEqual(maskOf([]));
       expect(pub.keep[1]).toEqual(maskOf([5, 6, 7, 9, 10, 11, 13, 14, 15])); // top-12 {4…15} minus column 0
@@ -102,13 +102,13 @@ describe('HiRED-2 · selection and packing', () => {
     }
   });
 
-  it('r = 1 selects nothing away: every token, then only the unpadding drop (hand-checked)', () => {
+  it('r = 1 selects nothing away: every token, then only the unpadding drop (hand-checked)', async () => {
     const ctx = handContext(budgetRows, selectRows, [60, 100]);
     try {
-      const asCoded = runHand(ctx, { ratio: 1, alpha: 0.5 });
+      const asCoded = await runHand(ctx, { ratio: 1, alpha: 0.5 });
       expect(asCoded.budgets).toEqual([16, 16, 16]);
       expect(asCoded.order).toEqual([...range(0, 16), 112, 113, 114, 115, 200, 201, 202, 203]);
-      const corrected = runHand(ctx, { ratio: 1, alpha: 0.5, gridOrientation: 'corrected' });
+      const corrected = await runHand(ctx, { ratio: 1, alpha: 0.5, gridOrientation: 'corrected' });
       expect(corrected.order.length).toBe(16 + 4 * 6);
       expect(corrected.keep[1]).toEqual(range(0, 16).map((j) => (j % 4 === 0 ? 0 : 1)));
       expect(corrected.keep[2]).toEqual(range(0, 16).map((j) => (j % 4 === 3 ? 0 : 1)));
@@ -123,14 +123,14 @@ describe('HiRED-2 · selection and packing', () => {
     expect(hiredArrangement([3, 1], 'corrected')).toEqual([3, 1]);
   });
 
-  it('never exceeds the total budget, keeps no token in the unpadded-away padding, has no newline (property, both stackings)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.double({ min: 0.1, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.9, noNaN: true }),
+  it('never exceeds the total budget, keeps no token in the unpadded-away padding, has no newline (property, both stackings)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.double({ min: 0.1, max: 1, noNaN: true }), fc.double({ min: 0, max: 0.9, noNaN: true }),
       fc.integer({ min: 10, max: 300 }), fc.integer({ min: 10, max: 300 }), fc.constantFrom('as-coded' as const, 'corrected' as const), fc.integer({ min: 1, max: 1e5 }),
-      (rows, cols, r, alpha, H, W, orientation, seed) => {
+      async (rows, cols, r, alpha, H, W, orientation, seed) => {
         const ctx = syntheticContext({ rows, cols, G: 4, layers: 3, H, W, seed });
         try {
           let res;
-          try { res = hired(ctx, { ratio: r, alpha, gridOrientation: orientation }); } catch (e) { expect(String(e)).toMatch(/no thumbnail token is marked/); return; }
+          try { res = await hired(ctx, { ratio: r, alpha, gridOrientation: orientation }); } catch (e) { expect(String(e)).toMatch(/no thumbnail token is marked/); return; }
           const total = Math.floor((1 + rows * cols) * 16 * r);
           expect(res.features.shape[0]).toBeLessThanOrEqual(total);
           expect(res.features.shape[0]).toBe(res.keepMasks.reduce((a, m) => a + m.reduce((x, y) => x + y, 0), 0));
@@ -151,10 +151,10 @@ describe('HiRED-2 · selection and packing', () => {
       }), { numRuns: 20 });
   });
 
-  it('rejects α outside [0, 1) and r outside (0, 1]', () => {
+  it('rejects α outside [0, 1) and r outside (0, 1]', async () => {
     const ctx = syntheticContext({ rows: 1, cols: 2, G: 2, layers: 2, H: 10, W: 20, seed: 1 });
-    expect(() => hired(ctx, { ratio: 0.2, alpha: 1 })).toThrow(/--alpha/);
-    expect(() => hired(ctx, { ratio: 0, alpha: 0.5 })).toThrow(/--ratio/);
+    await expect(hired(ctx, { ratio: 0.2, alpha: 1 })).rejects.toThrow(/--alpha/);
+    await expect(hired(ctx, { ratio: 0, alpha: 0.5 })).rejects.toThrow(/--ratio/);
     disposeContext(ctx);
   });
 });

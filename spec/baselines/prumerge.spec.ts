@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { percentile, pruMergeKeep, pruMergeCrop, pruMergePlus } from '../../src/baselines/prumerge';
+import { tidyAsync } from '../../src/core/scope';
 import type { VisualContext } from '../../src/llava/pruning';
 import { syntheticContext, disposeContext } from '../hero/synthetic';
 import { expectClose } from '../util/close';
@@ -28,7 +29,7 @@ describe('PruMerge-1 · adaptive selection', () => {
 });
 
 describe('PruMerge-1/2 · pruMergePlus on a hand-built crop', () => {
-  it('single-head CLS attention with the scale Dv^−½, outliers + spatial samples, merged and extra tokens (hand-checked)', () => {
+  it('single-head CLS attention with the scale Dv^−½, outliers + spatial samples, merged and extra tokens (hand-checked)', async () => {
     // One crop, N = 8 patches, Dv = 4, last layer = 0. q_CLS = [2, 0, 0, 0], k_j = [ln w_j, 0, 0, 0] with w = [1 (CLS),
     // 1, 1, 1, 1, 1, 1, 1, 9]: logits q·k_j·4^−½ = ln w_j → softmax = w / 17 (with Dh^−½ = 1 for 4 heads, or no scale,
     // it would be ∝ w², ∝ w⁴). a = [1, 1, 1, 1, 1, 1, 1, 9] / 17: Q1 = Q3 = 1/17 → one outlier (j 7), ρ = 1/8,
@@ -42,7 +43,7 @@ describe('PruMerge-1/2 · pruMergePlus on a hand-built crop', () => {
       keys: [tf.tensor3d([w.map((v) => [Math.log(v), 0, 0, 0])])],
       projected: tf.zeros([1, 8, 4]), imageNewline: tf.zeros([4]), imageSize: [10, 10], grid: [0, 0], patchGrid: 0, featureLayer: 0,
     } as unknown as tf.TensorContainer)) as unknown as VisualContext;
-    const res = pruMergePlus(ctx, { plus: true, project: (v) => tf.clone(v) });
+    const res = await pruMergePlus(ctx, { plus: true, project: (v) => tf.clone(v) });
     try {
       const a = [1, 1, 1, 1, 1, 1, 1, 9].map((v) => v / 17);
       expectClose(res.tensors['prumerge.cls_attention'].tensor, a, TOL.primitive, 'cls attention');
@@ -63,27 +64,27 @@ describe('PruMerge-1/2 · pruMergePlus on a hand-built crop', () => {
 });
 
 describe('PruMerge-2 · merging', () => {
-  it('x\'_i = x_i + Σ_J a_j x_j over the most key-similar tokens; the extra token sums the rest (hand-checked)', () => {
-    tf.tidy(() => {
+  it('x\'_i = x_i + Σ_J a_j x_j over the most key-similar tokens; the extra token sums the rest (hand-checked)', async () => {
+    await tidyAsync(async () => {
       // N = 4 tokens, features x_j = e_j (so merged rows show the weights), keys: 0 ∥ 1, 2 ∥ 3.
       const x = tf.eye(4) as tf.Tensor2D;
       const keys = tf.tensor2d([[1, 0], [2, 0.1], [0, 1], [0.1, 3]]);
       const a = [0.4, 0.3, 0.2, 0.1];
       // keep [0]; candidates (rest) 1, 2, 3; top-1 by cosine with key 0 is token 1 → x'_0 = e0 + 0.3·e1
-      const out = pruMergeCrop(x, keys, a, [0], 1);
+      const out = await pruMergeCrop(x, keys, a, [0], 1);
       expectClose(out, [1, 0.3, 0, 0, /* extra = 0.3e1 + 0.2e2 + 0.1e3 */ 0, 0.3, 0.2, 0.1], TOL.primitive, 'merged');
     });
   });
 
-  it('one token more than kept per crop, projected (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 1e5 }), (rows, cols, seed) => {
+  it('one token more than kept per crop, projected (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 1e5 }), async (rows, cols, seed) => {
       const base = syntheticContext({ rows, cols, G: 4, layers: 2, H: 40, W: 60, seed });
       const [P, N] = base.projected.shape;
       const qk = tf.tidy(() => [tf.randomNormal([P, N + 1, 8], 0, 2, 'float32', seed), tf.randomNormal([P, N + 1, 8], 0, 2, 'float32', seed + 1)]) as tf.Tensor3D[];
       // the feature layer's hidden states: reuse the synthetic last layer's [P, N+1, Dv]
       const ctx: VisualContext = { ...base, hiddenStates: [undefined, base.hiddenStates[2]], queries: [undefined, qk[0]], keys: [undefined, qk[1]] };
       try {
-        const res = pruMergePlus(ctx, { plus: true, project: (v) => tf.mul(v, 2) as tf.Tensor2D });
+        const res = await pruMergePlus(ctx, { plus: true, project: (v) => tf.mul(v, 2) as tf.Tensor2D });
         const kept = res.keepMasks.reduce((s, m) => s + m.reduce((x, y) => x + y, 0), 0);
         expect(res.features.shape).toEqual([kept + P, 8]);
         res.features.dispose();

@@ -10,21 +10,22 @@ import { llamaKeys } from '../../src/llama/load';
 import { KvCache } from '../../src/llama/kv_cache';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
+import { tidyAsync } from '../../src/core/scope';
 import { Rng } from '../../src/weights/rng';
 import { randomParams } from '../../src/weights/random_params';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 
 describe('SparseVLM-1 · text raters', () => {
-  it('picks the text tokens whose mean visual→text softmax is strictly above the mean (hand-checked)', () => {
-    tf.tidy(() => {
+  it('picks the text tokens whose mean visual→text softmax is strictly above the mean (hand-checked)', async () => {
+    await tidyAsync(async () => {
       // V = [[1,0],[0,1]], T = [[0,0],[ln3,0],[0,ln3]]: V·Tᵀ rows [0, ln3, 0] and [0, 0, ln3]
       // softmax over text: [1/5, 3/5, 1/5] and [1/5, 1/5, 3/5]; mean over visual m = [1/5, 2/5, 2/5]; mean(m) = 1/3
       const V = tf.tensor2d([[1, 0], [0, 1]]), T = tf.tensor2d([[0, 0], [Math.log(3), 0], [0, Math.log(3)]]);
-      expect(sparseVlmRaters(V, T)).toEqual([1, 2]);
+      expect(await sparseVlmRaters(V, T)).toEqual([1, 2]);
       // all text tokens equal: nobody is strictly above the mean
-      expect(sparseVlmRaters(V, tf.tensor2d([[1, 1], [1, 1]]))).toEqual([]);
-      expect(sparseVlmRaters(V, tf.zeros([0, 2]) as tf.Tensor2D)).toEqual([]);
+      expect(await sparseVlmRaters(V, tf.tensor2d([[1, 1], [1, 1]]))).toEqual([]);
+      expect(await sparseVlmRaters(V, tf.zeros([0, 2]) as tf.Tensor2D)).toEqual([]);
     });
   });
 });
@@ -73,7 +74,7 @@ describe('SparseVLM-2 · rank and count', () => {
 });
 
 describe('SparseVLM-3 · DPC-kNN recycling', () => {
-  it('clusters points on a line by density peaks (hand-checked)', () => {
+  it('clusters points on a line by density peaks (hand-checked)', async () => {
     // x = 0, 1, 3, 10, 12, 12.5 (C = 1, d = |x_i − x_j|). With c = 3 nearest (self included) the mean squared
     // distances are 10/3, 5/3, 13/3, 10.25/3, 4.25/3, 6.5/3 → ρ = exp(−that): densest p4, then p1, p5, p0, p3, p2.
     // δ: p4 = max d = 12.5; p1 = d(1,12) = 11; p5 = .5; p0 = 1; p3 = 2; p2 = 2.
@@ -81,12 +82,12 @@ describe('SparseVLM-3 · DPC-kNN recycling', () => {
     // c = 2: centres [4, 1]; 0, 2 join p1 (group 1); 3, 5 join p4 (group 0).
     // c = 3: centres [4, 1, 3]; 0, 2 → p1; 5 → p4 (.5 < 2.5).
     const x = tf.tensor2d([[0], [1], [3], [10], [12], [12.5]]);
-    const three = dpcKnnCluster(x, 3, new Rng(0, 't'));
+    const three = await dpcKnnCluster(x, 3, new Rng(0, 't'));
     expect(three).toEqual({ centres: [4, 1, 3], assign: [1, 1, 1, 2, 0, 0] });
     // c = 2 is also the neighbourhood (self + nearest): mean squared distances .5, .5, 2, 2, .125, .125 — ties that
     // the seeded noise breaks. The denser of p4/p5 has δ = 12.5 (score ≈ 11), the denser of p0/p1 δ ≥ 11 (≈ 6.7),
     // everything else ≤ 1·e^−.5: centres = [p4 or p5, p0 or p1]; 0, 1, 2 join the second, 3, 4, 5 the first.
-    const two = dpcKnnCluster(x, 2, new Rng(0, 't'));
+    const two = await dpcKnnCluster(x, 2, new Rng(0, 't'));
     expect([4, 5]).toContain(two.centres[0]);
     expect([0, 1]).toContain(two.centres[1]);
     expect(two.assign).toEqual([1, 1, 1, 0, 0, 0]);
@@ -94,7 +95,7 @@ describe('SparseVLM-3 · DPC-kNN recycling', () => {
     // two equal points, two clusters: both δ = max d = 0, scores tie → centres [0, 1]; token 1 is as near to
     // centre 0 as to itself (argmin takes centre 0), but a centre always joins its own cluster
     const twin = tf.tensor2d([[0], [0]]);
-    expect(dpcKnnCluster(twin, 2, new Rng(0, 't'))).toEqual({ centres: [0, 1], assign: [0, 1] });
+    expect(await dpcKnnCluster(twin, 2, new Rng(0, 't'))).toEqual({ centres: [0, 1], assign: [0, 1] });
     twin.dispose();
   });
 
@@ -118,7 +119,7 @@ function randomLlama(cfg: LlamaConfig, seed: number): LlamaParams {
 function replayHook(r: SparseVlmRecord): DecoderHook {
   return {
     layers: r.layers.map((x) => x.layer),
-    after: (layer, h, _probs, positions) => {
+    after: async (layer, h, _probs, positions) => {
       const plan: SparseVlmPlan = r.layers.find((x) => x.layer === layer)!.plan;
       const out = applySparseVlmPlan(h, plan);
       const next = positions.slice(0, out.shape[0]);
@@ -128,19 +129,19 @@ function replayHook(r: SparseVlmRecord): DecoderHook {
 }
 
 describe('SparseVLM · the hook on hand-made attention (hand-checked)', () => {
-  it('raters, count, keep mask, recycled merge, renumbered positions', () => {
-    tf.tidy(() => {
+  it('raters, count, keep mask, recycled merge, renumbered positions', async () => {
+    await tidyAsync(async () => {
       // Rows: 0 pre-prompt, 1..4 visual, 5..6 text. Visual embeddings [1,0]; text [0,0] and [ln3,0]:
       // softmax per visual row [1/4, 3/4] → m = [.25, .75] → raters = {text 1} = row 6, R = 1.
       const embeds = tf.tensor2d([[9, 9], [1, 0], [1, 0], [1, 0], [1, 0], [0, 0], [Math.log(3), 0]]);
       const record = emptySparseVlmRecord();
       const o: SparseVlmOptions = { layers: [0], ratio: 0.5, scale: 2, bias: 0, seed: 0 };
-      const hook = sparseVlmHook(o, embeds, 1, 5, 2, record);
+      const hook = await sparseVlmHook(o, embeds, 1, 5, 2, record);
       // Row 6's attention over keys 0..6; visual keys 1..4 score [.3, .1, .2, .05]; rank of a 1×4 row = 1.
       const probs = tf.zeros([1, 7, 7]).bufferSync();
       [0.1, 0.3, 0.1, 0.2, 0.05, 0.05, 0.2].forEach((p, j) => probs.set(p, 0, 6, j));
       const h = tf.tensor2d([[0], [10], [20], [30], [40], [50], [60]]);
-      const out = hook.after(0, h, probs.toTensor() as tf.Tensor3D, [0, 1, 2, 3, 4, 5, 6]);
+      const out = await hook.after(0, h, probs.toTensor() as tf.Tensor3D, [0, 1, 2, 3, 4, 5, 6]);
       // k = min(int(1·2 + 0), 3) = 2 → keep visual 0 (.3) and 2 (.2) = rows 1, 3; dropped visual 1 (.1), 3 (.05):
       // candidates int(0.3·2) + 1 = 1 → visual 1 (row 2), one cluster: 20 / (1 + 1e-6).
       expect(record.raters).toEqual([6]);
@@ -174,20 +175,20 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
   let ran = 0;
   afterAll(() => expect(ran).toBeGreaterThan(15));
 
-  it('counts per layer follow the formula, never grow, and the layer average stays within r·M', () => {
-    fc.assert(fc.property(arb, ({ pre, M, text, ratio, seed, layers }) => {
-      tf.tidy(() => {
+  it('counts per layer follow the formula, never grow, and the layer average stays within r·M', async () => {
+    await fc.assert(fc.asyncProperty(arb, async ({ pre, M, text, ratio, seed, layers }) => {
+      await tidyAsync(async () => {
         const x = prompt(pre, M, text, seed);
         const record = emptySparseVlmRecord();
         let hook: DecoderHook;
         try {
-          hook = sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record);
+          hook = await sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record);
         } catch (e) {
           // too small a ratio for the first pruning layer, or no rater: both are one-line errors
           expect(String(e)).toMatch(/--ratio: .* is below|no text token rates/);
           return;
         }
-        const out = llamaForward(p, x, cfg, { hook });
+        const out = await llamaForward(p, x, cfg, { hook });
         ran++;
         let v = M;
         for (const r of record.layers) {
@@ -210,39 +211,39 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
     }), { numRuns: 20 });
   });
 
-  it('causality: rows before the image never see the pruning; with the same pruning a later token changes no earlier row', () => {
-    fc.assert(fc.property(arb, ({ pre, M, text, ratio, seed, layers }) => {
-      tf.tidy(() => {
+  it('causality: rows before the image never see the pruning; with the same pruning a later token changes no earlier row', async () => {
+    await fc.assert(fc.asyncProperty(arb, async ({ pre, M, text, ratio, seed, layers }) => {
+      await tidyAsync(async () => {
         const x = prompt(pre, M, text, seed);
         const record = emptySparseVlmRecord();
         let out;
         try {
-          out = llamaForward(p, x, cfg, { hook: sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record) }).logits;
+          out = (await llamaForward(p, x, cfg, { hook: await sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record) })).logits;
         } catch { return; }
         ran++;
-        const plain = llamaForward(p, x, cfg).logits;
+        const plain = (await llamaForward(p, x, cfg)).logits;
         expectClose(tf.slice(out, [0, 0], [pre, -1]), tf.slice(plain, [0, 0], [pre, -1]), TOL.sameMath, 'pre-prompt rows');
         // change the last token; replay the same pruning: every row but the last is unchanged
         const T = x.shape[0];
         const y = tf.concat([tf.slice(x, [0, 0], [T - 1, -1]), tf.randomNormal([1, 32], 0, 1, 'float32', seed + 1)]) as tf.Tensor2D;
-        const changed = llamaForward(p, y, cfg, { hook: replayHook(record) }).logits;
+        const changed = (await llamaForward(p, y, cfg, { hook: replayHook(record) })).logits;
         const Tn = out.shape[0];
         expectClose(tf.slice(changed, [0, 0], [Tn - 1, -1]), tf.slice(out, [0, 0], [Tn - 1, -1]), TOL.sameMath, 'earlier rows');
       });
     }), { numRuns: 12 });
   });
 
-  it('the cached decode (per-layer caches and positions) equals a full recompute with the same pruning', () => {
-    fc.assert(fc.property(arb, fc.integer({ min: 1, max: 4 }), ({ pre, M, text, ratio, seed, layers }, steps) => {
-      tf.tidy(() => {
+  it('the cached decode (per-layer caches and positions) equals a full recompute with the same pruning', async () => {
+    await fc.assert(fc.asyncProperty(arb, fc.integer({ min: 1, max: 4 }), async ({ pre, M, text, ratio, seed, layers }, steps) => {
+      await tidyAsync(async () => {
         const x = prompt(pre, M, text, seed);
         const extra = tf.randomNormal([steps, 32], 0, 1, 'float32', seed + 2) as tf.Tensor2D;
         const record = emptySparseVlmRecord();
         const cache = new KvCache(5);
         try {
           let hook: DecoderHook;
-          try { hook = sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record); } catch { return; }
-          const prefill = llamaForward(p, x, cfg, { cache, hook }).logits;
+          try { hook = await sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record); } catch { return; }
+          const prefill = (await llamaForward(p, x, cfg, { cache, hook })).logits;
           ran++;
           // every layer caches the rows it processed: a pruning layer and those before it hold more
           const lengths = Array.from({ length: 5 }, (_, l) => cache.keys(l)!.shape[1]);
@@ -253,8 +254,9 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
             if (r) n = n - r.keep.length + r.kept + r.recycled;
             expect(cache.nextPosition(l)).toBe(len);
           });
-          const stepLogits = Array.from({ length: steps }, (_, t) => llamaForward(p, tf.slice(extra, [t, 0], [1, -1]), cfg, { cache }).logits);
-          const full = llamaForward(p, tf.concat([x, extra]) as tf.Tensor2D, cfg, { hook: replayHook(record) }).logits;
+          const stepLogits: tf.Tensor[] = [];
+          for (let t = 0; t < steps; t++) stepLogits.push((await llamaForward(p, tf.slice(extra, [t, 0], [1, -1]), cfg, { cache })).logits);
+          const full = (await llamaForward(p, tf.concat([x, extra]) as tf.Tensor2D, cfg, { hook: replayHook(record) })).logits;
           const Tn = prefill.shape[0];
           expectClose(tf.slice(full, [0, 0], [Tn, -1]), prefill, TOL.sameMath, 'prefill rows');
           expectClose(tf.slice(full, [Tn, 0], [steps, -1]), tf.concat(stepLogits), TOL.sameMath, 'decode steps');

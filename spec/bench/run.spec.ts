@@ -2,15 +2,17 @@
 import * as os from 'os';
 import { HeroError } from '../../src/core/errors';
 import { benchOptions } from '../../bench/run';
-import { DEFAULT_PYTHON, peer } from '../../bench/common';
+import { DEFAULT_PYTHON, bestThreads, fairBlas, peer, type PeerInfo, type Stat } from '../../bench/common';
 
 describe('bench options', () => {
   const tmp = os.tmpdir();
-  it('defaults: every suite, 3 runs, wasm, the peer with /usr/bin/python3', () => {
+  it('defaults: every suite but scale, 3 runs, wasm, the peer with /usr/bin/python3', () => {
     const o = benchOptions([], {}, tmp);
     expect([o.suites, o.runs, o.backends, o.peer, o.python, o.attention, o.decoderLayers, o.prefillChunk, o.chartsOnly])
       .toEqual([['vision', 'hero', 'decoder', 'memory'], 3, ['wasm'], true, DEFAULT_PYTHON, 'auto', 1, 512, false]);
     expect(DEFAULT_PYTHON).toBe('/usr/bin/python3');
+    expect([o.scaleFull, o.scaleModel.endsWith('bench/.scale/llava-v1.6-vicuna-7b-f16')]).toEqual([false, true]);
+    expect(benchOptions(['--suite', 'scale', '--scale-full', '--scale-model', '/m'], {}, tmp)).toMatchObject({ suites: ['scale'], scaleFull: true, scaleModel: '/m' });
   });
   it('the Python comes from --python, else $HERO_LVLM_PYTHON', () => {
     expect(benchOptions([], { HERO_LVLM_PYTHON: '/opt/py/bin/python' }, tmp).python).toBe('/opt/py/bin/python');
@@ -39,5 +41,20 @@ describe('bench peer', () => {
       expect(err).toHaveBeenCalledWith(`!! ${r}`);
       expect(peer({ ...opts, peer: false }, 'vision', '/x', {})).toBe('skipped (--no-peer)');
     } finally { err.mockRestore(); }
+  });
+});
+
+describe('bench peer ratios', () => {
+  const info = (kind: string, libraries: string[]): PeerInfo => ({ torch: '1.13', blas: { kind, libraries }, cpu: 'x' });
+  it('reports no ratio against the reference BLAS, naming the library and the fix', () => {
+    expect(fairBlas(info('openblas', ['/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3']))).toBeUndefined();
+    expect(fairBlas(info('mkl', ['/opt/libmkl_rt.so']))).toBeUndefined();
+    expect(fairBlas(info('reference', ['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0'])))
+      .toBe("PyTorch runs on the 'reference' BLAS (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0); no ratio is reported (apt-get install libopenblas0-pthread)");
+  });
+  it("takes PyTorch's fastest thread count", () => {
+    const s = (median: number): Stat => ({ median, min: median, max: median, runs: 1 });
+    expect(bestThreads({ threads_1: s(20), threads_2: s(12) })).toEqual({ threads: 2, median: 12 });
+    expect(bestThreads({ threads_1: s(10), threads_2: s(12) })).toEqual({ threads: 1, median: 10 });
   });
 });

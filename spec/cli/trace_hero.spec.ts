@@ -61,7 +61,7 @@ describe('HERO-1 … HERO-6 HERO-LAYOUT · HERO end to end through the library (
     const gc = loadCase(name);
     const { legacyIds, clipIds, image, opts } = caseInputs(gc);
     const img = await readImage(imagePath(image));
-    const r = runPipeline(m, { image: img, inputIds: legacyIds, maxNewTokens: 5, trace: true, method: { name: 'hero', options: opts, clip, clipTextIds: clipIds } });
+    const r = await runPipeline(m, { image: img, inputIds: legacyIds, maxNewTokens: 5, trace: true, method: { name: 'hero', options: opts, clip, clipTextIds: clipIds } });
     checkAgainstGolden(gc, (n) => { const t = r.trace.get(n); return t && { shape: t.shape, values: t.data as ArrayLike<number> }; });
     expect(r.visualTokens).toBe(gc.json.hero_info.num_image_features_M);
   });

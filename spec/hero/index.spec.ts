@@ -23,10 +23,10 @@ function dispose(r: PruneResult): void {
 const num = (r: PruneResult, name: string): number[] => Array.from(r.tensors[name].tensor.dataSync());
 
 /** Runs `f` on a synthetic context and CLIP embeddings, disposing everything afterwards. */
-function withCtx<T>(s: SynthSpec, f: (ctx: VisualContext, clip: ReturnType<typeof clipFor>) => T): T {
+async function withCtx<T>(s: SynthSpec, f: (ctx: VisualContext, clip: ReturnType<typeof clipFor>) => Promise<T>): Promise<T> {
   const ctx = syntheticContext(s);
   const clip = clipFor(s.rows * s.cols, s.seed + 99);
-  try { return f(ctx, clip); } finally { disposeContext(ctx); clip.tileImageEmbeds.dispose(); clip.textEmbed.dispose(); }
+  try { return await f(ctx, clip); } finally { disposeContext(ctx); clip.tileImageEmbeds.dispose(); clip.textEmbed.dispose(); }
 }
 
 const specArb = fc.record({ rows: fc.integer({ min: 1, max: 3 }), cols: fc.integer({ min: 1, max: 3 }), G: fc.integer({ min: 2, max: 4 }),
@@ -34,9 +34,9 @@ const specArb = fc.record({ rows: fc.integer({ min: 1, max: 3 }), cols: fc.integ
 const ratioArb = fc.double({ min: 0.05, max: 1, noNaN: true });
 
 describe('HERO-LAYOUT HERO-B HERO-4 · applyHero', () => {
-  it('emits exactly the public trace names with their dtypes and shapes; packed length = B_0 + Σ b_k + rows·G', () => {
-    fc.assert(fc.property(specArb, ratioArb, fc.constantFrom<'code' | 'paper'>('code', 'paper'), (s, ratio, variant) => withCtx(s, (ctx, clip) => {
-      const r = applyHero(ctx, clip, opts({ ratio, variant, densityWeight: variant === 'code' ? 0.2 : 0 }));
+  it('emits exactly the public trace names with their dtypes and shapes; packed length = B_0 + Σ b_k + rows·G', async () => {
+    await fc.assert(fc.asyncProperty(specArb, ratioArb, fc.constantFrom<'code' | 'paper'>('code', 'paper'), (s, ratio, variant) => withCtx(s, async (ctx, clip) => {
+      const r = await applyHero(ctx, clip, opts({ ratio, variant, densityWeight: variant === 'code' ? 0.2 : 0 }));
       try {
         const K = s.rows * s.cols, N = s.G * s.G;
         const shapes = Object.fromEntries(Object.entries(r.tensors).map(([k, v]) => [k, [v.dtype, v.tensor.shape]]));
@@ -60,18 +60,18 @@ describe('HERO-LAYOUT HERO-B HERO-4 · applyHero', () => {
   });
 
   it('without CLIP it refuses when the relevance is needed, and says to pass --clip', () => withCtx(
-    { rows: 1, cols: 2, G: 2, layers: 3, H: 30, W: 100, seed: 1 }, (ctx) => {
-      expect(() => applyHero(ctx, null, opts())).toThrow(HeroError);
-      expect(() => applyHero(ctx, null, opts())).toThrow('HERO needs the CLIP model for the relevance score: pass --clip');
-      expect(() => applyHero(ctx, null, opts({ lowLayers: [3] }))).toThrow(/lowLayers/);
+    { rows: 1, cols: 2, G: 2, layers: 3, H: 30, W: 100, seed: 1 }, async (ctx) => {
+      await expect(applyHero(ctx, null, opts())).rejects.toThrow(HeroError);
+      await expect(applyHero(ctx, null, opts())).rejects.toThrow('HERO needs the CLIP model for the relevance score: pass --clip');
+      await expect(applyHero(ctx, null, opts({ lowLayers: [3] }))).rejects.toThrow(/lowLayers/);
     }));
 });
 
 describe('HERO-3 · applyHero at α = 1: relevance has no effect', () => {
-  it('clip null and any CLIP embeddings give identical budgets, masks and features', () => {
-    fc.assert(fc.property(specArb, ratioArb, (s, ratio) => withCtx(s, (ctx, clip) => {
-      const a = applyHero(ctx, clip, opts({ ratio, alpha: 1 }));
-      const b = applyHero(ctx, null, opts({ ratio, alpha: 1 }));
+  it('clip null and any CLIP embeddings give identical budgets, masks and features', async () => {
+    await fc.assert(fc.asyncProperty(specArb, ratioArb, (s, ratio) => withCtx(s, async (ctx, clip) => {
+      const a = await applyHero(ctx, clip, opts({ ratio, alpha: 1 }));
+      const b = await applyHero(ctx, null, opts({ ratio, alpha: 1 }));
       try {
         for (const n of ['hero.importance', 'hero.budgets', 'hero.global_keep', 'hero.tile_keep']) expect(num(b, n)).toEqual(num(a, n));
         expect(Array.from(b.features.dataSync())).toEqual(Array.from(a.features.dataSync()));
@@ -87,21 +87,21 @@ function permuteTiles<T extends tf.Tensor>(x: T, perm: number[]): T {
 }
 
 describe('HERO-1 HERO-2 HERO-4 · tile permutation (uniform density) permutes saliency, relevance and budgets', () => {
-  it('holds for random grids and permutations', () => {
+  it('holds for random grids and permutations', async () => {
     const arb = fc.record({ rows: fc.integer({ min: 1, max: 3 }), cols: fc.integer({ min: 1, max: 3 }), G: fc.integer({ min: 2, max: 3 }),
       seed: fc.integer({ min: 0, max: 1e5 }), ratio: ratioArb })
       .chain((s) => fc.record({ s: fc.constant(s), perm: fc.shuffledSubarray([...Array(s.rows * s.cols).keys()], { minLength: s.rows * s.cols, maxLength: s.rows * s.cols }) }));
-    fc.assert(fc.property(arb, ({ s, perm }) => {
+    await fc.assert(fc.asyncProperty(arb, async ({ s, perm }) => {
       // H, W equal to the stitched grid: every token is valid, so the density is uniform.
       const spec = { rows: s.rows, cols: s.cols, G: s.G, layers: 3, H: s.rows * s.G, W: s.cols * s.G, seed: s.seed };
-      withCtx(spec, (ctx, clip) => {
+      await withCtx(spec, async (ctx, clip) => {
         const pctx: VisualContext = {
           ...ctx, hiddenStates: ctx.hiddenStates.map((h) => h && permuteTiles(h, perm)),
           attentions: ctx.attentions.map((a) => a && permuteTiles(a, perm)), projected: permuteTiles(ctx.projected, perm),
         };
         const pclip = { tileImageEmbeds: tf.gather(clip.tileImageEmbeds, perm) as tf.Tensor2D, textEmbed: clip.textEmbed };
-        const a = applyHero(ctx, clip, opts({ ratio: s.ratio }));
-        const b = applyHero(pctx, pclip, opts({ ratio: s.ratio }));
+        const a = await applyHero(ctx, clip, opts({ ratio: s.ratio }));
+        const b = await applyHero(pctx, pclip, opts({ ratio: s.ratio }));
         try {
           for (const n of ['hero.saliency', 'hero.relevance', 'hero.importance']) {
             expectClose(num(b, n), perm.map((p) => num(a, n)[p]), TOL.sameMath, n);
@@ -126,8 +126,8 @@ describe('HERO-1 HERO-2 HERO-4 · tile permutation (uniform density) permutes sa
 describe('HERO-3 HERO-5 HERO-6 · Table 5 ablations', () => {
   const s: SynthSpec = { rows: 2, cols: 2, G: 3, layers: 3, H: 70, W: 80, seed: 7 };
 
-  it('uniform budgets: f_k = 1/K and b_k = min(trunc(f32(1/K)·B_loc), valid_k); CLIP not needed', () => withCtx(s, (ctx) => {
-    const r = applyHero(ctx, null, opts({ ablation: { uniformBudgets: true } }));
+  it('uniform budgets: f_k = 1/K and b_k = min(trunc(f32(1/K)·B_loc), valid_k); CLIP not needed', () => withCtx(s, async (ctx) => {
+    const r = await applyHero(ctx, null, opts({ ablation: { uniformBudgets: true } }));
     try {
       expectClose(num(r, 'hero.importance'), [0.25, 0.25, 0.25, 0.25], TOL.primitive, 'importance');
       const valid = num(r, 'hero.valid_mask');
@@ -136,17 +136,17 @@ describe('HERO-3 HERO-5 HERO-6 · Table 5 ablations', () => {
     } finally { dispose(r); }
   }));
 
-  it('no relevance: α is taken as 1 (same selection as α = 1), CLIP not needed', () => withCtx(s, (ctx) => {
-    const a = applyHero(ctx, null, opts({ ablation: { noRelevance: true } }));
-    const b = applyHero(ctx, null, opts({ alpha: 1 }));
+  it('no relevance: α is taken as 1 (same selection as α = 1), CLIP not needed', () => withCtx(s, async (ctx) => {
+    const a = await applyHero(ctx, null, opts({ ablation: { noRelevance: true } }));
+    const b = await applyHero(ctx, null, opts({ alpha: 1 }));
     try {
       for (const n of ['hero.importance', 'hero.budgets', 'hero.tile_keep']) expect(num(a, n)).toEqual(num(b, n));
     } finally { dispose(a); dispose(b); }
   }));
 
-  it('single layer uses the last layer of each set; same selection scores tiles with the high set', () => withCtx(s, (ctx, clip) => {
-    const single = applyHero(ctx, clip, opts({ ablation: { singleLayer: true } }));
-    const same = applyHero(ctx, clip, opts({ ablation: { sameSelection: true } }));
+  it('single layer uses the last layer of each set; same selection scores tiles with the high set', () => withCtx(s, async (ctx, clip) => {
+    const single = await applyHero(ctx, clip, opts({ ablation: { singleLayer: true } }));
+    const same = await applyHero(ctx, clip, opts({ ablation: { sameSelection: true } }));
     try {
       tf.tidy(() => {
         expectClose(single.tensors['hero.tile_scores'].tensor, tileScores(ctx.attentions, [1], true), TOL.sameMath, 'single-layer tiles');

@@ -19,6 +19,7 @@ import { visionModel, disposeVisionOutput } from '../../src/clip/vision';
 import { runPipeline } from '../../src/pipeline';
 import { embedTokens, llamaForward } from '../../src/llama/decoder';
 import { readImage } from '../../src/io/image';
+import { tidyAsync } from '../../src/core/scope';
 import { GOLDEN_BACKENDS, imagePath, loadCase, modelDir, useBackend } from '../util/fixtures';
 import { HERO_CASES, heroCaseInputs } from '../util/golden_traces';
 
@@ -91,7 +92,7 @@ describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden mode
     const gc = loadCase(HERO_CASES()[0]);
     const { legacyIds, clipIds, image, opts } = heroCaseInputs(gc);
     const img = await readImage(imagePath(image));
-    const run = (residency: 'resident' | 'streamed'): ReturnType<typeof runPipeline> => {
+    const run = async (residency: 'resident' | 'streamed'): ReturnType<typeof runPipeline> => {
       const m = loadLlavaNext(dir, undefined, residency), clip = loadClipModel(clipDir, residency);
       try {
         if (residency === 'streamed') {
@@ -99,13 +100,13 @@ describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden mode
           expect(isWeightSource(m.params.vision_tower.vision_model.encoder.layers[0])).toBe(true);
           expect(isWeightSource(clip.params.vision_model.encoder.layers[0])).toBe(true);
         }
-        return runPipeline(m, { image: img, inputIds: legacyIds, method: { name: 'hero', options: opts, clip, clipTextIds: clipIds }, maxNewTokens: 3, trace: true });
+        return await runPipeline(m, { image: img, inputIds: legacyIds, method: { name: 'hero', options: opts, clip, clipTextIds: clipIds }, maxNewTokens: 3, trace: true });
       } finally {
         disposeLlavaNext(m);
         disposeClipModel(clip);
       }
     };
-    const a = run('resident'), b = run('streamed');
+    const a = await run('resident'), b = await run('streamed');
     expect(b.newIds).toEqual(a.newIds);
     expect([...b.trace.keys()]).toEqual([...a.trace.keys()]);
     for (const [k, t] of a.trace) {
@@ -135,11 +136,11 @@ describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden mode
     }
   });
 
-  it('llama-tiny in bf16 shards: the logits of a forward call, streamed = resident', () => {
+  it('llama-tiny in bf16 shards: the logits of a forward call, streamed = resident', async () => {
     const dir = restore('llama-tiny', 'BF16');
     const a = loadLlama(dir), b = loadLlama(dir, 'streamed');
-    const f = (p: typeof a.params): number[] => tf.tidy(() => Array.from(llamaForward(p, embedTokens(p, [1, 5, 7, 9]), a.config).logits.dataSync()));
-    expect(f(b.params)).toEqual(f(a.params));
+    const f = async (p: typeof a.params): Promise<number[]> => tidyAsync(async () => Array.from(await (await llamaForward(p, embedTokens(p, [1, 5, 7, 9]), a.config)).logits.data()));
+    expect(await f(b.params)).toEqual(await f(a.params));
     tf.dispose([...flattenTree(a.params).values(), ...flattenTree(b.params).values()]);
   });
 });

@@ -17,7 +17,8 @@ import { modelDir } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { loadLlama } from '../../src/llama/load';
-import { expectRefused } from '../util/errors';
+import { expectRefused, expectRefusedAsync } from '../util/errors';
+import { tidyAsync } from '../../src/core/scope';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-llamacfg-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -61,10 +62,10 @@ describe('tied lm_head: tie_word_embeddings with no lm_head.weight in the file',
   });
   afterAll(() => disposeTree(tied.params));
 
-  it('loads, and the logits are h·Eᵀ with E = embed_tokens (float64 reference)', () => {
+  it('loads, and the logits are h·Eᵀ with E = embed_tokens (float64 reference)', async () => {
     const ids = [1, 17, 400, 999, 3];
-    const { logits, h } = tf.tidy(() => {
-      const out = llamaForward(tied.params, embedTokens(tied.params, ids), tied.config, { taps: { hiddenStates: true } });
+    const { logits, h } = await tidyAsync(async () => {
+      const out = await llamaForward(tied.params, embedTokens(tied.params, ids), tied.config, { taps: { hiddenStates: true } });
       return { logits: out.logits.arraySync() as number[][], h: out.hiddenStates![out.hiddenStates!.length - 1].arraySync() as number[][] };
     });
     const E = tf.tidy(() => residentWeights(tied.params.model.embed_tokens).weight.arraySync());
@@ -90,14 +91,14 @@ describe('max_position_embeddings: prompt + new tokens past the limit is one lin
     refused(() => checkPositions(257, 1, cfg), /257 in all, beyond max_position_embeddings 256/);
   });
 
-  it('greedyGenerate refuses up front; a prompt that fits exactly runs', () => {
+  it('greedyGenerate refuses up front; a prompt that fits exactly runs', async () => {
     const p = loadLlama(modelDir('llama-tiny'));
     const short = { ...p.config, max_position_embeddings: 16 }; // the same weights with a 16-position limit
     try {
       const x = tf.tidy(() => embedTokens(p.params, [1, 17, 400, 999, 3, 8, 9, 10, 11, 12]));
       try {
-        refused(() => greedyGenerate(p.params, short, x, { maxNewTokens: 8 }), /prompt is 10 tokens .*--max-new-tokens 8 .* 17 in all, beyond max_position_embeddings 16/);
-        expect(greedyGenerate(p.params, short, x, { maxNewTokens: 7 }).newIds).toHaveLength(7); // 10 + 6 = 16
+        await expectRefusedAsync(() => greedyGenerate(p.params, short, x, { maxNewTokens: 8 }), /prompt is 10 tokens .*--max-new-tokens 8 .* 17 in all, beyond max_position_embeddings 16/);
+        expect((await greedyGenerate(p.params, short, x, { maxNewTokens: 7 })).newIds).toHaveLength(7); // 10 + 6 = 16
       } finally {
         x.dispose();
       }

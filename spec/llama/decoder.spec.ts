@@ -12,6 +12,7 @@ import { KvCache } from '../../src/llama/kv_cache';
 import { greedyGenerate, argmax } from '../../src/llama/generate';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
+import { tidyAsync } from '../../src/core/scope';
 import { randomParams } from '../../src/weights/random_params';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
@@ -26,28 +27,29 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
   });
   afterAll(() => disposeTree(m.params));
 
-  it('full forward: logits, hidden states (last = after the final norm), attentions', () => {
-    tf.tidy(() => {
+  it('full forward: logits, hidden states (last = after the final norm), attentions', async () => {
+    await tidyAsync(async () => {
       const ids = gc.numbers('input_ids');
-      const out = llamaForward(m.params, embedTokens(m.params, ids), m.config, { taps: { hiddenStates: true, attentions: true } });
+      const out = await llamaForward(m.params, embedTokens(m.params, ids), m.config, { taps: { hiddenStates: true, attentions: true } });
       expectClose(out.logits, tf.squeeze(gc.tensor('logits'), [0]), TOL.golden, 'logits');
       out.hiddenStates!.forEach((h, i) => expectClose(h, tf.squeeze(gc.tensor(`hidden_states.${i}`), [0]), TOL.golden, `hidden_states.${i}`));
       out.attentions!.forEach((a, l) => expectClose(a!, tf.squeeze(gc.tensor(`attentions.${l}`), [0]), TOL.probs, `attentions.${l}`));
     });
   });
 
-  it('Llama-KV: prefix into a cache (keys after RoPE), then step-by-step and chunked decoding', () => {
+  it('Llama-KV: prefix into a cache (keys after RoPE), then step-by-step and chunked decoding', async () => {
     const ids = gc.numbers('input_ids');
-    tf.tidy(() => {
+    await tidyAsync(async () => {
       const cache = new KvCache(m.config.num_hidden_layers);
       try {
-        const pre = llamaForward(m.params, embedTokens(m.params, ids.slice(0, 10)), m.config, { cache });
+        const pre = await llamaForward(m.params, embedTokens(m.params, ids.slice(0, 10)), m.config, { cache });
         expectClose(pre.logits, tf.squeeze(gc.tensor('prefix_logits'), [0]), TOL.golden, 'prefix_logits');
         for (let l = 0; l < m.config.num_hidden_layers; l++) {
           expectClose(cache.keys(l)!, tf.squeeze(gc.tensor(`prefix_cache.${l}.key`), [0]), TOL.golden, `prefix_cache.${l}.key`);
           expectClose(cache.values(l)!, tf.squeeze(gc.tensor(`prefix_cache.${l}.value`), [0]), TOL.golden, `prefix_cache.${l}.value`);
         }
-        const steps = ids.slice(10).map((id) => llamaForward(m.params, embedTokens(m.params, [id]), m.config, { cache }).logits);
+        const steps: tf.Tensor[] = [];
+        for (const id of ids.slice(10)) steps.push((await llamaForward(m.params, embedTokens(m.params, [id]), m.config, { cache })).logits);
         expect(cache.length).toBe(16);
         expectClose(tf.concat(steps), tf.squeeze(gc.tensor('step_logits'), [0]), TOL.golden, 'step_logits');
       } finally {
@@ -55,8 +57,8 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
       }
       const chunkCache = new KvCache(m.config.num_hidden_layers);
       try {
-        llamaForward(m.params, embedTokens(m.params, ids.slice(0, 10)), m.config, { cache: chunkCache });
-        const chunk = llamaForward(m.params, embedTokens(m.params, ids.slice(10)), m.config, { cache: chunkCache }).logits;
+        await llamaForward(m.params, embedTokens(m.params, ids.slice(0, 10)), m.config, { cache: chunkCache });
+        const chunk = (await llamaForward(m.params, embedTokens(m.params, ids.slice(10)), m.config, { cache: chunkCache })).logits;
         expectClose(chunk, tf.squeeze(gc.tensor('chunk_logits'), [0]), TOL.golden, 'chunk_logits');
       } finally {
         chunkCache.dispose();
@@ -64,10 +66,10 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
     });
   });
 
-  it('Gen-1: greedy generation equals HF generate (ids exact, per-step scores)', () => {
+  it('Gen-1: greedy generation equals HF generate (ids exact, per-step scores)', async () => {
     const ids = gc.numbers('input_ids');
     const embeds = tf.tidy(() => embedTokens(m.params, ids));
-    const gen = greedyGenerate(m.params, m.config, embeds, { maxNewTokens: 8, eosTokenId: m.config.eos_token_id, keepScores: true });
+    const gen = await greedyGenerate(m.params, m.config, embeds, { maxNewTokens: 8, eosTokenId: m.config.eos_token_id, keepScores: true });
     embeds.dispose();
     expect([...ids, ...gen.newIds]).toEqual(gc.numbers('generated_ids'));
     const scores = gc.floats('generate_scores');
@@ -77,19 +79,19 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
 });
 
 describe('Llama-KV · prefill-all equals prefix + step-by-step decoding (property)', () => {
-  it('holds for random tiny configs and lengths', () => {
-    fc.assert(fc.property(
+  it('holds for random tiny configs and lengths', async () => {
+    await fc.assert(fc.asyncProperty(
       fc.record({ kv: fc.constantFrom(1, 2), layers: fc.integer({ min: 1, max: 2 }), T: fc.integer({ min: 2, max: 7 }), split: fc.integer({ min: 1, max: 6 }), seed: fc.integer({ min: 0, max: 1000 }) }),
-      ({ kv, layers, T, split, seed }) => {
+      async ({ kv, layers, T, split, seed }) => {
         const cfg = llamaConfig({ hidden_size: 16, intermediate_size: 24, num_attention_heads: 4, num_key_value_heads: kv, num_hidden_layers: layers, vocab_size: 11, max_position_embeddings: 64, rms_norm_eps: 1e-5 });
         const p = randomLlama(cfg, seed);
         const cut = Math.min(split, T - 1);
-        tf.tidy(() => {
+        await tidyAsync(async () => {
           const x = tf.randomNormal([T, 16], 0, 1, 'float32', seed) as tf.Tensor2D;
-          const full = llamaForward(p, x, cfg).logits;
+          const full = (await llamaForward(p, x, cfg)).logits;
           const cache = new KvCache(layers);
-          const parts = [llamaForward(p, tf.slice(x, [0, 0], [cut, -1]), cfg, { cache }).logits];
-          for (let t = cut; t < T; t++) parts.push(llamaForward(p, tf.slice(x, [t, 0], [1, -1]), cfg, { cache }).logits);
+          const parts = [(await llamaForward(p, tf.slice(x, [0, 0], [cut, -1]), cfg, { cache })).logits];
+          for (let t = cut; t < T; t++) parts.push((await llamaForward(p, tf.slice(x, [t, 0], [1, -1]), cfg, { cache })).logits);
           cache.dispose();
           expectClose(tf.concat(parts), full, TOL.sameMath, 'cached vs full logits');
         });

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { llavaNextConfig } from '../../src/llava/config';
 import { loadLlavaNext, disposeLlavaNext } from '../../src/llava/load';
 import { llamaForward, embedTokens } from '../../src/llama/decoder';
+import { tidyAsync } from '../../src/core/scope';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { modelDir } from '../util/fixtures';
 import { expectClose } from '../util/close';
@@ -43,7 +44,7 @@ describe('llava-next config refusals', () => {
 });
 
 describe('tied lm_head in a LLaVA-NeXT checkpoint', () => {
-  it('loads without language_model.lm_head.weight and computes logits as h·Eᵀ', () => {
+  it('loads without language_model.lm_head.weight and computes logits as h·Eᵀ', async () => {
     const dir = path.join(tmp, 'tied');
     fs.mkdirSync(dir);
     const j = tinyJson();
@@ -58,8 +59,8 @@ describe('tied lm_head in a LLaVA-NeXT checkpoint', () => {
     try {
       const lm = m.params.language_model;
       const cfg = m.config.text_config;
-      const { logits, h, E } = tf.tidy(() => {
-        const o = llamaForward(lm, embedTokens(lm, [1, 5, 700]), cfg, { taps: { hiddenStates: true } });
+      const { logits, h, E } = await tidyAsync(async () => {
+        const o = await llamaForward(lm, embedTokens(lm, [1, 5, 700]), cfg, { taps: { hiddenStates: true } });
         return { logits: o.logits.arraySync() as number[][], h: o.hiddenStates![cfg.num_hidden_layers].arraySync() as number[][], E: residentWeights(lm.model.embed_tokens).weight.arraySync() };
       });
       expect(logits[0].length).toBe(1024);

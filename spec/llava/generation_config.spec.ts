@@ -38,7 +38,7 @@ describe.each(GOLDEN_BACKENDS)('Gen-1 · greedy decoding stops at eos as HF v4.4
     it(`${name}: the pipeline stops after ${stopsAfter} of 8 tokens, eos included, as HF`, async () => {
       const m = models[name];
       const image = await readImage(path.join(FIXTURES, gc.json.image as string));
-      const r = runPipeline(m, { image, inputIds: gc.numbers('input_ids'), method: { name: 'none' }, maxNewTokens: 8 });
+      const r = await runPipeline(m, { image, inputIds: gc.numbers('input_ids'), method: { name: 'none' }, maxNewTokens: 8 });
       expectClose(r.processed.pixelValues, gc.floats('pixel_values'), TOL.pixels, 'pixel_values');
       expect(r.inputIds).toEqual(gc.numbers('expanded_input_ids'));
       expect(r.newIds).toEqual(gc.numbers(`${name}.new_ids`));
@@ -48,10 +48,10 @@ describe.each(GOLDEN_BACKENDS)('Gen-1 · greedy decoding stops at eos as HF v4.4
 
   it('with other eos ids the same prompt runs on: to max_new_tokens without any, to the 5th token with [2, t5]', async () => {
     const image = await readImage(path.join(FIXTURES, gc.json.image as string));
-    const run = (eosTokenIds: number[]): number[] =>
-      runPipeline({ ...models.single, eosTokenIds }, { image, inputIds: gc.numbers('input_ids'), method: { name: 'none' }, maxNewTokens: 8 }).newIds;
-    expect(run([])).toEqual(noStop());
-    expect(run([2, noStop()[4]])).toEqual(noStop().slice(0, 5));
+    const run = async (eosTokenIds: number[]): Promise<number[]> =>
+      (await runPipeline({ ...models.single, eosTokenIds }, { image, inputIds: gc.numbers('input_ids'), method: { name: 'none' }, maxNewTokens: 8 })).newIds;
+    expect(await run([])).toEqual(noStop());
+    expect(await run([2, noStop()[4]])).toEqual(noStop().slice(0, 5));
   });
 });
 

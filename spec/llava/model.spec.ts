@@ -14,6 +14,7 @@ import { expandImageTokens, spliceImageFeatures } from '../../src/llava/merge';
 import { anyresGridShape } from '../../src/llava/anyres';
 import { embedTokens, llamaForward } from '../../src/llama/decoder';
 import { greedyGenerate } from '../../src/llama/generate';
+import { tidyAsync } from '../../src/core/scope';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend, type GoldenCase } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
@@ -54,10 +55,10 @@ describe.each(GOLDEN_BACKENDS)('LLaVA-1 … LLaVA-4 · LLaVA-NeXT end to end vs 
   });
 
   for (const name of ['llava_wide', 'llava_tall_square']) {
-    it(`${name}: hidden states, projected and packed features, embeds, logits, greedy ids`, () => {
+    it(`${name}: hidden states, projected and packed features, embeds, logits, greedy ids`, async () => {
       const gc = loadCase(name);
       const nImages = gc.shape('image_sizes')[0];
-      tf.tidy(() => {
+      await tidyAsync(async () => {
         const stages = Array.from({ length: nImages }, (_, i) => imageStage(m, gc, i));
         for (let i = 0; i <= m.config.vision_config.num_hidden_layers; i++) {
           expectClose(tf.concat(stages.map((s) => s.hidden[i])), gc.tensor(`vision.hidden_states.${i}`), TOL.golden, `vision.hidden_states.${i}`);
@@ -74,10 +75,10 @@ describe.each(GOLDEN_BACKENDS)('LLaVA-1 … LLaVA-4 · LLaVA-NeXT end to end vs 
         const lm = m.params.language_model;
         const embeds = spliceImageFeatures(embedTokens(lm, ids), ids, m.config.image_token_index, packed);
         expectClose(embeds, tf.squeeze(gc.tensor('inputs_embeds'), [0]), TOL.golden, 'inputs_embeds');
-        const { logits } = llamaForward(lm, embeds, m.config.text_config);
+        const { logits } = await llamaForward(lm, embeds, m.config.text_config);
         expectClose(logits, tf.squeeze(gc.tensor('logits'), [0]), TOL.golden, 'logits');
 
-        const gen = greedyGenerate(lm, m.config.text_config, embeds, { maxNewTokens: 5, eosTokenId: m.config.text_config.eos_token_id, keepScores: true });
+        const gen = await greedyGenerate(lm, m.config.text_config, embeds, { maxNewTokens: 5, eosTokenId: m.config.text_config.eos_token_id, keepScores: true });
         expect([...ids, ...gen.newIds]).toEqual(gc.numbers('generated_ids'));
         const V = m.config.text_config.vocab_size;
         const scores = gc.floats('generate_scores');

@@ -12,7 +12,7 @@ const EVIL = `<script>alert("x")</script> & 'q'`;
 function report(method: string): RunReport {
   const hero = method === 'hero';
   return {
-    random_weights: true, note: 'RANDOM WEIGHTS: test', model: '/m/<llava>', clip: hero ? '/m/clip' : null, backend: 'cpu', method,
+    random_weights: true, note: 'RANDOM WEIGHTS: test', model: '/m/<llava>', clip: hero ? '/m/clip' : null, backend: 'cpu', weights: 'resident', method,
     options: hero ? { ratio: 0.2, alpha: 0.5, tauV: 0.05, tauT: 0.05, lowLayers: [5, 6, 7, 8], highLayers: [21], densityWeight: 0.2, variant: 'code' } : {},
     prompt: EVIL, image: { file: 'img<1>.png', height: 480, width: 640, alpha: 'drop' }, template: 'vicuna_v1', grid: [1, 2],
     tiles: [0, 1].map((k) => ({

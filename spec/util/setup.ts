@@ -1,7 +1,7 @@
 /**
  * Runs before every spec file: selects the deterministic `cpu` backend (golden specs switch to each of
  * GOLDEN_BACKENDS themselves) and wraps every test in a tensor-leak check: tf.memory().numTensors must be
- * back to its value at the start of the test.
+ * back to its value at the start of the test (async tests too: jest runs afterEach once the test's promise settles).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';

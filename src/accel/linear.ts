@@ -20,9 +20,16 @@ export function linearTransposePolicy<T extends tf.Tensor>(p: LinearParams, x: T
   const inF = x.shape[x.shape.length - 1];
   const outF = p.weight.shape[0];
   const x2 = tf.reshape(x, [-1, inF]);                           // [rows, in]
-  let y: tf.Tensor = x2.shape[0] >= TRANSPOSE_MIN_ROWS
-    ? tf.matMul(x2, tf.transpose(p.weight))                      // [rows, in]·[in, out] → [rows, out]
-    : tf.matMul(x2, p.weight, false, true);                      // [rows, in]·[out, in]ᵀ → [rows, out]
+  let y: tf.Tensor;
+  if (x2.shape[0] >= TRANSPOSE_MIN_ROWS) {
+    // Wᵀ (and the packed copy XNNPACK makes of it) is freed at once, not at the end of the caller's tidy:
+    // a Vicuna-7B layer's seven transposes would otherwise double its footprint in the wasm heap.
+    const wt = tf.transpose(p.weight);                           // [in, out]
+    y = tf.matMul(x2, wt);                                       // [rows, in]·[in, out] → [rows, out]
+    wt.dispose();
+  } else {
+    y = tf.matMul(x2, p.weight, false, true);                    // [rows, in]·[out, in]ᵀ → [rows, out]
+  }
   if (p.bias) y = tf.add(y, p.bias);
   return tf.reshape(y, [...x.shape.slice(0, -1), outF]) as T;     // [..., out]
 }

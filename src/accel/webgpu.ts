@@ -16,6 +16,7 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { flattenTree } from '../io/checkpoint';
+import { forbidSyncReads } from './sync_reads';
 
 export const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
 export const DAWN_PACKAGE = 'webgpu';
@@ -226,7 +227,6 @@ export function finishWebGpu(): WebGpuLimits {
   if (!active) throw new Error('finishWebGpu before prepareWebGpu');
   const backend = tf.backend() as unknown as {
     device: { limits: Record<string, number>; createBuffer(d: { size: number; usage: number }): unknown };
-    readSync(dataId: object): unknown;
     tensorMap: { get(dataId: object): { values?: unknown; dtype: string } | undefined };
   };
   const limits = Object.fromEntries(LIMIT_NAMES.map((n) => [n, Number(backend.device.limits[n])])) as WebGpuLimits;
@@ -240,15 +240,15 @@ export function finishWebGpu(): WebGpuLimits {
     if (err) throw new HeroError(err);
     return createBuffer(desc);
   };
-  const readSync = backend.readSync.bind(backend);
-  backend.readSync = (dataId) => {
-    const t = backend.tensorMap.get(dataId);
-    if (t && t.values == null && t.dtype !== 'string' && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined') {
-      throw new HeroError('webgpu: a synchronous read (dataSync/arraySync) of a GPU tensor is not possible in Node: tfjs-backend-webgpu reads ' +
-        'synchronously through OffscreenCanvas, which only browsers have; use data()/array() (docs/gpu.md "Synchronous reads")');
-    }
-    return readSync(dataId);
-  };
+  // A GPU-resident tensor (no CPU copy) read synchronously where OffscreenCanvas is missing: a clear error.
+  forbidSyncReads(tf.backend(), {
+    refuse: (dataId) => {
+      const t = backend.tensorMap.get(dataId);
+      return !!t && t.values == null && t.dtype !== 'string' && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined';
+    },
+    message: 'webgpu: a synchronous read (dataSync/arraySync) of a GPU tensor is not possible in Node: tfjs-backend-webgpu reads ' +
+      'synchronously through OffscreenCanvas, which only browsers have; use data()/array() (docs/gpu.md "Synchronous reads")',
+  });
   return limits;
 }
 

@@ -64,14 +64,14 @@ export function fasterVlmPinpoints(grid: FasterVlmGrid, imageSize: readonly [num
 /**
  * @eq FasterVLM-1  keep_p = top-T_j mean_h A^ℓ[p, h, 0, 1+j] for every crop p;  M = T·(1+K)
  */
-export function fasterVlm(ctx: VisualContext, opts: FasterVlmOptions): PruneResult {
+export async function fasterVlm(ctx: VisualContext, opts: FasterVlmOptions): Promise<PruneResult> {
   const N = ctx.patchGrid ** 2;
   if (!Number.isInteger(opts.tokensPerCrop) || opts.tokensPerCrop < 1 || opts.tokensPerCrop > N) {
     throw new HeroError(`--tokens-per-crop: ${opts.tokensPerCrop} is outside [1, ${N}]`);
   }
   const layer = opts.layer ?? ctx.featureLayer - 1;
   const scores = tf.tidy(() => clsPatchScores(ctx, layer, 'mean'));                 // [P, N]
-  const host = scores.dataSync();                                                    // host round-trip: the selection
+  const host = await scores.data();                                                  // host round-trip: the selection
   const P = scores.shape[0];
   const masks = Array.from({ length: P }, (_, p) => topKMask(host.subarray(p * N, (p + 1) * N), opts.tokensPerCrop));
   const features = tf.tidy(() => stitchedLayout(ctx.projected, masks, ctx.grid, ctx.patchGrid));

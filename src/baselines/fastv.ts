@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ratioOption, type Method } from '../method';
 import { HeroError } from '../core/errors';
+import { tidyAsync } from '../core/scope';
 import { roundHalfEven } from './common';
 import type { DecoderHook } from '../llama/decoder';
 
@@ -32,12 +33,12 @@ export function validateFastv(o: FastvOptions, numLayers: number): void {
  * @param probs [H, T, Tk] attention probabilities of layer K−1 (Tk = T at prefill without a cache)
  * @returns row indices to keep, ascending
  */
-export function fastvKeep(probs: tf.Tensor3D, imageStart: number, imageEnd: number, ratio: number): number[] {
+export async function fastvKeep(probs: tf.Tensor3D, imageStart: number, imageEnd: number, ratio: number): Promise<number[]> {
   const [, T, Tk] = probs.shape;
   if (!(imageStart >= 0 && imageEnd <= T && imageStart < imageEnd)) throw new HeroError(`FastV: image rows [${imageStart}, ${imageEnd}) are outside the ${T}-row sequence`);
   const M = imageEnd - imageStart;
   // host round-trip: the last row's head-mean attention decides which rows the next layers see
-  const lastRow = tf.tidy(() => tf.mean(tf.slice(probs, [0, T - 1, Tk - T + imageStart], [-1, 1, M]), [0, 1]).dataSync()); // [M]
+  const lastRow = await tidyAsync(() => tf.mean(tf.slice(probs, [0, T - 1, Tk - T + imageStart], [-1, 1, M]), [0, 1]).data()); // [M]
   const order = Array.from({ length: M }, (_, j) => j).sort((a, b) => lastRow[b] - lastRow[a] || a - b);
   const keepImage = new Set(order.slice(0, roundHalfEven(M * ratio)).map((j) => imageStart + j));
   return Array.from({ length: T }, (_, i) => i).filter((i) => i < imageStart || i >= imageEnd || keepImage.has(i));
@@ -53,8 +54,8 @@ export function fastvHook(o: FastvOptions, imageStart: number, imageEnd: number,
   validateFastv(o, numLayers);
   return {
     layers: [o.layer - 1],
-    after: (_l, h, probs, positions) => {
-      const keep = fastvKeep(probs, imageStart, imageEnd, o.ratio);
+    after: async (_l, h, probs, positions) => {
+      const keep = await fastvKeep(probs, imageStart, imageEnd, o.ratio);
       const kept = keep.map((i) => positions[i]);
       onKeep?.(kept);
       return { h: tf.gather(h, tf.tensor1d(keep, 'int32')) as tf.Tensor2D, positions: kept }; // [T', D]
@@ -75,7 +76,7 @@ export const fastvMethod: Method<FastvOptions> = {
     return options;
   },
   taps: () => ({}),
-  decoder: (s, prompt) => {
+  decoder: async (s, prompt) => {
     let kept: number[] | undefined;
     const o = s.options!;
     return {

@@ -11,6 +11,7 @@ import type { PruneResult, VisualContext } from '../llava/pruning';
 import { unpadRegion } from '../llava/anyres';
 import { rasterWalk, tileMasksInside } from '../llava/grid';
 import { l2Normalize } from '../core/l2';
+import { tidyAsync } from '../core/scope';
 import { masksTensor, topKMask } from './common';
 
 export interface GlobalCom2Options {
@@ -83,8 +84,8 @@ export function bilinear(src: ArrayLike<number>, h: number, w: number, H: number
 }
 
 /** F.normalize of a host vector (src/core/l2.ts, eps 1e-12 against an all-zero vector), in fp32 as the authors' tensors. */
-function l2normalize(v: number[]): Float32Array {
-  return tf.tidy(() => l2Normalize(tf.tensor1d(v)).dataSync() as Float32Array);
+async function l2normalize(v: number[]): Promise<Float32Array> {
+  return tidyAsync(() => l2Normalize(tf.tensor1d(v)).data() as Promise<Float32Array>);
 }
 
 /**
@@ -95,7 +96,7 @@ function l2normalize(v: number[]): Float32Array {
  * image_newline after every grid row; as coded, the n-th kept token of a tile's valid list sits in the
  * tile's cell n (see GlobalCom2Options.placement), corrected in its own cell.
  */
-export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneResult {
+export async function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): Promise<PruneResult> {
   if (!(opts.ratio > 0 && opts.ratio <= 1)) throw new HeroError(`--ratio: ${opts.ratio} is outside (0, 1]`);
   const L = ctx.queries.length;
   const layer = opts.layer ?? L - 1;
@@ -103,7 +104,7 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
   if (!q || !k) throw new HeroError(`GlobalCom²: q/k of vision layer ${layer} were not tapped`);
   const G = ctx.patchGrid, N = G * G, [rows, cols] = ctx.grid, K = rows * cols;
   const scores = tf.tidy(() => clsLogits(q, k, opts.visionHeads));                        // [P, N]
-  const s = scores.dataSync();                                                               // host round-trip: selection
+  const s = await scores.data();                                                             // host round-trip: selection
   const thumb = s.subarray(0, N);
 
   // Thumbnail: top ⌊N·r⌋ in descending score order.
@@ -138,10 +139,10 @@ export function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): PruneRe
       const t = r * cols + c, { h, w } = tileRect[t];
       const idx: number[] = [];
       inside[t].forEach((v, j) => { if (v) idx.push(j); });                              // the tile's valid list, raster order
-      const local = l2normalize(idx.map((j) => s[(1 + t) * N + j]));
+      const local = await l2normalize(idx.map((j) => s[(1 + t) * N + j]));
       const block: number[] = [];
       for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) block.push(guide[(y0 + i) * curW + x0 + j]);
-      const global = l2normalize(block);
+      const global = await l2normalize(block);
       const combined = Array.from(local, (v, n) => v + (global[n] ?? 0));                      // over the valid list
       const chosen = topKMask(combined, Math.floor(idx.length * ratios[t]));             // positions n in the valid list
       const m = new Uint8Array(N), slot = new Int32Array(N).fill(-1);

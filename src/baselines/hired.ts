@@ -90,13 +90,13 @@ export function hiredArrangement(grid: readonly [number, number], orientation: '
  * hiredArrangement), the tokens in the padding that unpad_image removes from that stitched grid are
  * discarded, and the rest are read in its raster order; no image_newline.
  */
-export function hired(ctx: VisualContext, opts: HiredOptions): PruneResult {
+export async function hired(ctx: VisualContext, opts: HiredOptions): Promise<PruneResult> {
   if (!(opts.ratio > 0 && opts.ratio <= 1)) throw new HeroError(`--ratio: ${opts.ratio} is outside (0, 1]`);
   if (!(opts.alpha >= 0 && opts.alpha < 1)) throw new HeroError(`--alpha: ${opts.alpha} is outside [0, 1) for HiRED`);
   const G = ctx.patchGrid, N = G * G, [rows, cols] = ctx.grid, K = rows * cols;
   const sel = tf.tidy(() => clsPatchScores(ctx, opts.selectLayer ?? ctx.featureLayer - 1, 'sum')); // [P, N]
   const bud = tf.tidy(() => clsPatchScores(ctx, opts.budgetLayer ?? 0, 'sum'));                    // [P, N]
-  const s = sel.dataSync(), b = bud.dataSync();                                                       // host round-trip: budgets and selection
+  const s = await sel.data(), b = await bud.data();                                                   // host round-trip: budgets and selection
   bud.dispose();
   const full = opts.ratio === 1;
   const budgets = full ? { thumb: N, tiles: new Array<number>(K).fill(N) }

@@ -10,6 +10,7 @@ import { l2Normalize } from '../core/l2';
 import { ratioOption, type Method } from '../method';
 import { projector } from '../llava/projector';
 import { HeroError } from '../core/errors';
+import { tidyAsync } from '../core/scope';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { masksTensor } from './common';
 
@@ -61,12 +62,14 @@ export function pruMergeKeep(a: ArrayLike<number>, plus: boolean): { kept: numbe
  * @param x [N, Dv] features (feature layer, CLS dropped); keys [N, Dv] (patch keys)
  * @returns [|kept| + 1, Dv]
  */
-export function pruMergeCrop(x: tf.Tensor2D, keys: tf.Tensor2D, a: ArrayLike<number>, kept: readonly number[], topK: number): tf.Tensor2D {
+export async function pruMergeCrop(x: tf.Tensor2D, keys: tf.Tensor2D, a: ArrayLike<number>, kept: readonly number[], topK: number): Promise<tf.Tensor2D> {
   const N = x.shape[0];
   const keptSet = new Set(kept);
   const rest = Array.from({ length: N }, (_, j) => j).filter((j) => !keptSet.has(j));
-  const unit = l2Normalize(keys);                                                                       // [N, Dv]
-  const sims = tf.matMul(tf.gather(unit, tf.tensor1d([...kept], 'int32')), unit, false, true).arraySync() as number[][]; // [|kept|, N]
+  const sims = await tidyAsync(() => {
+    const unit = l2Normalize(keys);                                                                     // [N, Dv]
+    return tf.matMul(tf.gather(unit, tf.tensor1d([...kept], 'int32')), unit, false, true).array() as Promise<number[][]>; // [|kept|, N]
+  });
   const W = new Float32Array((kept.length + 1) * N);
   kept.forEach((i, r) => {
     const cands = [...kept.filter((j) => j !== i), ...rest];
@@ -78,7 +81,7 @@ export function pruMergeCrop(x: tf.Tensor2D, keys: tf.Tensor2D, a: ArrayLike<num
   return tf.matMul(tf.tensor2d(W, [kept.length + 1, N]), x) as tf.Tensor2D;                      // [|kept| + 1, Dv]
 }
 
-export function pruMergePlus(ctx: VisualContext, opts: PruMergeOptions): PruneResult {
+export async function pruMergePlus(ctx: VisualContext, opts: PruMergeOptions): Promise<PruneResult> {
   const L = ctx.queries.length;
   const layer = opts.layer ?? L - 1;
   const q = ctx.queries[layer], k = ctx.keys[layer], h = ctx.hiddenStates[ctx.featureLayer];
@@ -89,7 +92,7 @@ export function pruMergePlus(ctx: VisualContext, opts: PruMergeOptions): PruneRe
   const N = N1 - 1;
   // Single-head attention of the CLS query over all N+1 keys, scale Dv^−½; a = its patch part.
   const probs = tf.tidy(() => tf.squeeze(tf.softmax(tf.matMul(tf.mul(tf.slice(q, [0, 0, 0], [-1, 1, -1]), Dv ** -0.5), k, false, true)), [1])); // [P, N+1]
-  const pa = probs.dataSync();                                                                   // host round-trip: selection
+  const pa = await probs.data();                                                                 // host round-trip: selection
   const masks: Uint8Array[] = [];
   const crops: tf.Tensor2D[] = [];
   const counts: number[] = [];
@@ -100,7 +103,7 @@ export function pruMergePlus(ctx: VisualContext, opts: PruMergeOptions): PruneRe
     const m = new Uint8Array(N);
     kept.forEach((j) => { m[j] = 1; });
     masks.push(m);
-    crops.push(tf.tidy(() => {
+    crops.push(await tidyAsync(() => {
       const x = tf.squeeze(tf.slice(h, [p, 1, 0], [1, -1, -1]), [0]) as tf.Tensor2D;              // [N, Dv]
       const kk = tf.squeeze(tf.slice(k, [p, 1, 0], [1, -1, -1]), [0]) as tf.Tensor2D;             // [N, Dv]
       return pruMergeCrop(x, kk, a, kept, topK);                                                    // [|kept|+1, Dv]

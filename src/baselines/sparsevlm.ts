@@ -22,6 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
+import { tidyAsync } from '../core/scope';
 import type { DecoderHook } from '../llama/decoder';
 import { ratioOption, type Method } from '../method';
 import { Rng } from '../weights/rng';
@@ -60,9 +61,9 @@ export function validateSparseVlm(o: SparseVlmOptions, numLayers: number): void 
  * @param text [Tt, D] input embeddings of the tokens after it
  * @returns rater indices into `text`, ascending
  */
-export function sparseVlmRaters(visual: tf.Tensor2D, text: tf.Tensor2D): number[] {
+export async function sparseVlmRaters(visual: tf.Tensor2D, text: tf.Tensor2D): Promise<number[]> {
   if (text.shape[0] === 0) return [];
-  const m = tf.tidy(() => tf.mean(tf.softmax(tf.matMul(visual, text, false, true)), 0).dataSync()); // [M, Tt] → [Tt]
+  const m = await tidyAsync(() => tf.mean(tf.softmax(tf.matMul(visual, text, false, true)), 0).data()); // [M, Tt] → [Tt]
   let mean = 0;
   for (const x of m) mean += x;
   mean /= m.length;
@@ -120,9 +121,9 @@ export function matrixRank(a: ArrayLike<number>, rows: number, cols: number): nu
  * @param probs [H, T, Tk] post-softmax attention of the pruning layer
  * @returns s [v] (float64), rank
  */
-export function sparseVlmScores(probs: tf.Tensor3D, raterRows: readonly number[], vStart: number, v: number): { scores: Float64Array; rank: number } {
+export async function sparseVlmScores(probs: tf.Tensor3D, raterRows: readonly number[], vStart: number, v: number): Promise<{ scores: Float64Array; rank: number }> {
   const [, T, Tk] = probs.shape, R = raterRows.length;
-  const p = tf.tidy(() => tf.mean(tf.slice(tf.gather(probs, tf.tensor1d(raterRows as number[], 'int32'), 1), [0, 0, Tk - T + vStart], [-1, -1, v]), 0).dataSync()); // [R, v]
+  const p = await tidyAsync(() => tf.mean(tf.slice(tf.gather(probs, tf.tensor1d(raterRows as number[], 'int32'), 1), [0, 0, Tk - T + vStart], [-1, -1, v]), 0).data()); // [R, v]
   const scores = new Float64Array(v);
   for (let r = 0; r < R; r++) for (let i = 0; i < v; i++) scores[i] += p[r * v + i] / R;
   return { scores, rank: matrixRank(p, R, v) };
@@ -138,10 +139,10 @@ export function sparseVlmScores(probs: tf.Tensor3D, raterRows: readonly number[]
  * @param x [n, C]
  * @returns centres (indices into x, centre order) and each token's group
  */
-export function dpcKnnCluster(x: tf.Tensor2D, c: number, rng: Rng): { centres: number[]; assign: number[] } {
+export async function dpcKnnCluster(x: tf.Tensor2D, c: number, rng: Rng): Promise<{ centres: number[]; assign: number[] }> {
   const [n, C] = x.shape;
   if (!(Number.isInteger(c) && c >= 1 && c <= n)) throw new HeroError(`SparseVLM: ${c} clusters for ${n} tokens`);
-  const xs = x.dataSync(); // host round-trip: the clustering is a sequence of data-dependent choices
+  const xs = await x.data(); // host round-trip: the clustering is a sequence of data-dependent choices
   const d = Array.from({ length: n }, () => new Float64Array(n));
   let dMax = 0;
   for (let i = 0; i < n; i++) {
@@ -221,14 +222,15 @@ export function emptySparseVlmRecord(): SparseVlmRecord {
 
 /**
  * The decoder hook of one SparseVLM prefill (a fresh one per forward call: it carries the visual count).
+ * Async: the raters are read to the host before the hook exists.
  * @param embeds [T, D] the prompt's input embeddings; the image rows are [imageStart, imageEnd)
  */
-export function sparseVlmHook(o: SparseVlmOptions, embeds: tf.Tensor2D, imageStart: number, imageEnd: number, numLayers: number,
-  record?: SparseVlmRecord): DecoderHook {
+export async function sparseVlmHook(o: SparseVlmOptions, embeds: tf.Tensor2D, imageStart: number, imageEnd: number, numLayers: number,
+  record?: SparseVlmRecord): Promise<DecoderHook> {
   validateSparseVlm(o, numLayers);
   const T0 = embeds.shape[0], M = imageEnd - imageStart;
   if (!(imageStart >= 0 && M >= 1 && imageEnd <= T0)) throw new HeroError(`SparseVLM: image rows [${imageStart}, ${imageEnd}) are outside the ${T0}-row prompt`);
-  const raters = tf.tidy(() => sparseVlmRaters(tf.slice(embeds, [imageStart, 0], [M, -1]), tf.slice(embeds, [imageEnd, 0], [T0 - imageEnd, -1])));
+  const raters = await tidyAsync(() => sparseVlmRaters(tf.slice(embeds, [imageStart, 0], [M, -1]), tf.slice(embeds, [imageEnd, 0], [T0 - imageEnd, -1])));
   if (raters.length === 0) throw new HeroError('SparseVLM: no text token rates the image (the prompt needs text after the image)');
   const { scale, bias } = o.scale !== undefined
     ? { scale: o.scale, bias: o.bias ?? 0 }
@@ -238,9 +240,9 @@ export function sparseVlmHook(o: SparseVlmOptions, embeds: tf.Tensor2D, imageSta
   let v = M;
   return {
     layers: o.layers,
-    after: (layer, h, probs, positions) => {
+    after: async (layer, h, probs, positions) => {
       const textStart = imageStart + v;
-      const { scores, rank } = sparseVlmScores(probs, raters.map((j) => textStart + j), imageStart, v);
+      const { scores, rank } = await sparseVlmScores(probs, raters.map((j) => textStart + j), imageStart, v);
       const { kept, pruned } = sparseVlmKeptCount(rank, v, scale, bias);
       const keep = pruned ? topKMask(scores, kept) : new Uint8Array(v).fill(1);
       const keptRows = Array.from({ length: v }, (_, i) => i).filter((i) => keep[i]);
@@ -251,7 +253,7 @@ export function sparseVlmHook(o: SparseVlmOptions, embeds: tf.Tensor2D, imageSta
         const { candidates, clusters } = sparseVlmRecycleCounts(dropped.length);
         const cand = [...dropped].sort((a, b) => scores[b] - scores[a] || a - b).slice(0, candidates); // score order
         const rows = tf.gather(h, tf.tensor1d(cand.map((i) => imageStart + i), 'int32')) as tf.Tensor2D; // [cand, D]
-        const { assign } = dpcKnnCluster(rows, clusters, rng);
+        const { assign } = await dpcKnnCluster(rows, clusters, rng);
         rows.dispose();
         groups = Array.from({ length: clusters }, (_, k) => cand.filter((_i, j) => assign[j] === k).map((i) => imageStart + i));
       }
@@ -311,10 +313,10 @@ export const sparseVlmMethod: Method<SparseVlmOptions> = {
     return options;
   },
   taps: () => ({}),
-  decoder: (s, prompt) => {
+  decoder: async (s, prompt) => {
     const record = emptySparseVlmRecord();
     return {
-      hook: sparseVlmHook(s.options!, prompt.embeds, prompt.imageStart, prompt.imageEnd, prompt.numLayers, record),
+      hook: await sparseVlmHook(s.options!, prompt.embeds, prompt.imageStart, prompt.imageEnd, prompt.numLayers, record),
       traceTensors: () => sparseVlmTraceTensors(record),
     };
   },

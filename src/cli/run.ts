@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
     const clip = 'clip' in method ? method.clip : null;
     if (clip) checkWeightsFit(clip.params);
     pool = startVisionPool(accel, model, log);
-    const result = runPipeline(model, {
+    const result = await runPipeline(model, {
       visionEncoder: pool, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),
@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
     const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
-      randomWeights, model: model.dir, clip: clip ? clip.dir : null, backend,
+      randomWeights, model: model.dir, clip: clip ? clip.dir : null, backend, weights: weights.residency,
       method: method.name, options: method.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: m.report?.tileStats,
     });
     (report.timings_ms as Record<string, number>).load = loadMs;

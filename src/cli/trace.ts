@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     method = methodSpec(flags, model, question, log, weights.residency, bar);
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(accel, model, log);
-    const result = runPipeline(model, {
+    const result = await runPipeline(model, {
       visionEncoder: pool, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
       onStage: (s) => bar.stage(s),

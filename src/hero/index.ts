@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
+import { tidyAsync } from '../core/scope';
 import type { NamedTensor, PruneResult, VisualContext } from '../llava/pruning';
 import { resolveHero, validateHeroOptions, type HeroOptions } from './options';
 import { clsSimilarity, saliency } from './saliency';
@@ -36,7 +37,7 @@ export interface HeroClipEmbeds {
  * relevance, density, importance [K] (F32), budgets [K] (I64), global_keep [N], tile_keep [K,N],
  * valid_mask [K,N] (U8)}.
  */
-export function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null, opts: HeroOptions): PruneResult {
+export async function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null, opts: HeroOptions): Promise<PruneResult> {
   const L = ctx.attentions.length;
   validateHeroOptions(opts, L);
   const r = resolveHero(opts);
@@ -48,7 +49,7 @@ export function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null, opts:
   if (!lastHidden) throw new HeroError(`HERO: the last vision hidden state (index ${L}) was not tapped`);
   if (clip) assertShape(clip.tileImageEmbeds, ['K', 'Dp'], [K, -1], 'HERO: CLIP tile embeddings');
 
-  const out = tf.tidy(() => {
+  return tidyAsync(async () => {
     // Stage 1: tile importance (HERO-1, HERO-2, HERO-D, HERO-3).
     const clsSim = clsSimilarity(lastHidden);                                        // [K]
     const sal = saliency(clsSim, opts.tauV);                                         // [K]
@@ -65,9 +66,9 @@ export function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null, opts:
 
     // Host round-trip: budgets and top-k indices are integers decided on the CPU from these small
     // score tensors (K + N + K·N floats).
-    const impHost = imp.dataSync();
-    const gHost = gScores.dataSync();
-    const tHost = tScores.dataSync();
+    const impHost = await imp.data();
+    const gHost = await gScores.data();
+    const tHost = await tScores.data();
 
     // HERO-B, HERO-4: integer budgets; then the top-k selections.
     const { globalBudget, budgets } = tokenBudgets(impHost, valid.counts, N, opts.ratio);
@@ -91,7 +92,6 @@ export function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null, opts:
       'hero.valid_mask': { tensor: u8(valid.mask), dtype: 'U8' },
     };
     const result: PruneResult = { features, keepMasks: [globalKeep, ...tileKeep], numNewlines: rows * G, tensors };
-    return result as unknown as tf.TensorContainer; // tidy keeps every tensor nested in the result
+    return result; // the scope keeps every tensor nested in the result
   });
-  return out as unknown as PruneResult;
 }

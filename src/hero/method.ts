@@ -83,11 +83,11 @@ export const heroMethod: Method<HeroOptions> = {
     const o = s.options!;
     return { hiddenStates: [model.config.vision_config.num_hidden_layers], attentions: [...new Set([...o.lowLayers, ...o.highLayers])] };
   },
-  select: (s, ctx, model, time) => {
+  select: async (s, ctx, model, time) => {
     // HERO's extra cost the paper's Table 4 does not count: K tile passes + one text pass of a second CLIP.
-    const clip = time('clip_relevance', () => (s.clip && s.clipTextIds ? heroClipEmbeds(s.clip, ctx, s.clipTextIds, model) : null));
+    const clip = await time('clip_relevance', () => (s.clip && s.clipTextIds ? heroClipEmbeds(s.clip, ctx, s.clipTextIds, model) : null));
     try {
-      return applyHero(ctx, clip, s.options!);
+      return await applyHero(ctx, clip, s.options!);
     } finally {
       if (clip) { clip.tileImageEmbeds.dispose(); clip.textEmbed.dispose(); }
     }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
-import { runLayersWithTaps, tidyRecord } from '../core/scope';
+import { runLayersWithTaps, tidyAsync } from '../core/scope';
 import { useWeights, type Weights } from '../core/weights';
 import type { LinearParams } from '../nn/linear';
 import { rmsNorm, type RmsNormParams } from '../nn/norm';
@@ -139,11 +139,12 @@ export interface RowEdit {
  * each layer of `layers` (ascending) `after` gets that layer's output rows [T, D], its attention
  * probabilities [H, T, Tk] and the rows' position ids, and returns the rows the next layer processes. The
  * KV cache of a layer holds the rows that layer processed, so layers after an edit cache fewer (or merged)
- * rows, and a later chunk continues each layer's own numbering.
+ * rows, and a later chunk continues each layer's own numbering. `after` is async: a method reads its
+ * decision to the host with `await t.data()` (never dataSync, docs/gpu.md "Synchronous reads").
  */
 export interface DecoderHook {
   readonly layers: readonly number[];
-  readonly after: (layer: number, h: tf.Tensor2D, probs: tf.Tensor3D, positions: readonly number[]) => RowEdit;
+  readonly after: (layer: number, h: tf.Tensor2D, probs: tf.Tensor3D, positions: readonly number[]) => Promise<RowEdit>;
 }
 
 /**
@@ -156,9 +157,10 @@ export interface DecoderHook {
  * @param opts.hook rewrites rows after some of the layers (a pruning method's decoder side); none: plain Llama
  * @param opts.onLayer progress: called after each layer (layers done, L)
  * @returns logits [T', V] for the rows that survive (all T without a hook; 1 with lastOnly)
+ * Async because a hook reads the host between layers (tidyAsync owns the memory, as tf.tidy would).
  */
-export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
-  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; hook?: DecoderHook; onLayer?: (done: number, total: number) => void } = {}): DecoderOutput & { positions: number[] } {
+export async function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
+  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; hook?: DecoderHook; onLayer?: (done: number, total: number) => void } = {}): Promise<DecoderOutput & { positions: number[] }> {
   const T = inputsEmbeds.shape[0];
   const L = cfg.num_hidden_layers;
   assertShape(inputsEmbeds, ['T', 'D'], [-1, cfg.hidden_size], 'llamaForward: inputs_embeds');
@@ -173,7 +175,7 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
     throw new HeroError(`decoder hook layers ${hookLayers.join(',')} are not ascending within 0..${L - 1}`);
   }
   const wantAttn = (l: number): boolean => taps.attentions === true || (Array.isArray(taps.attentions) && taps.attentions.includes(l));
-  return tidyRecord(() => {
+  return tidyAsync(async () => {
     // Position ids per layer: the chunk continues each layer's numbering until a hook edit sets them.
     const start = (l: number): number => opts.cache?.nextPosition(l) ?? past;
     let edit: { positions: readonly number[]; nextPosition?: number; gen: number } | undefined;
@@ -218,14 +220,14 @@ export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: Lla
       for (let i = from; i < to; i++) nextAt[i] = edit?.nextPosition ?? start(i) + T;
       from = to;
     };
-    hookLayers.forEach((l, n) => {
+    for (const [n, l] of hookLayers.entries()) {
       runTo(l + 1);
-      const out = hook!.after(l, h, attentions[l]!, positionsAt(l));
+      const out = await hook!.after(l, h, attentions[l]!, positionsAt(l));
       if (out.h !== h && !hidden.includes(h)) h.dispose();
       h = out.h;
       edit = { positions: out.positions, nextPosition: out.nextPosition, gen: n + 1 };
       if (!wantAttn(l)) { attentions[l]?.dispose(); attentions[l] = undefined; }
-    });
+    }
     runTo(L);
     opts.cache?.advance(T, nextAt);
     const Tout = h.shape[0];

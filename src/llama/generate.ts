@@ -45,12 +45,12 @@ export interface Prefill {
  * @param opts.newCache the cache to fill (an acceleration's, e.g. src/accel/kv_host.ts); default KvCache
  * @param opts.onLayer progress: called after each decoder layer
  */
-export function prefill(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D,
+export async function prefill(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D,
   opts: { readonly hook?: DecoderHook; readonly allLogits?: boolean; readonly newCache?: (numLayers: number) => KvCache;
-    readonly onLayer?: (done: number, total: number) => void } = {}): Prefill {
+    readonly onLayer?: (done: number, total: number) => void } = {}): Promise<Prefill> {
   const cache = opts.newCache ? opts.newCache(cfg.num_hidden_layers) : new KvCache(cfg.num_hidden_layers);
   try {
-    const out = llamaForward(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, hook: opts.hook, onLayer: opts.onLayer });
+    const out = await llamaForward(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, hook: opts.hook, onLayer: opts.onLayer });
     return { cache, logits: out.logits, positions: out.positions };
   } catch (e) {
     cache.dispose();
@@ -67,12 +67,12 @@ export function prefill(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tenso
  * @param lastLogits [V] the prefill's logits of the last prompt row
  * @returns new token ids (eos included when emitted) and, with keepScores, each step's logits [V]
  */
-export function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCache, lastLogits: Float32Array, opts: {
+export async function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCache, lastLogits: Float32Array, opts: {
   readonly maxNewTokens: number;
   readonly eosTokenId?: number | readonly number[];
   readonly onStep?: (step: number, id: number) => void;
   readonly keepScores?: boolean;
-}): { newIds: number[]; scores?: Float32Array[] } {
+}): Promise<{ newIds: number[]; scores?: Float32Array[] }> {
   const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
   const newIds: number[] = [];
   const scores: Float32Array[] = [];
@@ -81,9 +81,9 @@ export function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCache, l
     for (let step = 0; step < opts.maxNewTokens; step++) {
       if (step > 0) {
         const next = tf.tidy(() => embedTokens(p, [newIds[step - 1]])); // [1, D]
-        const out = llamaForward(p, next, cfg, { cache, lastOnly: true });
+        const out = await llamaForward(p, next, cfg, { cache, lastOnly: true });
         next.dispose();
-        logits = out.logits.dataSync() as Float32Array; // host round-trip: the next id decides the next input
+        logits = await out.logits.data() as Float32Array; // host round-trip: the next id decides the next input
         out.logits.dispose();
       }
       const id = argmax(logits);
@@ -103,20 +103,20 @@ export function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCache, l
  * @param inputsEmbeds [T, D] prompt embeddings (image features already spliced in)
  * @returns new token ids (eos included when emitted) and, with keepScores, each step's logits [V]
  */
-export function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D, opts: {
+export async function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D, opts: {
   readonly maxNewTokens: number;
   readonly eosTokenId?: number | readonly number[];
   readonly onStep?: (step: number, id: number) => void;
   readonly keepScores?: boolean;
   /** a decoder hook for the prefill (a pruning method's decoder side); decode steps then continue each layer's cache */
   readonly hook?: DecoderHook;
-}): { newIds: number[]; scores?: Float32Array[] } {
+}): Promise<{ newIds: number[]; scores?: Float32Array[] }> {
   checkPositions(inputsEmbeds.shape[0], opts.maxNewTokens, cfg);
   if (opts.maxNewTokens < 1) return opts.keepScores ? { newIds: [], scores: [] } : { newIds: [] };
-  const pre = prefill(p, cfg, inputsEmbeds, { hook: opts.hook });
+  const pre = await prefill(p, cfg, inputsEmbeds, { hook: opts.hook });
   let last: Float32Array;
   try {
-    last = pre.logits.dataSync() as Float32Array; // [1, V]
+    last = await pre.logits.data() as Float32Array; // [1, V]
   } catch (e) {
     pre.cache.dispose();
     throw e;

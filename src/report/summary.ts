@@ -18,6 +18,8 @@ export interface RunReport {
   readonly random_weights: boolean;
   readonly note: string | null;
   readonly model: string; readonly clip: string | null; readonly backend: string;
+  /** how the weights were held: 'resident' (fp32 on the backend) or 'streamed' (stored dtype on the host, docs/memory.md) */
+  readonly weights: string;
   readonly method: string; readonly options: unknown;
   /** The question as given (--prompt or --raw-prompt); null with --input-ids. */
   readonly prompt: string | null;
@@ -41,7 +43,7 @@ export interface RunReport {
 export const RANDOM_NOTE = 'RANDOM WEIGHTS: the embedded default model is untrained; the answer is meaningless, the token selection and the savings are real computations.';
 
 export function buildReport(r: PipelineResult, a: {
-  randomWeights: boolean; model: string; clip: string | null; backend: string; method: string; options: unknown;
+  randomWeights: boolean; model: string; clip: string | null; backend: string; weights?: string; method: string; options: unknown;
   prompt?: string | null; imageFile: string; imageAlpha: string; template: string | null; answer: string; outputs: Record<string, string>;
   /** the method's per-tile columns from its trace tensors (Method.report.tileStats); null columns without */
   tileStats?: (tensors: TraceTensors, k: number) => Partial<TileStats>;
@@ -59,7 +61,7 @@ export function buildReport(r: PipelineResult, a: {
   const fFull = prefillFlops(full, dims) / 1e12, fPruned = prefillFlops(pruned, dims) / 1e12;
   return {
     random_weights: a.randomWeights, note: a.randomWeights ? RANDOM_NOTE : null,
-    model: a.model, clip: a.clip, backend: a.backend, method: a.method, options: a.options, prompt: a.prompt ?? null,
+    model: a.model, clip: a.clip, backend: a.backend, weights: a.weights ?? 'resident', method: a.method, options: a.options, prompt: a.prompt ?? null,
     image: { file: a.imageFile, height: r.processed.imageSize[0], width: r.processed.imageSize[1], alpha: a.imageAlpha },
     template: a.template,
     grid: [rows, cols], tiles, kept_per_crop: r.keptPerCrop,
