@@ -12,6 +12,7 @@ import { main } from '../../src/cli/main';
 import { checkOutFile } from '../../src/cli/trace';
 import { MEMORY_ENV } from '../../src/report/memory';
 import { imagePath, modelDir } from '../util/fixtures';
+import { writeRandomCheckpoint } from '../../src/weights/random_checkpoint';
 
 jest.mock('../../src/cli/flops', () => ({
   command: { name: 'flops', summary: 'stand-in', main: async (argv: string[]): Promise<number> => {
@@ -135,6 +136,18 @@ describe('run: the memory refusal and --force', () => {
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(r.stdout).visual_tokens.full).toBe(34);
     expect(fs.existsSync(path.join(out, 'report.json'))).toBe(true);
+  });
+
+  it('the llava-v1.6-vicuna-13b shapes (a sparse f16 checkpoint: headers, no data) are refused before loading on a 24 GiB machine', async () => {
+    const dir = path.join(tmp, 'vicuna-13b-sparse');
+    writeRandomCheckpoint(dir, 'llava-v1.6-vicuna-13b', 'f16', { seed: 1, sparse: true });
+    const out = path.join(tmp, 'refused-13b');
+    const r = await cli(['run', '--model', dir, '--backend', 'cpu', '--image', imagePath('wide_h30_w100'), '--input-ids', '1,32000,2', '--method', 'none',
+      '--max-new-tokens', '8', '--out', out], { [MEMORY_ENV]: String(24 * 2 ** 30) });
+    // 13.35 B parameters in f16 on the host: 24.8 GiB, more than the machine has, before any backend or KV memory.
+    oneError(r, /^hero-lvlm: error: the run needs about (\d+\.\d+) GiB of memory but only 24\.00 GiB is available; use a machine with more memory, or --force to try anyway$/);
+    expect(r.stderr).toMatch(/weights: F16 on the host \(24\.8\d GiB\)/);
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it('a malformed $HERO_LVLM_AVAILABLE_MEMORY is one line naming it', async () => {

@@ -81,4 +81,23 @@ describe('random_checkpoint · pure parts', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('--sparse: the same files, headers and sizes as a full write, the tensors read back as zeros', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-'));
+    try {
+      writeRandomCheckpoint(path.join(dir, 'full'), 'tiny-llava', 'f16', { seed: 1, maxShardBytes: 200000 });
+      writeRandomCheckpoint(path.join(dir, 'sparse'), 'tiny-llava', 'f16', { seed: 1, maxShardBytes: 200000, sparse: true });
+      const files = fs.readdirSync(path.join(dir, 'full')).sort();
+      expect(fs.readdirSync(path.join(dir, 'sparse')).sort()).toEqual(files);
+      for (const f of files.filter((x) => x.endsWith('.safetensors'))) {
+        const a = fs.readFileSync(path.join(dir, 'full', f)), b = fs.readFileSync(path.join(dir, 'sparse', f));
+        expect(b.length).toBe(a.length);
+        const h = 8 + Number(a.readBigUInt64LE(0));
+        expect(b.subarray(0, h).equals(a.subarray(0, h))).toBe(true);
+        expect(b.subarray(h).every((x) => x === 0)).toBe(true);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

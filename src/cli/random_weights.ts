@@ -13,11 +13,12 @@ const FLAGS: FlagSpecs = {
   dtype: { type: 'string', arg: 'f16|bf16|f32', help: 'stored dtype of every tensor' },
   out: { type: 'string', arg: 'DIR', help: 'output directory (must not exist; written as DIR.partial, then renamed)' },
   seed: { type: 'int', arg: 'N', default: DEFAULT_SEED, help: 'random seed: the same seed writes the same bytes' },
+  sparse: { type: 'boolean', help: 'zero weights as sparse files (full size, no disk used, seconds): for memory-estimate and loader checks, not for running' },
 };
 /** Not in --help: a smaller shard limit, so tests can see sharding on a tiny preset. */
 const HIDDEN_FLAGS: FlagSpecs = { 'max-shard-bytes': { type: 'int', help: 'shard limit in bytes of tensor data (testing)' } };
 
-const USAGE = 'usage: hero-lvlm random-weights --preset NAME --dtype f16|bf16|f32 --out DIR [--seed N]';
+const USAGE = 'usage: hero-lvlm random-weights --preset NAME --dtype f16|bf16|f32 --out DIR [--seed N] [--sparse]';
 const DESCRIPTION =
   'Writes a checkpoint with the real shapes and random weights (drawn as the embedded default model\'s) in\n' +
   'the hub\'s HF layout: config.json (and for LLaVA preprocessor/processor/generation_config.json) with the\n' +
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
     seed: flags.seed as number,
     maxShardBytes: maxShard,
     freeBytes,
+    sparse: flags.sparse === true,
     onProgress: (n, total, bytes, totalBytes) => {
       if (!tty) return;
       const w = 30, k = Math.round((bytes / totalBytes) * w);

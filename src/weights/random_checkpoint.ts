@@ -220,6 +220,11 @@ export interface RandomCheckpointOptions {
   readonly maxShardBytes?: number;
   /** Free bytes to assume instead of asking the file system (tests). */
   readonly freeBytes?: number;
+  /**
+   * Zero weights written as holes (a sparse file: the full size, no disk blocks, seconds): for checks that
+   * read only the headers and the configs, e.g. the memory estimate's refusal of a model too large to load.
+   */
+  readonly sparse?: boolean;
   /** Called after each tensor: tensors and data bytes written so far, of the totals. */
   readonly onProgress?: (tensors: number, totalTensors: number, bytes: number, totalBytes: number) => void;
 }
@@ -260,7 +265,7 @@ export function writeRandomCheckpoint(outDir: string, name: string, dtype: Weigh
 
   const dataBytes = shards.reduce((a, s) => a + s.bytes, 0);
   const needed = dataBytes + heads.reduce((a, h) => a + h.length, 0) + Object.values(small).reduce((a, t) => a + Buffer.byteLength(t), 0);
-  checkRoom(outDir, needed, opts.freeBytes ?? freeBytesAt(outDir));
+  if (!opts.sparse) checkRoom(outDir, needed, opts.freeBytes ?? freeBytesAt(outDir));
 
   const partial = `${outDir}.partial`;
   fs.rmSync(partial, { recursive: true, force: true });  // a stale one from an interrupted run
@@ -272,6 +277,13 @@ export function writeRandomCheckpoint(outDir: string, name: string, dtype: Weigh
       const fd = fs.openSync(path.join(partial, s.file), 'w');
       try {
         writeAll(fd, heads[i]);
+        if (opts.sparse) {
+          fs.ftruncateSync(fd, heads[i].length + s.bytes); // zeros, as holes
+          written += s.bytes;
+          done += s.tensors.length;
+          opts.onProgress?.(done, keys.size, written, dataBytes);
+          return;
+        }
         for (const t of s.tensors) {
           const values = drawInit(initFor(t.name, t.shape), t.bytes / DTYPE_BYTES[st], opts.seed, `${p.kind}/${t.name}`);
           writeAll(fd, encodeFloats(values, st));
