@@ -9,6 +9,7 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
+import type { VisionPool } from '../accel';
 import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
@@ -76,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
   const model = loadLlavaNext(modelDir!, (d, t) => bar.bar('loading', d, t), weights.residency);
   const loadMs = Math.floor((performance.now() - t0) * 1000) / 1000;
   let method: MethodSpec | undefined;
-  let pool;
+  let pool: VisionPool | undefined;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
@@ -87,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     const result = await runPipeline(model, {
       visionEncoder: pool, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
-      onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),
+      onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); if (s === 'select') void pool?.close(); }, // the workers' weight copies go once the image is encoded
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
