@@ -15,7 +15,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
-import { flattenTree } from '../io/checkpoint';
+import { weightShapes } from '../core/weights';
 import { forbidSyncReads } from './sync_reads';
 
 export const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
@@ -268,5 +268,5 @@ export function releaseWebGpu(): void {
 export function checkWeightsFit(params: unknown): void {
   const limits = activeWebGpuLimits();
   if (!limits) return;
-  checkTensorsFit([...flattenTree(params)].map(([n, t]) => [n, t.shape] as const), limits);
+  checkTensorsFit(weightShapes(params), limits); // streamed groups too: each is uploaded whole when used
 }

@@ -19,6 +19,8 @@ export interface WeightSource<T> {
   readonly fp32Bytes: number;
   /** the group's leaves on the host as fp32, by dotted path inside the group (a copy each call) */
   hostLeaves(): Array<{ path: string; shape: readonly number[]; data: Float32Array }>;
+  /** the group's leaves' shapes, by dotted path inside the group (nothing is read or widened) */
+  leafShapes(): Array<{ path: string; shape: readonly number[] }>;
 }
 
 /** A weight group: its tensors, or a source for them. */
@@ -76,8 +78,15 @@ export function mapWeights<T, U>(w: Weights<T>, f: (p: T) => U): Weights<U> {
   const src = w as WeightSource<T>;
   return {
     kind: 'weight-source', hostBytes: 0, fp32Bytes: src.fp32Bytes, // the host bytes are counted once, under `w`
-    materialise: () => f(src.materialise()),
+    materialise: () => {
+      const p = src.materialise();
+      const out = f(p);
+      const kept = new Set(leafTensors(out));
+      for (const t of leafTensors(p)) if (!kept.has(t)) t.dispose(); // what f leaves out is not the caller's to free
+      return out;
+    },
     hostLeaves: () => src.hostLeaves(),
+    leafShapes: () => src.leafShapes(),
   };
 }
 
@@ -85,4 +94,12 @@ export function mapWeights<T, U>(w: Weights<T>, f: (p: T) => U): Weights<U> {
 export function residentWeights<T>(w: Weights<T>, what = 'weight group'): T {
   if (isWeightSource(w)) throw new Error(`${what} is streamed from the host; use useWeights`);
   return w as T;
+}
+
+/** Every weight's shape by dotted path: resident tensors and the leaves of streamed groups alike. */
+export function weightShapes(tree: unknown, prefix = '', out: Array<[string, readonly number[]]> = []): Array<[string, readonly number[]]> {
+  if (tree instanceof tf.Tensor) out.push([prefix, tree.shape]);
+  else if (isWeightSource(tree)) for (const l of tree.leafShapes()) out.push([`${prefix}.${l.path}`, l.shape]);
+  else if (tree && typeof tree === 'object') for (const [k, v] of Object.entries(tree)) weightShapes(v, prefix ? `${prefix}.${k}` : k, out);
+  return out;
 }

@@ -45,6 +45,10 @@ export class StoredWeights<T> implements WeightSource<T> {
     return nestByPath(made) as T;
   }
 
+  leafShapes(): Array<{ path: string; shape: readonly number[] }> {
+    return [...this.tensors].map(([path, t]) => ({ path, shape: t.shape }));
+  }
+
   hostLeaves(): Array<{ path: string; shape: readonly number[]; data: Float32Array }> {
     return [...this.tensors].map(([path, t]) => ({ path, shape: t.shape, data: decodeFloat(t.bytes, t.dtype) }));
   }
