@@ -32,10 +32,13 @@ import { expectClose } from '../util/close';
 import { loadCase, modelDir, POOL_BACKENDS, useBackend } from '../util/fixtures';
 import { TOL } from '../util/tolerances';
 
-/** A small config with Vicuna's proportions: D = 256, H = Hkv = 8 (Dh = 32), F = 512, 3 layers. */
+/**
+ * A small config with Vicuna's proportions: D = 256, H = Hkv = 8 (Dh = 32), F = 512, 3 layers; with the
+ * projection biases Vicuna does not have (o_proj's and down_proj's are added by worker 0 only).
+ */
 const VICUNA_SMALL: LlamaConfig = llamaConfig({
   hidden_size: 256, num_attention_heads: 8, num_key_value_heads: 8, intermediate_size: 512, num_hidden_layers: 3,
-  vocab_size: 512, max_position_embeddings: 128, rms_norm_eps: 1e-5,
+  vocab_size: 512, max_position_embeddings: 128, rms_norm_eps: 1e-5, attention_bias: true, mlp_bias: true,
 });
 
 describe('shards: which rows/columns a worker holds', () => {
@@ -166,7 +169,7 @@ function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool: Decod
     expectSameGeneration(tiny.params, tiny.config, tinyPool, loadCase('llama_tiny').numbers('input_ids'));
   });
 
-  it('a Vicuna-shaped random config (D 256, H = Hkv = 8, F 512, 3 layers)', () => {
+  it('a Vicuna-shaped random config (D 256, H = Hkv = 8, F 512, 3 layers, with biases)', () => {
     expectSameGeneration(small.params, VICUNA_SMALL, smallPool, Array.from({ length: 40 }, (_, i) => (i * 97 + 5) % 512));
   });
 

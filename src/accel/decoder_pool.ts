@@ -56,12 +56,12 @@ export type Shard =
  * Refuses a split that is not exact: H, Hkv and F must each be divisible by W (a kv head stays with its
  * query heads).
  */
-export function checkSplit(cfg: LlamaConfig, W: number): void {
-  if (!(Number.isInteger(W) && W >= 1)) throw new HeroError(`decoder workers: expected an integer ≥ 1, got ${W}`);
+export function checkSplit(cfg: LlamaConfig, W: number, what = 'decoder workers'): void {
+  if (!(Number.isInteger(W) && W >= 1)) throw new HeroError(`${what}: expected an integer ≥ 1, got ${W}`);
   const H = cfg.num_attention_heads, Hkv = cfg.num_key_value_heads, F = cfg.intermediate_size;
   const bad = [['num_attention_heads', H], ['num_key_value_heads', Hkv], ['intermediate_size', F]].filter(([, n]) => (n as number) % W !== 0);
   if (bad.length) {
-    throw new HeroError(`decoder workers: ${W} workers cannot split the decoder evenly (${bad.map(([k, n]) => `${k} ${n}`).join(', ')} not divisible by ${W})`);
+    throw new HeroError(`${what}: ${W} workers cannot split the decoder evenly (${bad.map(([k, n]) => `${k} ${n}`).join(', ')} not divisible by ${W})`);
   }
 }
 

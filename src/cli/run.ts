@@ -9,7 +9,7 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
@@ -77,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
   const loadMs = Math.floor((performance.now() - t0) * 1000) / 1000;
   let method: MethodSpec | undefined;
   let pool;
+  let decoderPool;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
@@ -84,8 +85,9 @@ async function main(argv: string[]): Promise<number> {
     const clip = 'clip' in method ? method.clip : null;
     if (clip) checkWeightsFit(clip.params);
     pool = startVisionPool(accel, model, log);
+    decoderPool = startDecoderWorkers(accel, model, { methodHook: m.decoder ? m.name : undefined }, log);
     const result = runPipeline(model, {
-      visionEncoder: pool, newKvCache: weights.newKvCache,
+      visionEncoder: pool, newKvCache: decoderPool?.newCache ?? weights.newKvCache, forward: decoderPool?.forward,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s),
       onProgress: (s, d, t) => bar.bar(s, d, t),
@@ -132,6 +134,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     bar.end();
     await pool?.close();
+    await decoderPool?.close();
     disposeMethodSpec(method);
     disposeLlavaNext(model);
   }

@@ -9,7 +9,7 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
@@ -76,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
     method = methodSpec(flags, model, question, log, weights.residency, bar);
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(accel, model, log);
+    startDecoderWorkers(accel, model, { trace: true }, log); // says that trace keeps the in-process decoder
     const result = runPipeline(model, {
       visionEncoder: pool, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
