@@ -350,7 +350,7 @@ export class DecoderPool {
       for (let l = 0; l < L; l++) {
         const x = h;
         h = tf.tidy(() => {
-          // h = x + Σ_w Attn_w(RMSNorm(x)) ;  y = h + Σ_w MLP_w(RMSNorm(h))           @eq Llama-1
+          // Llama-1 with the products split over the workers: h = x + Σ_w Attn_w(RMSNorm(x)) ; y = h + Σ_w MLP_w(RMSNorm(h))
           const a = this.run((w) => ({ op: 'attn', layer: l, cache: cache.id, x: w, T, positions }), rmsNorm({ weight: this.norms[l].input }, x, eps));
           const mid = tf.add(x, a) as tf.Tensor2D;
           return tf.add(mid, this.run((w) => ({ op: 'mlp', layer: l, x: w, T }), rmsNorm({ weight: this.norms[l].post }, mid, eps))) as tf.Tensor2D;
