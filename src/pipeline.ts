@@ -13,7 +13,7 @@ import { packImageFeatures, packedTileMasks } from './llava/pack';
 import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
 import { embedTokens } from './llama/decoder';
-import { checkPositions, greedyDecode, prefill } from './llama/generate';
+import { checkPositions, greedyDecode, prefill, type DecoderForward } from './llama/generate';
 import type { KvCache } from './llama/kv_cache';
 import type { VisionEncoder, VisionTaps } from './clip/vision';
 import { stageTimer, type DecoderSide, type MethodSpec, type TraceTensors } from './method';
@@ -45,6 +45,11 @@ export interface PipelineInput {
   readonly visionEncoder?: VisionEncoder;
   /** The KV cache the prefill fills (an acceleration's, e.g. src/accel/kv_host.ts HostKvCache); default: llama/kv_cache.ts KvCache. */
   readonly newKvCache?: (numLayers: number) => KvCache;
+  /**
+   * The decoder's forward call for the prefill and the decode steps (an acceleration's, e.g. src/accel/decoder_pool.ts
+   * DecoderPool.forward, with its newKvCache); default: llama/decoder.ts llamaForward. Not for a method with a decoder hook.
+   */
+  readonly forward?: DecoderForward;
   /** Called after each generated token. */
   readonly onToken?: (step: number, id: number) => void;
 }
@@ -184,7 +189,7 @@ export async function runPipeline(model: LlavaNextModel, input: PipelineInput): 
         trace.set('inputs_embeds', await toHost(embeds, 'F32', [1, ...embeds.shape]));
       }
       pre = await prefill(model.params.language_model, cfg.text_config, embeds, {
-        hook: decoder?.hook, allLogits: input.trace, newCache: input.newKvCache, onLayer: input.onProgress && ((d, t) => input.onProgress!('prefill', d, t)),
+        hook: decoder?.hook, allLogits: input.trace, newCache: input.newKvCache, forward: input.forward, onLayer: input.onProgress && ((d, t) => input.onProgress!('prefill', d, t)),
       });
     } finally {
       embeds.dispose();
@@ -208,7 +213,7 @@ export async function runPipeline(model: LlavaNextModel, input: PipelineInput): 
     // 5. Greedy decoding: the prefill's last row gives the first token, then one forward call per token.
     stage('decode');
     const gen = await greedyDecode(model.params.language_model, cfg.text_config, pre.cache, lastLogits, {
-      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken,
+      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken, forward: input.forward,
     });
     done('decode');
     if (input.trace) trace.set('generated_ids', { dtype: 'I64', shape: [1, ids.length + gen.newIds.length], data: [...ids, ...gen.newIds] });

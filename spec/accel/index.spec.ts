@@ -19,6 +19,14 @@ describe('installAccelerations', () => {
     expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=2 workers');
   });
 
+  it('the decoder in-process by default (the line unchanged), in N workers when asked', () => {
+    expect(chooseAccelerations('wasm').decoderWorkers).toBe(1);
+    expect(chooseAccelerations('wasm', { decoderWorkers: 2 }).decoderWorkers).toBe(2);
+    expect(chooseAccelerations('wasm', { visionWorkers: 2, decoderWorkers: 2 }).line)
+      .toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=2 workers, decoder=2 workers');
+    expect(chooseAccelerations('cpu', { decoderWorkers: 1 }).line).toBe('accel: attention=batched (reference), linear=transpose-policy, vision=in-process');
+  });
+
   it('an explicit choice wins over the default', () => {
     expect(chooseAccelerations('wasm', { attention: 'batched', linear: 'reference' }).kernels).toEqual(REFERENCE_CHOICE);
     expect(chooseAccelerations('cpu', { attention: 'per-head' }).line).toBe('accel: attention=per-head (cpu), linear=transpose-policy, vision=in-process');
@@ -39,5 +47,6 @@ describe('installAccelerations', () => {
     expect(() => chooseAccelerations('wasm', { attention: 'fast' as never })).toThrow(HeroError);
     expect(() => chooseAccelerations('wasm', { linear: 'tiled' as never })).toThrow(/linear: 'tiled'/);
     for (const w of [0, -1, 1.5, NaN]) expect(() => chooseAccelerations('wasm', { visionWorkers: w })).toThrow(/vision workers/);
+    for (const w of [0, -1, 1.5, NaN]) expect(() => chooseAccelerations('wasm', { decoderWorkers: w })).toThrow(/decoder workers/);
   });
 });

@@ -146,3 +146,29 @@ describe('run: bad input is one line naming the argument, non-zero exit', () => 
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
+
+describe('run --decoder-workers (src/accel/decoder_pool.ts)', () => {
+  const args = (method: string, workers: number, extra: string[] = []): string[] => ['run', ...TINY, '--image', imagePath('square_h70_w80'),
+    '--input-ids', '1,5,1000,7,9', '--max-new-tokens', '4', '--method', method, '--decoder-workers', String(workers),
+    '--out', path.join(tmp, `dec-${method}-${workers}`), '--json', ...extra];
+
+  it('2 workers: the answer of the in-process decoder, the choice on the accel line and one line for the pool', () => {
+    const one = runCli(args('none', 1)), two = runCli(args('none', 2));
+    expect([one.code, two.code]).toEqual([0, 0]);
+    expect(JSON.parse(two.stdout).answer_ids).toEqual(JSON.parse(one.stdout).answer_ids);
+    expect(two.stderr).toMatch(/^accel: .*, decoder=2 workers$/m);
+    expect(two.stderr).toMatch(/^decoder: 2 worker threads/m);
+    expect(one.stderr).not.toMatch(/decoder/);
+  });
+
+  it('a method with a decoder hook keeps the in-process decoder and says so; an uneven split is one line naming the flag', () => {
+    const fastv = runCli(args('fastv', 2, ['--fastv-layer', '1']));
+    expect(fastv.code).toBe(0);
+    expect(fastv.stderr).toMatch(/^decoder: in-process \(--decoder-workers 2 is not used with --method fastv/m);
+    const odd = runCli(args('none', 3));
+    expect(odd.code).not.toBe(0);
+    expect(odd.stderr.trim().split('\n').filter((l) => l.startsWith('hero-lvlm: error:'))).toEqual([
+      'hero-lvlm: error: --decoder-workers 3: 3 workers cannot split the decoder evenly (num_attention_heads 4, num_key_value_heads 4, intermediate_size 128 not divisible by 3)',
+    ]);
+  });
+});

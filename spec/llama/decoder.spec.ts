@@ -66,6 +66,17 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
     });
   });
 
+  it('positions: a forward call with a cache reports its own rows\' ids (0..T−1, then T for the next step), not the next chunk\'s', async () => {
+    const cache = new KvCache(m.config.num_hidden_layers);
+    try {
+      const a = await tidyAsync(async () => (await llamaForward(m.params, embedTokens(m.params, [1, 5, 9, 11]), m.config, { cache, lastOnly: true })).positions);
+      const b = await tidyAsync(async () => (await llamaForward(m.params, embedTokens(m.params, [7]), m.config, { cache, lastOnly: true })).positions);
+      expect([a, b]).toEqual([[0, 1, 2, 3], [4]]);
+    } finally {
+      cache.dispose();
+    }
+  });
+
   it('Gen-1: greedy generation equals HF generate (ids exact, per-step scores)', async () => {
     const ids = gc.numbers('input_ids');
     const embeds = tf.tidy(() => embedTokens(m.params, ids));

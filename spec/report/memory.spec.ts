@@ -65,7 +65,7 @@ describe('report/memory · runMemoryEstimate', () => {
     expect(s.host - s.backend).toBeGreaterThanOrEqual(777);
   });
 
-  it('never decreases with more decoder layers, a wider decoder, more tokens or more vision workers (property)', () => {
+  it('never decreases with more decoder layers, a wider decoder, more tokens or more vision or decoder workers (property)', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 500 }),
       fc.integer({ min: 1, max: 4 }), fc.boolean(), (L, w, T, dT, workers, hostKv) => {
         const c = withText(llava, { num_hidden_layers: L, hidden_size: 64 * w });
@@ -75,6 +75,7 @@ describe('report/memory · runMemoryEstimate', () => {
           runMemoryEstimate(withText(c, { hidden_size: 64 * (w + 1) }), [plan(1e6)], T, workers, hostKv),
           runMemoryEstimate(c, [plan(1e6)], T + dT, workers, hostKv),
           runMemoryEstimate(c, [plan(1e6)], T, workers + 1, hostKv),
+          runMemoryEstimate(c, [plan(1e6)], T, workers, hostKv, 2),
         ];
         return more.every((x) => x.host >= e.host && x.backend >= e.backend);
       }));
@@ -98,7 +99,7 @@ describe('report/memory · maxDecoderTokens', () => {
 });
 
 describe('report/memory · checkRunMemory', () => {
-  const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, kvCache: 0, activations: 0, visionWorkers: 0 } });
+  const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, kvCache: 0, activations: 0, visionWorkers: 0, decoderWorkers: 0 } });
   const lines: string[] = [];
   const log = (s: string): void => { lines.push(s); };
 

@@ -46,13 +46,13 @@ export function splitCrops(P: number, W: number): Array<[number, number]> {
   return Array.from({ length: n }, (_, i) => [Math.floor((i * P) / n), Math.floor(((i + 1) * P) / n)]);
 }
 
-/** The worker script: compiled JS next to this file, or the TypeScript source through the swc hook. */
-function spawn(workerData: unknown, transferList: ArrayBuffer[], port: MessagePort): Worker {
-  const js = path.join(__dirname, 'vision_worker.js');
+/** A worker script of this folder ('vision_worker', 'decoder_worker'): compiled JS next to this file, or the TypeScript source through the swc hook. */
+export function spawnWorker(script: string, workerData: unknown, transferList: ArrayBuffer[], port: MessagePort): Worker {
+  const js = path.join(__dirname, `${script}.js`);
   const transfer = [...transferList, port] as unknown as readonly ArrayBuffer[];
   if (fs.existsSync(js)) return new Worker(js, { workerData, transferList: transfer as never });
   const hook = path.join(__dirname, '..', 'cli', 'register-ts.js');
-  const ts = path.join(__dirname, 'vision_worker.ts');
+  const ts = path.join(__dirname, `${script}.ts`);
   return new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(ts)});`,
     { eval: true, workerData, transferList: transfer as never });
 }
@@ -100,7 +100,7 @@ export class VisionPool implements VisionEncoder {
       const c = new Int32Array(new SharedArrayBuffer(8));
       c[0] = STATE.busy;
       const { port1, port2 } = new MessageChannel();
-      ws.push(spawn({ weights, config, backend, kernels, ctrl: c, port: port2 }, Object.values(weights).map((x) => x.data.buffer as ArrayBuffer), port2));
+      ws.push(spawnWorker('vision_worker', { weights, config, backend, kernels, ctrl: c, port: port2 }, Object.values(weights).map((x) => x.data.buffer as ArrayBuffer), port2));
       ws[w].unref(); // an idle pool never keeps the process alive
       ports.push(port1);
       ctrl.push(c);

@@ -9,7 +9,7 @@ import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
 import { disposeClipModel, loadClipModel } from '../clip/load';
-import { installAccelerations, kvCacheFor, startVisionEncoder, type Accelerations, type VisionPool } from '../accel';
+import { checkSplit, installAccelerations, kvCacheFor, startDecoderPool, startVisionEncoder, type Accelerations, type DecoderPool, type VisionPool } from '../accel';
 import type { WeightResidency } from '../io/loader';
 import type { KvCache } from '../llama/kv_cache';
 import { llavaNextWeightPlan, loadLlavaNextConfig } from '../llava/load';
@@ -23,6 +23,7 @@ import type { MethodSpec as GenericMethodSpec } from '../method';
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
   'vision-workers': { type: 'int', arg: 'N', default: 1, help: 'encode the image crops in N worker threads, one tfjs instance and weight copy each (wasm, cpu); 1 = in-process' },
+  'decoder-workers': { type: 'int', arg: 'N', default: 1, help: 'run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process' },
 };
 
 /** The --vision-workers value, checked. */
@@ -30,6 +31,32 @@ function visionWorkersFlag(flags: ParsedFlags): number {
   const n = flags['vision-workers'] as number;
   if (!(Number.isInteger(n) && n >= 1)) throw new HeroError(`--vision-workers: expected an integer ≥ 1, got ${n}`);
   return n;
+}
+
+/** The --decoder-workers value, checked (1 when the command has no such flag). */
+function decoderWorkersFlag(flags: ParsedFlags): number {
+  const n = (flags['decoder-workers'] ?? 1) as number;
+  if (!(Number.isInteger(n) && n >= 1)) throw new HeroError(`--decoder-workers: expected an integer ≥ 1, got ${n}`);
+  return n;
+}
+
+/**
+ * The decoder worker pool the accelerations chosen at start-up ask for (--decoder-workers > 1), started
+ * after the model is loaded; undefined — and one line saying so — where it is not used: in `trace` (every
+ * layer's hidden states and attentions are recorded) and for a method with a decoder hook (FastV, SparseVLM),
+ * which need the in-process decoder. Refuses (HeroError) a model whose heads or MLP width it cannot split.
+ */
+export function startDecoderWorkers(accel: Accelerations, model: LlavaNextModel, use: { trace?: boolean; methodHook?: string },
+  log: (s: string) => void): DecoderPool | undefined {
+  if (accel.decoderWorkers <= 1) return undefined;
+  if (use.trace || use.methodHook) {
+    log(`decoder: in-process (--decoder-workers ${accel.decoderWorkers} is not used ${use.trace ? 'by trace, which records every layer' : `with --method ${use.methodHook}, whose decoder hook needs the in-process decoder`})`);
+    return undefined;
+  }
+  checkSplit(model.config.text_config, accel.decoderWorkers, `--decoder-workers ${accel.decoderWorkers}`);
+  log(`decoder: ${accel.decoderWorkers} worker threads (each holds 1/${accel.decoderWorkers} of every layer's heads, MLP columns and KV cache; ` +
+    'resident layers are copied into them once, streamed layers\' stored bytes are shared)');
+  return startDecoderPool(accel, model.params.language_model, model.config.text_config);
 }
 
 /**
@@ -69,7 +96,7 @@ function promptTokensBound(flags: ParsedFlags): number {
  * the available memory, else streamed), prints the choice and the estimate, and refuses a run that does not
  * fit (one line; --force overrides). Called before anything is loaded.
  */
-export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: string }, backend: string, visionWorkers: number,
+export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: string }, backend: string, workers: { vision: number; decoder: number },
   log: (s: string) => void): WeightChoice {
   const asked = flags.weights as string;
   if (!['auto', 'resident', 'streamed'].includes(asked)) throw new HeroError(`--weights: '${asked}' is not one of auto, resident, streamed`);
@@ -77,7 +104,7 @@ export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: 
   const T = maxDecoderTokens(llava, promptTokensBound(flags), flags['max-new-tokens'] as number);
   const estimate = (r: WeightResidency) => {
     const plans = [llavaNextWeightPlan(dirs.model, r), ...(dirs.clip ? [clipModelWeightPlan(dirs.clip, r)] : [])];
-    return { plans, e: runMemoryEstimate(llava, plans, T, visionWorkers, r === 'streamed') };
+    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, r === 'streamed', workers.decoder) };
   };
   let residency: WeightResidency = asked === 'streamed' ? 'streamed' : 'resident';
   let chosen = estimate(residency);
@@ -157,9 +184,10 @@ export const METHOD_FLAGS: FlagSpecs = {
 export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<{ backend: string; accel: Accelerations }> {
   const name = requestedBackend(flags.backend as string | undefined);
   const visionWorkers = visionWorkersFlag(flags);
+  const decoderWorkers = decoderWorkersFlag(flags);
   await initBackend(name, log);
   log(`backend: ${name}`);
-  const accel = installAccelerations(name, { visionWorkers });
+  const accel = installAccelerations(name, { visionWorkers, decoderWorkers });
   log(accel.line);
   return { backend: name, accel };
 }

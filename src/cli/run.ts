@@ -10,7 +10,7 @@ import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
 import type { VisionPool } from '../accel';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   const { backend, accel } = await setupBackend(flags, log);
   const clipDir = flags.clip as string | undefined;
   const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && m.clip ? clipDir : undefined;
-  const weights = chooseWeights(flags, { model: modelDir!, clip: clipUsed }, backend, accel.visionWorkers, log);
+  const weights = chooseWeights(flags, { model: modelDir!, clip: clipUsed }, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
 
   const bar = progress(log);
   bar.stage('loading the model');
@@ -78,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
   const loadMs = Math.floor((performance.now() - t0) * 1000) / 1000;
   let method: MethodSpec | undefined;
   let pool: VisionPool | undefined;
+  let decoderPool;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
@@ -85,8 +86,9 @@ async function main(argv: string[]): Promise<number> {
     const clip = 'clip' in method ? method.clip : null;
     if (clip) checkWeightsFit(clip.params);
     pool = startVisionPool(accel, model, log);
+    decoderPool = startDecoderWorkers(accel, model, { methodHook: m.decoder ? m.name : undefined }, log);
     const result = await runPipeline(model, {
-      visionEncoder: pool, newKvCache: weights.newKvCache,
+      visionEncoder: pool, newKvCache: decoderPool?.newCache ?? weights.newKvCache, forward: decoderPool?.forward,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); if (s === 'select') void pool?.close(); }, // the workers' weight copies go once the image is encoded
       onProgress: (s, d, t) => bar.bar(s, d, t),
@@ -133,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     bar.end();
     await pool?.close();
+    await decoderPool?.close();
     disposeMethodSpec(method);
     disposeLlavaNext(model);
   }

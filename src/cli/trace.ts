@@ -10,7 +10,7 @@ import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
 import type { VisionPool } from '../accel';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
   const clipDir = flags.clip as string | undefined;
   const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
   const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && m.clip ? clipDir : undefined;
-  const weights = chooseWeights(flags, { model: modelDir, clip: clipUsed }, backend, accel.visionWorkers, log);
+  const weights = chooseWeights(flags, { model: modelDir, clip: clipUsed }, backend, { vision: accel.visionWorkers, decoder: 1 }, log); // trace keeps the decoder in-process
   const bar = progress(log);
   bar.stage('loading the model');
   const model = loadLlavaNext(modelDir, (d, t) => bar.bar('loading', d, t), weights.residency);
@@ -77,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
     method = methodSpec(flags, model, question, log, weights.residency, bar);
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(accel, model, log);
+    startDecoderWorkers(accel, model, { trace: true }, log); // says that trace keeps the in-process decoder
     const result = await runPipeline(model, {
       visionEncoder: pool, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,

@@ -34,7 +34,8 @@ export interface CheckpointRecipe<C> {
 
 /**
  * How a checkpoint's weights are held: 'resident' — every tensor in fp32 on the backend; 'streamed' — the
- * recipe's stream groups stay on the host in their stored dtype and are materialised per use (io/stored.ts).
+ * recipe's stream groups stay on the host in their stored dtype and are materialised per use (io/stored.ts),
+ * their bytes in SharedArrayBuffers so that decoder worker threads share them (accel/decoder_pool.ts).
  */
 export type WeightResidency = 'resident' | 'streamed';
 
@@ -84,7 +85,7 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
           leaves.set(name, t);
         } else {
           if (!groups.has(group)) groups.set(group, new Map());
-          groups.get(group)!.set(name.slice(group.length), { dtype: store.info(file).dtype, shape, bytes: store.readBytes(file) });
+          groups.get(group)!.set(name.slice(group.length), { dtype: store.info(file).dtype, shape, bytes: store.readBytes(file, true) });
         }
         onProgress?.(++done, spec.size);
       }

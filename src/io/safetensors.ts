@@ -78,9 +78,10 @@ export class SafetensorsFile {
 
   /**
    * Raw little-endian bytes of one tensor, or of its elements [from, to) in row-major order (to stream
-   * through a tensor too large to hold twice).
+   * through a tensor too large to hold twice). `shared`: in a SharedArrayBuffer of its own, which worker
+   * threads read without a copy (accel/decoder_pool.ts).
    */
-  readBytes(name: string, from?: number, to?: number): Buffer {
+  readBytes(name: string, from?: number, to?: number, shared = false): Buffer {
     const info = this.info(name);
     const bytes = DTYPE_BYTES[info.dtype];
     const numel = (info.end - info.begin) / bytes;
@@ -89,7 +90,7 @@ export class SafetensorsFile {
       throw new Error(`readBytes: element range [${lo}, ${hi}) is outside tensor '${name}' of ${numel} elements`);
     }
     const begin = info.begin + lo * bytes, end = info.begin + hi * bytes;
-    const buf = Buffer.allocUnsafe(end - begin);
+    const buf = shared ? Buffer.from(new SharedArrayBuffer(end - begin)) : Buffer.allocUnsafe(end - begin);
     for (let off = 0; off < buf.length; off += READ_CHUNK_BYTES) {
       const len = Math.min(READ_CHUNK_BYTES, buf.length - off);
       const got = fs.readSync(this.fd, buf, off, len, begin + off);
@@ -337,9 +338,9 @@ export class SafetensorsDir {
     return this.fileOf(name).readFloat32(name);
   }
 
-  /** Raw little-endian bytes of one tensor (SafetensorsFile.readBytes). */
-  readBytes(name: string): Buffer {
-    return this.fileOf(name).readBytes(name);
+  /** Raw little-endian bytes of one tensor (SafetensorsFile.readBytes; `shared`: in a SharedArrayBuffer). */
+  readBytes(name: string, shared = false): Buffer {
+    return this.fileOf(name).readBytes(name, undefined, undefined, shared);
   }
 
   close(): void {

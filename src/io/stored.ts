@@ -23,7 +23,8 @@ export class StoredWeights<T> implements WeightSource<T> {
   readonly hostBytes: number;
   readonly fp32Bytes: number;
 
-  constructor(readonly name: string, private readonly tensors: ReadonlyMap<string, StoredTensor>) {
+  /** @param tensors the stored bytes (read by accel/decoder_pool.ts, which hands each worker its slices) */
+  constructor(readonly name: string, readonly tensors: ReadonlyMap<string, StoredTensor>) {
     let host = 0, numel = 0;
     for (const [path, t] of tensors) {
       if (!isFloatDType(t.dtype)) throw new HeroError(`${name}.${path}: a ${t.dtype} tensor cannot be a weight`);

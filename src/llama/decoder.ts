@@ -229,6 +229,7 @@ export async function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cf
       if (!wantAttn(l)) { attentions[l]?.dispose(); attentions[l] = undefined; }
     }
     runTo(L);
+    const positions = [...positionsAt(L - 1)]; // before the cache advances: this chunk's ids, not the next one's
     opts.cache?.advance(T, nextAt);
     const Tout = h.shape[0];
     const last = opts.lastOnly ? tf.slice(h, [Tout - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T'|1, D]
@@ -238,7 +239,7 @@ export async function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cf
       logits,
       hiddenStates: taps.hiddenStates ? [inputsEmbeds, ...hidden.slice(0, -1), normed].map((t) => tf.clone(t)) : undefined,
       attentions: taps.attentions ? attentions.map((a, l) => (wantAttn(l) ? a : undefined)) : undefined,
-      positions: [...positionsAt(L - 1)],
+      positions,
     };
   });
 }

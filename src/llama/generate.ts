@@ -25,6 +25,14 @@ export function checkPositions(promptLen: number, maxNewTokens: number, cfg: Lla
   }
 }
 
+/**
+ * The decoder's forward call as prefill and greedyDecode use it: llamaForward (default), or an
+ * acceleration with the same signature and result for these options (src/accel/decoder_pool.ts).
+ */
+export type DecoderForward = (p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
+  opts: { cache?: KvCache; lastOnly?: boolean; hook?: DecoderHook; onLayer?: (done: number, total: number) => void }) =>
+  Promise<{ logits: tf.Tensor2D; positions: number[] }> | { logits: tf.Tensor2D; positions: number[] };
+
 /** A prompt run through the decoder into a fresh KV cache (the prefill): the cache and the logits. */
 export interface Prefill {
   /** owned by the caller until handed to greedyDecode (which disposes it) */
@@ -44,13 +52,14 @@ export interface Prefill {
  * @param opts.allLogits keep the logits of every row (the trace's `logits`), not only the last one
  * @param opts.newCache the cache to fill (an acceleration's, e.g. src/accel/kv_host.ts); default KvCache
  * @param opts.onLayer progress: called after each decoder layer
+ * @param opts.forward the forward call (an acceleration's, with its newCache); default llamaForward
  */
 export async function prefill(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D,
   opts: { readonly hook?: DecoderHook; readonly allLogits?: boolean; readonly newCache?: (numLayers: number) => KvCache;
-    readonly onLayer?: (done: number, total: number) => void } = {}): Promise<Prefill> {
+    readonly onLayer?: (done: number, total: number) => void; readonly forward?: DecoderForward } = {}): Promise<Prefill> {
   const cache = opts.newCache ? opts.newCache(cfg.num_hidden_layers) : new KvCache(cfg.num_hidden_layers);
   try {
-    const out = await llamaForward(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, hook: opts.hook, onLayer: opts.onLayer });
+    const out = await (opts.forward ?? llamaForward)(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, hook: opts.hook, onLayer: opts.onLayer });
     return { cache, logits: out.logits, positions: out.positions };
   } catch (e) {
     cache.dispose();
@@ -72,6 +81,8 @@ export async function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCa
   readonly eosTokenId?: number | readonly number[];
   readonly onStep?: (step: number, id: number) => void;
   readonly keepScores?: boolean;
+  /** the forward call, the prefill's (default llamaForward) */
+  readonly forward?: DecoderForward;
 }): Promise<{ newIds: number[]; scores?: Float32Array[] }> {
   const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
   const newIds: number[] = [];
@@ -81,7 +92,7 @@ export async function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCa
     for (let step = 0; step < opts.maxNewTokens; step++) {
       if (step > 0) {
         const next = tf.tidy(() => embedTokens(p, [newIds[step - 1]])); // [1, D]
-        const out = await llamaForward(p, next, cfg, { cache, lastOnly: true });
+        const out = await (opts.forward ?? llamaForward)(p, next, cfg, { cache, lastOnly: true });
         next.dispose();
         logits = await out.logits.data() as Float32Array; // host round-trip: the next id decides the next input
         out.logits.dispose();

@@ -40,7 +40,7 @@ export interface MemoryEstimate {
   readonly host: number;
   readonly parts: {
     readonly residentFp32: number; readonly streamedHost: number; readonly largestGroupFp32: number;
-    readonly kvCache: number; readonly activations: number; readonly visionWorkers: number;
+    readonly kvCache: number; readonly activations: number; readonly visionWorkers: number; readonly decoderWorkers: number;
   };
 }
 
@@ -54,8 +54,11 @@ export interface MemoryEstimate {
  * @choice the activation terms are upper-bound estimates, not counts; the weights are exact.
  * @param tokens T, the longest sequence the decoder sees (prompt with visual tokens + new tokens)
  * @param hostKvCache the KV cache is on the host (src/accel/kv_host.ts)
+ * @param decoderWorkers > 1: the decoder's layers split over that many worker threads (src/accel/decoder_pool.ts),
+ *   which hold between them one more copy of the decoder's resident weights (streamed: one layer) and its activations
  */
-export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly WeightPlan[], tokens: number, visionWorkers = 1, hostKvCache = false): MemoryEstimate {
+export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly WeightPlan[], tokens: number, visionWorkers = 1, hostKvCache = false,
+  decoderWorkers = 1): MemoryEstimate {
   const v = llava.vision_config, t = llava.text_config;
   const S = v.image_size;
   const P = 1 + Math.max(...llava.image_grid_pinpoints.map(([h, w]) => Math.ceil(h / S) * Math.ceil(w / S)));
@@ -75,10 +78,14 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
   const kvOnBackend = hostKvCache ? 2 * kvCache / t.num_hidden_layers : kvCache;
   const decoderStage = residentFp32 + largestGroupFp32 + kvOnBackend + decoderAct;
   const backend = Math.max(visionStage, decoderStage);
+  const decoderWorkersBytes = decoderWorkers > 1 ? (streamedHost > 0 ? largestGroupFp32 : residentFp32) + decoderAct : 0;
   return {
     backend,
-    host: streamedHost + Math.max(visionStage + visionWorkersBytes, decoderStage + (hostKvCache ? kvCache : 0)),
-    parts: { residentFp32, streamedHost, largestGroupFp32, kvCache, activations: Math.max(P * perCrop, decoderAct), visionWorkers: visionWorkersBytes },
+    host: streamedHost + Math.max(visionStage + visionWorkersBytes, decoderStage + (hostKvCache ? kvCache : 0) + decoderWorkersBytes),
+    parts: {
+      residentFp32, streamedHost, largestGroupFp32, kvCache, activations: Math.max(P * perCrop, decoderAct), visionWorkers: visionWorkersBytes,
+      decoderWorkers: decoderWorkersBytes,
+    },
   };
 }
 
@@ -105,7 +112,8 @@ export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force
   const g = (b: number): string => `${(b / GIB).toFixed(2)} GiB`;
   opts.log(`memory: about ${g(e.host)} in all (weights on the host ${g(e.parts.streamedHost)}, backend ${g(e.backend)}: ` +
     `resident weights ${g(e.parts.residentFp32)}, one streamed group ${g(e.parts.largestGroupFp32)}, KV cache ${g(e.parts.kvCache)}, ` +
-    `activations ${g(e.parts.activations)}${e.parts.visionWorkers ? `, vision workers ${g(e.parts.visionWorkers)}` : ''}); ${g(avail)} available`);
+    `activations ${g(e.parts.activations)}${e.parts.visionWorkers ? `, vision workers ${g(e.parts.visionWorkers)}` : ''}` +
+    `${e.parts.decoderWorkers ? `, decoder workers ${g(e.parts.decoderWorkers)}` : ''}); ${g(avail)} available`);
   if (opts.force) return;
   const stream = opts.streamed ? '' : 'use --weights streamed, ';
   if (opts.backend === 'wasm' && e.backend > WASM_HEAP_BYTES) {

@@ -1,0 +1,449 @@
+/**
+ * The Llama decoder over worker threads, Megatron-style tensor parallelism with no weight duplication: of
+ * every layer, worker w of W holds the attention heads [w·H/W, (w+1)·H/W) — those rows of q_proj, the rows
+ * of k_proj/v_proj of their kv heads [w·Hkv/W, (w+1)·Hkv/W), the matching columns of o_proj — and the MLP
+ * columns [w·F/W, (w+1)·F/W) — those rows of gate_proj/up_proj, those columns of down_proj — and the keys
+ * and values of its own heads (its own KV cache).
+ *
+ * The main thread keeps the embedding, the RMSNorms, the residual adds, the final norm and the lm_head.
+ * Per layer:
+ *   x̂ = RMSNorm(x) → each worker: its heads' attention, o_proj on its columns → partial [T, D]
+ *   h = x + Σ_w partial_w
+ *   ĥ = RMSNorm(h) → each worker: its MLP columns, down_proj on its columns → partial [T, D]
+ *   y = h + Σ_w partial_w
+ * The sums are the reference's o_proj / down_proj products split along their inner dimension, so the math
+ * is llamaForward's; only the order of additions differs (spec/accel/decoder_pool.spec.ts, TOL.decoderPool).
+ * The biases of o_proj and down_proj (attention_bias, mlp_bias) are added by worker 0 only.
+ *
+ * Weights: resident layers are read once at start and each worker gets a copy of its slices only. Streamed
+ * layers (io/stored.ts, bytes in SharedArrayBuffers) are not copied at all: every worker sees the same
+ * stored bytes and widens just its rows/columns (f16/bf16 → fp32, exact) while it uses them.
+ *
+ * `forward` is synchronous, like llamaForward, by the VisionPool's protocol (./vision_pool.ts): the main
+ * thread posts a job to every worker and blocks on each worker's shared control word (Atomics.wait) until
+ * the reply is on its port (receiveMessageOnPort). Taps and decoder hooks are refused: they need every
+ * head's probabilities or rewrite the rows, which the reference path (llamaForward) does.
+ */
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
+import { assertShape } from '../core/shape';
+import { isWeightSource, useWeights, type Weights } from '../core/weights';
+import { decodeFloat, DTYPE_BYTES, type DType } from '../io/safetensors';
+import { StoredWeights } from '../io/stored';
+import type { LlamaConfig } from '../llama/config';
+import type { DecoderHook, DecoderLayerParams, DecoderTaps, LlamaParams } from '../llama/decoder';
+import { KvCache } from '../llama/kv_cache';
+import { rmsNorm } from '../nn/norm';
+import { linear } from '../nn/kernels';
+import { installedKernels, type KernelChoice } from './kernels';
+import { spawnWorker, STATE } from './vision_pool';
+
+/** How long `start` waits for a worker to load tfjs and its weights. */
+const START_TIMEOUT_MS = 120_000;
+
+// ---------------------------------------------------------------------------------------------------------
+// Which part of each weight a worker holds (pure functions).
+
+/** A worker's part of a tensor: rows [from, to) of a [out, in] weight (or a bias), columns [from, to), all of it, or none. */
+export type Shard =
+  | { readonly kind: 'rows'; readonly from: number; readonly to: number }
+  | { readonly kind: 'cols'; readonly from: number; readonly to: number }
+  | { readonly kind: 'all' }
+  | { readonly kind: 'none' };
+
+/**
+ * Refuses a split that is not exact: H, Hkv and F must each be divisible by W (a kv head stays with its
+ * query heads).
+ */
+export function checkSplit(cfg: LlamaConfig, W: number, what = 'decoder workers'): void {
+  if (!(Number.isInteger(W) && W >= 1)) throw new HeroError(`${what}: expected an integer ≥ 1, got ${W}`);
+  const H = cfg.num_attention_heads, Hkv = cfg.num_key_value_heads, F = cfg.intermediate_size;
+  const bad = [['num_attention_heads', H], ['num_key_value_heads', Hkv], ['intermediate_size', F]].filter(([, n]) => (n as number) % W !== 0);
+  if (bad.length) {
+    throw new HeroError(`${what}: ${W} workers cannot split the decoder evenly (${bad.map(([k, n]) => `${k} ${n}`).join(', ')} not divisible by ${W})`);
+  }
+}
+
+/**
+ * Worker w's part of the layer leaf at `path` (inside `model.layers.{i}.`); the RMSNorm weights stay on
+ * the main thread ('none'). kv head j serves query heads j·H/Hkv … (j+1)·H/Hkv − 1 (repeat_kv), so
+ * splitting both head ranges by W keeps every kv head with its query heads.
+ */
+export function shardOf(path: string, cfg: LlamaConfig, w: number, W: number): Shard {
+  const Dh = cfg.head_dim;
+  const q = (cfg.num_attention_heads / W) * Dh, kv = (cfg.num_key_value_heads / W) * Dh, f = cfg.intermediate_size / W;
+  switch (path) {
+    case 'self_attn.q_proj.weight': case 'self_attn.q_proj.bias': return { kind: 'rows', from: w * q, to: (w + 1) * q };
+    case 'self_attn.k_proj.weight': case 'self_attn.k_proj.bias':
+    case 'self_attn.v_proj.weight': case 'self_attn.v_proj.bias': return { kind: 'rows', from: w * kv, to: (w + 1) * kv };
+    case 'self_attn.o_proj.weight': return { kind: 'cols', from: w * q, to: (w + 1) * q };
+    case 'mlp.gate_proj.weight': case 'mlp.gate_proj.bias':
+    case 'mlp.up_proj.weight': case 'mlp.up_proj.bias': return { kind: 'rows', from: w * f, to: (w + 1) * f };
+    case 'mlp.down_proj.weight': return { kind: 'cols', from: w * f, to: (w + 1) * f };
+    // the output biases are added once, by worker 0
+    case 'self_attn.o_proj.bias': case 'mlp.down_proj.bias': return w === 0 ? { kind: 'all' } : { kind: 'none' };
+    case 'input_layernorm.weight': case 'post_attention_layernorm.weight': return { kind: 'none' };
+    default: throw new HeroError(`decoder workers: unexpected decoder layer weight '${path}'`);
+  }
+}
+
+/** The shape of a shard of a tensor of `shape` ([out, in] or [out]). */
+export function shardShape(shape: readonly number[], s: Shard): number[] {
+  if (s.kind === 'rows') return [s.to - s.from, ...shape.slice(1)];
+  if (s.kind === 'cols') return [shape[0], s.to - s.from];
+  return [...shape];
+}
+
+/**
+ * A shard's elements in row-major order, read through `read(from, to)` (elements [from, to) of the whole
+ * tensor, row-major, as fp32): one read for a row range, one per row for a column range.
+ */
+export function readShard(shape: readonly number[], s: Shard, read: (from: number, to: number) => Float32Array): Float32Array {
+  const inner = shape.length > 1 ? shape[shape.length - 1] : 1;
+  if (s.kind === 'rows') return Float32Array.from(read(s.from * inner, s.to * inner));
+  if (s.kind === 'all') return Float32Array.from(read(0, shape.reduce((a, d) => a * d, 1)));
+  if (s.kind === 'none') return new Float32Array(0);
+  const { from, to } = s; // cols
+  const rows = shape[0], n = to - from;
+  const out = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) out.set(read(r * inner + from, r * inner + to), r * n);
+  return out;
+}
+
+/** Elements [from, to) of stored little-endian bytes as fp32 (f16/bf16 widened exactly, io/safetensors.ts decodeFloat). */
+export function storedReader(bytes: Uint8Array, dtype: DType): (from: number, to: number) => Float32Array {
+  const b = DTYPE_BYTES[dtype];
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return (from, to) => decodeFloat(buf.subarray(from * b, to * b), dtype);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What crosses the threads.
+
+/** One leaf of a worker's layer: its slice in fp32 (resident), or the stored bytes it slices per use (streamed). */
+export type WorkerLeaf =
+  | { readonly kind: 'f32'; readonly shape: number[]; readonly data: Float32Array }
+  | { readonly kind: 'stored'; readonly dtype: DType; readonly shape: number[]; readonly bytes: Uint8Array; readonly shard: Shard };
+
+/** A worker's start-up data. */
+export interface DecoderWorkerData {
+  readonly rank: number;
+  readonly workers: number;
+  readonly config: LlamaConfig;
+  readonly backend: string;
+  readonly kernels: KernelChoice;
+  /** per layer, leaf path → the worker's part */
+  readonly layers: Array<Record<string, WorkerLeaf>>;
+  readonly ctrl: Int32Array;
+  readonly port: MessagePort;
+}
+
+/** Jobs: a layer's attention or MLP on x̂ [T, D]; a cache's keys/values of a layer; dropping a cache; the worker's tensor count. */
+export type DecoderJob =
+  | { readonly op: 'attn'; readonly layer: number; readonly cache: number; readonly x: Float32Array; readonly T: number; readonly positions: number[] }
+  | { readonly op: 'mlp'; readonly layer: number; readonly x: Float32Array; readonly T: number }
+  | { readonly op: 'kv'; readonly layer: number; readonly cache: number }
+  | { readonly op: 'drop'; readonly cache: number }
+  | { readonly op: 'memory' };
+
+/** The keys/values of one layer of a cache on one worker: [Hkv/W, Tc, Dh] each (null when empty). */
+interface KvReply { readonly k: Float32Array | null; readonly v: Float32Array | null; readonly shape: number[] }
+
+// ---------------------------------------------------------------------------------------------------------
+// The KV cache of a pool.
+
+/**
+ * The KV cache of a DecoderPool forward: the position bookkeeping (length, next position, position ids per
+ * layer) on the main thread, as llama/kv_cache.ts KvCache; the keys and values in the workers, each holding
+ * its own heads'. `keys`/`values` fetch them (a copy, [Hkv, Tc, Dh], the caller disposes it).
+ */
+export class PoolKvCache extends KvCache {
+  private readonly posAt: number[][];
+
+  constructor(private readonly pool: DecoderPool, numLayers: number, readonly id: number) {
+    super(numLayers);
+    this.posAt = Array.from({ length: numLayers }, () => []);
+  }
+
+  override positions(layer: number): readonly number[] { return this.posAt[layer]; }
+
+  /** Records that every layer cached `positions` (called by DecoderPool.forward before advance). */
+  recordPositions(positions: readonly number[]): void {
+    for (const p of this.posAt) p.push(...positions);
+  }
+
+  /** Never called: DecoderPool.forward appends in the workers. */
+  protected override store(): { k: tf.Tensor3D; v: tf.Tensor3D } {
+    throw new Error('PoolKvCache: the keys and values live in the decoder workers (use DecoderPool.forward)');
+  }
+
+  /** [Hkv, Tc, Dh], a new tensor the caller disposes. */
+  override keys(layer: number): tf.Tensor3D | undefined { return this.pool.cachedKv(this.id, layer, 'k'); }
+
+  /** [Hkv, Tc, Dh], a new tensor the caller disposes. */
+  override values(layer: number): tf.Tensor3D | undefined { return this.pool.cachedKv(this.id, layer, 'v'); }
+
+  override dispose(): void {
+    super.dispose();
+    this.posAt.forEach((p) => { p.length = 0; });
+    this.pool.dropCache(this.id);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The pool.
+
+/** The leaves of a layer group on the host: each leaf's stored bytes (streamed), or its fp32 values. */
+function layerLeaves(group: Weights<DecoderLayerParams>): Array<{ path: string; shape: readonly number[]; f32?: Float32Array; stored?: { dtype: DType; bytes: Uint8Array } }> {
+  if (group instanceof StoredWeights) {
+    return [...(group as StoredWeights<DecoderLayerParams>).tensors].map(([path, t]) => {
+      let bytes: Uint8Array = t.bytes;
+      if (!(bytes.buffer instanceof SharedArrayBuffer)) {
+        // A source not made by the loader: one shared copy for every worker.
+        const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+        shared.set(bytes);
+        bytes = shared;
+      }
+      return { path, shape: t.shape, stored: { dtype: t.dtype, bytes } };
+    });
+  }
+  if (isWeightSource(group)) return group.hostLeaves().map((l) => ({ path: l.path, shape: l.shape, f32: l.data }));
+  const out: Array<{ path: string; shape: readonly number[]; f32: Float32Array }> = [];
+  const walk = (x: unknown, prefix: string): void => {
+    if (x instanceof tf.Tensor) out.push({ path: prefix, shape: x.shape, f32: x.dataSync() as Float32Array });
+    else if (x && typeof x === 'object') for (const [k, v] of Object.entries(x)) walk(v, prefix ? `${prefix}.${k}` : k);
+  };
+  walk(group, '');
+  return out;
+}
+
+export class DecoderPool {
+  private closed = false;
+  private nextCacheId = 1;
+  /** Per layer, the two RMSNorm weights the main thread applies. */
+  private readonly norms: Array<{ input: tf.Tensor1D; post: tf.Tensor1D }> = [];
+  /** The norm tensors the pool made itself (from streamed layers) and frees on close. */
+  private readonly owned: tf.Tensor[] = [];
+
+  private constructor(
+    private readonly params: LlamaParams,
+    readonly config: LlamaConfig,
+    private readonly workers: Worker[],
+    private readonly ports: MessagePort[],
+    private readonly ctrl: Int32Array[],
+  ) {}
+
+  /** The kernels each worker reported installed when it started. */
+  workerKernels: KernelChoice[] = [];
+
+  /**
+   * Starts `workers` threads on the active backend ('wasm' or 'cpu') and hands each its part of every
+   * decoder layer of `params` (see the file comment); each installs `kernels` (default: the ones installed
+   * in this thread). Blocks until every worker holds its weights.
+   */
+  static start(params: LlamaParams, cfg: LlamaConfig, workers = 2, kernels: KernelChoice = installedKernels()): DecoderPool {
+    checkSplit(cfg, workers);
+    const backend = tf.getBackend();
+    if (backend !== 'wasm' && backend !== 'cpu') {
+      throw new HeroError(`decoder workers: run on the wasm or cpu backend (the active one is '${backend}', which is multi-threaded itself)`);
+    }
+    const L = cfg.num_hidden_layers;
+    if (params.model.layers.length !== L) throw new HeroError(`decoder workers: params hold ${params.model.layers.length} layers, the config ${L}`);
+    const shards: Array<Array<Record<string, WorkerLeaf>>> = Array.from({ length: workers }, () => []);
+    const transfers: ArrayBuffer[][] = Array.from({ length: workers }, () => []);
+    const norms: Array<{ input: tf.Tensor1D; post: tf.Tensor1D }> = [];
+    const owned: tf.Tensor[] = [];
+    for (let l = 0; l < L; l++) {
+      const group = params.model.layers[l];
+      const mine: Partial<Record<'input' | 'post', tf.Tensor1D>> = {};
+      if (!isWeightSource(group)) {
+        mine.input = group.input_layernorm.weight;
+        mine.post = group.post_attention_layernorm.weight;
+      }
+      const perWorker = Array.from({ length: workers }, () => ({} as Record<string, WorkerLeaf>));
+      for (const leaf of layerLeaves(group)) {
+        if (leaf.path === 'input_layernorm.weight' || leaf.path === 'post_attention_layernorm.weight') {
+          if (isWeightSource(group)) {
+            const data = leaf.f32 ?? storedReader(leaf.stored!.bytes, leaf.stored!.dtype)(0, leaf.shape[0]);
+            const t = tf.tensor1d(data);
+            owned.push(t);
+            mine[leaf.path === 'input_layernorm.weight' ? 'input' : 'post'] = t;
+          }
+          continue;
+        }
+        for (let w = 0; w < workers; w++) {
+          const shard = shardOf(leaf.path, cfg, w, workers);
+          if (shard.kind === 'none') continue;
+          if (leaf.stored) {
+            perWorker[w][leaf.path] = { kind: 'stored', dtype: leaf.stored.dtype, shape: [...leaf.shape], bytes: leaf.stored.bytes, shard };
+          } else {
+            const f32 = leaf.f32!;
+            const data = readShard(leaf.shape, shard, (a, b) => f32.subarray(a, b)); // a fresh copy per worker
+            perWorker[w][leaf.path] = { kind: 'f32', shape: shardShape(leaf.shape, shard), data };
+            transfers[w].push(data.buffer as ArrayBuffer);
+          }
+        }
+      }
+      if (!mine.input || !mine.post) throw new HeroError(`decoder workers: layer ${l} has no RMSNorm weights`);
+      norms.push({ input: mine.input, post: mine.post });
+      perWorker.forEach((r, w) => shards[w].push(r));
+    }
+    const ws: Worker[] = [], ports: MessagePort[] = [], ctrl: Int32Array[] = [];
+    for (let w = 0; w < workers; w++) {
+      const c = new Int32Array(new SharedArrayBuffer(8));
+      c[0] = STATE.busy;
+      const { port1, port2 } = new MessageChannel();
+      const data: DecoderWorkerData = { rank: w, workers, config: cfg, backend, kernels, layers: shards[w], ctrl: c, port: port2 };
+      ws.push(spawnWorker('decoder_worker', data, transfers[w], port2));
+      ws[w].unref(); // an idle pool never keeps the process alive
+      ports.push(port1);
+      ctrl.push(c);
+    }
+    const pool = new DecoderPool(params, cfg, ws, ports, ctrl);
+    pool.norms.push(...norms);
+    pool.owned.push(...owned);
+    try {
+      pool.workerKernels = (pool.collect(START_TIMEOUT_MS) as Array<{ kernels: KernelChoice }>).map((m) => m.kernels); // the ready messages
+    } catch (e) {
+      void pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** Number of worker threads. */
+  get size(): number { return this.workers.length; }
+
+  /** A fresh cache for `forward` (PipelineInput.newKvCache, prefill's newCache). */
+  readonly newCache = (numLayers: number): PoolKvCache => {
+    if (numLayers !== this.config.num_hidden_layers) throw new HeroError(`decoder workers: a cache of ${numLayers} layers for a decoder of ${this.config.num_hidden_layers}`);
+    return new PoolKvCache(this, numLayers, this.nextCacheId++);
+  };
+
+  /**
+   * llamaForward(p, inputsEmbeds, cfg, { cache, lastOnly }) with the layers in the workers; same result
+   * (logits [T, V] or [1, V] with lastOnly, and the position ids). `p` must be the params the pool was
+   * started with, `cache` one of its own (newCache). Taps and decoder hooks are refused (HeroError).
+   * @param inputsEmbeds [T, D]
+   */
+  readonly forward = (p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
+    opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; hook?: DecoderHook; onLayer?: (done: number, total: number) => void } = {},
+  ): { logits: tf.Tensor2D; positions: number[] } => {
+    if (opts.taps) throw new HeroError('decoder workers: taps (hidden states, attentions) need the in-process decoder; run without --decoder-workers');
+    if (opts.hook) throw new HeroError('decoder workers: a decoder hook (FastV, SparseVLM) needs the in-process decoder; run without --decoder-workers');
+    if (this.closed) throw new HeroError('decoder workers: the pool is closed');
+    if (p !== this.params) throw new HeroError('decoder workers: the params are not the ones the pool was started with');
+    if (opts.cache && !(opts.cache instanceof PoolKvCache)) throw new HeroError("decoder workers: the KV cache must come from the pool's newCache");
+    const T = inputsEmbeds.shape[0], D = cfg.hidden_size, L = cfg.num_hidden_layers;
+    assertShape(inputsEmbeds, ['T', 'D'], [-1, D], 'decoder workers: inputs_embeds');
+    // Without a cache the chunk still attends within itself: a cache for this call only.
+    const cache = (opts.cache as PoolKvCache | undefined) ?? this.newCache(L);
+    try {
+      const past = cache.length;
+      if (past + T > cfg.max_position_embeddings) {
+        throw new HeroError(`sequence of ${past + T} positions exceeds max_position_embeddings ${cfg.max_position_embeddings}`);
+      }
+      const positions = Array.from({ length: T }, (_, t) => past + t);
+      const eps = cfg.rms_norm_eps;
+      let h: tf.Tensor2D = inputsEmbeds;
+      for (let l = 0; l < L; l++) {
+        const x = h;
+        h = tf.tidy(() => {
+          // Llama-1 with the products split over the workers: h = x + Σ_w Attn_w(RMSNorm(x)) ; y = h + Σ_w MLP_w(RMSNorm(h))
+          const a = this.run((w) => ({ op: 'attn', layer: l, cache: cache.id, x: w, T, positions }), rmsNorm({ weight: this.norms[l].input }, x, eps));
+          const mid = tf.add(x, a) as tf.Tensor2D;
+          return tf.add(mid, this.run((w) => ({ op: 'mlp', layer: l, x: w, T }), rmsNorm({ weight: this.norms[l].post }, mid, eps))) as tf.Tensor2D;
+        });
+        if (x !== inputsEmbeds) x.dispose();
+        opts.onLayer?.(l + 1, L);
+      }
+      cache.recordPositions(positions);
+      cache.advance(T);
+      const logits = tf.tidy(() => {
+        const last = opts.lastOnly ? tf.slice(h, [T - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T|1, D]
+        const normed = rmsNorm(p.model.norm, last, eps);
+        return useWeights(p.lm_head, (w) => linear(w, normed));                        // [T|1, V]
+      });
+      if (h !== inputsEmbeds) h.dispose();
+      return { logits, positions };
+    } finally {
+      if (!opts.cache) cache.dispose();
+    }
+  };
+
+  /** Sends x̂ [T, D] to every worker in the job `make` builds and sums their partial outputs [T, D] in worker order. */
+  private run(make: (x: Float32Array) => DecoderJob, xHat: tf.Tensor2D): tf.Tensor2D {
+    const data = xHat.dataSync() as Float32Array;
+    this.ports.forEach((port, w) => {
+      const x = Float32Array.from(data); // each worker takes its own copy
+      Atomics.store(this.ctrl[w], 0, STATE.busy);
+      port.postMessage(make(x), [x.buffer]);
+    });
+    const parts = (this.collect() as Array<{ out: Float32Array }>).map((m) => tf.tensor2d(m.out, xHat.shape)); // [T, D] each
+    return parts.length === 1 ? parts[0] : tf.addN(parts) as tf.Tensor2D;
+  }
+
+  /** A cache's keys (or values) of one layer from every worker, heads in order: [Hkv, Tc, Dh]. */
+  cachedKv(cache: number, layer: number, which: 'k' | 'v'): tf.Tensor3D | undefined {
+    if (this.closed) return undefined;
+    this.post({ op: 'kv', layer, cache });
+    const parts = this.collect() as KvReply[];
+    if (parts.some((r) => r[which] === null)) return undefined;
+    const ts = parts.map((r) => tf.tensor3d(r[which]!, r.shape as [number, number, number]));
+    const out = ts.length === 1 ? ts[0] : tf.concat(ts, 0) as tf.Tensor3D;
+    if (ts.length > 1) tf.dispose(ts);
+    return out;
+  }
+
+  /** Frees a cache's keys and values in the workers (PoolKvCache.dispose). */
+  dropCache(cache: number): void {
+    if (this.closed) return;
+    this.post({ op: 'drop', cache });
+    this.collect();
+  }
+
+  /** Tensors alive on each worker's backend (a leak check for tests). */
+  workerTensors(): number[] {
+    this.post({ op: 'memory' });
+    return (this.collect() as Array<{ numTensors: number }>).map((m) => m.numTensors);
+  }
+
+  /** The same job to every worker. */
+  private post(job: DecoderJob): void {
+    this.ports.forEach((port, w) => {
+      Atomics.store(this.ctrl[w], 0, STATE.busy);
+      port.postMessage(job);
+    });
+  }
+
+  /**
+   * Waits for every worker to finish its job and takes the replies; a failure is reported after every
+   * worker has replied, so that no reply is left on a port for the next job.
+   */
+  private collect(timeoutMs = Infinity): unknown[] {
+    const msgs: Array<{ error?: string } | undefined> = [];
+    const failed: boolean[] = [];
+    const t0 = Date.now();
+    for (let w = 0; w < this.size; w++) {
+      while (Atomics.load(this.ctrl[w], 0) === STATE.busy) {
+        if (Date.now() - t0 > timeoutMs) throw new HeroError(`decoder worker ${w}: did not start within ${timeoutMs / 1000} s`);
+        Atomics.wait(this.ctrl[w], 0, STATE.busy, 250);
+      }
+      msgs.push(receiveMessageOnPort(this.ports[w])?.message as { error?: string } | undefined);
+      failed.push(Atomics.load(this.ctrl[w], 0) === STATE.failed);
+    }
+    const bad = msgs.findIndex((m, w) => failed[w] || !m || m.error !== undefined);
+    if (bad >= 0) throw new HeroError(`decoder worker ${bad}: ${msgs[bad]?.error ?? 'no result'}`);
+    return msgs;
+  }
+
+  /** Stops the workers and frees the norm weights the pool made. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    tf.dispose(this.owned);
+    this.ports.forEach((p) => p.close());
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * One worker of a DecoderPool (decoder_pool.ts): its own tfjs backend, its part of every decoder layer
+ * (attention heads and MLP columns) and its heads' KV cache per pool cache id. An 'attn' job runs the
+ * reference selfAttention (llama/decoder.ts) on its heads, an 'mlp' job the reference mlp on its columns;
+ * both post their partial output [T, D] back. Every reply is followed by a state change on the shared
+ * control word and a notify.
+ */
+import { workerData } from 'worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendName } from '../backend';
+import { nestByPath } from '../io/checkpoint';
+import { useWeights, type WeightSource, type Weights } from '../core/weights';
+import type { LlamaConfig } from '../llama/config';
+import { mlp, selfAttention, type DecoderLayerParams } from '../llama/decoder';
+import { KvCache } from '../llama/kv_cache';
+import { positionMask } from '../nn/attention';
+import { ropeTablesAt } from '../nn/rope';
+import { HostKvCache } from './kv_host';
+import { installKernels, installedKernels } from './kernels';
+import { STATE } from './vision_pool';
+import { readShard, shardShape, storedReader, type DecoderJob, type DecoderWorkerData, type WorkerLeaf } from './decoder_pool';
+
+const { rank, workers, config, backend, kernels, layers, ctrl, port } = workerData as DecoderWorkerData;
+
+function reply(msg: unknown, state: number, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+  Atomics.store(ctrl, 0, state);
+  Atomics.notify(ctrl, 0);
+}
+
+// Whatever escapes (an abort inside wasm, say) is reported rather than leaving the main thread waiting.
+process.on('uncaughtException', (e) => reply({ error: `crashed: ${e.message}` }, STATE.failed));
+
+/** This worker's heads: the config selfAttention sees (H/W query heads, Hkv/W kv heads, the same Dh). */
+const mine: LlamaConfig = { ...config, num_attention_heads: config.num_attention_heads / workers, num_key_value_heads: config.num_key_value_heads / workers };
+
+/**
+ * The leaves under `prefix` ('self_attn.' or 'mlp.') as a weight group: resident tensors made once, or —
+ * when the layer is streamed — a source that widens this worker's rows/columns of the shared stored bytes
+ * for one use (core/weights.ts useWeights frees them after).
+ */
+function group<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T> {
+  const own = Object.entries(leaves).filter(([k]) => k.startsWith(prefix)).map(([k, leaf]) => [k.slice(prefix.length), leaf] as const);
+  const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => [k, leaf.kind === 'f32'
+    ? tf.tensor(leaf.data, leaf.shape)
+    : tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf.bytes, leaf.dtype)), shardShape(leaf.shape, leaf.shard))]))) as T;
+  if (own.every(([, leaf]) => leaf.kind === 'f32')) return make();
+  const source: WeightSource<T> = {
+    kind: 'weight-source', hostBytes: 0, fp32Bytes: 0,
+    materialise: make,
+    hostLeaves: () => { throw new Error('decoder worker: hostLeaves is not used'); },
+    leafShapes: () => own.map(([path, leaf]) => ({ path, shape: leaf.kind === 'f32' ? leaf.shape : shardShape(leaf.shape, leaf.shard) })),
+  };
+  return source;
+}
+
+let streamed = false;
+const attnW: Weights<DecoderLayerParams['self_attn']>[] = [];
+const mlpW: Weights<DecoderLayerParams['mlp']>[] = [];
+/** The KV cache of each pool cache id (this worker's kv heads only). */
+const caches = new Map<number, KvCache>();
+
+function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
+  const D = config.hidden_size, L = config.num_hidden_layers;
+  switch (job.op) {
+    case 'attn': case 'mlp': {
+      const out = tf.tidy(() => {
+        const x = tf.tensor2d(job.x, [job.T, D]);                                    // [T, D] = RMSNorm(h)
+        if (job.op === 'mlp') return useWeights(mlpW[job.layer], (w) => mlp(w, x));    // [T, D] partial
+        let cache = caches.get(job.cache);
+        if (!cache) caches.set(job.cache, cache = streamed ? new HostKvCache(L) : new KvCache(L));
+        // RoPE at the chunk's positions; the causal mask by position ids over cached + new keys.
+        const rope = ropeTablesAt(job.positions, config.head_dim, config.rope_theta);       // [T, Dh]
+        const mask = positionMask(job.positions, [...cache.positions(job.layer), ...job.positions]); // [T, Tc+T]
+        const c = { cache, layer: job.layer, positions: job.positions };
+        return useWeights(attnW[job.layer], (w) => selfAttention(w, x, mine, rope, mask, c).out); // [T, D] partial
+      });
+      const data = (out.dataSync() as Float32Array).slice(); // a copy: the cpu backend's storage must not be transferred
+      out.dispose();
+      return { msg: { out: data }, transfer: [data.buffer as ArrayBuffer] };
+    }
+    case 'kv': {
+      const cache = caches.get(job.cache);
+      const k = cache?.keys(job.layer), v = cache?.values(job.layer);
+      const host = (t: tf.Tensor | undefined): Float32Array | null => (t ? (t.dataSync() as Float32Array).slice() : null);
+      const msg = { k: host(k), v: host(v), shape: k ? [...k.shape] : [] };
+      if (cache instanceof HostKvCache) tf.dispose([k!, v!].filter(Boolean)); // HostKvCache hands out copies
+      return { msg, transfer: [] };
+    }
+    case 'drop':
+      caches.get(job.cache)?.dispose();
+      caches.delete(job.cache);
+      return { msg: { dropped: job.cache }, transfer: [] };
+    case 'memory':
+      return { msg: { numTensors: tf.memory().numTensors }, transfer: [] };
+    default:
+      throw new Error(`unknown job ${(job as { op: string }).op}`);
+  }
+}
+
+(async () => {
+  await initBackend(backend as BackendName, () => undefined);
+  installKernels(kernels); // the parent's choice: the same kernels in every thread
+  for (const leaves of layers) {
+    streamed ||= Object.values(leaves).some((leaf) => leaf.kind === 'stored');
+    attnW.push(group(leaves, 'self_attn.'));
+    mlpW.push(group(leaves, 'mlp.'));
+  }
+  port.on('message', (job: DecoderJob) => {
+    try {
+      const { msg, transfer } = run(job);
+      reply(msg, STATE.done, transfer);
+    } catch (e) {
+      reply({ error: (e as Error).message }, STATE.failed);
+    }
+  });
+  reply({ ready: true, rank, kernels: installedKernels() }, STATE.done);
+})().catch((e: Error) => reply({ error: `start-up failed: ${e.message}` }, STATE.failed));
