@@ -80,7 +80,7 @@ describe.each(GOLDEN_BACKENDS)('baselines as their authors coded them (%s backen
     expect(CASES.length).toBe(44);
   });
 
-  /** Compares one case's outcome with its golden. */
+  /** Compares one case's outcome (host arrays, read with await data()) with its golden. */
   function check(gc: GoldenCase, o: Outcome, visualTokens: number): void {
     const j = gc.json;
     expect(o.grid).toEqual(j.grid);
