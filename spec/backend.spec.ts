@@ -1,7 +1,8 @@
 import { requestedBackend, BACKEND_ENV, initBackend, xnnpackFailure } from '../src/backend';
 import { HeroError } from '../src/core/errors';
 import { diagnoseWebGpu } from '../src/accel/webgpu';
-import { parseTestBackends } from './util/fixtures';
+import * as tf from '@tensorflow/tfjs-core';
+import { FORBID_SYNC_READS_ENV, forbidSyncReadsFromEnv, leaveBackend, parseTestBackends, useBackend } from './util/fixtures';
 import { runCli } from './util/cli';
 
 describe('backend selection', () => {
@@ -61,6 +62,60 @@ describe('$HERO_LVLM_TEST_BACKENDS (spec/util/fixtures.ts)', () => {
     expect(parseTestBackends(' tfjs-node , cpu ')).toEqual(['tfjs-node', 'cpu']);
     expect(() => parseTestBackends('cpu,webgl')).toThrow(/HERO_LVLM_TEST_BACKENDS: unknown backend 'webgl'/);
     expect(() => parseTestBackends(',')).toThrow(/is empty/);
+  });
+});
+
+describe('$HERO_LVLM_FORBID_SYNC_READS (spec/util/fixtures.ts useBackend)', () => {
+  it('is off unset, empty or 0, on at 1; anything else fails instead of being ignored', () => {
+    expect([undefined, '', '0', '1'].map(forbidSyncReadsFromEnv)).toEqual([false, false, false, true]);
+    expect(() => forbidSyncReadsFromEnv('yes')).toThrow(/HERO_LVLM_FORBID_SYNC_READS: expected 1 \(or 0\), got 'yes'/);
+  });
+
+  /** Whether the active backend refuses a synchronous read of a small tensor (with the guard's HeroError). */
+  const refuses = (): boolean => {
+    const t = tf.tensor1d([1, 2]);
+    try {
+      expect(Array.from(t.dataSync())).toEqual([1, 2]);
+      return false;
+    } catch (e) {
+      if (!(e instanceof HeroError)) throw e;
+      expect(e.message).toContain('$HERO_LVLM_FORBID_SYNC_READS=1');
+      return true;
+    } finally {
+      t.dispose();
+    }
+  };
+
+  it('at 1, useBackend refuses our synchronous reads on the backend it activates (not a kernel\'s, not data()), and takes the guard off at the next switch', async () => {
+    const saved = process.env[FORBID_SYNC_READS_ENV];
+    const cpu = tf.findBackend('cpu')!;
+    try {
+      process.env[FORBID_SYNC_READS_ENV] = '1';
+      await useBackend('wasm');
+      expect(refuses()).toBe(true);
+      // wasm's slice/concat/gather read their inputs with readSync inside the kernel: allowed (outsideKernels)
+      const y = tf.tidy(() => { const x = tf.reshape(tf.range(0, 6), [2, 3]); return tf.concat([tf.slice(x, [1, 0], [1, -1]), tf.gather(x, tf.tensor1d([0], 'int32'))]); });
+      expect(await y.array()).toEqual([[3, 4, 5], [0, 1, 2]]);
+      y.dispose();
+      await useBackend('cpu');
+      expect(refuses()).toBe(true);
+      await useBackend('cpu', { syncReads: true });
+      expect(refuses()).toBe(false);
+      await useBackend('wasm');
+      expect(refuses()).toBe(true);
+      await leaveBackend();
+      expect(tf.getBackend()).toBe('cpu');
+      expect(refuses()).toBe(false);
+      // nothing of a guard is left on the cpu backend instance
+      expect(Object.prototype.hasOwnProperty.call(cpu, 'readSync')).toBe(false);
+      delete process.env[FORBID_SYNC_READS_ENV];
+      await useBackend('wasm');
+      expect(refuses()).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env[FORBID_SYNC_READS_ENV];
+      else process.env[FORBID_SYNC_READS_ENV] = saved;
+      await leaveBackend();
+    }
   });
 });
 

@@ -9,8 +9,8 @@ import { type LlavaNextModel } from '../src/llava/model';
 import { readImage } from '../src/io/image';
 import { runPipeline } from '../src/pipeline';
 import { SafetensorsFile } from '../src/io/safetensors';
-import { GOLDEN_BACKENDS, imagePath, loadCase, modelDir, useBackend } from './util/fixtures';
-import { expectClose } from './util/close';
+import { GOLDEN_BACKENDS, imagePath, leaveBackend, loadCase, modelDir, useBackend } from './util/fixtures';
+import { expectCloseAsync } from './util/close';
 import { TOL } from './util/tolerances';
 import { loadLlavaNext, disposeLlavaNext } from '../src/llava/load';
 
@@ -45,7 +45,7 @@ describe.each(GOLDEN_BACKENDS)('PipelineResult.clsAttention vs a float64 head me
     await useBackend(backend);
     m = loadLlavaNext(modelDir('llava-next-tiny'));
   });
-  afterAll(async () => { disposeLlavaNext(m); await useBackend('cpu'); });
+  afterAll(async () => { disposeLlavaNext(m); await leaveBackend(); });
 
   it('every layer, every crop, every patch', async () => {
     const gc = loadCase('llava_wide');
@@ -65,7 +65,7 @@ describe.each(GOLDEN_BACKENDS)('PipelineResult.clsAttention vs a float64 head me
         };
         const ref = clsAttention64(gc.floats(`vision.hidden_states.${l}`), P, T, D, H, v.layer_norm_eps, w);
         expect(r.clsAttention[l].maps.length).toBe(P * (T - 1));
-        expectClose(r.clsAttention[l].maps, ref, TOL.probs, `clsAttention layer ${l}`);
+        await expectCloseAsync(r.clsAttention[l].maps, ref, TOL.probs, `clsAttention layer ${l}`);
       }
     } finally {
       f.close();

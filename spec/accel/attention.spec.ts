@@ -8,21 +8,22 @@ import { attend as attendReference, MASK_MIN } from '../../src/nn/attention';
 import { attend, activeKernels, REFERENCE_KERNELS } from '../../src/nn/kernels';
 import { attendPerHead } from '../../src/accel/attention';
 import { installKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
-import { GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
-import { expectClose } from '../util/close';
+import { tidyAsync } from '../../src/core/scope';
+import { GOLDEN_BACKENDS, leaveBackend, useBackend } from '../util/fixtures';
+import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
 
 describe.each(GOLDEN_BACKENDS)('Attn-1 · per-head attention equals the reference batched attend (%s backend)', (backend) => {
   beforeAll(async () => { await useBackend(backend); });
-  afterAll(async () => { installKernels(REFERENCE_CHOICE); await useBackend('cpu'); });
+  afterAll(async () => { installKernels(REFERENCE_CHOICE); await leaveBackend(); });
 
   const shapes = fc.record({
     B: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 4 }), Tq: fc.integer({ min: 1, max: 7 }),
     Tk: fc.integer({ min: 1, max: 7 }), Dh: fc.integer({ min: 1, max: 6 }), seed: fc.integer({ min: 1, max: 1e6 }),
     mask: fc.constantFrom('none', '2d', 'per-batch', 'per-head', 'shared4d'), scaleQueryFirst: fc.boolean(),
   });
-  it('outputs and probabilities agree for any shape, mask layout and scale order', () => {
-    fc.assert(fc.property(shapes, ({ B, H, Tq, Tk, Dh, seed, mask, scaleQueryFirst }) => tf.tidy(() => {
+  it('outputs and probabilities agree for any shape, mask layout and scale order', async () => {
+    await fc.assert(fc.asyncProperty(shapes, ({ B, H, Tq, Tk, Dh, seed, mask, scaleQueryFirst }) => tidyAsync(async () => {
       const q = tf.randomNormal([B, H, Tq, Dh], 0, 2, 'float32', seed) as tf.Tensor4D;
       const k = tf.randomNormal([B, H, Tk, Dh], 0, 2, 'float32', seed + 1) as tf.Tensor4D;
       const v = tf.randomNormal([B, H, Tk, Dh], 0, 2, 'float32', seed + 2) as tf.Tensor4D;
@@ -33,8 +34,8 @@ describe.each(GOLDEN_BACKENDS)('Attn-1 · per-head attention equals the referenc
       const opts = { mask: m, scaleQueryFirst, keepProbs: true };
       const ref = attendReference(q, k, v, 0.37, opts);
       const fast = attendPerHead(q, k, v, 0.37, opts);
-      expectClose(fast.out, ref.out, TOL.sameMath, 'out');
-      expectClose(fast.probs!, ref.probs!, TOL.sameMath, 'probs');
+      await expectCloseAsync(fast.out, ref.out, TOL.sameMath, 'out');
+      await expectCloseAsync(fast.probs!, ref.probs!, TOL.sameMath, 'probs');
     })), { numRuns: 40 });
   });
 
@@ -44,14 +45,14 @@ describe.each(GOLDEN_BACKENDS)('Attn-1 · per-head attention equals the referenc
     expect(attendPerHead(q, q, q, 0.5, { keepProbs: true }).probs!.shape).toEqual([1, 2, 3, 3]);
   }));
 
-  it('nn/kernels `attend` runs the reference until per-head is installed, and the reference again after', () => tf.tidy(() => {
+  it('nn/kernels `attend` runs the reference until per-head is installed, and the reference again after', () => tidyAsync(async () => {
     const q = tf.randomNormal([1, 2, 3, 4], 0, 1, 'float32', 5) as tf.Tensor4D;
     expect(activeKernels()).toEqual(REFERENCE_KERNELS);
     expect(attend(q, q, q, 0.5).probs).toBeDefined();               // the reference always returns them
     installKernels({ attention: 'per-head', linear: 'reference' });
     expect(activeKernels().attend).toBe(attendPerHead);
     expect(attend(q, q, q, 0.5).probs).toBeUndefined();             // per-head: only with keepProbs
-    expectClose(attend(q, q, q, 0.5).out, attendReference(q, q, q, 0.5).out, TOL.sameMath, 'installed out');
+    await expectCloseAsync(attend(q, q, q, 0.5).out, attendReference(q, q, q, 0.5).out, TOL.sameMath, 'installed out');
     installKernels(REFERENCE_CHOICE);
     expect(activeKernels().attend).toBe(attendReference);
   }));

@@ -8,22 +8,23 @@ import { linear as linearReference } from '../../src/nn/linear';
 import { activeKernels, linear } from '../../src/nn/kernels';
 import { linearTransposePolicy, TRANSPOSE_MIN_ROWS } from '../../src/accel/linear';
 import { installKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
-import { GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
-import { expectClose } from '../util/close';
+import { tidyAsync } from '../../src/core/scope';
+import { GOLDEN_BACKENDS, leaveBackend, useBackend } from '../util/fixtures';
+import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
 
 describe.each(GOLDEN_BACKENDS)('NN-linear · the transpose policy equals the reference linear (%s backend)', (backend) => {
   beforeAll(async () => { await useBackend(backend); });
-  afterAll(async () => { installKernels(REFERENCE_CHOICE); await useBackend('cpu'); });
+  afterAll(async () => { installKernels(REFERENCE_CHOICE); await leaveBackend(); });
 
   // rows = a·b straddles TRANSPOSE_MIN_ROWS, so both layouts (transposeB and a materialised Wᵀ) are drawn
   const shapes = fc.record({
     a: fc.integer({ min: 1, max: 3 }), b: fc.integer({ min: 1, max: Math.ceil(TRANSPOSE_MIN_ROWS / 2) + 8 }),
     inF: fc.integer({ min: 1, max: 9 }), outF: fc.integer({ min: 1, max: 9 }), bias: fc.boolean(), seed: fc.integer({ min: 1, max: 1e6 }),
   });
-  it('equals x·Wᵀ + b for any leading shape, with and without bias, below and above the row threshold', () => {
+  it('equals x·Wᵀ + b for any leading shape, with and without bias, below and above the row threshold', async () => {
     let below = 0, above = 0;
-    fc.assert(fc.property(shapes, ({ a, b, inF, outF, bias, seed }) => tf.tidy(() => {
+    await fc.assert(fc.asyncProperty(shapes, ({ a, b, inF, outF, bias, seed }) => tidyAsync(async () => {
       const x = tf.randomNormal([a, b, inF], 0, 1, 'float32', seed);
       const p = {
         weight: tf.randomNormal([outF, inF], 0, 1, 'float32', seed + 1) as tf.Tensor2D,
@@ -32,20 +33,20 @@ describe.each(GOLDEN_BACKENDS)('NN-linear · the transpose policy equals the ref
       if (a * b >= TRANSPOSE_MIN_ROWS) above++; else below++;
       const y = linearTransposePolicy(p, x);
       expect(y.shape).toEqual([a, b, outF]);
-      expectClose(y, linearReference(p, x), TOL.sameMath, 'linear');
+      await expectCloseAsync(y, linearReference(p, x), TOL.sameMath, 'linear');
     })), { numRuns: 40, examples: [[{ a: 1, b: TRANSPOSE_MIN_ROWS, inF: 3, outF: 5, bias: true, seed: 1 }], [{ a: 1, b: TRANSPOSE_MIN_ROWS - 1, inF: 3, outF: 5, bias: true, seed: 2 }]] });
     expect(below).toBeGreaterThan(0);
     expect(above).toBeGreaterThan(0);
   });
 
-  it('nn/kernels `linear` runs the policy once installed, and the reference again after', () => {
+  it('nn/kernels `linear` runs the policy once installed, and the reference again after', async () => {
     expect(activeKernels().linear).toBe(linearReference);
     installKernels({ attention: 'batched', linear: 'transpose-policy' });
     expect(activeKernels().linear).toBe(linearTransposePolicy);
-    tf.tidy(() => {
+    await tidyAsync(async () => {
       const p = { weight: tf.randomNormal([4, 3], 0, 1, 'float32', 3) as tf.Tensor2D };
       const x = tf.randomNormal([TRANSPOSE_MIN_ROWS, 3], 0, 1, 'float32', 4);
-      expectClose(linear(p, x), linearReference(p, x), TOL.sameMath, 'installed');
+      await expectCloseAsync(linear(p, x), linearReference(p, x), TOL.sameMath, 'installed');
     });
     installKernels(REFERENCE_CHOICE);
     expect(activeKernels().linear).toBe(linearReference);

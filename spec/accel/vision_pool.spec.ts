@@ -11,7 +11,7 @@ import { chooseAccelerations } from '../../src/accel';
 import { installedKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { type ClipModel } from '../../src/clip/model';
 import { HeroError } from '../../src/core/errors';
-import { modelDir, POOL_BACKENDS, useBackend } from '../util/fixtures';
+import { leaveBackend, modelDir, POOL_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { loadClipModel, disposeClipModel } from '../../src/clip/load';
@@ -35,7 +35,7 @@ describe('splitCrops', () => {
   let m: ClipModel;
   let pool: VisionPool;
   beforeAll(async () => {
-    await useBackend(backend);
+    await useBackend(backend, { syncReads: true }); // VisionPool copies to its workers with dataSync (wasm/cpu only, by design)
     m = loadClipModel(modelDir('clip-tiny'));
     expect(installedKernels()).toEqual(REFERENCE_CHOICE); // the in-process side is the reference
     pool = VisionPool.start(m.params.vision_model, m.vision, 2, chooseAccelerations(backend).kernels);
@@ -43,7 +43,7 @@ describe('splitCrops', () => {
   afterAll(async () => {
     await pool.close();
     disposeClipModel(m);
-    await useBackend('cpu');
+    await leaveBackend();
   });
   const dispose = disposeVisionOutput;
 

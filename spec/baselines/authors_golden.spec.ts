@@ -80,7 +80,7 @@ describe.each(GOLDEN_BACKENDS)('baselines as their authors coded them (%s backen
     expect(CASES.length).toBe(44);
   });
 
-  /** Compares one case's outcome with its golden. */
+  /** Compares one case's outcome (host arrays, read with await data()) with its golden. */
   function check(gc: GoldenCase, o: Outcome, visualTokens: number): void {
     const j = gc.json;
     expect(o.grid).toEqual(j.grid);
@@ -125,7 +125,7 @@ describe.each(GOLDEN_BACKENDS)('baselines as their authors coded them (%s backen
       const gc = loadCase(name), j = gc.json;
       const image = await readImage(imagePath(j.image));
       const r = await runPipeline(m, { image, inputIds: j.input_ids, method: methodOf(gc, m), maxNewTokens: 0, trace: true });
-      check(gc, fromPipeline(r, m.params.image_newline.dataSync()), r.visualTokens);
+      check(gc, fromPipeline(r, await m.params.image_newline.data()), r.visualTokens);
     });
   }
 
@@ -151,9 +151,16 @@ describe.each(GOLDEN_BACKENDS)('baselines as their authors coded them (%s backen
           const res = await runMethod(methodOf(gc, m), ctx, m);
           try {
             const D = m.config.text_config.hidden_size;
-            const packed = res.features.dataSync();
-            const get = (n: string): number[] => Array.from(n === 'image_features_packed' ? packed : res.tensors[n].tensor.dataSync());
-            check(gc, { grid, get, order: orderOf(ctx.projected.dataSync(), ctx.imageNewline.dataSync(), packed, D) }, res.features.shape[0]);
+            // every tensor read to the host first (await data()), then compared
+            const packed = await res.features.data();
+            const values = new Map<string, ArrayLike<number>>([['image_features_packed', packed]]);
+            for (const [n, t] of Object.entries(res.tensors)) if (n !== 'image_features_packed') values.set(n, await t.tensor.data());
+            const get = (n: string): number[] => {
+              const v = values.get(n);
+              if (!v) throw new Error(`runMethod returned no ${n}`);
+              return Array.from(v);
+            };
+            check(gc, { grid, get, order: orderOf(await ctx.projected.data(), await ctx.imageNewline.data(), packed, D) }, res.features.shape[0]);
           } finally {
             res.features.dispose();
             Object.values(res.tensors).forEach((t) => t.tensor.dispose());

@@ -14,8 +14,9 @@ import { disposeTree } from '../../src/io/checkpoint';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { attentionProbs } from '../../src/nn/attention';
 import { HeroError } from '../../src/core/errors';
+import { tidyAsync } from '../../src/core/scope';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
-import { expectClose } from '../util/close';
+import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { loadClipModel, loadClipVisionModel, disposeClipModel } from '../../src/clip/load';
 
@@ -27,46 +28,46 @@ describe.each(GOLDEN_BACKENDS)('ViT-1 ViT-2 ViT-3 ViT-4 · CLIP vision tower vs 
   });
   afterAll(() => disposeClipModel(m));
 
-  it('clip_vision_tiny: every hidden state, attention, pooled output and image embedding', () => {
+  it('clip_vision_tiny: every hidden state, attention, pooled output and image embedding', async () => {
     const gc = loadCase('clip_vision_tiny');
-    tf.tidy(() => {
+    await tidyAsync(async () => {
       const out = visionModel(m.params.vision_model, gc.tensor('pixel_values') as tf.Tensor4D, m.vision, { hiddenStates: 'all', attentions: 'all' });
-      out.hiddenStates.forEach((h, i) => expectClose(h!, gc.tensor(`hidden_states.${i}`), TOL.golden, `hidden_states.${i}`));
-      out.attentions.forEach((a, l) => expectClose(a!, gc.tensor(`attentions.${l}`), TOL.probs, `attentions.${l}`));
-      expectClose(out.lastHiddenState, gc.tensor('last_hidden_state'), TOL.golden, 'last_hidden_state');
-      expectClose(out.pooled, gc.tensor('pooler_output'), TOL.golden, 'pooler_output');
-      expectClose(imageFeatures(m, gc.tensor('pixel_values') as tf.Tensor4D), gc.tensor('image_embeds'), TOL.golden, 'image_embeds');
+      for (const [i, h] of out.hiddenStates.entries()) await expectCloseAsync(h!, gc.tensor(`hidden_states.${i}`), TOL.golden, `hidden_states.${i}`);
+      for (const [l, a] of out.attentions.entries()) await expectCloseAsync(a!, gc.tensor(`attentions.${l}`), TOL.probs, `attentions.${l}`);
+      await expectCloseAsync(out.lastHiddenState, gc.tensor('last_hidden_state'), TOL.golden, 'last_hidden_state');
+      await expectCloseAsync(out.pooled, gc.tensor('pooler_output'), TOL.golden, 'pooler_output');
+      await expectCloseAsync(imageFeatures(m, gc.tensor('pixel_values') as tf.Tensor4D), gc.tensor('image_embeds'), TOL.golden, 'image_embeds');
     });
   });
 
-  it('untapped intermediates are not returned; q/k taps are the raw projections', () => {
+  it('untapped intermediates are not returned; q/k taps are the raw projections', async () => {
     const gc = loadCase('clip_vision_tiny');
-    tf.tidy(() => {
+    await tidyAsync(async () => {
       const out = visionModel(m.params.vision_model, gc.tensor('pixel_values') as tf.Tensor4D, m.vision, { attentions: [1], queryKey: [1] });
       expect(out.hiddenStates.filter(Boolean)).toHaveLength(0);
       expect(out.attentions.map((a) => a !== undefined)).toEqual([false, true, false, false]);
       // softmax(q·8^-½ kᵀ) per head from the taps equals the tapped probabilities
       const [P, N1, D] = out.queries[1]!.shape;
       const heads = (t: tf.Tensor3D): tf.Tensor4D => tf.transpose(tf.reshape(t, [P, N1, 4, D / 4]), [0, 2, 1, 3]) as tf.Tensor4D;
-      expectClose(attentionProbs(heads(out.queries[1]!), heads(out.keys[1]!), (D / 4) ** -0.5), out.attentions[1]!, TOL.probs, 'probs from q/k');
+      await expectCloseAsync(attentionProbs(heads(out.queries[1]!), heads(out.keys[1]!), (D / 4) ** -0.5), out.attentions[1]!, TOL.probs, 'probs from q/k');
     });
   });
 
-  it('clip_vit_l_336_1layer: ViT-L/14-336 width from an F16 checkpoint', () => {
+  it('clip_vit_l_336_1layer: ViT-L/14-336 width from an F16 checkpoint', async () => {
     const gc = loadCase('clip_vit_l_336_1layer');
     const v = loadClipVisionModel(modelDir('clip-vit-l-336-1layer-f16'));
     try {
-      tf.tidy(() => {
+      await tidyAsync(async () => {
         const px = gc.tensor('pixel_values') as tf.Tensor4D;
-        expectClose(visionEmbeddings(v.params.embeddings, px, v.config), gc.tensor('embeddings'), TOL.golden, 'embeddings');
+        await expectCloseAsync(visionEmbeddings(v.params.embeddings, px, v.config), gc.tensor('embeddings'), TOL.golden, 'embeddings');
         const out = visionModel(v.params, px, v.config, { hiddenStates: 'all', attentions: 'all' });
-        expectClose(out.hiddenStates[0]!, gc.tensor('hidden_states.0'), TOL.golden, 'hidden_states.0');
-        expectClose(out.hiddenStates[1]!, gc.tensor('hidden_states.1'), TOL.golden, 'hidden_states.1');
-        expectClose(out.lastHiddenState, gc.tensor('last_hidden_state'), TOL.golden, 'last_hidden_state');
-        expectClose(out.pooled, gc.tensor('pooler_output'), TOL.golden, 'pooler_output');
+        await expectCloseAsync(out.hiddenStates[0]!, gc.tensor('hidden_states.0'), TOL.golden, 'hidden_states.0');
+        await expectCloseAsync(out.hiddenStates[1]!, gc.tensor('hidden_states.1'), TOL.golden, 'hidden_states.1');
+        await expectCloseAsync(out.lastHiddenState, gc.tensor('last_hidden_state'), TOL.golden, 'last_hidden_state');
+        await expectCloseAsync(out.pooled, gc.tensor('pooler_output'), TOL.golden, 'pooler_output');
         const a = out.attentions[0]!;                                                     // [1, 16, 577, 577]
-        expectClose(tf.reshape(tf.slice(a, [0, 0, 0, 0], [1, 1, -1, -1]), [1, 577, 577]), gc.tensor('attentions.0.head0'), TOL.probs, 'attentions.0.head0');
-        expectClose(tf.reshape(tf.slice(a, [0, 0, 0, 0], [1, -1, 1, -1]), [1, 16, 577]), gc.tensor('attentions.0.cls_row'), TOL.probs, 'attentions.0.cls_row');
+        await expectCloseAsync(tf.reshape(tf.slice(a, [0, 0, 0, 0], [1, 1, -1, -1]), [1, 577, 577]), gc.tensor('attentions.0.head0'), TOL.probs, 'attentions.0.head0');
+        await expectCloseAsync(tf.reshape(tf.slice(a, [0, 0, 0, 0], [1, -1, 1, -1]), [1, 16, 577]), gc.tensor('attentions.0.cls_row'), TOL.probs, 'attentions.0.cls_row');
       });
     } finally {
       disposeTree(v.params);
@@ -75,32 +76,32 @@ describe.each(GOLDEN_BACKENDS)('ViT-1 ViT-2 ViT-3 ViT-4 · CLIP vision tower vs 
 });
 
 describe('ViT-1 · patch embedding as unfold + matmul equals tf.conv2d (metamorphic)', () => {
-  it('for random crops and filters', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 }), fc.integer({ min: 1, max: 1e6 }),
-      (P, G, p, seed) => {
-        tf.tidy(() => {
+  it('for random crops and filters', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 }), fc.integer({ min: 1, max: 1e6 }),
+      async (P, G, p, seed) => {
+        await tidyAsync(async () => {
           const S = G * p, D = 5;
           const x = tf.randomNormal([P, 3, S, S], 0, 1, 'float32', seed) as tf.Tensor4D;
           const w = tf.randomNormal([D, 3, p, p], 0, 1, 'float32', seed + 1) as tf.Tensor4D;          // torch layout [out, in, kh, kw]
           const unfold = tf.matMul(tf.reshape(patchify(x, p), [-1, 3 * p * p]), tf.reshape(w, [D, -1]), false, true); // [P·G², D]
           const conv = tf.conv2d(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D, p, 'valid'); // [P, G, G, D]
-          expectClose(unfold, tf.reshape(conv, [-1, D]), TOL.primitive, 'unfold vs conv2d');
+          await expectCloseAsync(unfold, tf.reshape(conv, [-1, D]), TOL.primitive, 'unfold vs conv2d');
         });
       }), { numRuns: 20 });
   });
 });
 
 describe('Attn-1 · unmasked attention is invariant to permuting keys and values together', () => {
-  it('(property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 2, max: 8 }), fc.integer({ min: 1, max: 1e6 }), (T, seed) => {
-      tf.tidy(() => {
+  it('(property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 2, max: 8 }), fc.integer({ min: 1, max: 1e6 }), async (T, seed) => {
+      await tidyAsync(async () => {
         const q = tf.randomNormal([1, 2, T, 4], 0, 1, 'float32', seed) as tf.Tensor4D;
         const k = tf.randomNormal([1, 2, T, 4], 0, 1, 'float32', seed + 1) as tf.Tensor4D;
         const v = tf.randomNormal([1, 2, T, 4], 0, 1, 'float32', seed + 2) as tf.Tensor4D;
         const perm = tf.tensor1d(Array.from({ length: T }, (_, i) => (i * 3 + 1) % T).some((x, i, a) => a.indexOf(x) !== i) ? Array.from({ length: T }, (_, i) => T - 1 - i) : Array.from({ length: T }, (_, i) => (i * 3 + 1) % T), 'int32');
         const out = tf.matMul(attentionProbs(q, k, 0.5), v);
         const outP = tf.matMul(attentionProbs(q, tf.gather(k, perm, 2) as tf.Tensor4D, 0.5), tf.gather(v, perm, 2));
-        expectClose(outP, out, TOL.primitive, 'permuted keys/values');
+        await expectCloseAsync(outP, out, TOL.primitive, 'permuted keys/values');
       });
     }), { numRuns: 30 });
   });

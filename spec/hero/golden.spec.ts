@@ -7,13 +7,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SafetensorsFile } from '../../src/io/safetensors';
+import { tidyAsync } from '../../src/core/scope';
 import {
   clsSimilarity, saliency, clipSimilarity, relevance, validMask, density, importance, tokenBudgets,
   topKMask, heroLayout,
 } from '../../src/hero';
-import { expectClose } from '../util/close';
+import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
-import { FIXTURES, GOLDEN_BACKENDS, loadCase, modelDir, useBackend, type GoldenCase } from '../util/fixtures';
+import { FIXTURES, GOLDEN_BACKENDS, leaveBackend, loadCase, modelDir, useBackend, type GoldenCase } from '../util/fixtures';
 
 const CASES = fs.readdirSync(path.join(FIXTURES, 'cases'))
   .filter((f) => /^hero_.*\.json$/.test(f)).map((f) => f.replace(/\.json$/, '')).sort();
@@ -61,18 +62,18 @@ it('finds the 12 HERO golden cases (6 code, 6 paper)', () => {
 
 describe.each(GOLDEN_BACKENDS)('HERO-1 HERO-2 HERO-D HERO-3 HERO-B HERO-4 HERO-5 HERO-6 HERO-LAYOUT · goldens from stored tensors, %s backend', (b) => {
   beforeAll(() => useBackend(b));
-  afterAll(() => useBackend('cpu'));
+  afterAll(() => leaveBackend());
 
   describe.each(CASES)('%s', (name) => {
     const S = setup(name);
     const { c } = S;
 
-    it('HERO-1 · saliency = softmax(cls_similarity / τ_v)', () => tf.tidy(() => {
+    it('HERO-1 · saliency = softmax(cls_similarity / τ_v)', () => tidyAsync(async () => {
       const got = saliency(c.tensor('hero.cls_similarity') as tf.Tensor1D, S.tCls);
-      expectClose(got, c.tensor('hero.saliency'), TOL.golden, 'hero.saliency');
+      await expectCloseAsync(got, c.tensor('hero.saliency'), TOL.golden, 'hero.saliency');
     }));
 
-    it('HERO-1 · cls_similarity from the last vision hidden state (stored by the llava_* cases for the same pixels)', () => tf.tidy(() => {
+    it('HERO-1 · cls_similarity from the last vision hidden state (stored by the llava_* cases for the same pixels)', () => tidyAsync(async () => {
       const src = LAST_HIDDEN[path.basename(c.json.image, '.png')];
       // Same crops: the llava case's pixel_values for this image equal the HERO case's.
       const pv = loadCase(src.case).floats('pixel_values'), own = c.floats('pixel_values');
@@ -80,18 +81,18 @@ describe.each(GOLDEN_BACKENDS)('HERO-1 HERO-2 HERO-D HERO-3 HERO-B HERO-4 HERO-5
       expect(pv.subarray(off, off + own.length)).toEqual(own);
       const hs = loadCase(src.case).tensor('vision.hidden_states.4');                    // [P_total, N+1, Dv]
       const last = tf.slice(hs, [src.begin, 0, 0], [S.K + 1, -1, -1]) as tf.Tensor3D;    // [P, N+1, Dv]
-      expectClose(clsSimilarity(last), c.tensor('hero.cls_similarity'), TOL.golden, 'hero.cls_similarity');
+      await expectCloseAsync(clsSimilarity(last), c.tensor('hero.cls_similarity'), TOL.golden, 'hero.cls_similarity');
     }));
 
-    it('HERO-2 · clip_similarity from the normalised embeddings; relevance = softmax(· / τ_t)', () => tf.tidy(() => {
+    it('HERO-2 · clip_similarity from the normalised embeddings; relevance = softmax(· / τ_t)', () => tidyAsync(async () => {
       const sim = clipSimilarity(c.tensor('hero.tile_image_embeds_normalized') as tf.Tensor2D,
         c.tensor('hero.text_embeds_normalized') as tf.Tensor1D);
-      expectClose(sim, c.tensor('hero.clip_similarity'), TOL.golden, 'hero.clip_similarity');
+      await expectCloseAsync(sim, c.tensor('hero.clip_similarity'), TOL.golden, 'hero.clip_similarity');
       const rel = relevance(c.tensor('hero.clip_similarity') as tf.Tensor1D, S.tClip);
-      expectClose(rel, c.tensor('hero.relevance'), TOL.golden, 'hero.relevance');
+      await expectCloseAsync(rel, c.tensor('hero.relevance'), TOL.golden, 'hero.relevance');
     }));
 
-    it('HERO-D · valid mask and counts exact (W, H rule), density', () => tf.tidy(() => {
+    it('HERO-D · valid mask and counts exact (W, H rule), density', () => tidyAsync(async () => {
       const v = validMask(S.grid, S.G, S.imageSize);
       expect(v.mask).toEqual(U8(c, 'hero.valid_mask', S.N));
       expect(v.counts).toEqual(c.numbers('hero.valid_counts'));
@@ -100,13 +101,13 @@ describe.each(GOLDEN_BACKENDS)('HERO-1 HERO-2 HERO-D HERO-3 HERO-B HERO-4 HERO-5
       expect({ axis: v.region.axis, extent: v.region.extent, before: v.region.padBefore, after: v.region.padAfter })
         .toEqual({ axis: rule.padded_axis, extent: rule.new_extent, before: rule.pad_before, after: rule.pad_after });
       const d = density(tf.tensor1d(v.counts), S.N);
-      expectClose(d, c.tensor('hero.density'), TOL.golden, 'hero.density');
+      await expectCloseAsync(d, c.tensor('hero.density'), TOL.golden, 'hero.density');
     }));
 
-    it('HERO-3 · importance from saliency, relevance, density', () => tf.tidy(() => {
+    it('HERO-3 · importance from saliency, relevance, density', () => tidyAsync(async () => {
       const got = importance(c.tensor('hero.saliency') as tf.Tensor1D, c.tensor('hero.relevance') as tf.Tensor1D,
         c.tensor('hero.density') as tf.Tensor1D, S.alpha, S.code ? 0.2 : 0);
-      expectClose(got, c.tensor('hero.importance'), TOL.golden, 'hero.importance');
+      await expectCloseAsync(got, c.tensor('hero.importance'), TOL.golden, 'hero.importance');
     }));
 
     it('HERO-B HERO-4 · budgets exact (float32 product, truncation, valid clamp)', () => {
@@ -126,11 +127,11 @@ describe.each(GOLDEN_BACKENDS)('HERO-1 HERO-2 HERO-D HERO-3 HERO-B HERO-4 HERO-5
       expect(tKeep).toEqual(U8(c, 'hero.tile_keep', N));
     });
 
-    it('HERO-LAYOUT · heroLayout(projected, image_newline, masks) = image_features', () => tf.tidy(() => {
+    it('HERO-LAYOUT · heroLayout(projected, image_newline, masks) = image_features', () => tidyAsync(async () => {
       const feats = heroLayout(c.tensor('image_features_projected') as tf.Tensor3D, tf.tensor1d(newline),
         Uint8Array.from(c.numbers('hero.global_keep')), U8(c, 'hero.tile_keep', S.N), S.grid, S.G);
       expect(feats.shape[0]).toBe(c.json.hero_info.num_image_features_M);
-      expectClose(feats, c.tensor('image_features'), TOL.golden, 'image_features');
+      await expectCloseAsync(feats, c.tensor('image_features'), TOL.golden, 'image_features');
     }));
   });
 });

@@ -20,7 +20,7 @@ import { runPipeline } from '../../src/pipeline';
 import { embedTokens, llamaForward } from '../../src/llama/decoder';
 import { readImage } from '../../src/io/image';
 import { tidyAsync } from '../../src/core/scope';
-import { GOLDEN_BACKENDS, imagePath, loadCase, modelDir, useBackend } from '../util/fixtures';
+import { GOLDEN_BACKENDS, imagePath, leaveBackend, loadCase, modelDir, useBackend } from '../util/fixtures';
 import { HERO_CASES, heroCaseInputs } from '../util/golden_traces';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-stored-'));
@@ -71,7 +71,7 @@ describe('io/stored · StoredWeights', () => {
       const want = flattenTree(res.params.model.layers[1]);
       const got = flattenTree(w);
       expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-      for (const [k, t] of want) expect(Array.from(got.get(k)!.dataSync())).toEqual(Array.from(t.dataSync()));
+      for (const [k, t] of want) expect(Array.from(await got.get(k)!.data())).toEqual(Array.from(await t.data()));
       const numel = [...want.values()].reduce((a, t) => a + t.size, 0);
       expect((layer as StoredWeights<unknown>).fp32Bytes).toBe(4 * numel);
       expect((layer as StoredWeights<unknown>).hostBytes).toBe((dtype === 'F32' ? 4 : 2) * numel);
@@ -85,7 +85,7 @@ describe('io/stored · StoredWeights', () => {
 
 describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden models (%s backend)', (backend) => {
   beforeAll(async () => { await useBackend(backend); });
-  afterAll(async () => { await useBackend('cpu'); });
+  afterAll(async () => { await leaveBackend(); });
 
   it.each(DTYPES)('llava-next-tiny in %s shards: every trace tensor and the generated ids of a HERO run', async (dtype) => {
     const dir = restore('llava-next-tiny', dtype), clipDir = restore('clip-tiny', dtype);
@@ -116,7 +116,7 @@ describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden mode
     }
   });
 
-  it.each(DTYPES)('clip-tiny in %s shards: vision tower outputs and taps', (dtype) => {
+  it.each(DTYPES)('clip-tiny in %s shards: vision tower outputs and taps', async (dtype) => {
     const dir = restore('clip-tiny', dtype);
     const a = loadClipModel(dir), b = loadClipModel(dir, 'streamed');
     try {
@@ -124,9 +124,9 @@ describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden mode
       const px = tf.randomUniform([2, v.num_channels, v.image_size, v.image_size], -1, 1, 'float32', 7) as tf.Tensor4D;
       const taps = { hiddenStates: 'all' as const, attentions: 'all' as const };
       const oa = visionModel(a.params.vision_model, px, v, taps), ob = visionModel(b.params.vision_model, px, v, taps);
-      expect(Array.from(ob.lastHiddenState.dataSync())).toEqual(Array.from(oa.lastHiddenState.dataSync()));
-      oa.hiddenStates!.forEach((h, i) => expect(Array.from(ob.hiddenStates![i]!.dataSync())).toEqual(Array.from(h!.dataSync())));
-      oa.attentions!.forEach((p, i) => expect(Array.from(ob.attentions![i]!.dataSync())).toEqual(Array.from(p!.dataSync())));
+      expect(Array.from(await ob.lastHiddenState.data())).toEqual(Array.from(await oa.lastHiddenState.data()));
+      for (const [i, h] of oa.hiddenStates!.entries()) expect(Array.from(await ob.hiddenStates![i]!.data())).toEqual(Array.from(await h!.data()));
+      for (const [i, p] of oa.attentions!.entries()) expect(Array.from(await ob.attentions![i]!.data())).toEqual(Array.from(await p!.data()));
       disposeVisionOutput(oa);
       disposeVisionOutput(ob);
       px.dispose();

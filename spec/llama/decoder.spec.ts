@@ -15,7 +15,7 @@ import { disposeTree } from '../../src/io/checkpoint';
 import { tidyAsync } from '../../src/core/scope';
 import { randomParams } from '../../src/weights/random_params';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
-import { expectClose } from '../util/close';
+import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
 
 describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 · llama decoder vs HF v4.45.1 llama_tiny (%s backend)', (backend) => {
@@ -31,9 +31,9 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
     await tidyAsync(async () => {
       const ids = gc.numbers('input_ids');
       const out = await llamaForward(m.params, embedTokens(m.params, ids), m.config, { taps: { hiddenStates: true, attentions: true } });
-      expectClose(out.logits, tf.squeeze(gc.tensor('logits'), [0]), TOL.golden, 'logits');
-      out.hiddenStates!.forEach((h, i) => expectClose(h, tf.squeeze(gc.tensor(`hidden_states.${i}`), [0]), TOL.golden, `hidden_states.${i}`));
-      out.attentions!.forEach((a, l) => expectClose(a!, tf.squeeze(gc.tensor(`attentions.${l}`), [0]), TOL.probs, `attentions.${l}`));
+      await expectCloseAsync(out.logits, tf.squeeze(gc.tensor('logits'), [0]), TOL.golden, 'logits');
+      for (const [i, h] of out.hiddenStates!.entries()) await expectCloseAsync(h, tf.squeeze(gc.tensor(`hidden_states.${i}`), [0]), TOL.golden, `hidden_states.${i}`);
+      for (const [l, a] of out.attentions!.entries()) await expectCloseAsync(a!, tf.squeeze(gc.tensor(`attentions.${l}`), [0]), TOL.probs, `attentions.${l}`);
     });
   });
 
@@ -43,15 +43,15 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
       const cache = new KvCache(m.config.num_hidden_layers);
       try {
         const pre = await llamaForward(m.params, embedTokens(m.params, ids.slice(0, 10)), m.config, { cache });
-        expectClose(pre.logits, tf.squeeze(gc.tensor('prefix_logits'), [0]), TOL.golden, 'prefix_logits');
+        await expectCloseAsync(pre.logits, tf.squeeze(gc.tensor('prefix_logits'), [0]), TOL.golden, 'prefix_logits');
         for (let l = 0; l < m.config.num_hidden_layers; l++) {
-          expectClose(cache.keys(l)!, tf.squeeze(gc.tensor(`prefix_cache.${l}.key`), [0]), TOL.golden, `prefix_cache.${l}.key`);
-          expectClose(cache.values(l)!, tf.squeeze(gc.tensor(`prefix_cache.${l}.value`), [0]), TOL.golden, `prefix_cache.${l}.value`);
+          await expectCloseAsync(cache.keys(l)!, tf.squeeze(gc.tensor(`prefix_cache.${l}.key`), [0]), TOL.golden, `prefix_cache.${l}.key`);
+          await expectCloseAsync(cache.values(l)!, tf.squeeze(gc.tensor(`prefix_cache.${l}.value`), [0]), TOL.golden, `prefix_cache.${l}.value`);
         }
         const steps: tf.Tensor[] = [];
         for (const id of ids.slice(10)) steps.push((await llamaForward(m.params, embedTokens(m.params, [id]), m.config, { cache })).logits);
         expect(cache.length).toBe(16);
-        expectClose(tf.concat(steps), tf.squeeze(gc.tensor('step_logits'), [0]), TOL.golden, 'step_logits');
+        await expectCloseAsync(tf.concat(steps), tf.squeeze(gc.tensor('step_logits'), [0]), TOL.golden, 'step_logits');
       } finally {
         cache.dispose();
       }
@@ -59,7 +59,7 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
       try {
         await llamaForward(m.params, embedTokens(m.params, ids.slice(0, 10)), m.config, { cache: chunkCache });
         const chunk = (await llamaForward(m.params, embedTokens(m.params, ids.slice(10)), m.config, { cache: chunkCache })).logits;
-        expectClose(chunk, tf.squeeze(gc.tensor('chunk_logits'), [0]), TOL.golden, 'chunk_logits');
+        await expectCloseAsync(chunk, tf.squeeze(gc.tensor('chunk_logits'), [0]), TOL.golden, 'chunk_logits');
       } finally {
         chunkCache.dispose();
       }
@@ -85,7 +85,7 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
     expect([...ids, ...gen.newIds]).toEqual(gc.numbers('generated_ids'));
     const scores = gc.floats('generate_scores');
     const V = m.config.vocab_size;
-    gen.scores!.forEach((s, i) => expectClose(s, scores.subarray(i * V, (i + 1) * V), TOL.golden, `generate_scores[${i}]`));
+    for (const [i, s] of gen.scores!.entries()) await expectCloseAsync(s, scores.subarray(i * V, (i + 1) * V), TOL.golden, `generate_scores[${i}]`);
   });
 });
 
@@ -104,7 +104,7 @@ describe('Llama-KV · prefill-all equals prefix + step-by-step decoding (propert
           const parts = [(await llamaForward(p, tf.slice(x, [0, 0], [cut, -1]), cfg, { cache })).logits];
           for (let t = cut; t < T; t++) parts.push((await llamaForward(p, tf.slice(x, [t, 0], [1, -1]), cfg, { cache })).logits);
           cache.dispose();
-          expectClose(tf.concat(parts), full, TOL.sameMath, 'cached vs full logits');
+          await expectCloseAsync(tf.concat(parts), full, TOL.sameMath, 'cached vs full logits');
         });
         disposeTree(p);
       }), { numRuns: 25 });
@@ -139,18 +139,18 @@ describe('Llama-1 · GQA head order: kv head j serves query heads j·g … j·g+
     return mm(o, w.o);
   }
 
-  it.each([[4, 2], [6, 2], [6, 3]])('H = %i, Hkv = %i: selfAttention equals the float64 reference', (H, Hkv) => {
+  it.each([[4, 2], [6, 2], [6, 3]])('H = %i, Hkv = %i: selfAttention equals the float64 reference', async (H, Hkv) => {
     const Dh = 2, D = 8, T = 3;
     const cfg = llamaConfig({ hidden_size: D, intermediate_size: 8, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: Dh, num_hidden_layers: 1, vocab_size: 5, max_position_embeddings: 16 });
-    tf.tidy(() => {
+    await tidyAsync(async () => {
       const W = (r: number, c: number, seed: number): tf.Tensor2D => tf.randomNormal([r, c], 0, 1, 'float32', seed) as tf.Tensor2D;
       const p = { q_proj: { weight: W(H * Dh, D, 1) }, k_proj: { weight: W(Hkv * Dh, D, 2) }, v_proj: { weight: W(Hkv * Dh, D, 3) }, o_proj: { weight: W(D, H * Dh, 4) } };
       const x = W(T, D, 5);
       const pos = [0, 1, 2];
       const { out } = selfAttention(p, x, cfg, ropeTables(T, Dh, cfg.rope_theta), positionMask(pos, pos));
-      const arr = (t: tf.Tensor2D): number[][] => t.arraySync();
-      const ref = attention64(arr(x), { q: arr(p.q_proj.weight), k: arr(p.k_proj.weight), v: arr(p.v_proj.weight), o: arr(p.o_proj.weight) }, H, Hkv, Dh, cfg.rope_theta);
-      expectClose(out, ref.flat(), TOL.primitive, 'attention output');
+      const arr = (t: tf.Tensor2D): Promise<number[][]> => t.array();
+      const ref = attention64(await arr(x), { q: await arr(p.q_proj.weight), k: await arr(p.k_proj.weight), v: await arr(p.v_proj.weight), o: await arr(p.o_proj.weight) }, H, Hkv, Dh, cfg.rope_theta);
+      await expectCloseAsync(out, ref.flat(), TOL.primitive, 'attention output');
     });
   });
 });

@@ -12,7 +12,7 @@ import { runPipeline } from '../../src/pipeline';
 import { readImage } from '../../src/io/image';
 import { HeroError } from '../../src/core/errors';
 import { FIXTURES, loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
-import { expectClose } from '../util/close';
+import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
 
 describe.each(GOLDEN_BACKENDS)('Gen-1 · greedy decoding stops at eos as HF v4.45.1 generate (llava_eos, %s backend)', (backend) => {
@@ -39,7 +39,7 @@ describe.each(GOLDEN_BACKENDS)('Gen-1 · greedy decoding stops at eos as HF v4.4
       const m = models[name];
       const image = await readImage(path.join(FIXTURES, gc.json.image as string));
       const r = await runPipeline(m, { image, inputIds: gc.numbers('input_ids'), method: { name: 'none' }, maxNewTokens: 8 });
-      expectClose(r.processed.pixelValues, gc.floats('pixel_values'), TOL.pixels, 'pixel_values');
+      await expectCloseAsync(r.processed.pixelValues, gc.floats('pixel_values'), TOL.pixels, 'pixel_values');
       expect(r.inputIds).toEqual(gc.numbers('expanded_input_ids'));
       expect(r.newIds).toEqual(gc.numbers(`${name}.new_ids`));
       expect(r.newIds).toEqual(noStop().slice(0, stopsAfter));

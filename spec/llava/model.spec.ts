@@ -16,7 +16,7 @@ import { embedTokens, llamaForward } from '../../src/llama/decoder';
 import { greedyGenerate } from '../../src/llama/generate';
 import { tidyAsync } from '../../src/core/scope';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend, type GoldenCase } from '../util/fixtures';
-import { expectClose } from '../util/close';
+import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { loadLlavaNext, disposeLlavaNext, llavaNextKeys } from '../../src/llava/load';
 import { expectRefused } from '../util/errors';
@@ -61,11 +61,11 @@ describe.each(GOLDEN_BACKENDS)('LLaVA-1 … LLaVA-4 · LLaVA-NeXT end to end vs 
       await tidyAsync(async () => {
         const stages = Array.from({ length: nImages }, (_, i) => imageStage(m, gc, i));
         for (let i = 0; i <= m.config.vision_config.num_hidden_layers; i++) {
-          expectClose(tf.concat(stages.map((s) => s.hidden[i])), gc.tensor(`vision.hidden_states.${i}`), TOL.golden, `vision.hidden_states.${i}`);
+          await expectCloseAsync(tf.concat(stages.map((s) => s.hidden[i])), gc.tensor(`vision.hidden_states.${i}`), TOL.golden, `vision.hidden_states.${i}`);
         }
-        expectClose(tf.concat(stages.map((s) => s.projected)), gc.tensor('image_features_projected'), TOL.golden, 'image_features_projected');
+        await expectCloseAsync(tf.concat(stages.map((s) => s.projected)), gc.tensor('image_features_projected'), TOL.golden, 'image_features_projected');
         const packed = tf.concat(stages.map((s) => s.packed)) as tf.Tensor2D;
-        expectClose(packed, gc.tensor('image_features_packed'), TOL.golden, 'image_features_packed');
+        await expectCloseAsync(packed, gc.tensor('image_features_packed'), TOL.golden, 'image_features_packed');
         expect(stages.map((s) => s.packed.shape[0])).toEqual(gc.numbers('feature_lens'));
 
         // The expanded prompt is the golden input_ids; expanding the legacy single-placeholder prompt
@@ -74,29 +74,29 @@ describe.each(GOLDEN_BACKENDS)('LLaVA-1 … LLaVA-4 · LLaVA-NeXT end to end vs 
         if (nImages === 1) expect(expandImageTokens(gc.numbers('legacy_input_ids'), m.config.image_token_index, packed.shape[0])).toEqual(ids);
         const lm = m.params.language_model;
         const embeds = spliceImageFeatures(embedTokens(lm, ids), ids, m.config.image_token_index, packed);
-        expectClose(embeds, tf.squeeze(gc.tensor('inputs_embeds'), [0]), TOL.golden, 'inputs_embeds');
+        await expectCloseAsync(embeds, tf.squeeze(gc.tensor('inputs_embeds'), [0]), TOL.golden, 'inputs_embeds');
         const { logits } = await llamaForward(lm, embeds, m.config.text_config);
-        expectClose(logits, tf.squeeze(gc.tensor('logits'), [0]), TOL.golden, 'logits');
+        await expectCloseAsync(logits, tf.squeeze(gc.tensor('logits'), [0]), TOL.golden, 'logits');
 
         const gen = await greedyGenerate(lm, m.config.text_config, embeds, { maxNewTokens: 5, eosTokenId: m.config.text_config.eos_token_id, keepScores: true });
         expect([...ids, ...gen.newIds]).toEqual(gc.numbers('generated_ids'));
         const V = m.config.text_config.vocab_size;
         const scores = gc.floats('generate_scores');
-        gen.scores!.forEach((s, step) => expectClose(s, scores.subarray(step * V, (step + 1) * V), TOL.golden, `generate_scores[${step}]`));
+        for (const [step, s] of gen.scores!.entries()) await expectCloseAsync(s, scores.subarray(step * V, (step + 1) * V), TOL.golden, `generate_scores[${step}]`);
       });
     });
   }
 });
 
 describe('LLaVA-4 · splice and expansion errors', () => {
-  it('rejects prompts with no or two image tokens, and a feature/token count mismatch', () => {
+  it('rejects prompts with no or two image tokens, and a feature/token count mismatch', async () => {
     expect(() => expandImageTokens([1, 2, 3], 1000, 5)).toThrow(/no image token/);
     expect(() => expandImageTokens([1, 1000, 1000], 1000, 5)).toThrow(/2 image tokens/);
-    tf.tidy(() => {
+    await tidyAsync(async () => {
       expect(() => spliceImageFeatures(tf.zeros([3, 4]), [1, 1000, 2], 1000, tf.zeros([2, 4]))).toThrow(/2 features, 1 image tokens/);
       // the j-th image token row becomes feature row j; other rows are untouched
       const e = spliceImageFeatures(tf.tensor2d([[1], [2], [3], [4]]), [7, 1000, 8, 1000], 1000, tf.tensor2d([[10], [20]]));
-      expect(Array.from(e.dataSync())).toEqual([1, 10, 3, 20]);
+      expect(Array.from(await e.data())).toEqual([1, 10, 3, 20]);
     });
   });
 });

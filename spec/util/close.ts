@@ -28,15 +28,35 @@ function toArr(x: tf.Tensor | Arr): Arr {
   return x instanceof tf.Tensor ? x.dataSync() : x;
 }
 
-/** Asserts closeness (shapes too, for tensors), with a message naming the worst element. */
-export function expectClose(actual: tf.Tensor | Arr, expected: tf.Tensor | Arr, tol: Tol, what = 'tensor'): void {
+/**
+ * A tensor's values on the host, read asynchronously (`await t.data()`), or an array as it is. The only read
+ * tfjs-backend-webgpu has in Node (docs/gpu.md "Synchronous reads"): specs that run on GOLDEN_BACKENDS read
+ * tensors with this (or data()/array()), never dataSync/arraySync.
+ */
+export async function host(x: tf.Tensor | Arr): Promise<Arr> {
+  return x instanceof tf.Tensor ? x.data() : x;
+}
+
+function assertClose(actual: tf.Tensor | Arr, expected: tf.Tensor | Arr, a: Arr, e: Arr, tol: Tol, what: string): void {
   if (actual instanceof tf.Tensor && expected instanceof tf.Tensor) {
     expect({ what, shape: actual.shape }).toEqual({ what, shape: expected.shape });
   }
-  const a = toArr(actual), e = toArr(expected);
   const r = compare(a, e, tol);
   if (!r.ok) {
     throw new Error(`${what}: not close (${tol.why}): length ${a.length} vs ${e.length}; worst |a−e| = ${r.worst} ` +
       `at ${r.index} (actual ${a[r.index]}, expected ${e[r.index]}); bound atol=${r.bound}, rtol=${tol.rtol}`);
   }
+}
+
+/** Asserts closeness (shapes too, for tensors), with a message naming the worst element. Reads synchronously: cpu-only specs. */
+export function expectClose(actual: tf.Tensor | Arr, expected: tf.Tensor | Arr, tol: Tol, what = 'tensor'): void {
+  assertClose(actual, expected, toArr(actual), toArr(expected), tol, what);
+}
+
+/**
+ * expectClose for the specs that run on GOLDEN_BACKENDS: the same check and message, the tensors read with
+ * `await t.data()` (host), so it runs on a backend that reads asynchronously only (webgpu in Node).
+ */
+export async function expectCloseAsync(actual: tf.Tensor | Arr, expected: tf.Tensor | Arr, tol: Tol, what = 'tensor'): Promise<void> {
+  assertClose(actual, expected, await host(actual), await host(expected), tol, what);
 }

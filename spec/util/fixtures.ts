@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { BACKENDS, initBackend, type BackendName } from '../../src/backend';
+import { forbidSyncReads, outsideKernels } from '../../src/accel/sync_reads';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 export const modelDir = (name: string): string => path.join(FIXTURES, 'models', name);
@@ -69,11 +70,46 @@ export const GOLDEN_BACKENDS: readonly BackendName[] = parseTestBackends(process
 /** GOLDEN_BACKENDS that VisionPool supports (wasm, cpu: single-threaded backends it parallelises). */
 export const POOL_BACKENDS: readonly BackendName[] = GOLDEN_BACKENDS.filter((b) => b === 'wasm' || b === 'cpu');
 
+/** The environment variable that makes useBackend refuse synchronous reads ('1'): see useBackend. */
+export const FORBID_SYNC_READS_ENV = 'HERO_LVLM_FORBID_SYNC_READS';
+
+/** GOLDEN_BACKENDS that read tensors synchronously (wasm, cpu): for code that reads with dataSync by design (HostKvCache, VisionPool). */
+export const SYNC_READ_BACKENDS: readonly BackendName[] = GOLDEN_BACKENDS.filter((b) => b === 'wasm' || b === 'cpu');
+
+/** Parses $HERO_LVLM_FORBID_SYNC_READS: unset, '' or '0' off, '1' on; anything else throws (never a silent off). */
+export function forbidSyncReadsFromEnv(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === '0') return false;
+  if (value === '1') return true;
+  throw new Error(`$${FORBID_SYNC_READS_ENV}: expected 1 (or 0), got '${value}'`);
+}
+
+/** Undoes the guard the last useBackend installed (none: a no-op). */
+let undoGuard: () => void = () => undefined;
+
 /**
  * Switch the global tfjs backend through src/backend.ts (so optional backends are registered), failing
  * loudly — never skipping — when it cannot initialise (e.g. a package that is not installed).
+ * With $HERO_LVLM_FORBID_SYNC_READS=1 it installs forbidSyncReads (src/accel/sync_reads.ts, the guard webgpu
+ * installs) on the backend it activates, refusing every synchronous read made outside a kernel (cpu's and
+ * wasm's kernels read their own inputs with readSync), so a golden spec that would stop on webgpu fails on
+ * cpu and wasm too; the next call removes it first, and leaveBackend switches back to cpu without it.
+ * `syncReads: true` leaves it off, for code that reads synchronously by design (wasm/cpu only:
+ * SYNC_READ_BACKENDS).
  */
-export async function useBackend(name: string): Promise<void> {
+export async function useBackend(name: string, opts: { syncReads?: boolean } = {}): Promise<void> {
+  undoGuard();
+  undoGuard = () => undefined;
   const tfName = await initBackend(name as BackendName, () => undefined);
   if (tf.getBackend() !== tfName) throw new Error(`backend ${name} failed to initialise`);
+  if (forbidSyncReadsFromEnv(process.env[FORBID_SYNC_READS_ENV]) && !opts.syncReads) {
+    undoGuard = forbidSyncReads(tf.backend(), {
+      refuse: outsideKernels,
+      message: `a synchronous read (dataSync/arraySync) in a spec on the ${name} backend under $${FORBID_SYNC_READS_ENV}=1: read with await data()/array() (spec/util/close.ts host, expectCloseAsync)`,
+    });
+  }
+}
+
+/** Back to the cpu backend the specs start on (spec/util/setup.ts), without the guard useBackend may have installed. */
+export async function leaveBackend(): Promise<void> {
+  await useBackend('cpu', { syncReads: true });
 }
