@@ -2,6 +2,7 @@
  * The start-up choice of accelerations (src/accel/index.ts): what each backend gets by default, the line
  * the CLI prints, and that installing puts exactly those kernels behind nn/kernels.ts.
  */
+import { HostKvCache, kvCacheFor } from '../../src/accel';
 import { chooseAccelerations, installAccelerations } from '../../src/accel';
 import { installedKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { attendPerHead } from '../../src/accel/attention';
@@ -48,5 +49,16 @@ describe('installAccelerations', () => {
     expect(() => chooseAccelerations('wasm', { linear: 'tiled' as never })).toThrow(/linear: 'tiled'/);
     for (const w of [0, -1, 1.5, NaN]) expect(() => chooseAccelerations('wasm', { visionWorkers: w })).toThrow(/vision workers/);
     for (const w of [0, -1, 1.5, NaN]) expect(() => chooseAccelerations('wasm', { decoderWorkers: w })).toThrow(/decoder workers/);
+  });
+});
+
+describe('accel/index · kvCacheFor', () => {
+  it('a host KV cache with streamed weights on wasm and cpu; the backend cache otherwise and on webgpu (no synchronous reads there)', () => {
+    const made = kvCacheFor('streamed', 'wasm')!(3);
+    expect(made).toBeInstanceOf(HostKvCache);
+    made.dispose();
+    expect(kvCacheFor('streamed', 'cpu')!(2)).toBeInstanceOf(HostKvCache);
+    expect(kvCacheFor('streamed', 'webgpu')).toBeUndefined();
+    expect(kvCacheFor('resident', 'wasm')).toBeUndefined();
   });
 });

@@ -31,10 +31,11 @@ export { checkSplit, DecoderPool, PoolKvCache } from './decoder_pool';
 /**
  * The KV cache that goes with a weight residency: on the host next to streamed weights (./kv_host.ts:
  * the backend then holds one layer's keys and values at a time), else undefined (llama/kv_cache.ts KvCache
- * on the backend).
+ * on the backend). HostKvCache reads each chunk synchronously, so on webgpu (no synchronous reads in Node)
+ * the cache stays on the backend even with streamed weights.
  */
-export function kvCacheFor(residency: WeightResidency): ((numLayers: number) => KvCache) | undefined {
-  return residency === 'streamed' ? (n) => new HostKvCache(n) : undefined;
+export function kvCacheFor(residency: WeightResidency, backend: string): ((numLayers: number) => KvCache) | undefined {
+  return residency === 'streamed' && backend !== 'webgpu' ? (n) => new HostKvCache(n) : undefined;
 }
 
 export interface AccelOptions {

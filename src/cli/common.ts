@@ -104,7 +104,7 @@ export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: 
   const T = maxDecoderTokens(llava, promptTokensBound(flags), flags['max-new-tokens'] as number);
   const estimate = (r: WeightResidency) => {
     const plans = [llavaNextWeightPlan(dirs.model, r), ...(dirs.clip ? [clipModelWeightPlan(dirs.clip, r)] : [])];
-    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, r === 'streamed', workers.decoder) };
+    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, kvCacheFor(r, backend) !== undefined, workers.decoder) };
   };
   let residency: WeightResidency = asked === 'streamed' ? 'streamed' : 'resident';
   let chosen = estimate(residency);
@@ -123,10 +123,10 @@ export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: 
   if (residency === 'streamed') {
     const dtypes = [...new Set(chosen.plans.flatMap((p) => p.dtypes))].join('/');
     log(`weights: ${dtypes} on the host (${(chosen.e.parts.streamedHost / GIB).toFixed(2)} GiB), widened to fp32 one group at a time ` +
-      `(at most ${(chosen.e.parts.largestGroupFp32 / GIB).toFixed(2)} GiB); KV cache on the host`);
+      `(at most ${(chosen.e.parts.largestGroupFp32 / GIB).toFixed(2)} GiB); KV cache ${kvCacheFor(residency, backend) ? 'on the host' : 'on the backend'}`);
   }
   checkRunMemory(chosen.e, { backend, force: flags.force === true, log, streamed: residency === 'streamed' });
-  return { residency, newKvCache: kvCacheFor(residency) };
+  return { residency, newKvCache: kvCacheFor(residency, backend) };
 }
 
 /** Progress: stage lines, and on a TTY bars rewritten in place (loading tensors, vision and decoder layers, decoded tokens). */
