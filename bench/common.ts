@@ -30,6 +30,8 @@ export interface BenchOptions {
   readonly python: string;
   /** worker threads for the vision tower (VisionPool); 0 = in-process */
   readonly visionWorkers: number;
+  /** worker threads for the decoder suite (DecoderPool); ≤ 1 = in-process */
+  readonly decoderWorkers: number;
   /** also time the in-process vision path once */
   readonly plain: boolean;
   /** attention implementation (src/nn/attention.ts `attend`); 'auto' = per-head on wasm, batched elsewhere */

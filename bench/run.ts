@@ -34,6 +34,7 @@ export const BENCH_FLAGS: FlagSpecs = {
   'no-peer': { type: 'boolean', help: 'do not run the PyTorch peer' },
   python: { type: 'string', arg: 'PATH', help: `Python of the PyTorch peer (default: $${PYTHON_ENV}, else ${DEFAULT_PYTHON})` },
   'vision-workers': { type: 'int', arg: 'W', help: 'worker threads for the vision tower, 0 = in-process (default: one per core)' },
+  'decoder-workers': { type: 'int', arg: 'W', help: 'worker threads for the decoder suite (accel/decoder_pool.ts), 1 = in-process (default: one per core)' },
   plain: { type: 'boolean', help: 'also time the in-process vision path once' },
   attention: { type: 'string', arg: 'IMPL', default: 'auto', help: "attend's implementation: auto (per-head on wasm, batched elsewhere), per-head, batched; a forced one writes <suite>_attention-<impl>.json" },
   'decoder-layers': { type: 'int', arg: 'L', default: 1, help: 'decoder layers at Vicuna-7B width (32 do not fit a 4 GiB wasm heap in fp32)' },
@@ -61,11 +62,13 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv, tm
   if (runs < 1) throw new HeroError(`--runs: ${runs} must be at least 1`);
   const visionWorkers = (f['vision-workers'] as number | undefined) ?? os.cpus().length;
   if (visionWorkers < 0) throw new HeroError(`--vision-workers: ${visionWorkers} must be ≥ 0`);
+  const decoderWorkers = (f['decoder-workers'] as number | undefined) ?? os.cpus().length;
+  if (decoderWorkers < 1) throw new HeroError(`--decoder-workers: ${decoderWorkers} must be ≥ 1`);
   for (const k of ['decoder-layers', 'prefill-chunk'] as const) if ((f[k] as number) < 1) throw new HeroError(`--${k}: ${f[k]} must be at least 1`);
   return {
     suites: suites as SuiteName[], runs, backends: backends as BackendName[], peer: !f['no-peer'],
     python: (f.python as string | undefined) ?? (env[PYTHON_ENV] || DEFAULT_PYTHON),
-    visionWorkers, plain: Boolean(f.plain), attention: attention as AttentionKernel | 'auto',
+    visionWorkers, decoderWorkers, plain: Boolean(f.plain), attention: attention as AttentionKernel | 'auto',
     decoderLayers: f['decoder-layers'] as number, prefillChunk: f['prefill-chunk'] as number, tmp, chartsOnly: Boolean(f['charts-only']),
     scaleModel: path.resolve(f['scale-model'] as string), scaleClip: path.resolve(f['scale-clip'] as string), scaleFull: Boolean(f['scale-full']),
   };

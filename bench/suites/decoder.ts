@@ -16,6 +16,7 @@ import { llamaConfig } from '../../src/llama/config';
 import { llamaForward, type LlamaParams } from '../../src/llama/decoder';
 import { llamaKeys } from '../../src/llama/load';
 import { KvCache } from '../../src/llama/kv_cache';
+import { DecoderPool } from '../../src/accel';
 import { randomParams } from '../../src/weights/random_params';
 import { bestThreads, fairBlas, fmt, peer, timeIt, type BenchOptions, type PeerInfo, type Stat } from '../common';
 
@@ -41,6 +42,8 @@ export interface DecoderRatio { tokens: number; prefill: number; prefill_torch_t
 /** bench/results/decoder_<backend>.json (after the run's metadata). */
 export interface DecoderResult {
   backend: BackendName;
+  /** 'in-process' or 'W decoder workers' (accel/decoder_pool.ts) */
+  path: string;
   layers: number;
   rows: DecoderRow[];
   measured_speedup_r02: number;
@@ -57,6 +60,12 @@ export async function decoderSuite(opts: BenchOptions, backend: BackendName): Pr
   // Vicuna-7B width, LAYERS layers (32 do not fit a 4 GiB wasm heap in fp32), a 32-token head.
   const cfg = llamaConfig({ hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32, num_key_value_heads: 32, num_hidden_layers: LAYERS, vocab_size: 32, max_position_embeddings: 4096, rms_norm_eps: 1e-5 });
   const { tree, host } = randomParams<LlamaParams>(llamaKeys(cfg, ''), 21);
+  // The decoder as the CLI runs it with --decoder-workers W (accel/decoder_pool.ts), or in-process (W ≤ 1).
+  const W = opts.decoderWorkers;
+  const pool = W > 1 ? DecoderPool.start(tree, cfg, W) : undefined;
+  const forward = pool ? pool.forward : llamaForward;
+  const newCache = (L: number): KvCache => (pool ? pool.newCache(L) : new KvCache(L));
+  const how = pool ? `${W} decoder workers` : 'in-process';
   const counts = [{ r: 1.0, n: 2673 }, { r: 0.4, n: 1105 }, { r: 0.2, n: 583 }]; // paper Table 4 token counts
   const dims = presetDims('vicuna-7b');
   const rows: DecoderRow[] = [];
@@ -69,19 +78,19 @@ export async function decoderSuite(opts: BenchOptions, backend: BackendName): Pr
     const prefillInto = async (cache: KvCache): Promise<void> => {
       for (let s0 = 0; s0 < n; s0 += CHUNK) {
         const xs = tf.slice(x, [s0, 0], [Math.min(CHUNK, n - s0), -1]);
-        (await llamaForward(tree, xs, cfg, { cache, lastOnly: true })).logits.dispose();
+        (await forward(tree, xs, cfg, { cache, lastOnly: true })).logits.dispose();
         xs.dispose();
       }
     };
-    const prefill = await timeIt(async () => { const c = new KvCache(LAYERS); await prefillInto(c); c.dispose(); }, Math.max(1, opts.runs - 1));
+    const prefill = await timeIt(async () => { const c = newCache(LAYERS); await prefillInto(c); c.dispose(); }, Math.max(1, opts.runs - 1));
     // Per-token decode after a prefill of n positions (KV cache kept in place across steps).
-    const cache = new KvCache(LAYERS);
+    const cache = newCache(LAYERS);
     await prefillInto(cache);
     const one = tf.randomNormal([1, 4096], 0, 1, 'float32', 1) as tf.Tensor2D;
-    const decode = await timeIt(async () => { (await llamaForward(tree, one, cfg, { cache, lastOnly: true })).logits.dispose(); }, 4, 1);
+    const decode = await timeIt(async () => { (await forward(tree, one, cfg, { cache, lastOnly: true })).logits.dispose(); }, 4, 1);
     cache.dispose(); one.dispose(); x.dispose();
     rows.push({ ratio: r, tokens: n, prefill_ms: prefill, decode_ms_per_token: decode, analytic_tflops_32_layers: prefillFlops(n, dims) / 1e12, prefill_ms_extrapolated_32_layers: (prefill.median * 32) / LAYERS });
-    console.log(`decoder Vicuna-7B width, ${LAYERS} layer(s), ${n} tokens (r = ${r}) (${backend}): prefill ${fmt(prefill)}, decode ${fmt(decode)}/token`);
+    console.log(`decoder Vicuna-7B width, ${LAYERS} layer(s), ${n} tokens (r = ${r}) (${backend}, ${how}): prefill ${fmt(prefill)}, decode ${fmt(decode)}/token`);
   }
   const full = rows[0], r02 = rows[2];
   const measured = full.prefill_ms.median / r02.prefill_ms.median;
@@ -104,6 +113,7 @@ export async function decoderSuite(opts: BenchOptions, backend: BackendName): Pr
       }
     } else console.log(`        ${peerRes}`);
   }
+  await pool?.close();
   disposeTree(tree);
   let vs: DecoderRatio[] | string = typeof peerRes === 'string' ? peerRes : fairBlas(peerRes) ?? [];
   if (typeof vs === 'string') console.log(`        ${vs}`);
@@ -118,7 +128,7 @@ export async function decoderSuite(opts: BenchOptions, backend: BackendName): Pr
     for (const v of vs) console.log(`        tfjs / PyTorch-best at ${v.tokens}: prefill ${v.prefill.toFixed(2)}× (torch ${v.prefill_torch_threads} thr), decode ${v.decode.toFixed(2)}× (torch ${v.decode_torch_threads} thr)`);
   }
   return {
-    backend, layers: LAYERS, rows, measured_speedup_r02: measured, analytic_ratio_r02: analytic, fraction_of_analytic: measured / analytic, peer: peerRes,
+    backend, path: how, layers: LAYERS, rows, measured_speedup_r02: measured, analytic_ratio_r02: analytic, fraction_of_analytic: measured / analytic, peer: peerRes,
     vs_pytorch: vs, cpu: `${os.cpus().length}× ${os.cpus()[0]?.model}`,
   };
 }
