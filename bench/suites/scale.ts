@@ -26,6 +26,8 @@ export interface ScaleRow {
   timings_ms: Record<string, number>;
   visual_tokens: number | null;
   visual_tokens_full: number | null;
+  /** the greedy ids (report.json answer_ids): the same weights and prompt give the same ids on every path */
+  answer_ids: number[] | null;
   /** the lines run printed on stderr (the weights and memory choice, stages) */
   log: string[];
 }
@@ -89,7 +91,7 @@ export async function scaleSuite(opts: BenchOptions, backend: BackendName): Prom
     const tokens = report?.visual_tokens as { kept?: number; full?: number } | undefined;
     rows.push({
       ratio, exit_code: r.code, wall_ms: r.wallMs, peak_rss_bytes: r.peak, timings_ms: (report?.timings_ms as Record<string, number>) ?? {},
-      visual_tokens: tokens?.kept ?? null, visual_tokens_full: tokens?.full ?? null,
+      visual_tokens: tokens?.kept ?? null, visual_tokens_full: tokens?.full ?? null, answer_ids: (report?.answer_ids as number[] | undefined) ?? null,
       log: r.stderr.split('\n').filter((l) => /^(backend|accel|weights|memory):/.test(l)),
     });
     console.log(`        r = ${ratio}: exit ${r.code}, wall ${(r.wallMs / 1000).toFixed(1)} s, peak RSS ${(r.peak / 2 ** 30).toFixed(2)} GiB`);
