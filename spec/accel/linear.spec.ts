@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { linear as linearReference } from '../../src/nn/linear';
 import { activeKernels, linear } from '../../src/nn/kernels';
-import { linearTransposePolicy, TRANSPOSE_MIN_ROWS } from '../../src/accel/linear';
+import { keepTransposed, linearTransposePolicy, releaseTransposed, TRANSPOSE_MIN_ROWS } from '../../src/accel/linear';
 import { installKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { tidyAsync } from '../../src/core/scope';
 import { GOLDEN_BACKENDS, leaveBackend, useBackend } from '../util/fixtures';
@@ -37,6 +37,23 @@ describe.each(GOLDEN_BACKENDS)('NN-linear · the transpose policy equals the ref
     })), { numRuns: 40, examples: [[{ a: 1, b: TRANSPOSE_MIN_ROWS, inF: 3, outF: 5, bias: true, seed: 1 }], [{ a: 1, b: TRANSPOSE_MIN_ROWS - 1, inF: 3, outF: 5, bias: true, seed: 2 }]] });
     expect(below).toBeGreaterThan(0);
     expect(above).toBeGreaterThan(0);
+  });
+
+  it('with a kept Wᵀ (keepTransposed): equals x·Wᵀ + b at 1 row and above the threshold, and releaseTransposed frees it', async () => {
+    const p = { weight: tf.randomNormal([7, 5], 0, 1, 'float32', 11) as tf.Tensor2D, bias: tf.randomNormal([7], 0, 1, 'float32', 12) as tf.Tensor1D };
+    const before = tf.memory().numTensors;
+    keepTransposed(p.weight);
+    keepTransposed(p.weight); // once only
+    expect(tf.memory().numTensors).toBe(before + 1);
+    for (const rows of [1, TRANSPOSE_MIN_ROWS + 3]) {
+      await tidyAsync(async () => {
+        const x = tf.randomNormal([rows, 5], 0, 1, 'float32', rows);
+        await expectCloseAsync(linearTransposePolicy(p, x), linearReference(p, x), TOL.sameMath, `kept Wᵀ, ${rows} rows`);
+      });
+    }
+    releaseTransposed(p.weight);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([p.weight, p.bias]);
   });
 
   it('nn/kernels `linear` runs the policy once installed, and the reference again after', async () => {

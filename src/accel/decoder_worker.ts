@@ -9,7 +9,7 @@ import { workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../backend';
 import { nestByPath } from '../io/checkpoint';
-import { useWeights, type WeightSource, type Weights } from '../core/weights';
+import { isWeightSource, leafTensors, useWeights, type WeightSource, type Weights } from '../core/weights';
 import type { LlamaConfig } from '../llama/config';
 import { mlp, selfAttention, type DecoderLayerParams } from '../llama/decoder';
 import { KvCache } from '../llama/kv_cache';
@@ -17,6 +17,7 @@ import { positionMask } from '../nn/attention';
 import { ropeTablesAt } from '../nn/rope';
 import { HostKvCache } from './kv_host';
 import { installKernels, installedKernels } from './kernels';
+import { keepTransposed } from './linear';
 import { STATE } from './vision_pool';
 import { readShard, shardShape, storedReader, type DecoderJob, type DecoderWorkerData, type WorkerLeaf } from './decoder_pool';
 
@@ -106,6 +107,9 @@ function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
     attnW.push(group(leaves, 'self_attn.'));
     mlpW.push(group(leaves, 'mlp.'));
   }
+  // Resident slices are used once per layer and token: keep their Wᵀ (./linear.ts keepTransposed), so a decode
+  // step is one XNNPACK product per matrix instead of tfjs-wasm's transposeB loop, and a prefill copies no Wᵀ.
+  if (kernels.linear === 'transpose-policy') for (const w of [...attnW, ...mlpW]) if (!isWeightSource(w)) for (const t of leafTensors(w)) keepTransposed(t);
   port.on('message', (job: DecoderJob) => {
     try {
       const { msg, transfer } = run(job);
