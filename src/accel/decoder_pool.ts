@@ -15,7 +15,8 @@
  * is llamaForward's; only the order of additions differs (spec/accel/decoder_pool.spec.ts, TOL.decoderPool).
  * The biases of o_proj and down_proj (attention_bias, mlp_bias) are added by worker 0 only.
  *
- * Weights: resident layers are read once at start and each worker gets a copy of its slices only. Streamed
+ * Weights: resident layers are read once at start and each worker gets a copy of its slices only, and keeps
+ * their Wᵀ for the products when the transpose policy is installed (./linear.ts keepTransposed). Streamed
  * layers (io/stored.ts, bytes in SharedArrayBuffers) are not copied at all: every worker sees the same
  * stored bytes and widens just its rows/columns (f16/bf16 → fp32, exact) while it uses them.
  *

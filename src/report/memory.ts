@@ -55,7 +55,8 @@ export interface MemoryEstimate {
  * @param tokens T, the longest sequence the decoder sees (prompt with visual tokens + new tokens)
  * @param hostKvCache the KV cache is on the host (src/accel/kv_host.ts)
  * @param decoderWorkers > 1: the decoder's layers split over that many worker threads (src/accel/decoder_pool.ts),
- *   which hold between them one more copy of the decoder's resident weights (streamed: one layer) and its activations
+ *   which hold between them up to three more copies of the resident weights (slices, kept Wᵀ, its packing; streamed:
+ *   one layer) and the decoder's activations
  */
 export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly WeightPlan[], tokens: number, visionWorkers = 1, hostKvCache = false,
   decoderWorkers = 1): MemoryEstimate {
@@ -78,7 +79,9 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
   const kvOnBackend = hostKvCache ? 2 * kvCache / t.num_hidden_layers : kvCache;
   const decoderStage = residentFp32 + largestGroupFp32 + kvOnBackend + decoderAct;
   const backend = Math.max(visionStage, decoderStage);
-  const decoderWorkersBytes = decoderWorkers > 1 ? (streamedHost > 0 ? largestGroupFp32 : residentFp32) + decoderAct : 0;
+  // Resident: each worker's slices, their kept Wᵀ and XNNPACK's packing of it (accel/linear.ts keepTransposed), at
+  // most three copies of the resident weights in all; streamed: one layer, widened per use.
+  const decoderWorkersBytes = decoderWorkers > 1 ? (streamedHost > 0 ? largestGroupFp32 : 3 * residentFp32) + decoderAct : 0;
   return {
     backend,
     host: streamedHost + Math.max(visionStage + visionWorkersBytes, decoderStage + (hostKvCache ? kvCache : 0) + decoderWorkersBytes),
