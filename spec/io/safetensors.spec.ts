@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SafetensorsFile, SafetensorsDir, writeSafetensors, float32ToF16Bits, decodeFloat } from '../../src/io/safetensors';
-import { loadTensors } from '../../src/io/checkpoint';
+import { loadCheckpoint, type CheckpointRecipe } from '../../src/io/loader';
 import { HeroError } from '../../src/core/errors';
 import { FIXTURES } from '../util/fixtures';
 import { expectRefused } from '../util/errors';
@@ -176,11 +176,14 @@ describe('io.safetensors dtypes other than F32/F16/BF16', () => {
     const dir = path.join(tmp, 'intweight');
     fs.mkdirSync(dir);
     writeSafetensors(path.join(dir, 'model.safetensors'), { w: { dtype: 'I32', shape: [2], data: Int32Array.from([1, 2]) } });
-    const store = SafetensorsDir.open(dir);
-    try {
-      expect(() => loadTensors(store, new Map([['w', [2]]]))).toThrow(/tensor 'w' is I32, expected a float dtype/);
-    } finally {
-      store.close();
+    fs.writeFileSync(path.join(dir, 'config.json'), '{}');
+    const recipe: CheckpointRecipe<object> = {
+      noConfig: (d) => `${d}: no config.json`, configWhat: 'test config', parseConfig: () => ({}),
+      keys: () => new Map([['w', [2]]]), streamGroups: [/^w$/],
+    };
+    // resident and streamed alike (one check in the reader, readFloatBytes)
+    for (const residency of ['resident', 'streamed'] as const) {
+      expect(() => loadCheckpoint(dir, recipe, undefined, residency)).toThrow(/tensor 'w' is I32, expected a float dtype/);
     }
   });
 });

@@ -74,21 +74,6 @@ export function resolveKeys(store: SafetensorsDir, spec: KeySpec,
   return new Map([...spec.keys()].map((k) => [k, byCanonical.get(k)!]));
 }
 
-/**
- * Loads exactly the tensors of `spec` from `store` as fp32 tf tensors (f16/bf16 upcast), checked as in
- * resolveKeys. Returns them by canonical name.
- */
-export function loadTensors(store: SafetensorsDir, spec: KeySpec,
-  opts: { llavaLayout?: boolean; prefixes?: readonly string[]; onProgress?: (done: number, total: number) => void } = {}): Map<string, tf.Tensor> {
-  const stored = resolveKeys(store, spec, opts);
-  const out = new Map<string, tf.Tensor>();
-  for (const [name, shape] of spec) {
-    out.set(name, tf.tensor(store.readFloat32(stored.get(name)!), shape as number[], 'float32'));
-    opts.onProgress?.(out.size, spec.size);
-  }
-  return out;
-}
-
 /** Builds the nested tree under `prefix` (which is stripped): `a.b.0.c` → `t.a.b[0].c`. Leaves are tensors or weight sources. */
 export function buildTree<T>(leaves: ReadonlyMap<string, unknown>, prefix = ''): T {
   const under = new Map<string, unknown>();

@@ -2,7 +2,7 @@
  * The one loader skeleton every model folder's load.ts uses:
  *   open dir → parse config.json → key spec → load tensors → build tree → close
  * A model folder supplies what differs (its config parser, its key spec, its error wording); the file
- * handling, the checks on the tensors (io/checkpoint.ts loadTensors) and the closing live here once.
+ * handling, the checks on the tensors (io/checkpoint.ts resolveKeys) and the closing live here once.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,7 +10,7 @@ import { HeroError } from '../core/errors';
 import { readJsonFile } from './json';
 import { SafetensorsDir } from './safetensors';
 import * as tf from '@tensorflow/tfjs-core';
-import { buildTree, loadTensors, resolveKeys, type KeySpec } from './checkpoint';
+import { buildTree, resolveKeys, type KeySpec } from './checkpoint';
 import { StoredWeights, type StoredTensor } from './stored';
 
 /** What a model folder tells the skeleton. `C` is its parsed (typed) config. */
@@ -66,11 +66,9 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
   const store = SafetensorsDir.open(dir);
   try {
     const spec = recipe.keys(config);
-    if (residency === 'resident') {
-      const tensors = loadTensors(store, spec, { llavaLayout: recipe.llavaLayout ?? false, onProgress });
-      return { config, tree: buildTree<T>(tensors) };
-    }
     const stored = resolveKeys(store, spec, { llavaLayout: recipe.llavaLayout ?? false });
+    // Resident: every tensor in fp32 on the backend. Streamed: the recipe's groups keep their stored bytes.
+    const streamGroups = residency === 'streamed' ? recipe.streamGroups ?? [] : [];
     const leaves = new Map<string, unknown>();
     const groups = new Map<string, Map<string, StoredTensor>>();
     const made: tf.Tensor[] = [];
@@ -78,14 +76,14 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
       let done = 0;
       for (const [name, shape] of spec) {
         const file = stored.get(name)!;
-        const group = streamGroupOf(name, recipe.streamGroups ?? []);
+        const group = streamGroupOf(name, streamGroups);
         if (group === undefined) {
           const t = tf.tensor(store.readFloat32(file), shape as number[], 'float32');
           made.push(t);
           leaves.set(name, t);
         } else {
           if (!groups.has(group)) groups.set(group, new Map());
-          groups.get(group)!.set(name.slice(group.length), { dtype: store.info(file).dtype, shape, bytes: store.readBytes(file, true) });
+          groups.get(group)!.set(name.slice(group.length), { dtype: store.info(file).dtype, shape, bytes: store.readFloatBytes(file, true) });
         }
         onProgress?.(++done, spec.size);
       }

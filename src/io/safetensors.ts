@@ -99,11 +99,16 @@ export class SafetensorsFile {
     return buf;
   }
 
-  /** A floating-point tensor as fp32 (F16 and BF16 are upcast exactly; F64 is rounded). */
-  readFloat32(name: string): Float32Array {
+  /** A floating-point tensor's stored bytes, refusing any other dtype (`shared`: as in readBytes). */
+  readFloatBytes(name: string, shared = false): Buffer {
     const info = this.info(name);
     if (!isFloatDType(info.dtype)) throw new HeroError(`${this.file}: tensor '${name}' is ${info.dtype}, expected a float dtype`);
-    return decodeFloat(this.readBytes(name), info.dtype);
+    return this.readBytes(name, undefined, undefined, shared);
+  }
+
+  /** A floating-point tensor as fp32 (F16 and BF16 are upcast exactly; F64 is rounded). */
+  readFloat32(name: string): Float32Array {
+    return decodeFloat(this.readFloatBytes(name), this.info(name).dtype);
   }
 
   /**
@@ -338,9 +343,9 @@ export class SafetensorsDir {
     return this.fileOf(name).readFloat32(name);
   }
 
-  /** Raw little-endian bytes of one tensor (SafetensorsFile.readBytes; `shared`: in a SharedArrayBuffer). */
-  readBytes(name: string, shared = false): Buffer {
-    return this.fileOf(name).readBytes(name, undefined, undefined, shared);
+  /** A floating-point tensor's stored bytes (SafetensorsFile.readFloatBytes; `shared`: in a SharedArrayBuffer). */
+  readFloatBytes(name: string, shared = false): Buffer {
+    return this.fileOf(name).readFloatBytes(name, shared);
   }
 
   close(): void {

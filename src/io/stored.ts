@@ -6,11 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WeightSource } from '../core/weights';
-import { HeroError } from '../core/errors';
-import { decodeFloat, isFloatDType, type DType } from './safetensors';
+import { decodeFloat, type DType } from './safetensors';
 import { nestByPath } from './checkpoint';
 
-/** One tensor on the host, as stored. */
+/** One float tensor on the host, as stored (the loader reads it with readFloatBytes, which refuses other dtypes). */
 export interface StoredTensor {
   readonly dtype: DType;
   readonly shape: readonly number[];
@@ -26,8 +25,7 @@ export class StoredWeights<T> implements WeightSource<T> {
   /** @param tensors the stored bytes (read by accel/decoder_pool.ts, which hands each worker its slices) */
   constructor(readonly name: string, readonly tensors: ReadonlyMap<string, StoredTensor>) {
     let host = 0, numel = 0;
-    for (const [path, t] of tensors) {
-      if (!isFloatDType(t.dtype)) throw new HeroError(`${name}.${path}: a ${t.dtype} tensor cannot be a weight`);
+    for (const t of tensors.values()) {
       host += t.bytes.length;
       numel += t.shape.reduce((a, d) => a * d, 1);
     }
