@@ -5,6 +5,7 @@ import { HeroError } from '../core/errors';
 import type { LlavaNextConfig } from '../llava/config';
 import { clipVisionKeys } from '../clip/load';
 import { keySpecSize, type WeightPlan } from '../io/loader';
+import { numImageTokens } from '../llava/anyres';
 
 /** Environment variable that overrides the detected available memory (bytes), e.g. under a cgroup limit. */
 export const MEMORY_ENV = 'HERO_LVLM_AVAILABLE_MEMORY';
@@ -99,10 +100,8 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
 export function maxDecoderTokens(llava: LlavaNextConfig, textTokens: number, maxNewTokens: number): number {
   const v = llava.vision_config;
   const G = v.image_size / v.patch_size;
-  const visual = Math.max(...llava.image_grid_pinpoints.map(([h, w]) => {
-    const rows = Math.ceil(h / v.image_size) * G, cols = Math.ceil(w / v.image_size) * G;
-    return G * G + rows * cols + rows;
-  }));
+  // An image of a pinpoint's own size fills that grid with no padding: the most a pinpoint can give (AnyRes-2).
+  const visual = Math.max(...llava.image_grid_pinpoints.map((p) => numImageTokens(p, llava.image_grid_pinpoints, v.image_size, G)));
   return visual + textTokens + maxNewTokens;
 }
 
