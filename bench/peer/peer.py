@@ -77,7 +77,9 @@ def rot(x):
     return torch.cat([-x[..., h:], x[..., :h]], -1)
 
 
-def llama_layer(W, x, H, cos, sin, eps=1e-5):
+def llama_layer(W, x, H, cos, sin, cache=None, eps=1e-5):
+    """x [T, D] at the positions cos/sin give; with cache (keys, values [H, Tc, Dh]) the chunk attends to them
+    too (joined with torch.cat, as HF's cache does; the cache itself is left as it is)."""
     T, D = x.shape
     Dh = D // H
     rms = lambda t, w: w * (t * torch.rsqrt(t.pow(2).mean(-1, keepdim=True) + eps))
@@ -86,8 +88,11 @@ def llama_layer(W, x, H, cos, sin, eps=1e-5):
     k = (h @ W["self_attn.k_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
     v = (h @ W["self_attn.v_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
     q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+    if cache is not None:
+        k, v = torch.cat([cache[0], k], 1), torch.cat([cache[1], v], 1)
+    Tc = k.shape[1] - T
     s = (q @ k.transpose(-1, -2)) / Dh ** 0.5
-    s = s + torch.triu(torch.full((T, T), float("-inf")), 1)
+    s = s + torch.triu(torch.full((T, Tc + T), float("-inf")), Tc + 1)
     o = (torch.softmax(s, -1) @ v).transpose(0, 1).reshape(T, D)
     x = x + o @ W["self_attn.o_proj.weight"].T
     h = rms(x, W["post_attention_layernorm.weight"])
@@ -112,24 +117,6 @@ def blas():
                      else "reference" if "/blas/" in low or os.path.basename(low).startswith("libblas") else "unknown")
     kind = next((k for k in ("mkl", "openblas", "blis") if k in kinds), kinds[0] if kinds else "built-in")
     return {"libraries": sorted(libs), "kind": kind, "torch_config_blas": [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l]}
-
-
-def llama_step(W, x, H, cos, sin, cache, eps=1e-5):
-    """One decode position x [1, D] at position n = len(cache): appends its k, v to the cache (as HF's torch.cat does)."""
-    T, D = x.shape
-    Dh = D // H
-    rms = lambda t, w: w * (t * torch.rsqrt(t.pow(2).mean(-1, keepdim=True) + eps))
-    h = rms(x, W["input_layernorm.weight"])
-    q = (h @ W["self_attn.q_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
-    k = (h @ W["self_attn.k_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
-    v = (h @ W["self_attn.v_proj.weight"].T).view(T, H, Dh).transpose(0, 1)
-    q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
-    K, V = torch.cat([cache[0], k], 1), torch.cat([cache[1], v], 1)
-    o = (torch.softmax((q @ K.transpose(-1, -2)) / Dh ** 0.5, -1) @ V).transpose(0, 1).reshape(T, D)
-    x = x + o @ W["self_attn.o_proj.weight"].T
-    h = rms(x, W["post_attention_layernorm.weight"])
-    g = h @ W["mlp.gate_proj.weight"].T
-    return x + (g * torch.sigmoid(g) * (h @ W["mlp.up_proj.weight"].T)) @ W["mlp.down_proj.weight"].T
 
 
 def timed(fn, runs, warmup):
@@ -178,7 +165,7 @@ def main():
                     c1, s1 = rope(n + 1, Dh)
                     c1, s1 = c1[n:], s1[n:]
                     one = torch.randn(1, x.shape[1])
-                    step = lambda: [llama_step(W, one, a["heads"], c1, s1, cache) for _ in range(a["layers"])]
+                    step = lambda: [llama_layer(W, one, a["heads"], c1, s1, cache) for _ in range(a["layers"])]
                     dec[str(n)] = timed(step, 4, 1)
                 out[f"threads_{threads}"] = res
                 out[f"decode_threads_{threads}"] = dec
