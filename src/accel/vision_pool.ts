@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
-import { isWeightSource } from '../core/weights';
+import { weightLeaves } from '../core/weights';
 import type { ClipVisionConfig } from '../clip/config';
 import type { ClipVisionParams, VisionEncoder, VisionOutput, VisionTaps } from '../clip/vision';
 import { installedKernels, type KernelChoice } from './kernels';
@@ -61,11 +61,10 @@ export function spawnWorker(script: string, workerData: unknown, transferList: A
  * Every weight of a params tree on the host in fp32, by dotted path: resident tensors read back, streamed
  * groups (core/weights.ts) widened from their stored bytes. Workers hold their copy resident.
  */
-function hostLeaves(tree: unknown, prefix = '', out: Array<{ k: string; shape: readonly number[]; data: Float32Array }> = []): typeof out {
-  if (tree instanceof tf.Tensor) out.push({ k: prefix, shape: tree.shape, data: tree.dataSync() as Float32Array });
-  else if (isWeightSource(tree)) for (const l of tree.hostLeaves()) out.push({ k: `${prefix}.${l.path}`, shape: l.shape, data: l.data });
-  else if (tree && typeof tree === 'object') for (const [k, v] of Object.entries(tree)) hostLeaves(v, prefix ? `${prefix}.${k}` : k, out);
-  return out;
+function hostLeaves(tree: unknown): Array<{ k: string; shape: readonly number[]; data: Float32Array }> {
+  return weightLeaves(tree).flatMap(([k, x]) => (x instanceof tf.Tensor
+    ? [{ k, shape: x.shape, data: x.dataSync() as Float32Array }]
+    : x.hostLeaves().map((l) => ({ k: `${k}.${l.path}`, shape: l.shape, data: l.data }))));
 }
 
 export class VisionPool implements VisionEncoder {

@@ -45,30 +45,34 @@ export function useWeights<T, R>(w: Weights<T>, use: (p: T) => R): R {
   }
 }
 
-/** Every tensor reachable from a tree (arrays and plain objects); weight sources are not entered. */
-export function leafTensors(tree: unknown, out: tf.Tensor[] = []): tf.Tensor[] {
-  if (tree instanceof tf.Tensor) out.push(tree);
-  else if (Array.isArray(tree)) tree.forEach((x) => leafTensors(x, out));
-  else if (tree && typeof tree === 'object' && !isWeightSource(tree)) Object.values(tree).forEach((x) => leafTensors(x, out));
+/**
+ * Every leaf of a params tree by dotted path (`a.b.0.c`): its tensors, and each streamed group as one leaf
+ * (not entered). The one walk behind leafTensors, weightBytes, weightShapes and io/checkpoint.ts flattenTree.
+ */
+export function weightLeaves(tree: unknown, prefix = '', out: Array<[string, tf.Tensor | WeightSource<unknown>]> = []): Array<[string, tf.Tensor | WeightSource<unknown>]> {
+  if (tree instanceof tf.Tensor || isWeightSource(tree)) out.push([prefix, tree]);
+  else if (tree && typeof tree === 'object') for (const [k, v] of Object.entries(tree)) weightLeaves(v, prefix ? `${prefix}.${k}` : k, out);
   return out;
+}
+
+/** Every tensor reachable from a tree (arrays and plain objects); weight sources are not entered. */
+export function leafTensors(tree: unknown): tf.Tensor[] {
+  return weightLeaves(tree).flatMap(([, x]) => (x instanceof tf.Tensor ? [x] : []));
 }
 
 /** Bytes of a params tree: resident tensors in fp32 and sources' host bytes, split by kind. */
 export function weightBytes(tree: unknown): { resident: number; streamedHost: number; largestStreamedFp32: number } {
   const acc = { resident: 0, streamedHost: 0, largestStreamedFp32: 0 };
   const seen = new Set<tf.Tensor>(); // a tied lm_head holds the embedding's tensor: counted once
-  const walk = (x: unknown): void => {
+  for (const [, x] of weightLeaves(tree)) {
     if (x instanceof tf.Tensor) {
       if (!seen.has(x)) acc.resident += 4 * x.size;
       seen.add(x);
-    }
-    else if (isWeightSource(x)) {
+    } else {
       acc.streamedHost += x.hostBytes;
       acc.largestStreamedFp32 = Math.max(acc.largestStreamedFp32, x.fp32Bytes);
-    } else if (Array.isArray(x)) x.forEach(walk);
-    else if (x && typeof x === 'object') Object.values(x).forEach(walk);
-  };
-  walk(tree);
+    }
+  }
   return acc;
 }
 
@@ -97,9 +101,7 @@ export function residentWeights<T>(w: Weights<T>, what = 'weight group'): T {
 }
 
 /** Every weight's shape by dotted path: resident tensors and the leaves of streamed groups alike. */
-export function weightShapes(tree: unknown, prefix = '', out: Array<[string, readonly number[]]> = []): Array<[string, readonly number[]]> {
-  if (tree instanceof tf.Tensor) out.push([prefix, tree.shape]);
-  else if (isWeightSource(tree)) for (const l of tree.leafShapes()) out.push([`${prefix}.${l.path}`, l.shape]);
-  else if (tree && typeof tree === 'object') for (const [k, v] of Object.entries(tree)) weightShapes(v, prefix ? `${prefix}.${k}` : k, out);
-  return out;
+export function weightShapes(tree: unknown): Array<[string, readonly number[]]> {
+  return weightLeaves(tree).flatMap(([path, x]): Array<[string, readonly number[]]> =>
+    (x instanceof tf.Tensor ? [[path, x.shape]] : x.leafShapes().map((l) => [`${path}.${l.path}`, l.shape])));
 }

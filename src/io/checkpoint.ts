@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { SafetensorsDir } from './safetensors';
-import { isWeightSource } from '../core/weights';
+import { leafTensors, weightLeaves } from '../core/weights';
 
 /**
  * The one list of key renames. Canonical names are the pre-v4.52 llava-hf layout (what the goldens and the
@@ -102,20 +102,13 @@ export function nestByPath(leaves: ReadonlyMap<string, unknown>): Record<string,
 }
 
 /** Leaf tensors of a params tree by dotted path (the inverse of buildTree); streamed groups are not entered. */
-export function flattenTree(tree: unknown, prefix = '', out = new Map<string, tf.Tensor>()): Map<string, tf.Tensor> {
-  if (tree instanceof tf.Tensor) out.set(prefix, tree);
-  else if (tree && typeof tree === 'object' && !isWeightSource(tree)) {
-    for (const [k, v] of Object.entries(tree)) flattenTree(v, prefix ? `${prefix}.${k}` : k, out);
-  }
-  return out;
+export function flattenTree(tree: unknown): Map<string, tf.Tensor> {
+  return new Map(weightLeaves(tree).flatMap(([path, x]): Array<[string, tf.Tensor]> => (x instanceof tf.Tensor ? [[path, x]] : [])));
 }
 
 /** Disposes every tensor in a params tree (a streamed group holds none: its host bytes go with it). */
 export function disposeTree(tree: unknown): void {
-  if (tree instanceof tf.Tensor) tree.dispose();
-  else if (isWeightSource(tree)) return;
-  else if (Array.isArray(tree)) tree.forEach(disposeTree);
-  else if (tree && typeof tree === 'object') Object.values(tree).forEach(disposeTree);
+  for (const t of leafTensors(tree)) t.dispose();
 }
 
 /** Adds `<prefix>linear` keys to a spec: weight [out, in] and, when `bias`, bias [out]. */
