@@ -12,13 +12,13 @@ import { disposeClipModel, loadClipModel } from '../clip/load';
 import { checkSplit, installAccelerations, kvCacheFor, startDecoderPool, startVisionEncoder, type Accelerations, type DecoderPool, type VisionPool } from '../accel';
 import type { WeightResidency } from '../io/loader';
 import type { KvCache } from '../llama/kv_cache';
-import { llavaNextWeightPlan, loadLlavaNextConfig } from '../llava/load';
+import { llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
 import { clipModelWeightPlan } from '../clip/load';
 import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../report/memory';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
 import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
-import type { MethodSpec as GenericMethodSpec } from '../method';
+import type { Method, MethodSpec as GenericMethodSpec } from '../method';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
@@ -150,6 +150,24 @@ export function progress(log: (s: string) => void, tty = process.stderr.isTTY ==
     },
     end,
   };
+}
+
+/**
+ * The LLaVA-NeXT model of a run or trace: refuses a --model without config.json, chooses how its weights
+ * and those of the method's CLIP model (--clip, when the method reads one) are held (chooseWeights), and
+ * loads it with a progress bar. `workers` are the worker threads that will hold weights too.
+ */
+export function loadModelFlag(flags: ParsedFlags, modelDir: string, method: Method<unknown>, backend: string,
+  workers: { vision: number; decoder: number }, log: (s: string) => void): { model: LlavaNextModel; weights: WeightChoice; bar: Progress; loadMs: number } {
+  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
+  const clipDir = flags.clip as string | undefined;
+  const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && method.clip ? clipDir : undefined;
+  const weights = chooseWeights(flags, { model: modelDir, clip: clipUsed }, backend, workers, log);
+  const bar = progress(log);
+  bar.stage('loading the model');
+  const t0 = performance.now();
+  const model = loadLlavaNext(modelDir, (d, t) => bar.bar('loading', d, t), weights.residency);
+  return { model, weights, bar, loadMs: Math.floor((performance.now() - t0) * 1000) / 1000 };
 }
 
 export const INPUT_FLAGS: FlagSpecs = {

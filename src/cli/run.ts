@@ -10,10 +10,10 @@ import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
 import type { VisionPool } from '../accel';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
-import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
+import { disposeLlavaNext } from '../llava/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
 import { attentionMapLabels, methodByName, type MethodSpec } from '../methods';
@@ -63,19 +63,11 @@ async function main(argv: string[]): Promise<number> {
     if (flags.clip === undefined) flags.clip = d.clipDir;
     log(`model: the embedded default model — ${RANDOM_NOTE}`);
   } else if (!fs.existsSync(path.join(modelDir!, 'config.json'))) {
-    throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
+    throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`); // before the image is read
   }
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const { backend, accel } = await setupBackend(flags, log);
-  const clipDir = flags.clip as string | undefined;
-  const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && m.clip ? clipDir : undefined;
-  const weights = chooseWeights(flags, { model: modelDir!, clip: clipUsed }, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
-
-  const bar = progress(log);
-  bar.stage('loading the model');
-  const t0 = performance.now();
-  const model = loadLlavaNext(modelDir!, (d, t) => bar.bar('loading', d, t), weights.residency);
-  const loadMs = Math.floor((performance.now() - t0) * 1000) / 1000;
+  const { model, weights, bar, loadMs } = loadModelFlag(flags, modelDir!, m, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
   let method: MethodSpec | undefined;
   let pool: VisionPool | undefined;
   let decoderPool;

@@ -10,9 +10,9 @@ import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
 import type { VisionPool } from '../accel';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, chooseWeights, disposeMethodSpec, methodSpec, progress, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
-import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
+import { disposeLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
 import { methodByName, methodOf, type MethodSpec } from '../methods';
 import { runPipeline } from '../pipeline';
@@ -61,14 +61,9 @@ async function main(argv: string[]): Promise<number> {
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
   const { backend, accel } = await setupBackend(flags, log);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
-  const clipDir = flags.clip as string | undefined;
   const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
-  const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && m.clip ? clipDir : undefined;
-  const weights = chooseWeights(flags, { model: modelDir, clip: clipUsed }, backend, { vision: accel.visionWorkers, decoder: 1 }, log); // trace keeps the decoder in-process
-  const bar = progress(log);
-  bar.stage('loading the model');
-  const model = loadLlavaNext(modelDir, (d, t) => bar.bar('loading', d, t), weights.residency);
+  // trace keeps the decoder in-process
+  const { model, weights, bar } = loadModelFlag(flags, modelDir, m, backend, { vision: accel.visionWorkers, decoder: 1 }, log);
   let method: MethodSpec | undefined;
   let pool: VisionPool | undefined;
   try {
