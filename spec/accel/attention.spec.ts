@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { attend as attendReference, MASK_MIN } from '../../src/nn/attention';
 import { attend, activeKernels, REFERENCE_KERNELS } from '../../src/nn/kernels';
-import { attendPerHead } from '../../src/accel/attention';
+import { attendHeadByHead, attendPerHead, PER_HEAD_MIN_QUERIES } from '../../src/accel/attention';
 import { installKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { tidyAsync } from '../../src/core/scope';
 import { GOLDEN_BACKENDS, leaveBackend, useBackend } from '../util/fixtures';
@@ -33,16 +33,35 @@ describe.each(GOLDEN_BACKENDS)('Attn-1 · per-head attention equals the referenc
       const m = { none: undefined, '2d': raw([Tq, Tk]), 'per-batch': raw([B, 1, Tq, Tk]), 'per-head': raw([B, H, Tq, Tk]), shared4d: raw([1, 1, Tq, Tk]) }[mask];
       const opts = { mask: m, scaleQueryFirst, keepProbs: true };
       const ref = attendReference(q, k, v, 0.37, opts);
-      const fast = attendPerHead(q, k, v, 0.37, opts);
+      const fast = attendHeadByHead(q, k, v, 0.37, opts);
       await expectCloseAsync(fast.out, ref.out, TOL.sameMath, 'out');
       await expectCloseAsync(fast.probs!, ref.probs!, TOL.sameMath, 'probs');
     })), { numRuns: 40 });
   });
 
   it('materialises the probabilities only when asked', () => tf.tidy(() => {
-    const q = tf.randomNormal([1, 2, 3, 4], 0, 1, 'float32', 9) as tf.Tensor4D;
-    expect(attendPerHead(q, q, q, 0.5).probs).toBeUndefined();
-    expect(attendPerHead(q, q, q, 0.5, { keepProbs: true }).probs!.shape).toEqual([1, 2, 3, 3]);
+    for (const Tq of [3, PER_HEAD_MIN_QUERIES]) {
+      const q = tf.randomNormal([1, 2, Tq, 4], 0, 1, 'float32', 9) as tf.Tensor4D;
+      expect(attendPerHead(q, q, q, 0.5).probs).toBeUndefined();
+      expect(attendPerHead(q, q, q, 0.5, { keepProbs: true }).probs!.shape).toEqual([1, 2, Tq, Tq]);
+    }
+  }));
+
+  // The installed kernel runs the reference below PER_HEAD_MIN_QUERIES query rows (a decode step) and the
+  // loop from there (a prefill chunk): each side is the exact same computation as the one it picks.
+  it.each([1, PER_HEAD_MIN_QUERIES - 1, PER_HEAD_MIN_QUERIES, PER_HEAD_MIN_QUERIES + 5])('with %i query rows it runs the path the row count picks, bit for bit', (Tq) => tidyAsync(async () => {
+    const [H, Tk, Dh] = [3, Tq + 4, 5];
+    const q = tf.randomNormal([1, H, Tq, Dh], 0, 2, 'float32', Tq) as tf.Tensor4D;
+    const k = tf.randomNormal([1, H, Tk, Dh], 0, 2, 'float32', Tq + 1) as tf.Tensor4D;
+    const v = tf.randomNormal([1, H, Tk, Dh], 0, 2, 'float32', Tq + 2) as tf.Tensor4D;
+    const mask = tf.where(tf.less(tf.randomUniform([Tq, Tk], 0, 1, 'float32', Tq + 3), 0.2), tf.fill([Tq, Tk], MASK_MIN), tf.zeros([Tq, Tk]));
+    const opts = { mask, keepProbs: true };
+    const picked = Tq < PER_HEAD_MIN_QUERIES ? attendReference(q, k, v, 0.37, opts) : attendHeadByHead(q, k, v, 0.37, opts);
+    const other = Tq < PER_HEAD_MIN_QUERIES ? attendHeadByHead(q, k, v, 0.37, opts) : attendReference(q, k, v, 0.37, opts);
+    const got = attendPerHead(q, k, v, 0.37, opts);
+    expect(Array.from(await got.out.data())).toEqual(Array.from(await picked.out.data()));
+    expect(Array.from(await got.probs!.data())).toEqual(Array.from(await picked.probs!.data()));
+    await expectCloseAsync(got.out, other.out, TOL.sameMath, 'out against the other path');
   }));
 
   it('nn/kernels `attend` runs the reference until per-head is installed, and the reference again after', () => tidyAsync(async () => {

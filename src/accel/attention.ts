@@ -8,11 +8,24 @@
  * heads are taken out with `gather` (wasm's `slice` copies its whole input on every call), and the
  * probabilities are stacked back only when `keepProbs` (tapped layers). Installed on wasm by default
  * (src/accel/index.ts).
+ *
+ * Taking the heads out costs a fixed amount per call that does not depend on the number of queries (wasm's
+ * gather moves ~30 M values/s): at 16 heads of 128 over 2673 cached keys, ~440 ms, against ~14 ms for the
+ * naive batched product of one query row. So a call with few query rows — a decode step — runs the
+ * reference `attend` as it is, and the loop is kept for prefill chunks (PER_HEAD_MIN_QUERIES).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttendOptions } from '../nn/attention';
+import { attend, type AttendOptions } from '../nn/attention';
 
 /**
+ * The number of query rows from which the per-head loop is used; below it the reference runs. Measured on
+ * wasm (bench/README.md, "Attention for a few query rows"): the two cross between 40 and 48 rows, at 583
+ * and at 2673 keys alike, since both costs grow with the number of keys.
+ */
+export const PER_HEAD_MIN_QUERIES = 48;
+
+/**
+ * The installed kernel: the head-by-head loop from PER_HEAD_MIN_QUERIES query rows, the reference below.
  * @param q [B, H, Tq, Dh]
  * @param k [B, H, Tk, Dh]
  * @param v [B, H, Tk, Dh]
@@ -20,6 +33,24 @@ import type { AttendOptions } from '../nn/attention';
  * @returns out [B, H, Tq, Dh]; probs [B, H, Tq, Tk] only with keepProbs
  */
 export function attendPerHead(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number,
+  opts: AttendOptions = {}): { out: tf.Tensor4D; probs?: tf.Tensor4D } {
+  if (q.shape[2] >= PER_HEAD_MIN_QUERIES) return attendHeadByHead(q, k, v, scale, opts);
+  const { out, probs } = attend(q, k, v, scale, opts);                               // few rows: the reference
+  if (opts.keepProbs) return { out, probs };
+  probs!.dispose();
+  return { out };
+}
+
+/**
+ * The head-by-head loop itself, whatever the number of query rows (attendPerHead picks it from
+ * PER_HEAD_MIN_QUERIES rows; exported for the spec).
+ * @param q [B, H, Tq, Dh]
+ * @param k [B, H, Tk, Dh]
+ * @param v [B, H, Tk, Dh]
+ * @param opts.mask additive, [Tq, Tk] or [B|1, H|1, Tq, Tk]
+ * @returns out [B, H, Tq, Dh]; probs [B, H, Tq, Tk] only with keepProbs
+ */
+export function attendHeadByHead(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number,
   opts: AttendOptions = {}): { out: tf.Tensor4D; probs?: tf.Tensor4D } {
   const [B, H, Tq, Dh] = q.shape;
   const Tk = k.shape[2];
