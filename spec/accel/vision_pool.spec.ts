@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { disposeVisionOutput, visionModel, type VisionTaps } from '../../src/clip/vision';
-import { splitCrops, VisionPool } from '../../src/accel/vision_pool';
+import { sharedStoredTensors, splitCrops, VisionPool } from '../../src/accel/vision_pool';
+import { isWeightSource } from '../../src/core/weights';
+import { StoredWeights } from '../../src/io/stored';
 import { chooseAccelerations } from '../../src/accel';
 import { installedKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { type ClipModel } from '../../src/clip/model';
@@ -15,6 +17,24 @@ import { leaveBackend, modelDir, POOL_BACKENDS, useBackend } from '../util/fixtu
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { loadClipModel, disposeClipModel } from '../../src/clip/load';
+
+describe('sharedStoredTensors', () => {
+  it("hands on the loader's SharedArrayBuffer bytes as they are, and copies other bytes once into a shared buffer", () => {
+    const sab = new Uint8Array(new SharedArrayBuffer(16)).fill(7);
+    const plain = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    const g = new StoredWeights('g', new Map([
+      ['a.weight', { dtype: 'F32' as const, shape: [2, 2], bytes: Buffer.from(sab.buffer, 0, 16) }],
+      ['b.weight', { dtype: 'F16' as const, shape: [4], bytes: plain }],
+    ]));
+    const [a, b] = sharedStoredTensors(g);
+    expect(a.bytes.buffer).toBe(sab.buffer);
+    expect([a.path, a.dtype, a.shape]).toEqual(['a.weight', 'F32', [2, 2]]);
+    expect(b.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(b.bytes.buffer).not.toBe(plain.buffer);
+    expect(Array.from(b.bytes)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(isWeightSource(g)).toBe(true);
+  });
+});
 
 describe('splitCrops', () => {
   it('covers 0..P with min(W, P) contiguous ranges whose sizes differ by at most one', () => {
@@ -75,6 +95,32 @@ describe('splitCrops', () => {
     expect(() => pool.encode(px)).toThrow(HeroError);
     expect(() => pool.encode(px)).toThrow(/vision worker 0: .*pixel_values/);
     px.dispose();
+  });
+
+  it('a pool over streamed weights (stored bytes shared with the workers) computes what a pool over the same weights resident computes, bit for bit', async () => {
+    const streamed = loadClipModel(modelDir('clip-tiny'), 'streamed');
+    const layers = streamed.params.vision_model.encoder.layers;
+    expect(layers.length).toBeGreaterThan(0);
+    expect(layers.every((l) => l instanceof StoredWeights)).toBe(true);
+    const sp = VisionPool.start(streamed.params.vision_model, streamed.vision, 2, chooseAccelerations(backend).kernels);
+    const S = m.vision.image_size, L = m.vision.num_hidden_layers;
+    const px = tf.randomNormal([3, 3, S, S], 0, 1, 'float32', 11) as tf.Tensor4D;
+    const taps: VisionTaps = { hiddenStates: [0, L], attentions: [1], queryKey: [0], clsAttention: 'all' };
+    try {
+      const a = pool.encode(px, taps), b = sp.encode(px, taps);
+      const pairs: Array<[string, tf.Tensor | undefined, tf.Tensor | undefined]> = [['last_hidden_state', a.lastHiddenState, b.lastHiddenState], ['pooled', a.pooled, b.pooled]];
+      for (const f of ['hiddenStates', 'attentions', 'queries', 'keys', 'clsAttention'] as const) a[f].forEach((t, i) => pairs.push([`${f}[${i}]`, t, b[f][i]]));
+      for (const [name, x, y] of pairs) {
+        expect([name, y !== undefined]).toEqual([name, x !== undefined]);
+        if (x) expect([name, Array.from(y!.dataSync())]).toEqual([name, Array.from(x.dataSync())]);
+      }
+      disposeVisionOutput(a);
+      disposeVisionOutput(b);
+    } finally {
+      px.dispose();
+      await sp.close();
+      disposeClipModel(streamed);
+    }
   });
 
   it('rejects a worker count that is not a positive integer', () => {

@@ -38,7 +38,7 @@ import { KvCache } from '../llama/kv_cache';
 import { rmsNorm } from '../nn/norm';
 import { linear } from '../nn/kernels';
 import { installedKernels, type KernelChoice } from './kernels';
-import { spawnWorker, STATE } from './vision_pool';
+import { sharedStoredTensors, spawnWorker, STATE } from './vision_pool';
 
 /** How long `start` waits for a worker to load tfjs and its weights. */
 const START_TIMEOUT_MS = 120_000;
@@ -198,16 +198,7 @@ export class PoolKvCache extends KvCache {
 /** The leaves of a layer group on the host: each leaf's stored bytes (streamed), or its fp32 values. */
 function layerLeaves(group: Weights<DecoderLayerParams>): Array<{ path: string; shape: readonly number[]; f32?: Float32Array; stored?: { dtype: DType; bytes: Uint8Array } }> {
   if (group instanceof StoredWeights) {
-    return [...(group as StoredWeights<DecoderLayerParams>).tensors].map(([path, t]) => {
-      let bytes: Uint8Array = t.bytes;
-      if (!(bytes.buffer instanceof SharedArrayBuffer)) {
-        // A source not made by the loader: one shared copy for every worker.
-        const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
-        shared.set(bytes);
-        bytes = shared;
-      }
-      return { path, shape: t.shape, stored: { dtype: t.dtype, bytes } };
-    });
+    return sharedStoredTensors(group).map(({ path, shape, dtype, bytes }) => ({ path, shape, stored: { dtype, bytes } }));
   }
   if (isWeightSource(group)) return group.hostLeaves().map((l) => ({ path: l.path, shape: l.shape, f32: l.data }));
   const out: Array<{ path: string; shape: readonly number[]; f32: Float32Array }> = [];

@@ -1,8 +1,10 @@
 /**
  * The CLIP vision tower over worker threads: the crops of an image are split between W workers, each a
- * separate tfjs instance (tfjs-wasm is single-threaded, so this is how a multi-core CPU is used). The
- * weights are copied into every worker once, when the pool starts; `encode` then only moves pixels in and
- * the tapped outputs back.
+ * separate tfjs instance (tfjs-wasm is single-threaded, so this is how a multi-core CPU is used). Resident
+ * weights are copied into every worker once, when the pool starts; streamed encoder layers (io/stored.ts,
+ * bytes in SharedArrayBuffers) are not copied at all: every worker sees the same stored bytes and widens
+ * one layer at a time while it uses it, as the in-process streamed tower does. `encode` then only moves
+ * pixels in and the tapped outputs back.
  *
  * `encode` is synchronous, like `visionModel`, so the pipeline does not change shape: the main thread
  * posts the jobs and blocks on a shared flag (Atomics.wait) until each worker has posted its result, which
@@ -16,7 +18,9 @@ import * as fs from 'fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
-import { weightLeaves } from '../core/weights';
+import { isWeightSource, weightLeaves } from '../core/weights';
+import type { DType } from '../io/safetensors';
+import { StoredWeights } from '../io/stored';
 import type { ClipVisionConfig } from '../clip/config';
 import type { ClipVisionParams, VisionEncoder, VisionOutput, VisionTaps } from '../clip/vision';
 import { installedKernels, type KernelChoice } from './kernels';
@@ -57,14 +61,56 @@ export function spawnWorker(script: string, workerData: unknown, transferList: A
     { eval: true, workerData, transferList: transfer as never });
 }
 
+/** A stored tensor as it crosses threads: its bytes in a SharedArrayBuffer, seen by every worker, never copied. */
+export interface SharedStoredTensor { readonly path: string; readonly dtype: DType; readonly shape: number[]; readonly bytes: Uint8Array }
+
 /**
- * Every weight of a params tree on the host in fp32, by dotted path: resident tensors read back, streamed
- * groups (core/weights.ts) widened from their stored bytes. Workers hold their copy resident.
+ * The tensors of a streamed group with their bytes in SharedArrayBuffers: the loader's own (no copy), or
+ * — for a group not made by the loader — one shared copy for every worker.
  */
-function hostLeaves(tree: unknown): Array<{ k: string; shape: readonly number[]; data: Float32Array }> {
-  return weightLeaves(tree).flatMap(([k, x]) => (x instanceof tf.Tensor
-    ? [{ k, shape: x.shape, data: x.dataSync() as Float32Array }]
-    : x.hostLeaves().map((l) => ({ k: `${k}.${l.path}`, shape: l.shape, data: l.data }))));
+export function sharedStoredTensors(group: StoredWeights<unknown>): SharedStoredTensor[] {
+  return [...group.tensors].map(([path, t]) => {
+    let bytes: Uint8Array = t.bytes;
+    if (!(bytes.buffer instanceof SharedArrayBuffer)) {
+      const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+      shared.set(bytes);
+      bytes = shared;
+    }
+    return { path, dtype: t.dtype, shape: [...t.shape], bytes };
+  });
+}
+
+/**
+ * A vision worker's weights by dotted path: resident leaves as fp32 host arrays (a copy for each worker to
+ * take over), streamed groups as their shared stored bytes.
+ */
+export interface VisionWorkerWeights {
+  readonly resident: Record<string, HostTensor>;
+  readonly streamed: Record<string, SharedStoredTensor[]>;
+}
+
+/**
+ * One worker's weights from a params tree: resident tensors read back (a fresh copy: the cpu backend's
+ * dataSync is the tensor's own storage, which must not be transferred away), streamed groups shared; a
+ * weight source that is not stored bytes is widened to fp32 on the host.
+ */
+function workerWeights(tree: unknown): VisionWorkerWeights {
+  const resident: Record<string, HostTensor> = {}, streamed: Record<string, SharedStoredTensor[]> = {};
+  for (const [k, x] of weightLeaves(tree)) {
+    if (x instanceof StoredWeights) streamed[k] = sharedStoredTensors(x);
+    else if (isWeightSource(x)) for (const l of x.hostLeaves()) resident[`${k}.${l.path}`] = { shape: [...l.shape], data: l.data };
+    else resident[k] = { shape: [...x.shape], data: (x.dataSync() as Float32Array).slice() };
+  }
+  return { resident, streamed };
+}
+
+/** The params tree a worker rebuilds from its VisionWorkerWeights: resident tensors, and StoredWeights over the shared bytes. */
+export function workerTree<T>(w: VisionWorkerWeights, build: (leaves: Map<string, unknown>) => T): T {
+  const leaves = new Map<string, unknown>(Object.entries(w.resident).map(([k, x]) => [k, tf.tensor(x.data, x.shape)]));
+  for (const [k, ts] of Object.entries(w.streamed)) {
+    leaves.set(k, new StoredWeights(k, new Map(ts.map((t) => [t.path, { dtype: t.dtype, shape: t.shape, bytes: Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) }]))));
+  }
+  return build(leaves);
 }
 
 export class VisionPool implements VisionEncoder {
@@ -80,8 +126,9 @@ export class VisionPool implements VisionEncoder {
   workerKernels: KernelChoice[] = [];
 
   /**
-   * Starts `workers` threads on the active backend ('wasm' or 'cpu') and copies `params` into each; each
-   * installs `kernels` (default: the ones installed in this thread). Blocks until every worker holds its weights.
+   * Starts `workers` threads on the active backend ('wasm' or 'cpu') and hands each `params` (resident
+   * leaves copied, streamed groups shared); each installs `kernels` (default: the ones installed in this
+   * thread). Blocks until every worker holds its weights.
    */
   static start(params: ClipVisionParams, config: ClipVisionConfig, workers: number, kernels: KernelChoice = installedKernels()): VisionPool {
     if (!Number.isInteger(workers) || workers < 1) throw new HeroError(`vision workers: expected an integer ≥ 1, got ${workers}`);
@@ -89,17 +136,13 @@ export class VisionPool implements VisionEncoder {
     if (backend !== 'wasm' && backend !== 'cpu') {
       throw new HeroError(`vision workers: run on the wasm or cpu backend (the active one is '${backend}', which is multi-threaded itself)`);
     }
-    // Read every weight once; each worker gets its own copy to take over (and the cpu backend's dataSync
-    // is the tensor's own storage, which must not be transferred away).
-    const leaves = hostLeaves(params);
     const ws: Worker[] = [], ports: MessagePort[] = [], ctrl: Int32Array[] = [];
     for (let w = 0; w < workers; w++) {
-      const weights: Record<string, HostTensor> = {};
-      for (const { k, shape, data } of leaves) weights[k] = { shape: [...shape], data: data.slice() };
+      const weights = workerWeights(params); // each worker takes over its own resident copy; stored bytes are shared
       const c = new Int32Array(new SharedArrayBuffer(8));
       c[0] = STATE.busy;
       const { port1, port2 } = new MessageChannel();
-      ws.push(spawnWorker('vision_worker', { weights, config, backend, kernels, ctrl: c, port: port2 }, Object.values(weights).map((x) => x.data.buffer as ArrayBuffer), port2));
+      ws.push(spawnWorker('vision_worker', { weights, config, backend, kernels, ctrl: c, port: port2 }, Object.values(weights.resident).map((x) => x.data.buffer as ArrayBuffer), port2));
       ws[w].unref(); // an idle pool never keeps the process alive
       ports.push(port1);
       ctrl.push(c);
@@ -155,10 +198,14 @@ export class VisionPool implements VisionEncoder {
     };
   }
 
-  /** Waits for the first `n` workers to finish their job and takes their messages. */
+  /**
+   * Waits for the first `n` workers to finish their job and takes their messages; a failure is reported
+   * after every one of them has replied, so that no reply is left on a port for the next job.
+   */
   private collect(n = this.size, onLayer?: (done: number, total: number) => void, timeoutMs = Infinity): unknown[] {
     const L = this.config.num_hidden_layers;
-    const out: unknown[] = [];
+    const msgs: Array<{ error?: string } | undefined> = [];
+    const failed: boolean[] = [];
     const t0 = Date.now();
     for (let w = 0; w < n; w++) {
       while (Atomics.load(this.ctrl[w], 0) === STATE.busy) {
@@ -166,13 +213,12 @@ export class VisionPool implements VisionEncoder {
         Atomics.wait(this.ctrl[w], 0, STATE.busy, 250);
         if (onLayer) onLayer(Math.min(...this.ctrl.slice(0, n).map((c) => Atomics.load(c, 1))), L);
       }
-      const msg = receiveMessageOnPort(this.ports[w])?.message as { error?: string } | undefined;
-      if (Atomics.load(this.ctrl[w], 0) === STATE.failed || !msg || msg.error !== undefined) {
-        throw new HeroError(`vision worker ${w}: ${msg?.error ?? 'no result'}`);
-      }
-      out.push(msg);
+      msgs.push(receiveMessageOnPort(this.ports[w])?.message as { error?: string } | undefined);
+      failed.push(Atomics.load(this.ctrl[w], 0) === STATE.failed);
     }
-    return out;
+    const bad = msgs.findIndex((m, w) => failed[w] || !m || m.error !== undefined);
+    if (bad >= 0) throw new HeroError(`vision worker ${bad}: ${msgs[bad]?.error ?? 'no result'}`);
+    return msgs;
   }
 
   /** Stops the workers. */

@@ -1,5 +1,6 @@
 /**
- * One worker of a VisionPool (vision_pool.ts): its own tfjs backend and copy of the vision weights; runs
+ * One worker of a VisionPool (vision_pool.ts): its own tfjs backend, its copy of the resident vision weights
+ * and the shared stored bytes of the streamed layers (widened one layer at a time by useWeights); runs
  * `visionModel` (with its parent's kernels) on the crops it is sent and posts the tapped outputs back as host arrays. Every reply
  * (ready, result, error) is followed by a state change on the shared control word and a notify.
  */
@@ -10,10 +11,10 @@ import { buildTree } from '../io/checkpoint';
 import type { ClipVisionConfig } from '../clip/config';
 import { disposeVisionOutput, visionModel, type ClipVisionParams, type VisionTaps } from '../clip/vision';
 import { installKernels, installedKernels, type KernelChoice } from './kernels';
-import { STATE, type HostTensor, type WorkerResult } from './vision_pool';
+import { STATE, workerTree, type HostTensor, type VisionWorkerWeights, type WorkerResult } from './vision_pool';
 
 const { weights, config, backend, kernels, ctrl, port } = workerData as {
-  weights: Record<string, HostTensor>; config: ClipVisionConfig; backend: BackendName; kernels: KernelChoice; ctrl: Int32Array; port: MessagePort;
+  weights: VisionWorkerWeights; config: ClipVisionConfig; backend: BackendName; kernels: KernelChoice; ctrl: Int32Array; port: MessagePort;
 };
 
 function reply(msg: unknown, state: number, transfer: ArrayBuffer[] = []): void {
@@ -31,7 +32,7 @@ process.on('uncaughtException', (e) => reply({ error: `crashed: ${e.message}` },
 (async () => {
   await initBackend(backend);
   installKernels(kernels); // the parent's choice: the same kernels in every thread
-  const params = buildTree<ClipVisionParams>(new Map(Object.entries(weights).map(([k, w]) => [k, tf.tensor(w.data, w.shape)])));
+  const params = workerTree(weights, (leaves) => buildTree<ClipVisionParams>(leaves));
   port.on('message', (job: { pixels: HostTensor; taps: VisionTaps }) => {
     try {
       const px = tf.tensor4d(job.pixels.data, job.pixels.shape as [number, number, number, number]);
