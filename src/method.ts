@@ -11,7 +11,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from './core/errors';
 import type { FlagSpecs, ParsedFlags } from './cli/args';
-import type { VisionTaps } from './clip/vision';
+import type { VisionEncoder, VisionTaps } from './clip/vision';
 import type { ClipModel } from './clip/model';
 import type { LlavaNextModel } from './llava/model';
 import type { ImageProcessorConfig } from './llava/image_processor';
@@ -34,6 +34,11 @@ export interface MethodSpec<O = unknown> {
   readonly options?: O;
   readonly clip?: ClipModel | null;
   readonly clipTextIds?: readonly number[] | null;
+  /**
+   * The separate CLIP model's vision tower as an acceleration (src/accel/vision_pool.ts, chosen by the CLI
+   * with --vision-workers); default: `visionModel` in-process on `clip`'s weights.
+   */
+  readonly clipEncoder?: VisionEncoder;
 }
 
 /** The prompt as the decoder sees it: image rows [imageStart, imageEnd) of `ids` (contiguous). */

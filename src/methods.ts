@@ -8,6 +8,7 @@ import type { FlagSpecs } from './cli/args';
 import type { ClipModel } from './clip/model';
 import type { LlavaNextModel } from './llava/model';
 import type { PruneResult, VisualContext } from './llava/pruning';
+import type { VisionEncoder } from './clip/vision';
 import { stageTimer, type AttentionMark, type Method, type MethodSpec as AnyMethodSpec, type TraceTensors } from './method';
 import { heroMethod } from './hero/method';
 import type { HeroOptions } from './hero/options';
@@ -30,7 +31,7 @@ export type MethodName = (typeof METHOD_NAMES)[number];
 /** A configured method by name (the options each method's `configure` returns). */
 export type MethodSpec =
   | { readonly name: 'none'; readonly options?: Record<string, never> }
-  | { readonly name: 'hero'; readonly options: HeroOptions; readonly clip: ClipModel | null; readonly clipTextIds: readonly number[] | null }
+  | { readonly name: 'hero'; readonly options: HeroOptions; readonly clip: ClipModel | null; readonly clipTextIds: readonly number[] | null; readonly clipEncoder?: VisionEncoder }
   | { readonly name: 'fastervlm'; readonly options: FasterVlmOptions }
   | { readonly name: 'hired'; readonly options: HiredOptions }
   | { readonly name: 'globalcom2'; readonly options: GlobalCom2Options }

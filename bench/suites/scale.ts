@@ -1,7 +1,8 @@
 /**
  * scale: the whole `hero-lvlm run` on real shapes — the llava-v1.6-vicuna-7b-shaped checkpoint in f16 and
  * the CLIP ViT-L/14-336-shaped one (random weights, `hero-lvlm random-weights`), HERO at r = 0.2 with 8 new
- * tokens (r = 1.0 too with --scale-full), the decoder over --decoder-workers threads — as a child process, so what is measured is what a user gets:
+ * tokens (r = 1.0 too with --scale-full), the vision towers over --vision-workers threads and the decoder over
+ * --decoder-workers threads — as a child process, so what is measured is what a user gets:
  * the time per stage (report.json timings_ms) and the peak resident set (the kernel's VmHWM of the child,
  * read from /proc until it exits). Not in the default suites: it takes tens of minutes.
  */
@@ -80,10 +81,9 @@ export async function scaleSuite(opts: BenchOptions, backend: BackendName): Prom
     const out = fs.mkdtempSync(path.join(opts.tmp, 'scale-'));
     const args = ['--model', model, '--clip', clip, '--image', path.join(ROOT, 'docs', 'assets', 'example.png'),
       '--prompt', 'What is in the picture?', '--ratio', String(ratio), '--max-new-tokens', '8', '--backend', backend, '--out', out,
-      // The decoder over --decoder-workers threads (streamed weights: the workers share the host bytes). The vision
-      // tower stays in-process: VisionPool copies it in fp32 into every worker, which next to the 14 GB of f16
-      // decoder weights on the host would pass the 20 GiB this run is meant to stay under.
-      '--decoder-workers', String(opts.decoderWorkers)];
+      // Both vision towers (LLaVA's, then HERO's CLIP) over --vision-workers threads and the decoder over
+      // --decoder-workers threads; with streamed weights every worker shares the host bytes and widens one layer at a time.
+      '--vision-workers', String(Math.max(1, opts.visionWorkers)), '--decoder-workers', String(opts.decoderWorkers)];
     console.log(`scale   hero-lvlm run ${args.join(' ')}`);
     const r = await runOnce(args, { ...process.env });
     const reportFile = path.join(out, 'report.json');

@@ -6,12 +6,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { disposeVisionOutput, visionModel, type VisionTaps } from '../../src/clip/vision';
-import { sharedStoredTensors, splitCrops, VisionPool } from '../../src/accel/vision_pool';
+import { LazyVisionPool, sharedStoredTensors, splitCrops, VisionPool } from '../../src/accel/vision_pool';
 import { isWeightSource } from '../../src/core/weights';
 import { StoredWeights } from '../../src/io/stored';
 import { chooseAccelerations } from '../../src/accel';
 import { installedKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
-import { type ClipModel } from '../../src/clip/model';
+import { imageFeatures, type ClipModel } from '../../src/clip/model';
 import { HeroError } from '../../src/core/errors';
 import { leaveBackend, modelDir, POOL_BACKENDS, useBackend } from '../util/fixtures';
 import { expectClose } from '../util/close';
@@ -121,6 +121,26 @@ describe('splitCrops', () => {
       await sp.close();
       disposeClipModel(streamed);
     }
+  });
+
+  it("LazyVisionPool starts its workers on the first encode (HERO's CLIP pass: get_image_features through them equals the in-process one) and refuses to encode once closed", async () => {
+    let starts = 0;
+    const lazy = new LazyVisionPool(() => { starts++; return VisionPool.start(m.params.vision_model, m.vision, 2, chooseAccelerations(backend).kernels); });
+    const S = m.vision.image_size;
+    const px = tf.randomNormal([4, 3, S, S], 0, 1, 'float32', 21) as tf.Tensor4D;
+    try {
+      expect([starts, lazy.started]).toEqual([0, false]);
+      const fast = imageFeatures(m, px, lazy), plain = imageFeatures(m, px);                // [K, Dp]
+      expect([starts, lazy.started]).toEqual([1, true]);
+      expectClose(fast, plain, TOL.sameMath, 'image_embeds');
+      imageFeatures(m, px, lazy).dispose();
+      expect(starts).toBe(1);
+      tf.dispose([fast, plain]);
+    } finally {
+      await lazy.close();
+    }
+    expect(() => lazy.encode(px)).toThrow(/the pool is closed/);
+    px.dispose();
   });
 
   it('rejects a worker count that is not a positive integer', () => {

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCli } from '../util/cli';
-import { loadCase, modelDir, imagePath, GOLDEN_BACKENDS, type GoldenCase } from '../util/fixtures';
+import { loadCase, modelDir, imagePath, GOLDEN_BACKENDS, POOL_BACKENDS, type GoldenCase } from '../util/fixtures';
 import { HERO_CASES, HERO_TRACE_NAMES, HERO_TRACE_SKIP, heroCaseInputs, heroTraceArgs } from '../util/golden_traces';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { compare } from '../util/close';
@@ -73,6 +73,25 @@ describe.each([...GOLDEN_BACKENDS])('HERO-1 … HERO-6 HERO-LAYOUT · `hero-lvlm
     const out = path.join(tmp, `${name}_${backend}.safetensors`);
     const r = runCli(['trace', '--backend', backend, ...heroTraceArgs(gc), '--out', out]);
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const f = SafetensorsFile.open(out);
+    try {
+      checkAgainstGolden(gc, (n) => (f.has(n) ? { shape: f.info(n).shape, values: f.info(n).dtype === 'F32' ? f.readFloat32(n) : f.readNumbers(n) } : undefined));
+    } finally {
+      f.close();
+    }
+  });
+});
+
+// Both vision towers over two worker threads: LLaVA's (VisionPool) and the separate CLIP's for HERO-2's
+// relevance pass (LazyVisionPool, started once the image is encoded). The same goldens must hold.
+(POOL_BACKENDS.includes('wasm') ? describe : describe.skip)('HERO-2 · `hero-lvlm trace --method hero --vision-workers 2` (wasm)', () => {
+  it.each(CASES.slice(0, 2))('%s', (name) => {
+    const gc = loadCase(name);
+    const out = path.join(tmp, `${name}_wasm_workers.safetensors`);
+    const r = runCli(['trace', '--backend', 'wasm', ...heroTraceArgs(gc), '--vision-workers', '2', '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stderr).toContain('vision tower: 2 worker threads');
+    expect(r.stderr).toContain("CLIP vision tower (hero's relevance pass): 2 worker threads");
     const f = SafetensorsFile.open(out);
     try {
       checkAgainstGolden(gc, (n) => (f.has(n) ? { shape: f.info(n).shape, values: f.info(n).dtype === 'F32' ? f.readFloat32(n) : f.readNumbers(n) } : undefined));

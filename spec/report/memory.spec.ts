@@ -81,6 +81,19 @@ describe('report/memory · runMemoryEstimate', () => {
       }));
   });
 
+  it("vision workers over streamed weights hold a widened layer each, not the tower; HERO's CLIP pool counts when it is the larger", () => {
+    const v = llava.vision_config, W = 2;
+    const resident = runMemoryEstimate(llava, [plan(1e6)], 50, W), streamed = runMemoryEstimate(llava, [plan(0, 1e6, 10)], 50, W);
+    // the two differ by W × (the tower − its non-layer weights − one layer): (L − 1) layers per worker
+    const layerBytes = (resident.parts.visionWorkers - streamed.parts.visionWorkers) / (W * (v.num_hidden_layers - 1));
+    const D = v.hidden_size, I = v.intermediate_size;
+    expect(layerBytes).toBe(4 * (4 * (D * D + D) + 2 * D + 2 * D + D * I + I + I * D + D)); // q,k,v,o (+bias), 2 LayerNorms, fc1, fc2
+    const wider = { ...v, hidden_size: 2 * v.hidden_size, intermediate_size: 2 * v.intermediate_size };
+    expect(runMemoryEstimate(llava, [plan(1e6)], 50, W, false, 1, wider).parts.visionWorkers).toBeGreaterThan(resident.parts.visionWorkers);
+    expect(runMemoryEstimate(llava, [plan(1e6)], 50, W, false, 1, v).parts.visionWorkers).toBe(resident.parts.visionWorkers);
+    expect(runMemoryEstimate(llava, [plan(1e6)], 50, 1, false, 1, wider).parts.visionWorkers).toBe(0);
+  });
+
   it('a host KV cache leaves two layers\' worth on the backend and moves the rest to the host', () => {
     const c = withText(llava, { num_hidden_layers: 8 });
     const dev = runMemoryEstimate(c, [plan(0)], 1000, 1, false), host = runMemoryEstimate(c, [plan(0)], 1000, 1, true);

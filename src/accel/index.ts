@@ -24,7 +24,7 @@ import type { LlamaParams } from '../llama/decoder';
 import { DecoderPool } from './decoder_pool';
 
 export { installKernels, installedKernels, REFERENCE_CHOICE, type KernelChoice, type AttentionKernel, type LinearKernel } from './kernels';
-export { VisionPool } from './vision_pool';
+export { LazyVisionPool, VisionPool } from './vision_pool';
 export { HostKvCache } from './kv_host';
 export { checkSplit, DecoderPool, PoolKvCache } from './decoder_pool';
 

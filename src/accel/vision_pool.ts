@@ -227,3 +227,29 @@ export class VisionPool implements VisionEncoder {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
+
+/**
+ * A VisionPool started on its first `encode`: the CLI hands one to HERO's CLIP pass (src/hero/method.ts),
+ * which runs after the LLaVA tower's pool has closed, so the two pools never hold workers at the same time.
+ */
+export class LazyVisionPool implements VisionEncoder {
+  private pool?: VisionPool;
+  private closed = false;
+
+  constructor(private readonly startPool: () => VisionPool) {}
+
+  encode(pixelValues: tf.Tensor4D, taps: VisionTaps = {}, onLayer?: (done: number, total: number) => void): VisionOutput {
+    if (this.closed) throw new HeroError('vision workers: the pool is closed');
+    this.pool ??= this.startPool();
+    return this.pool.encode(pixelValues, taps, onLayer);
+  }
+
+  /** Whether the workers were started (the first encode). */
+  get started(): boolean { return this.pool !== undefined; }
+
+  /** Stops the workers, if they were started; a later encode is refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool?.close();
+  }
+}

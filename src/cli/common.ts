@@ -9,11 +9,11 @@ import type { FlagSpecs, ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
 import { disposeClipModel, loadClipModel } from '../clip/load';
-import { checkSplit, installAccelerations, kvCacheFor, startDecoderPool, startVisionEncoder, type Accelerations, type DecoderPool, type VisionPool } from '../accel';
+import { checkSplit, installAccelerations, kvCacheFor, LazyVisionPool, startDecoderPool, startVisionEncoder, VisionPool, type Accelerations, type DecoderPool } from '../accel';
 import type { WeightResidency } from '../io/loader';
 import type { KvCache } from '../llama/kv_cache';
 import { llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
-import { clipModelWeightPlan } from '../clip/load';
+import { clipModelWeightPlan, loadClipModelConfig } from '../clip/load';
 import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../report/memory';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
@@ -59,15 +59,29 @@ export function startDecoderWorkers(accel: Accelerations, model: LlavaNextModel,
   return startDecoderPool(accel, model.params.language_model, model.config.text_config);
 }
 
+const WORKER_WEIGHTS = "resident weights are copied into each, streamed layers' stored bytes are shared";
+
 /**
- * The accelerated vision encoder (src/accel/vision_pool.ts) when --vision-workers > 1, started after the
- * model is loaded; undefined otherwise (the pipeline then runs the in-process reference `visionModel`).
+ * The vision worker pool the accelerations chosen at start-up ask for (--vision-workers > 1), started after
+ * the model is loaded; undefined otherwise (the pipeline then runs the in-process reference `visionModel`).
  */
-/** The vision worker pool the accelerations chosen at start-up ask for (--vision-workers > 1), else undefined. */
 export function startVisionPool(accel: Accelerations, model: LlavaNextModel, log: (s: string) => void): VisionPool | undefined {
   if (accel.visionWorkers <= 1) return undefined;
-  log(`vision tower: ${accel.visionWorkers} worker threads (copying the weights into each)`);
+  log(`vision tower: ${accel.visionWorkers} worker threads (${WORKER_WEIGHTS})`);
   return startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config);
+}
+
+/**
+ * With --vision-workers > 1 and a method that reads a separate CLIP model (HERO-2), that model's vision
+ * tower over as many workers, started when the method first encodes (after the LLaVA tower's pool has
+ * closed) and handed to the method as `clipEncoder`; the spec unchanged and no pool otherwise.
+ */
+export function clipVisionPool(accel: Accelerations, spec: MethodSpec, log: (s: string) => void): { spec: MethodSpec; pool?: LazyVisionPool } {
+  const clip = (spec as GenericMethodSpec).clip;
+  if (accel.visionWorkers <= 1 || !clip) return { spec };
+  log(`CLIP vision tower (${spec.name}'s relevance pass): ${accel.visionWorkers} worker threads once the image is encoded (${WORKER_WEIGHTS})`);
+  const pool = new LazyVisionPool(() => VisionPool.start(clip.params.vision_model, clip.vision, accel.visionWorkers, accel.kernels));
+  return { spec: { ...(spec as GenericMethodSpec), clipEncoder: pool } as MethodSpec, pool };
 }
 
 /** How the weights are held, and the refusal override (run, trace). */
@@ -102,9 +116,10 @@ export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: 
   if (!['auto', 'resident', 'streamed'].includes(asked)) throw new HeroError(`--weights: '${asked}' is not one of auto, resident, streamed`);
   const llava = loadLlavaNextConfig(dirs.model);
   const T = maxDecoderTokens(llava, promptTokensBound(flags), flags['max-new-tokens'] as number);
+  const clipVision = dirs.clip ? loadClipModelConfig(dirs.clip).vision : undefined;
   const estimate = (r: WeightResidency) => {
     const plans = [llavaNextWeightPlan(dirs.model, r), ...(dirs.clip ? [clipModelWeightPlan(dirs.clip, r)] : [])];
-    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, kvCacheFor(r, backend) !== undefined, workers.decoder) };
+    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, kvCacheFor(r, backend) !== undefined, workers.decoder, clipVision) };
   };
   let residency: WeightResidency = asked === 'streamed' ? 'streamed' : 'resident';
   let chosen = estimate(residency);

@@ -9,8 +9,8 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import type { VisionPool } from '../accel';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool } from './common';
+import type { LazyVisionPool, VisionPool } from '../accel';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool, clipVisionPool } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
@@ -66,17 +66,23 @@ async function main(argv: string[]): Promise<number> {
   const { model, weights, bar } = loadModelFlag(flags, modelDir, m, backend, { vision: accel.visionWorkers, decoder: 1 }, log);
   let method: MethodSpec | undefined;
   let pool: VisionPool | undefined;
+  let clipPool: LazyVisionPool | undefined;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log, weights.residency, bar);
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
     pool = startVisionPool(accel, model, log);
+    ({ spec: method, pool: clipPool } = clipVisionPool(accel, method, log));
     startDecoderWorkers(accel, model, { trace: true }, log); // says that trace keeps the in-process decoder
     const result = await runPipeline(model, {
       visionEncoder: pool, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
-      onStage: (s) => { bar.stage(s); if (s === 'select') void pool?.close(); }, // the workers' weight copies go once the image is encoded
+      onStage: (s) => { // each pool's workers go once its tower is done: the LLaVA tower's at the selection, the CLIP's at the prefill
+        bar.stage(s);
+        if (s === 'select') void pool?.close();
+        if (s === 'prefill') void clipPool?.close();
+      },
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
@@ -96,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     bar.end();
     await pool?.close();
+    await clipPool?.close();
     disposeMethodSpec(method);
     disposeLlavaNext(model);
   }

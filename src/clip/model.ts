@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LinearParams } from '../nn/linear';
 import { linear } from '../nn/kernels';
 import type { ClipTextConfig, ClipVisionConfig } from './config';
-import { visionModel, type ClipVisionParams } from './vision';
+import { visionModel, type ClipVisionParams, type VisionEncoder } from './vision';
 import { textModel, type ClipTextParams } from './text';
 
 export interface ClipModel {
@@ -26,10 +26,15 @@ export interface ClipModel {
 /**
  * Image embeddings = visual_projection(post_layernorm(CLS)), unnormalised (HF get_image_features).  @eq ViT-4
  * @param pixelValues [P, C, S, S]
+ * @param encoder an accelerated vision tower holding this model's vision weights (src/accel/vision_pool.ts);
+ *   default: `visionModel` in-process
  * @returns [P, Dp]
  */
-export function imageFeatures(m: ClipModel, pixelValues: tf.Tensor4D): tf.Tensor2D {
-  return tf.tidy(() => linear(m.params.visual_projection, visionModel(m.params.vision_model, pixelValues, m.vision).pooled));
+export function imageFeatures(m: ClipModel, pixelValues: tf.Tensor4D, encoder?: VisionEncoder): tf.Tensor2D {
+  return tf.tidy(() => {
+    const tower = encoder ? encoder.encode(pixelValues, {}) : visionModel(m.params.vision_model, pixelValues, m.vision);
+    return linear(m.params.visual_projection, tower.pooled);                  // [P, Dp]
+  });
 }
 
 /**

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { imageFeatures, textFeatures, type ClipModel } from '../clip/model';
+import type { VisionEncoder } from '../clip/vision';
 import type { LlavaNextModel } from '../llava/model';
 import type { VisualContext } from '../llava/pruning';
 import { ratioOption, type Method, type TraceTensors } from '../method';
@@ -16,9 +17,10 @@ import { applyHero, type HeroClipEmbeds } from './index';
 /**
  * HERO-2's inputs: the separate CLIP model's embeddings of each tile (the same preprocessed tile tensors
  * LLaVA sees) and of the instruction text. Raw projections; HERO normalises them.
+ * @param encoder the CLIP vision tower as an acceleration (MethodSpec.clipEncoder); default in-process
  * @returns tileImageEmbeds [K, Dp], textEmbed [Dp]
  */
-export function heroClipEmbeds(clip: ClipModel, ctx: VisualContext, textIds: readonly number[], model: LlavaNextModel): HeroClipEmbeds {
+export function heroClipEmbeds(clip: ClipModel, ctx: VisualContext, textIds: readonly number[], model: LlavaNextModel, encoder?: VisionEncoder): HeroClipEmbeds {
   if (clip.vision.image_size !== model.config.vision_config.image_size) {
     throw new HeroError(`--clip: CLIP image_size ${clip.vision.image_size} differs from the LLaVA crop size ${model.config.vision_config.image_size}`);
   }
@@ -27,7 +29,7 @@ export function heroClipEmbeds(clip: ClipModel, ctx: VisualContext, textIds: rea
     if (!pixels) throw new HeroError('HERO relevance: the visual context carries no pixel values');
     const P = pixels.shape[0];
     const tiles = tf.slice(pixels, [1, 0, 0, 0], [P - 1, -1, -1, -1]) as tf.Tensor4D; // [K, 3, S, S]
-    const tileImageEmbeds = imageFeatures(clip, tiles);                               // [K, Dp]
+    const tileImageEmbeds = imageFeatures(clip, tiles, encoder);                      // [K, Dp]
     const textEmbed = tf.squeeze(textFeatures(clip, [textIds]), [0]) as tf.Tensor1D;  // [Dp]
     return { tileImageEmbeds, textEmbed };
   });
@@ -85,7 +87,7 @@ export const heroMethod: Method<HeroOptions> = {
   },
   select: async (s, ctx, model, time) => {
     // HERO's extra cost the paper's Table 4 does not count: K tile passes + one text pass of a second CLIP.
-    const clip = await time('clip_relevance', () => (s.clip && s.clipTextIds ? heroClipEmbeds(s.clip, ctx, s.clipTextIds, model) : null));
+    const clip = await time('clip_relevance', () => (s.clip && s.clipTextIds ? heroClipEmbeds(s.clip, ctx, s.clipTextIds, model, s.clipEncoder) : null));
     try {
       return await applyHero(ctx, clip, s.options!);
     } finally {

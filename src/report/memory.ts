@@ -4,6 +4,7 @@ import * as os from 'os';
 import { HeroError } from '../core/errors';
 import type { LlavaNextConfig } from '../llava/config';
 import { clipVisionKeys } from '../clip/load';
+import type { ClipVisionConfig } from '../clip/config';
 import { keySpecSize, type WeightPlan } from '../io/loader';
 import { numImageTokens } from '../llava/anyres';
 
@@ -50,7 +51,9 @@ export interface MemoryEstimate {
  * plus one materialised group). KV cache: 2·L·T·Hkv·Dh fp32 values for T positions. Activations: the
  * vision tower's for the most crops P the pinpoints give, (L+1)·(N+1)·(Dv + Hv·(N+1)/4) values per crop,
  * or the decoder's, T·(6·D + 3·F) + 2·T² + V values, whichever is larger (the stages run one after the
- * other). Vision workers each hold the vision tower in fp32 and their crops' activations.
+ * other). Vision workers each hold the vision tower in fp32 (resident) or its non-layer weights and one
+ * widened encoder layer (streamed: the stored bytes are shared, already counted), and their crops'
+ * activations; the pool of HERO's CLIP tower (`clipVision`) runs after LLaVA's, so the larger one counts.
  * The backend peak is the decoder's or the vision stage's, the host peak adds the streamed host bytes.
  * @choice the activation terms are upper-bound estimates, not counts; the weights are exact.
  * @param tokens T, the longest sequence the decoder sees (prompt with visual tokens + new tokens)
@@ -58,24 +61,36 @@ export interface MemoryEstimate {
  * @param decoderWorkers > 1: the decoder's layers split over that many worker threads (src/accel/decoder_pool.ts),
  *   which hold between them up to three more copies of the resident weights (slices, kept Wᵀ, its packing; streamed:
  *   one layer) and the decoder's activations
+ * @param clipVision the vision tower of the separate CLIP model a method reads (HERO-2), which goes through
+ *   vision workers too
  */
 export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly WeightPlan[], tokens: number, visionWorkers = 1, hostKvCache = false,
-  decoderWorkers = 1): MemoryEstimate {
+  decoderWorkers = 1, clipVision?: ClipVisionConfig): MemoryEstimate {
   const v = llava.vision_config, t = llava.text_config;
   const S = v.image_size;
   const P = 1 + Math.max(...llava.image_grid_pinpoints.map(([h, w]) => Math.ceil(h / S) * Math.ceil(w / S)));
-  const N1 = (S / v.patch_size) ** 2 + 1;
-  const perCrop = 4 * (v.num_hidden_layers + 1) * N1 * (v.hidden_size + v.num_attention_heads * N1 / 4);
+  const perCropOf = (c: ClipVisionConfig): number => {
+    const n1 = (S / c.patch_size) ** 2 + 1;
+    return 4 * (c.num_hidden_layers + 1) * n1 * (c.hidden_size + c.num_attention_heads * n1 / 4);
+  };
+  const perCrop = perCropOf(v);
   const T = tokens;
   const decoderAct = 4 * (T * (6 * t.hidden_size + 3 * t.intermediate_size) + 2 * T * T + t.vocab_size);
   const kvCache = 4 * 2 * t.num_hidden_layers * T * t.num_key_value_heads * t.head_dim;
   const sum = (f: (p: WeightPlan) => number): number => plans.reduce((a, p) => a + f(p), 0);
   const residentFp32 = sum((p) => p.residentFp32), streamedHost = sum((p) => p.streamedHost);
   const largestGroupFp32 = Math.max(0, ...plans.map((p) => p.largestGroupFp32));
-  const workers = visionWorkers > 1;
-  const visionFp32 = 4 * keySpecSize(clipVisionKeys(v, ''));
-  const visionWorkersBytes = workers ? visionWorkers * visionFp32 + P * perCrop : 0;
-  const visionStage = residentFp32 + largestGroupFp32 + P * perCrop; // HERO's CLIP passes run in-process even with workers
+  // A pool's workers: each its copy of the tower (resident) or the tower without its layers plus one widened layer (streamed).
+  const poolBytes = (c: ClipVisionConfig): number => {
+    const keys = [...clipVisionKeys(c, '')];
+    const size = (ks: typeof keys): number => 4 * keySpecSize(new Map(ks));
+    const perWorker = streamedHost > 0
+      ? size(keys.filter(([k]) => !k.startsWith('encoder.layers.'))) + size(keys.filter(([k]) => k.startsWith('encoder.layers.0.')))
+      : size(keys);
+    return visionWorkers * perWorker + P * perCropOf(c);
+  };
+  const visionWorkersBytes = visionWorkers > 1 ? Math.max(poolBytes(v), clipVision ? poolBytes(clipVision) : 0) : 0;
+  const visionStage = residentFp32 + largestGroupFp32 + P * perCrop; // in-process: the towers' activations on the main backend
   // A host KV cache leaves one layer's keys and values on the backend (twice: the stored copy and the one attended).
   const kvOnBackend = hostKvCache ? 2 * kvCache / t.num_hidden_layers : kvCache;
   const decoderStage = residentFp32 + largestGroupFp32 + kvOnBackend + decoderAct;
