@@ -9,6 +9,7 @@
 #   1. every golden case of app/gpu-cases.json through `hero-lvlm trace --backend $GPU_CHECK_BACKEND`,
 #      checked against the golden with `hero-lvlm compare GOLDEN TRACE --only …` and against a cpu trace of
 #      the same case with `hero-lvlm compare CPU TRACE` (skipped when the backend is cpu);
+#   1b. the first case again with --weights streamed, which must equal the resident trace exactly;
 #   2. LLaVA-NeXT's vision tower, ViT-L/14-336 over 5 crops (random weights), timed on the backend;
 # and writes OUT_DIR/gpu-check.json (adapter, each case passed/failed, timings). Exit 0 when every step
 # passed. GPU_CHECK_BACKEND (default webgpu) allows a dry run elsewhere, e.g. GPU_CHECK_BACKEND=cpu;
@@ -104,6 +105,23 @@ for ((i = 0; i < ncases; i++)); do
     "$name" "$status" "$ms" "$golden" "$vs_cpu" "$why" >> "$results"
 done
 
+# --- 1b. streamed weights ------------------------------------------------------------------------------
+# The first case again with --weights streamed (layers widened from their stored bytes one at a time,
+# docs/memory.md): the trace must equal the resident one exactly (compare --atol 0).
+streamed="skipped"
+if [ $have_compare -eq 1 ] && [ "$ncases" -gt 0 ]; then
+  name=$("$node" -e 'console.log(require(process.argv[1])[0].case)' "$app/gpu-cases.json")
+  mapfile -t args < <("$node" -e 'for (const a of require(process.argv[1])[0].args) console.log(a)' "$app/gpu-cases.json")
+  if [ -f "$out/$name.$backend.safetensors" ] \
+    && hl trace --backend "$backend" "${args[@]}" --weights streamed --out "$out/$name.$backend.streamed.safetensors" > /dev/null 2> "$out/$name.$backend.streamed.stderr"; then
+    hl compare "$out/$name.$backend.safetensors" "$out/$name.$backend.streamed.safetensors" --atol 0 --json > "$out/$name.streamed.json" 2>&1
+    case $? in 0) streamed=passed ;; 1) streamed=failed ;; *) streamed=error ;; esac
+  else
+    streamed=error
+  fi
+  say "$name with --weights streamed: $streamed (against the resident trace, exactly)"
+fi
+
 # --- 2. ViT-L/14-336, 5 crops ---------------------------------------------------------------------------
 say "ViT-L/14-336 × $crops crops on $backend ($runs runs after a warm-up)"
 (cd "$app" && "$node" dist/accel/vision_timing.js --backend "$backend" --runs "$runs" --crops "$crops") > "$out/vision.json" 2> "$out/vision.stderr"
@@ -112,18 +130,18 @@ vrc=$?
 [ $vrc -eq 0 ] || say "vision timing failed: $(tail -n1 "$out/vision.stderr")"
 
 # --- summary --------------------------------------------------------------------------------------------
-"$node" - "$out" "$backend" "$vulkan" "$adapter_line" "$vrc" "$top/manifest.json" > "$out/gpu-check.json" <<'EOF'
+"$node" - "$out" "$backend" "$vulkan" "$adapter_line" "$vrc" "$top/manifest.json" "$streamed" > "$out/gpu-check.json" <<'EOF'
 const fs = require('fs');
-const [out, backend, vulkan, adapter, vrc, manifest] = process.argv.slice(2);
+const [out, backend, vulkan, adapter, vrc, manifest, streamed] = process.argv.slice(2);
 const cases = fs.readFileSync(`${out}/cases.jsonl`, 'utf8').trim().split('\n').filter(Boolean).map(JSON.parse);
 let vision = null;
 try { vision = JSON.parse(fs.readFileSync(`${out}/vision.json`, 'utf8').trim().split('\n').pop()); } catch { vision = { error: fs.readFileSync(`${out}/vision.stderr`, 'utf8').trim().split('\n').pop() }; }
 const m = fs.existsSync(manifest) ? JSON.parse(fs.readFileSync(manifest, 'utf8')) : {};
-const ok = cases.length > 0 && cases.every((c) => c.status === 'passed') && +vrc === 0;
+const ok = cases.length > 0 && cases.every((c) => c.status === 'passed') && +vrc === 0 && streamed !== 'failed' && streamed !== 'error';
 console.log(JSON.stringify({
   ok, backend, date: new Date().toISOString(), node: process.version, bundle_created: m.created,
   vulkan_loader: vulkan, vk_driver_files: process.env.VK_DRIVER_FILES || null, adapter: adapter || null,
-  cases_passed: cases.filter((c) => c.status === 'passed').length, cases_total: cases.length, cases,
+  cases_passed: cases.filter((c) => c.status === 'passed').length, cases_total: cases.length, cases, streamed_weights: streamed,
   vision_vit_l_336: vision,
 }, null, 1));
 EOF
