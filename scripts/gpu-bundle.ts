@@ -10,9 +10,9 @@
  *   hero-lvlm-gpu/app/spec/fixtures/       the tiny golden models, images and cases trace reproduces
  *   hero-lvlm-gpu/app/gpu-cases.json       those cases as trace arguments + compare --only lists
  *   hero-lvlm-gpu/app/scripts/gpu-check.sh the check itself
- *   hero-lvlm-gpu/vulkan/                  Debian's Vulkan loader libvulkan.so.1 (libvulkan1) and the GL vendor-neutral
- *                                          dispatch libGLdispatch.so.0 / libGLX.so.0 (libglvnd0, libglx0) that NVIDIA's
- *                                          Vulkan ICD (libGLX_nvidia.so.0) loads, if apt-get can fetch them
+ *   hero-lvlm-gpu/vulkan/                  Debian's Vulkan loader libvulkan.so.1 (libvulkan1) and glvnd's
+ *                                          libGLdispatch.so.0 and libEGL.so.1 (libglvnd0, libegl1), which NVIDIA's
+ *                                          Vulkan ICD (libGLX_nvidia.so.0) needs, if apt-get can fetch them
  *   hero-lvlm-gpu/manifest.json            every file with its size, the Node version
  *
  * `--dry-run` builds the same file list without npm pack, tsc or compression (dist sizes are the sources',
@@ -165,14 +165,15 @@ function fetchNode(version: string, tmp: string, to: string): void {
 
 /**
  * The libraries the Vulkan path needs beyond the GPU driver, from Debian packages: the loader, and glvnd's
- * dispatch libraries, which NVIDIA's ICD (libGLX_nvidia.so.0) needs: on an H200 machine without them the
- * loader reported "Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr' for ICD
- * libGLX_nvidia.so.0" (bench/results/gpu_check_webgpu_h200.json was run with them).
+ * libGLdispatch.so.0 and libEGL.so.1, which NVIDIA's ICD (libGLX_nvidia.so.0) needs: on an H200 machine
+ * without them the loader reported "Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr' for
+ * ICD libGLX_nvidia.so.0". Found there by elimination: these three on LD_LIBRARY_PATH start the adapter,
+ * libvulkan + libGLdispatch + libGLX or libvulkan + libEGL do not.
  */
 export const VULKAN_LIBS: ReadonlyArray<{ deb: string; lib: string; file: RegExp }> = [
   { deb: 'libvulkan1', lib: 'libvulkan.so.1', file: /libvulkan\.so\.1\.\d/ },
   { deb: 'libglvnd0', lib: 'libGLdispatch.so.0', file: /libGLdispatch\.so\.0\.\d/ },
-  { deb: 'libglx0', lib: 'libGLX.so.0', file: /libGLX\.so\.0\.\d/ },
+  { deb: 'libegl1', lib: 'libEGL.so.1', file: /libEGL\.so\.1\.\d/ },
 ];
 
 /** VULKAN_LIBS into the folder `to`; the .deb files taken, or null (and a note) when apt-get cannot fetch them. */

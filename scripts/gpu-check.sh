@@ -44,21 +44,21 @@ app="$top/app"
 say "node $("$node" --version), backend $backend"
 
 # --- Vulkan ---------------------------------------------------------------------------------------------
-# The loader (libvulkan.so.1) and glvnd's libGLdispatch.so.0 / libGLX.so.0, which NVIDIA's Vulkan ICD
-# (libGLX_nvidia.so.0) loads: each one the machine lacks is taken from the bundle (a folder of links on
+# The loader (libvulkan.so.1) and glvnd's libGLdispatch.so.0 and libEGL.so.1, which NVIDIA's Vulkan ICD
+# (libGLX_nvidia.so.0) needs: each one the machine lacks is taken from the bundle (a folder of links on
 # LD_LIBRARY_PATH, so that the system's own copies of the others still win).
 vulkan="system"
 if [ "$backend" = webgpu ]; then
   libs="$out/vulkan-libs"
   mkdir -p "$libs"
   taken=""
-  for lib in libvulkan.so.1 libGLdispatch.so.0 libGLX.so.0; do
+  for lib in libvulkan.so.1 libGLdispatch.so.0 libEGL.so.1; do
     ldconfig -p 2>/dev/null | grep -q "$lib " && continue
     if [ -f "$top/vulkan/$lib" ]; then
       ln -sf "$top/vulkan/$lib" "$libs/$lib"
       taken="$taken $lib"
     else
-      say "no $lib on this machine and none in the bundle (Debian/Ubuntu: apt install libvulkan1 libglvnd0 libglx0)"
+      say "no $lib on this machine and none in the bundle (Debian/Ubuntu: apt install libvulkan1 libglvnd0 libegl1)"
       [ "$lib" = libvulkan.so.1 ] && vulkan="missing"
     fi
   done

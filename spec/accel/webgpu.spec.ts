@@ -81,7 +81,7 @@ describe('diagnoseWebGpu: why the webgpu backend cannot start, in the order a us
   it("no adapter because NVIDIA's ICD cannot start (the H200 machine without glvnd): the line names the missing libraries", () => {
     const log = "Warning: loader_scanned_icd_add: Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr' for ICD libGLX_nvidia.so.0\nWarning: vkCreateInstance: Found no drivers!\n";
     const f = failed(diagnoseWebGpu(probes({ requestAdapter: () => ({ adapter: null, log }) }))) as { line: string };
-    expect(f.line).toMatch(/\(libGLX_nvidia\.so\.0\) needs glvnd's libGLdispatch\.so\.0 and libGLX\.so\.0 \(Debian\/Ubuntu: libglvnd0 libglx0\)$/);
+    expect(f.line).toMatch(/\(libGLX_nvidia\.so\.0\) needs glvnd's libGLdispatch\.so\.0 and libEGL\.so\.1 \(Debian\/Ubuntu: libglvnd0 libegl1\)$/);
     const other = failed(diagnoseWebGpu(probes({ requestAdapter: () => ({ adapter: null, log: 'Warning: vkCreateInstance: Found no drivers!\n' }) }))) as { line: string };
     expect(other.line).not.toMatch(/glvnd/);
   });

@@ -134,7 +134,7 @@ export function diagnoseWebGpu(p: WebGpuProbes = realProbes): WebGpuDiagnosis {
     const why = dawnLog(log);
     // Seen on an NVIDIA H200 machine without glvnd: the loader finds the ICD but cannot start it.
     const glvnd = /Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr' for ICD libGLX_nvidia/.test(why)
-      ? "; NVIDIA's Vulkan driver (libGLX_nvidia.so.0) needs glvnd's libGLdispatch.so.0 and libGLX.so.0 (Debian/Ubuntu: libglvnd0 libglx0)" : '';
+      ? "; NVIDIA's Vulkan driver (libGLX_nvidia.so.0) needs glvnd's libGLdispatch.so.0 and libEGL.so.1 (Debian/Ubuntu: libglvnd0 libegl1)" : '';
     return { ok: false, reason: 'no adapter', detail: `Dawn found no GPU adapter${why ? ` (${why})` : ''}; a Vulkan driver for the GPU is needed (NVIDIA: the driver's nvidia_icd.json; set VK_DRIVER_FILES to it if it is not found)${glvnd}` };
   }
   return { ok: true, dawnNode, adapter };
