@@ -25,7 +25,7 @@
  * the reply is on its port (receiveMessageOnPort). Taps and decoder hooks are refused: they need every
  * head's probabilities or rewrite the rows, which the reference path (llamaForward) does.
  */
-import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
@@ -38,7 +38,7 @@ import { KvCache } from '../llama/kv_cache';
 import { rmsNorm } from '../nn/norm';
 import { linear } from '../nn/kernels';
 import { installedKernels, type KernelChoice } from './kernels';
-import { sharedStoredTensors, spawnWorker, STATE } from './vision_pool';
+import { collectReplies, sharedStoredTensors, spawnWorker, STATE } from './vision_pool';
 
 /** How long `start` waits for a worker to load tfjs and its weights. */
 const START_TIMEOUT_MS = 120_000;
@@ -409,25 +409,9 @@ export class DecoderPool {
     });
   }
 
-  /**
-   * Waits for every worker to finish its job and takes the replies; a failure is reported after every
-   * worker has replied, so that no reply is left on a port for the next job.
-   */
+  /** Waits for every worker to finish its job and takes the replies (collectReplies). */
   private collect(timeoutMs = Infinity): unknown[] {
-    const msgs: Array<{ error?: string } | undefined> = [];
-    const failed: boolean[] = [];
-    const t0 = Date.now();
-    for (let w = 0; w < this.size; w++) {
-      while (Atomics.load(this.ctrl[w], 0) === STATE.busy) {
-        if (Date.now() - t0 > timeoutMs) throw new HeroError(`decoder worker ${w}: did not start within ${timeoutMs / 1000} s`);
-        Atomics.wait(this.ctrl[w], 0, STATE.busy, 250);
-      }
-      msgs.push(receiveMessageOnPort(this.ports[w])?.message as { error?: string } | undefined);
-      failed.push(Atomics.load(this.ctrl[w], 0) === STATE.failed);
-    }
-    const bad = msgs.findIndex((m, w) => failed[w] || !m || m.error !== undefined);
-    if (bad >= 0) throw new HeroError(`decoder worker ${bad}: ${msgs[bad]?.error ?? 'no result'}`);
-    return msgs;
+    return collectReplies(this.ctrl, this.ports, 'decoder worker', { timeoutMs });
   }
 
   /** Stops the workers and frees the norm weights the pool made. */

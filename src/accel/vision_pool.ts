@@ -113,6 +113,32 @@ export function workerTree<T>(w: VisionWorkerWeights, build: (leaves: Map<string
   return build(leaves);
 }
 
+/**
+ * The main thread's side of the worker protocol (vision and decoder pools): waits until each worker's shared
+ * control word leaves `busy`, then takes its reply from its port. A failure is reported (a HeroError naming
+ * the worker) only after every worker has replied, so that no reply is left on a port for the next job.
+ * @param onWait called every 250 ms while waiting (progress)
+ */
+export function collectReplies(ctrl: readonly Int32Array[], ports: readonly MessagePort[], what: string,
+  opts: { timeoutMs?: number; onWait?: () => void } = {}): unknown[] {
+  const timeoutMs = opts.timeoutMs ?? Infinity;
+  const msgs: Array<{ error?: string } | undefined> = [];
+  const failed: boolean[] = [];
+  const t0 = Date.now();
+  ctrl.forEach((c, w) => {
+    while (Atomics.load(c, 0) === STATE.busy) {
+      if (Date.now() - t0 > timeoutMs) throw new HeroError(`${what} ${w}: did not start within ${timeoutMs / 1000} s`);
+      Atomics.wait(c, 0, STATE.busy, 250);
+      opts.onWait?.();
+    }
+    msgs.push(receiveMessageOnPort(ports[w])?.message as { error?: string } | undefined);
+    failed.push(Atomics.load(c, 0) === STATE.failed);
+  });
+  const bad = msgs.findIndex((m, w) => failed[w] || !m || m.error !== undefined);
+  if (bad >= 0) throw new HeroError(`${what} ${bad}: ${msgs[bad]?.error ?? 'no result'}`);
+  return msgs;
+}
+
 export class VisionPool implements VisionEncoder {
   private constructor(
     private readonly workers: Worker[],
@@ -198,27 +224,11 @@ export class VisionPool implements VisionEncoder {
     };
   }
 
-  /**
-   * Waits for the first `n` workers to finish their job and takes their messages; a failure is reported
-   * after every one of them has replied, so that no reply is left on a port for the next job.
-   */
+  /** Waits for the first `n` workers to finish their job and takes their messages (collectReplies). */
   private collect(n = this.size, onLayer?: (done: number, total: number) => void, timeoutMs = Infinity): unknown[] {
     const L = this.config.num_hidden_layers;
-    const msgs: Array<{ error?: string } | undefined> = [];
-    const failed: boolean[] = [];
-    const t0 = Date.now();
-    for (let w = 0; w < n; w++) {
-      while (Atomics.load(this.ctrl[w], 0) === STATE.busy) {
-        if (Date.now() - t0 > timeoutMs) throw new HeroError(`vision worker ${w}: did not start within ${timeoutMs / 1000} s`);
-        Atomics.wait(this.ctrl[w], 0, STATE.busy, 250);
-        if (onLayer) onLayer(Math.min(...this.ctrl.slice(0, n).map((c) => Atomics.load(c, 1))), L);
-      }
-      msgs.push(receiveMessageOnPort(this.ports[w])?.message as { error?: string } | undefined);
-      failed.push(Atomics.load(this.ctrl[w], 0) === STATE.failed);
-    }
-    const bad = msgs.findIndex((m, w) => failed[w] || !m || m.error !== undefined);
-    if (bad >= 0) throw new HeroError(`vision worker ${bad}: ${msgs[bad]?.error ?? 'no result'}`);
-    return msgs;
+    const onWait = onLayer && ((): void => onLayer(Math.min(...this.ctrl.slice(0, n).map((c) => Atomics.load(c, 1))), L));
+    return collectReplies(this.ctrl.slice(0, n), this.ports, 'vision worker', { timeoutMs, onWait });
   }
 
   /** Stops the workers. */
