@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { SafetensorsFile, SafetensorsDir, writeSafetensors, float32ToF16Bits, decodeFloat } from '../../src/io/safetensors';
+import { SafetensorsFile, SafetensorsDir, writeSafetensors, float32ToF16Bits, decodeFloat, decodeFloatInto } from '../../src/io/safetensors';
 import { loadCheckpoint, type CheckpointRecipe } from '../../src/io/loader';
 import { HeroError } from '../../src/core/errors';
 import { FIXTURES } from '../util/fixtures';
@@ -260,5 +260,28 @@ describe('io/safetensors · decodeFloat through a 16-bit view and byte by byte',
     const f16 = decodeFloat(a, 'F16'), bf16 = decodeFloat(a, 'BF16');
     expect([f16[0x3c00], f16[0xc000], f16[0x7bff], f16[0x0001], f16[0x8000]]).toEqual([1, -2, 65504, 2 ** -24, -0]);
     expect([bf16[0x3f80], bf16[0xc000], bf16[0x0001]]).toEqual([1, -2, 2 ** -133]);
+  });
+});
+
+describe('io/safetensors · decodeFloatInto writes what decodeFloat returns, at an offset, and nothing around it', () => {
+  it('every f16 and bf16 bit pattern, and f32 bytes, at even and odd byte offsets of the source', () => {
+    const n = 65536;
+    const src = Buffer.alloc(2 * n + 3);
+    for (let h = 0; h < n; h++) src.writeUInt16LE(h, 3 + 2 * h);
+    for (const off of [2, 3]) {
+      const b = Buffer.from(src.buffer, src.byteOffset + off, 2 * n - 2); // 32767 values (odd count for F32 halves below)
+      for (const dt of ['F16', 'BF16', 'F32'] as const) {
+        const bytes = dt === 'F32' ? b.subarray(0, 4 * Math.floor(b.length / 4)) : b;
+        const want = decodeFloat(bytes, dt);
+        const out = new Float32Array(want.length + 7).fill(42);
+        decodeFloatInto(bytes, dt, out, 5);
+        for (let i = 0; i < want.length; i++) if (!Object.is(out[5 + i], want[i])) throw new Error(`${dt} offset ${off} [${i}]: ${out[5 + i]} vs ${want[i]}`);
+        expect([dt, ...out.subarray(0, 5), out[5 + want.length], out[6 + want.length]]).toEqual([dt, 42, 42, 42, 42, 42, 42, 42]);
+      }
+    }
+  });
+
+  it('refuses to write past the end of the array', () => {
+    expect(() => decodeFloatInto(Buffer.alloc(8), 'F16', new Float32Array(5), 2)).toThrow(/4 values at 2 do not fit 5/);
   });
 });

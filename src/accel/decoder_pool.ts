@@ -30,7 +30,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import { isWeightSource, useWeights, type Weights } from '../core/weights';
-import { decodeFloat, DTYPE_BYTES, type DType } from '../io/safetensors';
+import { decodeFloatInto, DTYPE_BYTES, type DType } from '../io/safetensors';
 import { StoredWeights } from '../io/stored';
 import type { LlamaConfig } from '../llama/config';
 import type { DecoderHook, DecoderLayerParams, DecoderTaps, LlamaParams } from '../llama/decoder';
@@ -96,27 +96,29 @@ export function shardShape(shape: readonly number[], s: Shard): number[] {
   return [...shape];
 }
 
+/** Writes elements [from, to) of a whole tensor (row-major, as fp32) into `into` from index `at` on. */
+export type ElementReader = (from: number, to: number, into: Float32Array, at: number) => void;
+
 /**
- * A shard's elements in row-major order, read through `read(from, to)` (elements [from, to) of the whole
- * tensor, row-major, as fp32): one read for a row range, one per row for a column range.
+ * A shard's elements in row-major order, in a new array, read through `read`: one read for a row range,
+ * one per row for a column range, each straight into the shard's array.
  */
-export function readShard(shape: readonly number[], s: Shard, read: (from: number, to: number) => Float32Array): Float32Array {
-  const inner = shape.length > 1 ? shape[shape.length - 1] : 1;
-  if (s.kind === 'rows') return Float32Array.from(read(s.from * inner, s.to * inner));
-  if (s.kind === 'all') return Float32Array.from(read(0, shape.reduce((a, d) => a * d, 1)));
+export function readShard(shape: readonly number[], s: Shard, read: ElementReader): Float32Array {
   if (s.kind === 'none') return new Float32Array(0);
-  const { from, to } = s; // cols
-  const rows = shape[0], n = to - from;
-  const out = new Float32Array(rows * n);
-  for (let r = 0; r < rows; r++) out.set(read(r * inner + from, r * inner + to), r * n);
+  const inner = shape.length > 1 ? shape[shape.length - 1] : 1;
+  const out = new Float32Array(shardShape(shape, s).reduce((a, d) => a * d, 1));
+  if (s.kind === 'rows') read(s.from * inner, s.to * inner, out, 0);
+  else if (s.kind === 'all') read(0, out.length, out, 0);
+  else for (let r = 0, n = s.to - s.from; r < shape[0]; r++) read(r * inner + s.from, r * inner + s.to, out, r * n); // cols
   return out;
 }
 
-/** Elements [from, to) of stored little-endian bytes as fp32 (f16/bf16 widened exactly, io/safetensors.ts decodeFloat). */
-export function storedReader(bytes: Uint8Array, dtype: DType): (from: number, to: number) => Float32Array {
+/** Elements of stored little-endian bytes as fp32 (f16/bf16 widened exactly, io/safetensors.ts decodeFloatInto). */
+export function storedReader(bytes: Uint8Array, dtype: DType): ElementReader {
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new HeroError(`decoder workers: cannot widen ${dtype} weights`);
   const b = DTYPE_BYTES[dtype];
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return (from, to) => decodeFloat(buf.subarray(from * b, to * b), dtype);
+  return (from, to, into, at) => decodeFloatInto(buf.subarray(from * b, to * b), dtype, into, at);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -257,7 +259,7 @@ export class DecoderPool {
       for (const leaf of layerLeaves(group)) {
         if (leaf.path === 'input_layernorm.weight' || leaf.path === 'post_attention_layernorm.weight') {
           if (isWeightSource(group)) {
-            const data = leaf.f32 ?? storedReader(leaf.stored!.bytes, leaf.stored!.dtype)(0, leaf.shape[0]);
+            const data = leaf.f32 ?? readShard(leaf.shape, { kind: 'all' }, storedReader(leaf.stored!.bytes, leaf.stored!.dtype));
             const t = tf.tensor1d(data);
             owned.push(t);
             mine[leaf.path === 'input_layernorm.weight' ? 'input' : 'post'] = t;
@@ -271,7 +273,7 @@ export class DecoderPool {
             perWorker[w][leaf.path] = { kind: 'stored', dtype: leaf.stored.dtype, shape: [...leaf.shape], bytes: leaf.stored.bytes, shard };
           } else {
             const f32 = leaf.f32!;
-            const data = readShard(leaf.shape, shard, (a, b) => f32.subarray(a, b)); // a fresh copy per worker
+            const data = readShard(leaf.shape, shard, (a, b, into, at) => into.set(f32.subarray(a, b), at)); // a fresh copy per worker
             perWorker[w][leaf.path] = { kind: 'f32', shape: shardShape(leaf.shape, shard), data };
             transfers[w].push(data.buffer as ArrayBuffer);
           }

@@ -211,41 +211,48 @@ const f16Table = (() => {
 
 /** Decodes little-endian float bytes of `dtype` into fp32. */
 export function decodeFloat(b: Buffer, dtype: DType): Float32Array {
+  if (dtype === 'F64') {
+    const f64 = new Float64Array(b.length / 8);
+    new Uint8Array(f64.buffer).set(b);
+    return Float32Array.from(f64);
+  }
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new HeroError(`cannot decode ${dtype} as float`);
+  const out = new Float32Array(b.length / DTYPE_BYTES[dtype]);
+  decodeFloatInto(b, dtype, out, 0);
+  return out;
+}
+
+/**
+ * Decodes little-endian F32/F16/BF16 bytes into `out` from element `at` on, without allocating: streamed
+ * weights are widened on every use, straight into the array that becomes the tensor (accel/decoder_pool.ts).
+ */
+export function decodeFloatInto(b: Buffer, dtype: 'F32' | 'F16' | 'BF16', out: Float32Array, at: number): void {
+  const n = b.length / DTYPE_BYTES[dtype];
+  if (at < 0 || at + n > out.length) throw new Error(`decodeFloatInto: ${n} values at ${at} do not fit ${out.length}`);
   switch (dtype) {
-    case 'F32': {
-      const out = new Float32Array(b.length / 4);
-      new Uint8Array(out.buffer).set(b);
-      return out;
-    }
-    case 'F64': {
-      const f64 = new Float64Array(b.length / 8);
-      new Uint8Array(f64.buffer).set(b);
-      return Float32Array.from(f64);
-    }
-    case 'F16': {
-      const out = new Float32Array(b.length / 2);
+    case 'F32':
+      new Uint8Array(out.buffer, out.byteOffset + 4 * at, 4 * n).set(b);
+      return;
+    case 'F16':
       if (LITTLE_ENDIAN && b.byteOffset % 2 === 0) {
         // the same lookup through a 16-bit view (one load per element; streamed weights widen every use)
-        const h = new Uint16Array(b.buffer, b.byteOffset, out.length);
-        for (let i = 0; i < out.length; i++) out[i] = f16Table[h[i]];
+        const h = new Uint16Array(b.buffer, b.byteOffset, n);
+        for (let i = 0; i < n; i++) out[at + i] = f16Table[h[i]];
       } else {
-        for (let i = 0; i < out.length; i++) out[i] = f16Table[b[2 * i] | (b[2 * i + 1] << 8)];
+        for (let i = 0; i < n; i++) out[at + i] = f16Table[b[2 * i] | (b[2 * i + 1] << 8)];
       }
-      return out;
-    }
+      return;
     case 'BF16': {
       // bf16 is the top half of an fp32: shift into place.
-      const u = new Uint32Array(b.length / 2);
+      const u = new Uint32Array(out.buffer, out.byteOffset + 4 * at, n);
       if (LITTLE_ENDIAN && b.byteOffset % 2 === 0) {
-        const h = new Uint16Array(b.buffer, b.byteOffset, u.length);
-        for (let i = 0; i < u.length; i++) u[i] = h[i] << 16;
+        const h = new Uint16Array(b.buffer, b.byteOffset, n);
+        for (let i = 0; i < n; i++) u[i] = h[i] << 16;
       } else {
-        for (let i = 0; i < u.length; i++) u[i] = (b[2 * i] | (b[2 * i + 1] << 8)) << 16;
+        for (let i = 0; i < n; i++) u[i] = (b[2 * i] | (b[2 * i + 1] << 8)) << 16;
       }
-      return new Float32Array(u.buffer);
+      return;
     }
-    default:
-      throw new HeroError(`cannot decode ${dtype} as float`);
   }
 }
 
