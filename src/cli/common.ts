@@ -22,7 +22,7 @@ import type { Method, MethodSpec as GenericMethodSpec } from '../method';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
-  'vision-workers': { type: 'int', arg: 'N', default: 1, help: 'encode the image crops in N worker threads, one tfjs instance and weight copy each (wasm, cpu); 1 = in-process' },
+  'vision-workers': { type: 'int', arg: 'N', default: 1, help: "encode the image crops, and HERO's tiles through the CLIP model, in N worker threads, one tfjs instance each (resident weights copied into each, streamed layers shared; wasm, cpu); 1 = in-process" },
   'decoder-workers': { type: 'int', arg: 'N', default: 1, help: 'run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process' },
 };
 
