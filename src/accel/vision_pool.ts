@@ -90,18 +90,24 @@ export interface VisionWorkerWeights {
 }
 
 /**
- * One worker's weights from a params tree: resident tensors read back (a fresh copy: the cpu backend's
- * dataSync is the tensor's own storage, which must not be transferred away), streamed groups shared; a
- * weight source that is not stored bytes is widened to fp32 on the host.
+ * The workers' weights from a params tree: streamed groups shared once for all of them, and for each worker
+ * its own resident copy to take over (resident tensors read back — a fresh copy: the cpu backend's dataSync
+ * is the tensor's own storage, which must not be transferred away —, and a weight source that is not stored
+ * bytes widened to fp32 on the host).
  */
-function workerWeights(tree: unknown): VisionWorkerWeights {
-  const resident: Record<string, HostTensor> = {}, streamed: Record<string, SharedStoredTensor[]> = {};
-  for (const [k, x] of weightLeaves(tree)) {
-    if (x instanceof StoredWeights) streamed[k] = sharedStoredTensors(x);
-    else if (isWeightSource(x)) for (const l of x.hostLeaves()) resident[`${k}.${l.path}`] = { shape: [...l.shape], data: l.data };
-    else resident[k] = { shape: [...x.shape], data: (x.dataSync() as Float32Array).slice() };
-  }
-  return { resident, streamed };
+function workersWeights(tree: unknown, workers: number): VisionWorkerWeights[] {
+  const leaves = weightLeaves(tree);
+  const streamed: Record<string, SharedStoredTensor[]> = {};
+  for (const [k, x] of leaves) if (x instanceof StoredWeights) streamed[k] = sharedStoredTensors(x);
+  return Array.from({ length: workers }, () => {
+    const resident: Record<string, HostTensor> = {};
+    for (const [k, x] of leaves) {
+      if (x instanceof StoredWeights) continue;
+      if (isWeightSource(x)) for (const l of x.hostLeaves()) resident[`${k}.${l.path}`] = { shape: [...l.shape], data: l.data };
+      else resident[k] = { shape: [...x.shape], data: (x.dataSync() as Float32Array).slice() };
+    }
+    return { resident, streamed };
+  });
 }
 
 /** The params tree a worker rebuilds from its VisionWorkerWeights: resident tensors, and StoredWeights over the shared bytes. */
@@ -163,8 +169,9 @@ export class VisionPool implements VisionEncoder {
       throw new HeroError(`vision workers: run on the wasm or cpu backend (the active one is '${backend}', which is multi-threaded itself)`);
     }
     const ws: Worker[] = [], ports: MessagePort[] = [], ctrl: Int32Array[] = [];
+    const perWorker = workersWeights(params, workers);
     for (let w = 0; w < workers; w++) {
-      const weights = workerWeights(params); // each worker takes over its own resident copy; stored bytes are shared
+      const weights = perWorker[w]; // each worker takes over its own resident copy; stored bytes are shared
       const c = new Int32Array(new SharedArrayBuffer(8));
       c[0] = STATE.busy;
       const { port1, port2 } = new MessageChannel();
