@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * dispose(). `length` advances once per forward call, after the last layer appended.
  */
 export class KvCache {
-  protected readonly k: (tf.Tensor3D | undefined)[];
-  protected readonly v: (tf.Tensor3D | undefined)[];
+  private readonly k: (tf.Tensor3D | undefined)[];
+  private readonly v: (tf.Tensor3D | undefined)[];
   /** Position ids of the cached keys, per layer (layers after a decoder hook dropped or merged rows hold fewer). */
   private readonly pos: number[][];
   /** Per layer, the position id the next chunk starts at (= len unless a method renumbered the rows). */
