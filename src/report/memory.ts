@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { HeroError } from '../core/errors';
 import type { LlavaNextConfig } from '../llava/config';
-import { clipVisionKeys } from '../clip/load';
+import { clipStreamGroups, clipVisionKeys } from '../clip/load';
 import type { ClipVisionConfig } from '../clip/config';
-import { keySpecSize, type WeightPlan } from '../io/loader';
+import { streamGroupOf, type WeightPlan } from '../io/loader';
 import { numImageTokens } from '../llava/anyres';
 
 /** Environment variable that overrides the detected available memory (bytes), e.g. under a cgroup limit. */
@@ -80,14 +80,18 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
   const sum = (f: (p: WeightPlan) => number): number => plans.reduce((a, p) => a + f(p), 0);
   const residentFp32 = sum((p) => p.residentFp32), streamedHost = sum((p) => p.streamedHost);
   const largestGroupFp32 = Math.max(0, ...plans.map((p) => p.largestGroupFp32));
-  // A pool's workers: each its copy of the tower (resident) or the tower without its layers plus one widened layer (streamed).
+  // A pool's workers: each its copy of the tower (resident), or (streamed) what the loader keeps resident plus
+  // its largest stream group widened (clip/load.ts clipStreamGroups, as io/loader.ts groups the keys).
   const poolBytes = (c: ClipVisionConfig): number => {
-    const keys = [...clipVisionKeys(c, '')];
-    const size = (ks: typeof keys): number => 4 * keySpecSize(new Map(ks));
-    const perWorker = streamedHost > 0
-      ? size(keys.filter(([k]) => !k.startsWith('encoder.layers.'))) + size(keys.filter(([k]) => k.startsWith('encoder.layers.0.')))
-      : size(keys);
-    return visionWorkers * perWorker + P * perCropOf(c);
+    let resident = 0;
+    const groups = new Map<string, number>();
+    for (const [k, shape] of clipVisionKeys(c, '')) {
+      const bytes = 4 * shape.reduce((a, d) => a * d, 1);
+      const group = streamedHost > 0 ? streamGroupOf(k, clipStreamGroups('')) : undefined;
+      if (group === undefined) resident += bytes;
+      else groups.set(group, (groups.get(group) ?? 0) + bytes);
+    }
+    return visionWorkers * (resident + Math.max(0, ...groups.values())) + P * perCropOf(c);
   };
   const visionWorkersBytes = visionWorkers > 1 ? Math.max(poolBytes(v), clipVision ? poolBytes(clipVision) : 0) : 0;
   const visionStage = residentFp32 + largestGroupFp32 + P * perCrop; // in-process: the towers' activations on the main backend
