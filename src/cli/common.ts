@@ -62,26 +62,42 @@ export function startDecoderWorkers(accel: Accelerations, model: LlavaNextModel,
 const WORKER_WEIGHTS = "resident weights are copied into each, streamed layers' stored bytes are shared";
 
 /**
- * The vision worker pool the accelerations chosen at start-up ask for (--vision-workers > 1), started after
- * the model is loaded; undefined otherwise (the pipeline then runs the in-process reference `visionModel`).
+ * The vision worker pools of a run or trace (--vision-workers > 1; none otherwise): LLaVA's tower, for the
+ * pipeline's `visionEncoder` (the in-process reference `visionModel` without one), and — for a method that
+ * reads a separate CLIP model (HERO-2) — that model's tower, handed to the method as `clipEncoder` and
+ * started when the method first encodes. `atStage` lets each pool's workers go once its tower is done
+ * (LLaVA's at the selection, the CLIP's at the prefill); `close` stops whatever is still running.
  */
-export function startVisionPool(accel: Accelerations, model: LlavaNextModel, log: (s: string) => void): VisionPool | undefined {
-  if (accel.visionWorkers <= 1) return undefined;
-  log(`vision tower: ${accel.visionWorkers} worker threads (${WORKER_WEIGHTS})`);
-  return startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config);
+export interface VisionPools {
+  readonly encoder?: VisionPool;
+  /** the method, with `clipEncoder` when its CLIP tower has a pool */
+  readonly method: MethodSpec;
+  atStage(stage: string): void;
+  close(): Promise<void>;
 }
 
-/**
- * With --vision-workers > 1 and a method that reads a separate CLIP model (HERO-2), that model's vision
- * tower over as many workers, started when the method first encodes (after the LLaVA tower's pool has
- * closed) and handed to the method as `clipEncoder`; the spec unchanged and no pool otherwise.
- */
-export function clipVisionPool(accel: Accelerations, spec: MethodSpec, log: (s: string) => void): { spec: MethodSpec; pool?: LazyVisionPool } {
-  const clip = (spec as GenericMethodSpec).clip;
-  if (accel.visionWorkers <= 1 || !clip) return { spec };
-  log(`CLIP vision tower (${spec.name}'s relevance pass): ${accel.visionWorkers} worker threads once the image is encoded (${WORKER_WEIGHTS})`);
-  const pool = new LazyVisionPool(() => VisionPool.start(clip.params.vision_model, clip.vision, accel.visionWorkers, accel.kernels));
-  return { spec: { ...(spec as GenericMethodSpec), clipEncoder: pool } as MethodSpec, pool };
+export function startVisionPools(accel: Accelerations, model: LlavaNextModel, method: MethodSpec, log: (s: string) => void): VisionPools {
+  if (accel.visionWorkers <= 1) return { method, atStage: () => undefined, close: async () => undefined };
+  log(`vision tower: ${accel.visionWorkers} worker threads (${WORKER_WEIGHTS})`);
+  const encoder = startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config);
+  const clip = (method as GenericMethodSpec).clip;
+  let clipPool: LazyVisionPool | undefined;
+  if (clip) {
+    log(`CLIP vision tower (${method.name}'s relevance pass): ${accel.visionWorkers} worker threads once the image is encoded (${WORKER_WEIGHTS})`);
+    clipPool = new LazyVisionPool(() => VisionPool.start(clip.params.vision_model, clip.vision, accel.visionWorkers, accel.kernels));
+  }
+  return {
+    encoder,
+    method: clipPool ? { ...(method as GenericMethodSpec), clipEncoder: clipPool } as MethodSpec : method,
+    atStage: (stage) => {
+      if (stage === 'select') void encoder?.close();
+      if (stage === 'prefill') void clipPool?.close();
+    },
+    close: async () => {
+      await encoder?.close();
+      await clipPool?.close();
+    },
+  };
 }
 
 /** How the weights are held, and the refusal override (run, trace). */
@@ -212,7 +228,7 @@ export const METHOD_FLAGS: FlagSpecs = {
 
 /**
  * Activates the requested backend, installs the accelerations for it (src/accel/index.ts: the default
- * choice, which is what the bench measures) and says which ones run (stderr); returns the backend and that choice (startVisionPool reads it).
+ * choice, which is what the bench measures) and says which ones run (stderr); returns the backend and that choice (startVisionPools reads it).
  */
 export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<{ backend: string; accel: Accelerations }> {
   const name = requestedBackend(flags.backend as string | undefined);

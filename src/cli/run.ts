@@ -9,8 +9,7 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import type { LazyVisionPool, VisionPool } from '../accel';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool, clipVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext } from '../llava/load';
@@ -69,8 +68,7 @@ async function main(argv: string[]): Promise<number> {
   const { backend, accel } = await setupBackend(flags, log);
   const { model, weights, bar, loadMs } = loadModelFlag(flags, modelDir!, m, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
   let method: MethodSpec | undefined;
-  let pool: VisionPool | undefined;
-  let clipPool: LazyVisionPool | undefined;
+  let pools: VisionPools | undefined;
   let decoderPool;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
@@ -78,17 +76,13 @@ async function main(argv: string[]): Promise<number> {
     method = methodSpec(flags, model, question, log, weights.residency, bar);
     const clip = 'clip' in method ? method.clip : null;
     if (clip) checkWeightsFit(clip.params);
-    pool = startVisionPool(accel, model, log);
-    ({ spec: method, pool: clipPool } = clipVisionPool(accel, method, log));
+    pools = startVisionPools(accel, model, method, log);
+    method = pools.method;
     decoderPool = startDecoderWorkers(accel, model, { methodHook: m.decoder ? m.name : undefined }, log);
     const result = await runPipeline(model, {
-      visionEncoder: pool, newKvCache: decoderPool?.newCache ?? weights.newKvCache, forward: decoderPool?.forward,
+      visionEncoder: pools.encoder, newKvCache: decoderPool?.newCache ?? weights.newKvCache, forward: decoderPool?.forward,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
-      onStage: (s) => { // each pool's workers go once its tower is done: the LLaVA tower's at the selection, the CLIP's at the prefill
-        bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s);
-        if (s === 'select') void pool?.close();
-        if (s === 'prefill') void clipPool?.close();
-      },
+      onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); pools?.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
@@ -132,8 +126,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     bar.end();
-    await pool?.close();
-    await clipPool?.close();
+    await pools?.close();
     await decoderPool?.close();
     disposeMethodSpec(method);
     disposeLlavaNext(model);

@@ -9,8 +9,7 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
-import type { LazyVisionPool, VisionPool } from '../accel';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPool, clipVisionPool } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
@@ -65,24 +64,19 @@ async function main(argv: string[]): Promise<number> {
   // trace keeps the decoder in-process
   const { model, weights, bar } = loadModelFlag(flags, modelDir, m, backend, { vision: accel.visionWorkers, decoder: 1 }, log);
   let method: MethodSpec | undefined;
-  let pool: VisionPool | undefined;
-  let clipPool: LazyVisionPool | undefined;
+  let pools: VisionPools | undefined;
   try {
     checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
     const { ids, question, template } = promptIds(flags, model);
     method = methodSpec(flags, model, question, log, weights.residency, bar);
     if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
-    pool = startVisionPool(accel, model, log);
-    ({ spec: method, pool: clipPool } = clipVisionPool(accel, method, log));
+    pools = startVisionPools(accel, model, method, log);
+    method = pools.method;
     startDecoderWorkers(accel, model, { trace: true }, log); // says that trace keeps the in-process decoder
     const result = await runPipeline(model, {
-      visionEncoder: pool, newKvCache: weights.newKvCache,
+      visionEncoder: pools.encoder, newKvCache: weights.newKvCache,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
-      onStage: (s) => { // each pool's workers go once its tower is done: the LLaVA tower's at the selection, the CLIP's at the prefill
-        bar.stage(s);
-        if (s === 'select') void pool?.close();
-        if (s === 'prefill') void clipPool?.close();
-      },
+      onStage: (s) => { bar.stage(s); pools?.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
@@ -101,8 +95,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     bar.end();
-    await pool?.close();
-    await clipPool?.close();
+    await pools?.close();
     disposeMethodSpec(method);
     disposeLlavaNext(model);
   }
