@@ -30,6 +30,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import { isWeightSource, useWeights, type Weights } from '../core/weights';
+import { flattenTree } from '../io/checkpoint';
 import { decodeFloatInto, DTYPE_BYTES, type DType } from '../io/safetensors';
 import { StoredWeights } from '../io/stored';
 import type { LlamaConfig } from '../llama/config';
@@ -203,13 +204,7 @@ function layerLeaves(group: Weights<DecoderLayerParams>): Array<{ path: string; 
     return sharedStoredTensors(group).map(({ path, shape, dtype, bytes }) => ({ path, shape, stored: { dtype, bytes } }));
   }
   if (isWeightSource(group)) return group.hostLeaves().map((l) => ({ path: l.path, shape: l.shape, f32: l.data }));
-  const out: Array<{ path: string; shape: readonly number[]; f32: Float32Array }> = [];
-  const walk = (x: unknown, prefix: string): void => {
-    if (x instanceof tf.Tensor) out.push({ path: prefix, shape: x.shape, f32: x.dataSync() as Float32Array });
-    else if (x && typeof x === 'object') for (const [k, v] of Object.entries(x)) walk(v, prefix ? `${prefix}.${k}` : k);
-  };
-  walk(group, '');
-  return out;
+  return [...flattenTree(group)].map(([path, t]) => ({ path, shape: t.shape, f32: t.dataSync() as Float32Array }));
 }
 
 export class DecoderPool {
