@@ -6,21 +6,23 @@ import {
 } from '../../src/eval/metrics';
 
 const label = (x: unknown): string => JSON.stringify(x).slice(0, 80);
+/** `it.each` rows: a short label and the golden case. */
+const table = (xs: any[], name: (c: any) => string = label): Array<[string, any]> => xs.map((c) => [name(c), c]);
 
 describe('VQA soft accuracy', () => {
-  it.each(GOLDENS.vqav2_lmms.map((c: any) => [label([c.prediction, c.answers.map((a: any) => a.answer)]), c]))('lmms-eval vqav2 %s', (_, c: any) => {
+  it.each(table(GOLDENS.vqav2_lmms, (c) => label([c.prediction, c.answers.map((a: any) => a.answer)])))('lmms-eval vqav2 %s', (_, c: any) => {
     expect(Math.abs(vqav2AccuracyLmms(c.prediction, c.answers) - c.score)).toBeLessThanOrEqual(MEAN_TOL);
   });
   for (const key of ['textvqa_lmms', 'vizwiz_lmms', 'textvqa_llava']) {
-    it.each(GOLDENS[key].map((c: any) => [label([c.prediction, c.answers]), c]))(`${key} %s`, (_, c: any) => {
+    it.each(table(GOLDENS[key], (c) => label([c.prediction, c.answers])))(`${key} %s`, (_, c: any) => {
       expect(Math.abs(vqaAccuracyNormalized(c.prediction, c.answers, key !== 'textvqa_llava') - c.score)).toBeLessThanOrEqual(MEAN_TOL);
     });
   }
 });
 
 describe('GQA exact match', () => {
-  it.each(GOLDENS.gqa_lmms.map((c: any) => [label(c), c]))('lmms-eval %s', (_, c: any) => expect(exactMatchLmms(c.prediction, c.answer)).toBe(c.correct));
-  it.each(GOLDENS.gqa_llava.map((c: any) => [label(c), c]))('LLaVA convert + eval.py %s', (_, c: any) => expect(gqaCorrectLlava(c.prediction, c.answer)).toBe(c.correct));
+  it.each(table(GOLDENS.gqa_lmms))('lmms-eval %s', (_, c: any) => expect(exactMatchLmms(c.prediction, c.answer)).toBe(c.correct));
+  it.each(table(GOLDENS.gqa_llava))('LLaVA convert + eval.py %s', (_, c: any) => expect(gqaCorrectLlava(c.prediction, c.answer)).toBe(c.correct));
 });
 
 describe('MME yes/no parsing', () => {
@@ -30,8 +32,8 @@ describe('MME yes/no parsing', () => {
 });
 
 describe('ScienceQA option parsing', () => {
-  it.each(GOLDENS.sqa_lmms.map((c: any) => [label(c), c]))('lmms-eval %s', (_, c: any) => expect(sqaCorrectLmms(c.prediction, c.answer)).toBe(c.correct));
-  it.each(GOLDENS.sqa_llava.map((c: any) => [label(c), c]))('LLaVA eval_science_qa %s', (_, c: any) => {
+  it.each(table(GOLDENS.sqa_lmms))('lmms-eval %s', (_, c: any) => expect(sqaCorrectLmms(c.prediction, c.answer)).toBe(c.correct));
+  it.each(table(GOLDENS.sqa_llava))('LLaVA eval_science_qa %s', (_, c: any) => {
     expect(sqaCorrectLlava(c.prediction, c.answer, c.choices)).toBe(c.correct);
     const letter = sqaLetterLlava(c.prediction);
     expect(['A', 'B', 'C', 'D', 'E'].slice(0, c.choices).indexOf(letter)).toBe(c.parsed_index);
@@ -39,22 +41,22 @@ describe('ScienceQA option parsing', () => {
 });
 
 describe('ChartQA relaxed accuracy', () => {
-  it.each(GOLDENS.chartqa.map((c: any) => [label(c), c]))('%s', (_, c: any) => expect(chartqaRelaxedCorrect(c.prediction, c.answer)).toBe(c.correct));
+  it.each(table(GOLDENS.chartqa))('%s', (_, c: any) => expect(chartqaRelaxedCorrect(c.prediction, c.answer)).toBe(c.correct));
 });
 
 describe('OCRBench substring match', () => {
-  it.each(GOLDENS.ocrbench.map((c: any) => [label(c), c]))('%s', (_, c: any) => expect(ocrbenchCorrect(c.prediction, c.answers, c.dataset)).toBe(c.correct));
+  it.each(table(GOLDENS.ocrbench))('%s', (_, c: any) => expect(ocrbenchCorrect(c.prediction, c.answers, c.dataset)).toBe(c.correct));
 });
 
 describe('MMBench option extraction (can_infer)', () => {
-  it.each(GOLDENS.mmbench.infer.map((c: any) => [label(c), c]))('%s', (_, c: any) => {
+  it.each(table(GOLDENS.mmbench.infer))('%s', (_, c: any) => {
     const options = Object.fromEntries(Object.entries(c.options).filter(([k, v]) => v !== null && k !== 'E')) as Record<string, string>;
     expect(mmbenchInfer(c.prediction, options)).toBe(c.letter);
   });
 });
 
 describe('RealWorldQA flexible-extract + exact match', () => {
-  it.each(GOLDENS.rwqa.map((c: any) => [label([c.prediction, c.answer]), c]))('%s', (_, c: any) => {
+  it.each(table(GOLDENS.rwqa, (c) => label([c.prediction, c.answer])))('%s', (_, c: any) => {
     expect(rwqaExtract(c.prediction, c.question)).toBe(c.extracted);
     expect(rwqaCorrect(c.prediction, c.question, c.answer)).toBe(c.correct);
   });
