@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { checkPredictionIds, loadTask, readPredictions } from '../../src/eval/load';
+import { loadTask, matchPredictions, readPredictions } from '../../src/eval/load';
 import { scoreTask } from '../../src/eval/score';
 import { TASKS, type Protocol, type TaskId } from '../../src/eval/tasks';
 import { HeroError } from '../../src/core/errors';
@@ -30,8 +30,8 @@ describe('mini datasets through the readers and the scorers', () => {
   it.each(CASES)('%s · %s · %s', async (dir, task, protocol, want) => {
     const data = path.join(MINI, dir);
     const loaded = await loadTask(task, data, { checkImages: true });
-    const { file, answers } = readPredictions(path.join(data, 'answers.jsonl'));
-    checkPredictionIds(file, answers, loaded.questions, task);
+    const { file, entries } = readPredictions(path.join(data, 'answers.jsonl'));
+    const answers = matchPredictions(file, entries, loaded.questions, task);
     const r = scoreTask(task, protocol, loaded.questions, answers);
     expect(r.missing).toBe(0);
     expect(r.metrics[r.main]).toBeCloseTo(want, 10);
@@ -50,7 +50,8 @@ describe('mini datasets through the readers and the scorers', () => {
   it('a wrong answer lowers the score (the readers really attach the truth)', async () => {
     const data = path.join(MINI, 'parquet/vqav2_val');
     const loaded = await loadTask('vqav2_val', data);
-    const answers = readPredictions(path.join(data, 'answers.jsonl')).answers;
+    const p = readPredictions(path.join(data, 'answers.jsonl'));
+    const answers = matchPredictions(p.file, p.entries, loaded.questions, 'vqav2_val');
     answers.set(loaded.questions[0].id, 'seven');
     expect(scoreTask('vqav2_val', 'lmms-eval', loaded.questions, answers).metrics.accuracy).toBeCloseTo(75, 10);
   });
@@ -90,9 +91,10 @@ describe('bad input: one line naming the file', () => {
     const loaded = await loadTask('gqa', path.join(MINI, 'llava/gqa'));
     fs.writeFileSync(path.join(d, 'p.jsonl'), '{"question_id":"200","answer":"red"}\n{"question_id":"999","answer":"x"}\n');
     const p = readPredictions(path.join(d, 'p.jsonl'));
-    await oneLine(() => checkPredictionIds(p.file, p.answers, loaded.questions, 'gqa'), /1 question_id\(s\) not in gqa's data \(first: 999\)/);
+    await oneLine(() => matchPredictions(p.file, p.entries, loaded.questions, 'gqa'), /1 question_id\(s\) not in gqa's data \(first: 999\)/);
     fs.writeFileSync(path.join(d, 'q.jsonl'), '{"question_id":"200","answer":"red"}\n{"question_id":200,"text":"x"}\n');
-    await oneLine(() => readPredictions(path.join(d, 'q.jsonl')), /q\.jsonl:2: question_id 200 occurs twice/);
+    const q = readPredictions(path.join(d, 'q.jsonl'));
+    await oneLine(() => matchPredictions(q.file, q.entries, loaded.questions, 'gqa'), /q\.jsonl:2: question_id 200 occurs twice/);
     fs.writeFileSync(path.join(d, 'r.jsonl'), '{"question_id":"200"}\n');
     await oneLine(() => readPredictions(path.join(d, 'r.jsonl')), /r\.jsonl:1: no "answer"/);
   });
@@ -101,7 +103,20 @@ describe('bad input: one line naming the file', () => {
     const d = tmp();
     fs.writeFileSync(path.join(d, 'predictions.jsonl'), '{"question_id":"200","prompt":"p","text":"red","answer_id":"x"}\n{"question_id":"201","ans');
     const p = readPredictions(d);
-    expect([...p.answers]).toEqual([['200', 'red']]);
+    expect(p.entries.map((e) => [e.id, e.answer])).toEqual([['200', 'red']]);
     expect(p.droppedPartialLine).toBe(true);
+  });
+
+  it("LLaVA's MME answer files (the image key twice) fill that image's two questions in order", async () => {
+    const data = path.join(MINI, 'llava/MME');
+    const loaded = await loadTask('mme', data);
+    const d = tmp();
+    const lines = loaded.questions.map((q) => JSON.stringify({ question_id: q.pairKey, prompt: q.llavaText, text: q.answer }));
+    fs.writeFileSync(path.join(d, 'a.jsonl'), lines.join('\n') + '\n');
+    const p = readPredictions(path.join(d, 'a.jsonl'));
+    expect(scoreTask('mme', 'llava', loaded.questions, matchPredictions(p.file, p.entries, loaded.questions, 'mme')).metrics.perception).toBe(400);
+    fs.appendFileSync(path.join(d, 'a.jsonl'), lines[0] + '\n');
+    const p2 = readPredictions(path.join(d, 'a.jsonl'));
+    await oneLine(() => matchPredictions(p2.file, p2.entries, loaded.questions, 'mme'), /answered more often than it has questions/);
   });
 });

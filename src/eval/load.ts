@@ -345,41 +345,59 @@ export async function loadTask(task: TaskId, dir: string, opts: LoadOptions = {}
 
 // ---- predictions -------------------------------------------------------------------------------------------
 
+/** One prediction line as read: its id as written, the answer, and the line number (for messages). */
+export interface PredictionEntry { readonly id: string; readonly answer: string; readonly line: number }
+
 /**
  * A predictions file: JSON lines with `question_id` and `answer` (as `eval predict` writes them) or `text`
  * (LLaVA's answer files); a RUN directory means RUN/predictions.jsonl. A last line without its newline
- * (a killed writer) is dropped with a warning. Ids are returned as strings, in file order.
+ * (a killed writer) is dropped and reported. Entries come in file order; ids are matched by `matchPredictions`.
  */
-export function readPredictions(p: string): { file: string; answers: Map<string, string>; droppedPartialLine: boolean } {
+export function readPredictions(p: string): { file: string; entries: PredictionEntry[]; droppedPartialLine: boolean } {
   const file = fs.existsSync(p) && fs.statSync(p).isDirectory() ? path.join(p, 'predictions.jsonl') : p;
-  const text = readText(file, 'predictions');
-  const lines = text.split('\n');
+  const lines = readText(file, 'predictions').split('\n');
   const tail = lines.pop()!;                                                 // '' when the file ends with a newline
   const droppedPartialLine = tail.trim() !== '';
-  const answers = new Map<string, string>();
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
+  const entries: PredictionEntry[] = [];
+  lines.forEach((text, i) => {
+    if (text.trim() === '') return;
     let o: Record<string, unknown>;
     try {
-      o = JSON.parse(line);
+      o = JSON.parse(text);
     } catch {
       throw new HeroError(`${file}:${i + 1}: not a JSON line`);
     }
     check(o.question_id !== undefined && o.question_id !== null, `${file}:${i + 1}: no question_id`);
     const answer = typeof o.answer === 'string' ? o.answer : typeof o.text === 'string' ? o.text : undefined;
     check(answer !== undefined, `${file}:${i + 1}: no "answer" (or LLaVA "text") string`);
-    const id = String(o.question_id);
-    check(!answers.has(id), `${file}:${i + 1}: question_id ${id} occurs twice`);
-    answers.set(id, answer);
+    entries.push({ id: String(o.question_id), answer, line: i + 1 });
   });
-  return { file, answers, droppedPartialLine };
+  return { file, entries, droppedPartialLine };
 }
 
-/** Predictions for ids the task does not have are an error (a wrong --task or --data). */
-export function checkPredictionIds(file: string, answers: ReadonlyMap<string, string>, questions: readonly EvalQuestion[], task: TaskId): void {
+/**
+ * Prediction entries → answers keyed by the task's question ids. An id the data does not have, or one
+ * answered twice, is an error (a wrong --task or --data, or merged runs overlapping). MME is the one
+ * exception LLaVA needs: its answer files give both questions of an image the image key as question_id,
+ * in question-file order, so such a key fills that image's questions in order.
+ */
+export function matchPredictions(file: string, entries: readonly PredictionEntry[], questions: readonly EvalQuestion[], task: TaskId): Map<string, string> {
   const known = new Set(questions.map((q) => q.id));
-  const unknown = [...answers.keys()].filter((id) => !known.has(id));
-  if (unknown.length) {
-    throw new HeroError(`${file}: ${unknown.length} question_id(s) not in ${task}'s data (first: ${unknown.slice(0, 3).join(', ')})`);
+  const byPair = new Map<string, string[]>();
+  if (task === 'mme') for (const q of questions) if (q.pairKey) byPair.set(q.pairKey, [...(byPair.get(q.pairKey) ?? []), q.id]);
+  const answers = new Map<string, string>();
+  const unknown: string[] = [];
+  for (const e of entries) {
+    let id: string | undefined = e.id;
+    if (!known.has(id)) id = byPair.get(e.id)?.find((x) => !answers.has(x));
+    if (id === undefined) {
+      check(!byPair.has(e.id), `${file}:${e.line}: image ${e.id} is answered more often than it has questions`);
+      unknown.push(e.id);
+      continue;
+    }
+    check(!answers.has(id), `${file}:${e.line}: question_id ${e.id} occurs twice`);
+    answers.set(id, e.answer);
   }
+  if (unknown.length) throw new HeroError(`${file}: ${unknown.length} question_id(s) not in ${task}'s data (first: ${unknown.slice(0, 3).join(', ')})`);
+  return answers;
 }
