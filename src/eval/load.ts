@@ -297,7 +297,7 @@ function loadLlava(task: TaskId, dir: string, opts: LoadOptions): LoadedTask {
       const qf = findFile(dir, ['llava_test.jsonl'], 'VizWiz test question file');
       const suffix = "\nWhen the provided information is insufficient, respond with 'Unanswerable'." + SHORT;
       const questions = readJsonl<LlavaLine>(qf, 'question').map((l) => ({ id: String(l.question_id), image: imageAt(dir, 'test', str(l.image), String(l.question_id), ci),
-        question: stripSuffix(l.text, [suffix]), llavaText: l.text, answer: str(l.image) }));
+        question: stripSuffix(l.text, [suffix]), llavaText: l.text }));
       return { task, layout: 'llava', sources: [qf], questions };
     }
     case 'vizwiz_val': {

@@ -1,0 +1,182 @@
+/**
+ * `hero-lvlm eval <score|submit|check|merge>`: benchmark scoring as the paper's protocols score
+ * (src/eval/, docs/eval.md). No tfjs and no weights: these read data and predictions only.
+ * (`eval predict`, `sweep` and `report` run the model and come with the start-up runtime.)
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { HeroError, check } from '../core/errors';
+import { helpText, parseFlags, required, type FlagSpecs } from './args';
+import type { Command } from './main';
+import { loadTask, matchPredictions, readPredictions, readJsonl } from '../eval/load';
+import { scoreTask, type ScoreReport } from '../eval/score';
+import { uploadFile } from '../eval/submit';
+import { mergeShards } from '../eval/shard';
+import { readRun, writeRun } from '../eval/run_file';
+import { settingsDiff } from '../eval/run';
+import { PROTOCOLS, TASKS, TASK_IDS, type Protocol, type TaskId } from '../eval/tasks';
+
+const TASK_FLAG = { type: 'string', arg: 'TASK', help: `one of ${TASK_IDS.join(', ')}` } as const;
+const DATA_FLAG = { type: 'string', arg: 'DIR', help: "the task's data: LLaVA's playground/data/eval/<task> folder, or a folder of the lmms-lab dataset's parquet files" } as const;
+
+const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: FlagSpecs; run(flags: Record<string, unknown>): Promise<number> }> = {
+  score: {
+    usage: 'usage: hero-lvlm eval score --task TASK --data DIR --predictions P.jsonl|RUN [--protocol lmms-eval|llava] [--json]',
+    description:
+      'Scores predictions exactly as the protocol does (lmms-eval v0.2.4 or LLaVA c121f043 with the official GQA/MME\n' +
+      'tools): the EvalAI normaliser, VQA soft accuracy, GQA exact match, POPE per split and pooled, MME perception and\n' +
+      'cognition, MMBench circular (rule-based; unparsed answers counted), ChartQA relaxed, OCRBench, ScienceQA.\n' +
+      'P.jsonl: lines with question_id and answer (eval predict) or text (LLaVA answer files); a RUN directory means\n' +
+      'RUN/predictions.jsonl. Questions without a prediction are left out and counted.',
+    flags: {
+      task: TASK_FLAG, data: DATA_FLAG,
+      predictions: { type: 'string', arg: 'P', help: 'predictions JSONL file or RUN directory' },
+      protocol: { type: 'string', arg: 'NAME', default: 'lmms-eval', help: 'lmms-eval | llava' },
+      json: { type: 'boolean', help: 'print one JSON object (the score report)' },
+    },
+    run: score,
+  },
+  submit: {
+    usage: 'usage: hero-lvlm eval submit --task vqav2_testdev|vizwiz_test|mmbench_en_test --data DIR --predictions P --out FILE',
+    description: "Writes the upload file of a split only a server scores (EvalAI for VQAv2 test-dev and VizWiz test, OpenCompass\nfor MMBench test), as LLaVA's convert_*_for_submission.py scripts write them.",
+    flags: {
+      task: TASK_FLAG, data: DATA_FLAG,
+      predictions: { type: 'string', arg: 'P', help: 'predictions JSONL file or RUN directory' },
+      out: { type: 'string', arg: 'FILE', help: 'the upload file to write (.json; MMBench: .tsv)' },
+    },
+    run: submit,
+  },
+  check: {
+    usage: 'usage: hero-lvlm eval check --task TASK --data DIR [--protocol lmms-eval|llava]',
+    description: 'Reads a task\'s data as predict would (every image must exist) and prints the question count and the first prompt.',
+    flags: { task: TASK_FLAG, data: DATA_FLAG, protocol: { type: 'string', arg: 'NAME', default: 'lmms-eval', help: 'lmms-eval | llava' } },
+    run: checkData,
+  },
+  merge: {
+    usage: 'usage: hero-lvlm eval merge --task TASK --data DIR --shards RUN0,RUN1,… --out RUN',
+    description: 'Merges the RUN directories of `--shard i/N` runs into the RUN an unsharded run writes: the shards must share\nevery setting but the shard, be disjoint and cover every question; lines come out in the data\'s order.',
+    flags: {
+      task: TASK_FLAG, data: DATA_FLAG,
+      shards: { type: 'string', arg: 'RUN,…', help: 'the shard RUN directories, comma-separated' },
+      out: { type: 'string', arg: 'RUN', help: 'the merged RUN directory (must not hold predictions yet)' },
+    },
+    run: merge,
+  },
+};
+
+function taskOf(flags: Record<string, unknown>): TaskId {
+  const t = required<string>(flags as never, 'task');
+  if (!(TASK_IDS as string[]).includes(t)) throw new HeroError(`--task: unknown task '${t}' (one of ${TASK_IDS.join(', ')})`);
+  return t as TaskId;
+}
+function protocolOf(flags: Record<string, unknown>): Protocol {
+  const p = flags.protocol as string;
+  if (!(PROTOCOLS as readonly string[]).includes(p)) throw new HeroError(`--protocol: '${p}' is not one of ${PROTOCOLS.join(', ')}`);
+  return p as Protocol;
+}
+
+async function loadPredictions(flags: Record<string, unknown>, task: TaskId, questions: Parameters<typeof matchPredictions>[2]): Promise<{ file: string; answers: Map<string, string> }> {
+  const p = required<string>(flags as never, 'predictions');
+  if (!fs.existsSync(p)) throw new HeroError(`--predictions ${p}: no such file or directory`);
+  const { file, entries, droppedPartialLine } = readPredictions(p);
+  if (droppedPartialLine) process.stderr.write(`hero-lvlm: warning: ${file}: last line has no newline (a killed run?) and is left out\n`);
+  return { file, answers: matchPredictions(file, entries, questions, task) };
+}
+
+const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(2));
+
+function printReport(r: ScoreReport, layout: string): void {
+  const spec = TASKS[r.task];
+  const lines = [`task ${r.task} (paper: ${spec.paper}) · protocol ${r.protocol} · ${layout} layout · ${r.scored}/${r.questions} questions scored`];
+  lines.push(`${r.main}: ${fmt(r.metrics[r.main])}`);
+  for (const [k, v] of Object.entries(r.metrics)) if (k !== r.main) lines.push(`  ${k}: ${fmt(v)}`);
+  for (const [g, m] of Object.entries(r.groups ?? {})) lines.push(`  [${g || '-'}] ${Object.entries(m).map(([k, v]) => `${k} ${fmt(v)}`).join(' · ')}`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function score(flags: Record<string, unknown>): Promise<number> {
+  const task = taskOf(flags);
+  const protocol = protocolOf(flags);
+  const data = required<string>(flags as never, 'data');
+  scoreTask(task, protocol, [], new Map());                                 // a protocol that cannot score the task: say so before reading
+  const loaded = await loadTask(task, data);
+  const { file, answers } = await loadPredictions(flags, task, loaded.questions);
+  const report = scoreTask(task, protocol, loaded.questions, answers);
+  if (flags.json) process.stdout.write(JSON.stringify({ ...report, layout: loaded.layout, data: loaded.sources, predictions: file }) + '\n');
+  else printReport(report, loaded.layout);
+  return 0;
+}
+
+async function submit(flags: Record<string, unknown>): Promise<number> {
+  const task = taskOf(flags);
+  const out = required<string>(flags as never, 'out');
+  check(TASKS[task].serverOnly, `--task ${task}: scored locally, use 'hero-lvlm eval score' (server uploads: vqav2_testdev, vizwiz_test, mmbench_en_test)`);
+  const data = required<string>(flags as never, 'data');
+  const loaded = await loadTask(task, data);
+  const { answers } = await loadPredictions(flags, task, loaded.questions);
+  // VQAv2: the server wants every test2015 id; LLaVA's data has the full list next to test-dev's.
+  const full = path.join(data, 'llava_vqav2_mscoco_test2015.jsonl');
+  const allIds = task === 'vqav2_testdev' && fs.existsSync(full) ? readJsonl<{ question_id: unknown }>(full, 'question').map((x) => String(x.question_id)) : undefined;
+  const up = uploadFile(task, loaded.questions, answers, allIds);
+  const tmp = `${out}.tmp-${process.pid}`;
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  fs.writeFileSync(tmp, up.text);
+  fs.renameSync(tmp, out);
+  process.stdout.write(`wrote ${out}: ${up.answered} of ${up.total} questions answered${up.answered < up.total ? ' (the others as "")' : ''}\n`);
+  return 0;
+}
+
+async function checkData(flags: Record<string, unknown>): Promise<number> {
+  const task = taskOf(flags);
+  const protocol = protocolOf(flags);
+  const loaded = await loadTask(task, required<string>(flags as never, 'data'), { checkImages: true });
+  const q = loaded.questions[0];
+  process.stdout.write(`task ${task}: ${loaded.questions.length} questions, ${loaded.layout} layout (${loaded.sources.join(', ')}); every image found\n` +
+    `max new tokens (${protocol}): ${TASKS[task].maxNewTokens[protocol]}\nfirst prompt (${protocol}): ${JSON.stringify(TASKS[task].text(q, protocol))}\n`);
+  return 0;
+}
+
+async function merge(flags: Record<string, unknown>): Promise<number> {
+  const task = taskOf(flags);
+  const shards = required<string>(flags as never, 'shards').split(',').map((s) => s.trim()).filter(Boolean);
+  const out = required<string>(flags as never, 'out');
+  const runs = shards.map((d) => ({ name: d, ...readRun(d) }));
+  check(runs.length > 0, '--shards: no RUN directories given');
+  const counts = new Set(runs.map((r) => r.settings.shard?.count ?? 0));
+  check(counts.size === 1 && !counts.has(0), '--shards: every RUN must come from --shard i/N with the same N');
+  const n = [...counts][0];
+  const indices = runs.map((r) => r.settings.shard!.index).sort((a, b) => a - b);
+  check(indices.length === n && indices.every((x, i) => x === i), `--shards: need shards 0..${n - 1} once each (got ${indices.join(', ')})`);
+  const base = { ...runs[0].settings, shard: null };
+  for (const r of runs.slice(1)) {
+    const diff = settingsDiff(base, { ...r.settings, shard: null });
+    check(diff.length === 0, `${r.name}: made with other settings than ${runs[0].name} (${diff.join(', ')})`);
+  }
+  check(base.task === task, `--task ${task}: the shards ran task ${base.task}`);
+  const loaded = await loadTask(task, required<string>(flags as never, 'data'));
+  const lines = mergeShards(loaded.questions.map((q) => q.id), runs);
+  writeRun(out, base, lines);
+  process.stdout.write(`wrote ${out}: ${lines.length} predictions from ${n} shards\n`);
+  return 0;
+}
+
+export const command: Command = {
+  name: 'eval',
+  summary: 'score benchmark predictions as lmms-eval / LLaVA do; server upload files; shard merge',
+  async main(argv: string[]): Promise<number> {
+    const [sub, ...rest] = argv;
+    const list = Object.keys(SUBCOMMANDS).map((s) => `  ${s.padEnd(8)} ${SUBCOMMANDS[s].usage.replace(/^usage: /, '')}`).join('\n');
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      process.stdout.write(`usage: hero-lvlm eval <subcommand> [flags]\n\n${list}\n\nRun 'hero-lvlm eval <subcommand> --help' for its flags. docs/eval.md has the protocols.\n`);
+      return sub === undefined ? 2 : 0;
+    }
+    const s = SUBCOMMANDS[sub];
+    if (!s) throw new HeroError(`eval: unknown subcommand '${sub}' (score, submit, check, merge; 'predict', 'sweep' and 'report' are not there yet)`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(helpText(s.usage, s.description, s.flags));
+      return 0;
+    }
+    return s.run(parseFlags(rest, s.flags, `hero-lvlm eval ${sub}`));
+  },
+};
