@@ -9,6 +9,8 @@
  *   2. nn/ imports nothing from src/ but core/ (and itself).
  *   3. src/accel/ is imported only by the start-up code that chooses the accelerations: cli/, backend.ts,
  *      index.ts (and by accel/ itself).
+ *   4. src/eval/ imports nothing from src/ but core/ (and itself); only its load.ts and run_file.ts use fs/path
+ *      (no worker_threads or child_process at all).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,6 +21,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const MODEL_DIRS = ['nn', 'clip', 'llama', 'llava', 'hero', 'baselines'];
 const NODE_IO = ['fs', 'fs/promises', 'path', 'worker_threads', 'child_process'];
 const ACCEL_USERS = ['src/cli/', 'src/backend.ts', 'src/index.ts', 'src/accel/'];
+const EVAL_FILE_IO = ['src/eval/load.ts', 'src/eval/run_file.ts'];
 
 /**
  * Violations of the rules tolerated for now, each `file → import`: none since the loaders moved into one
@@ -66,6 +69,10 @@ export function violations(file: string, source: string): string[] {
     }
     if (dir === 'nn' && target !== null && !inSrc('nn') && !inSrc('core')) bad('rule 2: nn/ imports only core/');
     if (inSrc('accel') && !ACCEL_USERS.some((u) => file === u || file.startsWith(u))) bad('rule 3: only start-up code imports accel/');
+    if (dir === 'eval') {
+      if (target !== null && !inSrc('eval') && !inSrc('core')) bad('rule 4: eval/ imports only core/');
+      if (NODE_IO.includes(bare) && !(EVAL_FILE_IO.includes(file) && (bare === 'fs' || bare === 'path'))) bad('rule 4: only eval/load.ts and eval/run_file.ts touch files');
+    }
   }
   return out;
 }
@@ -105,6 +112,10 @@ describe('docs/architecture.md · import rules', () => {
     expect(violations('src/pipeline.ts', "import { VisionPool } from './accel/vision_pool';\n")).toHaveLength(1);
     expect(violations('src/cli/run.ts', "import { VisionPool } from '../accel/vision_pool';\n")).toEqual([]);
     expect(violations('src/io/json.ts', "import * as fs from 'fs';\n")).toEqual([]);
+    expect(violations('src/eval/score.ts', "import * as fs from 'fs';\nimport { x } from '../llama/model';\nimport { c } from '../core/errors';\n").map(key))
+      .toEqual(['src/eval/score.ts → fs', 'src/eval/score.ts → ../llama/model']);
+    expect(violations('src/eval/load.ts', "import * as fs from 'fs';\nimport * as path from 'path';\n")).toEqual([]);
+    expect(violations('src/eval/run_file.ts', "import { spawn } from 'child_process';\n")).toHaveLength(1);
   });
 
   it('no file under src/ breaks a rule (beyond the allow-list of today)', () => {
