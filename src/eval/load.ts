@@ -80,23 +80,28 @@ function parquetFiles(dir: string, depth = 3): string[] {
 
 type Row = Record<string, unknown>;
 
-/** All rows of some parquet files (image bytes only when asked for). */
-async function readParquetRows(files: readonly string[], columns?: readonly string[]): Promise<Row[]> {
-  const { parquetReadObjects, parquetMetadata } = require('hyparquet') as typeof import('hyparquet');
+/**
+ * All rows of some parquet files, read through file handles (hyparquet fetches only the column chunks it
+ * needs). Without `withImage` the `image` column is left unread: scoring never needs the bytes, and they are
+ * most of a file; each row then gets `hasImage` (the column exists) instead.
+ */
+async function readParquetRows(files: readonly string[], withImage: boolean): Promise<Row[]> {
+  const hp = require('hyparquet') as typeof import('hyparquet') & { asyncBufferFromFile(f: string): Promise<import('hyparquet').AsyncBuffer> };
   const rows: Row[] = [];
   for (const f of files) {
-    const buf = fs.readFileSync(f);
-    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+    const file = await hp.asyncBufferFromFile(f);
     let meta;
     try {
-      meta = parquetMetadata(ab);
+      meta = await hp.parquetMetadataAsync(file);
     } catch (e) {
       throw new HeroError(`${f}: not a parquet file (${(e as Error).message})`);
     }
-    const have = meta.schema.slice(1).map((s) => s.name);
-    const cols = columns ? columns.filter((c) => have.includes(c)) : undefined;
+    const have = meta.schema.slice(1).filter((s) => s.name !== undefined).map((s) => s.name);
+    const top = new Set(meta.row_groups[0]?.columns.map((c) => c.meta_data?.path_in_schema[0]) ?? have);
+    const columns = withImage ? undefined : [...top].filter((c): c is string => c !== undefined && c !== 'image');
     try {
-      rows.push(...(await parquetReadObjects({ file: ab, metadata: meta, columns: cols, utf8: true })) as Row[]);
+      const got = (await hp.parquetReadObjects({ file, metadata: meta, columns, utf8: true })) as Row[];
+      rows.push(...got.map((r) => (withImage ? r : { ...r, hasImage: top.has('image') })));
     } catch (e) {
       throw new HeroError(`${f}: cannot read parquet (${(e as Error).message}; zstd/brotli files need the hyparquet-compressors package)`);
     }
@@ -160,20 +165,22 @@ async function loadParquet(task: TaskId, dir: string, files: string[], opts: Loa
     files = files.filter((f) => !imageFiles.includes(f));
     if (opts.withImageBytes || opts.checkImages) {
       check(imageFiles.length > 0, `--data ${dir}: no GQA image parquet (lmms-lab/GQA testdev_balanced_images) next to the questions`);
-      gqaImages = new Map((await readParquetRows(imageFiles, ['id', 'image'])).map((r) => [str(r.id), imageBytes(r.image, imageFiles[0], str(r.id)).bytes]));
+      gqaImages = new Map((await readParquetRows(imageFiles, true)).map((r) => [str(r.id), imageBytes(r.image, imageFiles[0], str(r.id)).bytes]));
     }
   }
   check(files.length > 0, `--data ${dir}: no question parquet files`);
-  const keepImage = opts.withImageBytes === true;
-  const rows = await readParquetRows(files);
+  const keepImage = opts.withImageBytes === true || opts.checkImages === true;
+  const rows = await readParquetRows(files, keepImage);
   const questions = rows.map((r, i) => {
     let image: EvalQuestion['image'] = null;
     if (task === 'gqa') {
       const b = gqaImages?.get(str(r.imageId));
       if (opts.checkImages) check(b !== undefined, `--data ${dir}: question ${str(r.id)} names image ${str(r.imageId)}, which the image parquet lacks`);
       image = b ? { bytes: b } : null;
+    } else if (!keepImage) {
+      image = r.hasImage ? { path: `${path.basename(files[0])}#row${i}` } : null;   // (bytes not read: scoring)
     } else if (r.image !== null && r.image !== undefined) {
-      image = keepImage ? imageBytes(r.image, files[0], String(i)) : { path: `${path.basename(files[0])}#row${i}` };
+      image = imageBytes(r.image, files[0], String(i));
     } else if (opts.checkImages && task !== 'scienceqa_img') {
       throw new HeroError(`${files[0]}: row ${i} has no image`);
     }

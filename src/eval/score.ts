@@ -10,6 +10,7 @@ import {
   ocrbenchCorrect, popeAnswerLlava, popeAnswerLmms, rwqaCorrect, sqaCorrectLlava, sqaCorrectLmms,
   vqaAccuracyNormalized, vqav2AccuracyLmms, type MmbenchCopy, type YesNoOther,
 } from './metrics';
+import { pyStrip } from './normalize';
 import { TASKS, type EvalQuestion, type Protocol, type TaskId } from './tasks';
 
 export interface ScoreReport {
@@ -207,7 +208,7 @@ export function scoreTask(task: TaskId, protocol: Protocol, questions: readonly 
     }
     case 'pope':
       if (protocol === 'lmms-eval') {
-        const f = (xs: EvalQuestion[]): Record<string, number> => popeLmms(xs.map((q) => ({ pred: popeAnswerLmms(pred(q)), gt: need(q.answer, q, 'answer').toLowerCase().trim() })));
+        const f = (xs: EvalQuestion[]): Record<string, number> => popeLmms(xs.map((q) => ({ pred: popeAnswerLmms(pred(q)), gt: pyStrip(need(q.answer, q, 'answer').toLowerCase()) })));
         parts = { main: 'f1', metrics: f(answered), groups: byCategory(f) };
       } else {
         const f = (xs: EvalQuestion[]): Record<string, number | null> => popeLlava(xs.map((q) => ({ pred: popeAnswerLlava(pred(q)), gt: need(q.answer, q, 'answer') })));
