@@ -375,6 +375,52 @@ def main():
         ok = exact_match_hf_evaluate([res], [a], ignore_case=True, ignore_punctuation=True)["exact_match"]
         out["rwqa"].append({"prediction": p, "question": q, "answer": a, "extracted": r2[0], "correct": bool(ok)})
 
+    # -- prompts and token limits, as lmms-eval's doc_to_text and yamls give them --------------------------------
+    import yaml
+
+    def task_yaml(rel):
+        """A task yaml with its `include` merged in (the `!function` lines dropped, as en_utils.py does)."""
+        path = os.path.join(T, rel)
+        cfg = yaml.safe_load("".join(l for l in open(path) if "!function" not in l))
+        if "include" in cfg:
+            base = task_yaml(os.path.join(os.path.dirname(rel), cfg.pop("include")))
+            base.update(cfg)
+            cfg = base
+        return cfg
+
+    def limits(cfg):
+        return (cfg.get("generation_kwargs") or {}).get("max_new_tokens")   # None: the model's default (1024)
+
+    mmb = load_file("t_mmbench_en", os.path.join(T, "mmbench", "en_utils.py"))
+    sqa_doc = {"hint": "A dog and a cat.", "question": "Which animal is larger?", "choices": ["dog", "cat", "both"]}
+    sqa_doc2 = dict(sqa_doc, hint="")
+    mmb_doc = {"question": "What is shown?", "answer": "A", "A": "a cat", "B": "a dog", "C": "a bird", "D": float("nan"), "E": float("nan"),
+               "category": "c", "L2-category": "l", "index": 5, "hint": "A pet photo.", "source": "s", "split": "dev"}
+    mmb_doc2 = dict(mmb_doc, hint=float("nan"), D="a fish")
+    K = lambda rel: (task_yaml(rel).get("lmms_eval_specific_kwargs") or {}).get("default")
+    prompts = []
+    def add(task, doc, text, cfg_rel):
+        prompts.append({"task": task, "doc": {k: (None if isinstance(v, float) else v) for k, v in doc.items()}, "text": text,
+                        "max_new_tokens": limits(task_yaml(cfg_rel))})
+    q = {"question": "what is the man holding?  Please answer yes or no."}
+    add("vqav2_val", {"question": "What is the man holding?"}, vqav2.vqav2_doc_to_text({"question": "What is the man holding?"}, K("vqav2/vqav2_val.yaml")), "vqav2/vqav2_val.yaml")
+    add("vizwiz_val", {"question": "what is this BOTTLE?"}, vizwiz.vizwiz_vqa_doc_to_text({"question": "what is this BOTTLE?"}, K("vizwiz_vqa/vizwiz_vqa_val.yaml")), "vizwiz_vqa/vizwiz_vqa_val.yaml")
+    gqa_u = load_file("t_gqa", os.path.join(T, "gqa", "utils.py"))
+    add("gqa", {"question": "Is the cup to the left of the plate?"}, gqa_u.gqa_doc_to_text({"question": "Is the cup to the left of the plate?"}, K("gqa/gqa.yaml")), "gqa/gqa.yaml")
+    for d in (sqa_doc, sqa_doc2):
+        add("scienceqa_img", d, sqa.sqa_doc_to_text(d, K("scienceqa/scienceqa_img.yaml")), "scienceqa/scienceqa_img.yaml")
+    add("chartqa", {"question": "What is the peak value?"}, chartqa.chartqa_doc_to_text({"question": "What is the peak value?"}, K("chartqa/chartqa.yaml")), "chartqa/chartqa.yaml")
+    add("textvqa_val", {"question": "what BRAND is the phone?"}, textvqa.textvqa_doc_to_text({"question": "what BRAND is the phone?"}, K("textvqa/textvqa_val.yaml")), "textvqa/textvqa_val.yaml")
+    add("ocrbench", {"question": "  what is written in the image? "}, ocrbench.ocrbench_doc_to_text({"question": "  what is written in the image? "}), "ocrbench/ocrbench.yaml")
+    add("mme", {"question": "Is there a dog in this image? Please answer yes or no."},
+        mme.mme_doc_to_text({"question": "Is there a dog in this image? Please answer yes or no."}, K("mme/mme.yaml")), "mme/mme.yaml")
+    for d in (mmb_doc, mmb_doc2):
+        add("mmbench_en_dev", d, mmb.mmbench_doc_to_text(d, K("mmbench/mmbench_en_dev.yaml")), "mmbench/mmbench_en_dev.yaml")
+    add("pope", {"question": " Is there a snowboard in the image? "}, pope.pope_doc_to_text({"question": " Is there a snowboard in the image? "}), "pope/pope.yaml")
+    rq = "Which lane?\nA. left\nB. right\nPlease answer directly with only the letter of the correct option and nothing else."
+    add("realworldqa", {"question": rq}, rwqa.realworldqa_doc_to_text({"question": rq}, K("realworldqa/realworldqa.yaml")), "realworldqa/realworldqa.yaml")
+    out["prompts"] = prompts
+
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1, ensure_ascii=False)
         f.write("\n")
