@@ -10,6 +10,9 @@ Usage (any Python 3 with numpy, pandas and scikit-learn; Debian: python3-pandas 
   --llava          a checkout of haotian-liu/LLaVA at c121f043
   --mme-eval-tool  the MME benchmark's eval_tool/ folder (calculation.py), from eval_tool.zip of
                    BradyFU/Awesome-Multimodal-Large-Language-Models (commit 1c1d69e1, tools/eval_tool.zip)
+  --gqa-eval       the GQA eval.py as LLaVA users run it (the official script with the scene-graph and
+                   choices loading commented out, LLaVA docs/Evaluation.md), e.g. the copy in
+                   afra-baas/LLaVA@57e09fef:playground/data/eval/gqa/data/eval.py
 
 Nothing of those repositories is copied here: this script imports their scoring functions (or runs their
 scripts as programs) on answers written below to hit each rule, and records what they return. Modules
@@ -18,9 +21,8 @@ metric registry) are replaced by empty stand-ins, so no model code or network is
 
 lmms-eval strips every generation before a task's process_results sees it (api/task.py,
 ConfigurableTask.process_results: `results[0] = results[0].strip()`); the calls below do the same.
-The GQA tool LLaVA uses (the official eval.py) is not vendored anywhere we can fetch at a pinned commit;
-its accuracy is `predicted == gold` over balanced questions, applied here to what LLaVA's
-scripts/convert_gqa_for_eval.py writes (that script is run as is).
+GQA under LLaVA: scripts/convert_gqa_for_eval.py, then the GQA eval.py (both run as programs); its
+Accuracy/Binary/Open are printed with two decimals, which is all the golden records of them.
 """
 import argparse
 import importlib.util
@@ -178,6 +180,7 @@ def main():
     ap.add_argument("--lmms-eval", required=True)
     ap.add_argument("--llava", required=True)
     ap.add_argument("--mme-eval-tool")
+    ap.add_argument("--gqa-eval")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     install_stubs()
@@ -209,6 +212,7 @@ def main():
         "lmms-eval": "EvolvingLMMs-Lab/lmms-eval@af395ae1acf077e01db6dd6284de71a025fba061 (v0.2.4)",
         "llava": "haotian-liu/LLaVA@c121f043",
         "mme_eval_tool": "BradyFU/Awesome-Multimodal-Large-Language-Models@1c1d69e1:tools/eval_tool.zip" if args.mme_eval_tool else None,
+        "gqa_eval_py": "afra-baas/LLaVA@57e09fef:playground/data/eval/gqa/data/eval.py (GQA eval.py as LLaVA patches it)" if args.gqa_eval else None,
     }}
 
     # -- the normaliser: each step, both copies --------------------------------------------------------------
@@ -251,8 +255,20 @@ def main():
                 f.write(json.dumps({"question_id": str(i), "text": p}) + "\n")
         subprocess.run([sys.executable, os.path.join(args.llava, "scripts", "convert_gqa_for_eval.py"), "--src", src, "--dst", dst], check=True)
         converted = {x["questionId"]: x["prediction"] for x in json.load(open(dst))}
-    out["gqa_llava"] = [{"prediction": p, "answer": g, "converted": converted[str(i)], "correct": converted[str(i)] == g}
+    out["gqa_llava"] = [{"prediction": p, "answer": g, "converted": converted[str(i)], "correct": converted[str(i)] == g,
+                         "balanced": i % 5 != 4, "structural": "query" if i % 3 else "verify"}
                         for i, (p, g) in enumerate(GQA_CASES)]
+    if args.gqa_eval:
+        with tempfile.TemporaryDirectory() as d:
+            qs = {str(i): {"question": "q x", "answer": c["answer"], "isBalanced": c["balanced"], "semantic": [],
+                           "types": {"structural": c["structural"], "semantic": "attr", "detailed": "x"}, "groups": {"global": "g"}}
+                  for i, c in enumerate(out["gqa_llava"])}
+            json.dump(qs, open(os.path.join(d, "testdev_balanced_questions.json"), "w"))
+            json.dump([{"questionId": k, "prediction": v} for k, v in converted.items()], open(os.path.join(d, "testdev_balanced_predictions.json"), "w"))
+            res = subprocess.run([sys.executable, os.path.abspath(args.gqa_eval), "--tier", "testdev_balanced"], cwd=d, check=True,
+                                 capture_output=True, text=True).stdout
+        val = lambda key: float(next(l for l in res.splitlines() if l.startswith(key + ":")).split(":")[1].strip().rstrip("%"))
+        out["gqa_llava_eval_py"] = {"accuracy": val("Accuracy"), "binary": val("Binary"), "open": val("Open"), "decimals": 2}
 
     # -- POPE ---------------------------------------------------------------------------------------------------
     lm_all, out["pope"] = [], {"cases": POPE_CASES, "lmms": {}, "llava": {}}

@@ -81,6 +81,17 @@ describe('ScienceQA-IMG (LLaVA: IMG-accuracy over questions with an image)', () 
   });
 });
 
+describe('GQA under LLaVA: the official eval.py over balanced questions (it prints two decimals)', () => {
+  it('accuracy, binary, open', () => {
+    const cases: Array<{ prediction: string; answer: string; balanced: boolean; structural: string }> = GOLDENS.gqa_llava;
+    const questions: EvalQuestion[] = cases.map((c, i) => ({ id: String(i), image: null, question: 'q', answer: c.answer, isBalanced: c.balanced, structural: c.structural }));
+    const r = scoreTask('gqa', 'llava', questions, new Map(cases.map((c, i) => [String(i), c.prediction])));
+    const printed = GOLDENS.gqa_llava_eval_py;
+    const HALF_LAST_DIGIT = 0.5 * 10 ** -printed.decimals;                  // eval.py rounds to 2 decimals when it prints
+    for (const k of ['accuracy', 'binary', 'open']) expect(Math.abs(r.metrics[k]! - printed[k])).toBeLessThanOrEqual(HALF_LAST_DIGIT);
+  });
+});
+
 describe('protocols that cannot score a task say why', () => {
   it.each([
     ['vqav2_val', 'llava', /EvalAI/], ['chartqa', 'llava', /only in lmms-eval/], ['vqav2_testdev', 'lmms-eval', /eval submit/],
