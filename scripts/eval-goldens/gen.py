@@ -391,6 +391,35 @@ def main():
         ok = exact_match_hf_evaluate([res], [a], ignore_case=True, ignore_punctuation=True)["exact_match"]
         out["rwqa"].append({"prediction": p, "question": q, "answer": a, "extracted": r2[0], "correct": bool(ok)})
 
+    # -- upload files: LLaVA's converters run as scripts (argv as its eval scripts pass it) ----------------------
+    import runpy
+    up_preds = {600: "Two.", 601: "a dog", 603: "The U.S.A.", 604: "dont know"}   # 602 unanswered
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "answers", "test-dev", "ck"))
+        with open(os.path.join(d, "answers", "test-dev", "ck", "merge.jsonl"), "w") as f:
+            for qid, t in up_preds.items():
+                f.write(json.dumps({"question_id": qid, "prompt": "p", "text": t}) + "\n")
+        with open(os.path.join(d, "llava_vqav2_mscoco_test2015.jsonl"), "w") as f:
+            for qid in range(600, 606):
+                f.write(json.dumps({"question_id": qid, "image": f"{qid}.jpg", "text": "q"}) + "\n")
+        sys.argv = ["convert_vqav2_for_submission.py", "--dir", d, "--ckpt", "ck", "--split", "test-dev"]
+        with redirect_stdout(io.StringIO()):
+            runpy.run_path(os.path.join(args.llava, "scripts", "convert_vqav2_for_submission.py"), run_name="__main__")
+        vqav2_upload = json.load(open(os.path.join(d, "answers_upload", "test-dev", "ck.json")))
+        qfile, rfile, ufile = (os.path.join(d, n) for n in ("q.jsonl", "r.jsonl", "up/u.json"))
+        with open(qfile, "w") as f:
+            for i in range(4):
+                f.write(json.dumps({"question_id": i, "image": f"VizWiz_test_{i:08d}.jpg", "text": "q"}) + "\n")
+        with open(rfile, "w") as f:
+            for i, t in enumerate(["Unanswerable", "the red one", "2 dogs", "It's a can."]):
+                f.write(json.dumps({"question_id": i, "text": t}) + "\n")
+        sys.argv = ["convert_vizwiz_for_submission.py", "--annotation-file", qfile, "--result-file", rfile, "--result-upload-file", ufile]
+        with redirect_stdout(io.StringIO()):
+            runpy.run_path(os.path.join(args.llava, "scripts", "convert_vizwiz_for_submission.py"), run_name="__main__")
+        vizwiz_upload = json.load(open(ufile))
+    out["upload"] = {"vqav2": {"predictions": {str(k): v for k, v in up_preds.items()}, "ids": list(range(600, 606)), "file": vqav2_upload},
+                     "vizwiz": {"predictions": ["Unanswerable", "the red one", "2 dogs", "It's a can."], "file": vizwiz_upload}}
+
     # -- prompts and token limits, as lmms-eval's doc_to_text and yamls give them --------------------------------
     import yaml
 
