@@ -60,3 +60,14 @@ export { runPipeline, type PipelineInput, type PipelineResult } from './pipeline
 export { METHODS, METHOD_NAMES, methodByName, runMethod, type MethodSpec } from './methods';
 export type { Method, DecoderSide, PromptRows, StageTimer, MethodReport } from './method';
 export { ensureDefaultWeights, DEFAULT_MODEL_DIR, DEFAULT_CLIP_DIR } from './weights/default_model';
+
+// benchmarks (`hero-lvlm eval`, docs/eval.md): prompts, the protocols' scoring rules, data layouts, RUN files
+export { TASKS, TASK_IDS, PROTOCOLS, type TaskId, type Protocol, type EvalQuestion, type TaskSpec } from './eval/tasks';
+export { evalAiNormalize } from './eval/normalize';
+export { scoreTask, type ScoreReport } from './eval/score';
+export { loadTask, readPredictions, matchPredictions, type LoadedTask } from './eval/load';
+export { uploadFile } from './eval/submit';
+export { parseShard, shardIds, mergeShards, type Shard } from './eval/shard';
+export { planPredict, predictLoop, progressLine, type Answered } from './eval/predict';
+export { openRun, readRun, writeRun } from './eval/run_file';
+export type { PredictionLine, RunSettings } from './eval/run';

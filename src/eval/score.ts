@@ -215,6 +215,7 @@ export function scoreTask(task: TaskId, protocol: Protocol, questions: readonly 
         const groups = byCategory(f);
         const f1s = Object.values(groups).map((g) => g.f1);
         const meanF1 = f1s.some((x) => x === null) || f1s.length === 0 ? null : f1s.reduce((a, b) => a! + b!, 0)! / f1s.length;
+        notes.push("LLaVA's eval_pope.py reports each split; its headline is their mean F1, the other metrics here pool all splits with its formulas");
         parts = { main: 'mean_f1', metrics: { mean_f1: meanF1, ...f(answered) }, groups };
       }
       break;
