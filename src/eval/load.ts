@@ -71,10 +71,11 @@ function findFile(dir: string, names: readonly string[], what: string): string {
 /** `.parquet` files under `dir`, at most `depth` levels down, sorted. */
 function parquetFiles(dir: string, depth = 3): string[] {
   if (depth < 0 || !fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory() || e.isSymbolicLink()) return fs.existsSync(p) && fs.statSync(p).isDirectory() ? parquetFiles(p, depth - 1) : e.name.endsWith('.parquet') ? [p] : [];
-    return e.name.endsWith('.parquet') ? [p] : [];
+  // (statSync follows links: the HF hub cache's snapshot folders are symlinks into blobs/)
+  return fs.readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    if (fs.existsSync(p) && fs.statSync(p).isDirectory()) return parquetFiles(p, depth - 1);
+    return name.endsWith('.parquet') ? [p] : [];
   }).sort();
 }
 
