@@ -80,7 +80,9 @@ async function main(): Promise<void> {
     write(path.join(d, 'TextVQA_0.5.1_val.json'), JSON.stringify({ data: pics.map((p, i) => ({ question_id: 900 + i, image_id: String(300 + i),
       question: 'what color is the square?', answers: Array(10).fill(p.colour) })) }));
     for (const p of pics) write(path.join(d, 'train_images', p.name), p.png);
-    answers(d, pics.map((p, i) => [300 + i, p.colour]));
+    // as LLaVA's model_vqa_loader.py writes them: question_id = the image id, the prompt, the text
+    write(path.join(d, 'answers.jsonl'), jsonl(pics.map((p, i) => ({ question_id: 300 + i,
+      prompt: `what color is the square?\nReference OCR token: none${SHORT}`, text: p.colour, answer_id: `a${i}`, model_id: 'm', metadata: {} }))));
     const q = path.join(P, 'textvqa_val');
     writeParquet(path.join(q, 'data', 'validation-00000-of-00001.parquet'), [
       { name: 'question_id', data: pics.map((_, i) => 300 + i), type: 'INT32' }, { name: 'question', data: pics.map(() => 'what color is the square?'), type: 'STRING' },

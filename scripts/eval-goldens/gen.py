@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import types
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 
 
 # ---- stand-ins for imports the scorers do not use ------------------------------------------------------
@@ -390,6 +390,30 @@ def main():
         res = r2[0].strip()
         ok = exact_match_hf_evaluate([res], [a], ignore_case=True, ignore_punctuation=True)["exact_match"]
         out["rwqa"].append({"prediction": p, "question": q, "answer": a, "extracted": r2[0], "correct": bool(ok)})
+
+    # -- TextVQA under LLaVA end to end: eval_textvqa.eval_single on an answer file keyed as LLaVA keys it ----
+    tv = load_file("l_textvqa", os.path.join(args.llava, "llava", "eval", "eval_textvqa.py"))
+    tv_ann = {"data": [
+        {"question_id": 9001, "image_id": "img_a", "question": "What BRAND is this?", "answers": ["Sony"] * 6 + ["sony tv"] * 4},
+        {"question_id": 9002, "image_id": "img_a", "question": "what number is shown?", "answers": ["7"] * 3 + ["seven"] * 3 + ["07"] * 4},
+        {"question_id": 9003, "image_id": "img_b", "question": "who made it?", "answers": ["the acme co."] * 10},
+        {"question_id": 9004, "image_id": "img_c", "question": "what does the sign say?", "answers": ["stop"] * 9 + ["halt"]},
+    ]}
+    suffix = "\nAnswer the question using a single word or phrase."
+    tv_questions = [{"question_id": a["image_id"], "image": a["image_id"] + ".jpg",
+                     "text": a["question"] + "\nReference OCR token: x, y" + suffix} for a in tv_ann["data"]]
+    tv_answers = ["sony", "Seven", "Acme Co", "halt."]
+    with tempfile.TemporaryDirectory() as d:
+        af, rf = os.path.join(d, "ann.json"), os.path.join(d, "res.jsonl")
+        json.dump(tv_ann, open(af, "w"))
+        with open(rf, "w") as f:
+            for q, t in zip(tv_questions, tv_answers):
+                f.write(json.dumps({"question_id": q["question_id"], "prompt": q["text"], "text": t}) + "\n")
+        buf = io.StringIO()
+        with redirect_stdout(buf), redirect_stderr(io.StringIO()):
+            tv.eval_single(af, rf)
+    acc = float(next(l for l in buf.getvalue().splitlines() if l.startswith("Accuracy:")).split(":")[1].strip().rstrip("%"))
+    out["textvqa_llava_e2e"] = {"annotations": tv_ann, "questions": tv_questions, "answers": tv_answers, "accuracy": acc, "decimals": 2}
 
     # -- upload files: LLaVA's converters run as scripts (argv as its eval scripts pass it) ----------------------
     import runpy

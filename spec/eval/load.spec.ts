@@ -10,6 +10,7 @@ import { loadTask, matchPredictions, readPredictions } from '../../src/eval/load
 import { scoreTask } from '../../src/eval/score';
 import { TASKS, type Protocol, type TaskId } from '../../src/eval/tasks';
 import { HeroError } from '../../src/core/errors';
+import { GOLDENS } from './goldens';
 
 const MINI = path.join(__dirname, '..', 'fixtures', 'eval', 'mini');
 
@@ -54,6 +55,25 @@ describe('mini datasets through the readers and the scorers', () => {
     const answers = matchPredictions(p.file, p.entries, loaded.questions, 'vqav2_val');
     answers.set(loaded.questions[0].id, 'seven');
     expect(scoreTask('vqav2_val', 'lmms-eval', loaded.questions, answers).metrics.accuracy).toBeCloseTo(75, 10);
+  });
+});
+
+describe("LLaVA's TextVQA end to end (eval_textvqa.py keys the truth by image id and question)", () => {
+  it('the loader pairs questions and annotations as LLaVA does, and the score equals eval_single', async () => {
+    const g = GOLDENS.textvqa_llava_e2e;
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-textvqa-'));
+    fs.writeFileSync(path.join(d, 'TextVQA_0.5.1_val.json'), JSON.stringify(g.annotations));
+    fs.writeFileSync(path.join(d, 'llava_textvqa_val_v051_ocr.jsonl'), g.questions.map((q: unknown) => JSON.stringify(q)).join('\n') + '\n');
+    fs.writeFileSync(path.join(d, 'answers.jsonl'), g.questions.map((q: { question_id: string; text: string }, i: number) =>
+      JSON.stringify({ question_id: q.question_id, prompt: q.text, text: g.answers[i] })).join('\n') + '\n');
+    const loaded = await loadTask('textvqa_val', d);
+    // two questions share image img_a (LLaVA's question_id): told apart by the question, as eval_textvqa.py does
+    expect(loaded.questions.map((q) => q.answers?.[0])).toEqual(g.annotations.data.map((a: { answers: string[] }) => a.answers[0]));
+    const p = readPredictions(path.join(d, 'answers.jsonl'));
+    const r = scoreTask('textvqa_val', 'llava', loaded.questions, matchPredictions(p.file, p.entries, loaded.questions, 'textvqa_val'));
+    const HALF_LAST_DIGIT = 0.5 * 10 ** -g.decimals;                        // eval_textvqa.py prints 2 decimals
+    expect(Math.abs(r.metrics.accuracy! - g.accuracy)).toBeLessThanOrEqual(HALF_LAST_DIGIT);
+    expect(r.scored).toBe(4);
   });
 });
 

@@ -201,6 +201,20 @@ function imageAt(dir: string, folder: string, name: string, id: string, check_: 
   return { path: p };
 }
 
+/** eval_textvqa.py `prompt_processor`: the question line of a LLaVA TextVQA prompt (2 lines, or 3 with the
+ * `Reference OCR token:` line, or the `OCR tokens: … Question: … Short answer:` form). */
+export function textvqaQuestionOf(prompt: string, where: string): string {
+  const lines = prompt.split('\n');
+  if (prompt.startsWith('OCR tokens: ')) {
+    const m = /Question: ([\s\S]*?) Short answer:/.exec(prompt);
+    check(m !== null, `${where}: TextVQA prompt without "Question: … Short answer:"`);
+    return m[1];
+  }
+  if (prompt.includes('Reference OCR token: ') && lines.length === 3) return prompt.startsWith('Reference OCR token:') ? lines[1] : lines[0];
+  check(lines.length === 2, `${where}: a TextVQA prompt has 2 lines, or 3 with the OCR tokens (LLaVA's eval_textvqa.py asserts it)`);
+  return lines[0];
+}
+
 /** The question as asked, without the suffix LLaVA's question files carry. */
 const stripSuffix = (text: string, suffixes: readonly string[]): string => {
   for (const s of suffixes) if (text.endsWith(s)) return text.slice(0, -s.length);
@@ -232,12 +246,14 @@ function loadLlava(task: TaskId, dir: string, opts: LoadOptions): LoadedTask {
       // a question file keyed by the real question_id is matched by that instead.
       const byImage = new Map(ann.map((a) => [`${a.image_id}\u0000${a.question.toLowerCase()}`, a]));
       const byId = new Map(ann.map((a) => [String(a.question_id), a]));
+      // Our ids are the annotations' question ids (unique); LLaVA's answer files are matched by `llavaKey`.
       const questions = readJsonl<LlavaLine>(qf, 'question').map((l) => {
-        const id = String(l.question_id);
-        const asked = l.text.split('\n')[0];
-        const a = byImage.get(`${id}\u0000${asked.toLowerCase()}`) ?? byId.get(id);
-        check(a !== undefined, `${af}: no annotation for question ${id} ("${asked}") of ${qf}`);
-        return { id, image: imageAt(dir, 'train_images', str(l.image), id, ci), question: asked, answers: a.answers };
+        const qid = String(l.question_id);
+        const asked = textvqaQuestionOf(l.text, qf);
+        const a = byImage.get(`${qid}\u0000${asked.toLowerCase()}`) ?? byId.get(qid);
+        check(a !== undefined, `${af}: no annotation for question ${qid} ("${asked}") of ${qf}`);
+        return { id: String(a.question_id), image: imageAt(dir, 'train_images', str(l.image), qid, ci), question: asked, answers: a.answers,
+          llavaKey: `${qid}\u0000${asked.toLowerCase()}` };
       });
       return { task, layout: 'llava', sources: [qf, af], questions };
     }
@@ -354,7 +370,7 @@ export async function loadTask(task: TaskId, dir: string, opts: LoadOptions = {}
 // ---- predictions -------------------------------------------------------------------------------------------
 
 /** One prediction line as read: its id as written, the answer, and the line number (for messages). */
-export interface PredictionEntry { readonly id: string; readonly answer: string; readonly line: number }
+export interface PredictionEntry { readonly id: string; readonly answer: string; readonly line: number; readonly prompt?: string }
 
 /**
  * A predictions file: JSON lines with `question_id` and `answer` (as `eval predict` writes them) or `text`
@@ -378,7 +394,7 @@ export function readPredictions(p: string): { file: string; entries: PredictionE
     check(o.question_id !== undefined && o.question_id !== null, `${file}:${i + 1}: no question_id`);
     const answer = typeof o.answer === 'string' ? o.answer : typeof o.text === 'string' ? o.text : undefined;
     check(answer !== undefined, `${file}:${i + 1}: no "answer" (or LLaVA "text") string`);
-    entries.push({ id: String(o.question_id), answer, line: i + 1 });
+    entries.push({ id: String(o.question_id), answer, line: i + 1, prompt: typeof o.prompt === 'string' ? o.prompt : undefined });
   });
   return { file, entries, droppedPartialLine };
 }
@@ -386,18 +402,21 @@ export function readPredictions(p: string): { file: string; entries: PredictionE
 /**
  * Prediction entries → answers keyed by the task's question ids. An id the data does not have, or one
  * answered twice, is an error (a wrong --task or --data, or merged runs overlapping). MME is the one
- * exception LLaVA needs: its answer files give both questions of an image the image key as question_id,
- * in question-file order, so such a key fills that image's questions in order.
+ * exceptions LLaVA needs: its MME answer files give both questions of an image the image key as
+ * question_id, in question-file order, so such a key fills that image's questions in order; its TextVQA
+ * answer files give the image id, and the question in the prompt tells them apart (eval_textvqa.py).
  */
 export function matchPredictions(file: string, entries: readonly PredictionEntry[], questions: readonly EvalQuestion[], task: TaskId): Map<string, string> {
   const known = new Set(questions.map((q) => q.id));
   const byPair = new Map<string, string[]>();
   if (task === 'mme') for (const q of questions) if (q.pairKey) byPair.set(q.pairKey, [...(byPair.get(q.pairKey) ?? []), q.id]);
+  const byLlavaKey = new Map(questions.filter((q) => q.llavaKey !== undefined).map((q) => [q.llavaKey!, q.id]));
   const answers = new Map<string, string>();
   const unknown: string[] = [];
   for (const e of entries) {
     let id: string | undefined = e.id;
-    if (!known.has(id)) id = byPair.get(e.id)?.find((x) => !answers.has(x));
+    if (!known.has(id) && byLlavaKey.size && e.prompt !== undefined) id = byLlavaKey.get(`${e.id}\u0000${textvqaQuestionOf(e.prompt, `${file}:${e.line}`).toLowerCase()}`);
+    if (id === undefined || !known.has(id)) id = byPair.get(e.id)?.find((x) => !answers.has(x));
     if (id === undefined) {
       check(!byPair.has(e.id), `${file}:${e.line}: image ${e.id} is answered more often than it has questions`);
       unknown.push(e.id);

@@ -40,6 +40,9 @@ export interface EvalQuestion {
   /** MMBench: options A–E (null where the row has none), its index and L2 category. */
   readonly options?: Readonly<Record<string, string | null>>;
   readonly index?: number;
+  /** How LLaVA's answer files name this question where their question_id is not unique: TextVQA's is
+   * the image id, told apart by the question (`<image id>\0<question lowercased>`, eval_textvqa.py's key). */
+  readonly llavaKey?: string;
   /** MME: the image key pairs are grouped by (`<category>/<file>` in both layouts). */
   readonly pairKey?: string;
   /** GQA: balanced and structural type (official eval.py counts only balanced questions). */
