@@ -142,8 +142,8 @@ export function scoreTask(task: TaskId, protocol: Protocol, questions: readonly 
       break;
     case 'vizwiz_val':
     case 'textvqa_val':
-      // lmms-eval strips the generation; LLaVA's answer files hold the stripped decode already.
-      parts = { main: 'accuracy', metrics: { accuracy: pct(answered.map((q) => vqaAccuracyNormalized(pred(q), need(q.answers, q, 'answers')))) } };
+      // lmms-eval strips the generation first; LLaVA's TextVQAAccuracyEvaluator normalises the text as it is.
+      parts = { main: 'accuracy', metrics: { accuracy: pct(answered.map((q) => vqaAccuracyNormalized(pred(q), need(q.answers, q, 'answers'), protocol === 'lmms-eval'))) } };
       break;
     case 'gqa':
       if (protocol === 'lmms-eval') {
