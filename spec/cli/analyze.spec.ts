@@ -119,6 +119,7 @@ describe('analyze on the embedded default model', () => {
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     const cells = JSON.parse(fs.readFileSync(path.join(out, 'budgets.json'), 'utf8')).images[0].cells;
     expect(cells).toHaveLength(25);
+    expect(fs.readdirSync(out).filter((f) => f.startsWith('budgets_'))).toEqual(['budgets_0_example.png']);
     expect(cells.find((c: { tauV: number; tauT: number }) => c.tauV === 0.05 && c.tauT === 0.05).changedTokens).toBe(0);
   });
 

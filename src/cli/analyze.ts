@@ -31,7 +31,7 @@ import { ensureDefaultWeights } from '../weights/default_model';
 import { RANDOM_NOTE } from '../report/summary';
 import { cropName } from '../report/attention_maps';
 import { escapeHtml, table } from '../report/html';
-import { renderAnalysisHtml, renderLayerGrid, renderSimilarityHeatmap, renderTilesFigure, renderTokenSets, short, type PageSection } from '../report/analysis';
+import { renderAnalysisHtml, renderHeatmap, renderLayerGrid, renderSimilarityHeatmap, stackImages, renderTilesFigure, renderTokenSets, short, type PageSection } from '../report/analysis';
 import {
   analyzeTiles, budgetGrid, layerClsMaps, MEASURES, meanMatrix, similarityMatrix, TAU_GRID, tokenSets, TOPK_IOU_FRACTION, twoStageSplit,
   type BudgetCell, type Measure,
@@ -561,7 +561,8 @@ const budgets: Sub = {
   usage: 'usage: hero-lvlm analyze budgets --images DIR|FILE… --prompt TEXT [--model M --clip C] [--ratio R] [--alpha A] [--low-layers L,…] [--out DIR]',
   description: 'A proxy for paper Fig. 5 without the LLM: HERO\'s stage 1 over the τ_v × τ_t grid {0.01, 0.03, 0.05,\n' +
     '0.07, 0.09}²: per cell the tile budgets\' entropy (nats), largest share, tiles at zero and how many kept tile\n' +
-    'tokens change against the default (τ_v, τ_t); budgets.json and budgets.html.',
+    'tokens change against the default (τ_v, τ_t); budgets_<i>_<image>.png (three labelled 5 × 5 heatmaps),\n' +
+    'budgets.json and budgets.html.',
   flags: {
     ...IMAGES_HELP, ...HERO_FLAGS,
     ratio: { type: 'number', arg: 'R', help: "HERO's retention ratio (default 0.2)" },
@@ -591,17 +592,33 @@ const budgets: Sub = {
         taus: TAU_GRID, defaults: { tau_v: o.tauV, tau_t: o.tauT }, options: o, images: results };
       const grid = (r: typeof results[number], pick: (c: typeof r.cells[number]) => string): string =>
         table(['τ_v \\ τ_t', ...TAU_GRID.map(String)], TAU_GRID.map((tv, a) => [String(tv), ...TAU_GRID.map((_, b) => pick(r.cells[a * TAU_GRID.length + b]))]));
+      const figs: Record<string, Uint8Array | string> = {};
+      const taus = TAU_GRID.map(String), n = TAU_GRID.length;
+      const pngs: Uint8Array[] = [];
+      for (const [i, r] of results.entries()) {
+        const fig = (what: string, pick: (c: BudgetCell) => number, digits: (v: number) => string) => renderHeatmap(r.cells.map(pick), n, n, {
+          title: `${what}: ${path.basename(r.file)} (${r.tiles} tiles)`, subtitle: `HERO stage 1 over the τ grid; default τ_v = ${o.tauV}, τ_t = ${o.tauT}; r = ${o.ratio}, α = ${o.alpha}`,
+          rowLabels: taus, colLabels: taus, xTitle: 'τ_t (relevance temperature)', yTitle: 'τ_v (saliency)', scaleText: `colour: ${what}`,
+          cellText: (a, b) => digits(pick(r.cells[a * n + b])),
+        });
+        const png = await encodePng(stackImages([
+          fig('entropy of the tile budgets (nats)', (c) => c.entropy, short), fig('largest budget share', (c) => c.maxShare, short),
+          fig('kept tile tokens changed vs the default', (c) => c.changedTokens, String)]), 'budgets.png');
+        figs[`budgets_${i}_${stem(r.file)}.png`] = png;
+        pngs.push(png);
+      }
       const sections: PageSection[] = results.map((r, i) => ({
-        id: `image-${i}`, heading: `${r.file} (${r.tiles} tiles)`,
+        id: `image-${i}`, heading: `${r.file} (${r.tiles} tiles)`, images: [{ id: `budgets-${i}`, png: pngs[i], alt: `budgets over the τ grid for ${r.file}` }],
         html: `<h3>entropy of the budgets (nats, max ln K = ${short(Math.log(r.tiles))})</h3>${grid(r, (c) => short(c.entropy))}` +
           `<h3>largest share</h3>${grid(r, (c) => short(c.maxShare))}<h3>tiles at zero</h3>${grid(r, (c) => String(c.zeroTiles))}` +
           `<h3>kept tile tokens changed vs the default (count)</h3>${grid(r, (c) => String(c.changedTokens))}`,
       }));
       writeOutputs(flags.out as string, {
+        ...figs,
         'budgets.json': `${JSON.stringify(report, null, 2)}\n`,
         'budgets.html': renderAnalysisHtml('analyze budgets', escapeHtml(`A proxy for paper Fig. 5: HERO's stage 1 over the temperature grid. ${m.randomWeights ? RANDOM_NOTE : ''}`), sections),
       });
-      process.stdout.write(`${results.map((r) => `${r.file}: entropy ${short(Math.min(...r.cells.map((c) => c.entropy)))}..${short(Math.max(...r.cells.map((c) => c.entropy)))} nats over the grid`).join('\n')}\nwrote ${flags.out}/budgets.json, budgets.html\n`);
+      process.stdout.write(`${results.map((r) => `${r.file}: entropy ${short(Math.min(...r.cells.map((c) => c.entropy)))}..${short(Math.max(...r.cells.map((c) => c.entropy)))} nats over the grid`).join('\n')}\nwrote ${flags.out}/budgets_*.png, budgets.json, budgets.html\n`);
       return 0;
     } finally {
       m.close();

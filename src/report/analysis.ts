@@ -19,47 +19,84 @@ export function short(v: number): string {
   return Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.001) ? v.toExponential(2) : String(Number(v.toPrecision(3)));
 }
 
+/** What a heatmap's axes and scale say. */
+export interface HeatmapLabels {
+  readonly title: string;
+  readonly subtitle: string;
+  /** one label per row and per column (every k-th drawn when there are more than 24) */
+  readonly rowLabels: readonly string[];
+  readonly colLabels: readonly string[];
+  readonly xTitle: string;
+  readonly yTitle: string;
+  /** what the colour shows, for the line above the colour bar */
+  readonly scaleText: string;
+  /** a split drawn as dashed lines before row and column `split` */
+  readonly split?: number;
+  /** cell text (e.g. the value) drawn in each cell when the cells are large enough */
+  readonly cellText?: (r: number, c: number) => string;
+}
+
 /**
- * The layer × layer heatmap: S[l, m] at row l, column m, coloured min..max of its finite values, the
- * layer indices on both axes, the split s* drawn as lines between layers s*−1 and s*, and a colour bar
- * labelled with the values.
+ * A labelled heatmap of a rows × cols matrix: each cell coloured min..max of the finite values (NaN grey),
+ * the labels on both axes, an optional split, and a colour bar labelled with the values.
+ * @param values [rows·cols] row-major
+ */
+export function renderHeatmap(values: ArrayLike<number>, rows: number, cols: number, opts: HeatmapLabels): RgbImage {
+  const cell = Math.max(6, Math.floor(480 / Math.max(rows, cols)));
+  const every = (n: number): number => (n <= 24 ? 1 : Math.ceil(n / 24));
+  const labelW = Math.max(...opts.rowLabels.map((l) => textWidth(l, SC))) + 8;
+  const gx = M + LINE_H + labelW, gy = M + 3 * LINE_H;
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < rows * cols; i++) if (Number.isFinite(values[i])) { lo = Math.min(lo, values[i]); hi = Math.max(hi, values[i]); }
+  const barY = gy + rows * cell + LINE_H + 12;
+  const W = Math.max(gx + cols * cell + M, 2 * M + Math.max(textWidth(opts.title, SC), textWidth(opts.subtitle, SC), textWidth(opts.scaleText, SC)));
+  const out = blank(W, barY + LINE_H * 3 + M);
+  drawText(out, M, M, opts.title, BLACK, SC);
+  drawText(out, M, M + LINE_H, opts.subtitle, GREY, SC);
+  const colSc = Math.max(...opts.colLabels.map((l) => textWidth(l, SC))) <= cell ? SC : 1;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const v = values[i * cols + j];
+      const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+      fillRect(out, gx + j * cell, gy + i * cell, cell, cell, Number.isFinite(v) ? heat(t) : GREY);
+      const txt = opts.cellText?.(i, j);
+      if (txt && textWidth(txt, SC) + 4 <= cell) drawText(out, gx + j * cell + cell / 2, gy + i * cell + (cell - CELL_H * SC) / 2 + 2, txt, t > 0.6 ? BLACK : WHITE, SC, 'center');
+    }
+    if (i % every(rows) === 0) drawText(out, gx - 4, gy + i * cell + (cell - CELL_H * SC) / 2 + 2, opts.rowLabels[i], BLACK, SC, 'right');
+  }
+  for (let j = 0; j < cols; j += every(cols)) drawText(out, gx + j * cell + cell / 2, gy + rows * cell + 4, opts.colLabels[j], BLACK, colSc, 'center');
+  drawText(out, gx + (cols * cell) / 2, gy - LINE_H, opts.xTitle, BLACK, SC, 'center');
+  drawTextUp(out, M + CELL_H, gy + (rows * cell) / 2, opts.yTitle, BLACK, SC);
+  strokeRect(out, gx - 1, gy - 1, cols * cell + 2, rows * cell + 2, GREY);
+  if (opts.split !== undefined) {
+    const at = opts.split * cell;
+    line(out, gx + at, gy, gx + at, gy + rows * cell - 1, WHITE, 2, [6, 4]);
+    line(out, gx, gy + at, gx + cols * cell - 1, gy + at, WHITE, 2, [6, 4]);
+  }
+  drawText(out, M, barY, `${opts.scaleText}, ${short(lo)} (min) .. ${short(hi)} (max)`, BLACK, SC);
+  colorBar(out, M, barY + LINE_H, Math.min(360, W - 2 * M), 14, heat, [{ t: 0, label: short(lo) }, { t: 0.5, label: short((lo + hi) / 2) }, { t: 1, label: short(hi) }], SC);
+  return out;
+}
+
+/** Pictures one under the other on white. */
+export function stackImages(imgs: readonly RgbImage[]): RgbImage {
+  const out = blank(Math.max(...imgs.map((i) => i.width)), imgs.reduce((a, i) => a + i.height, 0));
+  let y = 0;
+  for (const i of imgs) { blit(out, i, 0, y); y += i.height; }
+  return out;
+}
+
+/**
+ * Fig. 2: the layer × layer heatmap, S[l, m] at row l, column m, the layer indices on both axes, the split
+ * s* drawn between layers s*−1 and s*.
  * @param S [L·L] row-major
  */
 export function renderSimilarityHeatmap(S: ArrayLike<number>, L: number, opts: { title: string; subtitle: string; split?: number }): RgbImage {
-  const cell = Math.max(6, Math.floor(480 / L));
-  const every = L <= 24 ? 1 : Math.ceil(L / 24);           // label every layer up to 24, else every k-th
-  const labelW = textWidth(String(L - 1), SC) + 8;
-  const gx = M + LINE_H + labelW, gy = M + 3 * LINE_H;
-  const side = L * cell;
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < L * L; i++) if (Number.isFinite(S[i])) { lo = Math.min(lo, S[i]); hi = Math.max(hi, S[i]); }
-  const barY = gy + side + LINE_H + 12;
-  const W = Math.max(gx + side + M, 2 * M + Math.max(textWidth(opts.title, SC), textWidth(opts.subtitle, SC)));
-  const H = barY + LINE_H * 3 + M;
-  const out = blank(W, H);
-  drawText(out, M, M, opts.title, BLACK, SC);
-  drawText(out, M, M + LINE_H, opts.subtitle, GREY, SC);
-  for (let i = 0; i < L; i++) {
-    for (let j = 0; j < L; j++) {
-      const v = S[i * L + j];
-      fillRect(out, gx + j * cell, gy + i * cell, cell, cell, Number.isFinite(v) ? heat(hi > lo ? (v - lo) / (hi - lo) : 0.5) : GREY);
-    }
-    if (i % every === 0) {
-      drawText(out, gx - 4, gy + i * cell + (cell - CELL_H * SC) / 2 + 2, String(i), BLACK, SC, 'right');
-      drawText(out, gx + i * cell + cell / 2, gy + side + 4, String(i), BLACK, cell >= 14 ? SC : 1, 'center');
-    }
-  }
-  drawText(out, gx + side / 2, gy - LINE_H, 'layer (0-based)', BLACK, SC, 'center');
-  drawTextUp(out, M + CELL_H, gy + side / 2, 'layer (0-based)', BLACK, SC);
-  strokeRect(out, gx - 1, gy - 1, side + 2, side + 2, GREY);
-  if (opts.split !== undefined) {
-    const at = opts.split * cell;
-    line(out, gx + at, gy, gx + at, gy + side - 1, WHITE, 2, [6, 4]);
-    line(out, gx, gy + at, gx + side - 1, gy + at, WHITE, 2, [6, 4]);
-  }
-  drawText(out, M, barY, `colour: similarity, ${short(lo)} (min) .. ${short(hi)} (max)${opts.split !== undefined ? `; dashed: split s* = ${opts.split}` : ''}`, BLACK, SC);
-  colorBar(out, M, barY + LINE_H, Math.min(360, W - 2 * M), 14, heat, [{ t: 0, label: short(lo) }, { t: 0.5, label: short((lo + hi) / 2) }, { t: 1, label: short(hi) }], SC);
-  return out;
+  const idx = Array.from({ length: L }, (_, i) => String(i));
+  return renderHeatmap(S, L, L, {
+    ...opts, rowLabels: idx, colLabels: idx, xTitle: 'layer (0-based)', yTitle: 'layer (0-based)',
+    scaleText: `colour: similarity${opts.split !== undefined ? `; dashed: split s* = ${opts.split}` : ''}`,
+  });
 }
 
 /**
