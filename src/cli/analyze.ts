@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs, type ParsedFlags } from './args';
 import type { Command } from './main';
-import { loadModelFlag, setupBackend, WEIGHTS_FLAGS } from './common';
+import { loadModelFlag, progress, setupBackend, WEIGHTS_FLAGS } from './common';
 import { readJsonFile } from '../io/json';
 import { encodePng, readImage, type RgbImage } from '../io/image';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors';
@@ -36,7 +36,7 @@ import {
   analyzeTiles, budgetGrid, layerClsMaps, MEASURES, meanMatrix, similarityMatrix, TAU_GRID, tokenSets, TOPK_IOU_FRACTION, twoStageSplit,
   type BudgetCell, type Measure,
 } from '../analyze';
-import { heroDefaults, tileScores as heroTileScores, validMask, type HeroOptions } from '../hero';
+import { heroDefaults, tileScores as heroTileScores, validateHeroOptions, validMask, type HeroOptions } from '../hero';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|tiff?)$/i;
 
@@ -201,14 +201,18 @@ export async function openAnalysisModel(flags: ParsedFlags, files: ModelFiles, l
 
 // ─── shared pieces ──────────────────────────────────────────────────────────────────────────────────────
 
+/** Layer progress of the vision tower on stderr (a bar on a TTY only). */
+const towerBar = progress((s) => { process.stderr.write(`${s}\n`); });
+
 /** The vision tower on crops [begin, end) of a processed image. */
 function encodeCrops(m: AnalysisModel, pr: ProcessedImage, crops: readonly [number, number], taps: VisionTaps): VisionOutput {
   const [, C, S] = pr.shape;
   const n = crops[1] - crops[0], size = C * S * S;
   const x = tf.tensor4d(pr.pixelValues.subarray(crops[0] * size, crops[1] * size), [n, C, S, S]);
   try {
-    return visionModel(m.params, x, m.vision, taps);
+    return visionModel(m.params, x, m.vision, taps, (d, t) => towerBar.bar('vision', d, t));
   } finally {
+    towerBar.end();
     x.dispose();
   }
 }
@@ -407,9 +411,7 @@ function heroOptionsOf(flags: ParsedFlags, L: number): HeroOptions {
   const o = { ...base, ratio: (flags.ratio as number | undefined) ?? base.ratio, alpha: (flags.alpha as number | undefined) ?? base.alpha,
     tauV: (flags['tau-v'] as number | undefined) ?? base.tauV, tauT: (flags['tau-t'] as number | undefined) ?? base.tauT };
   for (const l of o.lowLayers) if (!(l >= 0 && l < L)) throw new HeroError(`--low-layers: layer ${l} is out of range: the vision tower has ${L} layers (0..${L - 1})`);
-  if (!(o.ratio > 0 && o.ratio <= 1)) throw new HeroError(`--ratio: ${o.ratio} is outside (0, 1]`);
-  if (!(o.alpha >= 0 && o.alpha <= 1)) throw new HeroError(`--alpha: ${o.alpha} is outside [0, 1]`);
-  if (!(o.tauV > 0) || !(o.tauT > 0)) throw new HeroError('--tau-v, --tau-t: must be positive');
+  validateHeroOptions(o, L); // HERO's own checks (ratio, α, τ), naming the option
   return o;
 }
 
