@@ -43,6 +43,9 @@ export { greedyGenerate, prefill, greedyDecode, type Prefill } from './llama/gen
 // HERO, its efficiency model, the baselines
 export * as hero from './hero/index';
 export { applyHero, type HeroOptions } from './hero/index';
+
+// the paper's analyses (docs/analyses.md)
+export * as analyze from './analyze/index';
 export { prefillFlops, heroPrefillFlops, kvCacheBytes, type DecoderDims } from './flops/flops';
 export { presetDims, PRESETS } from './flops/presets';
 export { fastvKeep, fastvHook, type FastvOptions } from './baselines/fastv';

@@ -2,7 +2,7 @@
  * The import rules of docs/architecture.md, checked on every file under src/ by parsing its imports
  * (import/export … from, import x = require(…), require(…) and import(…) calls; type-only imports count).
  *
- *   1. The model folders (nn/ clip/ llama/ llava/ hero/ baselines/) hold the math only: they import
+ *   1. The model folders (nn/ clip/ llama/ llava/ hero/ baselines/) and analyze/ hold the math only: they import
  *      neither node's file/thread modules (fs, path, worker_threads, child_process) nor src/io/ nor
  *      src/accel/. A file named `load.ts` in a model folder is the exception for io/, fs and path: it is
  *      the one place a model folder reads its files.
@@ -18,7 +18,7 @@ import * as ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-const MODEL_DIRS = ['nn', 'clip', 'llama', 'llava', 'hero', 'baselines'];
+const MODEL_DIRS = ['nn', 'clip', 'llama', 'llava', 'hero', 'baselines', 'analyze'];
 const NODE_IO = ['fs', 'fs/promises', 'path', 'worker_threads', 'child_process'];
 const ACCEL_USERS = ['src/cli/', 'src/backend.ts', 'src/index.ts', 'src/accel/'];
 const EVAL_FILE_IO = ['src/eval/load.ts', 'src/eval/run_file.ts'];

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Command> = {
   compare: () => require('./compare').command as Command,
   'random-weights': () => require('./random_weights').command as Command,
   eval: () => require('./eval').command as Command,
+  analyze: () => require('./analyze').command as Command,
 };
 const SUMMARIES: Record<string, string> = {
   run: 'answer a question about an image with HERO token dropping, and write a visual report',
@@ -27,6 +28,7 @@ const SUMMARIES: Record<string, string> = {
   compare: 'compare two traces (a port and a reference) tensor by tensor; name the first divergence',
   'random-weights': 'write a real-shaped random checkpoint (llava-v1.6 7B/13B, CLIP-L/336) in the hub\'s HF layout',
   eval: 'score benchmark predictions exactly as lmms-eval / LLaVA do; server upload files; merge shards',
+  analyze: "the paper's pilot analyses (Fig. 1, Fig. 2, Table 2, App. D, a Fig. 5 proxy) on your images",
 };
 
 function usage(): string {

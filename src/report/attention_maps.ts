@@ -36,7 +36,7 @@ export interface AttentionMapLabels {
 }
 
 /** One G×G map into a cell×cell square at (x0, y0), min–max normalised over its finite values. */
-function drawMap(out: RgbImage, v: ArrayLike<number>, G: number, x0: number, y0: number, cell: number): void {
+export function drawMap(out: RgbImage, v: ArrayLike<number>, G: number, x0: number, y0: number, cell: number): void {
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < G * G; i++) if (Number.isFinite(v[i])) { lo = Math.min(lo, v[i]); hi = Math.max(hi, v[i]); }
   const colors = Array.from({ length: G * G }, (_, k) => heat(hi > lo && Number.isFinite(v[k]) ? (v[k] - lo) / (hi - lo) : 0));

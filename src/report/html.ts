@@ -26,7 +26,8 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const pngUri = (bytes: Uint8Array): string => `data:image/png;base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')}`;
+/** A PNG as a data: URI (the pages are self-contained). */
+export const pngUri = (bytes: Uint8Array): string => `data:image/png;base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')}`;
 const num = (v: number | null, d = 3): string => (v === null || !Number.isFinite(v) ? '—' : v.toFixed(d));
 
 /** What each method does, in a sentence (docs/baselines.md has the details). */
@@ -40,7 +41,8 @@ const METHOD_TEXT: Record<string, string> = {
   fastv: 'FastV drops image tokens inside the language model, after layer K, by the attention they receive.',
 };
 
-const STYLE = `
+/** The pages' one style sheet (report.html, the analysis pages). */
+export const STYLE = `
 body{font-family:sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
@@ -53,7 +55,8 @@ img{max-width:100%;height:auto;border:1px solid #ddd}
 code{background:#f2f2f2;padding:0 .2em}.nw{white-space:nowrap}
 `;
 
-function table(head: string[], rows: string[][], leftCols = 1): string {
+/** An HTML table; the first `leftCols` columns left-aligned. Cells are HTML (escape text first). */
+export function table(head: string[], rows: string[][], leftCols = 1): string {
   const cell = (tag: string, s: string, i: number): string => `<${tag}${i < leftCols ? ' class="l"' : ''}>${s}</${tag}>`;
   return `<table><thead><tr>${head.map((h, i) => cell('th', h, i)).join('')}</tr></thead><tbody>\n${rows.map((r) => `<tr>${r.map((c, i) => cell('td', c, i)).join('')}</tr>`).join('\n')}\n</tbody></table>`;
 }
