@@ -15,6 +15,7 @@ import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext } from '../llava/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
+import { IMAGE_ASPECT_FLAGS, imageAspectFlag } from './image_aspect';
 import { attentionMapLabels, methodByName, type MethodSpec } from '../methods';
 import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
@@ -24,9 +25,10 @@ import { renderReportHtml } from '../report/html';
 const FLAGS: FlagSpecs = {
   ...INPUT_FLAGS,
   ...METHOD_FLAGS,
-  model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (default: the embedded random-weight model)' },
+  model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT or LLaVA-1.5 checkpoint directory (llava-hf layout; the family comes from config.json model_type; default: the embedded random-weight model)' },
   out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png, report.json and report.html (the same report as one self-contained page) go' },
   json: { type: 'boolean', help: 'print report.json on stdout instead of the text report' },
+  ...IMAGE_ASPECT_FLAGS,
   ...WEIGHTS_FLAGS,
   ...BACKEND_FLAGS,
 };
@@ -62,8 +64,9 @@ async function main(argv: string[]): Promise<number> {
     if (flags.clip === undefined) flags.clip = d.clipDir;
     log(`model: the embedded default model — ${RANDOM_NOTE}`);
   } else if (!fs.existsSync(path.join(modelDir!, 'config.json'))) {
-    throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`); // before the image is read
+    throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`); // before the image is read
   }
+  const imageAspect = imageAspectFlag(flags, modelDir!);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const { backend, accel } = await setupBackend(flags, log);
   const { model, weights, bar, loadMs } = loadModelFlag(flags, modelDir!, m, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
@@ -81,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
     decoderPool = startDecoderWorkers(accel, model, { methodHook: m.decoder ? m.name : undefined }, log);
     const result = await runPipeline(model, {
       visionEncoder: pools.encoder, newKvCache: decoderPool?.newCache ?? weights.newKvCache, forward: decoderPool?.forward,
-      image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
+      image, imageAspect, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); pools?.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),

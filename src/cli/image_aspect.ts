@@ -1,0 +1,24 @@
+/**
+ * `--image-aspect crop|pad` (run, trace): how a LLaVA-1.5 checkpoint makes its one square crop
+ * (src/llava/llava15.ts ImageAspect). Checked against the model's config.json before anything is loaded.
+ */
+import { HeroError } from '../core/errors';
+import type { FlagSpecs, ParsedFlags } from './args';
+import { loadLlavaNextConfig } from '../llava/load';
+import { IMAGE_ASPECTS, isLlava15, type ImageAspect } from '../llava/llava15';
+
+export const IMAGE_ASPECT_FLAGS: FlagSpecs = {
+  'image-aspect': {
+    type: 'string', arg: 'crop|pad',
+    help: "LLaVA-1.5 only: crop (default: HF v4.45.1's CLIPImageProcessor, shorter side to the crop size, centre crop) | pad (the original LLaVA's image_aspect_ratio 'pad': the image on a square of its processor's mean colour first, nothing cut off)",
+  },
+};
+
+/** The --image-aspect value (undefined when not given); refused when unknown, or given for a LLaVA-NeXT --model. */
+export function imageAspectFlag(flags: ParsedFlags, modelDir: string): ImageAspect | undefined {
+  const v = flags['image-aspect'] as string | undefined;
+  if (v === undefined) return undefined;
+  if (!(IMAGE_ASPECTS as readonly string[]).includes(v)) throw new HeroError(`--image-aspect: '${v}' is not one of ${IMAGE_ASPECTS.join(', ')}`);
+  if (!isLlava15(loadLlavaNextConfig(modelDir))) throw new HeroError(`--image-aspect: only for LLaVA-1.5 checkpoints (config.json model_type 'llava'); '${modelDir}' is LLaVA-NeXT, whose anyres processor has its own padding`);
+  return v as ImageAspect;
+}
