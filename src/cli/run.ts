@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   } else if (!fs.existsSync(path.join(modelDir!, 'config.json'))) {
     throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`); // before the image is read
   }
-  const imageAspect = imageAspectFlag(flags, modelDir!);
+  const imageAspect = imageAspectFlag(flags, modelDir!, m);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const { backend, accel } = await setupBackend(flags, log);
   const { model, weights, bar, loadMs } = loadModelFlag(flags, modelDir!, m, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);

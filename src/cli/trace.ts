@@ -60,10 +60,10 @@ async function main(argv: string[]): Promise<number> {
   checkOutFile(out);
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
-  const imageAspect = fs.existsSync(path.join(modelDir, 'config.json')) ? imageAspectFlag(flags, modelDir) : undefined; // (no config.json: loadModelFlag says so)
+  const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
+  const imageAspect = fs.existsSync(path.join(modelDir, 'config.json')) ? imageAspectFlag(flags, modelDir, m) : undefined; // (no config.json: loadModelFlag says so)
   const { backend, accel } = await setupBackend(flags, log);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
   // trace keeps the decoder in-process
   const { model, weights, bar } = loadModelFlag(flags, modelDir, m, backend, { vision: accel.visionWorkers, decoder: 1 }, log);
   let method: MethodSpec | undefined;
