@@ -186,10 +186,13 @@ export const globalCom2Method: Method<GlobalCom2Options> = {
   flags: {
     'globalcom2-placement': { type: 'string', arg: 'P', help: "GlobalCom² tile-token placement: as-coded (default: n-th kept valid token in tile cell n) | corrected (each in its own cell)" },
   },
-  configure: (raw, model) => (refuseSingleCrop(model.config, 'globalcom2', 'its thumbnail compresses the tiles, and its code (xuyang-liu16/GlobalCom2) is LLaVA-NeXT-only'), {
-    ratio: ratioOption(raw) ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
-    placement: choiceOption(raw, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded',
-  }),
+  configure: (raw, model) => {
+    refuseSingleCrop(model.config, 'globalcom2', 'its thumbnail compresses the tiles, and its code (xuyang-liu16/GlobalCom2) is LLaVA-NeXT-only');
+    return {
+      ratio: ratioOption(raw) ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
+      placement: choiceOption(raw, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded',
+    };
+  },
   taps: (s, model) => ({ queryKey: [s.options!.layer ?? model.config.vision_config.num_hidden_layers - 1] }),
   select: (s, ctx) => globalCom2(ctx, s.options!),
 };

@@ -113,7 +113,7 @@ async function heroSingleCrop(ctx: VisualContext, opts: HeroOptions): Promise<Pr
     const gScores = globalScores(ctx.attentions, r.globalLayers, r.secondSoftmax);   // [N]
     const { globalBudget } = budgetPools(N, 0, opts.ratio);
     const globalKeep = topKMask(await gScores.data(), globalBudget, undefined, 'HERO selection');
-    const features = heroLayout(ctx.projected, ctx.imageNewline, globalKeep, [], ctx.grid, ctx.patchGrid); // [B_0, D]
+    const features = heroLayout(ctx.projected, ctx.imageNewline, globalKeep, [], ctx.grid, ctx.patchGrid); // [M, D], M = B₀
     const result: PruneResult = {
       features, keepMasks: [globalKeep], numNewlines: 0, tensors: {
         'hero.global_scores': { tensor: gScores, dtype: 'F32' },

@@ -64,7 +64,7 @@ export function expandToSquare(img: RgbImage, colour: readonly [number, number, 
   const data = new Uint8Array(side * side * 3);
   for (let i = 0; i < side * side; i++) data.set(colour, 3 * i);
   for (let y = 0; y < H; y++) data.set(img.data.subarray(y * W * 3, (y + 1) * W * 3), ((y + top) * side + left) * 3);
-  return { width: side, height: side, data }; // [side, side, 3]
+  return { width: side, height: side, data }; // [height, width, 3], both max(H, W)
 }
 
 /**
