@@ -18,6 +18,8 @@ import { runPipeline } from '../pipeline';
 import { IMAGE_ASPECT_FLAGS, imageAspectFlag } from './image_aspect';
 import { attentionMapLabels, methodByName, type MethodSpec } from '../methods';
 import { renderOverlay } from '../report/overlay';
+import { renderSingleCropOverlay } from '../report/overlay_single';
+import { isLlava15 } from '../llava/llava15';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
 import { renderReportHtml } from '../report/html';
@@ -107,8 +109,10 @@ async function main(argv: string[]): Promise<number> {
     const grid = result.processed.grid;
     const r = (method.options as { ratio?: number } | undefined)?.ratio;
     const ratioText = typeof r === 'number' ? `, r = ${r}` : '';
-    const overlay = renderOverlay(image, result.keepMasks, grid, G, S, [result.processed.bestResolution],
-      `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
+    const overlayTitle = `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`;
+    const overlay = isLlava15(model.config) // one crop: its own geometry (report/overlay_single.ts)
+      ? { image: renderSingleCropOverlay(image, result.keepMasks[0], G, S, imageAspect ?? 'crop', overlayTitle) }
+      : renderOverlay(image, result.keepMasks, grid, G, S, [result.processed.bestResolution], overlayTitle);
     const P = result.processed.shape[0];
     const methodMaps = attentionMapLabels(method, model, result.methodTensors, P, G * G);
     const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...methodMaps }).image;
