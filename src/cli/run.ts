@@ -35,7 +35,7 @@ const FLAGS: FlagSpecs = {
   ...BACKEND_FLAGS,
 };
 
-const USAGE = 'usage: hero-lvlm run --image FILE --prompt TEXT [--ratio r] [--method M] [--model DIR --clip DIR] [--template vicuna_v1|llava-hf] [--image-alpha drop|white] [--max-new-tokens N] [--out DIR] [--json]';
+const USAGE = 'usage: hero-lvlm run --image FILE --prompt TEXT [--ratio r] [--method M] [--model DIR --clip DIR] [--template vicuna_v1|llava-hf] [--image-alpha drop|white] [--image-aspect crop|pad] [--max-new-tokens N] [--out DIR] [--json]';
 const DESCRIPTION = 'Answers a question about an image with HERO dropping visual tokens early, then reports the tile\n' +
   'importance, the budgets, the tokens kept, the prefill FLOPs and KV cache of the real Vicuna-7B at both\n' +
   'token counts, and the wall time per stage. Without --model it runs the embedded default model, whose\n' +
