@@ -108,6 +108,7 @@ describe('hero-lvlm on LLaVA-1.5', () => {
     const f = SafetensorsFile.open(out);
     try {
       expect(f.names().filter((n) => n.startsWith('hero.')).sort()).toEqual(['hero.global_keep', 'hero.global_scores']);
+      expect(f.metadata.image_aspect).toBe('crop');
       const keep = f.readNumbers('hero.global_keep');
       expect(keep.reduce((a, b) => a + b, 0)).toBe(8);
       expect(keep).toEqual(topK(f.readNumbers('hero.global_scores'), 8));

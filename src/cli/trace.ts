@@ -16,6 +16,7 @@ import { disposeClipModel } from '../clip/load';
 import { methodByName, methodOf, type MethodSpec } from '../methods';
 import { runPipeline } from '../pipeline';
 import { IMAGE_ASPECT_FLAGS, imageAspectFlag } from './image_aspect';
+import { isLlava15 } from '../llava/llava15';
 
 const FLAGS: FlagSpecs = {
   model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT or LLaVA-1.5 checkpoint directory (HF layout: config.json, preprocessor_config.json, *.safetensors; the family comes from config.json model_type)' },
@@ -87,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       writeSafetensors(out, Object.fromEntries(result.trace), {
         format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-        model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
+        model: modelDir, image: imageFile, image_alpha: imageAlpha, ...(isLlava15(model.config) ? { image_aspect: imageAspect ?? 'crop' } : {}), template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
       });
     } catch (e) {
       fs.rmSync(out, { force: true }); // written whole or not at all
