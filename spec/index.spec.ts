@@ -27,4 +27,19 @@ describe('library API (README example)', () => {
     }
     expect(lib.prefillFlops(2673, lib.presetDims('vicuna-7b')) / 1e12).toBeCloseTo(38.37, 2);
   });
+
+  it('LLaVA-1.5: the same entry points load and run it; its processor is exported', async () => {
+    const model = lib.loadLlavaNext(modelDir('llava-1.5-tiny'));
+    try {
+      expect(lib.isLlava15(model.config)).toBe(true);
+      const image = await lib.readImage(imagePath('wide_h30_w100'));
+      const ids = loadCase('llava15_wide_crop').numbers('input_ids');
+      const r = await lib.runPipeline(model, { image, inputIds: ids.filter((t, i) => t !== 1000 || ids[i - 1] !== 1000), method: { name: 'none' }, maxNewTokens: 5 });
+      expect(r.visualTokens).toBe(16);
+      expect([...ids, ...r.newIds]).toEqual(loadCase('llava15_wide_crop').numbers('generated_ids'));
+      expect(lib.preprocessLlava15(image, model.processor, 'pad').shape).toEqual([1, 3, 56, 56]);
+    } finally {
+      lib.disposeLlavaNext(model);
+    }
+  });
 });

@@ -33,6 +33,7 @@ export { projector } from './llava/projector';
 export { stitchTiles, packImageFeatures } from './llava/pack';
 export { expandImageTokens, spliceImageFeatures } from './llava/merge';
 export type { VisualContext, PruneResult, NamedTensor } from './llava/pruning';
+export { isLlava15, preprocessLlava15, expandToSquare, padColour, singleCropFeatures, validateClipImageProcessorConfig, IMAGE_ASPECTS, type ImageAspect } from './llava/llava15';
 
 // Llama
 export { llamaForward, embedTokens, type LlamaParams, type DecoderOutput, type DecoderHook } from './llama/decoder';

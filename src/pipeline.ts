@@ -11,6 +11,7 @@ import { preprocess, type ProcessedImage } from './llava/image_processor';
 import { disposeVisualContext, encodeImage, type LlavaNextModel } from './llava/model';
 import { packImageFeatures, packedTileMasks } from './llava/pack';
 import { expandImageTokens, spliceImageFeatures } from './llava/merge';
+import { imageNewlineOf, isLlava15, preprocessLlava15, singleCropFeatures, type ImageAspect } from './llava/llava15';
 import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
 import { embedTokens } from './llama/decoder';
 import { checkPositions, greedyDecode, prefill, type DecoderForward } from './llama/generate';
@@ -25,6 +26,8 @@ export interface PipelineInput {
   /** The decoded image, or already-processed pixels (trace from the goldens' pixel_values). */
   readonly image?: RgbImage;
   readonly processed?: ProcessedImage;
+  /** LLaVA-1.5 only: HF's centre crop (default) or the original LLaVA's pad-to-square (llava/llava15.ts). */
+  readonly imageAspect?: ImageAspect;
   /** Prompt ids holding exactly one image token (config image_token_index); expanded here. */
   readonly inputIds: readonly number[];
   readonly method: MethodSpec;
@@ -60,7 +63,7 @@ export interface PipelineResult {
   readonly inputIds: number[];
   /** Greedy continuation (without the prompt), eos included when emitted. */
   readonly newIds: number[];
-  /** Visual tokens given to the LLM and before any dropping (the full LLaVA-NeXT count). */
+  /** Visual tokens given to the LLM and before any dropping (the full LLaVA-NeXT count; LLaVA-1.5: N). */
   readonly visualTokens: number;
   readonly visualTokensFull: number;
   /** A decoder-side method: the visual tokens the decoder keeps from layer `fromLayer` on (absent otherwise). */
@@ -112,8 +115,12 @@ export async function runPipeline(model: LlavaNextModel, input: PipelineInput): 
   // 1. Preprocess (pure TS, no tensors).
   stage('preprocess');
   // The method may change the anyres grid (its own grid rule): Method.processor gives its config.
+  // LLaVA-1.5 (one crop, no grid to change): its own processor.
+  const llava15 = isLlava15(cfg);
+  if (input.imageAspect === 'pad' && !llava15) throw new HeroError('--image-aspect: pad is for LLaVA-1.5 checkpoints (LLaVA-NeXT pads its anyres canvas itself)');
   const processed = input.processed ?? (input.image
-    ? preprocess(input.image, method.processor ? method.processor(spec, input.image, model.processor) : model.processor) : undefined);
+    ? (llava15 ? preprocessLlava15(input.image, model.processor, input.imageAspect)
+      : preprocess(input.image, method.processor ? method.processor(spec, input.image, model.processor) : model.processor)) : undefined);
   if (!processed) throw new HeroError('runPipeline: neither an image nor processed pixels were given');
   const [P, , S] = processed.shape;
   done('preprocess');
@@ -142,17 +149,19 @@ export async function runPipeline(model: LlavaNextModel, input: PipelineInput): 
       trace.set('image_features_projected', await toHost(ctx.projected));
     }
 
-    // 3. The visual token sequence: LLaVA-NeXT packing, or the method's selection.
+    // 3. The visual token sequence: LLaVA-NeXT packing (LLaVA-1.5: the one crop's tokens), or the method's selection.
     stage('select');
     const G = model.derived.patchGrid, N = G * G;
     const c = ctx;
-    const fullPacked = tf.tidy(() => packImageFeatures(c.projected, c.imageNewline, c.grid, G, c.imageSize));
+    const fullPacked = tf.tidy(() => (llava15 ? singleCropFeatures(c.projected)
+      : packImageFeatures(c.projected, imageNewlineOf(c, 'LLaVA-NeXT packing'), c.grid, G, c.imageSize)));
     const visualTokensFull = fullPacked.shape[0];
     // Sub-stages the method times itself (e.g. a second model's pass) are reported apart from the selection.
     const sub: Record<string, number> = {};
     const time = stageTimer(sub);
     if (!method.select) {
-      // Plain LLaVA-NeXT: every thumbnail token, the tile tokens inside the unpadded region, a newline per row.
+      // Plain LLaVA-NeXT: every thumbnail token, the tile tokens inside the unpadded region, a newline per row
+      // (LLaVA-1.5: grid 0 × 0, so the crop's N tokens and no newline).
       const { masks, newlines } = packedTileMasks(c.grid, G, c.imageSize);
       pruned = { features: fullPacked, keepMasks: [new Uint8Array(N).fill(1), ...masks], numNewlines: newlines, tensors: {} };
     } else {

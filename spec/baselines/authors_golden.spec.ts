@@ -125,7 +125,7 @@ describe.each(GOLDEN_BACKENDS)('baselines as their authors coded them (%s backen
       const gc = loadCase(name), j = gc.json;
       const image = await readImage(imagePath(j.image));
       const r = await runPipeline(m, { image, inputIds: j.input_ids, method: methodOf(gc, m), maxNewTokens: 0, trace: true });
-      check(gc, fromPipeline(r, await m.params.image_newline.data()), r.visualTokens);
+      check(gc, fromPipeline(r, await m.params.image_newline!.data()), r.visualTokens);
     });
   }
 
@@ -160,7 +160,7 @@ describe.each(GOLDEN_BACKENDS)('baselines as their authors coded them (%s backen
               if (!v) throw new Error(`runMethod returned no ${n}`);
               return Array.from(v);
             };
-            check(gc, { grid, get, order: orderOf(await ctx.projected.data(), await ctx.imageNewline.data(), packed, D) }, res.features.shape[0]);
+            check(gc, { grid, get, order: orderOf(await ctx.projected.data(), await ctx.imageNewline!.data(), packed, D) }, res.features.shape[0]);
           } finally {
             res.features.dispose();
             Object.values(res.tensors).forEach((t) => t.tensor.dispose());

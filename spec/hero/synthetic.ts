@@ -26,5 +26,5 @@ export function syntheticContext(s: SynthSpec): VisualContext {
 export function disposeContext(ctx: VisualContext): void {
   for (const t of [...ctx.hiddenStates, ...ctx.attentions]) t?.dispose();
   ctx.projected.dispose();
-  ctx.imageNewline.dispose();
+  ctx.imageNewline?.dispose();
 }

@@ -29,7 +29,7 @@ describe('llava/load · key spec and parameter count', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-llava-load-'));
     try {
       expect(() => loadLlavaNext(path.join(tmp, 'none'))).toThrow(new HeroError(`--model: '${path.join(tmp, 'none')}' is not a directory`));
-      expect(() => loadLlavaNext(tmp)).toThrow(new HeroError(`--model: '${tmp}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`));
+      expect(() => loadLlavaNext(tmp)).toThrow(new HeroError(`--model: '${tmp}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`));
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

@@ -34,7 +34,7 @@ function imageStage(m: LlavaNextModel, gc: GoldenCase, img: number): { hidden: t
   const pixels = tf.tensor4d(one, [P, 3, S, S]);
   const ctx = encodeImage(m, pixels, imageSize, grid, { hiddenStates: 'all' });
   pixels.dispose();
-  const packed = packImageFeatures(ctx.projected, ctx.imageNewline, grid, m.derived.patchGrid, imageSize);
+  const packed = packImageFeatures(ctx.projected, ctx.imageNewline!, grid, m.derived.patchGrid, imageSize);
   const hidden = ctx.hiddenStates.map((h) => tf.clone(h!));
   const projected = tf.clone(ctx.projected);
   disposeVisualContext(ctx);

@@ -13,6 +13,7 @@ import { rasterWalk, tileMasksInside } from '../llava/grid';
 import { l2Normalize } from '../core/l2';
 import { tidyAsync } from '../core/scope';
 import { masksTensor, topKMask } from './common';
+import { imageNewlineOf, refuseSingleCrop } from '../llava/llava15';
 
 export interface GlobalCom2Options {
   /** retention ratio r (GlobalCom²'s default 0.25) */
@@ -164,7 +165,7 @@ export async function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): P
   const NEWLINE = -1;
   rasterWalk(ctx.grid, G, (t, j) => { if (slots[t][j] >= 0) rowsOut.push((1 + t) * N + slots[t][j]); }, () => rowsOut.push(NEWLINE));
   const features = tf.tidy(() => {
-    const table = tf.concat([tf.reshape(ctx.projected, [-1, D]), tf.reshape(ctx.imageNewline, [1, D])]); // [P·N + 1, D]
+    const table = tf.concat([tf.reshape(ctx.projected, [-1, D]), tf.reshape(imageNewlineOf(ctx, 'GlobalCom²'), [1, D])]); // [P·N + 1, D]
     const newlineRow = table.shape[0] - 1;
     return tf.gather(table, tf.tensor1d(rowsOut.map((i) => (i === NEWLINE ? newlineRow : i)), 'int32')) as tf.Tensor2D; // [M, D]
   });
@@ -185,10 +186,13 @@ export const globalCom2Method: Method<GlobalCom2Options> = {
   flags: {
     'globalcom2-placement': { type: 'string', arg: 'P', help: "GlobalCom² tile-token placement: as-coded (default: n-th kept valid token in tile cell n) | corrected (each in its own cell)" },
   },
-  configure: (raw, model) => ({
-    ratio: ratioOption(raw) ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
-    placement: choiceOption(raw, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded',
-  }),
+  configure: (raw, model) => {
+    refuseSingleCrop(model.config, 'globalcom2', 'its thumbnail compresses the tiles, and its code (xuyang-liu16/GlobalCom2) is LLaVA-NeXT-only');
+    return {
+      ratio: ratioOption(raw) ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
+      placement: choiceOption(raw, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded',
+    };
+  },
   taps: (s, model) => ({ queryKey: [s.options!.layer ?? model.config.vision_config.num_hidden_layers - 1] }),
   select: (s, ctx) => globalCom2(ctx, s.options!),
 };

@@ -10,6 +10,7 @@ import { HeroError } from '../core/errors';
 import type { PruneResult, VisualContext } from '../llava/pruning';
 import { unpadRegion } from '../llava/anyres';
 import { tileMasksInside } from '../llava/grid';
+import { refuseSingleCrop } from '../llava/llava15';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';
 
 export interface HiredOptions {
@@ -129,7 +130,8 @@ export const hiredMethod: Method<HiredOptions> = {
     alpha: { type: 'number', arg: 'A', help: 'HiRED α (0.5)' },
     'hired-grid': { type: 'string', arg: 'O', help: "HiRED tile stacking before unpadding: as-coded (default: (cols, rows), HiRED's vendored HF 4.42) | corrected ((rows, cols))" },
   },
-  configure: (raw) => {
+  configure: (raw, model) => {
+    refuseSingleCrop(model.config, 'hired', "its thumbnail's attention splits the budget over the tiles, and its code (hasanar1f/HiRED) is LLaVA-NeXT-only");
     const ratio = ratioOption(raw) ?? 0.2;
     const alpha = (raw.alpha as number | undefined) ?? 0.5;
     if (!(alpha >= 0 && alpha < 1)) throw new HeroError(`--alpha: ${alpha} is outside [0, 1) for HiRED`);

@@ -190,7 +190,7 @@ export function progress(log: (s: string) => void, tty = process.stderr.isTTY ==
  */
 export function loadModelFlag(flags: ParsedFlags, modelDir: string, method: Method<unknown>, backend: string,
   workers: { vision: number; decoder: number }, log: (s: string) => void): { model: LlavaNextModel; weights: WeightChoice; bar: Progress; loadMs: number } {
-  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
+  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`);
   const clipDir = flags.clip as string | undefined;
   const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && method.clip ? clipDir : undefined;
   const weights = chooseWeights(flags, { model: modelDir, clip: clipUsed }, backend, workers, log);

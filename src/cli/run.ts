@@ -15,8 +15,11 @@ import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext } from '../llava/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
+import { IMAGE_ASPECT_FLAGS, imageAspectFlag } from './image_aspect';
 import { attentionMapLabels, methodByName, type MethodSpec } from '../methods';
 import { renderOverlay } from '../report/overlay';
+import { renderSingleCropOverlay } from '../report/overlay_single';
+import { isLlava15 } from '../llava/llava15';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
 import { renderReportHtml } from '../report/html';
@@ -24,14 +27,15 @@ import { renderReportHtml } from '../report/html';
 const FLAGS: FlagSpecs = {
   ...INPUT_FLAGS,
   ...METHOD_FLAGS,
-  model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (default: the embedded random-weight model)' },
+  model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT or LLaVA-1.5 checkpoint directory (llava-hf layout; the family comes from config.json model_type; default: the embedded random-weight model)' },
   out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png, report.json and report.html (the same report as one self-contained page) go' },
   json: { type: 'boolean', help: 'print report.json on stdout instead of the text report' },
+  ...IMAGE_ASPECT_FLAGS,
   ...WEIGHTS_FLAGS,
   ...BACKEND_FLAGS,
 };
 
-const USAGE = 'usage: hero-lvlm run --image FILE --prompt TEXT [--ratio r] [--method M] [--model DIR --clip DIR] [--template vicuna_v1|llava-hf] [--image-alpha drop|white] [--max-new-tokens N] [--out DIR] [--json]';
+const USAGE = 'usage: hero-lvlm run --image FILE --prompt TEXT [--ratio r] [--method M] [--model DIR --clip DIR] [--template vicuna_v1|llava-hf] [--image-alpha drop|white] [--image-aspect crop|pad] [--max-new-tokens N] [--out DIR] [--json]';
 const DESCRIPTION = 'Answers a question about an image with HERO dropping visual tokens early, then reports the tile\n' +
   'importance, the budgets, the tokens kept, the prefill FLOPs and KV cache of the real Vicuna-7B at both\n' +
   'token counts, and the wall time per stage. Without --model it runs the embedded default model, whose\n' +
@@ -62,8 +66,9 @@ async function main(argv: string[]): Promise<number> {
     if (flags.clip === undefined) flags.clip = d.clipDir;
     log(`model: the embedded default model — ${RANDOM_NOTE}`);
   } else if (!fs.existsSync(path.join(modelDir!, 'config.json'))) {
-    throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`); // before the image is read
+    throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`); // before the image is read
   }
+  const imageAspect = imageAspectFlag(flags, modelDir!, m);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const { backend, accel } = await setupBackend(flags, log);
   const { model, weights, bar, loadMs } = loadModelFlag(flags, modelDir!, m, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
@@ -81,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
     decoderPool = startDecoderWorkers(accel, model, { methodHook: m.decoder ? m.name : undefined }, log);
     const result = await runPipeline(model, {
       visionEncoder: pools.encoder, newKvCache: decoderPool?.newCache ?? weights.newKvCache, forward: decoderPool?.forward,
-      image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
+      image, imageAspect, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); pools?.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
@@ -104,8 +109,10 @@ async function main(argv: string[]): Promise<number> {
     const grid = result.processed.grid;
     const r = (method.options as { ratio?: number } | undefined)?.ratio;
     const ratioText = typeof r === 'number' ? `, r = ${r}` : '';
-    const overlay = renderOverlay(image, result.keepMasks, grid, G, S, [result.processed.bestResolution],
-      `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`);
+    const overlayTitle = `Visual tokens kept by ${method.name}${ratioText}: ${result.visualTokens} of ${result.visualTokensFull}`;
+    const overlay = isLlava15(model.config) // one crop: its own geometry (report/overlay_single.ts)
+      ? { image: renderSingleCropOverlay(image, result.keepMasks[0], G, S, imageAspect ?? 'crop', overlayTitle) }
+      : renderOverlay(image, result.keepMasks, grid, G, S, [result.processed.bestResolution], overlayTitle);
     const P = result.processed.shape[0];
     const methodMaps = attentionMapLabels(method, model, result.methodTensors, P, G * G);
     const maps = renderAttentionMaps(result.clsAttention, P, G, { grid, ...methodMaps }).image;

@@ -15,13 +15,16 @@ import { disposeLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
 import { methodByName, methodOf, type MethodSpec } from '../methods';
 import { runPipeline } from '../pipeline';
+import { IMAGE_ASPECT_FLAGS, imageAspectFlag } from './image_aspect';
+import { isLlava15 } from '../llava/llava15';
 
 const FLAGS: FlagSpecs = {
-  model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT checkpoint directory (HF layout: config.json, preprocessor_config.json, *.safetensors)' },
+  model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT or LLaVA-1.5 checkpoint directory (HF layout: config.json, preprocessor_config.json, *.safetensors; the family comes from config.json model_type)' },
   ...INPUT_FLAGS,
   ...METHOD_FLAGS,
   method: { ...METHOD_FLAGS.method, default: 'none' },
   out: { type: 'string', arg: 'FILE', help: 'output .safetensors file (missing directories are created)' },
+  ...IMAGE_ASPECT_FLAGS,
   ...WEIGHTS_FLAGS,
   ...BACKEND_FLAGS,
 };
@@ -58,9 +61,10 @@ async function main(argv: string[]): Promise<number> {
   checkOutFile(out);
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
+  const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
+  const imageAspect = fs.existsSync(path.join(modelDir, 'config.json')) ? imageAspectFlag(flags, modelDir, m) : undefined; // (no config.json: loadModelFlag says so)
   const { backend, accel } = await setupBackend(flags, log);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
   // trace keeps the decoder in-process
   const { model, weights, bar } = loadModelFlag(flags, modelDir, m, backend, { vision: accel.visionWorkers, decoder: 1 }, log);
   let method: MethodSpec | undefined;
@@ -75,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
     startDecoderWorkers(accel, model, { trace: true }, log); // says that trace keeps the in-process decoder
     const result = await runPipeline(model, {
       visionEncoder: pools.encoder, newKvCache: weights.newKvCache,
-      image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
+      image, imageAspect, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
       onStage: (s) => { bar.stage(s); pools?.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
@@ -84,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       writeSafetensors(out, Object.fromEntries(result.trace), {
         format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-        model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
+        model: modelDir, image: imageFile, image_alpha: imageAlpha, ...(isLlava15(model.config) ? { image_aspect: imageAspect ?? 'crop' } : {}), template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
       });
     } catch (e) {
       fs.rmSync(out, { force: true }); // written whole or not at all

@@ -11,7 +11,7 @@ import type { NamedTensor, PruneResult, VisualContext } from '../llava/pruning';
 import { resolveHero, validateHeroOptions, type HeroOptions } from './options';
 import { clsSimilarity, saliency } from './saliency';
 import { clipSimilarity, relevance } from './relevance';
-import { density, importance, tokenBudgets, uniformImportance, validMask } from './budget';
+import { budgetPools, density, importance, tokenBudgets, uniformImportance, validMask } from './budget';
 import { globalScores, tileScores } from './scores';
 import { heroLayout, topKMask } from './select';
 
@@ -41,13 +41,14 @@ export async function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null,
   const L = ctx.attentions.length;
   validateHeroOptions(opts, L);
   const r = resolveHero(opts);
-  if (r.needsRelevance && clip === null) throw new HeroError('HERO needs the CLIP model for the relevance score: pass --clip');
+  if (r.needsRelevance && clip === null && ctx.grid[0] * ctx.grid[1] > 0) throw new HeroError('HERO needs the CLIP model for the relevance score: pass --clip');
   const [rows, cols] = ctx.grid;
   const G = ctx.patchGrid, N = G * G, K = rows * cols;
   assertShape(ctx.projected, ['P', 'N', 'D'], [1 + K, N, -1], 'HERO: projected features');
   const lastHidden = ctx.hiddenStates[L];
   if (!lastHidden) throw new HeroError(`HERO: the last vision hidden state (index ${L}) was not tapped`);
   if (clip) assertShape(clip.tileImageEmbeds, ['K', 'Dp'], [K, -1], 'HERO: CLIP tile embeddings');
+  if (K === 0) return heroSingleCrop(ctx, opts);
 
   return tidyAsync(async () => {
     // Stage 1: tile importance (HERO-1, HERO-2, HERO-D, HERO-3).
@@ -93,5 +94,32 @@ export async function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null,
     };
     const result: PruneResult = { features, keepMasks: [globalKeep, ...tileKeep], numNewlines: rows * G, tensors };
     return result; // the scope keeps every tensor nested in the result
+  });
+}
+
+/**
+ * HERO on one crop (LLaVA-1.5: grid 0 × 0, the crop in the thumbnail's slot). Stage 1 has nothing to share out:
+ * no tiles, so no saliency, relevance, density or tile budgets; what is left is stage 2 on the crop, the
+ * thumbnail's rule (HERO-B's B_0 = ⌊r·N⌋ = the whole budget, chosen by HERO-5's high-layer scores), and the
+ * tokens in raster order with no newline (HERO-LAYOUT with no grid rows).
+ * @choice the one crop is the whole image, as the thumbnail is, so it takes the thumbnail's (global, high-layer)
+ * scores; --high-layers picks those layers (pass the low layers there to rank it as a tile would be ranked).
+ * Trace names: hero.global_scores [N] (F32), hero.global_keep [N] (U8); the per-tile names have no tile to describe.
+ */
+async function heroSingleCrop(ctx: VisualContext, opts: HeroOptions): Promise<PruneResult> {
+  const r = resolveHero(opts);
+  const N = ctx.patchGrid ** 2;
+  return tidyAsync(async () => {
+    const gScores = globalScores(ctx.attentions, r.globalLayers, r.secondSoftmax);   // [N]
+    const { globalBudget } = budgetPools(N, 0, opts.ratio);
+    const globalKeep = topKMask(await gScores.data(), globalBudget, undefined, 'HERO selection');
+    const features = heroLayout(ctx.projected, ctx.imageNewline, globalKeep, [], ctx.grid, ctx.patchGrid); // [M, D], M = B₀
+    const result: PruneResult = {
+      features, keepMasks: [globalKeep], numNewlines: 0, tensors: {
+        'hero.global_scores': { tensor: gScores, dtype: 'F32' },
+        'hero.global_keep': { tensor: tf.tensor1d(Array.from(globalKeep), 'int32'), dtype: 'U8' },
+      },
+    };
+    return result;
   });
 }

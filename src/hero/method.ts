@@ -10,6 +10,7 @@ import { imageFeatures, textFeatures, type ClipModel } from '../clip/model';
 import type { VisionEncoder } from '../clip/vision';
 import type { LlavaNextModel } from '../llava/model';
 import type { VisualContext } from '../llava/pruning';
+import { isLlava15 } from '../llava/llava15';
 import { ratioOption, type Method, type TraceTensors } from '../method';
 import { heroDefaults, validateHeroOptions, type HeroOptions } from './options';
 import { applyHero, type HeroClipEmbeds } from './index';
@@ -61,13 +62,16 @@ export const heroMethod: Method<HeroOptions> = {
     const variant = (raw.variant as string | undefined) ?? 'code';
     if (variant !== 'code' && variant !== 'paper') throw new HeroError(`--variant: '${variant}' is not 'code' or 'paper'`);
     const given = (k: string): boolean => raw[k] !== undefined;
+    const single = isLlava15(model.config);
+    if (single && raw.alpha !== undefined && raw.alpha !== 1) throw new HeroError('--alpha: HERO on LLaVA-1.5 has one crop and no tile budgets for α to weigh; leave --alpha out (no --clip is needed)');
     // Defaults need a tower deep enough for layers 5..8 and 21; otherwise the sets must be given.
     const base: Partial<HeroOptions> = given('low-layers') && given('high-layers') ? {} : heroDefaults(L, variant);
     const options: HeroOptions = {
       ...(base as HeroOptions),
       variant,
       ratio: ratio ?? 0.2,
-      alpha: (raw.alpha as number | undefined) ?? base.alpha ?? 0.5,
+      // LLaVA-1.5: one crop, no tiles to weigh (applyHero's single-crop path): α = 1, no CLIP relevance to compute.
+      alpha: single ? 1 : (raw.alpha as number | undefined) ?? base.alpha ?? 0.5,
       tauV: (raw['tau-v'] as number | undefined) ?? base.tauV ?? 0.05,
       tauT: (raw['tau-t'] as number | undefined) ?? base.tauT ?? 0.05,
       lowLayers: (raw['low-layers'] as number[] | undefined) ?? base.lowLayers!,

@@ -17,17 +17,18 @@ export { topKMask } from '../core/topk';
  *   M = B_0 + Σ b_k + rows·G     (a newline after EVERY grid row, even all-padding or all-dropped rows)
  * @mirrors Lxxx-0327/HERO@41cc334 llava/model/llava_arch.py prepare_inputs_labels_for_multimodal (pruned anyres packing)
  * @param projected [P, N, D] thumbnail first, tiles row-major
- * @param imageNewline [D]
+ * @param imageNewline [D]; absent (LLaVA-1.5) only with no grid rows
  * @param globalKeep [N] 0/1 mask of the thumbnail
  * @param tileKeep [K][N] 0/1 masks (already restricted to valid tokens)
  * @param grid (rows, cols), G patch grid side
  * @returns [M, D]
  */
-export function heroLayout(projected: tf.Tensor3D, imageNewline: tf.Tensor1D, globalKeep: ArrayLike<number>,
+export function heroLayout(projected: tf.Tensor3D, imageNewline: tf.Tensor1D | undefined, globalKeep: ArrayLike<number>,
   tileKeep: readonly ArrayLike<number>[], grid: readonly [number, number], G: number): tf.Tensor2D {
   const [rows, cols] = grid;
   const N = G * G, K = rows * cols;
-  const D = imageNewline.shape[0];
+  const D = projected.shape[2];
+  if (!imageNewline && rows > 0) throw new HeroError('HERO layout: a tile grid needs the image_newline');
   assertShape(projected, ['P', 'N', 'D'], [1 + K, N, D], 'HERO layout: projected features');
   if (globalKeep.length !== N || tileKeep.length !== K || tileKeep.some((m) => m.length !== N)) {
     throw new HeroError(`HERO layout: keep masks must be [${N}] and [${K}][${N}]`);
@@ -37,6 +38,6 @@ export function heroLayout(projected: tf.Tensor3D, imageNewline: tf.Tensor1D, gl
   const idx: number[] = [];
   for (let j = 0; j < N; j++) if (globalKeep[j]) idx.push(j);
   rasterWalk(grid, G, (tile, local) => { if (tileKeep[tile][local]) idx.push((1 + tile) * N + local); }, () => idx.push(newlineRow));
-  const table = tf.concat([tf.reshape(projected, [(1 + K) * N, D]), tf.reshape(imageNewline, [1, D])], 0); // [P·N + 1, D]
+  const table = tf.concat([tf.reshape(projected, [(1 + K) * N, D]), ...(imageNewline ? [tf.reshape(imageNewline, [1, D])] : [])], 0); // [P·N (+ 1), D]
   return tf.gather(table, tf.tensor1d(idx, 'int32')) as tf.Tensor2D;                                      // [M, D]
 }

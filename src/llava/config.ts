@@ -11,7 +11,13 @@ import { clipVisionConfig, type ClipVisionConfig } from '../clip/config';
 import { llamaConfig, type LlamaConfig } from '../llama/config';
 
 export interface LlavaNextConfig {
-  /** the (height, width) canvases AnyRes may pick; required (refused when absent). HF [[336,672],[672,336],[672,672],[1008,336],[336,1008]]; 7B: the same */
+  /**
+   * which family the file is: 'llava_next' (LlavaNextForConditionalGeneration: anyres tiles + thumbnail, image_newline)
+   * or 'llava' (LLaVA-1.5, LlavaForConditionalGeneration: one crop, no pinpoints, no image_newline; llava15.ts).
+   * HF: the class's own; absent → 'llava_next'; 7B: 'llava_next' (llava-hf/llava-1.5-7b-hf: 'llava')
+   */
+  readonly model_type: 'llava_next' | 'llava';
+  /** the (height, width) canvases AnyRes may pick; required (refused when absent); [] for model_type 'llava' (which has none). HF [[336,672],[672,336],[672,672],[1008,336],[336,1008]]; 7B: the same */
   readonly image_grid_pinpoints: ReadonlyArray<readonly [number, number]>;
   /** the `<image>` placeholder id, replaced by the image features. HF 32000; 7B: 32000 */
   readonly image_token_index: number;
@@ -39,13 +45,17 @@ export interface LlavaDerived {
   readonly featureLayer: number;
 }
 
-/** Parses a config.json object; unsupported settings are errors, not silent changes. */
+/**
+ * Parses a config.json object of either family (model_type 'llava_next', or 'llava' for LLaVA-1.5: HF
+ * `LlavaConfig`, the same fields without image_grid_pinpoints); unsupported settings are errors, not silent changes.
+ */
 export function llavaNextConfig(json: Record<string, unknown>, file = 'config.json'): LlavaNextConfig {
   const f = new ConfigFields(json, file);
-  const modelType = f.raw('model_type');
-  if (modelType !== undefined && modelType !== 'llava_next') f.bad(`model_type is '${String(modelType)}', expected 'llava_next'`);
-  const pins = f.raw('image_grid_pinpoints'); // required here: a config without it is not a LLaVA-NeXT export
-  if (!Array.isArray(pins) || pins.length === 0 || !pins.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v > 0))) {
+  const modelType = f.raw('model_type') ?? 'llava_next';
+  if (modelType !== 'llava_next' && modelType !== 'llava') f.bad(`model_type is '${String(modelType)}', expected 'llava_next' (LLaVA-NeXT) or 'llava' (LLaVA-1.5)`);
+  // LLaVA-1.5 has no anyres canvases: one crop per image.
+  const pins = modelType === 'llava' ? [] : f.raw('image_grid_pinpoints'); // required for llava_next: a config without it is not a LLaVA-NeXT export
+  if (modelType === 'llava_next' && (!Array.isArray(pins) || pins.length === 0 || !pins.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v > 0)))) {
     f.bad('image_grid_pinpoints must be a non-empty list of [height, width] pairs');
   }
   const strategy = f.raw('vision_feature_select_strategy', 'default') as string;
@@ -55,6 +65,7 @@ export function llavaNextConfig(json: Record<string, unknown>, file = 'config.js
   const tokenIndex = f.raw('image_token_index', 32000) as number;
   if (!Number.isInteger(tokenIndex)) f.bad('image_token_index must be an integer');
   return {
+    model_type: modelType as LlavaNextConfig['model_type'],
     image_grid_pinpoints: (pins as number[][]).map((p) => [p[0], p[1]] as const),
     image_token_index: tokenIndex,
     vision_feature_layer: layer,

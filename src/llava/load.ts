@@ -1,5 +1,6 @@
 /**
- * Loading LLaVA-NeXT directories (llava-hf layout): config.json, preprocessor_config.json,
+ * Loading LLaVA-NeXT directories (llava-hf layout), and LLaVA-1.5 ones (config.json model_type 'llava':
+ * CLIPImageProcessor, no image_newline; llava15.ts): config.json, preprocessor_config.json,
  * generation_config.json when present, and model.safetensors (or a sharded index), on the one loader
  * skeleton (io/loader.ts). The key spec is the vision tower's (clip/load.ts) + the projector + the image
  * newline + the language model's (llama/load.ts). The only file of src/llava/ that touches files or io/.
@@ -15,6 +16,7 @@ import { llamaKeys, llamaStreamGroups, tieLmHead } from '../llama/load';
 import { deriveLlava, llavaNextConfig, type LlavaDerived, type LlavaNextConfig } from './config';
 import { validateImageProcessorConfig, type ImageProcessorConfig } from './image_processor';
 import { eosTokenIds } from './generation_config';
+import { isLlava15, validateClipImageProcessorConfig } from './llava15';
 import type { LlavaNextModel, LlavaNextParams } from './model';
 
 /** Every tensor a LLaVA-NeXT checkpoint must hold, by canonical name, with its shape from the config. */
@@ -26,7 +28,7 @@ export function llavaNextKeys(cfg: LlavaNextConfig): Map<string, readonly number
   ]);
   linearKeys(spec, 'multi_modal_projector.linear_1', t.hidden_size, v.hidden_size, true);
   linearKeys(spec, 'multi_modal_projector.linear_2', t.hidden_size, t.hidden_size, true);
-  spec.set('image_newline', [t.hidden_size]);
+  if (!isLlava15(cfg)) spec.set('image_newline', [t.hidden_size]); // LLaVA-1.5 has none
   return spec;
 }
 
@@ -35,10 +37,14 @@ export function llavaNextParameterCount(cfg: LlavaNextConfig): number {
   return keySpecSize(llavaNextKeys(cfg));
 }
 
-/** Reads and checks `<dir>/preprocessor_config.json`. */
-export function loadImageProcessorConfig(dir: string): ImageProcessorConfig {
+/**
+ * Reads and checks `<dir>/preprocessor_config.json`: LlavaNextImageProcessor's fields, or with `llava15`
+ * CLIPImageProcessor's (LLaVA-1.5, llava15.ts).
+ */
+export function loadImageProcessorConfig(dir: string, llava15 = false): ImageProcessorConfig {
   const file = path.join(dir, 'preprocessor_config.json');
-  return validateImageProcessorConfig(readJsonFile(file, 'preprocessor config'), file);
+  const raw = readJsonFile(file, 'preprocessor config');
+  return llava15 ? validateClipImageProcessorConfig(raw, file) : validateImageProcessorConfig(raw, file);
 }
 
 /** eos ids of a model directory: generation_config.json's when the file exists, else config.json's (generation_config.ts). */
@@ -58,12 +64,13 @@ interface LlavaFiles {
 }
 
 const LLAVA_RECIPE: CheckpointRecipe<LlavaFiles> = {
-  noConfig: (dir) => `--model: '${dir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`,
+  noConfig: (dir) => `--model: '${dir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`,
   configWhat: 'model config',
   parseConfig: (json, file, dir) => {
     const config = llavaNextConfig(json, file);
     const derived = deriveLlava(config);
-    const processor = loadImageProcessorConfig(dir);
+    // The family branch: config.json's model_type ('llava' = LLaVA-1.5) picks the processor and the key spec.
+    const processor = loadImageProcessorConfig(dir, isLlava15(config));
     const eos = loadEosTokenIds(dir);
     // The processor accepts pinpoints that are not multiples of the crop (partial edge tiles, as v4.45.1), but
     // pack_image_features views the tiles as (best_h // S) × (best_w // S), which then has fewer tiles than the

@@ -18,7 +18,8 @@ import type { VisualContext } from './pruning';
 export interface LlavaNextParams {
   readonly vision_tower: { readonly vision_model: ClipVisionParams };
   readonly multi_modal_projector: ProjectorParams;
-  readonly image_newline: tf.Tensor1D;
+  /** absent in LLaVA-1.5 (config model_type 'llava') */
+  readonly image_newline?: tf.Tensor1D;
   readonly language_model: LlamaParams;
 }
 
@@ -56,7 +57,7 @@ export function encodeImage(m: LlavaNextModel, pixelValues: tf.Tensor4D, imageSi
     return {
       hiddenStates: out.hiddenStates, attentions: out.attentions, queries: out.queries, keys: out.keys,
       clsAttention: out.clsAttention,
-      projected, pixelValues: tf.clone(pixelValues), imageNewline: tf.clone(m.params.image_newline), imageSize, grid, patchGrid: G, featureLayer,
+      projected, pixelValues: tf.clone(pixelValues), imageNewline: m.params.image_newline && tf.clone(m.params.image_newline), imageSize, grid, patchGrid: G, featureLayer,
     }; // out.pooled is not returned, so tf.tidy frees it
 
   });
@@ -67,5 +68,5 @@ export function disposeVisualContext(ctx: VisualContext): void {
   for (const t of [...ctx.hiddenStates, ...ctx.attentions, ...ctx.queries, ...ctx.keys, ...(ctx.clsAttention ?? [])]) t?.dispose();
   ctx.projected.dispose();
   ctx.pixelValues?.dispose();
-  ctx.imageNewline.dispose();
+  ctx.imageNewline?.dispose();
 }

@@ -25,11 +25,11 @@ export interface VisualContext {
   readonly clsAttention?: readonly (tf.Tensor2D | undefined)[];
   /** The crops [P, 3, S, S] the tower saw (HERO's relevance score runs the separate CLIP on the tiles). */
   readonly pixelValues?: tf.Tensor4D;
-  /** The learned `image_newline` vector [D]. */
-  readonly imageNewline: tf.Tensor1D;
+  /** The learned `image_newline` vector [D]; absent for LLaVA-1.5 (llava15.ts). */
+  readonly imageNewline?: tf.Tensor1D;
   /** Original image size (H, W), HF convention. */
   readonly imageSize: readonly [number, number];
-  /** Tile grid (rows, cols); P = 1 + rows·cols. */
+  /** Tile grid (rows, cols); P = 1 + rows·cols. LLaVA-1.5: (0, 0), its one crop in the thumbnail's slot. */
   readonly grid: readonly [number, number];
   /** Patch grid side G (N = G²). */
   readonly patchGrid: number;

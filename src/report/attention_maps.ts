@@ -20,8 +20,9 @@ export function heat(t: number): [number, number, number] {
 /** Frame colour of the maps a method reads. */
 export const MARK: Rgb = [230, 0, 120];
 
-/** The name of crop p: the thumbnail, then the tiles row-major as "tile r,c". */
+/** The name of crop p: the thumbnail, then the tiles row-major as "tile r,c"; a one-crop model's (LLaVA-1.5, no grid) "crop". */
 export function cropName(p: number, cols: number): string {
+  if (cols === 0) return 'crop';
   return p === 0 ? 'thumbnail' : `tile ${Math.floor((p - 1) / cols)},${(p - 1) % cols}`;
 }
 

@@ -126,7 +126,7 @@ export function renderReportHtml(rep: RunReport, images: ReportImages): string {
   S.push(`<p>${escapeHtml(METHOD_TEXT[rep.method] ?? rep.method)}</p>`);
   S.push(table(['setting', 'value'], [
     ['image', `${escapeHtml(rep.image.file)} (${rep.image.width}×${rep.image.height} px, W×H; transparency: ${rep.image.alpha === 'drop' ? 'dropped, as Pillow convert("RGB")' : 'composited on white'})`],
-    ['tile grid', `${rows}×${cols} tiles + 1 thumbnail = ${rows * cols + 1} crops`],
+    ['tile grid', cols === 0 ? 'none: one crop (LLaVA-1.5)' : `${rows}×${cols} tiles + 1 thumbnail = ${rows * cols + 1} crops`],
     ['prompt', rep.prompt === null ? '(given as token ids)' : escapeHtml(rep.prompt)],
     ['prompt template', rep.template === null ? '— (raw prompt or token ids)' : `<code>${escapeHtml(rep.template)}</code>`],
     ['method', `<code>${escapeHtml(rep.method)}</code>`],

@@ -68,7 +68,8 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
   decoderWorkers = 1, clipVision?: ClipVisionConfig): MemoryEstimate {
   const v = llava.vision_config, t = llava.text_config;
   const S = v.image_size;
-  const P = 1 + Math.max(...llava.image_grid_pinpoints.map(([h, w]) => Math.ceil(h / S) * Math.ceil(w / S)));
+  // LLaVA-1.5 (no pinpoints): its one crop.
+  const P = 1 + Math.max(0, ...llava.image_grid_pinpoints.map(([h, w]) => Math.ceil(h / S) * Math.ceil(w / S)));
   const perCropOf = (c: ClipVisionConfig): number => {
     const n1 = (S / c.patch_size) ** 2 + 1;
     return 4 * (c.num_hidden_layers + 1) * n1 * (c.hidden_size + c.num_attention_heads * n1 / 4);
@@ -120,7 +121,8 @@ export function maxDecoderTokens(llava: LlavaNextConfig, textTokens: number, max
   const v = llava.vision_config;
   const G = v.image_size / v.patch_size;
   // An image of a pinpoint's own size fills that grid with no padding: the most a pinpoint can give (AnyRes-2).
-  const visual = Math.max(...llava.image_grid_pinpoints.map((p) => numImageTokens(p, llava.image_grid_pinpoints, v.image_size, G)));
+  // LLaVA-1.5 (no pinpoints): the one crop's G² tokens.
+  const visual = Math.max(G * G, ...llava.image_grid_pinpoints.map((p) => numImageTokens(p, llava.image_grid_pinpoints, v.image_size, G)));
   return visual + textTokens + maxNewTokens;
 }
 

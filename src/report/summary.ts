@@ -86,12 +86,13 @@ export function formatReport(rep: RunReport): string {
   const L: string[] = [];
   if (rep.note) L.push(`!! ${rep.note}`, '');
   L.push(`answer: ${rep.answer}`, '');
-  L.push(`image ${rep.image.width}×${rep.image.height} (W×H) → tile grid ${rep.grid[0]}×${rep.grid[1]}; method ${rep.method}; backend ${rep.backend}; template ${rep.template ?? '(raw prompt)'}`);
+  const crops = rep.grid[1] === 0 ? 'one crop (LLaVA-1.5, no tiles)' : `tile grid ${rep.grid[0]}×${rep.grid[1]}`;
+  L.push(`image ${rep.image.width}×${rep.image.height} (W×H) → ${crops}; method ${rep.method}; backend ${rep.backend}; template ${rep.template ?? '(raw prompt)'}`);
   L.push('', ' tile (r,c)  CLS sim  CLIP score  density  importance  budget  kept');
   for (const t of rep.tiles) {
     L.push(` ${String(t.tile).padStart(4)} (${t.row},${t.col})  ${f(t.cls_similarity).padStart(7)}  ${f(t.clip_score).padStart(10)}  ${f(t.density).padStart(7)}  ${f(t.importance).padStart(10)}  ${(t.budget === null ? '—' : String(t.budget)).padStart(6)}  ${String(t.kept).padStart(4)}`);
   }
-  L.push('', `tokens kept per crop (thumbnail first): ${rep.kept_per_crop.join(', ')}`);
+  L.push('', `tokens kept per crop${rep.grid[1] === 0 ? '' : ' (thumbnail first)'}: ${rep.kept_per_crop.join(', ')}`);
   L.push(`visual tokens: ${rep.visual_tokens.full} → ${rep.visual_tokens.kept} (${((100 * rep.visual_tokens.kept) / rep.visual_tokens.full).toFixed(1)} %); text tokens: ${rep.text_tokens}`);
   const dec = rep.visual_tokens.in_decoder;
   if (dec) L.push(`visual tokens from decoder layer ${dec.from_layer} on: ${dec.kept} (${((100 * dec.kept) / rep.visual_tokens.kept).toFixed(1)} %)`);

@@ -25,6 +25,7 @@ import { PINPOINTS } from './geometry';
 import { clipPreprocessorJson, llavaPreprocessorJson, llavaProcessorJson } from './hf_files';
 import { clipTokenizerConfigJson, clipTokenizerJson, llamaTokenizerConfigJson, llamaTokenizerJson } from './tokenizers';
 import { initFor, json } from './writing';
+import { llava15Config7b, llava15PreprocessorJson, llava15ProcessorJson, tinyLlava15Config } from './llava15_files';
 
 export type WeightDType = 'f32' | 'f16' | 'bf16';
 export const WEIGHT_DTYPES: readonly WeightDType[] = ['f32', 'f16', 'bf16'];
@@ -35,7 +36,7 @@ const TORCH_DTYPE = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' } as cons
 export const MAX_SHARD_BYTES = 5_000_000_000;
 
 interface Preset {
-  readonly kind: 'llava-next' | 'clip';
+  readonly kind: 'llava-next' | 'llava-1.5' | 'clip';
   /** config.json without torch_dtype (set to the dtype written). */
   readonly config: () => Record<string, unknown>;
 }
@@ -146,7 +147,9 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   'llava-v1.6-vicuna-7b': { kind: 'llava-next', config: () => llavaV16Config('7b') },
   'llava-v1.6-vicuna-13b': { kind: 'llava-next', config: () => llavaV16Config('13b') },
   'clip-vit-large-patch14-336': { kind: 'clip', config: clipL336Config },
+  'llava-1.5-7b': { kind: 'llava-1.5', config: () => llava15Config7b(vicunaTextConfig('7b')) },
   'tiny-llava': { kind: 'llava-next', config: tinyLlavaConfig },
+  'tiny-llava-1.5': { kind: 'llava-1.5', config: tinyLlava15Config },
   'tiny-clip': { kind: 'clip', config: tinyClipConfig },
 };
 export const PRESET_NAMES = Object.keys(PRESETS);
@@ -159,7 +162,7 @@ function preset(name: string): Preset {
 
 /** The tensors the loader expects for this config.json (llava/load.ts llavaNextKeys, clip/load.ts clipModelKeys). */
 export function presetKeys(kind: Preset['kind'], config: Record<string, unknown>): KeySpec {
-  return kind === 'llava-next' ? llavaNextKeys(llavaNextConfig(config)) : clipModelKeys(clipModelConfig(config));
+  return kind === 'clip' ? clipModelKeys(clipModelConfig(config)) : llavaNextKeys(llavaNextConfig(config)); // llava-next and llava-1.5: llavaNextConfig reads model_type
 }
 
 export interface ShardTensor { readonly name: string; readonly shape: readonly number[]; readonly bytes: number }
@@ -249,9 +252,10 @@ export function writeRandomCheckpoint(outDir: string, name: string, dtype: Weigh
 
   // Every small file's text, known before anything is written (so the room check counts them).
   const small: Record<string, string> = { 'config.json': json(config) };
-  if (p.kind === 'llava-next') {
-    small['preprocessor_config.json'] = json(llavaPreprocessorJson());
-    small['processor_config.json'] = json(llavaProcessorJson());
+  if (p.kind !== 'clip') {
+    const vision = config.vision_config as { image_size: number; patch_size: number };
+    small['preprocessor_config.json'] = json(p.kind === 'llava-1.5' ? llava15PreprocessorJson(vision.image_size) : llavaPreprocessorJson());
+    small['processor_config.json'] = json(p.kind === 'llava-1.5' ? llava15ProcessorJson(vision.patch_size) : llavaProcessorJson());
     const text = config.text_config as Record<string, unknown>;
     small['generation_config.json'] = json({ _from_model_config: true, bos_token_id: 1, eos_token_id: 2, pad_token_id: text.pad_token_id ?? 0, transformers_version: '4.39.0.dev0' });
     small['tokenizer.json'] = json(llamaTokenizerJson());

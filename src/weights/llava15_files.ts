@@ -1,0 +1,76 @@
+/**
+ * The LLaVA-1.5 presets of `hero-lvlm random-weights` (random_checkpoint.ts): config.json,
+ * preprocessor_config.json and processor_config.json as llava-hf/llava-1.5-7b-hf has them
+ * (LlavaForConditionalGeneration, model_type 'llava', CLIPImageProcessor: one crop, no pinpoints), and a tiny
+ * one with the geometry of the golden spec/fixtures/models/llava-1.5-tiny.
+ */
+import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from './geometry';
+
+/** llava-hf/llava-1.5-7b-hf config.json: the hub's values (vocab 32064, `<image>` = 32000, pad 32001). */
+export function llava15Config7b(text: Record<string, unknown>): Record<string, unknown> {
+  return {
+    architectures: ['LlavaForConditionalGeneration'],
+    ignore_index: -100,
+    image_token_index: 32000,
+    model_type: 'llava',
+    pad_token_id: 32001,
+    projector_hidden_act: 'gelu',
+    text_config: text,
+    tie_word_embeddings: false,
+    transformers_version: '4.36.0.dev0',
+    vision_config: {
+      hidden_size: 1024, image_size: 336, intermediate_size: 4096, model_type: 'clip_vision_model',
+      num_attention_heads: 16, num_hidden_layers: 24, patch_size: 14, projection_dim: 768, vocab_size: 32000,
+    },
+    vision_feature_layer: -2,
+    vision_feature_select_strategy: 'default',
+    vocab_size: 32064,
+  };
+}
+
+/** The geometry of the golden tiny LLaVA-1.5 (spec/fixtures/models/llava-1.5-tiny): 56-px crop, 4 × 4 patches, 2-layer Llama. */
+export function tinyLlava15Config(): Record<string, unknown> {
+  return {
+    architectures: ['LlavaForConditionalGeneration'],
+    ignore_index: -100,
+    image_seq_length: 16,
+    image_token_index: 1000,
+    model_type: 'llava',
+    projector_hidden_act: 'gelu',
+    text_config: {
+      head_dim: 16, hidden_size: 64, intermediate_size: 128, max_position_embeddings: 256, model_type: 'llama',
+      num_attention_heads: 4, num_hidden_layers: 2, num_key_value_heads: 4, pad_token_id: 0, rms_norm_eps: 1e-5, vocab_size: 1024,
+    },
+    tie_word_embeddings: false,
+    vision_config: {
+      hidden_size: 32, image_size: 56, intermediate_size: 64, model_type: 'clip_vision_model',
+      num_attention_heads: 4, num_hidden_layers: 4, patch_size: 14, projection_dim: 16,
+    },
+    vision_feature_layer: -2,
+    vision_feature_select_strategy: 'default',
+  };
+}
+
+/** llava-hf/llava-1.5-7b-hf's preprocessor_config.json (CLIPImageProcessor) at crop side `crop`. */
+export function llava15PreprocessorJson(crop: number): Record<string, unknown> {
+  return {
+    crop_size: { height: crop, width: crop },
+    do_center_crop: true,
+    do_convert_rgb: true,
+    do_normalize: true,
+    do_rescale: true,
+    do_resize: true,
+    image_mean: OPENAI_CLIP_MEAN,
+    image_processor_type: 'CLIPImageProcessor',
+    image_std: OPENAI_CLIP_STD,
+    processor_class: 'LlavaProcessor',
+    resample: 3,
+    rescale_factor: 0.00392156862745098,
+    size: { shortest_edge: crop },
+  };
+}
+
+/** llava-hf's processor_config.json for LLaVA-1.5 (LlavaProcessor). */
+export function llava15ProcessorJson(patch: number): Record<string, unknown> {
+  return { image_token: '<image>', patch_size: patch, processor_class: 'LlavaProcessor', vision_feature_select_strategy: 'default' };
+}
