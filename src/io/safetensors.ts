@@ -195,8 +195,8 @@ function parseHeader(file: string, fd: number, size: number): { infos: Map<strin
 /** Typed-array views read the host's byte order; the files are little-endian. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const f16Table = (() => {
-  // fp16 → fp32 for all 65536 bit patterns (exact: every fp16 value is representable in fp32).
+export const f16Table = (() => {
+  // fp16 → fp32 for all 65536 bit patterns (exact: every fp16 value is representable in fp32); accel/rows.ts reads it too.
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {
     const s = h & 0x8000 ? -1 : 1;
