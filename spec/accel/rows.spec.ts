@@ -104,10 +104,11 @@ describe('every f16 and bf16 bit pattern is widened exactly, in every SIMD lane 
   for (const dtype of ['F16', 'BF16'] as const) {
     const values = dtype === 'F16' ? f16Table : new Float32Array(Uint32Array.from({ length: 65536 }, (_, h) => h << 16).buffer);
     for (const kernel of KERNELS) {
-      // cols = 9: lanes 0–7 go through the 8-wide loop, lane 8 through the scalar tail (the js kernel has no lanes: 0 and 8).
-      it(`${dtype}, ${kernel}: W[r, k] = pattern r, +0 elsewhere, x = ones → y[r] = the pattern's value, for each column k of 9`, () => {
-        const cols = 9, rows = 65536;
-        for (const k of kernel === 'js' ? [0, 8] : [0, 1, 2, 3, 4, 5, 6, 7, 8]) {
+      // cols = 17: columns 0–15 go through the 16-wide loop (each SIMD lane of each accumulator), 16 through the
+      // scalar tail (the js kernel has no lanes: 0 and 16).
+      it(`${dtype}, ${kernel}: W[r, k] = pattern r, +0 elsewhere, x = ones → y[r] = the pattern's value, for each column k of 17`, () => {
+        const cols = 17, rows = 65536;
+        for (const k of kernel === 'js' ? [0, 16] : Array.from({ length: cols }, (_, i) => i)) {
           const bytes = new Uint8Array(rows * cols * 2);
           const h = new Uint16Array(bytes.buffer);
           for (let r = 0; r < rows; r++) h[r * cols + k] = r;
