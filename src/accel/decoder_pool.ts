@@ -40,6 +40,8 @@ import { rmsNorm } from '../nn/norm';
 import { linear } from '../nn/kernels';
 import { installedKernels, type KernelChoice } from './kernels';
 import { collectReplies, sharedStoredTensors, spawnWorker, STATE } from './vision_pool';
+import { storedMatrix, storedRowsLinear, storedWeight, type RowsDType, type RowsKernel } from './rows';
+import type { LinearParams } from '../nn/linear';
 
 /** How long `start` waits for a worker to load tfjs and its weights. */
 const START_TIMEOUT_MS = 120_000;
@@ -207,6 +209,17 @@ function layerLeaves(group: Weights<DecoderLayerParams>): Array<{ path: string; 
   return [...flattenTree(group)].map(([path, t]) => ({ path, shape: t.shape, f32: t.dataSync() as Float32Array }));
 }
 
+/**
+ * The lm_head for accel/rows.ts: its weight as a stand-in over the stored bytes, when the loader streams it
+ * (a StoredWeights of one F16/BF16/F32 weight and no bias, as Llama's); else undefined (the reference path).
+ */
+function storedHead(w: Weights<LinearParams>): LinearParams | undefined {
+  if (!(w instanceof StoredWeights) || w.tensors.size !== 1) return undefined;
+  const t = w.tensors.get('weight');
+  if (!t || t.shape.length !== 2 || !['F16', 'BF16', 'F32'].includes(t.dtype)) return undefined;
+  return { weight: storedWeight(storedMatrix(t.bytes, t.dtype as RowsDType, t.shape)) };
+}
+
 export class DecoderPool {
   private closed = false;
   private nextCacheId = 1;
@@ -225,6 +238,15 @@ export class DecoderPool {
 
   /** The kernels each worker reported installed when it started. */
   workerKernels: KernelChoice[] = [];
+
+  /**
+   * The one-row kernel (accel/rows.ts) the workers multiply streamed weights with on decode steps, and the
+   * main thread the streamed lm_head; undefined when the layers are resident.
+   */
+  rowsKernel: RowsKernel | undefined;
+
+  /** The lm_head as its stored bytes, for one-row logits (storedHead); undefined when it is resident. */
+  private head: LinearParams | undefined;
 
   /**
    * Starts `workers` threads on the active backend ('wasm' or 'cpu') and hands each its part of every
@@ -293,7 +315,10 @@ export class DecoderPool {
     pool.norms.push(...norms);
     pool.owned.push(...owned);
     try {
-      pool.workerKernels = (pool.collect(START_TIMEOUT_MS) as Array<{ kernels: KernelChoice }>).map((m) => m.kernels); // the ready messages
+      const ready = pool.collect(START_TIMEOUT_MS) as Array<{ kernels: KernelChoice; rows?: RowsKernel }>; // the ready messages
+      pool.workerKernels = ready.map((m) => m.kernels);
+      pool.rowsKernel = ready[0]?.rows;
+      pool.head = storedHead(params.lm_head);
     } catch (e) {
       void pool.close();
       throw e;
@@ -352,6 +377,8 @@ export class DecoderPool {
       const logits = tf.tidy(() => {
         const last = opts.lastOnly ? tf.slice(h, [T - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T|1, D]
         const normed = rmsNorm(p.model.norm, last, eps);
+        // One row: straight from the stored bytes when the lm_head is streamed (accel/rows.ts), else the reference.
+        if (this.head && normed.shape[0] === 1) return storedRowsLinear(this.head, normed);  // [1, V]
         return useWeights(p.lm_head, (w) => linear(w, normed));                        // [T|1, V]
       });
       if (h !== inputsEmbeds) h.dispose();

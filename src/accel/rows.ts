@@ -12,8 +12,8 @@
  * Where WebAssembly SIMD is missing, a plain-JS kernel over the same chunks does the same math (slower),
  * and `rowsKernel()` says which runs.
  *
- * Model code reaches it through nn/kernels.ts linear: `storedLinear` makes a LinearParams whose weight is a
- * marker for the stored matrix, and `installStoredRows` wraps the installed linear so that such params go to
+ * Model code reaches it through nn/kernels.ts linear: `storedWeight` makes a stand-in for the weight tensor
+ * (`storedLinear`: LinearParams with one), and `installStoredRows` wraps the installed linear so that such params go to
  * `storedRowsLinear` (the decoder workers do, for their slices of streamed layers on decode steps).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -158,16 +158,23 @@ export function storedMatrix(bytes: Uint8Array, dtype: RowsDType, shape: readonl
 const STORED = new WeakMap<object, StoredMatrix>();
 
 /**
- * LinearParams for a stored weight: the weight is a marker (no tensor is made; anything but
- * storedRowsLinear that reads its shape gets an error naming the cause), the bias an ordinary tensor.
+ * A stand-in for an [out, in] weight tensor that is the stored matrix `w` (no tensor is made): in LinearParams
+ * it sends nn/kernels.ts linear to storedRowsLinear once installStoredRows is installed. It has no enumerable
+ * fields (core/weights.ts leafTensors passes over it); anything else that reads its shape gets an error naming
+ * the cause.
  */
-export function storedLinear(w: StoredMatrix, bias?: tf.Tensor1D): LinearParams {
+export function storedWeight(w: StoredMatrix): tf.Tensor2D {
   const marker = Object.defineProperty({}, 'shape', {
     enumerable: false,
     get: () => { throw new Error('a stored-bytes weight reached a product other than accel/rows.ts (installStoredRows not installed?)'); },
   });
   STORED.set(marker, w);
-  return bias ? { weight: marker as tf.Tensor2D, bias } : { weight: marker as tf.Tensor2D };
+  return marker as tf.Tensor2D;
+}
+
+/** LinearParams for a stored weight (storedWeight) and an ordinary bias tensor. */
+export function storedLinear(w: StoredMatrix, bias?: tf.Tensor1D): LinearParams {
+  return bias ? { weight: storedWeight(w), bias } : { weight: storedWeight(w) };
 }
 
 /** The stored matrix behind LinearParams made by storedLinear, if it is one. */

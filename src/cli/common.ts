@@ -56,7 +56,9 @@ export function startDecoderWorkers(accel: Accelerations, model: LlavaNextModel,
   checkSplit(model.config.text_config, accel.decoderWorkers, `--decoder-workers ${accel.decoderWorkers}`);
   log(`decoder: ${accel.decoderWorkers} worker threads (each holds 1/${accel.decoderWorkers} of every layer's heads, MLP columns and KV cache; ` +
     'resident layers are copied into them once, streamed layers\' stored bytes are shared)');
-  return startDecoderPool(accel, model.params.language_model, model.config.text_config);
+  const pool = startDecoderPool(accel, model.params.language_model, model.config.text_config);
+  if (pool?.rowsKernel) log(`decoder: decode steps multiply the streamed layers and lm_head straight from their stored bytes (accel/rows.ts, ${pool.rowsKernel})`);
+  return pool;
 }
 
 const WORKER_WEIGHTS = "resident weights are copied into each, streamed layers' stored bytes are shared";
