@@ -9,6 +9,7 @@ import { workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../backend';
 import { nestByPath } from '../io/checkpoint';
+import { byteReader } from '../io/stored';
 import { isWeightSource, leafTensors, useWeights, type WeightSource, type Weights } from '../core/weights';
 import type { LlamaConfig } from '../llama/config';
 import { mlp, selfAttention, type DecoderLayerParams } from '../llama/decoder';
@@ -45,7 +46,7 @@ function group<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T
   const own = Object.entries(leaves).filter(([k]) => k.startsWith(prefix)).map(([k, leaf]) => [k.slice(prefix.length), leaf] as const);
   const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => [k, leaf.kind === 'f32'
     ? tf.tensor(leaf.data, leaf.shape)
-    : tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf.bytes, leaf.dtype)), shardShape(leaf.shape, leaf.shard))]))) as T;
+    : tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype)), shardShape(leaf.shape, leaf.shard))]))) as T;
   if (own.every(([, leaf]) => leaf.kind === 'f32')) return make();
   const source: WeightSource<T> = {
     kind: 'weight-source', hostBytes: 0, fp32Bytes: 0,
@@ -69,9 +70,9 @@ function rowsGroup<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weigh
     if (leaf.shape.length === 2 && (leaf.shard.kind === 'rows' || leaf.shard.kind === 'cols')) {
       const [out, inF] = leaf.shape, s = leaf.shard;
       const rows: [number, number] = s.kind === 'rows' ? [s.from, s.to] : [0, out], cols: [number, number] = s.kind === 'cols' ? [s.from, s.to] : [0, inF];
-      return [k, storedWeight(storedMatrix(leaf.bytes, leaf.dtype as RowsDType, leaf.shape, rows, cols))];
+      return [k, storedWeight(storedMatrix(leaf.bytes ?? byteReader(leaf), leaf.dtype as RowsDType, leaf.shape, rows, cols))];
     }
-    return [k, tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf.bytes, leaf.dtype)), shardShape(leaf.shape, leaf.shard))];
+    return [k, tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype)), shardShape(leaf.shape, leaf.shard))];
   }))) as T;
   return {
     kind: 'weight-source', hostBytes: 0, fp32Bytes: 0,

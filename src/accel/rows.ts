@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activeKernels, setKernels } from '../nn/kernels';
 import type { LinearParams } from '../nn/linear';
 import { f16Table } from '../io/safetensors';
+import type { ByteReader } from '../io/stored';
 import { ROWS_WASM_BASE64 } from './rows_wasm';
 
 /** The stored dtypes the kernel reads. */
@@ -134,19 +135,21 @@ export function rowProduct(w: StoredMatrix, x: Float32Array, m: number, kernel: 
 }
 
 /**
- * A stored matrix over a tensor's bytes in memory: rows [r0, r1) and columns [c0, c1) of an [out, in] tensor
- * (a decoder worker's shard, accel/decoder_pool.ts), one copy per chunk (rows) or per row (columns).
+ * A stored matrix over a tensor's bytes (in memory, or read through io/stored.ts byteReader: a file region):
+ * rows [r0, r1) and columns [c0, c1) of an [out, in] tensor (a decoder worker's shard, accel/decoder_pool.ts),
+ * one copy or positioned read per chunk (rows), or per row (columns).
  */
-export function storedMatrix(bytes: Uint8Array, dtype: RowsDType, shape: readonly number[], r: [number, number] = [0, shape[0]], c: [number, number] = [0, shape[1]]): StoredMatrix {
+export function storedMatrix(src: Uint8Array | ByteReader, dtype: RowsDType, shape: readonly number[], r: [number, number] = [0, shape[0]], c: [number, number] = [0, shape[1]]): StoredMatrix {
   const eb = ELEM_BYTES[dtype], inner = shape[1] * eb, cols = c[1] - c[0];
   const whole = c[0] === 0 && c[1] === shape[1];
+  const read: ByteReader = src instanceof Uint8Array ? (from, to, into, at) => into.set(src.subarray(from, to), at) : src;
   return {
     dtype, rows: r[1] - r[0], cols,
     fill: (r0, r1, into) => {
-      if (whole) { into.set(bytes.subarray((r[0] + r0) * inner, (r[0] + r1) * inner)); return; }
+      if (whole) { read((r[0] + r0) * inner, (r[0] + r1) * inner, into, 0); return; }
       for (let i = r0; i < r1; i++) {
         const at = (r[0] + i) * inner + c[0] * eb;
-        into.set(bytes.subarray(at, at + cols * eb), (i - r0) * cols * eb);
+        read(at, at + cols * eb, into, (i - r0) * cols * eb);
       }
     },
   };
