@@ -67,7 +67,7 @@ function rowsGroup<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weigh
   if (own.every(([, leaf]) => leaf.kind === 'f32')) return undefined;
   const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => {
     if (leaf.kind === 'f32') return [k, tf.tensor(leaf.data, leaf.shape)];
-    if (leaf.shape.length === 2 && (leaf.shard.kind === 'rows' || leaf.shard.kind === 'cols')) {
+    if (leaf.shape.length === 2 && (leaf.shard.kind === 'rows' || leaf.shard.kind === 'cols') && ['F16', 'BF16', 'F32'].includes(leaf.dtype)) {
       const [out, inF] = leaf.shape, s = leaf.shard;
       const rows: [number, number] = s.kind === 'rows' ? [s.from, s.to] : [0, out], cols: [number, number] = s.kind === 'cols' ? [s.from, s.to] : [0, inF];
       return [k, storedWeight(storedMatrix(leaf.bytes ?? byteReader(leaf), leaf.dtype as RowsDType, leaf.shape, rows, cols))];

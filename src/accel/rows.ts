@@ -140,6 +140,7 @@ export function rowProduct(w: StoredMatrix, x: Float32Array, m: number, kernel: 
  * one copy or positioned read per chunk (rows), or per row (columns).
  */
 export function storedMatrix(src: Uint8Array | ByteReader, dtype: RowsDType, shape: readonly number[], r: [number, number] = [0, shape[0]], c: [number, number] = [0, shape[1]]): StoredMatrix {
+  if (!(dtype in ELEM_BYTES)) throw new Error(`storedMatrix: ${dtype} weights are not read by the one-row kernel (F16, BF16, F32)`);
   const eb = ELEM_BYTES[dtype], inner = shape[1] * eb, cols = c[1] - c[0];
   const whole = c[0] === 0 && c[1] === shape[1];
   const read: ByteReader = src instanceof Uint8Array ? (from, to, into, at) => into.set(src.subarray(from, to), at) : src;
