@@ -142,6 +142,10 @@ async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool:
   let tmp: string;
   let streamed: LlavaNextModel;
   let streamedPool: DecoderPool;
+  let streamedBf16: LlavaNextModel;
+  let streamedBf16Pool: DecoderPool;
+  let onDisk: LlavaNextModel;
+  let onDiskPool: DecoderPool;
   beforeAll(async () => {
     await useBackend(backend);
     expect(installedKernels()).toEqual(REFERENCE_CHOICE); // the in-process side is the reference
@@ -154,9 +158,16 @@ async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool:
     writeRandomCheckpoint(path.join(tmp, 'f16'), 'tiny-llava', 'f16', { seed: 3 });
     streamed = loadLlavaNext(path.join(tmp, 'f16'), undefined, 'streamed');
     streamedPool = DecoderPool.start(streamed.params.language_model, streamed.config.text_config, 2, kernels);
+    writeRandomCheckpoint(path.join(tmp, 'bf16'), 'tiny-llava', 'bf16', { seed: 4 });
+    streamedBf16 = loadLlavaNext(path.join(tmp, 'bf16'), undefined, 'streamed');
+    streamedBf16Pool = DecoderPool.start(streamedBf16.params.language_model, streamedBf16.config.text_config, 2, kernels);
+    onDisk = loadLlavaNext(path.join(tmp, 'f16'), undefined, 'disk');
+    onDiskPool = DecoderPool.start(onDisk.params.language_model, onDisk.config.text_config, 2, kernels);
   });
   afterAll(async () => {
-    await Promise.all([tinyPool, smallPool, streamedPool].map((p) => p?.close()));
+    await Promise.all([tinyPool, smallPool, streamedPool, streamedBf16Pool, onDiskPool].map((p) => p?.close()));
+    if (streamedBf16) disposeLlavaNext(streamedBf16);
+    if (onDisk) disposeLlavaNext(onDisk);
     if (tiny) disposeTree(tiny.params);
     if (small) disposeTree(small.params);
     if (streamed) disposeLlavaNext(streamed);
@@ -172,12 +183,26 @@ async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool:
     await expectSameGeneration(small.params, VICUNA_SMALL, smallPool, Array.from({ length: 40 }, (_, i) => (i * 97 + 5) % 512));
   });
 
-  it('streamed f16 weights: the workers share the stored bytes (no copy) and widen their slices per use', async () => {
+  it('streamed f16 weights: the workers share the stored bytes (no copy), widen their slices for the prefill, and multiply them straight from the bytes on decode steps (accel/rows.ts, the lm_head too)', async () => {
     const lm = streamed.params.language_model;
     const layer = lm.model.layers[0] as unknown as StoredWeights<unknown>;
     expect(layer).toBeInstanceOf(StoredWeights);
-    for (const t of layer.tensors.values()) expect(t.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    for (const t of layer.tensors.values()) expect(t.bytes?.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(streamedPool.rowsKernel).toBe('wasm-simd');
+    expect(tinyPool.rowsKernel).toBeUndefined(); // resident layers: the installed linear, as before
     await expectSameGeneration(lm, streamed.config.text_config, streamedPool, Array.from({ length: 12 }, (_, i) => (i * 31 + 2) % 1000));
+  });
+
+  it('streamed bf16 weights: the same, the decode steps from the bf16 bytes', async () => {
+    expect(streamedBf16Pool.rowsKernel).toBe('wasm-simd');
+    await expectSameGeneration(streamedBf16.params.language_model, streamedBf16.config.text_config, streamedBf16Pool, Array.from({ length: 9 }, (_, i) => (i * 53 + 7) % 1000));
+  });
+
+  it('f16 weights on disk (--weights disk): each worker reads its rows/columns from the file when it uses them, same generation', async () => {
+    const layer = onDisk.params.language_model.model.layers[0] as unknown as StoredWeights<unknown>;
+    for (const t of layer.tensors.values()) expect(t.disk).toBeDefined();
+    expect(onDiskPool.rowsKernel).toBe('wasm-simd');
+    await expectSameGeneration(onDisk.params.language_model, onDisk.config.text_config, onDiskPool, Array.from({ length: 12 }, (_, i) => (i * 31 + 2) % 1000));
   });
 
   it('without a cache: the logits of llamaForward without one (the chunk attends within itself)', async () => {

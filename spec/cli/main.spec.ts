@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../src/cli/main';
 import { checkOutFile } from '../../src/cli/trace';
+import { chooseWeights } from '../../src/cli/common';
 import { MEMORY_ENV } from '../../src/report/memory';
 import { imagePath, modelDir } from '../util/fixtures';
 import { writeRandomCheckpoint } from '../../src/weights/random_checkpoint';
@@ -125,29 +126,43 @@ describe('run: the memory refusal and --force', () => {
   it('refuses, in one line naming --force, when the estimate exceeds the available memory', async () => {
     const r = await cli(['run', ...args(path.join(tmp, 'refused'))], { [MEMORY_ENV]: '1000' });
     oneError(r, /the run needs about [\d.]+ GiB of memory but only 0\.00 GiB is available; use a machine with more memory, or --force to try anyway/);
-    expect(r.stderr).toMatch(/weights: streamed \(auto: resident would need/);
-    expect(r.stderr).toMatch(/memory: about [\d.]+ GiB in all \(weights on the host [\d.]+ GiB, backend [\d.]+ GiB: .*\); 0\.00 GiB available/);
+    // auto tries resident, then streamed, then disk, and says why each did not fit
+    expect(r.stderr).toMatch(/weights: disk \(auto: resident would need [\d.]+ GiB of memory, 0\.0 GiB available; streamed would need [\d.]+ GiB of memory/);
+    expect(r.stderr).toMatch(/memory: about [\d.]+ GiB in all \(weights on disk [\d.]+ GiB, read per use \(at most [\d.]+ GiB at a time\), weights on the host 0\.00 GiB, backend [\d.]+ GiB: .*\); 0\.00 GiB available/);
     expect(fs.existsSync(path.join(tmp, 'refused'))).toBe(false);
   });
 
-  it('--force runs anyway and writes the report', async () => {
+  it('--force runs anyway (auto: weights on disk) and writes the report', async () => {
     const out = path.join(tmp, 'forced');
     const r = await cli(['run', ...args(out), '--force'], { [MEMORY_ENV]: '1000' });
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(r.stdout).visual_tokens.full).toBe(34);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).weights).toBe('disk');
     expect(fs.existsSync(path.join(out, 'report.json'))).toBe(true);
   });
 
-  it('the llava-v1.6-vicuna-13b shapes (a sparse f16 checkpoint: headers, no data) are refused before loading on a 24 GiB machine', async () => {
+  it('the llava-v1.6-vicuna-13b shapes (a sparse f16 checkpoint: headers, no data): streamed is refused before loading on a 24 GiB machine; auto picks disk', async () => {
     const dir = path.join(tmp, 'vicuna-13b-sparse');
     writeRandomCheckpoint(dir, 'llava-v1.6-vicuna-13b', 'f16', { seed: 1, sparse: true });
     const out = path.join(tmp, 'refused-13b');
     const r = await cli(['run', '--model', dir, '--backend', 'cpu', '--image', imagePath('wide_h30_w100'), '--input-ids', '1,32000,2', '--method', 'none',
-      '--max-new-tokens', '8', '--out', out], { [MEMORY_ENV]: String(24 * 2 ** 30) });
+      '--max-new-tokens', '8', '--out', out, '--weights', 'streamed'], { [MEMORY_ENV]: String(24 * 2 ** 30) });
     // 13.35 B parameters in f16 on the host: 24.8 GiB, more than the machine has, before any backend or KV memory.
-    oneError(r, /^hero-lvlm: error: the run needs about (\d+\.\d+) GiB of memory but only 24\.00 GiB is available; use a machine with more memory, or --force to try anyway$/);
+    oneError(r, /^hero-lvlm: error: the run needs about (\d+\.\d+) GiB of memory but only 24\.00 GiB is available; use --weights disk, a machine with more memory, or --force to try anyway$/);
     expect(r.stderr).toMatch(/weights: F16 on the host \(24\.8\d GiB\)/);
     expect(fs.existsSync(out)).toBe(false);
+    // auto (headers only, nothing loaded): resident and streamed do not fit, disk does — one group's bytes on the host
+    const logs: string[] = [];
+    const before = process.env[MEMORY_ENV];
+    process.env[MEMORY_ENV] = String(24 * 2 ** 30);
+    try {
+      const flags = { weights: 'auto', 'max-new-tokens': 8, 'input-ids': [1, 32000, 2], force: false };
+      expect(chooseWeights(flags, { model: dir }, 'cpu', { vision: 1, decoder: 1 }, (l) => logs.push(l)).residency).toBe('disk');
+    } finally {
+      if (before === undefined) delete process.env[MEMORY_ENV]; else process.env[MEMORY_ENV] = before;
+    }
+    expect(logs[0]).toMatch(/^weights: disk \(auto: resident would need [\d.]+ GiB of memory, 24\.0 GiB available; streamed would need [\d.]+ GiB of memory, 24\.0 GiB available\)$/);
+    expect(logs[1]).toMatch(/^weights: F16 read from the safetensors files when used \(24\.8\d GiB, at most 0\.\d\d GiB at a time\)/);
   });
 
   it('a malformed $HERO_LVLM_AVAILABLE_MEMORY is one line naming it', async () => {

@@ -1,8 +1,9 @@
 /**
- * Weight streaming (io/stored.ts, io/loader.ts residency 'streamed'): the golden models re-stored as f32,
- * f16 and bf16 shards (two files and an index, as the hub has them) load resident and streamed; the streamed
- * model computes exactly what the resident one computes — every trace tensor of a full pipeline run and the
- * generated ids, bit for bit — because widening f16/bf16 to fp32 is exact. cpu and wasm.
+ * Weight streaming (io/stored.ts, io/loader.ts residencies 'streamed' and 'disk'): the golden models re-stored
+ * as f32, f16 and bf16 shards (two files and an index, as the hub has them) load resident, streamed and on
+ * disk; the streamed and disk models compute exactly what the resident one computes — every trace tensor of
+ * a full pipeline run and the generated ids, bit for bit — because widening f16/bf16 to fp32 is exact and a
+ * positioned read returns the same bytes. A file changed under a disk-backed model is one error line. cpu and wasm.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,7 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isWeightSource, weightBytes } from '../../src/core/weights';
 import { encodeFloats, SafetensorsFile, safetensorsHeader, type DType } from '../../src/io/safetensors';
 import { flattenTree } from '../../src/io/checkpoint';
-import { StoredWeights } from '../../src/io/stored';
+import { closeStoredFiles, StoredWeights } from '../../src/io/stored';
+import { HeroError } from '../../src/core/errors';
 import { disposeLlavaNext, loadLlavaNext } from '../../src/llava/load';
 import { loadLlama } from '../../src/llama/load';
 import { disposeClipModel, loadClipModel } from '../../src/clip/load';
@@ -24,7 +26,7 @@ import { GOLDEN_BACKENDS, imagePath, leaveBackend, loadCase, modelDir, useBacken
 import { HERO_CASES, heroCaseInputs } from '../util/golden_traces';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-stored-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => { closeStoredFiles(); fs.rmSync(tmp, { recursive: true, force: true }); });
 
 /**
  * A copy of a fixture model directory whose weights are stored as `dtype` in two shards with
@@ -81,21 +83,76 @@ describe('io/stored · StoredWeights', () => {
       expect(weightBytes(res.params).streamedHost).toBe(0);
     }
   });
+
+  it('on disk: the same values read from the files when used; nothing on the host but where the bytes are', async () => {
+    await useBackend('cpu');
+    for (const dtype of DTYPES) {
+      const dir = restore('llama-tiny', dtype);
+      const str = loadLlama(dir, 'streamed'), dsk = loadLlama(dir, 'disk');
+      const a = str.params.model.layers[1] as StoredWeights<unknown>, b = dsk.params.model.layers[1] as StoredWeights<unknown>;
+      expect(b).toBeInstanceOf(StoredWeights);
+      expect(b.hostBytes).toBe(0);
+      expect(b.diskBytes).toBe(a.hostBytes);
+      for (const t of b.tensors.values()) expect(t.bytes).toBeUndefined();
+      const wa = flattenTree(a.materialise()), wb = flattenTree(b.materialise());
+      for (const [k, t] of wa) expect(Array.from(await wb.get(k)!.data())).toEqual(Array.from(await t.data()));
+      expect(weightBytes(dsk.params)).toEqual({ ...weightBytes(str.params), streamedHost: 0, onDisk: weightBytes(str.params).streamedHost,
+        largestOnDisk: Math.max(...weightLeavesOf(str.params).map((x) => x.hostBytes)) });
+      tf.dispose([...wa.values(), ...wb.values(), ...flattenTree(str.params).values(), ...flattenTree(dsk.params).values()]);
+    }
+  });
+
+  it('a file changed under a disk-backed model (size or modification time) is one HeroError naming it, not garbage', async () => {
+    await useBackend('cpu');
+    const dir = restore('llama-tiny', 'F16');
+    const copy = path.join(tmp, 'llama-tiny-F16-changed');
+    fs.cpSync(dir, copy, { recursive: true });
+    const m = loadLlama(copy, 'disk');
+    const layer = m.params.model.layers[0] as StoredWeights<unknown>;
+    const file = [...layer.tensors.values()][0].disk!.file;
+    tf.dispose(leafTensorsOf(layer.materialise())); // reads fine as loaded
+    const later = new Date(fs.statSync(file).mtimeMs + 5000);
+    fs.utimesSync(file, later, later); // same bytes, another modification time
+    expect(() => layer.materialise()).toThrow(HeroError);
+    let msg = '';
+    try { layer.materialise(); } catch (e) { msg = (e as Error).message; }
+    expect(msg.startsWith(`${file}: changed on disk while the run was reading weights from it`)).toBe(true);
+    expect(msg).not.toMatch(/\n/); // one line
+    fs.appendFileSync(file, Buffer.alloc(8)); // and another size
+    expect(() => layer.materialise()).toThrow(/changed on disk .*size \d+ → \d+ bytes/);
+    tf.dispose(flattenTree(m.params).size ? [...flattenTree(m.params).values()] : []);
+  });
 });
+
+/** The weight sources of a params tree. */
+function weightLeavesOf(tree: unknown): StoredWeights<unknown>[] {
+  const out: StoredWeights<unknown>[] = [];
+  const walk = (x: unknown): void => {
+    if (x instanceof StoredWeights) out.push(x);
+    else if (x && typeof x === 'object' && !(x instanceof tf.Tensor)) Object.values(x).forEach(walk);
+  };
+  walk(tree);
+  return out;
+}
+
+/** Every tensor of a materialised group. */
+function leafTensorsOf(tree: unknown): tf.Tensor[] {
+  return [...flattenTree(tree as Parameters<typeof flattenTree>[0]).values()];
+}
 
 describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden models (%s backend)', (backend) => {
   beforeAll(async () => { await useBackend(backend); });
   afterAll(async () => { await leaveBackend(); });
 
-  it.each(DTYPES)('llava-next-tiny in %s shards: every trace tensor and the generated ids of a HERO run', async (dtype) => {
+  it.each(DTYPES)('llava-next-tiny in %s shards: every trace tensor and the generated ids of a HERO run, streamed and on disk', async (dtype) => {
     const dir = restore('llava-next-tiny', dtype), clipDir = restore('clip-tiny', dtype);
     const gc = loadCase(HERO_CASES()[0]);
     const { legacyIds, clipIds, image, opts } = heroCaseInputs(gc);
     const img = await readImage(imagePath(image));
-    const run = async (residency: 'resident' | 'streamed'): ReturnType<typeof runPipeline> => {
+    const run = async (residency: 'resident' | 'streamed' | 'disk'): ReturnType<typeof runPipeline> => {
       const m = loadLlavaNext(dir, undefined, residency), clip = loadClipModel(clipDir, residency);
       try {
-        if (residency === 'streamed') {
+        if (residency !== 'resident') {
           expect(isWeightSource(m.params.language_model.model.layers[0])).toBe(true);
           expect(isWeightSource(m.params.vision_tower.vision_model.encoder.layers[0])).toBe(true);
           expect(isWeightSource(clip.params.vision_model.encoder.layers[0])).toBe(true);
@@ -106,13 +163,15 @@ describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden mode
         disposeClipModel(clip);
       }
     };
-    const a = await run('resident'), b = await run('streamed');
-    expect(b.newIds).toEqual(a.newIds);
-    expect([...b.trace.keys()]).toEqual([...a.trace.keys()]);
-    for (const [k, t] of a.trace) {
-      const u = b.trace.get(k)!;
-      expect(u.shape).toEqual(t.shape);
-      if (!Array.from(u.data as ArrayLike<number>).every((x, i) => Object.is(x, (t.data as ArrayLike<number>)[i]))) throw new Error(`${k} differs`);
+    const a = await run('resident');
+    for (const b of [await run('streamed'), await run('disk')]) {
+      expect(b.newIds).toEqual(a.newIds);
+      expect([...b.trace.keys()]).toEqual([...a.trace.keys()]);
+      for (const [k, t] of a.trace) {
+        const u = b.trace.get(k)!;
+        expect(u.shape).toEqual(t.shape);
+        if (!Array.from(u.data as ArrayLike<number>).every((x, i) => Object.is(x, (t.data as ArrayLike<number>)[i]))) throw new Error(`${k} differs`);
+      }
     }
   });
 

@@ -1,7 +1,7 @@
 /**
  * report/memory.ts: the weight plan (io/loader.ts weightPlan, from the headers) is exactly what loading
- * holds (core/weights.ts weightBytes of the loaded tree) for the golden models in both residencies; the
- * estimate grows with layers, width and tokens; the token bound is LLaVA-NeXT's count at the largest
+ * holds (core/weights.ts weightBytes of the loaded tree) for the golden models in every residency (resident,
+ * streamed, disk); the estimate grows with layers, width, tokens and workers, in every residency; the token bound is LLaVA-NeXT's count at the largest
  * pinpoint grid; a run that does not fit is refused in one line naming what it needs and what is there.
  */
 import * as fs from 'fs';
@@ -22,14 +22,15 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-memory-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('io/loader weightPlan = what loading holds', () => {
-  it.each(['resident', 'streamed'] as const)('llava-next-tiny and clip-tiny (f32), %s', (residency) => {
+  it.each(['resident', 'streamed', 'disk'] as const)('llava-next-tiny and clip-tiny (f32), %s', (residency) => {
     const m = loadLlavaNext(modelDir('llava-next-tiny'), undefined, residency);
     const c = loadClipModel(modelDir('clip-tiny'), residency);
     try {
       for (const [plan, tree] of [[llavaNextWeightPlan(modelDir('llava-next-tiny'), residency), m.params], [clipModelWeightPlan(modelDir('clip-tiny'), residency), c.params]] as const) {
         const got = weightBytes(tree);
-        expect({ resident: plan.residentFp32, host: plan.streamedHost, group: plan.largestGroupFp32 })
-          .toEqual({ resident: got.resident, host: got.streamedHost, group: got.largestStreamedFp32 });
+        expect({ resident: plan.residentFp32, host: plan.streamedHost, group: plan.largestGroupFp32, disk: plan.onDisk, diskGroup: plan.largestOnDisk })
+          .toEqual({ resident: got.resident, host: got.streamedHost, group: got.largestStreamedFp32, disk: got.onDisk, diskGroup: got.largestOnDisk });
+        if (residency === 'disk') expect(plan.onDisk).toBeGreaterThan(0);
       }
     } finally {
       disposeLlavaNext(m);
@@ -48,12 +49,15 @@ describe('io/loader weightPlan = what loading holds', () => {
     const D = t.hidden_size, F = t.intermediate_size, qkv = t.num_attention_heads * t.head_dim, kv = t.num_key_value_heads * t.head_dim;
     const layer = 4 * (2 * D + D * qkv + 2 * D * kv + qkv * D + 3 * D * F); // norms, q k v o, gate up down (no biases)
     expect(str.largestGroupFp32).toBe(Math.max(layer, 4 * t.vocab_size * D));
+    // on disk: the same groups, nothing on the host; one use reads the largest group's f16 bytes
+    const dsk = llavaNextWeightPlan(dir, 'disk');
+    expect(dsk).toEqual({ ...str, streamedHost: 0, onDisk: str.streamedHost, largestOnDisk: str.largestGroupFp32 / 2 });
   });
 });
 
 describe('report/memory · runMemoryEstimate', () => {
   const llava = loadLlavaNextConfig(modelDir('llava-next-tiny'));
-  const plan = (resident: number, host = 0, group = 0): WeightPlan => ({ residentFp32: resident, streamedHost: host, largestGroupFp32: group, dtypes: ['F32'] });
+  const plan = (resident: number, host = 0, group = 0, disk = 0, diskGroup = 0): WeightPlan => ({ residentFp32: resident, streamedHost: host, largestGroupFp32: group, onDisk: disk, largestOnDisk: diskGroup, dtypes: ['F32'] });
   const withText = (c: LlavaNextConfig, t: Partial<LlavaNextConfig['text_config']>): LlavaNextConfig => ({ ...c, text_config: { ...c.text_config, ...t } });
 
   it('weights enter exactly: one more resident byte is one more byte on the backend and in all', () => {
@@ -78,6 +82,24 @@ describe('report/memory · runMemoryEstimate', () => {
           runMemoryEstimate(c, [plan(1e6)], T, workers, hostKv, 2),
         ];
         return more.every((x) => x.host >= e.host && x.backend >= e.backend);
+      }));
+  });
+
+  it('disk weights: one group\'s stored bytes on the host, not all of them; monotone in that group, layers, width, tokens and workers (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2000 }),
+      fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 1, max: 1e5 }), fc.integer({ min: 2, max: 40 }),
+      (L, w, T, workers, group, dGroup, groups) => {
+        const c = withText(llava, { num_hidden_layers: L, hidden_size: 64 * w });
+        const disk = (cfg: LlavaNextConfig, t: number, g: number, W = workers, dec = 1): MemoryEstimate =>
+          runMemoryEstimate(cfg, [plan(1e5, 0, 2 * g, groups * g, g)], t, W, true, dec);
+        const e = disk(c, T, group);
+        const streamed = runMemoryEstimate(c, [plan(1e5, groups * group, 2 * group)], T, workers, true);
+        const more = [disk(withText(c, { num_hidden_layers: L + 1 }), T, group), disk(withText(c, { hidden_size: 64 * (w + 1) }), T, group),
+          disk(c, T + 1, group), disk(c, T, group + dGroup), disk(c, T, group, workers + 1), disk(c, T, group, workers, 2)];
+        // exact: the largest group's stored bytes enter the host figure once, and the files are counted apart
+        const none = runMemoryEstimate(c, [plan(1e5, 0, 2 * group, groups * group, 0)], T, workers, true);
+        return more.every((x) => x.host >= e.host && x.backend >= e.backend) && e.host - none.host === group && e.parts.onDisk === groups * group &&
+          e.host <= streamed.host && e.backend === streamed.backend;
       }));
   });
 
@@ -112,7 +134,7 @@ describe('report/memory · maxDecoderTokens', () => {
 });
 
 describe('report/memory · checkRunMemory', () => {
-  const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, kvCache: 0, activations: 0, visionWorkers: 0, decoderWorkers: 0 } });
+  const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, onDisk: 0, largestOnDisk: 0, kvCache: 0, activations: 0, visionWorkers: 0, decoderWorkers: 0 } });
   const lines: string[] = [];
   const log = (s: string): void => { lines.push(s); };
 

@@ -18,7 +18,10 @@
  * Weights: resident layers are read once at start and each worker gets a copy of its slices only, and keeps
  * their Wᵀ for the products when the transpose policy is installed (./linear.ts keepTransposed). Streamed
  * layers (io/stored.ts, bytes in SharedArrayBuffers) are not copied at all: every worker sees the same
- * stored bytes and widens just its rows/columns (f16/bf16 → fp32, exact) while it uses them.
+ * stored bytes and widens just its rows/columns (f16/bf16 → fp32, exact) while it uses them; on a decode
+ * step (one row) it multiplies them straight from the bytes instead (./rows.ts), as the main thread does the
+ * lm_head. Layers on disk (`--weights disk`) go the same ways, each worker reading its own rows/columns
+ * from the file when it uses them.
  *
  * `forward` is synchronous, like llamaForward, by the VisionPool's protocol (./vision_pool.ts): the main
  * thread posts a job to every worker and blocks on each worker's shared control word (Atomics.wait) until
@@ -32,7 +35,7 @@ import { assertShape } from '../core/shape';
 import { isWeightSource, useWeights, type Weights } from '../core/weights';
 import { flattenTree } from '../io/checkpoint';
 import { decodeFloatInto, DTYPE_BYTES, type DType } from '../io/safetensors';
-import { StoredWeights } from '../io/stored';
+import { byteReader, StoredWeights, type StoredSource } from '../io/stored';
 import type { LlamaConfig } from '../llama/config';
 import type { DecoderHook, DecoderLayerParams, DecoderTaps, LlamaParams } from '../llama/decoder';
 import { KvCache } from '../llama/kv_cache';
@@ -40,6 +43,8 @@ import { rmsNorm } from '../nn/norm';
 import { linear } from '../nn/kernels';
 import { installedKernels, type KernelChoice } from './kernels';
 import { collectReplies, sharedStoredTensors, spawnWorker, STATE } from './vision_pool';
+import { storedMatrix, storedRowsLinear, storedWeight, type RowsDType, type RowsKernel } from './rows';
+import type { LinearParams } from '../nn/linear';
 
 /** How long `start` waits for a worker to load tfjs and its weights. */
 const START_TIMEOUT_MS = 120_000;
@@ -114,12 +119,24 @@ export function readShard(shape: readonly number[], s: Shard, read: ElementReade
   return out;
 }
 
-/** Elements of stored little-endian bytes as fp32 (f16/bf16 widened exactly, io/safetensors.ts decodeFloatInto). */
-export function storedReader(bytes: Uint8Array, dtype: DType): ElementReader {
+/**
+ * Elements of stored little-endian bytes as fp32 (f16/bf16 widened exactly, io/safetensors.ts decodeFloatInto):
+ * straight from the bytes in memory, or read from the file region first (`--weights disk`, io/stored.ts).
+ */
+export function storedReader(src: StoredSource | Uint8Array, dtype: DType): ElementReader {
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new HeroError(`decoder workers: cannot widen ${dtype} weights`);
   const b = DTYPE_BYTES[dtype];
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return (from, to, into, at) => decodeFloatInto(buf.subarray(from * b, to * b), dtype, into, at);
+  const bytes = src instanceof Uint8Array ? src : src.bytes;
+  if (bytes) {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return (from, to, into, at) => decodeFloatInto(buf.subarray(from * b, to * b), dtype, into, at);
+  }
+  const read = byteReader(src as StoredSource);
+  return (from, to, into, at) => {
+    const buf = Buffer.allocUnsafe((to - from) * b);
+    read(from * b, to * b, buf, 0);
+    decodeFloatInto(buf, dtype, into, at);
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -128,7 +145,7 @@ export function storedReader(bytes: Uint8Array, dtype: DType): ElementReader {
 /** One leaf of a worker's layer: its slice in fp32 (resident), or the stored bytes it slices per use (streamed). */
 export type WorkerLeaf =
   | { readonly kind: 'f32'; readonly shape: number[]; readonly data: Float32Array }
-  | { readonly kind: 'stored'; readonly dtype: DType; readonly shape: number[]; readonly bytes: Uint8Array; readonly shard: Shard };
+  | ({ readonly kind: 'stored'; readonly dtype: DType; readonly shape: number[]; readonly shard: Shard } & StoredSource);
 
 /** A worker's start-up data. */
 export interface DecoderWorkerData {
@@ -199,12 +216,23 @@ export class PoolKvCache extends KvCache {
 // The pool.
 
 /** The leaves of a layer group on the host: each leaf's stored bytes (streamed), or its fp32 values. */
-function layerLeaves(group: Weights<DecoderLayerParams>): Array<{ path: string; shape: readonly number[]; f32?: Float32Array; stored?: { dtype: DType; bytes: Uint8Array } }> {
+function layerLeaves(group: Weights<DecoderLayerParams>): Array<{ path: string; shape: readonly number[]; f32?: Float32Array; stored?: { dtype: DType } & StoredSource }> {
   if (group instanceof StoredWeights) {
-    return sharedStoredTensors(group).map(({ path, shape, dtype, bytes }) => ({ path, shape, stored: { dtype, bytes } }));
+    return sharedStoredTensors(group).map((t) => ({ path: t.path, shape: t.shape, stored: t.disk ? { dtype: t.dtype, disk: t.disk } : { dtype: t.dtype, bytes: t.bytes } }));
   }
   if (isWeightSource(group)) return group.hostLeaves().map((l) => ({ path: l.path, shape: l.shape, f32: l.data }));
   return [...flattenTree(group)].map(([path, t]) => ({ path, shape: t.shape, f32: t.dataSync() as Float32Array }));
+}
+
+/**
+ * The lm_head for accel/rows.ts: its weight as a stand-in over the stored bytes, when the loader streams it
+ * (a StoredWeights of one F16/BF16/F32 weight and no bias, as Llama's); else undefined (the reference path).
+ */
+function storedHead(w: Weights<LinearParams>): LinearParams | undefined {
+  if (!(w instanceof StoredWeights) || w.tensors.size !== 1) return undefined;
+  const t = w.tensors.get('weight');
+  if (!t || t.shape.length !== 2 || !['F16', 'BF16', 'F32'].includes(t.dtype)) return undefined;
+  return { weight: storedWeight(storedMatrix(byteReader(t), t.dtype as RowsDType, t.shape)) };
 }
 
 export class DecoderPool {
@@ -225,6 +253,15 @@ export class DecoderPool {
 
   /** The kernels each worker reported installed when it started. */
   workerKernels: KernelChoice[] = [];
+
+  /**
+   * The one-row kernel (accel/rows.ts) the workers multiply streamed weights with on decode steps, and the
+   * main thread the streamed lm_head; undefined when the layers are resident.
+   */
+  rowsKernel: RowsKernel | undefined;
+
+  /** The lm_head as its stored bytes, for one-row logits (storedHead); undefined when it is resident. */
+  private head: LinearParams | undefined;
 
   /**
    * Starts `workers` threads on the active backend ('wasm' or 'cpu') and hands each its part of every
@@ -254,7 +291,7 @@ export class DecoderPool {
       for (const leaf of layerLeaves(group)) {
         if (leaf.path === 'input_layernorm.weight' || leaf.path === 'post_attention_layernorm.weight') {
           if (isWeightSource(group)) {
-            const data = leaf.f32 ?? readShard(leaf.shape, { kind: 'all' }, storedReader(leaf.stored!.bytes, leaf.stored!.dtype));
+            const data = leaf.f32 ?? readShard(leaf.shape, { kind: 'all' }, storedReader(leaf.stored!, leaf.stored!.dtype));
             const t = tf.tensor1d(data);
             owned.push(t);
             mine[leaf.path === 'input_layernorm.weight' ? 'input' : 'post'] = t;
@@ -265,7 +302,7 @@ export class DecoderPool {
           const shard = shardOf(leaf.path, cfg, w, workers);
           if (shard.kind === 'none') continue;
           if (leaf.stored) {
-            perWorker[w][leaf.path] = { kind: 'stored', dtype: leaf.stored.dtype, shape: [...leaf.shape], bytes: leaf.stored.bytes, shard };
+            perWorker[w][leaf.path] = { kind: 'stored', shape: [...leaf.shape], shard, ...leaf.stored };
           } else {
             const f32 = leaf.f32!;
             const data = readShard(leaf.shape, shard, (a, b, into, at) => into.set(f32.subarray(a, b), at)); // a fresh copy per worker
@@ -293,7 +330,10 @@ export class DecoderPool {
     pool.norms.push(...norms);
     pool.owned.push(...owned);
     try {
-      pool.workerKernels = (pool.collect(START_TIMEOUT_MS) as Array<{ kernels: KernelChoice }>).map((m) => m.kernels); // the ready messages
+      const ready = pool.collect(START_TIMEOUT_MS) as Array<{ kernels: KernelChoice; rows?: RowsKernel }>; // the ready messages
+      pool.workerKernels = ready.map((m) => m.kernels);
+      pool.rowsKernel = ready[0]?.rows;
+      pool.head = storedHead(params.lm_head);
     } catch (e) {
       void pool.close();
       throw e;
@@ -352,6 +392,8 @@ export class DecoderPool {
       const logits = tf.tidy(() => {
         const last = opts.lastOnly ? tf.slice(h, [T - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T|1, D]
         const normed = rmsNorm(p.model.norm, last, eps);
+        // One row: straight from the stored bytes when the lm_head is streamed (accel/rows.ts), else the reference.
+        if (this.head && normed.shape[0] === 1) return storedRowsLinear(this.head, normed);  // [1, V]
         return useWeights(p.lm_head, (w) => linear(w, normed));                        // [T|1, V]
       });
       if (h !== inputsEmbeds) h.dispose();

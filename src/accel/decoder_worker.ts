@@ -9,6 +9,7 @@ import { workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../backend';
 import { nestByPath } from '../io/checkpoint';
+import { byteReader } from '../io/stored';
 import { isWeightSource, leafTensors, useWeights, type WeightSource, type Weights } from '../core/weights';
 import type { LlamaConfig } from '../llama/config';
 import { mlp, selfAttention, type DecoderLayerParams } from '../llama/decoder';
@@ -18,6 +19,7 @@ import { ropeTablesAt } from '../nn/rope';
 import { HostKvCache } from './kv_host';
 import { installKernels, installedKernels } from './kernels';
 import { keepTransposed } from './linear';
+import { installStoredRows, rowsKernel, storedMatrix, storedWeight, type RowsDType } from './rows';
 import { STATE } from './vision_pool';
 import { readShard, shardShape, storedReader, type DecoderJob, type DecoderWorkerData, type WorkerLeaf } from './decoder_pool';
 
@@ -44,7 +46,7 @@ function group<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T
   const own = Object.entries(leaves).filter(([k]) => k.startsWith(prefix)).map(([k, leaf]) => [k.slice(prefix.length), leaf] as const);
   const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => [k, leaf.kind === 'f32'
     ? tf.tensor(leaf.data, leaf.shape)
-    : tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf.bytes, leaf.dtype)), shardShape(leaf.shape, leaf.shard))]))) as T;
+    : tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype)), shardShape(leaf.shape, leaf.shard))]))) as T;
   if (own.every(([, leaf]) => leaf.kind === 'f32')) return make();
   const source: WeightSource<T> = {
     kind: 'weight-source', hostBytes: 0, fp32Bytes: 0,
@@ -55,7 +57,35 @@ function group<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T
   return source;
 }
 
+/**
+ * The same group for a decode step (one row of x), when it has stored leaves: each stored [out, in] weight a
+ * stand-in that accel/rows.ts multiplies straight from the shared stored bytes of this worker's rows/columns
+ * (no fp32 copy of the weight); biases and norms widened as in `group`. undefined for a resident group.
+ */
+function rowsGroup<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T> | undefined {
+  const own = Object.entries(leaves).filter(([k]) => k.startsWith(prefix)).map(([k, leaf]) => [k.slice(prefix.length), leaf] as const);
+  if (own.every(([, leaf]) => leaf.kind === 'f32')) return undefined;
+  const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => {
+    if (leaf.kind === 'f32') return [k, tf.tensor(leaf.data, leaf.shape)];
+    if (leaf.shape.length === 2 && (leaf.shard.kind === 'rows' || leaf.shard.kind === 'cols') && ['F16', 'BF16', 'F32'].includes(leaf.dtype)) {
+      const [out, inF] = leaf.shape, s = leaf.shard;
+      const rows: [number, number] = s.kind === 'rows' ? [s.from, s.to] : [0, out], cols: [number, number] = s.kind === 'cols' ? [s.from, s.to] : [0, inF];
+      return [k, storedWeight(storedMatrix(leaf.bytes ?? byteReader(leaf), leaf.dtype as RowsDType, leaf.shape, rows, cols))];
+    }
+    return [k, tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype)), shardShape(leaf.shape, leaf.shard))];
+  }))) as T;
+  return {
+    kind: 'weight-source', hostBytes: 0, fp32Bytes: 0,
+    materialise: make,
+    hostLeaves: () => { throw new Error('decoder worker: hostLeaves is not used'); },
+    leafShapes: () => own.map(([path, leaf]) => ({ path, shape: leaf.kind === 'f32' ? leaf.shape : shardShape(leaf.shape, leaf.shard) })),
+  };
+}
+
 let streamed = false;
+/** Per layer, the groups for decode steps (rowsGroup; undefined where resident). */
+const attnRows: Array<Weights<DecoderLayerParams['self_attn']> | undefined> = [];
+const mlpRows: Array<Weights<DecoderLayerParams['mlp']> | undefined> = [];
 const attnW: Weights<DecoderLayerParams['self_attn']>[] = [];
 const mlpW: Weights<DecoderLayerParams['mlp']>[] = [];
 /** The KV cache of each pool cache id (this worker's kv heads only). */
@@ -67,14 +97,16 @@ function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
     case 'attn': case 'mlp': {
       const out = tf.tidy(() => {
         const x = tf.tensor2d(job.x, [job.T, D]);                                    // [T, D] = RMSNorm(h)
-        if (job.op === 'mlp') return useWeights(mlpW[job.layer], (w) => mlp(w, x));    // [T, D] partial
+        // A decode step (one row) multiplies streamed weights straight from their stored bytes (accel/rows.ts).
+        const oneRow = job.T === 1;
+        if (job.op === 'mlp') return useWeights((oneRow && mlpRows[job.layer]) || mlpW[job.layer], (w) => mlp(w, x)); // [T, D] partial
         let cache = caches.get(job.cache);
         if (!cache) caches.set(job.cache, cache = streamed ? new HostKvCache(L) : new KvCache(L));
         // RoPE at the chunk's positions; the causal mask by position ids over cached + new keys.
         const rope = ropeTablesAt(job.positions, config.head_dim, config.rope_theta);       // [T, Dh]
         const mask = positionMask(job.positions, [...cache.positions(job.layer), ...job.positions]); // [T, Tc+T]
         const c = { cache, layer: job.layer, positions: job.positions };
-        return useWeights(attnW[job.layer], (w) => selfAttention(w, x, mine, rope, mask, c).out); // [T, D] partial
+        return useWeights((oneRow && attnRows[job.layer]) || attnW[job.layer], (w) => selfAttention(w, x, mine, rope, mask, c).out); // [T, D] partial
       });
       const data = (out.dataSync() as Float32Array).slice(); // a copy: the cpu backend's storage must not be transferred
       out.dispose();
@@ -106,7 +138,10 @@ function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
     streamed ||= Object.values(leaves).some((leaf) => leaf.kind === 'stored');
     attnW.push(group(leaves, 'self_attn.'));
     mlpW.push(group(leaves, 'mlp.'));
+    attnRows.push(rowsGroup(leaves, 'self_attn.'));
+    mlpRows.push(rowsGroup(leaves, 'mlp.'));
   }
+  if (streamed) installStoredRows(); // stored-bytes weights (rowsGroup) go to accel/rows.ts, the rest to the installed linear
   // Resident slices are used once per layer and token: keep their Wᵀ (./linear.ts keepTransposed), so a decode
   // step is one XNNPACK product per matrix instead of tfjs-wasm's transposeB loop, and a prefill copies no Wᵀ.
   if (kernels.linear === 'transpose-policy') for (const w of [...attnW, ...mlpW]) if (!isWeightSource(w)) for (const t of leafTensors(w)) keepTransposed(t);
@@ -118,5 +153,5 @@ function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
       reply({ error: (e as Error).message }, STATE.failed);
     }
   });
-  reply({ ready: true, rank, kernels: installedKernels() }, STATE.done);
+  reply({ ready: true, rank, kernels: installedKernels(), rows: streamed ? rowsKernel() : undefined }, STATE.done);
 })().catch((e: Error) => reply({ error: `start-up failed: ${e.message}` }, STATE.failed));

@@ -29,13 +29,13 @@ export { HostKvCache } from './kv_host';
 export { checkSplit, DecoderPool, PoolKvCache } from './decoder_pool';
 
 /**
- * The KV cache that goes with a weight residency: on the host next to streamed weights (./kv_host.ts:
+ * The KV cache that goes with a weight residency: on the host next to streamed (or disk) weights (./kv_host.ts:
  * the backend then holds one layer's keys and values at a time), else undefined (llama/kv_cache.ts KvCache
  * on the backend). HostKvCache reads each chunk synchronously, so on webgpu (no synchronous reads in Node)
  * the cache stays on the backend even with streamed weights.
  */
 export function kvCacheFor(residency: WeightResidency, backend: string): ((numLayers: number) => KvCache) | undefined {
-  return residency === 'streamed' && backend !== 'webgpu' ? (n) => new HostKvCache(n) : undefined;
+  return residency !== 'resident' && backend !== 'webgpu' ? (n) => new HostKvCache(n) : undefined;
 }
 
 export interface AccelOptions {

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { isWeightSource, weightLeaves } from '../core/weights';
 import type { DType } from '../io/safetensors';
-import { StoredWeights } from '../io/stored';
+import { StoredWeights, type StoredSource, type StoredTensor } from '../io/stored';
 import type { ClipVisionConfig } from '../clip/config';
 import type { ClipVisionParams, VisionEncoder, VisionOutput, VisionTaps } from '../clip/vision';
 import { installedKernels, type KernelChoice } from './kernels';
@@ -61,15 +61,19 @@ export function spawnWorker(script: string, workerData: unknown, transferList: A
     { eval: true, workerData, transferList: transfer as never });
 }
 
-/** A stored tensor as it crosses threads: its bytes in a SharedArrayBuffer, seen by every worker, never copied. */
-export interface SharedStoredTensor { readonly path: string; readonly dtype: DType; readonly shape: number[]; readonly bytes: Uint8Array }
+/**
+ * A stored tensor as it crosses threads: its bytes in a SharedArrayBuffer, seen by every worker, never
+ * copied; or (`--weights disk`) where they are in the file, which each worker reads itself.
+ */
+export type SharedStoredTensor = { readonly path: string; readonly dtype: DType; readonly shape: number[] } & StoredSource;
 
 /**
  * The tensors of a streamed group with their bytes in SharedArrayBuffers: the loader's own (no copy), or
- * — for a group not made by the loader — one shared copy for every worker.
+ * — for a group not made by the loader — one shared copy for every worker; a group on disk as its file regions.
  */
 export function sharedStoredTensors(group: StoredWeights<unknown>): SharedStoredTensor[] {
-  return [...group.tensors].map(([path, t]) => {
+  return [...group.tensors].map(([path, t]): SharedStoredTensor => {
+    if (t.disk) return { path, dtype: t.dtype, shape: [...t.shape], disk: t.disk };
     let bytes: Uint8Array = t.bytes;
     if (!(bytes.buffer instanceof SharedArrayBuffer)) {
       const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
@@ -114,7 +118,9 @@ function workersWeights(tree: unknown, workers: number): VisionWorkerWeights[] {
 export function workerTree<T>(w: VisionWorkerWeights, build: (leaves: Map<string, unknown>) => T): T {
   const leaves = new Map<string, unknown>(Object.entries(w.resident).map(([k, x]) => [k, tf.tensor(x.data, x.shape)]));
   for (const [k, ts] of Object.entries(w.streamed)) {
-    leaves.set(k, new StoredWeights(k, new Map(ts.map((t) => [t.path, { dtype: t.dtype, shape: t.shape, bytes: Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) }]))));
+    leaves.set(k, new StoredWeights(k, new Map(ts.map((t): [string, StoredTensor] => [t.path, t.disk
+      ? { dtype: t.dtype, shape: t.shape, disk: t.disk }
+      : { dtype: t.dtype, shape: t.shape, bytes: Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) }]))));
   }
   return build(leaves);
 }

@@ -56,7 +56,9 @@ export function startDecoderWorkers(accel: Accelerations, model: LlavaNextModel,
   checkSplit(model.config.text_config, accel.decoderWorkers, `--decoder-workers ${accel.decoderWorkers}`);
   log(`decoder: ${accel.decoderWorkers} worker threads (each holds 1/${accel.decoderWorkers} of every layer's heads, MLP columns and KV cache; ` +
     'resident layers are copied into them once, streamed layers\' stored bytes are shared)');
-  return startDecoderPool(accel, model.params.language_model, model.config.text_config);
+  const pool = startDecoderPool(accel, model.params.language_model, model.config.text_config);
+  if (pool?.rowsKernel) log(`decoder: decode steps multiply the streamed layers and lm_head straight from their stored bytes (accel/rows.ts, ${pool.rowsKernel})`);
+  return pool;
 }
 
 const WORKER_WEIGHTS = "resident weights are copied into each, streamed layers' stored bytes are shared";
@@ -102,7 +104,7 @@ export function startVisionPools(accel: Accelerations, model: LlavaNextModel, me
 
 /** How the weights are held, and the refusal override (run, trace). */
 export const WEIGHTS_FLAGS: FlagSpecs = {
-  weights: { type: 'string', arg: 'auto|resident|streamed', default: 'auto', help: 'resident: every weight in fp32 on the backend; streamed: layers, embedding and lm_head stay on the host in their stored dtype (f16/bf16/f32) and are widened to fp32 one at a time, the KV cache on the host (exact: same numbers, more time); auto: resident when the memory estimate fits, else streamed' },
+  weights: { type: 'string', arg: 'auto|resident|streamed|disk', default: 'auto', help: 'resident: every weight in fp32 on the backend; streamed: layers, embedding and lm_head stay on the host in their stored dtype (f16/bf16/f32) and are widened to fp32 one at a time, the KV cache on the host (exact: same numbers, more time); disk: the same groups stay in the safetensors files and are read when used (positioned reads; host memory holds only what is in use); auto: resident when the memory estimate fits, else streamed, else disk' },
   force: { type: 'boolean', help: 'load the model even if the memory estimate exceeds the available memory ($HERO_LVLM_AVAILABLE_MEMORY bytes, else MemAvailable) or the wasm heap' },
 };
 
@@ -129,7 +131,7 @@ function promptTokensBound(flags: ParsedFlags): number {
 export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: string }, backend: string, workers: { vision: number; decoder: number },
   log: (s: string) => void): WeightChoice {
   const asked = flags.weights as string;
-  if (!['auto', 'resident', 'streamed'].includes(asked)) throw new HeroError(`--weights: '${asked}' is not one of auto, resident, streamed`);
+  if (!['auto', 'resident', 'streamed', 'disk'].includes(asked)) throw new HeroError(`--weights: '${asked}' is not one of auto, resident, streamed, disk`);
   const llava = loadLlavaNextConfig(dirs.model);
   const T = maxDecoderTokens(llava, promptTokensBound(flags), flags['max-new-tokens'] as number);
   const clipVision = dirs.clip ? loadClipModelConfig(dirs.clip).vision : undefined;
@@ -137,26 +139,34 @@ export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: 
     const plans = [llavaNextWeightPlan(dirs.model, r), ...(dirs.clip ? [clipModelWeightPlan(dirs.clip, r)] : [])];
     return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, kvCacheFor(r, backend) !== undefined, workers.decoder, clipVision) };
   };
-  let residency: WeightResidency = asked === 'streamed' ? 'streamed' : 'resident';
+  let residency: WeightResidency = asked === 'auto' ? 'resident' : asked as WeightResidency;
   let chosen = estimate(residency);
   if (asked === 'auto') {
     const avail = availableMemory();
     const fits = (e: MemoryEstimate): boolean => e.host <= avail && (backend !== 'wasm' || e.backend <= WASM_HEAP_BYTES);
-    if (!fits(chosen.e)) {
-      const why = backend === 'wasm' && chosen.e.backend > WASM_HEAP_BYTES
-        ? `resident would need ${(chosen.e.backend / GIB).toFixed(1)} GiB on the backend, the wasm heap holds ${WASM_HEAP_BYTES / GIB} GiB`
-        : `resident would need ${(chosen.e.host / GIB).toFixed(1)} GiB of memory, ${(avail / GIB).toFixed(1)} GiB available`;
-      residency = 'streamed';
+    // resident, else streamed, else disk: the first whose estimate fits (disk when none does; checkRunMemory then refuses)
+    const whys: string[] = [];
+    for (const next of ['streamed', 'disk'] as const) {
+      if (fits(chosen.e)) break;
+      whys.push(backend === 'wasm' && chosen.e.backend > WASM_HEAP_BYTES
+        ? `${residency} would need ${(chosen.e.backend / GIB).toFixed(1)} GiB on the backend, the wasm heap holds ${WASM_HEAP_BYTES / GIB} GiB`
+        : `${residency} would need ${(chosen.e.host / GIB).toFixed(1)} GiB of memory, ${(avail / GIB).toFixed(1)} GiB available`);
+      residency = next;
       chosen = estimate(residency);
-      log(`weights: streamed (auto: ${why})`);
-    } else log('weights: resident (auto: the estimate fits)');
+    }
+    log(`weights: ${residency} (auto: ${whys.length ? whys.join('; ') : 'the estimate fits'})`);
   } else log(`weights: ${residency}`);
+  if (residency === 'disk') {
+    const dtypes = [...new Set(chosen.plans.flatMap((p) => p.dtypes))].join('/');
+    log(`weights: ${dtypes} read from the safetensors files when used (${(chosen.e.parts.onDisk / GIB).toFixed(2)} GiB, at most ` +
+      `${(chosen.e.parts.largestOnDisk / GIB).toFixed(2)} GiB at a time), widened to fp32 one group at a time; KV cache ${kvCacheFor(residency, backend) ? 'on the host' : 'on the backend'}`);
+  }
   if (residency === 'streamed') {
     const dtypes = [...new Set(chosen.plans.flatMap((p) => p.dtypes))].join('/');
     log(`weights: ${dtypes} on the host (${(chosen.e.parts.streamedHost / GIB).toFixed(2)} GiB), widened to fp32 one group at a time ` +
       `(at most ${(chosen.e.parts.largestGroupFp32 / GIB).toFixed(2)} GiB); KV cache ${kvCacheFor(residency, backend) ? 'on the host' : 'on the backend'}`);
   }
-  checkRunMemory(chosen.e, { backend, force: flags.force === true, log, streamed: residency === 'streamed' });
+  checkRunMemory(chosen.e, { backend, force: flags.force === true, log, residency });
   return { residency, newKvCache: kvCacheFor(residency, backend) };
 }
 

@@ -17,6 +17,8 @@ export interface WeightSource<T> {
   readonly hostBytes: number;
   /** bytes the group takes when materialised (fp32) */
   readonly fp32Bytes: number;
+  /** bytes left in the weight files and read on every use (`--weights disk`, io/stored.ts); absent: none */
+  readonly diskBytes?: number;
   /** the group's leaves on the host as fp32, by dotted path inside the group (a copy each call) */
   hostLeaves(): Array<{ path: string; shape: readonly number[]; data: Float32Array }>;
   /** the group's leaves' shapes, by dotted path inside the group (nothing is read or widened) */
@@ -60,9 +62,9 @@ export function leafTensors(tree: unknown): tf.Tensor[] {
   return weightLeaves(tree).flatMap(([, x]) => (x instanceof tf.Tensor ? [x] : []));
 }
 
-/** Bytes of a params tree: resident tensors in fp32 and sources' host bytes, split by kind. */
-export function weightBytes(tree: unknown): { resident: number; streamedHost: number; largestStreamedFp32: number } {
-  const acc = { resident: 0, streamedHost: 0, largestStreamedFp32: 0 };
+/** Bytes of a params tree: resident tensors in fp32, sources' host bytes and the bytes they read from files, split by kind. */
+export function weightBytes(tree: unknown): { resident: number; streamedHost: number; largestStreamedFp32: number; onDisk: number; largestOnDisk: number } {
+  const acc = { resident: 0, streamedHost: 0, largestStreamedFp32: 0, onDisk: 0, largestOnDisk: 0 };
   const seen = new Set<tf.Tensor>(); // a tied lm_head holds the embedding's tensor: counted once
   for (const [, x] of weightLeaves(tree)) {
     if (x instanceof tf.Tensor) {
@@ -71,6 +73,8 @@ export function weightBytes(tree: unknown): { resident: number; streamedHost: nu
     } else {
       acc.streamedHost += x.hostBytes;
       acc.largestStreamedFp32 = Math.max(acc.largestStreamedFp32, x.fp32Bytes);
+      acc.onDisk += x.diskBytes ?? 0;
+      acc.largestOnDisk = Math.max(acc.largestOnDisk, x.diskBytes ?? 0);
     }
   }
   return acc;

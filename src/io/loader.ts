@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { readJsonFile } from './json';
-import { SafetensorsDir } from './safetensors';
+import { isFloatDType, SafetensorsDir } from './safetensors';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildTree, resolveKeys, type KeySpec } from './checkpoint';
 import { StoredWeights, type StoredTensor } from './stored';
@@ -35,9 +35,14 @@ export interface CheckpointRecipe<C> {
 /**
  * How a checkpoint's weights are held: 'resident' — every tensor in fp32 on the backend; 'streamed' — the
  * recipe's stream groups stay on the host in their stored dtype and are materialised per use (io/stored.ts),
- * their bytes in SharedArrayBuffers so that decoder worker threads share them (accel/decoder_pool.ts).
+ * their bytes in SharedArrayBuffers so that decoder worker threads share them (accel/decoder_pool.ts);
+ * 'disk' — the same groups stay in the safetensors files and are read (positioned reads of what is used,
+ * no whole-file buffers) every time they are used.
  */
-export type WeightResidency = 'resident' | 'streamed';
+export type WeightResidency = 'resident' | 'streamed' | 'disk';
+
+/** The residencies, in order of the memory they hold (most first). */
+export const WEIGHT_RESIDENCIES: readonly WeightResidency[] = ['resident', 'streamed', 'disk'];
 
 /** The stream group a canonical name belongs to (the matched prefix, trailing dot included), if any. */
 export function streamGroupOf(name: string, groups: readonly RegExp[]): string | undefined {
@@ -68,7 +73,8 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
     const spec = recipe.keys(config);
     const stored = resolveKeys(store, spec, { llavaLayout: recipe.llavaLayout ?? false });
     // Resident: every tensor in fp32 on the backend. Streamed: the recipe's groups keep their stored bytes.
-    const streamGroups = residency === 'streamed' ? recipe.streamGroups ?? [] : [];
+    // Disk: the same groups keep where their bytes are in the files.
+    const streamGroups = residency !== 'resident' ? recipe.streamGroups ?? [] : [];
     const leaves = new Map<string, unknown>();
     const groups = new Map<string, Map<string, StoredTensor>>();
     const made: tf.Tensor[] = [];
@@ -83,7 +89,12 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
           leaves.set(name, t);
         } else {
           if (!groups.has(group)) groups.set(group, new Map());
-          groups.get(group)!.set(name.slice(group.length), { dtype: store.info(file).dtype, shape, bytes: store.readFloatBytes(file, true) });
+          const info = store.info(file), dtype = info.dtype;
+          if (residency === 'disk') {
+            if (!isFloatDType(dtype)) throw new HeroError(`${store.fileOf(file).file}: tensor '${file}' is ${dtype}, expected a float dtype`);
+            const f = store.fileOf(file);
+            groups.get(group)!.set(name.slice(group.length), { dtype, shape, disk: { file: path.resolve(f.file), begin: info.begin, end: info.end, fileSize: f.byteSize, mtimeMs: f.mtimeMs } });
+          } else groups.get(group)!.set(name.slice(group.length), { dtype, shape, bytes: store.readFloatBytes(file, true) });
         }
         onProgress?.(++done, spec.size);
       }
@@ -111,6 +122,10 @@ export interface WeightPlan {
   readonly residentFp32: number;
   /** host bytes of the streamed groups in their stored dtype */
   readonly streamedHost: number;
+  /** bytes of the groups left in the files ('disk'), read on every use; 0 otherwise */
+  readonly onDisk: number;
+  /** stored bytes of the largest group left in the files (what one use reads into memory); 0 unless 'disk' */
+  readonly largestOnDisk: number;
   /** fp32 bytes of the largest streamed group (what one use materialises) */
   readonly largestGroupFp32: number;
   /** the stored dtypes, e.g. ['F16'] */
@@ -126,22 +141,27 @@ export function weightPlan<C>(dir: string, recipe: CheckpointRecipe<C>, residenc
   const store = SafetensorsDir.open(dir);
   try {
     const spec = recipe.keys(config);
-    const stored = resolveKeys(store, spec, { llavaLayout: recipe.llavaLayout ?? false });
+    const files = resolveKeys(store, spec, { llavaLayout: recipe.llavaLayout ?? false });
     let residentFp32 = 0, streamedHost = 0;
-    const groups = new Map<string, number>();
+    const groups = new Map<string, number>(), stored = new Map<string, number>();
     const dtypes = new Set<string>();
     for (const [name, shape] of spec) {
-      const info = store.info(stored.get(name)!);
+      const info = store.info(files.get(name)!);
       dtypes.add(info.dtype);
       const numel = shape.reduce((a, d) => a * d, 1);
-      const group = residency === 'streamed' ? streamGroupOf(name, recipe.streamGroups ?? []) : undefined;
+      const group = residency !== 'resident' ? streamGroupOf(name, recipe.streamGroups ?? []) : undefined;
       if (group === undefined) residentFp32 += 4 * numel;
       else {
-        streamedHost += info.end - info.begin;
+        stored.set(group, (stored.get(group) ?? 0) + info.end - info.begin);
         groups.set(group, (groups.get(group) ?? 0) + 4 * numel);
       }
     }
-    return { residentFp32, streamedHost, largestGroupFp32: Math.max(0, ...groups.values()), dtypes: [...dtypes].sort() };
+    const storedBytes = [...stored.values()].reduce((a, b) => a + b, 0);
+    return {
+      residentFp32, streamedHost: residency === 'streamed' ? storedBytes : 0,
+      onDisk: residency === 'disk' ? storedBytes : 0, largestOnDisk: residency === 'disk' ? Math.max(0, ...stored.values()) : 0,
+      largestGroupFp32: Math.max(0, ...groups.values()), dtypes: [...dtypes].sort(),
+    };
   } finally {
     store.close();
   }

@@ -40,8 +40,9 @@ export function isFloatDType(d: DType): boolean {
 
 /** An opened safetensors file: header parsed and validated, data read on request. */
 export class SafetensorsFile {
+  /** @param mtimeMs the file's modification time when it was opened (io/stored.ts notices a file changed under a run) */
   private constructor(readonly file: string, private readonly fd: number, readonly byteSize: number,
-    private readonly infos: ReadonlyMap<string, TensorInfo>, readonly metadata: Readonly<Record<string, string>>) {}
+    private readonly infos: ReadonlyMap<string, TensorInfo>, readonly metadata: Readonly<Record<string, string>>, readonly mtimeMs: number) {}
 
   static open(file: string): SafetensorsFile {
     let fd: number;
@@ -55,7 +56,7 @@ export class SafetensorsFile {
       if (st.isDirectory()) throw new HeroError(`${file}: cannot open safetensors file (EISDIR: a directory)`);
       const size = st.size;
       const { infos, metadata } = parseHeader(file, fd, size);
-      return new SafetensorsFile(file, fd, size, infos, metadata);
+      return new SafetensorsFile(file, fd, size, infos, metadata, st.mtimeMs);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -195,8 +196,8 @@ function parseHeader(file: string, fd: number, size: number): { infos: Map<strin
 /** Typed-array views read the host's byte order; the files are little-endian. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const f16Table = (() => {
-  // fp16 → fp32 for all 65536 bit patterns (exact: every fp16 value is representable in fp32).
+export const f16Table = (() => {
+  // fp16 → fp32 for all 65536 bit patterns (exact: every fp16 value is representable in fp32); accel/rows.ts reads it too.
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {
     const s = h & 0x8000 ? -1 : 1;

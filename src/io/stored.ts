@@ -1,19 +1,98 @@
 /**
- * Weight groups kept on the host in their stored dtype (core/weights.ts WeightSource): the raw
- * little-endian bytes of each tensor as the safetensors file has them (F16, BF16 or F32), widened to fp32
- * and handed to the backend only while the group is used. Widening is exact (decodeFloat), so a streamed
- * group materialises the very tensors the resident loader would have made.
+ * Weight groups kept in their stored dtype (core/weights.ts WeightSource): the raw little-endian bytes of
+ * each tensor as the safetensors file has them (F16, BF16 or F32) — on the host ('streamed'), or left in the
+ * file and read with positioned reads when used ('disk') — widened to fp32 and handed to the backend only
+ * while the group is used. Widening is exact (decodeFloat), so a stored group materialises the very tensors
+ * the resident loader would have made.
  */
+import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
 import type { WeightSource } from '../core/weights';
 import { decodeFloat, type DType } from './safetensors';
 import { nestByPath } from './checkpoint';
 
-/** One float tensor on the host, as stored (the loader reads it with readFloatBytes, which refuses other dtypes). */
-export interface StoredTensor {
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly bytes: Buffer;
+/**
+ * Where a tensor's bytes are in a safetensors file ([begin, end), absolute), and the file's size and
+ * modification time when the loader validated its header: a read first checks both, so that a file changed
+ * under a running job is one error line, not garbage weights.
+ */
+export interface DiskRegion {
+  readonly file: string;
+  readonly begin: number;
+  readonly end: number;
+  readonly fileSize: number;
+  readonly mtimeMs: number;
+}
+
+/**
+ * One float tensor as stored (the loader reads it with readFloatBytes, which refuses other dtypes): its
+ * bytes on the host, or (`--weights disk`) where they are in the file.
+ */
+export type StoredTensor =
+  | { readonly dtype: DType; readonly shape: readonly number[]; readonly bytes: Buffer; readonly disk?: undefined }
+  | { readonly dtype: DType; readonly shape: readonly number[]; readonly bytes?: undefined; readonly disk: DiskRegion };
+
+/** Where stored bytes are: in memory, or a file region. */
+export type StoredSource = { readonly bytes: Uint8Array; readonly disk?: undefined } | { readonly bytes?: undefined; readonly disk: DiskRegion };
+
+/** Copies bytes [from, to) of a stored tensor into `into` from `at` on. */
+export type ByteReader = (from: number, to: number, into: Uint8Array, at: number) => void;
+
+/** One descriptor per file and thread, opened on first use and kept (a run reads the same files every token). */
+const openFiles = new Map<string, number>();
+
+/** Reads larger than this are split (Node's fs.readSync takes < 2 GiB). */
+const READ_CHUNK_BYTES = 1 << 30;
+
+function fdOf(r: DiskRegion): number {
+  let fd = openFiles.get(r.file);
+  if (fd === undefined) {
+    try {
+      fd = fs.openSync(r.file, 'r');
+    } catch (e) {
+      throw new HeroError(`${r.file}: cannot reopen the weights file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it was there when the run started`);
+    }
+    openFiles.set(r.file, fd);
+  }
+  const st = fs.fstatSync(fd);
+  if (st.size !== r.fileSize || st.mtimeMs !== r.mtimeMs) {
+    throw new HeroError(`${r.file}: changed on disk while the run was reading weights from it (size ${r.fileSize} → ${st.size} bytes, ` +
+      `modified ${new Date(st.mtimeMs).toISOString()}); start the run again`);
+  }
+  return fd;
+}
+
+/** Bytes [from, to) of a tensor's file region into `into` at `at`: positioned reads, after checking the file is unchanged. */
+export function readDiskRegion(r: DiskRegion, from: number, to: number, into: Uint8Array, at: number): void {
+  if (!(from >= 0 && from <= to && r.begin + to <= r.end)) throw new Error(`readDiskRegion: bytes [${from}, ${to}) outside a ${r.end - r.begin}-byte region`);
+  const fd = fdOf(r);
+  for (let off = 0; off < to - from; off += READ_CHUNK_BYTES) {
+    const len = Math.min(READ_CHUNK_BYTES, to - from - off);
+    const got = fs.readSync(fd, into, at + off, len, r.begin + from + off);
+    if (got !== len) throw new HeroError(`${r.file}: short read of weights (the file was truncated while the run was using it?)`);
+  }
+}
+
+/** Closes the descriptors readDiskRegion opened in this thread (tests; a run keeps them until it exits). */
+export function closeStoredFiles(): void {
+  for (const fd of openFiles.values()) fs.closeSync(fd);
+  openFiles.clear();
+}
+
+/** The reader of a stored tensor's bytes: a copy from memory, or positioned reads of its file region. */
+export function byteReader(t: StoredSource): ByteReader {
+  if (t.bytes) { const b = t.bytes; return (from, to, into, at) => into.set(b.subarray(from, to), at); }
+  const r = t.disk;
+  return (from, to, into, at) => readDiskRegion(r, from, to, into, at);
+}
+
+/** A stored tensor's bytes: its own buffer when on the host, else read from its file now. */
+export function storedBytes(t: StoredTensor): Buffer {
+  if (t.bytes) return t.bytes;
+  const b = Buffer.allocUnsafe(t.disk.end - t.disk.begin);
+  readDiskRegion(t.disk, 0, b.length, b, 0);
+  return b;
 }
 
 /** A group of stored tensors by dotted path inside the group (`self_attn.q_proj.weight`, …). */
@@ -21,22 +100,26 @@ export class StoredWeights<T> implements WeightSource<T> {
   readonly kind = 'weight-source' as const;
   readonly hostBytes: number;
   readonly fp32Bytes: number;
+  /** bytes left in the files, read on every use */
+  readonly diskBytes: number;
 
   /** @param tensors the stored bytes (read by accel/decoder_pool.ts, which hands each worker its slices) */
   constructor(readonly name: string, readonly tensors: ReadonlyMap<string, StoredTensor>) {
-    let host = 0, numel = 0;
+    let host = 0, disk = 0, numel = 0;
     for (const t of tensors.values()) {
-      host += t.bytes.length;
+      if (t.bytes) host += t.bytes.length;
+      else disk += t.disk.end - t.disk.begin;
       numel += t.shape.reduce((a, d) => a * d, 1);
     }
     this.hostBytes = host;
+    this.diskBytes = disk;
     this.fp32Bytes = 4 * numel;
   }
 
   materialise(): T {
     const made = new Map<string, tf.Tensor>();
     try {
-      for (const [path, t] of this.tensors) made.set(path, tf.tensor(decodeFloat(t.bytes, t.dtype), t.shape as number[], 'float32'));
+      for (const [path, t] of this.tensors) made.set(path, tf.tensor(decodeFloat(storedBytes(t), t.dtype), t.shape as number[], 'float32'));
     } catch (e) {
       for (const x of made.values()) x.dispose();
       throw e;
@@ -49,6 +132,6 @@ export class StoredWeights<T> implements WeightSource<T> {
   }
 
   hostLeaves(): Array<{ path: string; shape: readonly number[]; data: Float32Array }> {
-    return [...this.tensors].map(([path, t]) => ({ path, shape: t.shape, data: decodeFloat(t.bytes, t.dtype) }));
+    return [...this.tensors].map(([path, t]) => ({ path, shape: t.shape, data: decodeFloat(storedBytes(t), t.dtype) }));
   }
 }

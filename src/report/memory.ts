@@ -5,7 +5,7 @@ import { HeroError } from '../core/errors';
 import type { LlavaNextConfig } from '../llava/config';
 import { clipStreamGroups, clipVisionKeys } from '../clip/load';
 import type { ClipVisionConfig } from '../clip/config';
-import { streamGroupOf, type WeightPlan } from '../io/loader';
+import { streamGroupOf, type WeightPlan, type WeightResidency } from '../io/loader';
 import { numImageTokens } from '../llava/anyres';
 
 /** Environment variable that overrides the detected available memory (bytes), e.g. under a cgroup limit. */
@@ -42,13 +42,16 @@ export interface MemoryEstimate {
   readonly host: number;
   readonly parts: {
     readonly residentFp32: number; readonly streamedHost: number; readonly largestGroupFp32: number;
+    /** bytes left in the files (`--weights disk`), and the largest group's, which one use reads into memory */
+    readonly onDisk: number; readonly largestOnDisk: number;
     readonly kvCache: number; readonly activations: number; readonly visionWorkers: number; readonly decoderWorkers: number;
   };
 }
 
 /**
  * The memory a `run` needs. Weights: as the plans say (resident fp32, or the stored bytes on the host
- * plus one materialised group). KV cache: 2·L·T·Hkv·Dh fp32 values for T positions. Activations: the
+ * plus one materialised group, or — on disk — the stored bytes of the largest group, read for one use,
+ * plus that group materialised). KV cache: 2·L·T·Hkv·Dh fp32 values for T positions. Activations: the
  * vision tower's for the most crops P the pinpoints give, (L+1)·(N+1)·(Dv + Hv·(N+1)/4) values per crop,
  * or the decoder's, T·(6·D + 3·F) + 2·T² + V values, whichever is larger (the stages run one after the
  * other). Vision workers each hold the vision tower in fp32 (resident) or its non-layer weights and one
@@ -79,8 +82,11 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
   const decoderAct = 4 * (T * (6 * t.hidden_size + 3 * t.intermediate_size) + 2 * T * T + t.vocab_size);
   const kvCache = 4 * 2 * t.num_hidden_layers * T * t.num_key_value_heads * t.head_dim;
   const sum = (f: (p: WeightPlan) => number): number => plans.reduce((a, p) => a + f(p), 0);
-  const residentFp32 = sum((p) => p.residentFp32), streamedHost = sum((p) => p.streamedHost);
+  const residentFp32 = sum((p) => p.residentFp32), streamedHost = sum((p) => p.streamedHost), onDisk = sum((p) => p.onDisk);
   const largestGroupFp32 = Math.max(0, ...plans.map((p) => p.largestGroupFp32));
+  // On disk, one group's stored bytes are in memory while it is used (the workers' slices of it, together one group).
+  const largestOnDisk = Math.max(0, ...plans.map((p) => p.largestOnDisk));
+  const stored = streamedHost + onDisk > 0;
   // A pool's workers: each its copy of the tower (resident), or (streamed) what the loader keeps resident plus
   // its largest stream group widened (clip/load.ts clipStreamGroups, as io/loader.ts groups the keys).
   const poolBytes = (c: ClipVisionConfig): number => {
@@ -88,7 +94,7 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
     const groups = new Map<string, number>();
     for (const [k, shape] of clipVisionKeys(c, '')) {
       const bytes = 4 * shape.reduce((a, d) => a * d, 1);
-      const group = streamedHost > 0 ? streamGroupOf(k, clipStreamGroups('')) : undefined;
+      const group = stored ? streamGroupOf(k, clipStreamGroups('')) : undefined;
       if (group === undefined) resident += bytes;
       else groups.set(group, (groups.get(group) ?? 0) + bytes);
     }
@@ -102,12 +108,12 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
   const backend = Math.max(visionStage, decoderStage);
   // Resident: each worker's slices, their kept Wᵀ and XNNPACK's packing of it (accel/linear.ts keepTransposed), at
   // most three copies of the resident weights in all; streamed: one layer, widened per use.
-  const decoderWorkersBytes = decoderWorkers > 1 ? (streamedHost > 0 ? largestGroupFp32 : 3 * residentFp32) + decoderAct : 0;
+  const decoderWorkersBytes = decoderWorkers > 1 ? (stored ? largestGroupFp32 : 3 * residentFp32) + decoderAct : 0;
   return {
     backend,
-    host: streamedHost + Math.max(visionStage + visionWorkersBytes, decoderStage + (hostKvCache ? kvCache : 0) + decoderWorkersBytes),
+    host: streamedHost + largestOnDisk + Math.max(visionStage + visionWorkersBytes, decoderStage + (hostKvCache ? kvCache : 0) + decoderWorkersBytes),
     parts: {
-      residentFp32, streamedHost, largestGroupFp32, kvCache, activations: Math.max(P * perCrop, decoderAct), visionWorkers: visionWorkersBytes,
+      residentFp32, streamedHost, largestGroupFp32, onDisk, largestOnDisk, kvCache, activations: Math.max(P * perCrop, decoderAct), visionWorkers: visionWorkersBytes,
       decoderWorkers: decoderWorkersBytes,
     },
   };
@@ -130,21 +136,25 @@ export function maxDecoderTokens(llava: LlavaNextConfig, textTokens: number, max
  * Refuses, before loading, a run whose estimate exceeds the available memory or, on wasm, the heap
  * (unless `force`); logs the estimate either way.
  */
-export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force: boolean; log: (s: string) => void; available?: number; streamed?: boolean }): void {
+export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force: boolean; log: (s: string) => void; available?: number; streamed?: boolean; residency?: WeightResidency }): void {
   const avail = opts.available ?? availableMemory();
   const g = (b: number): string => `${(b / GIB).toFixed(2)} GiB`;
-  opts.log(`memory: about ${g(e.host)} in all (weights on the host ${g(e.parts.streamedHost)}, backend ${g(e.backend)}: ` +
+  const disk = e.parts.onDisk ? `weights on disk ${g(e.parts.onDisk)}, read per use (at most ${g(e.parts.largestOnDisk)} at a time), ` : '';
+  opts.log(`memory: about ${g(e.host)} in all (${disk}weights on the host ${g(e.parts.streamedHost)}, backend ${g(e.backend)}: ` +
     `resident weights ${g(e.parts.residentFp32)}, one streamed group ${g(e.parts.largestGroupFp32)}, KV cache ${g(e.parts.kvCache)}, ` +
     `activations ${g(e.parts.activations)}${e.parts.visionWorkers ? `, vision workers ${g(e.parts.visionWorkers)}` : ''}` +
     `${e.parts.decoderWorkers ? `, decoder workers ${g(e.parts.decoderWorkers)}` : ''}); ${g(avail)} available`);
   if (opts.force) return;
-  const stream = opts.streamed ? '' : 'use --weights streamed, ';
+  const residency = opts.residency ?? (opts.streamed ? 'streamed' : 'resident');
+  // what holds less: on the backend, any stored residency; on the host, disk after streamed
+  const lessBackend = residency === 'resident' ? 'use --weights streamed, ' : '';
+  const lessHost = residency === 'disk' ? '' : residency === 'streamed' ? 'use --weights disk, ' : 'use --weights streamed, ';
   if (opts.backend === 'wasm' && e.backend > WASM_HEAP_BYTES) {
     throw new HeroError(`the run needs about ${g(e.backend)} on the wasm backend, whose heap holds at most ${g(WASM_HEAP_BYTES)}; ` +
-      `${stream || 'use '}a smaller --ratio, or --force to try anyway`);
+      `${lessBackend || 'use '}a smaller --ratio, or --force to try anyway`);
   }
   if (e.host > avail) {
     throw new HeroError(`the run needs about ${g(e.host)} of memory but only ${g(avail)} is available; ` +
-      `${stream || 'use '}a machine with more memory, or --force to try anyway`);
+      `${lessHost || 'use '}a machine with more memory, or --force to try anyway`);
   }
 }

@@ -18,7 +18,7 @@ export interface RunReport {
   readonly random_weights: boolean;
   readonly note: string | null;
   readonly model: string; readonly clip: string | null; readonly backend: string;
-  /** how the weights were held: 'resident' (fp32 on the backend) or 'streamed' (stored dtype on the host, docs/memory.md) */
+  /** how the weights were held: 'resident' (fp32 on the backend), 'streamed' (stored dtype on the host) or 'disk' (read from the files when used), docs/memory.md */
   readonly weights: string;
   readonly method: string; readonly options: unknown;
   /** The question as given (--prompt or --raw-prompt); null with --input-ids. */
