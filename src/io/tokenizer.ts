@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from './json';
+import { readJsonObject } from './json';
 
 export interface Tokenizer {
   encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
@@ -28,9 +28,9 @@ export function loadTokenizer(dir: string): Tokenizer {
   if (!fs.existsSync(file)) {
     throw new HeroError(`${file}: not found; this model directory has no tokenizer, pass the prompt as --input-ids instead`);
   }
-  const json = readJsonFile<Record<string, unknown>>(file, 'tokenizer');
+  const json = readJsonObject(file, 'tokenizer');
   const cfgFile = path.join(dir, 'tokenizer_config.json');
-  const cfg = fs.existsSync(cfgFile) ? readJsonFile<Record<string, unknown>>(cfgFile, 'tokenizer config') : {};
+  const cfg = fs.existsSync(cfgFile) ? readJsonObject(cfgFile, 'tokenizer config') : {};
   if (!Array.isArray(json.added_tokens)) json.added_tokens = [];
   let tok: HfTokenizer;
   try {

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from '../io/json';
+import { readJsonObject } from '../io/json';
 import { disposeTree, linearKeys } from '../io/checkpoint';
 import { keySpecSize, loadCheckpoint, weightPlan, type CheckpointRecipe, type WeightPlan, type WeightResidency } from '../io/loader';
 import { clipStreamGroups, clipVisionKeys } from '../clip/load';
@@ -38,15 +38,15 @@ export function llavaNextParameterCount(cfg: LlavaNextConfig): number {
 /** Reads and checks `<dir>/preprocessor_config.json`. */
 export function loadImageProcessorConfig(dir: string): ImageProcessorConfig {
   const file = path.join(dir, 'preprocessor_config.json');
-  return validateImageProcessorConfig(readJsonFile(file, 'preprocessor config'), file);
+  return validateImageProcessorConfig(readJsonObject(file, 'preprocessor config'), file);
 }
 
 /** eos ids of a model directory: generation_config.json's when the file exists, else config.json's (generation_config.ts). */
 export function loadEosTokenIds(dir: string): number[] {
   const gen = path.join(dir, 'generation_config.json');
   const file = path.join(dir, 'config.json');
-  if (fs.existsSync(gen)) return eosTokenIds({ json: readJsonFile<Record<string, unknown>>(gen, 'generation config'), file: gen }, { json: {}, file });
-  return eosTokenIds(undefined, { json: readJsonFile<Record<string, unknown>>(file, 'model config'), file });
+  if (fs.existsSync(gen)) return eosTokenIds({ json: readJsonObject(gen, 'generation config'), file: gen }, { json: {}, file });
+  return eosTokenIds(undefined, { json: readJsonObject(file, 'model config'), file });
 }
 
 /** What a LLaVA-NeXT directory's small files say, parsed before any tensor is read. */
@@ -88,7 +88,7 @@ export function llavaNextWeightPlan(dir: string, residency: WeightResidency): We
 /** Parses `<dir>/config.json` as a LLaVA-NeXT config (no other file, no tensors). */
 export function loadLlavaNextConfig(dir: string): LlavaNextConfig {
   const file = path.join(dir, 'config.json');
-  return llavaNextConfig(readJsonFile<Record<string, unknown>>(file, 'model config'), file);
+  return llavaNextConfig(readJsonObject(file, 'model config'), file);
 }
 
 /**
