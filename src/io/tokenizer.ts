@@ -18,6 +18,9 @@ export interface Tokenizer {
   readonly source: string;
 }
 
+/** The tokenizer.json `model.type`s the runtime (@huggingface/tokenizers) implements. */
+export const TOKENIZER_MODELS = ['BPE', 'WordPiece', 'Unigram'] as const;
+
 /**
  * Reads `<dir>/tokenizer.json` and, when present, `<dir>/tokenizer_config.json`.
  * @choice `clean_up_tokenization_spaces` defaults to false when tokenizer_config.json does not set it
@@ -32,6 +35,12 @@ export function loadTokenizer(dir: string): Tokenizer {
   const cfgFile = path.join(dir, 'tokenizer_config.json');
   const cfg = fs.existsSync(cfgFile) ? readJsonObject(cfgFile, 'tokenizer config') : {};
   if (!Array.isArray(json.added_tokens)) json.added_tokens = [];
+  // The runtime guesses a model it does not know from its fields; refuse it instead (HF's own types it implements).
+  const model = json.model as Record<string, unknown> | null | undefined;
+  if (model === null || typeof model !== 'object' || Array.isArray(model)) throw new HeroError(`${file}: tokenizer has no "model" object`);
+  if (model.type !== undefined && !(TOKENIZER_MODELS as readonly unknown[]).includes(model.type)) {
+    throw new HeroError(`${file}: tokenizer model.type ${JSON.stringify(model.type)} is not supported (one of ${TOKENIZER_MODELS.join(', ')})`);
+  }
   let tok: HfTokenizer;
   try {
     tok = new HfTokenizer(json, { clean_up_tokenization_spaces: false, ...cfg });
