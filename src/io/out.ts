@@ -26,7 +26,7 @@ const PSEUDO_FS: ReadonlyMap<number, string> = new Map([
 const errno = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 /** The nearest ancestor of `abs` (or `abs` itself) that exists, and the levels below it that do not. */
-function nearestExisting(abs: string): { dir: string; missing: string[] } {
+function nearestExisting(abs: string, flag: string): { dir: string; missing: string[] } {
   const missing: string[] = [];
   let d = abs;
   for (;;) {
@@ -34,7 +34,7 @@ function nearestExisting(abs: string): { dir: string; missing: string[] } {
       fs.lstatSync(d);
       return { dir: d, missing };
     } catch (e) {
-      if (errno(e) !== 'ENOENT' && errno(e) !== 'ENOTDIR') throw new HeroError(`cannot inspect '${d}' (${errno(e)})`);
+      if (errno(e) !== 'ENOENT' && errno(e) !== 'ENOTDIR') throw new HeroError(`${flag}: cannot use '${abs}': '${d}' cannot be inspected (${errno(e)})`);
     }
     missing.unshift(d);
     const up = path.dirname(d);
@@ -64,7 +64,7 @@ function checkWritableDir(dir: string, flag: string, shown: string): void {
 export function probeOutDir(dir: string, flag = '--out'): string {
   if (dir.trim() === '') throw new HeroError(`${flag}: empty path`);
   const abs = path.resolve(dir);
-  const { dir: existing } = nearestExisting(abs);
+  const { dir: existing } = nearestExisting(abs, flag);
   if (existing === abs && !fs.statSync(abs).isDirectory()) throw new HeroError(`${flag}: '${dir}' exists and is a file, not a directory`);
   checkWritableDir(existing, flag, dir);
   return abs;
@@ -74,7 +74,7 @@ export function probeOutDir(dir: string, flag = '--out'): string {
 export function probeNewDir(dir: string, flag = '--out'): string {
   if (dir.trim() === '') throw new HeroError(`${flag}: empty path`);
   const abs = path.resolve(dir);
-  const { dir: existing } = nearestExisting(abs);
+  const { dir: existing } = nearestExisting(abs, flag);
   if (existing === abs) throw new HeroError(`${flag}: '${dir}' already exists (choose a new directory)`);
   checkWritableDir(existing, flag, dir);
   return abs;
@@ -84,7 +84,7 @@ export function probeNewDir(dir: string, flag = '--out'): string {
 export function probeOutFile(file: string, flag = '--out'): string {
   if (file.trim() === '') throw new HeroError(`${flag}: empty path`);
   const abs = path.resolve(file);
-  const { dir: existing } = nearestExisting(abs);
+  const { dir: existing } = nearestExisting(abs, flag);
   if (existing === abs) {
     if (fs.statSync(abs).isDirectory()) throw new HeroError(`${flag}: '${file}' is a directory`);
     checkWritableDir(path.dirname(abs), flag, file);
@@ -94,7 +94,7 @@ export function probeOutFile(file: string, flag = '--out'): string {
 
 /** Creates `dir` and its missing parents one level at a time (no recursive mkdir: see the file comment). */
 export function makeDirs(dir: string, flag = '--out'): void {
-  const { missing } = nearestExisting(path.resolve(dir));
+  const { missing } = nearestExisting(path.resolve(dir), flag);
   for (const d of missing) {
     try { fs.mkdirSync(d); } catch (e) {
       if (errno(e) !== 'EEXIST') throw new HeroError(`${flag}: cannot create '${d}' (${errno(e)})`);
