@@ -70,4 +70,11 @@ describe('io/out · writeFilesAtomic', () => {
     expect(fs.readdirSync(d)).toEqual(['old.txt']);
     expect(tempNameFor(path.join(d, 'a.txt'))).toMatch(/^.*\/\.a\.txt\.\d+\.tmp$/);
   });
+
+  it('a directory where a later file must go: refused before any file is renamed into place', () => {
+    const d = path.join(tmp, 'w3');
+    fs.mkdirSync(path.join(d, 'c.txt'), { recursive: true });
+    expectRefused(() => writeFilesAtomic([[path.join(d, 'a.txt'), 'A'], [path.join(d, 'b.txt'), 'B'], [path.join(d, 'c.txt'), 'C']]), /^--out: cannot write '.*c\.txt' \(EISDIR\)$/);
+    expect(fs.readdirSync(d)).toEqual(['c.txt']);
+  });
 });

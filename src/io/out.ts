@@ -128,9 +128,21 @@ export function writeFilesAtomic(files: ReadonlyArray<readonly [string, string |
         throw new HeroError(`${flag}: cannot write '${file}' (${errno(e)})`);
       }
     }
-    files.forEach(([file], i) => {
-      try { fs.renameSync(temps[i], file); } catch (e) { throw new HeroError(`${flag}: cannot write '${file}' (${errno(e)})`); }
-    });
+    // A directory in a file's place would fail its rename half-way through: refuse before renaming any.
+    for (const [file] of files) {
+      if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new HeroError(`${flag}: cannot write '${file}' (EISDIR)`);
+    }
+    const renamed: string[] = [];
+    try {
+      files.forEach(([file], i) => {
+        const isNew = !fs.existsSync(file);
+        try { fs.renameSync(temps[i], file); } catch (e) { throw new HeroError(`${flag}: cannot write '${file}' (${errno(e)})`); }
+        if (isNew) renamed.push(file);
+      });
+    } catch (e) {
+      for (const f of renamed) fs.rmSync(f, { force: true }); // the files this call created; replaced ones cannot come back
+      throw e;
+    }
   } finally {
     for (const t of temps) fs.rmSync(t, { force: true });
   }
