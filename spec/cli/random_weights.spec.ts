@@ -240,6 +240,8 @@ describe('hero-lvlm random-weights: up-front checks, interrupts, runnable tiny p
     expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('RANDOM WEIGHTS: this checkpoint was written by hero-lvlm random-weights');
     const t = runCli(['trace', ...common, '--method', 'hero', '--out', path.join(tmp, 'run-trace.safetensors')]);
     expect({ code: t.code, stderr: t.code === 0 ? '' : t.stderr }).toEqual({ code: 0, stderr: '' });
+    const tf = SafetensorsFile.open(path.join(tmp, 'run-trace.safetensors'));
+    try { expect(tf.metadata.hero_lvlm_random_weights).toMatch(/^RANDOM WEIGHTS written by hero-lvlm random-weights/); } finally { tf.close(); }
     expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

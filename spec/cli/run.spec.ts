@@ -206,7 +206,7 @@ describe('run: --out and the configs are checked before any work (issue 24)', ()
   });
 
   it('flags: --ratio 0x1 is refused (not read as 1), --max-new-tokens \'\' is empty (not 0), --vision-workers 100 is over 64', () => {
-    for (const [flag, v, re] of [['--ratio', '0x1', /^--ratio: '0x1' is not a decimal number$/], ['--max-new-tokens', '', /^--max-new-tokens: empty value \(expected an integer\)$/],
+    for (const [flag, v, re] of [['--ratio', '0x1', /^--ratio: '0x1' is not a number \(decimal notation only\)$/], ['--max-new-tokens', '', /^--max-new-tokens: empty value \(expected an integer\)$/],
       ['--vision-workers', '100', /^--vision-workers: 100 is more than the most allowed, 64$/]] as Array<[string, string, RegExp]>) {
       const r = runCli(['run', '--image', img, '--prompt', 'q', flag, v]);
       expect({ flag, code: r.code }).toEqual({ flag, code: 2 });

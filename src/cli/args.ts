@@ -52,7 +52,7 @@ function convert(name: string, v: string, spec: FlagSpec): string | number | Arr
     case 'string': return v;
     case 'number': {
       if (v.trim() === '') throw new HeroError(`--${name}: empty value (expected a number)`);
-      if (!DECIMAL.test(v.trim())) throw new HeroError(`--${name}: '${v}' is not a decimal number`);
+      if (!DECIMAL.test(v.trim())) throw new HeroError(`--${name}: '${v}' is not a number (decimal notation only)`);
       return Number(v);
     }
     case 'int': {

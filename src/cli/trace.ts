@@ -12,6 +12,7 @@ import { checkWeightsFit } from '../accel/webgpu';
 import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
 import { writeSafetensors } from '../io/safetensors';
 import { probeOutFile, writeFileAtomic } from '../io/out';
+import { randomMarkMetadata } from '../io/random_mark';
 import { disposeLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
 import { methodByName, methodOf, type MethodSpec } from '../methods';
@@ -81,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
     const metadata = {
       format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
       model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
+      ...randomMarkMetadata(modelDir), // a checkpoint of `random-weights` says so in its trace too
     };
     writeFileAtomic(out, (tmp) => writeSafetensors(tmp, Object.fromEntries(result.trace), metadata));
     log(`wrote ${result.trace.size} tensors to ${out}`);

@@ -33,3 +33,9 @@ export function randomWeightsMark(dir: string): string | null {
     return null;
   }
 }
+
+/** `{ hero_lvlm_random_weights: mark }` for a marked `dir` (a trace's metadata), else {}. */
+export function randomMarkMetadata(dir: string): Record<string, string> {
+  const m = randomWeightsMark(dir);
+  return m === null ? {} : { [RANDOM_WEIGHTS_KEY]: m };
+}
