@@ -62,6 +62,31 @@ import { leaveBackend, loadCase, modelDir, SYNC_READ_BACKENDS, useBackend } from
     expect(want.kv[3 * 1 + 2][1]).toBeLessThan(want.kv[2][1]);
   });
 
+  it('grows while it has spare capacity: multi-row chunks after the first (chunked prefill, a second turn) land where the reference puts them', async () => {
+    // [Hkv = 2, T, Dh = 3] chunks of 3, 1, 2, 5, 4, 1 rows: capacity 3, then 6 (doubled); the 2-row chunk fills
+    // it exactly; the 5-row one grows it to 12; the 4-row one finds 1 row spare and must grow although it is not
+    // full (a growth test on one row, or on a full cache, would write it into the next head's rows).
+    const Hkv = 2, Dh = 3;
+    const host = new HostKvCache(1), ref = new KvCache(1);
+    let seed = 1;
+    const chunk = (T: number): tf.Tensor3D => tf.tensor3d(Float32Array.from({ length: Hkv * T * Dh }, () => (seed = (seed * 48271) % 2147483647) / 2147483647), [Hkv, T, Dh]);
+    try {
+      for (const T of [3, 1, 2, 5, 4, 1]) {
+        const [k, v] = [chunk(T), chunk(T)];
+        const [got, want] = tf.tidy(() => [host.append(0, k, v), ref.append(0, k.clone(), v.clone())].map((r) => [Array.from(r.k.dataSync()), Array.from(r.v.dataSync())]));
+        ref.advance(T); host.advance(T);
+        tf.dispose([k, v]);
+        expect(got).toEqual(want);
+        const hk = host.keys(0)!, rk = ref.keys(0)!;
+        expect({ shape: hk.shape, keys: Array.from(await hk.data()) }).toEqual({ shape: rk.shape, keys: Array.from(await rk.data()) });
+        hk.dispose();
+      }
+    } finally {
+      host.dispose();
+      ref.dispose();
+    }
+  });
+
   it('holds its keys and values on the host: no tensor outlives a forward call', async () => {
     const L = m.config.num_hidden_layers;
     const cache = new HostKvCache(L);

@@ -75,4 +75,12 @@ describe('FasterVLM · the anyres grid', () => {
     expect(fasterVlmPinpoints('best-fit', [600, 1000], V16)).toEqual(V16);
     expect(() => fasterVlmPinpoints('fixed', [10, 10], [[336, 672]])).toThrow(/--fastervlm-grid: fixed needs a square pinpoint/);
   });
+
+  it('fixed, with several square pinpoints: the largest (672×672) wherever it stands, not the first or the last square', () => {
+    const squares: [number, number][] = [[336, 336], [336, 672], [672, 672], [672, 336], [448, 448], [1008, 336]];
+    for (const image of [[30, 2000], [336, 336], [2000, 30], [700, 700]] as [number, number][]) {
+      expect(fasterVlmPinpoints('fixed', image, squares)).toEqual([[672, 672]]);
+      expect(fasterVlmPinpoints('fixed', image, [...squares].reverse())).toEqual([[672, 672]]);
+    }
+  });
 });

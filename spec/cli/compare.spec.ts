@@ -202,3 +202,37 @@ describe('hero-lvlm compare: bad input → exit 2 with one line naming the culpr
     expect(r.stdout).toContain('atol 1e-4 · max(1, max|e|)');
   });
 });
+
+describe('hero-lvlm compare: hand-made traces (issue 24)', () => {
+  const st = (name: string, tensors: Record<string, number[]>): string => {
+    writeSafetensors(file(name), Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, { dtype: 'F32' as const, shape: [v.length], data: Float32Array.from(v) }])));
+    return file(name);
+  };
+
+  it('an empty REF (no tensors) is an error, exit 2, not "OK: all 0 tensors"', () => {
+    const empty = st('empty.safetensors', {});
+    const r = runCli(['compare', empty, st('one.safetensors', { x: [1] })]);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr.trim().split('\n')).toEqual([`hero-lvlm: error: ${empty}: REF holds no tensors; there is nothing to compare against`]);
+  });
+
+  it('NaN / Inf failures show NaN / Infinity in the difference columns (text and --json), not 0', () => {
+    const ref = st('nf-ref.safetensors', { a: [1, 2, 3], b: [1, 2] }), port = st('nf-port.safetensors', { a: [1, NaN, 3], b: [1, Infinity] });
+    const r = runCli(['compare', ref, port]);
+    expect(r.code).toBe(1);
+    const cells = (n: string): string[] => r.stdout.split('\n').find((l) => l.startsWith(`${n} `))!.trim().split(/\s{2,}/);
+    expect(cells('a').slice(3, 5)).toEqual(['NaN', 'NaN']);
+    expect(cells('b').slice(3, 5)).toEqual(['Infinity', 'Infinity']);
+    const j = JSON.parse(runCli(['compare', ref, port, '--json']).stdout) as { tensors: Array<{ name: string; max_abs: unknown; max_rel: unknown; non_finite: number }> };
+    expect(j.tensors.map((t) => [t.name, t.max_abs, t.max_rel, t.non_finite])).toEqual([['a', 'NaN', 'NaN', 1], ['b', 'Infinity', 'Infinity', 1]]);
+  });
+
+  it('--rtol bounds each element by its reference value |e|, on values of different magnitude (not |a|, not max|e|)', () => {
+    // REF [0.001, 1000], --atol 0 --rtol 0.1: the bounds are 1e-4 and 100.
+    const ref = st('mag-ref.safetensors', { v: [0.001, 1000] });
+    const code = (port: number[], name: string): number => runCli(['compare', ref, st(name, { v: port }), '--atol', '0', '--rtol', '0.1']).code;
+    expect(code([0.00105, 1099], 'mag-ok.safetensors')).toBe(0); // 5e-5 ≤ 1e-4, 99 ≤ 100
+    expect(code([0.0012, 1099], 'mag-small.safetensors')).toBe(1); // 2e-4 > 1e-4 (0.1·max|e| = 100 would pass it)
+    expect(code([0.00105, 1105], 'mag-large.safetensors')).toBe(1); // 105 > 100 (0.1·|a| = 110.5 would pass it)
+  });
+});

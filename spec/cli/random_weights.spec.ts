@@ -2,7 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { spawn } from 'child_process';
 import { runCli } from '../util/cli';
+import { imagePath } from '../util/fixtures';
 import { flattenTree } from '../../src/io/checkpoint';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { clipModelConfig } from '../../src/clip/config';
@@ -162,5 +164,84 @@ describe('hero-lvlm random-weights', () => {
     expect(r.stderr).toMatch(re);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
+  });
+});
+
+describe('hero-lvlm random-weights: up-front checks, interrupts, runnable tiny presets, marks (issue 24)', () => {
+  beforeAll(() => fs.chmodSync(tmp, 0o755)); // the unprivileged runs below must reach their paths
+  /** A directory an unprivileged user can read but not write (the spec runs the CLI as such a user when root). */
+  const readOnlyDir = (): string => {
+    fs.chmodSync(tmp, 0o755);
+    const d = path.join(tmp, 'ro');
+    fs.mkdirSync(d, { recursive: true });
+    fs.chmodSync(d, 0o555);
+    return d;
+  };
+  const aFile = (): string => { const f = path.join(tmp, 'a-file'); fs.writeFileSync(f, 'x'); return f; };
+
+  it.each([
+    ['--seed -1', () => ['--seed', '-1', '--out', path.join(tmp, 'never')], /^--seed: -1 is not an integer in \[0, 2\^32\)$/],
+    ["--out ''", () => ['--out', ''], /^--out: empty path$/],
+    ['--out under a file', () => ['--out', path.join(aFile(), 'x')], /^--out: '.*a-file' is not a directory, so '.*x' cannot be created there$/],
+    ['--out /proc/x', () => ['--out', '/proc/x'], /^--out: '\/proc\/x' is on a pseudo file system \(proc at '\/proc'\), not a place for output files$/],
+    ['--out under a read-only directory', () => ['--out', path.join(readOnlyDir(), 'x')], /^--out: '.*ro\/x' cannot be written: '.*ro' is not writable \(EACCES\)$/],
+  ] as Array<[string, () => string[], RegExp]>)('%s → one line, exit 2, no stack trace, nothing written', (_what, args, re) => {
+    const r = runCli(['random-weights', '--preset', 'tiny-llava', '--dtype', 'f16', ...args()], { timeoutMs: 60_000, unprivileged: true });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0].replace(/^hero-lvlm: error: /, '')).toMatch(re);
+    expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
+  });
+
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s while writing removes DIR.partial and says so (exit %i)', async (sig, code) => {
+    const out = path.join(tmp, `interrupted-${sig}`);
+    const root = path.join(__dirname, '..', '..');
+    const child = spawn(process.execPath, ['-r', path.join(root, 'src', 'cli', 'register-ts.js'), path.join(root, 'src', 'cli', 'main.ts'),
+      'random-weights', '--preset', 'clip-vit-large-patch14-336', '--dtype', 'f16', '--out', out], { cwd: root });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    // once the first shard file exists, the writer is between tensors
+    for (let i = 0; i < 600 && !fs.existsSync(path.join(`${out}.partial`, 'model.safetensors')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(fs.existsSync(`${out}.partial`)).toBe(true);
+    child.kill(sig);
+    expect(await exited).toBe(code);
+    expect(stderr.trimEnd().split('\n')).toEqual([`hero-lvlm: error: random-weights: interrupted (${sig}); removed ${out}.partial`]);
+    expect(fs.existsSync(`${out}.partial`) || fs.existsSync(out)).toBe(false);
+  });
+
+  it('tiny-llava + tiny-clip run through `run` (with --prompt: both tokenizers) and `trace`, and every output says RANDOM WEIGHTS', () => {
+    const llava = gen('run-llava', ['--preset', 'tiny-llava', '--dtype', 'f16', '--seed', '5']);
+    const clip = gen('run-clip', ['--preset', 'tiny-clip', '--dtype', 'f16', '--seed', '5']);
+    // the processor's crop is the model's, every tokenizer id is inside the vocabulary, and both carry the mark
+    const cfg = readJson(path.join(llava, 'config.json')) as { vision_config: { image_size: number }; text_config: { vocab_size: number }; image_token_index: number };
+    expect((readJson(path.join(llava, 'preprocessor_config.json')).crop_size as { height: number }).height).toBe(cfg.vision_config.image_size);
+    const ids = (dir: string): number[] => {
+      const t = readJson(path.join(dir, 'tokenizer.json')) as { model: { vocab: Record<string, number> }; added_tokens: Array<{ id: number }> };
+      return [...Object.values(t.model.vocab), ...t.added_tokens.map((a) => a.id)];
+    };
+    expect(Math.max(...ids(llava))).toBeLessThan(cfg.text_config.vocab_size);
+    expect(Math.max(...ids(clip))).toBeLessThan((readJson(path.join(clip, 'config.json')).text_config as { vocab_size: number }).vocab_size);
+    for (const dir of [llava, clip]) {
+      expect(readJson(path.join(dir, 'config.json')).hero_lvlm_random_weights).toMatch(/^RANDOM WEIGHTS written by hero-lvlm random-weights/);
+      const f = SafetensorsFile.open(path.join(dir, 'model.safetensors'));
+      try { expect(f.metadata.hero_lvlm_random_weights).toMatch(/^RANDOM WEIGHTS .*, seed 5$/); } finally { f.close(); }
+    }
+    const common = ['--model', llava, '--clip', clip, '--image', imagePath('square_h70_w80'), '--prompt', 'What is in the picture?',
+      '--backend', 'cpu', '--max-new-tokens', '2', '--low-layers', '1,2', '--high-layers', '3'];
+    const out = path.join(tmp, 'run-out');
+    const r = runCli(['run', ...common, '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^!! RANDOM WEIGHTS: this checkpoint was written by hero-lvlm random-weights/);
+    const rep = readJson(path.join(out, 'report.json'));
+    expect(rep.random_weights).toBe(true);
+    expect(rep.note).toMatch(/RANDOM WEIGHTS/);
+    expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('RANDOM WEIGHTS: this checkpoint was written by hero-lvlm random-weights');
+    const t = runCli(['trace', ...common, '--method', 'hero', '--out', path.join(tmp, 'run-trace.safetensors')]);
+    expect({ code: t.code, stderr: t.code === 0 ? '' : t.stderr }).toEqual({ code: 0, stderr: '' });
+    const tf = SafetensorsFile.open(path.join(tmp, 'run-trace.safetensors'));
+    try { expect(tf.metadata.hero_lvlm_random_weights).toMatch(/^RANDOM WEIGHTS written by hero-lvlm random-weights/); } finally { tf.close(); }
+    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

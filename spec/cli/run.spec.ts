@@ -172,3 +172,55 @@ describe('run --decoder-workers (src/accel/decoder_pool.ts)', () => {
     ]);
   });
 });
+
+describe('run: --out and the configs are checked before any work (issue 24)', () => {
+  const img = imagePath('wide_h30_w100');
+  beforeAll(() => fs.chmodSync(tmp, 0o755)); // the unprivileged run below must reach its path
+  const aFile = (): string => { const f = path.join(tmp, 'a-file'); fs.writeFileSync(f, 'x'); return f; };
+  const readOnly = (): string => { const d = path.join(tmp, 'ro'); fs.mkdirSync(d, { recursive: true }); fs.chmodSync(d, 0o555); return path.join(d, 'out'); };
+
+  // The default model: the --out probe comes before its weights are generated, the image read or the backend started,
+  // so the error is the only line; /proc/… used to hang at 100 % CPU (Node's recursive mkdirSync loops there).
+  it.each([
+    ['an existing file', () => aFile(), /^--out: '.*a-file' exists and is a file, not a directory$/],
+    ['a path under a file', () => path.join(aFile(), 'sub'), /^--out: '.*a-file' is not a directory, so '.*sub' cannot be created there$/],
+    ["''", () => '', /^--out: empty path$/],
+    ['/proc/hero-out', () => '/proc/hero-out', /^--out: '\/proc\/hero-out' is on a pseudo file system \(proc at '\/proc'\)/],
+    ['a read-only directory', readOnly, /^--out: '.*ro\/out' cannot be written: '.*ro' is not writable \(EACCES\)$/],
+  ] as Array<[string, () => string, RegExp]>)('--out %s → the one line printed, exit 2', (_what, out, re) => {
+    const r = runCli(['run', '--image', img, '--prompt', 'q', '--out', out()], { timeoutMs: 60_000, unprivileged: true });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0].replace(/^hero-lvlm: error: /, '')).toMatch(re);
+  });
+
+  it('a config.json that is null is one line naming it, exit 2 (was a TypeError, exit 70)', () => {
+    const dir = path.join(tmp, 'null-config');
+    fs.cpSync(modelDir('llava-next-tiny'), dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.json'), 'null');
+    const r = runCli(['run', '--model', dir, '--backend', 'cpu', '--image', img, '--input-ids', '1,IMG,2', '--method', 'none', '--out', path.join(tmp, 'never')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('hero-lvlm:'))).toEqual([`hero-lvlm: error: ${path.join(dir, 'config.json')}: model config must be a JSON object, got null`]);
+    expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
+  });
+
+  it('flags: --ratio 0x1 is refused (not read as 1), --max-new-tokens \'\' is empty (not 0), --vision-workers 100 is over 64', () => {
+    for (const [flag, v, re] of [['--ratio', '0x1', /^--ratio: '0x1' is not a number \(decimal notation only\)$/], ['--max-new-tokens', '', /^--max-new-tokens: empty value \(expected an integer\)$/],
+      ['--vision-workers', '100', /^--vision-workers: 100 is more than the most allowed, 64$/]] as Array<[string, string, RegExp]>) {
+      const r = runCli(['run', '--image', img, '--prompt', 'q', flag, v]);
+      expect({ flag, code: r.code }).toEqual({ flag, code: 2 });
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr.trimEnd().replace(/^hero-lvlm: error: /, '')).toMatch(re);
+    }
+  });
+
+  it('outputs are written whole or not at all: when one cannot be written, none of the four appears', () => {
+    const out = path.join(tmp, 'half');
+    fs.mkdirSync(path.join(out, 'report.json'), { recursive: true }); // a directory where report.json must go
+    const r = runCli(['run', ...TINY, '--image', img, '--input-ids', '1,319,IMG,29,13', '--method', 'none', '--max-new-tokens', '1', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('hero-lvlm:'))).toEqual([expect.stringMatching(/^hero-lvlm: error: --out: cannot write '.*report\.json' \(EISDIR\)$/)]);
+    expect(fs.readdirSync(out)).toEqual(['report.json']);
+  });
+});

@@ -82,6 +82,32 @@ describe('CLI trace: bad input gives one line naming the culprit and a non-zero 
     expect(lines[0]).toMatch(re);
   });
 
+  it("--out: an existing directory, a path under a file, '', /proc/… → one line, exit 2, before anything else is printed", () => {
+    const aFile = path.join(tmp, 'a-file');
+    fs.writeFileSync(aFile, 'x');
+    for (const [o, re] of [[tmp, /^--out: '.*' is a directory$/], [path.join(aFile, 't.safetensors'), /a-file' is not a directory/], ['', /^--out: empty path$/],
+      ['/proc/x/t.safetensors', /^--out: '\/proc\/x\/t\.safetensors' is on a pseudo file system \(proc/]] as Array<[string, RegExp]>) {
+      const r = runCli(['trace', '--backend', 'cpu', '--model', model, '--image', img, '--input-ids', '1,1000,2', '--out', o], { timeoutMs: 60_000 });
+      expect({ o, code: r.code, stdout: r.stdout }).toEqual({ o, code: 2, stdout: '' });
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0].replace(/^hero-lvlm: error: /, '')).toMatch(re);
+    }
+  });
+
+  it("--input-ids 1,2,IMG,3 (the README's form) takes IMG as config.json's image_token_index; the file appears whole, no temporary left", () => {
+    const o = path.join(tmp, 'img-word', 'deeper', 't.safetensors');
+    const r = runCli(['trace', '--backend', 'cpu', '--model', model, '--image', img, '--input-ids', '1,2,IMG,3', '--max-new-tokens', '1', '--out', o]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const f = SafetensorsFile.open(o);
+    try {
+      const ids = f.readNumbers('input_ids');
+      expect(ids.slice(0, 2)).toEqual([1, 2]);
+      expect(ids).toContain(JSON.parse(fs.readFileSync(path.join(model, 'config.json'), 'utf8')).image_token_index);
+    } finally { f.close(); }
+    expect(fs.readdirSync(path.dirname(o))).toEqual(['t.safetensors']);
+  });
+
   it('a corrupt checkpoint names the file', () => {
     const bad = path.join(tmp, 'badmodel');
     fs.mkdirSync(bad, { recursive: true });

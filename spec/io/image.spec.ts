@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as zlib from 'zlib';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
@@ -183,5 +184,27 @@ describe('io.readImage errors: one-line HeroError naming the file', () => {
   });
   it('the default limit is documented and large enough for a 4K image', () => {
     expect(MAX_IMAGE_PIXELS).toBeGreaterThanOrEqual(3840 * 2160);
+  });
+});
+
+describe('io/image · SVG refused before decoding (untrusted images: librsvg follows external references)', () => {
+  const png = fs.readFileSync(imagePath('wide_h30_w100'));
+  it.each([
+    ['an <image xlink:href="file:///…"> reference', `<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40" height="40"><image xlink:href="file:///etc/hostname" width="40" height="40"/></svg>`],
+    ['an http href', `<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><image href="http://127.0.0.1:9/x.png" width="8" height="8"/></svg>`],
+    ['no reference at all, after a BOM and blank lines', `\ufeff\n\n  <svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>`],
+  ])('%s', async (_what, text) => {
+    const f = path.join(tmp, 'x.svg');
+    fs.writeFileSync(f, text);
+    await expectRefusedAsync(() => readImage(f), /x\.svg: SVG images are refused \(their external references would be followed; HF\/Pillow cannot read SVG either\): convert it to PNG first$/);
+  });
+
+  it('gzip-compressed SVG (SVGZ) too; a PNG named .svg is read as the PNG it is', async () => {
+    const f = path.join(tmp, 'x.svgz');
+    fs.writeFileSync(f, zlib.gzipSync('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>'));
+    await expectRefusedAsync(() => readImage(f), /x\.svgz: SVG images are refused .* \(a gzip file: SVGZ\)$/);
+    const g = path.join(tmp, 'png.svg');
+    fs.writeFileSync(g, png);
+    expect((await readImage(g)).width).toBe(100);
   });
 });

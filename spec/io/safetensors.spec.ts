@@ -218,7 +218,7 @@ describe('io.safetensors shard index errors and short reads', () => {
   });
 
   it.each([
-    ['malformed JSON', '{"weight_map": {"x": ', /index\.json: not valid JSON/],
+    ['malformed JSON', '{"weight_map": {"x": ', /index\.json: shard index is not valid JSON/],
     ['no weight_map', { metadata: {} }, /no "weight_map" object/],
     ['weight_map a list', { weight_map: ['s1.safetensors'] }, /no "weight_map" object/],
     ['a shard name that is not a string', { weight_map: { x: 3 } }, /weight_map entry 'x' is not a file name/],

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { loadTokenizer, llavaPromptIds, clipTextIds, promptText, VICUNA_V1_SYSTEM, type Tokenizer } from '../../src/io/tokenizer';
 import { ensureDefaultWeights } from '../../src/weights/default_model';
 import { HeroError } from '../../src/core/errors';
+import { expectRefused } from '../util/errors';
 
 // The default model's tokenizers (weights/default/, generated on first use): the real Llama-2 vocabulary
 // with llava-hf's <image>/<pad>, and the generated CLIP-style BPE.
@@ -166,5 +167,16 @@ describe('io.tokenizer · loadTokenizer errors', () => {
     expect(() => loadTokenizer(tmp)).toThrow(/tokenizer\.json: tokenizer is not valid JSON/);
     fs.writeFileSync(path.join(tmp, 'tokenizer.json'), JSON.stringify({ model: { type: 'Nope' } }));
     expect(() => loadTokenizer(tmp)).toThrow(HeroError);
+  });
+
+  it('an unknown model.type is named (the runtime would guess a model from the fields); null and a missing model too', () => {
+    const file = path.join(tmp, 'tokenizer.json');
+    const bpe = { model: { type: 'Frobnicate', vocab: { a: 0 }, merges: [], unk_token: 'a', continuing_subword_prefix: null } };
+    fs.writeFileSync(file, JSON.stringify(bpe));
+    expectRefused(() => loadTokenizer(tmp), /tokenizer\.json: tokenizer model\.type "Frobnicate" is not supported \(one of BPE, WordPiece, Unigram\)$/);
+    fs.writeFileSync(file, 'null');
+    expectRefused(() => loadTokenizer(tmp), /tokenizer\.json: tokenizer must be a JSON object, got null$/);
+    fs.writeFileSync(file, '{"version": "1.0"}');
+    expectRefused(() => loadTokenizer(tmp), /tokenizer\.json: tokenizer has no "model" object$/);
   });
 });

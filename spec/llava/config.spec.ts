@@ -43,6 +43,32 @@ describe('llava-next config refusals', () => {
   });
 });
 
+describe('llava-next config: checked fields (issue 24)', () => {
+  it('rms_norm_eps: -1 is refused, naming the file, the section and the field', () => {
+    const j = tinyJson();
+    refused(() => llavaNextConfig({ ...j, text_config: { ...j.text_config, rms_norm_eps: -1 } }, 'm/config.json'),
+      /^m\/config\.json text_config: field rms_norm_eps must be a number > 0 \(got -1\)$/);
+    refused(() => llavaNextConfig({ ...j, vision_config: { ...j.vision_config, layer_norm_eps: 0 } }, 'm/config.json'),
+      /^m\/config\.json vision_config: field layer_norm_eps must be a number > 0/);
+  });
+
+  it('a non-integer layer count is refused as such (text and vision)', () => {
+    const j = tinyJson();
+    refused(() => llavaNextConfig({ ...j, text_config: { ...j.text_config, num_hidden_layers: 2.5 } }, 'm/config.json'),
+      /^m\/config\.json text_config: field num_hidden_layers must be a positive integer \(got 2\.5\)$/);
+    refused(() => llavaNextConfig({ ...j, vision_config: { ...j.vision_config, num_hidden_layers: 3.5 } }, 'm/config.json'),
+      /^m\/config\.json vision_config: field num_hidden_layers must be a positive integer \(got 3\.5\)$/);
+    refused(() => llavaNextConfig({ ...j, text_config: { ...j.text_config, num_attention_heads: 0 } }, 'm/config.json'), /num_attention_heads must be a positive integer/);
+  });
+
+  it('pinpoints that are not multiples of the crop are refused, naming the entry and the crop', () => {
+    const j = tinyJson();
+    const S = j.vision_config.image_size as number;
+    refused(() => llavaNextConfig({ ...j, image_grid_pinpoints: [[S, 2 * S], [S + 4, 2 * S]] }, 'm/config.json'),
+      new RegExp(`^m/config\\.json: image_grid_pinpoints entry \\[${S + 4},${2 * S}\\] is not a multiple of the crop size ${S} \\(vision_config\\.image_size\\)$`));
+  });
+});
+
 describe('tied lm_head in a LLaVA-NeXT checkpoint', () => {
   it('loads without language_model.lm_head.weight and computes logits as h·Eᵀ', async () => {
     const dir = path.join(tmp, 'tied');

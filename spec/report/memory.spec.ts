@@ -124,11 +124,31 @@ describe('report/memory · runMemoryEstimate', () => {
   });
 });
 
+describe('report/memory · the KV cache of a grouped-query decoder (heads ≠ kv heads: llava-v1.6-mistral-7b, 34B)', () => {
+  const llava = loadLlavaNextConfig(modelDir('llava-next-tiny'));
+  const kv = (H: number, Hkv: number): number => runMemoryEstimate({ ...llava, text_config: { ...llava.text_config, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: 16 } },
+    [], 1000).parts.kvCache;
+
+  it('counts 2·L·T·Hkv·Dh fp32 values: the kv heads, not the query heads', () => {
+    const L = llava.text_config.num_hidden_layers;
+    expect(kv(8, 2)).toBe(4 * 2 * L * 1000 * 2 * 16);
+    expect(kv(8, 2)).toBe(kv(2, 2)); // the query heads do not enter
+    expect(kv(8, 8)).toBe(4 * kv(8, 2)); // 8 kv heads hold 4× the cache of 2
+  });
+});
+
 describe('report/memory · maxDecoderTokens', () => {
+  it('never more than max_position_embeddings: a longer sequence is refused for its length, not as a memory need', () => {
+    const cfg = loadLlavaNextConfig(modelDir('llava-next-tiny'));
+    const P = cfg.text_config.max_position_embeddings;
+    expect(maxDecoderTokens(cfg, 100_000, 32)).toBe(P);
+    expect(maxDecoderTokens(cfg, 3, 1)).toBeLessThan(P);
+  });
+
   it("LLaVA-NeXT-7B's geometry: 2928 visual tokens at 672×672 (576 thumbnail + 48×48 tiles + 48 newlines), plus text and new tokens", () => {
     const cfg = loadLlavaNextConfig(modelDir('llava-next-tiny'));
     const seven = { ...cfg, image_grid_pinpoints: [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]],
-      vision_config: { ...cfg.vision_config, image_size: 336, patch_size: 14 } } as LlavaNextConfig;
+      vision_config: { ...cfg.vision_config, image_size: 336, patch_size: 14 }, text_config: { ...cfg.text_config, max_position_embeddings: 4096 } } as LlavaNextConfig;
     expect(maxDecoderTokens(seven, 40, 8)).toBe(2928 + 40 + 8);
   });
 });
@@ -146,6 +166,9 @@ describe('report/memory · checkRunMemory', () => {
 
   it('refuses more than the wasm heap on wasm only', () => {
     expect(() => checkRunMemory(e(6 * GIB, 5 * GIB), { backend: 'wasm', force: false, log, available: 20 * GIB })).toThrow(/holds at most 4.00 GiB/);
+    // a method only drops tokens, so the estimate (every visual token) does not depend on --ratio: never suggest it
+    expect(() => checkRunMemory(e(6 * GIB, 5 * GIB), { backend: 'wasm', force: false, log, available: 20 * GIB }))
+      .toThrow(new HeroError('the run needs about 5.00 GiB on the wasm backend, whose heap holds at most 4.00 GiB; use --weights streamed, --backend cpu (no heap limit), or --force to try anyway'));
     expect(() => checkRunMemory(e(6 * GIB, 5 * GIB), { backend: 'cpu', force: false, log, available: 20 * GIB })).not.toThrow();
     expect(WASM_HEAP_BYTES).toBe(4 * GIB);
   });

@@ -96,3 +96,41 @@ describe('renderOverlay labels', () => {
     expect((await encodePng(a)).equals(await encodePng(b))).toBe(true);
   });
 });
+
+describe('renderOverlay layout: no two labels overlap, for any grid and aspect', () => {
+  type Box = { text: string; x: number; y: number; w: number; h: number };
+  const overlaps = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  /** The first k of n tokens kept. */
+  const firstK = (n: number, k: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i < k ? 1 : 0));
+
+  /** Every label inside the picture, clear of every other label and of both image panels. */
+  function expectClear(W: number, H: number, grid: [number, number], G: number, S: number, kept: number[]): void {
+    const masks = kept.map((k) => firstK(G * G, k));
+    const { image, panels, labels } = renderOverlay(testImage(W, H), masks, grid, G, S, [[grid[0] * S, grid[1] * S]], 'Visual tokens kept by hero, r = 0.2');
+    const boxes: Box[] = [...labels, ...panels.map((p, i) => ({ text: `panel ${i}`, x: p.x, y: p.y, w: W * p.scale, h: H * p.scale }))];
+    const clash: string[] = [];
+    for (let i = 0; i < boxes.length; i++) {
+      const a = boxes[i];
+      if (a.x < 0 || a.y < 0 || a.x + a.w > image.width || a.y + a.h > image.height) clash.push(`'${a.text}' leaves the ${image.width}×${image.height} picture`);
+      for (let j = i + 1; j < boxes.length; j++) if (overlaps(a, boxes[j])) clash.push(`'${a.text}' overlaps '${boxes[j].text}'`);
+    }
+    expect({ W, H, grid, clash }).toEqual({ W, H, grid, clash: [] });
+    expect(labels.map((l) => l.text)).toEqual(expect.arrayContaining([`thumbnail: ${kept[0]} of ${G * G} tokens kept`]));
+  }
+
+  it("the issue's narrow image: 61×150 px on a 1×2 grid, 'thumbnail: 115 of 576 …' beside 'tiles (1×2 grid): 205 of 1152 kept'", () => {
+    expectClear(61, 150, [1, 2], 24, 336, [115, 100, 105]);
+    expectClear(61, 150, [2, 1], 24, 336, [115, 100, 105]);
+  });
+
+  it.each([
+    [1, 400, [1, 1]], [400, 1, [1, 1]], [5, 5, [1, 1]], [1000, 3, [1, 6]], [3, 1000, [6, 1]], [30, 30, [6, 6]], [12, 700, [12, 1]], [700, 12, [1, 12]],
+    [150, 61, [1, 2]], [336, 672, [2, 1]],
+  ] as Array<[number, number, [number, number]]>)('%i×%i px, grid %j (the real geometry: 336-px crops, 24×24 tokens)', (W, H, grid) => {
+    expectClear(W, H, grid, 24, 336, Array.from({ length: 1 + grid[0] * grid[1] }, (_, k) => (k * 37) % 577));
+  });
+
+  it.each([[7, 300, [9, 1]], [300, 7, [1, 9]], [16, 16, [4, 4]]] as Array<[number, number, [number, number]]>)('%i×%i px, grid %j (tiny: 8-px crops, 4×4 tokens)', (W, H, grid) => {
+    expectClear(W, H, grid, G, S, Array.from({ length: 1 + grid[0] * grid[1] }, (_, k) => k % 17));
+  });
+});

@@ -21,6 +21,15 @@ describe('random_checkpoint · pure parts', () => {
     ]);
   });
 
+  it('planShards at an exact fit: a shard that reaches the limit exactly is kept whole (HF starts a new one only past it)', () => {
+    // a:40 b:40 c:120 d:4 at 4 bytes per element. Limit 80: a + b = 80 exactly → one shard; limit 79 → a | b.
+    expect(planShards(keys, 4, 80).map((x) => x.tensors.map((t) => t.name))).toEqual([['a', 'b'], ['c'], ['d']]);
+    expect(planShards(keys, 4, 79).map((x) => x.tensors.map((t) => t.name))).toEqual([['a'], ['b'], ['c'], ['d']]);
+    // the whole model at exactly the limit (204 bytes) is one model.safetensors
+    expect(planShards(keys, 4, 204).map((x) => x.file)).toEqual(['model.safetensors']);
+    expect(planShards(keys, 4, 203).length).toBe(2);
+  });
+
   it('shardIndexJson: total_size is the tensor bytes, weight_map names each tensor\'s shard', () => {
     const idx = shardIndexJson(planShards(keys, 2, 50)) as { metadata: { total_size: number }; weight_map: Record<string, string> };
     expect(idx.metadata.total_size).toBe((10 + 10 + 30 + 1) * 2);

@@ -11,9 +11,13 @@ export interface FlagSpec {
   readonly default?: string | number | boolean;
   /** placeholder shown in --help */
   readonly arg?: string;
+  /** intList: words accepted in place of an id, kept as strings (e.g. IMG for --input-ids; resolveIdWords) */
+  readonly words?: readonly string[];
+  /** int: the largest value accepted */
+  readonly max?: number;
 }
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
-export type ParsedFlags = Record<string, string | number | boolean | number[] | undefined>;
+export type ParsedFlags = Record<string, string | number | boolean | number[] | Array<number | string> | undefined>;
 
 export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: string): ParsedFlags {
   const out: ParsedFlags = {};
@@ -39,29 +43,41 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: s
   return out;
 }
 
-function convert(name: string, v: string, spec: FlagSpec): string | number | number[] {
+/** Decimal numbers only: Number() would also read '0x1', '0b1', '1_0'-free forms such as '' (0) and ' ' (0). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INTEGER = /^[+-]?\d+$/;
+
+function convert(name: string, v: string, spec: FlagSpec): string | number | Array<number | string> {
   switch (spec.type) {
     case 'string': return v;
     case 'number': {
-      const n = Number(v);
-      if (v.trim() === '' || Number.isNaN(n)) throw new HeroError(`--${name}: '${v}' is not a number`);
-      return n;
+      if (v.trim() === '') throw new HeroError(`--${name}: empty value (expected a number)`);
+      if (!DECIMAL.test(v.trim())) throw new HeroError(`--${name}: '${v}' is not a number (decimal notation only)`);
+      return Number(v);
     }
     case 'int': {
+      if (v.trim() === '') throw new HeroError(`--${name}: empty value (expected an integer)`);
       const n = Number(v);
-      if (!Number.isSafeInteger(n)) throw new HeroError(`--${name}: '${v}' is not an integer`);
+      if (!INTEGER.test(v.trim()) || !Number.isSafeInteger(n)) throw new HeroError(`--${name}: '${v}' is not an integer`);
+      if (spec.max !== undefined && n > spec.max) throw new HeroError(`--${name}: ${n} is more than the most allowed, ${spec.max}`);
       return n;
     }
     case 'intList': {
       const parts = v.split(',').map((s) => s.trim());
-      const ns = parts.map(Number);
-      if (parts.some((s) => s === '') || !ns.every(Number.isSafeInteger)) {
-        throw new HeroError(`--${name}: '${v}' is not a comma-separated list of integers`);
+      const words = spec.words ?? [];
+      const ok = (s: string): boolean => words.includes(s) || (INTEGER.test(s) && Number.isSafeInteger(Number(s)));
+      if (parts.some((s) => !ok(s))) {
+        throw new HeroError(`--${name}: '${v}' is not a comma-separated list of integers${words.length ? ` (or ${words.join(', ')})` : ''}`);
       }
-      return ns;
+      return parts.map((s) => (words.includes(s) ? s : Number(s)));
     }
     default: throw new HeroError(`--${name}: bad flag type`);
   }
+}
+
+/** An intList value with its words replaced by their ids (e.g. { IMG: config image_token_index }). */
+export function resolveIdWords(list: ReadonlyArray<number | string>, ids: Readonly<Record<string, number>>): number[] {
+  return list.map((t) => (typeof t === 'number' ? t : ids[t]));
 }
 
 /** Renders a --help text from a usage line, a description and the flag specs. */

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { initBackend, requestedBackend, BACKENDS } from '../backend';
-import type { FlagSpecs, ParsedFlags } from './args';
+import { resolveIdWords, type FlagSpecs, type ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
 import { disposeClipModel, loadClipModel } from '../clip/load';
@@ -20,10 +20,13 @@ import { readImage, type AlphaMode, type RgbImage } from '../io/image';
 import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
 import type { Method, MethodSpec as GenericMethodSpec } from '../method';
 
+/** The most worker threads --vision-workers / --decoder-workers take: each holds a tfjs instance (and resident weights). */
+export const MAX_WORKERS = 64;
+
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
-  'vision-workers': { type: 'int', arg: 'N', default: 1, help: "encode the image crops, and HERO's tiles through the CLIP model, in N worker threads, one tfjs instance each (resident weights copied into each, streamed layers shared; wasm, cpu); 1 = in-process" },
-  'decoder-workers': { type: 'int', arg: 'N', default: 1, help: 'run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process' },
+  'vision-workers': { type: 'int', arg: 'N', default: 1, max: MAX_WORKERS, help: "at most 64; encode the image crops, and HERO's tiles through the CLIP model, in N worker threads, one tfjs instance each (resident weights copied into each, streamed layers shared; wasm, cpu); 1 = in-process" },
+  'decoder-workers': { type: 'int', arg: 'N', default: 1, max: MAX_WORKERS, help: 'at most 64; run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process' },
 };
 
 /** The --vision-workers value, checked. */
@@ -217,7 +220,7 @@ export const INPUT_FLAGS: FlagSpecs = {
   template: { type: 'string', arg: 'NAME', default: 'vicuna_v1', help: "prompt template for --prompt: vicuna_v1 (original LLaVA's conv_vicuna_v1 with its system line, as the authors evaluate) | llava-hf (llava-hf's, no system line)" },
   'image-alpha': { type: 'string', arg: 'drop|white', default: 'drop', help: 'transparency: drop it and keep the stored colours (Pillow convert("RGB"), HF v4.45.1) | white (composite onto white)' },
   'raw-prompt': { type: 'string', arg: 'TEXT', help: 'a full prompt that already holds exactly one <image> placeholder (no template)' },
-  'input-ids': { type: 'intList', arg: 'IDS', help: 'prompt token ids, comma-separated, holding exactly one image token id (config image_token_index)' },
+  'input-ids': { type: 'intList', arg: 'IDS', words: ['IMG'], help: 'prompt token ids, comma-separated, holding exactly one image token: IMG or its id (config image_token_index), e.g. 1,2,IMG,3' },
   'max-new-tokens': { type: 'int', arg: 'N', default: 32, help: 'greedy tokens to generate (stops early at eos)' },
 };
 
@@ -282,7 +285,7 @@ export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: num
   if (given.length !== 1) throw new HeroError(`give exactly one of --prompt, --raw-prompt, --input-ids (got ${given.length ? given.map((g) => `--${g}`).join(', ') : 'none'})`);
   const imageId = model.config.image_token_index;
   if (flags['input-ids'] !== undefined) {
-    const ids = flags['input-ids'] as number[];
+    const ids = resolveIdWords(flags['input-ids'] as Array<number | string>, { IMG: imageId });
     const n = ids.filter((t) => t === imageId).length;
     if (n !== 1) throw new HeroError(`--input-ids: holds ${n} image tokens (id ${imageId}); exactly one is required`);
     const V = model.config.text_config.vocab_size;

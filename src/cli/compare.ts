@@ -62,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const ref = SafetensorsFile.open(positionals[0]);
   let port: SafetensorsFile | undefined;
   try {
+    if (ref.names().length === 0) throw new HeroError(`${ref.file}: REF holds no tensors; there is nothing to compare against`);
     port = SafetensorsFile.open(positionals[1]);
     if (only && ![...ref.names(), ...port.names()].some(only)) {
       throw new HeroError(`--only: '${flags.only}' matches no tensor in ${ref.file} or ${port.file}`);

@@ -3,7 +3,7 @@
  * Pure arithmetic: no tfjs, no weights.
  */
 import { HeroError } from '../core/errors';
-import { readJsonFile } from '../io/json';
+import { readJsonObject } from '../io/json';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { keptVisualTokens, kvCacheBytes, layerwiseKvCacheBytes, layerwisePrefillFlops, prefillFlops, MIB, type DecoderDims, type FlopsOptions } from '../flops/flops';
@@ -46,7 +46,7 @@ function pickDims(flags: Record<string, unknown>): { name: string; dims: Decoder
   if (flags.config !== undefined) {
     if (flags.preset !== undefined) throw new HeroError('--config: give either --preset or --config, not both');
     const file = flags.config as string;
-    return { name: file, dims: dimsFromConfig(readJsonFile(file, 'config.json'), file, kvBytes) };
+    return { name: file, dims: dimsFromConfig(readJsonObject(file, 'config.json'), file, kvBytes) };
   }
   const name = (flags.preset as string | undefined) ?? 'vicuna-7b';
   return { name, dims: { ...presetDims(name, '--preset'), bytesPerElement: kvBytes } };

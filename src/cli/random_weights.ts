@@ -6,13 +6,13 @@ import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { DEFAULT_SEED } from '../weights/geometry';
-import { GIB, PRESET_NAMES, WEIGHT_DTYPES, writeRandomCheckpoint, type WeightDType } from '../weights/random_checkpoint';
+import { GIB, PRESET_NAMES, WEIGHT_DTYPES, writeRandomCheckpointAsync, type WeightDType } from '../weights/random_checkpoint';
 
 const FLAGS: FlagSpecs = {
   preset: { type: 'string', arg: 'NAME', help: `${PRESET_NAMES.join(' | ')} (tiny-* mirror the test models)` },
   dtype: { type: 'string', arg: 'f16|bf16|f32', help: 'stored dtype of every tensor' },
-  out: { type: 'string', arg: 'DIR', help: 'output directory (must not exist; written as DIR.partial, then renamed)' },
-  seed: { type: 'int', arg: 'N', default: DEFAULT_SEED, help: 'random seed: the same seed writes the same bytes' },
+  out: { type: 'string', arg: 'DIR', help: 'output directory (must not exist; written as DIR.partial, then renamed; an interrupt removes DIR.partial)' },
+  seed: { type: 'int', arg: 'N', default: DEFAULT_SEED, help: 'random seed in [0, 2^32): the same seed writes the same bytes' },
   sparse: { type: 'boolean', help: 'zero weights as sparse files (full size, no disk used, seconds): for memory-estimate and loader checks, not for running' },
 };
 /** Not in --help: a smaller shard limit, so tests can see sharding on a tiny preset. */
@@ -43,20 +43,37 @@ async function main(argv: string[]): Promise<number> {
   const freeEnv = process.env.HERO_LVLM_FREE_BYTES;
   const freeBytes = freeEnv === undefined ? undefined : Number(freeEnv);
 
+  const seed = flags.seed as number;
+  if (seed < 0 || seed >= 2 ** 32) throw new HeroError(`--seed: ${seed} is not an integer in [0, 2^32)`);
+
+  // SIGINT / SIGTERM: the writer stops after the tensor it is on, removes DIR.partial and says so (exit 130 / 143).
+  let stopped: { why: string; exitCode: number } | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopped) return;
+    stopped = { why: `interrupted (${sig})`, exitCode: sig === 'SIGINT' ? 130 : 143 };
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const tty = process.stderr.isTTY === true;
   const start = Date.now();
-  const res = writeRandomCheckpoint(out, presetName, dtype as WeightDType, {
-    seed: flags.seed as number,
-    maxShardBytes: maxShard,
-    freeBytes,
-    sparse: flags.sparse === true,
-    onProgress: (n, total, bytes, totalBytes) => {
-      if (!tty) return;
-      const w = 30, k = Math.round((bytes / totalBytes) * w);
-      process.stderr.write(`\rwriting [${'#'.repeat(k)}${'.'.repeat(w - k)}] ${n}/${total} tensors, ${(bytes / GIB).toFixed(2)}/${(totalBytes / GIB).toFixed(2)} GiB`);
-      if (n === total) process.stderr.write('\n');
-    },
-  });
+  let res;
+  try {
+    res = await writeRandomCheckpointAsync(out, presetName, dtype as WeightDType, {
+      seed,
+      maxShardBytes: maxShard,
+      freeBytes,
+      sparse: flags.sparse === true,
+      onProgress: (n, total, bytes, totalBytes) => {
+        if (!tty) return;
+        const w = 30, k = Math.round((bytes / totalBytes) * w);
+        process.stderr.write(`\rwriting [${'#'.repeat(k)}${'.'.repeat(w - k)}] ${n}/${total} tensors, ${(bytes / GIB).toFixed(2)}/${(totalBytes / GIB).toFixed(2)} GiB`);
+        if (n === total) process.stderr.write('\n');
+      },
+    }, () => stopped);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   process.stdout.write(`wrote ${out}: ${res.tensors} tensors, ${(res.bytes / GIB).toFixed(2)} GiB, ${res.files.length} files in ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
   return 0;
 }

@@ -11,6 +11,7 @@ import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
 import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
 import { encodePng } from '../io/image';
+import { probeOutDir, writeFilesAtomic } from '../io/out';
 import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext } from '../llava/load';
 import { ensureDefaultWeights } from '../weights/default_model';
@@ -21,7 +22,8 @@ import { renderOverlay } from '../report/overlay';
 import { renderSingleCropOverlay } from '../report/overlay_single';
 import { isLlava15 } from '../llava/llava15';
 import { renderAttentionMaps } from '../report/attention_maps';
-import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
+import { buildReport, formatReport, RANDOM_CHECKPOINT_NOTE, RANDOM_NOTE } from '../report/summary';
+import { randomWeightsMark } from '../io/random_mark';
 import { renderReportHtml } from '../report/html';
 
 const FLAGS: FlagSpecs = {
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, FLAGS, 'hero-lvlm run');
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
   const imageFile = checkImageFlag(flags);
+  probeOutDir(flags.out as string); // before the image is read or the backend started
   if (flags.prompt === undefined && flags['raw-prompt'] === undefined && flags['input-ids'] === undefined) throw new HeroError('--prompt: required');
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 1) throw new HeroError(`--max-new-tokens: ${maxNew} must be at least 1`);
@@ -69,6 +72,9 @@ async function main(argv: string[]): Promise<number> {
     throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`); // before the image is read
   }
   const imageAspect = imageAspectFlag(flags, modelDir!, m);
+  // A checkpoint written by `random-weights` (or a --clip one) says so everywhere, as the default model does.
+  const marked = randomWeights ? null : [modelDir!, flags.clip as string | undefined].some((d) => d !== undefined && randomWeightsMark(d) !== null);
+  if (marked) log(`model: ${RANDOM_CHECKPOINT_NOTE}`);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
   const { backend, accel } = await setupBackend(flags, log);
   const { model, weights, bar, loadMs } = loadModelFlag(flags, modelDir!, m, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
@@ -119,16 +125,15 @@ async function main(argv: string[]): Promise<number> {
     const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
-      randomWeights, model: model.dir, clip: clip ? clip.dir : null, backend, weights: weights.residency,
+      randomWeights: randomWeights || marked === true, randomNote: marked ? RANDOM_CHECKPOINT_NOTE : undefined, model: model.dir, clip: clip ? clip.dir : null, backend, weights: weights.residency,
       method: method.name, options: method.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: m.report?.tileStats,
     });
     (report.timings_ms as Record<string, number>).load = loadMs;
     const html = renderReportHtml(report, { overlay: overlayPng, attentionMaps: mapsPng });
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(outputs.overlay, overlayPng);
-    fs.writeFileSync(outputs.attention_maps, mapsPng);
-    fs.writeFileSync(outputs.report, `${JSON.stringify(report, null, 2)}\n`);
-    fs.writeFileSync(outputs.report_html, html);
+    writeFilesAtomic([ // all four whole, or none
+      [outputs.overlay, overlayPng], [outputs.attention_maps, mapsPng],
+      [outputs.report, `${JSON.stringify(report, null, 2)}\n`], [outputs.report_html, html],
+    ]);
     process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return 0;
   } finally {

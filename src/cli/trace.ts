@@ -11,6 +11,8 @@ import type { Command } from './main';
 import { checkWeightsFit } from '../accel/webgpu';
 import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
 import { writeSafetensors } from '../io/safetensors';
+import { probeOutFile, writeFileAtomic } from '../io/out';
+import { randomMarkMetadata } from '../io/random_mark';
 import { disposeLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
 import { methodByName, methodOf, type MethodSpec } from '../methods';
@@ -36,16 +38,11 @@ const DESCRIPTION = 'Runs LLaVA-NeXT on one image and writes every intermediate 
 
 /**
  * --out must name a .safetensors file whose directory exists or can be created (missing directories are
- * created); checked before any compute, so a bad path never costs a model run.
+ * created); checked before any compute (io/out.ts probeOutFile), so a bad path never costs a model run.
  */
 export function checkOutFile(out: string): void {
+  probeOutFile(out);
   if (!out.endsWith('.safetensors')) throw new HeroError(`--out: '${out}' should end in .safetensors`);
-  const abs = path.resolve(out);
-  if (fs.existsSync(abs) && fs.statSync(abs).isDirectory()) throw new HeroError(`--out: '${out}' is a directory`);
-  // The nearest existing ancestor must be a directory (a file in the way makes mkdir fail).
-  let dir = path.dirname(abs);
-  while (!fs.existsSync(dir)) dir = path.dirname(dir);
-  if (!fs.statSync(dir).isDirectory()) throw new HeroError(`--out: '${dir}' is not a directory`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -85,15 +82,13 @@ async function main(argv: string[]): Promise<number> {
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
     bar.end();
-    try {
-      writeSafetensors(out, Object.fromEntries(result.trace), {
-        format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-        model: modelDir, image: imageFile, image_alpha: imageAlpha, ...(isLlava15(model.config) ? { image_aspect: imageAspect ?? 'crop' } : {}), template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
-      });
-    } catch (e) {
-      fs.rmSync(out, { force: true }); // written whole or not at all
-      throw new HeroError(`--out: cannot write '${out}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    // written whole or not at all: under a temporary name, then renamed (io/out.ts)
+    const metadata = {
+      format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
+      model: modelDir, image: imageFile, image_alpha: imageAlpha, ...(isLlava15(model.config) ? { image_aspect: imageAspect ?? 'crop' } : {}), template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
+      ...randomMarkMetadata(modelDir), // a checkpoint of `random-weights` says so in its trace too
+    };
+    writeFileAtomic(out, (tmp) => writeSafetensors(tmp, Object.fromEntries(result.trace), metadata));
     log(`wrote ${result.trace.size} tensors to ${out}`);
     process.stdout.write(`${JSON.stringify({ out, tensors: result.trace.size, visual_tokens: result.visualTokens, generated_ids: result.newIds })}\n`);
     return 0;

@@ -77,16 +77,16 @@ function act(f: ConfigFields): string {
 export function clipVisionConfig(json: Record<string, unknown>, what = 'vision config'): ClipVisionConfig {
   const f = new ConfigFields(json, what);
   return {
-    hidden_size: f.num('hidden_size', 768),
-    intermediate_size: f.num('intermediate_size', 3072),
-    num_attention_heads: f.num('num_attention_heads', 12),
-    num_hidden_layers: f.num('num_hidden_layers', 12),
-    image_size: f.num('image_size', 224),
-    patch_size: f.num('patch_size', 32),
-    num_channels: f.num('num_channels', 3),
-    layer_norm_eps: f.num('layer_norm_eps', 1e-5),
+    hidden_size: f.size('hidden_size', 768),
+    intermediate_size: f.size('intermediate_size', 3072),
+    num_attention_heads: f.size('num_attention_heads', 12),
+    num_hidden_layers: f.size('num_hidden_layers', 12),
+    image_size: f.size('image_size', 224),
+    patch_size: f.size('patch_size', 32),
+    num_channels: f.size('num_channels', 3),
+    layer_norm_eps: f.positive('layer_norm_eps', 1e-5),
     hidden_act: act(f),
-    projection_dim: f.num('projection_dim', 512),
+    projection_dim: f.size('projection_dim', 512),
   };
 }
 
@@ -94,18 +94,18 @@ export function clipVisionConfig(json: Record<string, unknown>, what = 'vision c
 export function clipTextConfig(json: Record<string, unknown>, what = 'text config'): ClipTextConfig {
   const f = new ConfigFields(json, what);
   return {
-    hidden_size: f.num('hidden_size', 512),
-    intermediate_size: f.num('intermediate_size', 2048),
-    num_attention_heads: f.num('num_attention_heads', 8),
-    num_hidden_layers: f.num('num_hidden_layers', 12),
-    max_position_embeddings: f.num('max_position_embeddings', 77),
-    vocab_size: f.num('vocab_size', 49408),
-    layer_norm_eps: f.num('layer_norm_eps', 1e-5),
+    hidden_size: f.size('hidden_size', 512),
+    intermediate_size: f.size('intermediate_size', 2048),
+    num_attention_heads: f.size('num_attention_heads', 8),
+    num_hidden_layers: f.size('num_hidden_layers', 12),
+    max_position_embeddings: f.size('max_position_embeddings', 77),
+    vocab_size: f.size('vocab_size', 49408),
+    layer_norm_eps: f.positive('layer_norm_eps', 1e-5),
     hidden_act: act(f),
     bos_token_id: f.num('bos_token_id', 49406),
     eos_token_id: f.num('eos_token_id', 49407),
     pad_token_id: f.num('pad_token_id', 1),
-    projection_dim: f.num('projection_dim', 512),
+    projection_dim: f.size('projection_dim', 512),
   };
 }
 
@@ -115,6 +115,6 @@ export function clipModelConfig(json: Record<string, unknown>, file = 'config.js
   return {
     vision: clipVisionConfig(f.sub('vision_config').json, `${file} vision_config`),
     text: clipTextConfig(f.sub('text_config').json, `${file} text_config`),
-    projection_dim: f.num('projection_dim', 512),
+    projection_dim: f.size('projection_dim', 512),
   };
 }

@@ -35,6 +35,20 @@ export class ConfigFields {
     return v as number;
   }
 
+  /** A size or count (layers, heads, widths, positions): an integer ≥ 1. */
+  size(key: string, dflt?: number): number {
+    const v = this.raw(key, dflt);
+    if (!(Number.isInteger(v) && (v as number) >= 1)) this.bad(`field ${key} must be a positive integer (got ${JSON.stringify(this.json[key])})`);
+    return v as number;
+  }
+
+  /** A finite number > 0 (a norm's ε, RoPE's base θ). */
+  positive(key: string, dflt?: number): number {
+    const v = this.num(key, dflt);
+    if (!(v > 0)) this.bad(`field ${key} must be a number > 0 (got ${JSON.stringify(this.json[key])})`);
+    return v;
+  }
+
   /** A string. */
   str(key: string, dflt?: string): string {
     const v = this.raw(key, dflt);

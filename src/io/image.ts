@@ -30,6 +30,27 @@ export const MAX_IMAGE_SIDE = 32_768;
 export type AlphaMode = 'drop' | 'composite-white';
 export const ALPHA_MODES: readonly AlphaMode[] = ['drop', 'composite-white'];
 
+/**
+ * SVG is refused, before anything decodes it: librsvg (behind libvips) follows an SVG's external references
+ * (`<image xlink:href="file:///…">`, http URLs, XML entities), so an untrusted SVG could make us read local
+ * files or the network. Pillow, which HF's processor and the original LLaVA read images with, cannot open SVG
+ * at all, so no reference input is lost. @deviation docs/deviations.md
+ */
+export const SVG_REFUSED = 'SVG images are refused (their external references would be followed; HF/Pillow cannot read SVG either): convert it to PNG first';
+
+/**
+ * The refusal for bytes that are SVG (or gzip-compressed SVGZ, which librsvg unpacks), judged from the first
+ * bytes: XML text starts with '<' after an optional BOM and whitespace, gzip with 1f 8b; no raster format starts
+ * either way. Null for anything else.
+ */
+export function refusedFormat(bytes: Uint8Array): string | null {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return `${SVG_REFUSED} (a gzip file: SVGZ)`;
+  let i = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0; // UTF-8 BOM
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) return SVG_REFUSED; // UTF-16 text
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  return i < bytes.length && bytes[i] === 0x3c ? SVG_REFUSED : null;
+}
+
 export interface ReadImageOptions {
   /** overrides MAX_IMAGE_PIXELS (tests use a small value) */
   readonly maxPixels?: number;
@@ -111,6 +132,8 @@ export async function readImage(file: string, opts: ReadImageOptions = {}): Prom
     fail(file, code === 'ENOENT' ? 'image file not found' : `cannot read image file (${code ?? (e as Error).message})`);
   }
   if (bytes.length === 0) fail(file, 'not an image (the file is empty)');
+  const refused = refusedFormat(bytes);
+  if (refused) fail(file, refused);
 
   // Header first, so an oversized image is refused before its pixels are decoded.
   let meta: sharp.Metadata;
@@ -119,6 +142,7 @@ export async function readImage(file: string, opts: ReadImageOptions = {}): Prom
   } catch (e) {
     fail(file, `not a readable image (${oneLine(e)})`);
   }
+  if (meta.format === 'svg') fail(file, SVG_REFUSED); // a second guard, should the sniffing above miss a form
   const w = meta.width ?? 0, h = meta.height ?? 0;
   if (w <= 0 || h <= 0) fail(file, `image has no pixels (${w}×${h})`);
   if (w * h > maxPixels) fail(file, `image is ${w}×${h} = ${w * h} pixels, more than the limit of ${maxPixels}`);

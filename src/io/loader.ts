@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from './json';
+import { readJsonObject } from './json';
 import { isFloatDType, SafetensorsDir } from './safetensors';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildTree, resolveKeys, type KeySpec } from './checkpoint';
@@ -17,7 +17,7 @@ import { StoredWeights, type StoredTensor } from './stored';
 export interface CheckpointRecipe<C> {
   /** the one-line error when `dir` has no config.json (names the flag or the directory) */
   readonly noConfig: (dir: string) => string;
-  /** what config.json is called in readJsonFile's errors ('model config', 'CLIP config') */
+  /** what config.json is called in readJsonObject's errors ('model config', 'CLIP config') */
   readonly configWhat: string;
   /** config.json object → typed config; refusals are HeroErrors naming `file`. May read the directory's other files. */
   readonly parseConfig: (json: Record<string, unknown>, file: string, dir: string) => C;
@@ -57,7 +57,7 @@ export function streamGroupOf(name: string, groups: readonly RegExp[]): string |
 export function readCheckpointConfig<C>(dir: string, recipe: CheckpointRecipe<C>): C {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new HeroError(recipe.noConfig(dir));
-  return recipe.parseConfig(readJsonFile<Record<string, unknown>>(file, recipe.configWhat), file, dir);
+  return recipe.parseConfig(readJsonObject(file, recipe.configWhat), file, dir);
 }
 
 /**

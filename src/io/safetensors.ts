@@ -10,6 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { readJsonObject } from './json';
 import { HeroError } from '../core/errors';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
@@ -296,12 +297,7 @@ export class SafetensorsDir {
     const index = path.join(dir, 'model.safetensors.index.json');
     const single = path.join(dir, 'model.safetensors');
     if (fs.existsSync(index)) {
-      let wm: Record<string, string>;
-      try {
-        wm = (JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
-      } catch (e) {
-        throw new HeroError(`${index}: not valid JSON (${(e as Error).message})`);
-      }
+      const wm = readJsonObject(index, 'shard index').weight_map as Record<string, string>;
       if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) throw new HeroError(`${index}: no "weight_map" object`);
       const entries = Object.entries(wm);
       const badEntry = entries.find(([, f]) => typeof f !== 'string');

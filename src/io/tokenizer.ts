@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from './json';
+import { readJsonObject } from './json';
 
 export interface Tokenizer {
   encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
@@ -17,6 +17,9 @@ export interface Tokenizer {
   /** the tokenizer.json file it was read from */
   readonly source: string;
 }
+
+/** The tokenizer.json `model.type`s the runtime (@huggingface/tokenizers) implements. */
+export const TOKENIZER_MODELS = ['BPE', 'WordPiece', 'Unigram'] as const;
 
 /**
  * Reads `<dir>/tokenizer.json` and, when present, `<dir>/tokenizer_config.json`.
@@ -28,10 +31,16 @@ export function loadTokenizer(dir: string): Tokenizer {
   if (!fs.existsSync(file)) {
     throw new HeroError(`${file}: not found; this model directory has no tokenizer, pass the prompt as --input-ids instead`);
   }
-  const json = readJsonFile<Record<string, unknown>>(file, 'tokenizer');
+  const json = readJsonObject(file, 'tokenizer');
   const cfgFile = path.join(dir, 'tokenizer_config.json');
-  const cfg = fs.existsSync(cfgFile) ? readJsonFile<Record<string, unknown>>(cfgFile, 'tokenizer config') : {};
+  const cfg = fs.existsSync(cfgFile) ? readJsonObject(cfgFile, 'tokenizer config') : {};
   if (!Array.isArray(json.added_tokens)) json.added_tokens = [];
+  // The runtime guesses a model it does not know from its fields; refuse it instead (HF's own types it implements).
+  const model = json.model as Record<string, unknown> | null | undefined;
+  if (model === null || typeof model !== 'object' || Array.isArray(model)) throw new HeroError(`${file}: tokenizer has no "model" object`);
+  if (model.type !== undefined && !(TOKENIZER_MODELS as readonly unknown[]).includes(model.type)) {
+    throw new HeroError(`${file}: tokenizer model.type ${JSON.stringify(model.type)} is not supported (one of ${TOKENIZER_MODELS.join(', ')})`);
+  }
   let tok: HfTokenizer;
   try {
     tok = new HfTokenizer(json, { clean_up_tokenization_spaces: false, ...cfg });

@@ -53,21 +53,21 @@ export function llamaConfig(json: Record<string, unknown>, file = 'config.json',
   if (json.rope_scaling !== undefined && json.rope_scaling !== null && !opts.shapesOnly) {
     f.bad(`rope_scaling ${JSON.stringify(json.rope_scaling)} is not supported (only null: plain RoPE)`);
   }
-  const heads = f.num('num_attention_heads', 32);
-  const hidden = f.num('hidden_size', 4096);
+  const heads = f.size('num_attention_heads', 32);
+  const hidden = f.size('hidden_size', 4096);
   const act = f.raw('hidden_act', 'silu') as string;
   if (act !== 'silu' && !opts.shapesOnly) f.bad(`hidden_act '${act}' is not supported (Llama uses silu)`);
   return {
     hidden_size: hidden,
-    intermediate_size: f.num('intermediate_size', 11008),
+    intermediate_size: f.size('intermediate_size', 11008),
     num_attention_heads: heads,
-    num_key_value_heads: f.num('num_key_value_heads', heads),
-    num_hidden_layers: f.num('num_hidden_layers', 32),
-    head_dim: f.num('head_dim', hidden / heads),
-    rms_norm_eps: f.num('rms_norm_eps', 1e-6),
-    rope_theta: f.num('rope_theta', 10000),
-    vocab_size: f.num('vocab_size', 32000),
-    max_position_embeddings: f.num('max_position_embeddings', 2048),
+    num_key_value_heads: f.size('num_key_value_heads', heads),
+    num_hidden_layers: f.size('num_hidden_layers', 32),
+    head_dim: f.size('head_dim', hidden / heads),
+    rms_norm_eps: f.positive('rms_norm_eps', 1e-6),
+    rope_theta: f.positive('rope_theta', 10000),
+    vocab_size: f.size('vocab_size', 32000),
+    max_position_embeddings: f.size('max_position_embeddings', 2048),
     hidden_act: act,
     bos_token_id: f.num('bos_token_id', 1),
     eos_token_id: f.raw('eos_token_id', 2) as number | number[],

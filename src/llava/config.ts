@@ -64,6 +64,12 @@ export function llavaNextConfig(json: Record<string, unknown>, file = 'config.js
   if (!Number.isInteger(layer)) f.bad('vision_feature_layer must be one integer (lists are not supported)');
   const tokenIndex = f.raw('image_token_index', 32000) as number;
   if (!Number.isInteger(tokenIndex)) f.bad('image_token_index must be an integer');
+  const vision = clipVisionConfig(f.sub('vision_config').json, `${file} vision_config`);
+  // AnyRes cuts a pinpoint canvas into (h / S) × (w / S) crops; pack_image_features views the features so, and a
+  // pinpoint that is not a multiple of the crop S gives a grid the model cannot pack (HF v4.45.1 fails there too).
+  const S = vision.image_size;
+  const off = (pins as number[][]).find((p) => p[0] % S !== 0 || p[1] % S !== 0);
+  if (off) f.bad(`image_grid_pinpoints entry [${off}] is not a multiple of the crop size ${S} (vision_config.image_size)`);
   return {
     model_type: modelType as LlavaNextConfig['model_type'],
     image_grid_pinpoints: (pins as number[][]).map((p) => [p[0], p[1]] as const),
@@ -71,7 +77,7 @@ export function llavaNextConfig(json: Record<string, unknown>, file = 'config.js
     vision_feature_layer: layer,
     vision_feature_select_strategy: 'default',
     projector_hidden_act: f.str('projector_hidden_act', 'gelu'),
-    vision_config: clipVisionConfig(f.sub('vision_config').json, `${file} vision_config`),
+    vision_config: vision,
     text_config: llamaConfig(f.sub('text_config').json, `${file} text_config`),
   };
 }

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError } from '../core/errors';
-import { readJsonFile } from '../io/json';
+import { readJsonObject } from '../io/json';
 import { disposeTree, linearKeys } from '../io/checkpoint';
 import { keySpecSize, loadCheckpoint, weightPlan, type CheckpointRecipe, type WeightPlan, type WeightResidency } from '../io/loader';
 import { clipStreamGroups, clipVisionKeys } from '../clip/load';
@@ -43,7 +43,7 @@ export function llavaNextParameterCount(cfg: LlavaNextConfig): number {
  */
 export function loadImageProcessorConfig(dir: string, llava15 = false): ImageProcessorConfig {
   const file = path.join(dir, 'preprocessor_config.json');
-  const raw = readJsonFile(file, 'preprocessor config');
+  const raw = readJsonObject(file, 'preprocessor config');
   return llava15 ? validateClipImageProcessorConfig(raw, file) : validateImageProcessorConfig(raw, file);
 }
 
@@ -51,8 +51,8 @@ export function loadImageProcessorConfig(dir: string, llava15 = false): ImagePro
 export function loadEosTokenIds(dir: string): number[] {
   const gen = path.join(dir, 'generation_config.json');
   const file = path.join(dir, 'config.json');
-  if (fs.existsSync(gen)) return eosTokenIds({ json: readJsonFile<Record<string, unknown>>(gen, 'generation config'), file: gen }, { json: {}, file });
-  return eosTokenIds(undefined, { json: readJsonFile<Record<string, unknown>>(file, 'model config'), file });
+  if (fs.existsSync(gen)) return eosTokenIds({ json: readJsonObject(gen, 'generation config'), file: gen }, { json: {}, file });
+  return eosTokenIds(undefined, { json: readJsonObject(file, 'model config'), file });
 }
 
 /** What a LLaVA-NeXT directory's small files say, parsed before any tensor is read. */
@@ -95,7 +95,7 @@ export function llavaNextWeightPlan(dir: string, residency: WeightResidency): We
 /** Parses `<dir>/config.json` as a LLaVA-NeXT config (no other file, no tensors). */
 export function loadLlavaNextConfig(dir: string): LlavaNextConfig {
   const file = path.join(dir, 'config.json');
-  return llavaNextConfig(readJsonFile<Record<string, unknown>>(file, 'model config'), file);
+  return llavaNextConfig(readJsonObject(file, 'model config'), file);
 }
 
 /**

@@ -154,13 +154,18 @@ export function diffStats(a: ArrayLike<number>, e: ArrayLike<number>, atol: numb
     let bad: boolean;
     if (Number.isFinite(x) && Number.isFinite(y)) {
       const d = Math.abs(x - y);
-      if (d > maxAbs) maxAbs = d;
+      if (d > maxAbs) maxAbs = d; // false once maxAbs is NaN: a NaN row stays NaN
       if (y !== 0 && d / Math.abs(y) > maxRel) maxRel = d / Math.abs(y);
       bad = d > atol + rtol * Math.abs(y);
     } else {
       // NaN matches only NaN (the trace writes NaN for what a method did not compute); ±inf only itself
       bad = Number.isNaN(x) !== Number.isNaN(y) || (!Number.isNaN(x) && x !== y);
-      if (bad) nonFinite++;
+      if (bad) {
+        nonFinite++;
+        // the row shows what such an element holds: |a − e| is NaN (a NaN on one side, NaN wins) or ∞
+        const d = Math.abs(x - y);
+        if (Number.isNaN(d) || !Number.isNaN(maxAbs)) { maxAbs = Number.isNaN(d) ? NaN : Math.max(maxAbs, d); maxRel = maxAbs; }
+      }
     }
     if (bad) {
       outOfTol++;
@@ -173,7 +178,7 @@ export function diffStats(a: ArrayLike<number>, e: ArrayLike<number>, atol: numb
 /** Statistics of two consecutive ranges of one tensor (x before y). */
 export function mergeStats(x: DiffStats, y: DiffStats): DiffStats {
   return {
-    numel: x.numel + y.numel, maxAbs: Math.max(x.maxAbs, y.maxAbs), maxRel: Math.max(x.maxRel, y.maxRel),
+    numel: x.numel + y.numel, maxAbs: Math.max(x.maxAbs, y.maxAbs), maxRel: Math.max(x.maxRel, y.maxRel), // NaN wins, as in diffStats
     outOfTol: x.outOfTol + y.outOfTol, nonFinite: x.nonFinite + y.nonFinite, firstBad: x.firstBad ?? y.firstBad,
   };
 }
@@ -336,7 +341,7 @@ export function compareJson(r: CompareResult): Record<string, unknown> {
       name: t.name, ok: t.problems.length === 0, problems: t.problems,
       shape: t.shape, port_shape: t.portShape, dtype: t.dtype, port_dtype: t.portDtype,
       tolerance: t.tolKind, atol: t.atol, rtol: t.rtol,
-      numel: t.stats?.numel ?? null, max_abs: t.stats?.maxAbs ?? null, max_rel: t.stats?.maxRel ?? null,
+      numel: t.stats?.numel ?? null, max_abs: t.stats ? jsonNum(t.stats.maxAbs) : null, max_rel: t.stats ? jsonNum(t.stats.maxRel) : null,
       out_of_tol: t.stats?.outOfTol ?? null, non_finite: t.stats?.nonFinite ?? null,
       first_bad: t.stats?.firstBad
         ? { index: t.stats.firstBad.index, port: jsonNum(t.stats.firstBad.actual), ref: jsonNum(t.stats.firstBad.expected) }

@@ -121,7 +121,8 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
 
 /**
  * T for the estimate: every visual token LLaVA-NeXT makes at the largest pinpoint grid (thumbnail, tiles,
- * one newline per tile row; a method only drops), the text around them and the new tokens.
+ * one newline per tile row; a method only drops), the text around them and the new tokens, at most
+ * max_position_embeddings.
  */
 export function maxDecoderTokens(llava: LlavaNextConfig, textTokens: number, maxNewTokens: number): number {
   const v = llava.vision_config;
@@ -129,7 +130,9 @@ export function maxDecoderTokens(llava: LlavaNextConfig, textTokens: number, max
   // An image of a pinpoint's own size fills that grid with no padding: the most a pinpoint can give (AnyRes-2).
   // LLaVA-1.5 (no pinpoints): the one crop's G² tokens.
   const visual = Math.max(G * G, ...llava.image_grid_pinpoints.map((p) => numImageTokens(p, llava.image_grid_pinpoints, v.image_size, G)));
-  return visual + textTokens + maxNewTokens;
+  // The decoder never holds more than max_position_embeddings positions (a longer sequence is refused for that,
+  // by name): a longer bound would make the memory refusal name the wrong cause.
+  return Math.min(visual + textTokens + maxNewTokens, llava.text_config.max_position_embeddings);
 }
 
 /**
@@ -150,8 +153,9 @@ export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force
   const lessBackend = residency === 'resident' ? 'use --weights streamed, ' : '';
   const lessHost = residency === 'disk' ? '' : residency === 'streamed' ? 'use --weights disk, ' : 'use --weights streamed, ';
   if (opts.backend === 'wasm' && e.backend > WASM_HEAP_BYTES) {
+    // A method only drops tokens, so --ratio does not change the estimate (it counts every visual token).
     throw new HeroError(`the run needs about ${g(e.backend)} on the wasm backend, whose heap holds at most ${g(WASM_HEAP_BYTES)}; ` +
-      `${lessBackend || 'use '}a smaller --ratio, or --force to try anyway`);
+      `${lessBackend || 'use '}--backend cpu (no heap limit), or --force to try anyway`);
   }
   if (e.host > avail) {
     throw new HeroError(`the run needs about ${g(e.host)} of memory but only ${g(avail)} is available; ` +

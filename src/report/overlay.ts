@@ -6,7 +6,7 @@
  */
 import type { RgbImage } from '../io/image';
 import { CELL_H } from './font';
-import { BLACK, GREY, blank, blit, drawText, fillRect, legendItem, strokeRect, textWidth, type Rgb } from './draw';
+import { BLACK, GREY, blank, blit, drawText, fillRect, legendItem, strokeRect, textHeight, textWidth, type Rgb } from './draw';
 import { getPatchOutputSize, selectBestResolution } from '../llava/anyres';
 
 /** A rectangle in original-image pixels [y0, y1) × [x0, x1). */
@@ -96,19 +96,25 @@ export const TILE_LINE: Rgb = [0, 80, 255];
 /** Where the two panels landed in the labelled overlay: top-left corner and integer upscale factor. */
 export interface PanelPlace { readonly x: number; readonly y: number; readonly scale: number }
 
+/** A label's box in the overlay (output pixels): the text and the rectangle its glyphs (and swatch) cover. */
+export interface TextBox { readonly text: string; readonly x: number; readonly y: number; readonly w: number; readonly h: number }
+
 /**
  * The labelled overlay (paper Fig. 7 style): a title, the thumbnail's tokens on the left and the tiles'
  * tokens on the right (each the original image, upscaled by an integer factor when small, with dropped
  * tokens tinted red), the tile boundaries as blue lines with row/column labels, and a legend.
+ * Laid out for any grid and aspect: each panel's column is as wide as its image or its caption, whichever is
+ * wider; a row or column label that would touch its neighbour is left out (every other one, and so on); the
+ * legend wraps. `labels` lists every text box drawn (spec/report/overlay.spec.ts checks none overlap).
  * @param keepMasks [P][N]: thumbnail first, then tiles row-major
  * @param title first line (e.g. the method and ratio)
  */
 export function renderOverlay(img: RgbImage, keepMasks: readonly Uint8Array[], grid: readonly [number, number], G: number, S: number,
-  pinpoints: ReadonlyArray<readonly [number, number]>, title = 'Visual tokens kept'): { image: RgbImage; panels: readonly [PanelPlace, PanelPlace] } {
+  pinpoints: ReadonlyArray<readonly [number, number]>, title = 'Visual tokens kept'): { image: RgbImage; panels: readonly [PanelPlace, PanelPlace]; labels: readonly TextBox[] } {
   const { width: W, height: H } = img;
   const { thumbnail, tiles } = overlayPanels(img, keepMasks, grid, G, S, pinpoints);
   const scale = Math.max(1, Math.ceil(360 / Math.max(W, H)));
-  const sc = 2, lineH = CELL_H * sc + 4, m = 16;
+  const sc = 2, lineH = CELL_H * sc + 4, m = 16, th = textHeight(sc);
   const kept = keepMasks.map((k) => k.reduce((a, b) => a + b, 0));
   const keptTiles = kept.slice(1).reduce((a, b) => a + b, 0);
   const capL = `thumbnail: ${kept[0]} of ${G * G} tokens kept`;
@@ -117,32 +123,62 @@ export function renderOverlay(img: RgbImage, keepMasks: readonly Uint8Array[], g
   const gutter = Math.max(24, textWidth(rowLab(grid[0] - 1), sc) + 16);
   const legend = ['dropped token (red: not given to the LLM)', 'kept token (image unchanged)', `tile boundary (${S}-px crops)`];
   const note = `left: the thumbnail (whole image squashed to ${S}x${S}, ${G}x${G} tokens); right: the tiles (${G}x${G} tokens each)`;
-  const panelsW = 2 * W * scale + gutter;
-  const outW = 2 * m + Math.max(panelsW, textWidth(title, sc), textWidth(note, sc), textWidth(capR, sc) * 2 + gutter);
-  const px0 = m, py = m + 2 * lineH + lineH; // title, note, captions
-  const px1 = px0 + W * scale + gutter;
-  const legendY = py + H * scale + lineH + 8;
-  const outH = legendY + lineH + m;
+  // Columns: each panel's image or its caption, whichever is wider (a narrow image must not let them overlap).
+  const colL = Math.max(W * scale, textWidth(capL, sc)), colR = Math.max(W * scale, textWidth(capR, sc));
+  const px0 = m, py = m + 3 * lineH; // title, note, captions
+  const px1 = px0 + colL + gutter;
+  const swatch = th + 2 * sc, legendW = legend.map((l) => swatch + 3 * sc + textWidth(l, sc));
+  const contentW = Math.max(px1 + colR - m, textWidth(title, sc), textWidth(note, sc), ...legendW);
+  const outW = 2 * m + contentW;
+  const labels: TextBox[] = [];
+  const box = (text: string, x: number, y: number, w = textWidth(text, sc), h = th): TextBox => { const b = { text, x, y, w, h }; labels.push(b); return b; };
+  box(title, m, m);
+  box(note, m, m + lineH);
+  box(capL, px0, py - lineH);
+  box(capR, px1, py - lineH);
+  // Row and column labels of the tiles, each kept only when clear of the last one kept.
+  const b = tileBoundaries(grid, S, [H, W], pinpoints);
+  const ys = [0, ...b.rows, H], xs = [0, ...b.cols, W];
+  let lastBottom = -Infinity;
+  for (let r = 0; r + 1 < ys.length; r++) {
+    const t = rowLab(r), w = textWidth(t, sc), y = py + Math.round(((ys[r] + ys[r + 1]) / 2) * scale) - sc * 3;
+    if (y < lastBottom + 2) continue;
+    box(t, px1 - 8 - w, y);
+    lastBottom = y + th;
+  }
+  let lastRight = -Infinity;
+  for (let c = 0; c + 1 < xs.length; c++) {
+    const t = `c${c}`, w = textWidth(t, sc), x = Math.round(px1 + Math.round(((xs[c] + xs[c + 1]) / 2) * scale) - w / 2);
+    if (x < lastRight + 4) continue;
+    box(t, x, py + H * scale + 6);
+    lastRight = x + w;
+  }
+  // Legend: left to right, wrapping at the content width.
+  let lx = m, ly = py + H * scale + lineH + 8;
+  const legendBoxes = legend.map((l, i) => {
+    if (lx > m && lx + legendW[i] > m + contentW) { lx = m; ly += lineH + 6; }
+    const bx = box(l, lx, ly - sc, legendW[i], swatch);
+    lx += legendW[i] + 24;
+    return bx;
+  });
+  const outH = ly + lineH + m;
   const out = blank(outW, outH);
-  drawText(out, m, m, title, BLACK, sc);
-  drawText(out, m, m + lineH, note, GREY, sc);
-  drawText(out, px0, py - lineH, capL, BLACK, sc);
-  drawText(out, px1, py - lineH, capR, BLACK, sc);
+  const [bTitle, bNote, bCapL, bCapR, ...rest] = labels;
+  drawText(out, bTitle.x, bTitle.y, title, BLACK, sc);
+  drawText(out, bNote.x, bNote.y, note, GREY, sc);
+  drawText(out, bCapL.x, bCapL.y, capL, BLACK, sc);
+  drawText(out, bCapR.x, bCapR.y, capR, BLACK, sc);
   blit(out, thumbnail, px0, py, scale);
   blit(out, tiles, px1, py, scale);
   // Tile boundaries (2 px wide at output scale) and the row / column labels of the tiles.
-  const b = tileBoundaries(grid, S, [H, W], pinpoints);
   for (const y of b.rows) fillRect(out, px1, py + y * scale - 1, W * scale, 2, TILE_LINE);
   for (const x of b.cols) fillRect(out, px1 + x * scale - 1, py, 2, H * scale, TILE_LINE);
-  const ys = [0, ...b.rows, H], xs = [0, ...b.cols, W];
-  for (let r = 0; r + 1 < ys.length; r++) drawText(out, px1 - 8, py + Math.round(((ys[r] + ys[r + 1]) / 2) * scale) - sc * 3, rowLab(r), TILE_LINE, sc, 'right');
-  for (let c = 0; c + 1 < xs.length; c++) drawText(out, px1 + Math.round(((xs[c] + xs[c + 1]) / 2) * scale), py + H * scale + 6, `c${c}`, TILE_LINE, sc, 'center');
-  // Legend.
-  let lx = m;
-  lx += legendItem(out, lx, legendY, legend[0], (x, y, s) => { fillRect(out, x, y, s, s, [190, 190, 190]); tintBox(out, x, y, s); }, sc) + 24;
-  lx += legendItem(out, lx, legendY, legend[1], (x, y, s) => { fillRect(out, x, y, s, s, [190, 190, 190]); strokeRect(out, x, y, s, s, GREY); }, sc) + 24;
-  legendItem(out, lx, legendY, legend[2], (x, y, s) => fillRect(out, x, y + (s >> 1) - 1, s, 2, TILE_LINE), sc);
-  return { image: out, panels: [{ x: px0, y: py, scale }, { x: px1, y: py, scale }] };
+  for (const t of rest.slice(0, rest.length - legend.length)) drawText(out, t.x, t.y, t.text, TILE_LINE, sc);
+  const [l0, l1, l2] = legendBoxes;
+  legendItem(out, l0.x, l0.y + sc, legend[0], (x, y, s) => { fillRect(out, x, y, s, s, [190, 190, 190]); tintBox(out, x, y, s); }, sc);
+  legendItem(out, l1.x, l1.y + sc, legend[1], (x, y, s) => { fillRect(out, x, y, s, s, [190, 190, 190]); strokeRect(out, x, y, s, s, GREY); }, sc);
+  legendItem(out, l2.x, l2.y + sc, legend[2], (x, y, s) => fillRect(out, x, y + (s >> 1) - 1, s, 2, TILE_LINE), sc);
+  return { image: out, panels: [{ x: px0, y: py, scale }, { x: px1, y: py, scale }], labels };
 }
 
 function tintBox(img: RgbImage, x: number, y: number, s: number): void {

@@ -41,9 +41,14 @@ export interface RunReport {
 }
 
 export const RANDOM_NOTE = 'RANDOM WEIGHTS: the embedded default model is untrained; the answer is meaningless, the token selection and the savings are real computations.';
+/** The note for a checkpoint marked by `hero-lvlm random-weights` (io/random_mark.ts). */
+export const RANDOM_CHECKPOINT_NOTE = 'RANDOM WEIGHTS: this checkpoint was written by hero-lvlm random-weights; the answer is meaningless, the token selection and the savings are real computations.';
 
 export function buildReport(r: PipelineResult, a: {
-  randomWeights: boolean; model: string; clip: string | null; backend: string; weights?: string; method: string; options: unknown;
+  randomWeights: boolean;
+  /** the note shown when randomWeights (default: RANDOM_NOTE, the embedded default model's) */
+  randomNote?: string;
+  model: string; clip: string | null; backend: string; weights?: string; method: string; options: unknown;
   prompt?: string | null; imageFile: string; imageAlpha: string; template: string | null; answer: string; outputs: Record<string, string>;
   /** the method's per-tile columns from its trace tensors (Method.report.tileStats); null columns without */
   tileStats?: (tensors: TraceTensors, k: number) => Partial<TileStats>;
@@ -60,7 +65,7 @@ export function buildReport(r: PipelineResult, a: {
   const full = r.visualTokensFull + textTokens, pruned = r.visualTokens + textTokens;
   const fFull = prefillFlops(full, dims) / 1e12, fPruned = prefillFlops(pruned, dims) / 1e12;
   return {
-    random_weights: a.randomWeights, note: a.randomWeights ? RANDOM_NOTE : null,
+    random_weights: a.randomWeights, note: a.randomWeights ? (a.randomNote ?? RANDOM_NOTE) : null,
     model: a.model, clip: a.clip, backend: a.backend, weights: a.weights ?? 'resident', method: a.method, options: a.options, prompt: a.prompt ?? null,
     image: { file: a.imageFile, height: r.processed.imageSize[0], width: r.processed.imageSize[1], alpha: a.imageAlpha },
     template: a.template,

@@ -91,31 +91,34 @@ export function clipConfigJson(vocabSize: number, bos: number, eos: number): Rec
   };
 }
 
-/** llava-hf's LlavaNextImageProcessor settings (CLIP's values + the anyres pinpoints). */
-export function llavaPreprocessorJson(): Record<string, unknown> {
+/**
+ * llava-hf's LlavaNextImageProcessor settings (CLIP's values + the anyres pinpoints); `crop` and `pinpoints`
+ * are the model's (config.json vision_config.image_size, image_grid_pinpoints; the default model's by default).
+ */
+export function llavaPreprocessorJson(crop = CROP_PX, pinpoints: ReadonlyArray<readonly number[]> = PINPOINTS): Record<string, unknown> {
   return {
-    crop_size: { height: CROP_PX, width: CROP_PX },
+    crop_size: { height: crop, width: crop },
     do_center_crop: true,
     do_convert_rgb: true,
     do_normalize: true,
     do_pad: true,
     do_rescale: true,
     do_resize: true,
-    image_grid_pinpoints: PINPOINTS,
+    image_grid_pinpoints: pinpoints,
     image_mean: OPENAI_CLIP_MEAN,
     image_processor_type: 'LlavaNextImageProcessor',
     image_std: OPENAI_CLIP_STD,
     processor_class: 'LlavaNextProcessor',
     resample: 3,
     rescale_factor: 0.00392156862745098,
-    size: { shortest_edge: CROP_PX },
+    size: { shortest_edge: crop },
   };
 }
 
-/** openai/clip-vit-large-patch14-336's CLIPImageProcessor settings. */
-export function clipPreprocessorJson(): Record<string, unknown> {
+/** openai/clip-vit-large-patch14-336's CLIPImageProcessor settings, for a `crop`-px tower. */
+export function clipPreprocessorJson(crop = CROP_PX): Record<string, unknown> {
   return {
-    crop_size: { height: CROP_PX, width: CROP_PX },
+    crop_size: { height: crop, width: crop },
     do_center_crop: true,
     do_convert_rgb: true,
     do_normalize: true,
@@ -126,13 +129,13 @@ export function clipPreprocessorJson(): Record<string, unknown> {
     image_std: OPENAI_CLIP_STD,
     resample: 3,
     rescale_factor: 0.00392156862745098,
-    size: { shortest_edge: CROP_PX },
+    size: { shortest_edge: crop },
   };
 }
 
 /** llava-hf's processor_config.json (LlavaNextProcessor). */
-export function llavaProcessorJson(): Record<string, unknown> {
-  return { image_token: '<image>', patch_size: PATCH_PX, processor_class: 'LlavaNextProcessor', vision_feature_select_strategy: 'default' };
+export function llavaProcessorJson(patch = PATCH_PX): Record<string, unknown> {
+  return { image_token: '<image>', patch_size: patch, processor_class: 'LlavaNextProcessor', vision_feature_select_strategy: 'default' };
 }
 
 /** generation_config.json: Llama-2's bos/eos/pad. */

@@ -23,6 +23,8 @@ import { llavaNextKeys } from '../llava/load';
 import { drawInit } from './init';
 import { PINPOINTS } from './geometry';
 import { clipPreprocessorJson, llavaPreprocessorJson, llavaProcessorJson } from './hf_files';
+import { makeDirs, probeNewDir } from '../io/out';
+import { RANDOM_WEIGHTS_KEY } from '../io/random_mark';
 import { clipTokenizerConfigJson, clipTokenizerJson, llamaTokenizerConfigJson, llamaTokenizerJson } from './tokenizers';
 import { initFor, json } from './writing';
 import { llava15Config7b, llava15PreprocessorJson, llava15ProcessorJson, tinyLlava15Config } from './llava15_files';
@@ -103,7 +105,11 @@ function clipL336Config(): Record<string, unknown> {
   };
 }
 
-/** The geometry of the golden tiny LLaVA-NeXT (spec/fixtures/models/llava-next-tiny), for tests. */
+/**
+ * The geometry of the golden tiny LLaVA-NeXT (spec/fixtures/models/llava-next-tiny), for tests, with room for a
+ * real prompt: 1024 positions (the golden's 256 do not hold the vicuna_v1 system line spelled in byte tokens
+ * plus a 2×2 grid's 88 visual tokens; RoPE has no weights, so only the limit changes).
+ */
 function tinyLlavaConfig(): Record<string, unknown> {
   return {
     architectures: ['LlavaNextForConditionalGeneration'],
@@ -113,7 +119,7 @@ function tinyLlavaConfig(): Record<string, unknown> {
     model_type: 'llava_next',
     projector_hidden_act: 'gelu',
     text_config: {
-      head_dim: 16, hidden_size: 64, intermediate_size: 128, max_position_embeddings: 256, model_type: 'llama',
+      head_dim: 16, hidden_size: 64, intermediate_size: 128, max_position_embeddings: 1024, model_type: 'llama',
       num_attention_heads: 4, num_hidden_layers: 2, num_key_value_heads: 4, pad_token_id: 0, rms_norm_eps: 1e-5, vocab_size: 1024,
     },
     tie_word_embeddings: false,
@@ -126,19 +132,23 @@ function tinyLlavaConfig(): Record<string, unknown> {
   };
 }
 
-/** The geometry of the golden tiny CLIP (spec/fixtures/models/clip-tiny), for tests. */
+/**
+ * The geometry of the golden tiny CLIP (spec/fixtures/models/clip-tiny: 56-px crops as tiny-llava's, so HERO's
+ * relevance pass can run on the pair), with the hub's legacy text bos/eos 0/2 (HF then pools at the highest id,
+ * which is the generated tokenizer's end-of-text).
+ */
 function tinyClipConfig(): Record<string, unknown> {
   return {
     architectures: ['CLIPModel'],
     model_type: 'clip',
     projection_dim: 16,
     text_config: {
-      bos_token_id: 0, eos_token_id: 2, hidden_size: 32, intermediate_size: 64, max_position_embeddings: 16,
-      model_type: 'clip_text_model', num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 600,
+      bos_token_id: 0, eos_token_id: 2, hidden_size: 32, intermediate_size: 64, max_position_embeddings: 77,
+      model_type: 'clip_text_model', num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 1000,
     },
     vision_config: {
-      hidden_size: 32, image_size: 28, intermediate_size: 64, model_type: 'clip_vision_model',
-      num_attention_heads: 4, num_hidden_layers: 1, patch_size: 14,
+      hidden_size: 32, image_size: 56, intermediate_size: 64, model_type: 'clip_vision_model',
+      num_attention_heads: 4, num_hidden_layers: 4, patch_size: 14,
     },
   };
 }
@@ -238,33 +248,57 @@ function writeAll(fd: number, b: Buffer): void {
   for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off);
 }
 
-/** Writes preset `name` in `dtype` to `outDir` (which must not exist), whole or not at all. */
-export function writeRandomCheckpoint(outDir: string, name: string, dtype: WeightDType, opts: RandomCheckpointOptions): RandomCheckpointResult {
+/**
+ * The mark every random-weights checkpoint carries: this key in config.json and in each safetensors file's
+ * `__metadata__` (io/random_mark.ts reads it), so that `run` says RANDOM WEIGHTS on whatever is made from it.
+ */
+function randomMark(name: string): string {
+  return `RANDOM WEIGHTS written by hero-lvlm random-weights (preset ${name}); outputs are meaningless`;
+}
+
+/** The tokenizer and processor files of a preset, derived from its config.json (crop, pinpoints, ids, vocabulary). */
+function smallFiles(kind: Preset['kind'], config: Record<string, unknown>): Record<string, string> {
+  const v = config.vision_config as Record<string, number>, t = config.text_config as Record<string, number>;
+  if (kind === 'llava-next' || kind === 'llava-1.5') {
+    const image = config.image_token_index as number;
+    return {
+      'preprocessor_config.json': json(kind === 'llava-1.5' ? llava15PreprocessorJson(v.image_size) : llavaPreprocessorJson(v.image_size, config.image_grid_pinpoints as number[][])),
+      'processor_config.json': json(kind === 'llava-1.5' ? llava15ProcessorJson(v.patch_size) : llavaProcessorJson(v.patch_size)),
+      'generation_config.json': json({ _from_model_config: true, bos_token_id: 1, eos_token_id: 2, pad_token_id: t.pad_token_id ?? 0, transformers_version: '4.39.0.dev0' }),
+      // Llama-2's tokens below `<image>`, then `<image>` and `<pad>` (32000, 32001 for the hub's models): every id < vocab_size
+      'tokenizer.json': json(llamaTokenizerJson({ unk: 0, bos: 1, eos: 2, image, pad: image + 1 })),
+      'tokenizer_config.json': json(llamaTokenizerConfigJson(t.max_position_embeddings)),
+    };
+  }
+  // The generated CLIP BPE has 514 + merges tokens; a smaller text vocabulary (tiny-clip: 600) gets fewer merges.
+  const maxMerges = Math.min(2000, t.vocab_size - 514);
+  return {
+    'preprocessor_config.json': json(clipPreprocessorJson(v.image_size)),
+    'tokenizer.json': json(clipTokenizerJson(maxMerges).json),
+    'tokenizer_config.json': json(clipTokenizerConfigJson(t.max_position_embeddings)),
+  };
+}
+
+/**
+ * Writes preset `name` in `dtype` to `outDir` (which must not exist), whole or not at all: a generator that
+ * yields after each tensor (so an async caller can stop it between tensors: writeRandomCheckpointAsync), and
+ * removes `<out>.partial` when it ends without renaming it, thrown at or stopped (`return()`).
+ */
+function* writeSteps(outDir: string, name: string, dtype: WeightDType, opts: RandomCheckpointOptions): Generator<void, RandomCheckpointResult> {
   const p = preset(name);
   if (!WEIGHT_DTYPES.includes(dtype)) throw new HeroError(`--dtype: '${String(dtype)}' is not one of ${WEIGHT_DTYPES.join(', ')}`);
-  if (fs.existsSync(outDir)) throw new HeroError(`--out: ${outDir} already exists (choose a new directory)`);
-  const config: Record<string, unknown> = { ...p.config(), torch_dtype: TORCH_DTYPE[dtype] };  // the dtype actually stored (the hub says float16)
+  if (!(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed < 2 ** 32)) throw new HeroError(`--seed: ${opts.seed} is not an integer in [0, 2^32)`);
+  probeNewDir(outDir); // '' , existing, under a file, read-only, a pseudo file system: one line, before anything is written
+  const mark = randomMark(name);
+  const config: Record<string, unknown> = { ...p.config(), torch_dtype: TORCH_DTYPE[dtype], [RANDOM_WEIGHTS_KEY]: mark };  // the dtype actually stored (the hub says float16)
   const keys = presetKeys(p.kind, config);
   const st = SAFETENSORS_DTYPE[dtype];
   const shards = planShards(keys, DTYPE_BYTES[st], opts.maxShardBytes ?? MAX_SHARD_BYTES);
-  const metadata = { format: 'pt' };
+  const metadata = { format: 'pt', [RANDOM_WEIGHTS_KEY]: `${mark}, seed ${opts.seed}` };
   const heads = shards.map((s) => safetensorsHeader(s.tensors.map((t) => ({ name: t.name, dtype: st, shape: t.shape, bytes: t.bytes })), metadata));
 
   // Every small file's text, known before anything is written (so the room check counts them).
-  const small: Record<string, string> = { 'config.json': json(config) };
-  if (p.kind !== 'clip') {
-    const vision = config.vision_config as { image_size: number; patch_size: number };
-    small['preprocessor_config.json'] = json(p.kind === 'llava-1.5' ? llava15PreprocessorJson(vision.image_size) : llavaPreprocessorJson());
-    small['processor_config.json'] = json(p.kind === 'llava-1.5' ? llava15ProcessorJson(vision.patch_size) : llavaProcessorJson());
-    const text = config.text_config as Record<string, unknown>;
-    small['generation_config.json'] = json({ _from_model_config: true, bos_token_id: 1, eos_token_id: 2, pad_token_id: text.pad_token_id ?? 0, transformers_version: '4.39.0.dev0' });
-    small['tokenizer.json'] = json(llamaTokenizerJson());
-    small['tokenizer_config.json'] = json(llamaTokenizerConfigJson());
-  } else {
-    small['preprocessor_config.json'] = json(clipPreprocessorJson());
-    small['tokenizer.json'] = json(clipTokenizerJson().json);
-    small['tokenizer_config.json'] = json(clipTokenizerConfigJson());
-  }
+  const small: Record<string, string> = { 'config.json': json(config), ...smallFiles(p.kind, config) };
   if (shards.length > 1) small['model.safetensors.index.json'] = json(shardIndexJson(shards));
 
   const dataBytes = shards.reduce((a, s) => a + s.bytes, 0);
@@ -273,11 +307,13 @@ export function writeRandomCheckpoint(outDir: string, name: string, dtype: Weigh
 
   const partial = `${outDir}.partial`;
   fs.rmSync(partial, { recursive: true, force: true });  // a stale one from an interrupted run
-  fs.mkdirSync(partial, { recursive: true });
+  makeDirs(path.dirname(path.resolve(partial)));
+  fs.mkdirSync(partial);
+  let renamed = false;
   try {
     for (const [file, text] of Object.entries(small)) fs.writeFileSync(path.join(partial, file), text);
     let done = 0, written = 0;
-    shards.forEach((s, i) => {
+    for (const [i, s] of shards.entries()) {
       const fd = fs.openSync(path.join(partial, s.file), 'w');
       try {
         writeAll(fd, heads[i]);
@@ -286,22 +322,55 @@ export function writeRandomCheckpoint(outDir: string, name: string, dtype: Weigh
           written += s.bytes;
           done += s.tensors.length;
           opts.onProgress?.(done, keys.size, written, dataBytes);
-          return;
+          yield;
+          continue;
         }
         for (const t of s.tensors) {
           const values = drawInit(initFor(t.name, t.shape), t.bytes / DTYPE_BYTES[st], opts.seed, `${p.kind}/${t.name}`);
           writeAll(fd, encodeFloats(values, st));
           written += t.bytes;
           opts.onProgress?.(++done, keys.size, written, dataBytes);
+          yield;
         }
       } finally {
         fs.closeSync(fd);
       }
-    });
+    }
     fs.renameSync(partial, outDir);
-  } catch (e) {
-    fs.rmSync(partial, { recursive: true, force: true });
-    throw e;
+    renamed = true;
+  } finally {
+    if (!renamed) fs.rmSync(partial, { recursive: true, force: true });
   }
   return { files: [...Object.keys(small), ...shards.map((s) => s.file)].sort(), tensors: keys.size, bytes: needed };
+}
+
+/** Writes preset `name` in `dtype` to `outDir` (which must not exist), whole or not at all. */
+export function writeRandomCheckpoint(outDir: string, name: string, dtype: WeightDType, opts: RandomCheckpointOptions): RandomCheckpointResult {
+  const steps = writeSteps(outDir, name, dtype, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * writeRandomCheckpoint, giving the event loop a turn after each tensor, so that a signal handler can run:
+ * once `stop()` returns a reason, the writing stops, `<out>.partial` is removed, and a HeroError says so
+ * (exit code `reason.exitCode`).
+ */
+export async function writeRandomCheckpointAsync(outDir: string, name: string, dtype: WeightDType, opts: RandomCheckpointOptions,
+  stop: () => { why: string; exitCode: number } | undefined): Promise<RandomCheckpointResult> {
+  const steps = writeSteps(outDir, name, dtype, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise((resolve) => setImmediate(resolve));
+    const s = stop();
+    if (s) {
+      steps.return(undefined as never); // runs the generator's finally: removes <out>.partial
+      const partial = `${outDir}.partial`;
+      const left = fs.existsSync(partial) ? `; could not remove ${partial}, delete it by hand` : `; removed ${partial}`;
+      throw new HeroError(`random-weights: ${s.why}${left}`, s.exitCode);
+    }
+  }
 }
