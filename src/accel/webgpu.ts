@@ -98,7 +98,8 @@ export const realProbes: WebGpuProbes = {
     }
   },
   requestAdapter(dawnNode) {
-    const r = spawnSync(process.execPath, ['-e', ADAPTER_SCRIPT, dawnNode, ...(preloadedLoader ? [preloadedLoader] : [])], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['-e', ADAPTER_SCRIPT, dawnNode, ...(preloadedLoader ? [preloadedLoader] : [])],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env } }); // this module's process.env (a test sandbox has its own copy)
     const log = `${r.stderr ?? ''}${r.error ? r.error.message : ''}`;
     const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     let adapter: AdapterReport | null = null;
@@ -142,6 +143,15 @@ export function requestedWebGpuAdapter(flag?: string, env: NodeJS.ProcessEnv = p
   return name as WebGpuAdapterName;
 }
 
+/**
+ * The Vulkan loader's variables that select a software driver's ICD file (VK_ICD_FILENAMES for older
+ * loaders, VK_DRIVER_FILES for newer ones). The loader reads them with getenv when Dawn creates its instance.
+ */
+export function softwareDriverEnv(d: SoftwareDriver = SWIFTSHADER): Record<'VK_ICD_FILENAMES' | 'VK_DRIVER_FILES', string> {
+  const icd = path.join(d.dir, d.icd);
+  return { VK_ICD_FILENAMES: icd, VK_DRIVER_FILES: icd };
+}
+
 /** The Vulkan loader the adapter probe child loads first (set by useSoftwareDriver). */
 let preloadedLoader: string | undefined;
 
@@ -159,8 +169,7 @@ export function useSoftwareDriver(d: SoftwareDriver = SWIFTSHADER, exists: (f: s
       throw new HeroError(`webgpu adapter '${d.name}': ${f} is missing; it comes with the ${d.aptPackage} package (Debian/Ubuntu: apt install ${d.aptPackage})`);
     }
   }
-  process.env.VK_ICD_FILENAMES = icd;
-  process.env.VK_DRIVER_FILES = icd;
+  Object.assign(process.env, softwareDriverEnv(d));
   try {
     load(loader);
   } catch (e) {
