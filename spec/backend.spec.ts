@@ -1,6 +1,8 @@
 import { requestedBackend, BACKEND_ENV, initBackend, xnnpackFailure } from '../src/backend';
 import { HeroError } from '../src/core/errors';
-import { diagnoseWebGpu } from '../src/accel/webgpu';
+import * as fs from 'fs';
+import * as path from 'path';
+import { diagnoseWebGpu, SWIFTSHADER, WEBGPU_ADAPTER_ENV } from '../src/accel/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { FORBID_SYNC_READS_ENV, forbidSyncReadsFromEnv, leaveBackend, parseTestBackends, useBackend } from './util/fixtures';
 import { runCli } from './util/cli';
@@ -52,6 +54,40 @@ describe('--backend webgpu through the CLI', () => {
       expect(r.stderr).toMatch(/^webgpu adapter: .*; limits: maxStorageBufferBindingSize=.*maxBufferSize=/m);
       expect(r.stderr).toMatch(/^backend: webgpu$/m);
     }
+  });
+});
+
+describe('--webgpu-adapter swiftshader / $HERO_LVLM_WEBGPU_ADAPTER through the CLI (docs/gpu.md "WebGPU in CI")', () => {
+  const args = ['trace', '--model', 'nope', '--image', 'nope.png', '--input-ids', '1', '--out', 'z.safetensors'];
+  // Debian's chromium package decides which outcome is right here; both are asserted.
+  const driver = fs.existsSync(path.join(SWIFTSHADER.dir, SWIFTSHADER.icd)) && fs.existsSync(path.join(SWIFTSHADER.dir, SWIFTSHADER.loader));
+  const packages = ['@tensorflow/tfjs-backend-webgpu', 'webgpu'].every((p) => { try { require.resolve(`${p}/package.json`); return true; } catch { return false; } });
+  // the loader's variables are cleared, so the software driver is found by the flag alone, not by hand-set paths
+  const bare = { VK_ICD_FILENAMES: '', VK_DRIVER_FILES: '', LD_LIBRARY_PATH: '' };
+  it.each([['--webgpu-adapter', ['--webgpu-adapter', 'swiftshader'], {}], [`$${WEBGPU_ADAPTER_ENV}`, [], { [WEBGPU_ADAPTER_ENV]: 'swiftshader' }]] as const)(
+    'via %s: SwiftShader found by itself and said to be software; without chromium one line names the package', (_via, flag, env) => {
+      const r = runCli([...args, '--backend', 'webgpu', ...flag], { env: { ...bare, ...env } });
+      expect(r.code).not.toBe(0);
+      if (!driver) {
+        expect(r.stderr.trim().split('\n')).toEqual([`hero-lvlm: error: webgpu adapter 'swiftshader': ${path.join(SWIFTSHADER.dir, SWIFTSHADER.icd)} is missing; it comes with the chromium package (Debian/Ubuntu: apt install chromium)`]);
+      } else if (!packages) {
+        expect(r.stderr).toMatch(/unavailable: package missing/);
+      } else {
+        expect(r.stderr).toMatch(/^webgpu adapter: google \/ swiftshader .*; limits: maxStorageBufferBindingSize=/m);
+        expect(r.stderr).toMatch(/^webgpu adapter is software \(swiftshader, on the CPU\): for checking the webgpu code path, not for speed/m);
+        expect(r.stderr).toMatch(/^backend: webgpu$/m);
+      }
+    });
+
+  it('an unknown adapter, or the flag with another backend, is one line and exit 2', () => {
+    const u = runCli([...args, '--backend', 'webgpu', '--webgpu-adapter', 'llvmpipe']);
+    expect(u.code).toBe(2);
+    expect(u.stderr.trim()).toBe("hero-lvlm: error: --webgpu-adapter: unknown webgpu adapter 'llvmpipe' (choose swiftshader; leave it unset for the GPU)");
+    const e = runCli([...args, '--backend', 'webgpu'], { env: { [WEBGPU_ADAPTER_ENV]: 'gpu' } });
+    expect(e.stderr.trim()).toMatch(/^hero-lvlm: error: \$HERO_LVLM_WEBGPU_ADAPTER: unknown webgpu adapter 'gpu'/);
+    const c = runCli([...args, '--backend', 'cpu', '--webgpu-adapter', 'swiftshader']);
+    expect(c.code).toBe(2);
+    expect(c.stderr.trim()).toBe('hero-lvlm: error: --webgpu-adapter: applies to --backend webgpu only (the backend is cpu)');
   });
 });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from './core/errors';
-import { prepareWebGpu, finishWebGpu, describeAdapter, type AdapterReport } from './accel/webgpu';
+import { prepareWebGpu, finishWebGpu, describeAdapter, requestedWebGpuAdapter, isSoftwareAdapter, softwareAdapterLine, realProbes, type AdapterReport } from './accel/webgpu';
 
 /**
  * Backend selection. `wasm` (SIMD, single-threaded) is the default; `cpu` is the slow, deterministic
@@ -64,16 +64,22 @@ export function xnnpackFailure(message: string): HeroError | undefined {
 
 /**
  * Registers and activates `name`; returns the tfjs backend id now in use. `log` receives what the backend
- * reports at start-up (webgpu: the adapter's name and limits).
+ * reports at start-up (webgpu: the adapter's name and limits, and a line when the adapter is software).
+ * `webgpuAdapter` is the --webgpu-adapter flag (else $HERO_LVLM_WEBGPU_ADAPTER): a software adapter for
+ * tests, webgpu only (src/accel/webgpu.ts).
  */
-export async function initBackend(name: BackendName, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<string> {
+export async function initBackend(name: BackendName, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+  opts: { webgpuAdapter?: string } = {}): Promise<string> {
   let tfName: string = name;
   let adapter: AdapterReport | undefined;
+  if (opts.webgpuAdapter !== undefined && name !== 'webgpu') {
+    throw new HeroError(`--webgpu-adapter: applies to --backend webgpu only (the backend is ${name})`);
+  }
   if (name === 'wasm') {
     failOnXnnpackWarnings();
     require('@tensorflow/tfjs-backend-wasm');
   } else if (name === 'cpu') require('@tensorflow/tfjs-backend-cpu');
-  else if (name === 'webgpu') adapter = prepareWebGpu();
+  else if (name === 'webgpu') adapter = prepareWebGpu(realProbes, requestedWebGpuAdapter(opts.webgpuAdapter));
   else { requireOptional(name === 'tfjs-node' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu'); tfName = 'tensorflow'; }
   // PROD silences tfjs's own console hints (e.g. the cpu backend's "install tfjs-node" banner), which would
   // break the one-line error contract on stderr; our README documents the backends instead.
@@ -81,6 +87,9 @@ export async function initBackend(name: BackendName, log: (s: string) => void = 
   // tf.setBackend resolves to false (it does not throw) when initialisation fails.
   const ok = await tf.setBackend(tfName);
   if (!ok || tf.getBackend() !== tfName) throw new HeroError(`backend '${name}' failed to initialise`);
-  if (adapter) log(describeAdapter(adapter, finishWebGpu()));
+  if (adapter) {
+    log(describeAdapter(adapter, finishWebGpu()));
+    if (isSoftwareAdapter(adapter)) log(softwareAdapterLine(adapter));
+  }
   return tfName;
 }

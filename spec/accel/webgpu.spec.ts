@@ -6,6 +6,7 @@ import * as path from 'path';
 import {
   diagnoseWebGpu, webGpuErrorMessage, dawnNodePath, bufferLimitError, checkTensorsFit, describeAdapter, realProbes,
   TFJS_WEBGPU_PACKAGE, DAWN_PACKAGE, type WebGpuProbes, type AdapterReport, type WebGpuDiagnosis,
+  requestedWebGpuAdapter, useSoftwareDriver, isSoftwareAdapter, softwareAdapterLine, SWIFTSHADER, WEBGPU_ADAPTER_ENV,
 } from '../../src/accel/webgpu';
 import { HeroError } from '../../src/core/errors';
 
@@ -126,5 +127,51 @@ describe('buffer limits at our model sizes (docs/gpu.md "Buffer limits")', () =>
     const s = describeAdapter(ADAPTER);
     expect(s.split('\n')).toHaveLength(1);
     expect(s).toMatch(/^webgpu adapter: nvidia \/ hopper \/ H200 \/ NVIDIA H200 \(Vulkan\); limits: maxStorageBufferBindingSize=4\.00 GiB, maxBufferSize=1024\.00 GiB, maxComputeWorkgroupStorageSize=49152 B, maxComputeInvocationsPerWorkgroup=1024, /);
+  });
+});
+
+describe('software adapters, only when asked (docs/gpu.md "WebGPU in CI")', () => {
+  it('requestedWebGpuAdapter: the flag over $HERO_LVLM_WEBGPU_ADAPTER over none; unknown names are errors naming their source', () => {
+    expect(requestedWebGpuAdapter(undefined, {})).toBeUndefined();
+    expect(requestedWebGpuAdapter(undefined, { [WEBGPU_ADAPTER_ENV]: '' })).toBeUndefined();
+    expect(requestedWebGpuAdapter(undefined, { [WEBGPU_ADAPTER_ENV]: 'swiftshader' })).toBe('swiftshader');
+    expect(requestedWebGpuAdapter('swiftshader', {})).toBe('swiftshader');
+    expect(() => requestedWebGpuAdapter('lavapipe', {})).toThrow(/^--webgpu-adapter: unknown webgpu adapter 'lavapipe'/);
+    expect(() => requestedWebGpuAdapter(undefined, { [WEBGPU_ADAPTER_ENV]: 'cpu' })).toThrow(/^\$HERO_LVLM_WEBGPU_ADAPTER: unknown webgpu adapter 'cpu'/);
+  });
+
+  it("useSoftwareDriver: a missing driver file is one line naming the package that provides it (Debian's chromium)", () => {
+    const loaded: string[] = [];
+    const icd = path.join(SWIFTSHADER.dir, SWIFTSHADER.icd);
+    const f = (): void => useSoftwareDriver(SWIFTSHADER, (file) => file !== icd, (file) => { loaded.push(file); });
+    expect(f).toThrow(HeroError);
+    expect(f).toThrow(`webgpu adapter 'swiftshader': ${icd} is missing; it comes with the chromium package (Debian/Ubuntu: apt install chromium)`);
+    expect(loaded).toEqual([]); // nothing loaded, no variable set
+  });
+
+  it("useSoftwareDriver: points the Vulkan loader's variables at the ICD file and loads the driver's own loader by its full path", () => {
+    const saved = { icd: process.env.VK_ICD_FILENAMES, drv: process.env.VK_DRIVER_FILES };
+    const loaded: string[] = [];
+    const driver = { ...SWIFTSHADER, dir: '/opt/sw' };
+    try {
+      // Node's process.dlopen loads a plain library and then throws 'did not self-register': that is success
+      useSoftwareDriver(driver, () => true, (file) => { loaded.push(file); throw new Error(`Module did not self-register: '${file}'.`); });
+      expect(loaded).toEqual(['/opt/sw/libvulkan.so.1']);
+      expect(process.env.VK_ICD_FILENAMES).toBe('/opt/sw/vk_swiftshader_icd.json');
+      expect(process.env.VK_DRIVER_FILES).toBe('/opt/sw/vk_swiftshader_icd.json');
+      expect(() => useSoftwareDriver(driver, () => true, () => { throw new Error('/opt/sw/libvulkan.so.1: wrong ELF class'); }))
+        .toThrow("webgpu adapter 'swiftshader': /opt/sw/libvulkan.so.1 cannot be loaded (/opt/sw/libvulkan.so.1: wrong ELF class)");
+    } finally {
+      for (const [k, v] of [['VK_ICD_FILENAMES', saved.icd], ['VK_DRIVER_FILES', saved.drv]] as const) {
+        if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      }
+    }
+  });
+
+  it('isSoftwareAdapter: SwiftShader (as Dawn names it) yes, the H200 no; the line says so', () => {
+    const sw: AdapterReport = { ...ADAPTER, vendor: 'google', architecture: 'swiftshader', device: 'swiftshader-device-subzero-', description: 'SwiftShader driver 5.0.0' };
+    expect(isSoftwareAdapter(sw)).toBe(true);
+    expect(isSoftwareAdapter(ADAPTER)).toBe(false);
+    expect(softwareAdapterLine(sw)).toMatch(/^webgpu adapter is software \(swiftshader, on the CPU\): for checking the webgpu code path, not for speed/);
   });
 });

@@ -62,6 +62,23 @@ describe('hero-lvlm random-weights', () => {
     } finally { f.close(); }
   });
 
+  it('--layers N keeps the first N decoder layers (the 7B width in 2 layers for webgpu checks): config and keys follow; bad N is one line', () => {
+    const dir = gen('llava-1layer', ['--preset', 'tiny-llava', '--dtype', 'f32', '--layers', '1']);
+    const cfg = readJson(path.join(dir, 'config.json')) as { text_config: { num_hidden_layers: number } };
+    expect(cfg.text_config.num_hidden_layers).toBe(1);
+    const keys = llavaNextKeys(llavaNextConfig(cfg));
+    const f = SafetensorsFile.open(path.join(dir, 'model.safetensors'));
+    try {
+      expect(f.names().sort()).toEqual([...keys.keys()].sort());
+      expect(f.names().some((n) => /layers\.1\./.test(n) && n.startsWith('language_model.'))).toBe(false);
+    } finally { f.close(); }
+    const full = llavaNextKeys(llavaNextConfig(readJson(path.join(gen('llava-all', ['--preset', 'tiny-llava', '--dtype', 'f32']), 'config.json'))));
+    expect(full.size).toBeGreaterThan(keys.size); // tiny-llava has more than one decoder layer
+    const bad = runCli(['random-weights', '--preset', 'tiny-llava', '--dtype', 'f32', '--layers', '0', '--out', path.join(os.tmpdir(), 'hero-never-written')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^hero-lvlm: error: --layers: expected an integer from 1 to \d+ \(tiny-llava's decoder layers\), got 0$/);
+  });
+
   it('--max-shard-bytes forces shards: index weight_map covers every key, total_size = the tensor bytes', () => {
     const dir = gen('llava-shards', ['--preset', 'tiny-llava', '--dtype', 'bf16', '--seed', '7', '--max-shard-bytes', '200000']);
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();

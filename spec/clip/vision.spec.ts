@@ -15,7 +15,7 @@ import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src
 import { attentionProbs } from '../../src/nn/attention';
 import { HeroError } from '../../src/core/errors';
 import { tidyAsync } from '../../src/core/scope';
-import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
+import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend, itAtFullWidth, SOFTWARE_WEBGPU } from '../util/fixtures';
 import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { loadClipModel, loadClipVisionModel, disposeClipModel } from '../../src/clip/load';
@@ -53,7 +53,7 @@ describe.each(GOLDEN_BACKENDS)('ViT-1 ViT-2 ViT-3 ViT-4 · CLIP vision tower vs 
     });
   });
 
-  it('clip_vit_l_336_1layer: ViT-L/14-336 width from an F16 checkpoint', async () => {
+  itAtFullWidth(backend)(`clip_vit_l_336_1layer: ViT-L/14-336 width from an F16 checkpoint${backend === 'webgpu' && SOFTWARE_WEBGPU ? ' (skipped: webgpu on a software adapter, too slow at this width; docs/gpu.md)' : ''}`, async () => {
     const gc = loadCase('clip_vit_l_336_1layer');
     const v = loadClipVisionModel(modelDir('clip-vit-l-336-1layer-f16'));
     try {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { BACKENDS, initBackend, type BackendName } from '../../src/backend';
 import { forbidSyncReads, outsideKernels } from '../../src/accel/sync_reads';
+import { requestedWebGpuAdapter } from '../../src/accel/webgpu';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 export const modelDir = (name: string): string => path.join(FIXTURES, 'models', name);
@@ -66,6 +67,18 @@ export function parseTestBackends(value: string | undefined): BackendName[] {
 
 /** Backends every golden case runs on: $HERO_LVLM_TEST_BACKENDS, default cpu and wasm. */
 export const GOLDEN_BACKENDS: readonly BackendName[] = parseTestBackends(process.env[TEST_BACKENDS_ENV]);
+
+/**
+ * Whether webgpu runs on a software adapter ($HERO_LVLM_WEBGPU_ADAPTER=swiftshader, as .ci/run sets it). SwiftShader
+ * runs tfjs's shaders at ≈ 0.1 GFLOP per CPU-second (docs/gpu.md "WebGPU in CI"), so the goldens at real model
+ * width (ViT-L/14-336's 577 × 1024) are skipped there, saying so in the test name; the tiny goldens all run.
+ */
+export const SOFTWARE_WEBGPU = requestedWebGpuAdapter(undefined) !== undefined;
+
+/** `it`, or `it.skip` for a full-width golden on webgpu through a software adapter (SOFTWARE_WEBGPU). */
+export function itAtFullWidth(backend: string): jest.It {
+  return backend === 'webgpu' && SOFTWARE_WEBGPU ? it.skip : it;
+}
 
 /** GOLDEN_BACKENDS that VisionPool supports (wasm, cpu: single-threaded backends it parallelises). */
 export const POOL_BACKENDS: readonly BackendName[] = GOLDEN_BACKENDS.filter((b) => b === 'wasm' || b === 'cpu');

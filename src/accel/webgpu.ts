@@ -56,13 +56,19 @@ export interface WebGpuProbes {
   requestAdapter(dawnNode: string): { adapter: AdapterReport | null; log: string };
 }
 
+// dlopen flags: RTLD_NOW | RTLD_NODELETE (glibc's values). NODELETE keeps a library loaded after Node's
+// process.dlopen closes it again for not being an addon, so a later dlopen by its soname finds this copy.
+const RTLD_NOW_NODELETE = 0x2 | 0x1000;
+
 /** dawn.node's place inside the webgpu package (the layout of webgpu@0.6: dist/<platform>-<arch>/). */
 export function dawnNodePath(packageDir: string, platform: string, arch: string): string {
   return path.join(packageDir, 'dist', `${platform}-${platform === 'darwin' ? 'universal' : arch}`, 'dawn.node');
 }
 
 // The child that asks for the adapter: prints one JSON line (or `null`) on stdout, Dawn's warnings on stderr.
+// argv[2], when given, is a Vulkan loader to load first by its full path (the software adapter, below).
 const ADAPTER_SCRIPT = `
+if (process.argv[2]) { try { process.dlopen({ exports: {} }, process.argv[2], ${RTLD_NOW_NODELETE}); } catch {} }
 const { create, globals } = require(process.argv[1]);
 Object.assign(globalThis, globals);
 const names = ${JSON.stringify(LIMIT_NAMES)};
@@ -92,7 +98,8 @@ export const realProbes: WebGpuProbes = {
     }
   },
   requestAdapter(dawnNode) {
-    const r = spawnSync(process.execPath, ['-e', ADAPTER_SCRIPT, dawnNode], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['-e', ADAPTER_SCRIPT, dawnNode, ...(preloadedLoader ? [preloadedLoader] : [])],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env } }); // this module's process.env (a test sandbox has its own copy)
     const log = `${r.stderr ?? ''}${r.error ? r.error.message : ''}`;
     const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
     let adapter: AdapterReport | null = null;
@@ -100,6 +107,88 @@ export const realProbes: WebGpuProbes = {
     return { adapter, log: r.status === 0 ? log : `${log} (adapter probe exited with ${r.status ?? r.signal})` };
   },
 };
+
+/**
+ * Software adapters, for tests only and only when asked (`--webgpu-adapter swiftshader` or
+ * $HERO_LVLM_WEBGPU_ADAPTER=swiftshader): SwiftShader, Google's CPU implementation of Vulkan, as Debian's
+ * `chromium` package ships it next to its own Vulkan loader. Nothing is set by hand: the loader's ICD
+ * variables name SwiftShader's driver file, and the loader itself is loaded by its full path before Dawn
+ * asks for `libvulkan.so.1` (glibc then returns the copy already loaded), in this process and in the child
+ * that asks for the adapter.
+ */
+export const WEBGPU_ADAPTER_ENV = 'HERO_LVLM_WEBGPU_ADAPTER';
+export const WEBGPU_ADAPTERS = ['swiftshader'] as const;
+export type WebGpuAdapterName = (typeof WEBGPU_ADAPTERS)[number];
+
+/** Where a software driver lives and which package provides it. */
+export interface SoftwareDriver {
+  readonly name: WebGpuAdapterName;
+  readonly dir: string;
+  readonly icd: string;
+  readonly loader: string;
+  readonly aptPackage: string;
+}
+export const SWIFTSHADER: SoftwareDriver = {
+  name: 'swiftshader', dir: '/usr/lib/chromium', icd: 'vk_swiftshader_icd.json', loader: VULKAN_LOADER, aptPackage: 'chromium',
+};
+
+/** The software adapter asked for: the flag, else $HERO_LVLM_WEBGPU_ADAPTER, else none (the GPU). */
+export function requestedWebGpuAdapter(flag?: string, env: NodeJS.ProcessEnv = process.env): WebGpuAdapterName | undefined {
+  const name = flag ?? (env[WEBGPU_ADAPTER_ENV] || undefined);
+  if (name === undefined) return undefined;
+  if (!(WEBGPU_ADAPTERS as readonly string[]).includes(name)) {
+    const src = flag !== undefined ? '--webgpu-adapter' : `$${WEBGPU_ADAPTER_ENV}`;
+    throw new HeroError(`${src}: unknown webgpu adapter '${name}' (choose ${WEBGPU_ADAPTERS.join(', ')}; leave it unset for the GPU)`);
+  }
+  return name as WebGpuAdapterName;
+}
+
+/**
+ * The Vulkan loader's variables that select a software driver's ICD file (VK_ICD_FILENAMES for older
+ * loaders, VK_DRIVER_FILES for newer ones). The loader reads them with getenv when Dawn creates its instance.
+ */
+export function softwareDriverEnv(d: SoftwareDriver = SWIFTSHADER): Record<'VK_ICD_FILENAMES' | 'VK_DRIVER_FILES', string> {
+  const icd = path.join(d.dir, d.icd);
+  return { VK_ICD_FILENAMES: icd, VK_DRIVER_FILES: icd };
+}
+
+/** The Vulkan loader the adapter probe child loads first (set by useSoftwareDriver). */
+let preloadedLoader: string | undefined;
+
+/**
+ * Points this process's Vulkan loader at a software driver: checks its files, sets VK_ICD_FILENAMES and
+ * VK_DRIVER_FILES (older and newer loaders' names) and loads the driver's own loader by its full path.
+ * Must run before dawn.node creates its Vulkan instance. A missing driver is one line naming the package.
+ */
+export function useSoftwareDriver(d: SoftwareDriver = SWIFTSHADER, exists: (f: string) => boolean = fs.existsSync,
+  load: (file: string) => void = (file) => process.dlopen({ exports: {} } as NodeJS.Module, file, RTLD_NOW_NODELETE)): void {
+  const icd = path.join(d.dir, d.icd);
+  const loader = path.join(d.dir, d.loader);
+  for (const f of [icd, loader]) {
+    if (!exists(f)) {
+      throw new HeroError(`webgpu adapter '${d.name}': ${f} is missing; it comes with the ${d.aptPackage} package (Debian/Ubuntu: apt install ${d.aptPackage})`);
+    }
+  }
+  Object.assign(process.env, softwareDriverEnv(d));
+  try {
+    load(loader);
+  } catch (e) {
+    // process.dlopen loads the library, then throws because it is no Node addon; NODELETE keeps it loaded
+    const msg = (e as Error).message;
+    if (!/did not self-register|Module did not/.test(msg)) throw new HeroError(`webgpu adapter '${d.name}': ${loader} cannot be loaded (${msg.split('\n')[0]})`);
+  }
+  preloadedLoader = loader;
+}
+
+/** Whether an adapter is a CPU implementation (SwiftShader; Dawn's own names for it). */
+export function isSoftwareAdapter(a: Pick<AdapterReport, 'vendor' | 'architecture' | 'device' | 'description'>): boolean {
+  return /swiftshader|llvmpipe|lavapipe/i.test(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`);
+}
+
+/** The line printed after the adapter's when it is a software one. */
+export function softwareAdapterLine(a: AdapterReport): string {
+  return `webgpu adapter is software (${a.architecture || a.device || a.vendor}, on the CPU): for checking the webgpu code path, not for speed (docs/gpu.md "WebGPU in CI")`;
+}
 
 /** Dawn's warnings as one short clause: lines starting with "Warning:" or "Error:", without source paths. */
 function dawnLog(log: string): string {
@@ -200,8 +289,9 @@ export function activeWebGpuAdapter(): AdapterReport | null {
  * Loads dawn.node, exposes navigator.gpu, registers tfjs-backend-webgpu and sets its precision flags.
  * Returns the adapter found by the diagnosis. Call tf.setBackend('webgpu') afterwards.
  */
-export function prepareWebGpu(probes: WebGpuProbes = realProbes): AdapterReport {
+export function prepareWebGpu(probes: WebGpuProbes = realProbes, adapter?: WebGpuAdapterName): AdapterReport {
   if (active) return active.adapter; // already started in this process
+  if (adapter === 'swiftshader') useSoftwareDriver(SWIFTSHADER);
   const d = diagnoseWebGpu(probes);
   if (!d.ok) throw new HeroError(webGpuErrorMessage(d));
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { initBackend, requestedBackend, BACKENDS } from '../backend';
+import { WEBGPU_ADAPTERS, WEBGPU_ADAPTER_ENV } from '../accel/webgpu';
 import { resolveIdWords, type FlagSpecs, type ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
@@ -25,6 +26,7 @@ export const MAX_WORKERS = 64;
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
+  'webgpu-adapter': { type: 'string', arg: 'NAME', help: `webgpu only: a software adapter for tests, ${WEBGPU_ADAPTERS.join(' | ')} (Debian's chromium package provides it; or $${WEBGPU_ADAPTER_ENV}); unset: the GPU` },
   'vision-workers': { type: 'int', arg: 'N', default: 1, max: MAX_WORKERS, help: "at most 64; encode the image crops, and HERO's tiles through the CLIP model, in N worker threads, one tfjs instance each (resident weights copied into each, streamed layers shared; wasm, cpu); 1 = in-process" },
   'decoder-workers': { type: 'int', arg: 'N', default: 1, max: MAX_WORKERS, help: 'at most 64; run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process' },
 };
@@ -247,7 +249,7 @@ export async function setupBackend(flags: ParsedFlags, log: (s: string) => void)
   const name = requestedBackend(flags.backend as string | undefined);
   const visionWorkers = visionWorkersFlag(flags);
   const decoderWorkers = decoderWorkersFlag(flags);
-  await initBackend(name, log);
+  await initBackend(name, log, { webgpuAdapter: flags['webgpu-adapter'] as string | undefined });
   log(`backend: ${name}`);
   const accel = installAccelerations(name, { visionWorkers, decoderWorkers });
   log(accel.line);

@@ -238,6 +238,11 @@ export interface RandomCheckpointOptions {
    * read only the headers and the configs, e.g. the memory estimate's refusal of a model too large to load.
    */
   readonly sparse?: boolean;
+  /**
+   * LLaVA presets: keep only the first N decoder layers (text_config.num_hidden_layers = N; the widths, the
+   * embedding, lm_head and the vision tower as the preset has them), e.g. the 7B width in two layers.
+   */
+  readonly layers?: number;
   /** Called after each tensor: tensors and data bytes written so far, of the totals. */
   readonly onProgress?: (tensors: number, totalTensors: number, bytes: number, totalBytes: number) => void;
 }
@@ -291,6 +296,12 @@ function* writeSteps(outDir: string, name: string, dtype: WeightDType, opts: Ran
   probeNewDir(outDir); // '' , existing, under a file, read-only, a pseudo file system: one line, before anything is written
   const mark = randomMark(name);
   const config: Record<string, unknown> = { ...p.config(), torch_dtype: TORCH_DTYPE[dtype], [RANDOM_WEIGHTS_KEY]: mark };  // the dtype actually stored (the hub says float16)
+  if (opts.layers !== undefined) {
+    if (p.kind !== 'llava-next') throw new HeroError(`--layers: applies to the LLaVA presets only, not ${name}`);
+    const all = llavaNextConfig(config).text_config.num_hidden_layers;
+    if (!(Number.isInteger(opts.layers) && opts.layers >= 1 && opts.layers <= all)) throw new HeroError(`--layers: expected an integer from 1 to ${all} (${name}'s decoder layers), got ${opts.layers}`);
+    config.text_config = { ...(config.text_config as Record<string, unknown>), num_hidden_layers: opts.layers };
+  }
   const keys = presetKeys(p.kind, config);
   const st = SAFETENSORS_DTYPE[dtype];
   const shards = planShards(keys, DTYPE_BYTES[st], opts.maxShardBytes ?? MAX_SHARD_BYTES);
