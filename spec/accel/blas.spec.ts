@@ -117,7 +117,7 @@ describe('accel/index · the BLAS choice at start-up', () => {
     expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear and attention run on wasm/XNNPACK: none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
     expect(a.fallback).not.toMatch(/\n/);
     expect(chooseAccelerations('cpu', { accel: 'auto', blasLibraries: [BOGUS] }).fallback).toMatch(/run on tfjs-cpu: /);
-    expect(() => chooseAccelerations('wasm', { accel: 'blas', blasLibraries: [BOGUS] })).toThrow(new RegExp(`^accel 'blas': no BLAS library: none of ${BOGUS.replace(/\./g, '\\.')}`));
+    expect(() => chooseAccelerations('wasm', { accel: 'blas', blasLibraries: [BOGUS] })).toThrow(new RegExp(`^accel 'blas' \\(--accel, \\$HERO_LVLM_ACCEL\\): no BLAS library: none of ${BOGUS.replace(/\./g, '\\.')}`));
   });
 
   it('wasm (the library default) never looks; webgpu: auto uses its own kernels silently, blas is an error; a blas kernel without a library is refused', () => {

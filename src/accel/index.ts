@@ -97,12 +97,12 @@ export interface Accelerations {
 function chooseBlas(backend: string, mode: AccelMode, libraries: readonly string[]): { blas?: Blas; fallback?: string } {
   if (mode === 'wasm') return {};
   if (!BLAS_BACKENDS.includes(backend)) {
-    if (mode === 'blas') throw new HeroError(`accel 'blas': the BLAS kernel multiplies the host memory of the ${BLAS_BACKENDS.join(' or ')} backend, not ${backend}`);
+    if (mode === 'blas') throw new HeroError(`accel 'blas' (--accel, $${ACCEL_ENV}): the BLAS kernel multiplies the host memory of the ${BLAS_BACKENDS.join(' or ')} backend, not ${backend}`);
     return {}; // auto on a GPU: its own kernels, nothing falls back
   }
   const found = findBlas(libraries);
   if (typeof found !== 'string') return { blas: found };
-  if (mode === 'blas') throw new HeroError(`accel 'blas': no BLAS library: ${found}`);
+  if (mode === 'blas') throw new HeroError(`accel 'blas' (--accel, $${ACCEL_ENV}): no BLAS library: ${found}`);
   return {
     fallback: `accel: no BLAS library, so linear and attention run on ${backend === 'wasm' ? 'wasm/XNNPACK' : 'tfjs-cpu'}: ${found} ` +
       `(apt-get install libopenblas0-pthread, or set $${BLAS_ENV}; --accel wasm chooses this without the search)`,
