@@ -87,8 +87,10 @@ async function main(argv: readonly string[]): Promise<void> {
     if (!opts.chartsOnly) {
       for (const backend of opts.backends) {
         await initBackend(backend);
-        // the workers' counts only set the BLAS's threads here (each suite starts its own pools)
-        const a = installAccelerations(backend, { attention: opts.attention, accel: opts.accel, visionWorkers: Math.max(1, opts.visionWorkers), decoderWorkers: opts.decoderWorkers });
+        // the workers' counts only set the BLAS's threads here (each suite starts its own pools): those of the suites that run
+        const visionWorkers = opts.suites.some((s) => s === 'vision' || s === 'hero') ? Math.max(1, opts.visionWorkers) : 1;
+        const decoderWorkers = opts.suites.includes('decoder') ? opts.decoderWorkers : 1;
+        const a = installAccelerations(backend, { attention: opts.attention, accel: opts.accel, visionWorkers, decoderWorkers });
         if (a.fallback) console.log(`!! ${a.fallback}`);
         console.log(`== backend ${backend}, attention ${installedKernels().attention}, linear ${installedKernels().linear} ==\n${a.line}`);
         const has = (s: SuiteName): boolean => opts.suites.includes(s);

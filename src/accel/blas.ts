@@ -61,6 +61,7 @@ interface Koffi {
 /** koffi, or why it cannot be loaded (it is an optional dependency). */
 function requireKoffi(): Koffi | string {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('koffi') as Koffi;
   } catch (e) {
     return `the FFI package 'koffi' cannot be loaded (${(e as Error).message.split('\n')[0]}; npm install koffi)`;
