@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { linear as linearReference } from '../../src/nn/linear';
 import { attend as attendReference } from '../../src/nn/attention';
 import { activeKernels, REFERENCE_KERNELS } from '../../src/nn/kernels';
-import { attendBlas, blasCandidates, blasThreadsFor, findBlas, linearBlas, useBlas, BLAS_ENV, DEFAULT_BLAS_LIBRARIES } from '../../src/accel/blas';
+import { attendBlas, GEMV_MAX_ROWS, blasCandidates, blasThreadsFor, findBlas, linearBlas, useBlas, BLAS_ENV, DEFAULT_BLAS_LIBRARIES } from '../../src/accel/blas';
 import { chooseAccelerations, installAccelerations, requestedAccel, ACCEL_ENV } from '../../src/accel';
 import { installedKernels, REFERENCE_CHOICE, installKernels } from '../../src/accel/kernels';
 import { HeroError } from '../../src/core/errors';
@@ -35,7 +35,8 @@ describeBlas('NN-linear Attn-1 · the BLAS kernel equals the reference (%s backe
 
   const rand = (shape: number[], seed: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
 
-  it('linear: x·Wᵀ + b for any leading shape and odd sizes, with and without bias', async () => {
+  it('linear: x·Wᵀ + b for any leading shape and odd sizes, with and without bias, row by row (sgemv) and as one product (sgemm)', async () => {
+    let gemv = 0, gemm = 0;
     const shapes = fc.record({
       lead: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 0, maxLength: 3 }),
       inF: fc.integer({ min: 1, max: 67 }), outF: fc.integer({ min: 1, max: 67 }), bias: fc.boolean(), seed: fc.integer({ min: 1, max: 1e6 }),
@@ -44,9 +45,11 @@ describeBlas('NN-linear Attn-1 · the BLAS kernel equals the reference (%s backe
       const x = rand([...lead, inF], seed);
       const p = { weight: rand([outF, inF], seed + 1) as tf.Tensor2D, bias: bias ? rand([outF], seed + 2) as tf.Tensor1D : undefined };
       const y = linearBlas(p, x);
+      if (x.size / inF > GEMV_MAX_ROWS) gemm++; else gemv++;
       expect(y.shape).toEqual([...lead, outF]);
       await expectCloseAsync(y, linearReference(p, x), TOL.sameMath, 'linear');
-    })), { numRuns: 40 });
+    })), { numRuns: 40, examples: [[{ lead: [GEMV_MAX_ROWS], inF: 9, outF: 5, bias: true, seed: 1 }], [{ lead: [GEMV_MAX_ROWS + 1], inF: 9, outF: 5, bias: false, seed: 2 }], [{ lead: [], inF: 67, outF: 3, bias: true, seed: 3 }]] });
+    expect([gemv > 0, gemm > 0]).toEqual([true, true]);
   });
 
   it('linear: one larger product past the BLAS\'s blocking (257 rows × 515 in × 131 out), and a product with no rows', async () => {

@@ -32,6 +32,8 @@ export const DEFAULT_BLAS_LIBRARIES = ['libopenblas.so.0', 'libopenblas.so', 'li
 
 type Sgemm = (order: number, transA: number, transB: number, m: number, n: number, k: number, alpha: number,
   a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number) => void;
+type Sgemv = (order: number, trans: number, m: number, n: number, alpha: number, a: Float32Array, lda: number,
+  x: Float32Array, incx: number, beta: number, y: Float32Array, incy: number) => void;
 
 /** CBLAS constants (cblas.h). */
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
@@ -47,6 +49,7 @@ export interface Blas {
   threads(): number;
   setThreads(n: number): void;
   readonly sgemm: Sgemm;
+  readonly sgemv: Sgemv;
 }
 
 /** The BLAS's description for the start-up line: `openblas (libopenblas.so.0, core Zen, 2 threads)`. */
@@ -78,23 +81,25 @@ function openBlas(koffi: Koffi, library: string): Blas | string {
   }
   const fn = (decl: string): ((...a: unknown[]) => unknown) | undefined => { try { return lib.func(decl); } catch { return undefined; } };
   const sgemm = fn('void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int)');
-  if (!sgemm) return `${library}: no cblas_sgemm`;
+  const sgemv = fn('void cblas_sgemv(int, int, int, int, float, const float *, int, const float *, int, float, float *, int)');
+  if (!sgemm || !sgemv) return `${library}: no cblas_sgemm / cblas_sgemv`;
+  const products = { sgemm: sgemm as Sgemm, sgemv: sgemv as Sgemv };
   const openblasCore = fn('const char *openblas_get_corename()');
   if (openblasCore) {
     const set = fn('void openblas_set_num_threads(int)')!, get = fn('int openblas_get_num_threads()')!;
-    return { kind: 'openblas', library, core: String(openblasCore()), threads: () => get() as number, setThreads: (n) => { set(n); }, sgemm: sgemm as Sgemm };
+    return { kind: 'openblas', library, core: String(openblasCore()), threads: () => get() as number, setThreads: (n) => { set(n); }, ...products };
   }
   const mklGet = fn('int MKL_Get_Max_Threads()');
   if (mklGet) {
     const set = fn('void MKL_Set_Num_Threads(int)')!;
-    return { kind: 'mkl', library, core: 'MKL (cpu dispatch)', threads: () => mklGet() as number, setThreads: (n) => { set(n); }, sgemm: sgemm as Sgemm };
+    return { kind: 'mkl', library, core: 'MKL (cpu dispatch)', threads: () => mklGet() as number, setThreads: (n) => { set(n); }, ...products };
   }
   const bliArch = fn('int bli_arch_query_id()');
   if (bliArch) {
     const name = fn('const char *bli_arch_string(int)'), set = fn('void bli_thread_set_num_threads(int64_t)'), get = fn('int64_t bli_thread_get_num_threads()');
     return {
       kind: 'blis', library, core: name ? String(name(bliArch())) : 'unknown', threads: () => Number(get?.() ?? 1),
-      setThreads: (n) => { set?.(n); }, sgemm: sgemm as Sgemm,
+      setThreads: (n) => { set?.(n); }, ...products,
     };
   }
   return `${library}: exports cblas_sgemm but is not OpenBLAS, MKL or BLIS`;
@@ -110,10 +115,13 @@ function selfTest(b: Blas): string | undefined {
   const B = Float32Array.from({ length: N * K }, (_, i) => ((i * 5) % 13) - 6);
   const C = new Float32Array(M * N);
   b.sgemm(ROW_MAJOR, NO_TRANS, TRANS, M, N, K, 1, A, K, B, K, 0, C, N);
+  const v = new Float32Array(N);
+  b.sgemv(ROW_MAJOR, NO_TRANS, N, K, 1, B, K, A.subarray(K), 1, 0, v, 1);      // row 1 of A times Bᵀ
   for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
     let s = 0;
     for (let k = 0; k < K; k++) s += A[i * K + k] * B[j * K + k];
     if (C[i * N + j] !== s) return `${b.library}: cblas_sgemm gave ${C[i * N + j]} instead of ${s} on a 3×5×7 self-test`;
+    if (i === 1 && v[j] !== s) return `${b.library}: cblas_sgemv gave ${v[j]} instead of ${s} on a 5×7 self-test`;
   }
   return undefined;
 }
@@ -196,8 +204,16 @@ function newTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tenso
 }
 
 /**
- * y = x Wᵀ + b as one cblas_sgemm (W read in its stored [out, in] layout, transposed by the BLAS itself);
- * the bias is put in the output first and added by the product (beta = 1).
+ * Rows up to which linearBlas multiplies row by row with cblas_sgemv: OpenBLAS 0.3.21's sgemm packs all of W
+ * even for one row (481 ms for one row at 4096 × 11008 against 93 ms with sgemv, one thread); the two
+ * cross at 4 rows (bench/README.md, "The BLAS kernel"). A decode step has one row.
+ */
+export const GEMV_MAX_ROWS = 3;
+
+/**
+ * y = x Wᵀ + b as one cblas_sgemm (W read in its stored [out, in] layout, transposed by the BLAS itself), or
+ * up to GEMV_MAX_ROWS rows as one cblas_sgemv each (W·xᵣ); the bias is put in the output first and added by
+ * the product (beta = 1).
  * @param x [..., in]
  * @returns [..., out]
  */
@@ -213,7 +229,9 @@ export function linearBlas<T extends tf.Tensor>(p: LinearParams, x: T): T {
       const B = hostView(p.bias);
       for (let r = 0; r < rows; r++) Y.set(B, r * outF);
     }
-    g.sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, outF, inF, 1, X, inF, W, inF, p.bias ? 1 : 0, Y, outF); // [rows, in]·[out, in]ᵀ
+    const beta = p.bias ? 1 : 0;
+    if (rows > GEMV_MAX_ROWS) g.sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, outF, inF, 1, X, inF, W, inF, beta, Y, outF); // [rows, in]·[out, in]ᵀ
+    else for (let r = 0; r < rows; r++) g.sgemv(ROW_MAJOR, NO_TRANS, outF, inF, 1, W, inF, X.subarray(r * inF), 1, beta, Y.subarray(r * outF), 1); // [out, in]·[in]
   }) as T;
 }
 
