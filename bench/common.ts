@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import type { BackendName } from '../src/backend';
-import { installedKernels, type AttentionKernel } from '../src/accel';
+import { describeBlas, findBlas, installedKernels, type AccelMode, type AttentionKernel } from '../src/accel';
 
 export const ROOT = path.join(__dirname, '..');
 export const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -36,6 +36,8 @@ export interface BenchOptions {
   readonly plain: boolean;
   /** attention implementation (src/nn/attention.ts `attend`); 'auto' = per-head on wasm, batched elsewhere */
   readonly attention: AttentionKernel | 'auto';
+  /** where the large products run (src/accel/index.ts ACCEL_MODES): 'wasm' (default), 'blas', 'auto' */
+  readonly accel: AccelMode;
   readonly decoderLayers: number;
   readonly prefillChunk: number;
   /** a scratch folder for the peer's safetensors files */
@@ -72,14 +74,50 @@ export const fmt = (s: Stat): string => `${s.median.toFixed(0)} ms [${s.min.toFi
 /** Writes bench/results/<name>.json: the run's metadata, then the suite's result. */
 export function save(opts: BenchOptions, suite: string, data: object): void {
   fs.mkdirSync(RESULTS, { recursive: true });
-  // A forced attention implementation is a side experiment: its results do not replace the default ones.
-  const name = opts.attention === 'auto' ? suite : `${suite}_attention-${opts.attention}`;
-  const meta = { suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: opts.runs, attention: installedKernels().attention };
+  // A forced attention implementation is a side experiment: its results do not replace the default ones;
+  // the BLAS kernel's go beside them (<suite>_<backend>_blas.json), so both kernel choices stay on record.
+  const k = installedKernels();
+  const name = (opts.attention === 'auto' ? suite : `${suite}_attention-${opts.attention}`) + (k.linear === 'blas' ? '_blas' : '');
+  const meta = {
+    suite: name, date: new Date().toISOString(), machine: `${os.cpus().length}× ${os.cpus()[0]?.model}`, runs: opts.runs, attention: k.attention,
+    linear: k.linear, blas: k.blas ? blasLine(k.blas.library, k.blas.threads) : undefined, openblas_env: openblasEnv(),
+  };
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), `${JSON.stringify({ ...meta, ...data }, null, 2)}\n`);
 }
 
+/** The BLAS the tfjs side ran on: `openblas (libopenblas.so.0, core Zen, 2 threads)`. */
+function blasLine(library: string, threads: number): string {
+  const b = findBlas([library]);
+  return typeof b === 'string' ? b : describeBlas(b, threads);
+}
+
+/**
+ * The OpenBLAS variables that force a kernel or a cache size (set on some machines to an older core, which
+ * slows OpenBLAS down several times), as this process has them: the tfjs side's BLAS reads them too, the
+ * peer unsets them for itself (bench/peer/peer.py).
+ */
+export function openblasEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(OPENBLAS_FORCING.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
+}
+export const OPENBLAS_FORCING = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
+
 /** What every peer line carries besides its timings: torch's version, the BLAS it runs on, the CPU. */
-export interface PeerInfo { torch: string; blas: { libraries: string[]; kind: string }; cpu: string }
+export interface PeerInfo {
+  torch: string;
+  /** the library mapped into the peer, its kind, and (OpenBLAS) the kernel it runs and its threads at each timed setting */
+  blas: { libraries: string[]; kind: string; core?: string; threads_by_setting?: Record<string, number> };
+  cpu: string;
+  /** OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as the peer found them and removed them before loading torch */
+  openblas_env_unset?: Record<string, string>;
+}
+
+/** The peer's BLAS in words: `PyTorch 1.13.1 on openblas BLAS (core Zen; OpenBLAS threads 1/2 at torch 1/2), AMD EPYC; unset: OPENBLAS_CORETYPE=Haswell`. */
+export function peerBlasLine(p: PeerInfo): string {
+  const settings = Object.entries(p.blas.threads_by_setting ?? {});
+  const threads = settings.length ? `; OpenBLAS threads ${settings.map(([, n]) => n ?? '?').join('/')} at torch ${settings.map(([t]) => t).join('/')}` : '';
+  const unset = Object.entries(p.openblas_env_unset ?? {}).map(([k, v]) => `${k}=${v}`);
+  return `PyTorch ${p.torch} on ${p.blas.kind} BLAS (core ${p.blas.core ?? 'not reported'}${threads}), ${p.cpu}` + (unset.length ? `; unset for the peer: ${unset.join(', ')}` : '');
+}
 
 /**
  * The peer's BLAS is a fair baseline: OpenBLAS, MKL or BLIS. Debian's python3-torch without

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --suite vision,hero,decoder,memory,scale] [--runs N] [--backends wasm,cpu] [--no-peer]
  *                  [--python PATH] [--vision-workers W] [--plain] [--attention auto|per-head|batched]
- *                  [--decoder-layers L] [--prefill-chunk C] [--charts-only]`
+ *                  [--decoder-layers L] [--prefill-chunk C] [--accel wasm|blas|auto] [--charts-only]`
  *
  * Measures, on this machine, what HERO saves and costs, and how the tfjs implementation compares with
  * PyTorch on the same computation (bench/peer/peer.py, same weights and inputs through a safetensors file).
@@ -16,7 +16,7 @@ import * as path from 'path';
 import { BACKENDS as KNOWN_BACKENDS, initBackend, type BackendName } from '../src/backend';
 import { HeroError } from '../src/core/errors';
 import { helpText, parseFlags, type FlagSpecs } from '../src/cli/args';
-import { installAccelerations, installedKernels, type AttentionKernel } from '../src/accel';
+import { installAccelerations, installedKernels, requestedAccel, type AttentionKernel } from '../src/accel';
 import { DEFAULT_PYTHON, DEFAULT_SUITES, PYTHON_ENV, RESULTS, ROOT, SUITES, save, type BenchOptions, type SuiteName } from './common';
 import { writeBenchCharts } from './charts';
 import { visionSuite, type VisionState } from './suites/vision';
@@ -39,6 +39,7 @@ export const BENCH_FLAGS: FlagSpecs = {
   attention: { type: 'string', arg: 'IMPL', default: 'auto', help: "attend's implementation: auto (per-head on wasm, batched elsewhere), per-head, batched; a forced one writes <suite>_attention-<impl>.json" },
   'decoder-layers': { type: 'int', arg: 'L', default: 1, help: 'decoder layers at Vicuna-7B width (32 do not fit a 4 GiB wasm heap in fp32)' },
   'prefill-chunk': { type: 'int', arg: 'C', default: 512, help: 'prefill positions per decoder call' },
+  accel: { type: 'string', arg: 'MODE', default: 'wasm', help: "the large products: wasm (tfjs's own kernels), blas (the system's BLAS, src/accel/blas.ts: results go to <suite>_<backend>_blas.json), auto (the BLAS when found)" },
   'charts-only': { type: 'boolean', help: 'only redraw bench/results/*.png from bench/results/*.json' },
   'scale-model': { type: 'string', arg: 'DIR', default: 'bench/.scale/llava-v1.6-vicuna-7b-f16', help: 'scale: the llava-v1.6-vicuna-7b-shaped checkpoint (generated there in f16 when absent, ≈ 14 GB)' },
   'scale-clip': { type: 'string', arg: 'DIR', default: 'bench/.scale/clip-vit-large-patch14-336-f16', help: 'scale: the CLIP ViT-L/14-336-shaped checkpoint (generated there in f16 when absent)' },
@@ -58,6 +59,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv, tm
   if (badBackend !== undefined || backends.length === 0) throw new HeroError(`--backends: '${f.backends}' is not a list of ${KNOWN_BACKENDS.join(', ')}`);
   const attention = f.attention as string;
   if (!(ATTENTION as readonly string[]).includes(attention)) throw new HeroError(`--attention: '${attention}' is not one of ${ATTENTION.join(', ')}`);
+  const accel = requestedAccel(f.accel as string, {});
   const runs = f.runs as number;
   if (runs < 1) throw new HeroError(`--runs: ${runs} must be at least 1`);
   const visionWorkers = (f['vision-workers'] as number | undefined) ?? os.cpus().length;
@@ -68,7 +70,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv, tm
   return {
     suites: suites as SuiteName[], runs, backends: backends as BackendName[], peer: !f['no-peer'],
     python: (f.python as string | undefined) ?? (env[PYTHON_ENV] || DEFAULT_PYTHON),
-    visionWorkers, decoderWorkers, plain: Boolean(f.plain), attention: attention as AttentionKernel | 'auto',
+    visionWorkers, decoderWorkers, plain: Boolean(f.plain), attention: attention as AttentionKernel | 'auto', accel,
     decoderLayers: f['decoder-layers'] as number, prefillChunk: f['prefill-chunk'] as number, tmp, chartsOnly: Boolean(f['charts-only']),
     scaleModel: path.resolve(f['scale-model'] as string), scaleClip: path.resolve(f['scale-clip'] as string), scaleFull: Boolean(f['scale-full']),
   };
@@ -85,8 +87,12 @@ async function main(argv: readonly string[]): Promise<void> {
     if (!opts.chartsOnly) {
       for (const backend of opts.backends) {
         await initBackend(backend);
-        installAccelerations(backend, { attention: opts.attention });
-        console.log(`== backend ${backend}, attention ${installedKernels().attention} ==`);
+        // the workers' counts only set the BLAS's threads here (each suite starts its own pools): those of the suites that run
+        const visionWorkers = opts.suites.some((s) => s === 'vision' || s === 'hero') ? Math.max(1, opts.visionWorkers) : 1;
+        const decoderWorkers = opts.suites.includes('decoder') ? opts.decoderWorkers : 1;
+        const a = installAccelerations(backend, { attention: opts.attention, accel: opts.accel, visionWorkers, decoderWorkers });
+        if (a.fallback) console.log(`!! ${a.fallback}`);
+        console.log(`== backend ${backend}, attention ${installedKernels().attention}, linear ${installedKernels().linear} ==\n${a.line}`);
         const has = (s: SuiteName): boolean => opts.suites.includes(s);
         let vision: VisionState | undefined;
         try {

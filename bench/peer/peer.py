@@ -10,10 +10,21 @@ usage: peer.py vision|decoder FILE.safetensors JSON_ARGS  → prints one JSON li
 The line also says which BLAS torch's matrix products run on (the library actually mapped into this
 process): Debian's python3-torch calls whatever libblas.so.3 points at, which is the slow reference BLAS
 unless libopenblas0-pthread is installed; a ratio against the reference BLAS would flatter tfjs.
+
+An honest peer: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (set on some machines to an older core, which makes
+OpenBLAS several times slower) are removed from this process's environment before torch loads OpenBLAS, and
+recorded; the line names the kernel OpenBLAS actually runs (openblas_get_corename) and its thread count at
+each timed setting. torch.set_num_threads does not reach OpenBLAS's own threads (Debian's torch 1.13), so
+they are set to the same count through openblas_set_num_threads.
 """
-import json, os, struct, sys, time
-import numpy as np
-import torch
+import ctypes, json, os, struct, sys, time
+
+# Before numpy and torch load OpenBLAS (it reads these once, when it loads): this process only.
+OPENBLAS_FORCING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+UNSET = {k: os.environ.pop(k) for k in OPENBLAS_FORCING if k in os.environ}
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 DT = {"F32": np.float32, "I64": np.int64, "F16": np.float16}
 
@@ -116,7 +127,39 @@ def blas():
         kinds.append("openblas" if "openblas" in low else "mkl" if "mkl" in low else "blis" if "blis" in low
                      else "reference" if "/blas/" in low or os.path.basename(low).startswith("libblas") else "unknown")
     kind = next((k for k in ("mkl", "openblas", "blis") if k in kinds), kinds[0] if kinds else "built-in")
-    return {"libraries": sorted(libs), "kind": kind, "torch_config_blas": [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l]}
+    out = {"libraries": sorted(libs), "kind": kind, "torch_config_blas": [l.strip() for l in torch.__config__.show().splitlines() if "BLAS" in l]}
+    ob = openblas(libs)
+    if ob is not None:
+        out["core"] = ob.openblas_get_corename().decode()
+        out["threads_at_start"] = ob.openblas_get_num_threads()
+    try:
+        from threadpoolctl import threadpool_info
+        out["threadpoolctl"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "filepath")} for p in threadpool_info()]
+    except ImportError:
+        pass
+    return out
+
+
+def openblas(libs):
+    """The OpenBLAS mapped into this process (ctypes on the same file returns the loaded library), or None."""
+    for lib in sorted(libs):
+        try:
+            h = ctypes.CDLL(lib)
+            h.openblas_get_corename.restype = ctypes.c_char_p
+            h.openblas_get_num_threads.restype = ctypes.c_int
+            return h
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def set_threads(threads, ob):
+    """torch's intra-op threads and OpenBLAS's own (torch.set_num_threads does not reach the latter)."""
+    torch.set_num_threads(threads)
+    if ob is not None:
+        ob.openblas_set_num_threads(threads)
+        return ob.openblas_get_num_threads()
+    return None
 
 
 def timed(fn, runs, warmup):
@@ -144,10 +187,12 @@ def cpu_model():
 def main():
     suite, path, a = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     W = load(path)
-    out = {"torch": torch.__version__, "blas": blas(), "cpu": cpu_model()}
+    out = {"torch": torch.__version__, "blas": blas(), "cpu": cpu_model(), "openblas_env_unset": UNSET}
+    ob = openblas(out["blas"]["libraries"])
+    out["blas"]["threads_by_setting"] = {}
     with torch.no_grad():
         for threads in a["threads"]:
-            torch.set_num_threads(threads)
+            out["blas"]["threads_by_setting"][str(threads)] = set_threads(threads, ob)
             if suite == "vision":
                 x = W["__input__"]
                 fn = lambda: vit(W, x, a["layers"], a["heads"], set(a["taps"]))

@@ -18,7 +18,7 @@ import { llamaKeys } from '../../src/llama/load';
 import { KvCache } from '../../src/llama/kv_cache';
 import { DecoderPool } from '../../src/accel';
 import { randomParams } from '../../src/weights/random_params';
-import { bestThreads, fairBlas, fmt, peer, timeIt, type BenchOptions, type PeerInfo, type Stat } from '../common';
+import { bestThreads, fairBlas, fmt, peer, peerBlasLine, timeIt, type BenchOptions, type PeerInfo, type Stat } from '../common';
 
 /** One token count of the decoder suite. */
 export interface DecoderRow {
@@ -106,7 +106,7 @@ export async function decoderSuite(opts: BenchOptions, backend: BackendName): Pr
     fs.rmSync(file);
     if (typeof peerRes === 'object') {
       const p = peerRes;
-      console.log(`        PyTorch ${p.torch} on ${p.blas.kind} BLAS, ${p.cpu}`);
+      console.log(`        ${peerBlasLine(p)}`);
       for (const { n } of counts) {
         console.log(`        PyTorch ${n}: prefill 1 thread ${fmt(p.threads_1[String(n)])}, 2 threads ${fmt(p.threads_2[String(n)])}; ` +
           `decode 1 thread ${fmt(p.decode_threads_1[String(n)])}, 2 threads ${fmt(p.decode_threads_2[String(n)])}/token`);

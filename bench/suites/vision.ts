@@ -16,7 +16,7 @@ import { writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { disposeVisualContext } from '../../src/llava/model';
 import type { VisualContext } from '../../src/llava/pruning';
 import { randomParams, VIT_L_336, VIT_L_HERO_TAPS } from '../../src/weights/random_params';
-import { bestThreads, fairBlas, fmt, peer, timeIt, type BenchOptions, type PeerInfo, type Stat } from '../common';
+import { bestThreads, fairBlas, fmt, peer, peerBlasLine, timeIt, type BenchOptions, type PeerInfo, type Stat } from '../common';
 
 /** What the peer reports for the vision suite. */
 export interface VisionPeer extends PeerInfo { threads_1: Stat; threads_2: Stat }
@@ -79,7 +79,7 @@ export async function visionSuite(opts: BenchOptions, backend: BackendName): Pro
     fs.rmSync(file);
     if (typeof peerRes === 'object') {
       const p = peerRes;
-      console.log(`        PyTorch ${p.torch} on ${p.blas.kind} BLAS, ${p.cpu}: 1 thread ${fmt(p.threads_1)}, 2 threads ${fmt(p.threads_2)}`);
+      console.log(`        ${peerBlasLine(p)}: 1 thread ${fmt(p.threads_1)}, 2 threads ${fmt(p.threads_2)}`);
     } else console.log(`        ${peerRes}`);
   }
   px.dispose();

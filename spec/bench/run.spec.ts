@@ -2,7 +2,7 @@
 import * as os from 'os';
 import { HeroError } from '../../src/core/errors';
 import { benchOptions } from '../../bench/run';
-import { DEFAULT_PYTHON, bestThreads, fairBlas, peer, type PeerInfo, type Stat } from '../../bench/common';
+import { DEFAULT_PYTHON, bestThreads, fairBlas, openblasEnv, peer, type PeerInfo, type Stat } from '../../bench/common';
 
 describe('bench options', () => {
   const tmp = os.tmpdir();
@@ -28,6 +28,15 @@ describe('bench options', () => {
     expect(() => benchOptions(['--backends', 'tpu'], {}, tmp)).toThrow(/^--backends: /);
     expect(() => benchOptions(['--attention', 'fast'], {}, tmp)).toThrow(/^--attention: /);
     expect(() => benchOptions(['--runs', '0'], {}, tmp)).toThrow(HeroError);
+  });
+  it('--accel: tfjs\'s kernels by default, the BLAS kernel when asked, a bad mode names the flag', () => {
+    expect(benchOptions([], {}, tmp).accel).toBe('wasm');
+    expect(benchOptions(['--accel', 'blas'], { HERO_LVLM_ACCEL: 'auto' }, tmp).accel).toBe('blas');
+    expect(() => benchOptions(['--accel', 'mkl'], {}, tmp)).toThrow("--accel: 'mkl' is not one of auto, blas, wasm");
+  });
+  it('the OpenBLAS variables that force a kernel are recorded as this process has them', () => {
+    expect(openblasEnv({ OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '262144', PATH: '/bin' })).toEqual({ OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '262144' });
+    expect(openblasEnv({})).toEqual({});
   });
 });
 

@@ -10,6 +10,7 @@ import * as zlib from 'zlib';
 import { runCli } from '../util/cli';
 import { imagePath, loadCase, modelDir, FIXTURES } from '../util/fixtures';
 import { SafetensorsFile } from '../../src/io/safetensors';
+import { findBlas } from '../../src/accel/blas';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-run-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -222,5 +223,39 @@ describe('run: --out and the configs are checked before any work (issue 24)', ()
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('hero-lvlm:'))).toEqual([expect.stringMatching(/^hero-lvlm: error: --out: cannot write '.*report\.json' \(EISDIR\)$/)]);
     expect(fs.readdirSync(out)).toEqual(['report.json']);
+  });
+});
+
+describe('run --accel (src/accel/blas.ts): the BLAS kernel, the line when none is found, bad values', () => {
+  let n = 0;
+  const args = (extra: string[] = []): string[] => ['run', ...TINY, '--image', imagePath('square_h70_w80'), '--input-ids', '1,5,1000,7,9',
+    '--max-new-tokens', '4', '--method', 'none', '--out', path.join(tmp, `accel-${n++}`), '--json', ...extra];
+  const BOGUS = { HERO_LVLM_BLAS: 'libhero-lvlm-no-such-blas.so.0' };
+
+  it('no library found ($HERO_LVLM_BLAS names none): one line saying why and what runs, the answer of --accel wasm; --accel blas is one error line', () => {
+    const plain = runCli(args(['--accel', 'wasm'])), none = runCli(args(), { env: BOGUS });
+    expect([plain.code, none.code]).toEqual([0, 0]);
+    expect(JSON.parse(none.stdout).answer_ids).toEqual(JSON.parse(plain.stdout).answer_ids);
+    expect(none.stderr).toMatch(/^accel: no BLAS library, so linear and attention run on tfjs-cpu: none of libhero-lvlm-no-such-blas\.so\.0 could be used \(.+\) \(apt-get install libopenblas0-pthread.*\)$/m);
+    expect(none.stderr).toMatch(/^accel: attention=batched \(reference\), linear=transpose-policy, vision=in-process$/m);
+    expect(plain.stderr).not.toMatch(/BLAS/);
+    const must = runCli(args(['--accel', 'blas']), { env: BOGUS });
+    expect(must.code).toBe(2);
+    expect(must.stderr.trim().split('\n').filter((l) => l.startsWith('hero-lvlm: error:'))).toEqual([
+      expect.stringMatching(/^hero-lvlm: error: accel 'blas' \(--accel, \$HERO_LVLM_ACCEL\): no BLAS library: none of libhero-lvlm-no-such-blas\.so\.0/),
+    ]);
+    const bad = runCli(args(), { env: { HERO_LVLM_ACCEL: 'fast' } });
+    expect([bad.code, bad.stderr.trim()]).toEqual([2, "hero-lvlm: error: $HERO_LVLM_ACCEL: 'fast' is not one of auto, blas, wasm"]);
+  });
+
+  const blas = findBlas();
+  (typeof blas === 'string' ? it.skip : it)(`by default with a BLAS (${typeof blas === 'string' ? `skipped: ${blas}` : blas.library}): the line names it, and the answer is --accel wasm's`, () => {
+    if (typeof blas === 'string') return;
+    const plain = runCli(args(['--accel', 'wasm'])), fast = runCli(args()), two = runCli(args(['--decoder-workers', '2']));
+    expect([plain.code, fast.code, two.code]).toEqual([0, 0, 0]);
+    expect(fast.stderr).toMatch(new RegExp(`^accel: linear=${blas.kind} \\(${blas.library.replace(/\./g, '\\.')}, core .+, \\d+ threads?\\), attention=${blas.kind}, vision=in-process$`, 'm'));
+    expect(JSON.parse(fast.stdout).answer_ids).toEqual(JSON.parse(plain.stdout).answer_ids);
+    expect(two.stderr).toMatch(/^accel: linear=.*, 1 thread\), attention=.*, decoder=2 workers$/m); // 2 cores / 2 workers calling at once
+    expect(JSON.parse(two.stdout).answer_ids).toEqual(JSON.parse(plain.stdout).answer_ids);
   });
 });

@@ -11,25 +11,41 @@ import { loadCase, modelDir, imagePath, FIXTURES, GOLDEN_BACKENDS, POOL_BACKENDS
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { compare } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { blasThreadsFor, findBlas } from '../../src/accel/blas';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-trace-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const INT_TENSORS = ['image_sizes', 'input_ids', 'generated_ids'];
 
-// Every test backend in-process, and the vision tower in two worker threads (VisionPool, wasm): the same
-// goldens must hold.
-const ROWS: Array<[string, number]> = [...GOLDEN_BACKENDS.map((b): [string, number] => [b, 1]), ...POOL_BACKENDS.filter((b) => b === 'wasm').map((b): [string, number] => [b, 2])];
-describe.each(ROWS)('CLI trace reproduces the llava_wide golden (%s backend, %i vision worker(s))', (backend, workers) => {
+// Every test backend in-process, and the vision tower in two worker threads (VisionPool, wasm), with tfjs's
+// own kernels (--accel wasm) and with the default (auto: the system's BLAS on wasm and cpu when one is found,
+// src/accel/blas.ts): the same goldens must hold.
+const TFJS_ROWS: Array<[string, number]> = [...GOLDEN_BACKENDS.map((b): [string, number] => [b, 1]), ...POOL_BACKENDS.filter((b) => b === 'wasm').map((b): [string, number] => [b, 2])];
+const ROWS: Array<[string, number, string]> = [...TFJS_ROWS.map(([b, w]): [string, number, string] => [b, w, 'wasm']),
+  ...TFJS_ROWS.filter(([b]) => b === 'wasm' || b === 'cpu').map(([b, w]): [string, number, string] => [b, w, 'auto'])];
+const BLAS = findBlas();
+
+/** The start-up line(s) the CLI prints for this row (src/accel/index.ts). */
+function accelLines(backend: string, workers: number, accel: string): string {
+  const vision = `vision=${workers > 1 ? `${workers} workers` : 'in-process'}`;
+  const tfjs = `accel: attention=${backend === 'wasm' ? 'per-head (wasm)' : 'batched (reference)'}, linear=transpose-policy, ${vision}\n`;
+  if (accel === 'wasm') return tfjs;
+  if (typeof BLAS === 'string') return `run on ${backend === 'wasm' ? 'wasm/XNNPACK' : 'tfjs-cpu'}: ${BLAS} (apt-get install libopenblas0-pthread, or set $HERO_LVLM_BLAS; --accel wasm chooses this without the search)\n${tfjs}`;
+  const n = blasThreadsFor(workers);
+  return `accel: linear=${BLAS.kind} (${BLAS.library}, core ${BLAS.core}, ${n} thread${n === 1 ? '' : 's'}), attention=${BLAS.kind}, ${vision}\n`;
+}
+
+describe.each(ROWS)('CLI trace reproduces the llava_wide golden (%s backend, %i vision worker(s), --accel %s)', (backend, workers, accel) => {
   it('writes every golden tensor under its name, equal within tolerance', () => {
     const gc = loadCase('llava_wide');
-    const out = path.join(tmp, `wide_${backend}_${workers}.safetensors`);
+    const out = path.join(tmp, `wide_${backend}_${workers}_${accel}.safetensors`);
     const r = runCli(['trace', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'),
       '--input-ids', gc.numbers('legacy_input_ids').join(','), '--max-new-tokens', '5', '--backend', String(backend), '--out', out,
-      '--vision-workers', String(workers)]);
+      '--vision-workers', String(workers), '--accel', accel]);
     expect(r.stderr).toContain(`backend: ${backend}`);
     // the accelerations the CLI installs on this backend (src/accel/index.ts), printed at start-up
-    expect(r.stderr).toContain(`accel: attention=${backend === 'wasm' ? 'per-head (wasm)' : 'batched (reference)'}, linear=transpose-policy, vision=${workers > 1 ? `${workers} workers` : 'in-process'}\n`);
+    expect(r.stderr).toContain(accelLines(backend, workers, accel));
     if (workers > 1) expect(r.stderr).toContain(`vision tower: ${workers} worker threads`);
     expect(r.code).toBe(0);
     const f = SafetensorsFile.open(out);

@@ -5,6 +5,7 @@
  *   - the linear layout policy (./linear.ts), for tfjs-wasm's transposeB;
  *   - the vision tower over worker threads (./vision_pool.ts), one tfjs instance per core;
  *   - the decoder's layers over worker threads by heads and MLP columns (./decoder_pool.ts);
+ *   - the system's BLAS for the linear layers and attention's products (./blas.ts), on wasm and cpu;
  *   - the webgpu backend's start-up checks (./webgpu.ts).
  * `installAccelerations` chooses them explicitly at start-up, installs the kernels behind nn/kernels.ts,
  * and returns the choice with the one line the CLI prints. Nothing is installed unless it is called
@@ -22,11 +23,34 @@ import type { WeightResidency } from '../io/loader';
 import type { LlamaConfig } from '../llama/config';
 import type { LlamaParams } from '../llama/decoder';
 import { DecoderPool } from './decoder_pool';
+import { BLAS_ENV, blasCandidates, blasThreadsFor, describeBlas, findBlas, type Blas } from './blas';
 
 export { installKernels, installedKernels, REFERENCE_CHOICE, type KernelChoice, type AttentionKernel, type LinearKernel } from './kernels';
 export { LazyVisionPool, VisionPool } from './vision_pool';
 export { HostKvCache } from './kv_host';
 export { checkSplit, DecoderPool, PoolKvCache } from './decoder_pool';
+export { BLAS_ENV, DEFAULT_BLAS_LIBRARIES, describeBlas, findBlas, type Blas } from './blas';
+
+/**
+ * Where the large products run (`--accel`, $HERO_LVLM_ACCEL): 'blas' = the system's BLAS (./blas.ts; an
+ * error when none is found), 'wasm' = tfjs's own kernels (XNNPACK on wasm), 'auto' = the BLAS on wasm and
+ * cpu when one is found, else tfjs's kernels with a line saying why.
+ */
+export const ACCEL_MODES = ['auto', 'blas', 'wasm'] as const;
+export type AccelMode = (typeof ACCEL_MODES)[number];
+/** The environment variable that chooses the mode when --accel is not given. */
+export const ACCEL_ENV = 'HERO_LVLM_ACCEL';
+/** The mode from --accel, else $HERO_LVLM_ACCEL, else 'auto'; a HeroError naming its source when it is not a mode. */
+export function requestedAccel(flag?: string, env: NodeJS.ProcessEnv = process.env): AccelMode {
+  const mode = flag ?? (env[ACCEL_ENV] || 'auto');
+  if (!(ACCEL_MODES as readonly string[]).includes(mode)) {
+    throw new HeroError(`${flag !== undefined ? '--accel' : `$${ACCEL_ENV}`}: '${mode}' is not one of ${ACCEL_MODES.join(', ')}`);
+  }
+  return mode as AccelMode;
+}
+
+/** The backends whose tensors the BLAS kernel can read on the host. */
+const BLAS_BACKENDS: readonly string[] = ['wasm', 'cpu'];
 
 /**
  * The KV cache that goes with a weight residency: on the host next to streamed (or disk) weights (./kv_host.ts:
@@ -47,6 +71,10 @@ export interface AccelOptions {
   readonly visionWorkers?: number;
   /** Worker threads for the decoder's layers (split by heads and MLP columns); 1 (default) = in-process `llamaForward`. */
   readonly decoderWorkers?: number;
+  /** The BLAS kernel (ACCEL_MODES); 'wasm' (default in the library; the CLI's default is 'auto'): tfjs's own kernels. */
+  readonly accel?: AccelMode;
+  /** The BLAS libraries to try (default: $HERO_LVLM_BLAS, else DEFAULT_BLAS_LIBRARIES). */
+  readonly blasLibraries?: readonly string[];
 }
 
 export interface Accelerations {
@@ -54,8 +82,31 @@ export interface Accelerations {
   readonly kernels: KernelChoice;
   readonly visionWorkers: number;
   readonly decoderWorkers: number;
-  /** The start-up line, e.g. `accel: attention=per-head (wasm), linear=transpose-policy, vision=2 workers`. */
+  /** The BLAS the 'blas' kernels call, when chosen. */
+  readonly blas?: Blas;
+  /** With 'auto' and no usable BLAS: the line saying why and what runs instead (printed before `line`). */
+  readonly fallback?: string;
+  /**
+   * The start-up line, e.g. `accel: attention=per-head (wasm), linear=transpose-policy, vision=2 workers`, or with
+   * the BLAS `accel: linear=openblas (libopenblas.so.0, core Zen, 2 threads), attention=openblas, vision=in-process`.
+   */
   readonly line: string;
+}
+
+/** The BLAS the mode asks for on this backend, or the fallback line ('auto' without one); throws for 'blas' without one. */
+function chooseBlas(backend: string, mode: AccelMode, libraries: readonly string[]): { blas?: Blas; fallback?: string } {
+  if (mode === 'wasm') return {};
+  if (!BLAS_BACKENDS.includes(backend)) {
+    if (mode === 'blas') throw new HeroError(`accel 'blas' (--accel, $${ACCEL_ENV}): the BLAS kernel multiplies the host memory of the ${BLAS_BACKENDS.join(' or ')} backend, not ${backend}`);
+    return {}; // auto on a GPU: its own kernels, nothing falls back
+  }
+  const found = findBlas(libraries);
+  if (typeof found !== 'string') return { blas: found };
+  if (mode === 'blas') throw new HeroError(`accel 'blas' (--accel, $${ACCEL_ENV}): no BLAS library: ${found}`);
+  return {
+    fallback: `accel: no BLAS library, so linear and attention run on ${backend === 'wasm' ? 'wasm/XNNPACK' : 'tfjs-cpu'}: ${found} ` +
+      `(apt-get install libopenblas0-pthread, or set $${BLAS_ENV}; --accel wasm chooses this without the search)`,
+  };
 }
 
 /** The choice for a backend, without installing anything. */
@@ -68,17 +119,28 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
   if (linear !== 'auto' && !(LINEAR_KERNELS as readonly string[]).includes(linear)) throw new HeroError(`linear: '${linear}' is not one of auto, ${LINEAR_KERNELS.join(', ')}`);
   if (!(Number.isInteger(visionWorkers) && visionWorkers >= 1)) throw new HeroError(`vision workers: expected an integer ≥ 1, got ${visionWorkers}`);
   if (!(Number.isInteger(decoderWorkers) && decoderWorkers >= 1)) throw new HeroError(`decoder workers: expected an integer ≥ 1, got ${decoderWorkers}`);
+  const mode = options.accel ?? 'wasm';
+  if (!(ACCEL_MODES as readonly string[]).includes(mode)) throw new HeroError(`accel: '${mode}' is not one of ${ACCEL_MODES.join(', ')}`);
+  const { blas, fallback } = chooseBlas(backend, mode, options.blasLibraries ?? blasCandidates());
+  // The BLAS's threads are shared by the worker threads that call it at once (its setting is process-wide).
+  const threads = blasThreadsFor(Math.max(visionWorkers, decoderWorkers));
   const kernels: KernelChoice = {
-    attention: attention === 'auto' ? (backend === 'wasm' ? 'per-head' : 'batched') : attention,
-    linear: linear === 'auto' ? 'transpose-policy' : linear,
+    attention: attention === 'auto' ? (blas ? 'blas' : backend === 'wasm' ? 'per-head' : 'batched') : attention,
+    linear: linear === 'auto' ? (blas ? 'blas' : 'transpose-policy') : linear,
+    ...(blas ? { blas: { library: blas.library, threads } } : {}),
   };
-  const line = `accel: attention=${kernels.attention === 'batched' ? 'batched (reference)' : `${kernels.attention} (${backend})`}, ` +
-    `linear=${kernels.linear}, vision=${visionWorkers > 1 ? `${visionWorkers} workers` : 'in-process'}` +
+  if ((kernels.attention === 'blas' || kernels.linear === 'blas') && !blas) throw new HeroError("a 'blas' kernel needs accel 'auto' or 'blas' and a BLAS library");
+  const attentionText = kernels.attention === 'batched' ? 'batched (reference)' : kernels.attention === 'blas' ? blas!.kind : `${kernels.attention} (${backend})`;
+  const linearText = kernels.linear === 'blas' ? describeBlas(blas!, threads) : kernels.linear;
+  const workersText = `vision=${visionWorkers > 1 ? `${visionWorkers} workers` : 'in-process'}` +
     (decoderWorkers > 1 ? `, decoder=${decoderWorkers} workers` : ''); // the in-process decoder is not named (the line as before)
-  return { backend, kernels, visionWorkers, decoderWorkers, line };
+  const line = kernels.linear === 'blas'
+    ? `accel: linear=${linearText}, attention=${attentionText}, ${workersText}`
+    : `accel: attention=${attentionText}, linear=${linearText}, ${workersText}`;
+  return { backend, kernels, visionWorkers, decoderWorkers, blas, fallback, line };
 }
 
-/** Chooses (see chooseAccelerations) and installs the kernels; the caller prints `.line`. */
+/** Chooses (see chooseAccelerations) and installs the kernels; the caller prints `.fallback` (when set) and `.line`. */
 export function installAccelerations(backend: string, options: AccelOptions = {}): Accelerations {
   const a = chooseAccelerations(backend, options);
   installKernels(a.kernels);

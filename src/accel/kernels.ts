@@ -7,17 +7,20 @@ import { setKernels } from '../nn/kernels';
 import { HeroError } from '../core/errors';
 import { attendPerHead } from './attention';
 import { linearTransposePolicy } from './linear';
+import { attendBlas, linearBlas, useBlas } from './blas';
 
-/** 'batched': nn/attention.ts as written (the reference); 'per-head': ./attention.ts. */
-export const ATTENTION_KERNELS = ['batched', 'per-head'] as const;
+/** 'batched': nn/attention.ts as written (the reference); 'per-head': ./attention.ts; 'blas': ./blas.ts attendBlas. */
+export const ATTENTION_KERNELS = ['batched', 'per-head', 'blas'] as const;
 export type AttentionKernel = (typeof ATTENTION_KERNELS)[number];
-/** 'reference': nn/linear.ts as written; 'transpose-policy': ./linear.ts. */
-export const LINEAR_KERNELS = ['reference', 'transpose-policy'] as const;
+/** 'reference': nn/linear.ts as written; 'transpose-policy': ./linear.ts; 'blas': ./blas.ts linearBlas. */
+export const LINEAR_KERNELS = ['reference', 'transpose-policy', 'blas'] as const;
 export type LinearKernel = (typeof LINEAR_KERNELS)[number];
 
 export interface KernelChoice {
   readonly attention: AttentionKernel;
   readonly linear: LinearKernel;
+  /** The BLAS library (its name or path, as findBlas loaded it) and its thread count: needed by a 'blas' kernel. */
+  readonly blas?: { readonly library: string; readonly threads: number };
 }
 
 /** The reference everywhere: what runs when nothing has been installed. */
@@ -29,9 +32,13 @@ let installed: KernelChoice = REFERENCE_CHOICE;
 export function installKernels(choice: KernelChoice): void {
   if (!(ATTENTION_KERNELS as readonly string[]).includes(choice.attention)) throw new HeroError(`attention kernel: '${choice.attention}' is not one of ${ATTENTION_KERNELS.join(', ')}`);
   if (!(LINEAR_KERNELS as readonly string[]).includes(choice.linear)) throw new HeroError(`linear kernel: '${choice.linear}' is not one of ${LINEAR_KERNELS.join(', ')}`);
+  if (choice.attention === 'blas' || choice.linear === 'blas') {
+    if (!choice.blas) throw new HeroError("a 'blas' kernel needs the BLAS library and thread count (KernelChoice.blas)");
+    useBlas(choice.blas.library, choice.blas.threads); // loads it in this thread (a worker repeating its parent's choice too)
+  }
   setKernels({
-    ...(choice.attention === 'per-head' ? { attend: attendPerHead } : {}),
-    ...(choice.linear === 'transpose-policy' ? { linear: linearTransposePolicy } : {}),
+    ...(choice.attention === 'per-head' ? { attend: attendPerHead } : choice.attention === 'blas' ? { attend: attendBlas } : {}),
+    ...(choice.linear === 'transpose-policy' ? { linear: linearTransposePolicy } : choice.linear === 'blas' ? { linear: linearBlas } : {}),
   });
   installed = { ...choice };
 }

@@ -10,7 +10,7 @@ import { resolveIdWords, type FlagSpecs, type ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
 import type { ClipModel } from '../clip/model';
 import { disposeClipModel, loadClipModel } from '../clip/load';
-import { checkSplit, installAccelerations, kvCacheFor, LazyVisionPool, startDecoderPool, startVisionEncoder, VisionPool, type Accelerations, type DecoderPool } from '../accel';
+import { ACCEL_ENV, checkSplit, installAccelerations, requestedAccel, kvCacheFor, LazyVisionPool, startDecoderPool, startVisionEncoder, VisionPool, type Accelerations, type DecoderPool } from '../accel';
 import type { WeightResidency } from '../io/loader';
 import type { KvCache } from '../llama/kv_cache';
 import { llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
@@ -29,6 +29,7 @@ export const BACKEND_FLAGS: FlagSpecs = {
   'webgpu-adapter': { type: 'string', arg: 'NAME', help: `webgpu only: a software adapter for tests, ${WEBGPU_ADAPTERS.join(' | ')} (Debian's chromium package provides it; or $${WEBGPU_ADAPTER_ENV}); unset: the GPU` },
   'vision-workers': { type: 'int', arg: 'N', default: 1, max: MAX_WORKERS, help: "at most 64; encode the image crops, and HERO's tiles through the CLIP model, in N worker threads, one tfjs instance each (resident weights copied into each, streamed layers shared; wasm, cpu); 1 = in-process" },
   'decoder-workers': { type: 'int', arg: 'N', default: 1, max: MAX_WORKERS, help: 'at most 64; run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process' },
+  accel: { type: 'string', arg: 'MODE', help: `the large products: auto (the system's BLAS on wasm and cpu when found, else tfjs's kernels, saying why) | blas (required) | wasm (tfjs's own kernels: XNNPACK on wasm) (or $${ACCEL_ENV}; default auto)` },
 };
 
 /** The --vision-workers value, checked. */
@@ -249,9 +250,11 @@ export async function setupBackend(flags: ParsedFlags, log: (s: string) => void)
   const name = requestedBackend(flags.backend as string | undefined);
   const visionWorkers = visionWorkersFlag(flags);
   const decoderWorkers = decoderWorkersFlag(flags);
+  const mode = requestedAccel(flags.accel as string | undefined);
   await initBackend(name, log, { webgpuAdapter: flags['webgpu-adapter'] as string | undefined });
   log(`backend: ${name}`);
-  const accel = installAccelerations(name, { visionWorkers, decoderWorkers });
+  const accel = installAccelerations(name, { visionWorkers, decoderWorkers, accel: mode });
+  if (accel.fallback) log(accel.fallback);
   log(accel.line);
   return { backend: name, accel };
 }
