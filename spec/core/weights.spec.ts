@@ -51,13 +51,13 @@ describe('core/weights · mapWeights, residentWeights, weightBytes, weightShapes
     expect(y.dataSync()[0]).toBe(21);
     y.dispose();
     expect([s.last!.w.isDisposed, s.last!.b.isDisposed]).toEqual([true, true]); // b, left out by f, is freed at once
-    expect(weightBytes({ e: s, lm: m })).toEqual({ resident: 0, streamedHost: 18, largestStreamedFp32: 36 });
+    expect(weightBytes({ e: s, lm: m })).toEqual({ resident: 0, streamedHost: 18, largestStreamedFp32: 36, onDisk: 0, largestOnDisk: 0 });
   });
 
   it('weightBytes counts a tensor held twice once; weightShapes walks tensors and sources', () => {
     const t = tf.zeros([4, 5]);
     const tree = { a: { weight: t }, tied: { weight: t }, layers: [source()] };
-    expect(weightBytes(tree)).toEqual({ resident: 80, streamedHost: 18, largestStreamedFp32: 36 });
+    expect(weightBytes(tree)).toEqual({ resident: 80, streamedHost: 18, largestStreamedFp32: 36, onDisk: 0, largestOnDisk: 0 });
     expect(weightShapes(tree)).toEqual([['a.weight', [4, 5]], ['tied.weight', [4, 5]], ['layers.0.w', [2, 3]], ['layers.0.b', [3]]]);
     expect(residentWeights(tree.a)).toBe(tree.a);
     expect(() => residentWeights(tree.layers[0], 'layer 0')).toThrow('layer 0 is streamed from the host; use useWeights');

@@ -177,7 +177,7 @@ describe('HERO-7 · presets and dimsFromConfig', () => {
 
   it('names the file and field of a bad config', () => {
     expect(() => dimsFromConfig([], 'x.json')).toThrow('x.json: expected a JSON object');
-    expect(() => dimsFromConfig({ text_config: { hidden_size: -1 } }, 'x.json')).toThrow(/x\.json: text_config\.hidden_size must be a positive integer/);
+    expect(() => dimsFromConfig({ text_config: { hidden_size: -1 } }, 'x.json')).toThrow(/x\.json text_config: field hidden_size must be a positive integer \(got -1\)/);
     expect(() => dimsFromConfig({ num_attention_heads: 6, num_key_value_heads: 4, head_dim: 2 }, 'x.json')).toThrow(/not a multiple of num_key_value_heads/);
   });
 });
