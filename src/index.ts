@@ -35,16 +35,17 @@ export { expandImageTokens, spliceImageFeatures } from './llava/merge';
 export type { VisualContext, PruneResult, NamedTensor } from './llava/pruning';
 
 // Llama
-export { llamaForward, embedTokens, type LlamaParams, type DecoderOutput, type DecoderHook } from './llama/decoder';
+export { llamaForward, embedTokens, type LlamaParams, type DecoderOutput } from './llama/decoder';
 export { loadLlama } from './llama/load';
 export { KvCache } from './llama/kv_cache';
-export { greedyGenerate, prefill, greedyDecode, type Prefill } from './llama/generate';
+export { greedyGenerate, prefill, greedyDecode, LLAMA_DECODER, type Prefill, type Decoder, type GreedyOptions } from './llama/generate';
 
 // HERO, its efficiency model, the baselines
 export * as hero from './hero/index';
 export { applyHero, type HeroOptions } from './hero/index';
 export { prefillFlops, heroPrefillFlops, kvCacheBytes, type DecoderDims } from './flops/flops';
 export { presetDims, PRESETS } from './flops/presets';
+export { hookedForward, hookedDecoder, HookKvCache, type DecoderHook, type RowEdit } from './baselines/decoder_hooks';
 export { fastvKeep, fastvHook, type FastvOptions } from './baselines/fastv';
 export { sparseVlmMethod, sparseVlmHook, sparseVlmRaters, dpcKnnCluster, type SparseVlmOptions, type SparseVlmRecord } from './baselines/sparsevlm';
 

@@ -16,7 +16,7 @@ import type { ClipModel } from './clip/model';
 import type { LlavaNextModel } from './llava/model';
 import type { ImageProcessorConfig } from './llava/image_processor';
 import type { PruneResult, VisualContext } from './llava/pruning';
-import type { DecoderHook } from './llama/decoder';
+import type { DecoderHook } from './baselines/decoder_hooks';
 import type { TensorToWrite } from './io/safetensors';
 
 /** A named host-side tensor, ready to be written to a trace file. */

@@ -8,7 +8,7 @@ import { ratioOption, type Method } from '../method';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
 import { roundHalfEven } from './common';
-import type { DecoderHook } from '../llama/decoder';
+import type { DecoderHook } from './decoder_hooks';
 
 export interface FastvOptions {
   /** K: image tokens are dropped before decoder layer K, ranked by layer K−1's attention (FastV default 2) */

@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
-import type { DecoderHook } from '../llama/decoder';
+import type { DecoderHook } from './decoder_hooks';
 import { ratioOption, type Method } from '../method';
 import { Rng } from '../weights/rng';
 import { checkSparseVlmLayers, sparseVlmDerivedScaleBias, sparseVlmKeptCount, sparseVlmRecycleCounts } from './sparsevlm_budget';

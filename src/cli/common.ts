@@ -11,7 +11,7 @@ import type { ClipModel } from '../clip/model';
 import { disposeClipModel, loadClipModel } from '../clip/load';
 import { checkSplit, installAccelerations, kvCacheFor, LazyVisionPool, startDecoderPool, startVisionEncoder, VisionPool, type Accelerations, type DecoderPool } from '../accel';
 import type { WeightResidency } from '../io/loader';
-import type { KvCache } from '../llama/kv_cache';
+import { LLAMA_DECODER, type Decoder } from '../llama/generate';
 import { llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
 import { clipModelWeightPlan, loadClipModelConfig } from '../clip/load';
 import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../report/memory';
@@ -109,8 +109,8 @@ export const WEIGHTS_FLAGS: FlagSpecs = {
 /** What chooseWeights decided. */
 export interface WeightChoice {
   readonly residency: WeightResidency;
-  /** the KV cache that goes with it (on the host for streamed weights), for PipelineInput.newKvCache */
-  readonly newKvCache?: (numLayers: number) => KvCache;
+  /** the decoder on the KV cache that goes with it (on the host for streamed weights), for PipelineInput.decoder */
+  readonly decoder?: Decoder;
 }
 
 /** Prompt tokens at most (an upper bound for the memory estimate, before the tokenizer is loaded): one per UTF-8 byte plus the template's. */
@@ -157,7 +157,8 @@ export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: 
       `(at most ${(chosen.e.parts.largestGroupFp32 / GIB).toFixed(2)} GiB); KV cache ${kvCacheFor(residency, backend) ? 'on the host' : 'on the backend'}`);
   }
   checkRunMemory(chosen.e, { backend, force: flags.force === true, log, streamed: residency === 'streamed' });
-  return { residency, newKvCache: kvCacheFor(residency, backend) };
+  const newCache = kvCacheFor(residency, backend);
+  return { residency, decoder: newCache && { ...LLAMA_DECODER, newCache } };
 }
 
 /** Progress: stage lines, and on a TTY bars rewritten in place (loading tensors, vision and decoder layers, decoded tokens). */

@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
     method = pools.method;
     decoderPool = startDecoderWorkers(accel, model, { methodHook: m.decoder ? m.name : undefined }, log);
     const result = await runPipeline(model, {
-      visionEncoder: pools.encoder, newKvCache: decoderPool?.newCache ?? weights.newKvCache, forward: decoderPool?.forward,
+      visionEncoder: pools.encoder, decoder: decoderPool ?? weights.decoder,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
       onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); pools?.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),

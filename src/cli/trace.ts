@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
     method = pools.method;
     startDecoderWorkers(accel, model, { trace: true }, log); // says that trace keeps the in-process decoder
     const result = await runPipeline(model, {
-      visionEncoder: pools.encoder, newKvCache: weights.newKvCache,
+      visionEncoder: pools.encoder, decoder: weights.decoder,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
       onStage: (s) => { bar.stage(s); pools?.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
