@@ -20,7 +20,7 @@ import type { RgbImage } from '../src/io/image';
 import { readImage } from '../src/io/image';
 import { disposeLlavaNext, loadLlavaNext } from '../src/llava/load';
 import type { LlavaNextModel } from '../src/llava/model';
-import type { RawOptions } from '../src/method';
+import type { RawOptions } from '../src/methods/contract';
 import { METHODS, type MethodSpec } from '../src/methods';
 import { runPipeline, type PipelineInput, type PipelineResult } from '../src/pipeline';
 import { imagePath, loadCase, modelDir, useBackend } from './util/fixtures';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../../src/core/errors';
 import { applyHero, tileScores, type HeroOptions } from '../../src/hero';
-import type { PruneResult, VisualContext } from '../../src/llava/pruning';
+import type { PruneResult, VisualContext } from '../../src/llava/visual_context';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 import { syntheticContext, disposeContext, type SynthSpec } from './synthetic';

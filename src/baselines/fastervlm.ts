@@ -5,9 +5,9 @@
  * image_newline), as coded.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../method';
+import { choiceOption, ratioOption, type Method } from '../methods/contract';
 import { HeroError } from '../core/errors';
-import type { PruneResult, VisualContext } from '../llava/pruning';
+import type { PruneResult, VisualContext } from '../llava/visual_context';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';
 
 export interface FasterVlmOptions {
@@ -78,7 +78,7 @@ export async function fasterVlm(ctx: VisualContext, opts: FasterVlmOptions): Pro
   return { features, keepMasks: masks, numNewlines: 0, tensors: { 'fastervlm.scores': { tensor: scores, dtype: 'F32' }, 'fastervlm.keep': { tensor: masksTensor(masks), dtype: 'U8' } } };
 }
 
-/** FasterVLM as a Method (src/method.ts): T = ⌊r·N⌋ tokens per crop (r = 0.25), its own anyres grid rule. */
+/** FasterVLM as a Method (src/methods/contract.ts): T = ⌊r·N⌋ tokens per crop (r = 0.25), its own anyres grid rule. */
 export const fasterVlmMethod: Method<FasterVlmOptions> = {
   name: 'fastervlm',
   ratioHelp: 'fastervlm 0.25, T = ⌊r·N⌋',

@@ -4,7 +4,7 @@
  * averaged over heads, and drop the rest from layer K on. Kept tokens keep their position ids.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ratioOption, type Method } from '../method';
+import { ratioOption, type Method } from '../methods/contract';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
 import { roundHalfEven } from './common';
@@ -63,7 +63,7 @@ export function fastvHook(o: FastvOptions, imageStart: number, imageEnd: number,
   };
 }
 
-/** FastV as a Method (src/method.ts): K = 2, r = 0.5; plain LLaVA-NeXT on the vision side. */
+/** FastV as a Method (src/methods/contract.ts): K = 2, r = 0.5; plain LLaVA-NeXT on the vision side. */
 export const fastvMethod: Method<FastvOptions> = {
   name: 'fastv',
   ratioHelp: 'fastv 0.5',

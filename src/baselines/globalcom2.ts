@@ -5,9 +5,9 @@
  * are kept. Scores are the head-mean **pre-softmax** logits of the last vision layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../method';
+import { choiceOption, ratioOption, type Method } from '../methods/contract';
 import { HeroError } from '../core/errors';
-import type { PruneResult, VisualContext } from '../llava/pruning';
+import type { PruneResult, VisualContext } from '../llava/visual_context';
 import { unpadRegion } from '../llava/anyres';
 import { rasterWalk, tileMasksInside } from '../llava/grid';
 import { l2Normalize } from '../core/l2';
@@ -178,7 +178,7 @@ export async function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): P
   };
 }
 
-/** GlobalCom² as a Method (src/method.ts): r = 0.25, the last vision layer's queries and keys. */
+/** GlobalCom² as a Method (src/methods/contract.ts): r = 0.25, the last vision layer's queries and keys. */
 export const globalCom2Method: Method<GlobalCom2Options> = {
   name: 'globalcom2',
   ratioHelp: 'globalcom2 0.25',

@@ -5,9 +5,9 @@
  * tokens chosen by the feature layer's CLS attention (heads summed); unpadded, no image_newline.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../method';
+import { choiceOption, ratioOption, type Method } from '../methods/contract';
 import { HeroError } from '../core/errors';
-import type { PruneResult, VisualContext } from '../llava/pruning';
+import type { PruneResult, VisualContext } from '../llava/visual_context';
 import { unpadRegion } from '../llava/anyres';
 import { tileMasksInside } from '../llava/grid';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';
@@ -121,7 +121,7 @@ export async function hired(ctx: VisualContext, opts: HiredOptions): Promise<Pru
   };
 }
 
-/** HiRED as a Method (src/method.ts): r = 0.2, α = 0.5. */
+/** HiRED as a Method (src/methods/contract.ts): r = 0.2, α = 0.5. */
 export const hiredMethod: Method<HiredOptions> = {
   name: 'hired',
   ratioHelp: 'hired 0.2',

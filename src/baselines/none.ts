@@ -2,7 +2,7 @@
  * `none`: plain LLaVA-NeXT, every visual token (the reference the pruning methods are measured against).
  * No vision-side selection (the pipeline's default packing), no decoder hook, no options.
  */
-import { ratioOption, type Method } from '../method';
+import { ratioOption, type Method } from '../methods/contract';
 
 export const noneMethod: Method<Record<string, never>> = {
   name: 'none',

@@ -7,11 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize } from '../core/l2';
-import { ratioOption, type Method } from '../method';
+import { ratioOption, type Method } from '../methods/contract';
 import { projector } from '../llava/projector';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
-import type { PruneResult, VisualContext } from '../llava/pruning';
+import type { PruneResult, VisualContext } from '../llava/visual_context';
 import { masksTensor } from './common';
 
 export interface PruMergeOptions {
@@ -123,7 +123,7 @@ export async function pruMergePlus(ctx: VisualContext, opts: PruMergeOptions): P
   };
 }
 
-/** PruMerge+ as a Method (src/method.ts): no ratio (the IQR outliers set the count), the last vision layer's keys. */
+/** PruMerge+ as a Method (src/methods/contract.ts): no ratio (the IQR outliers set the count), the last vision layer's keys. */
 export const pruMergePlusMethod: Method<Omit<PruMergeOptions, 'project'>> = {
   name: 'prumerge+',
   flags: {},

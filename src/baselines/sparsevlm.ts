@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
 import type { DecoderHook } from './decoder_hooks';
-import { ratioOption, type Method } from '../method';
+import { ratioOption, type Method } from '../methods/contract';
 import { Rng } from '../weights/rng';
 import { checkSparseVlmLayers, sparseVlmDerivedScaleBias, sparseVlmKeptCount, sparseVlmRecycleCounts } from './sparsevlm_budget';
 import { topKMask } from './common';
@@ -291,7 +291,7 @@ export function sparseVlmTraceTensors(r: SparseVlmRecord): Map<string, { dtype: 
   return out;
 }
 
-/** SparseVLM as a Method (src/method.ts): layers 2, 6, 15, 19, r = 0.5; plain LLaVA-NeXT on the vision side. */
+/** SparseVLM as a Method (src/methods/contract.ts): layers 2, 6, 15, 19, r = 0.5; plain LLaVA-NeXT on the vision side. */
 export const sparseVlmMethod: Method<SparseVlmOptions> = {
   name: 'sparsevlm',
   ratioHelp: 'sparsevlm 0.5',

@@ -18,7 +18,7 @@ import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstima
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
 import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
-import type { Method, MethodSpec as GenericMethodSpec } from '../method';
+import type { Method, MethodSpec as GenericMethodSpec } from '../methods/contract';
 
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
@@ -219,7 +219,7 @@ export const CLIP_FLAGS: FlagSpecs = {
   'clip-input-ids': { type: 'intList', arg: 'IDS', help: 'CLIP text ids instead of --clip-text (bos … eos)' },
 };
 
-/** --method, --ratio, then every method's own flags (src/methods.ts), and the CLIP flags. */
+/** --method, --ratio, then every method's own flags (src/methods/index.ts), and the CLIP flags. */
 export const METHOD_FLAGS: FlagSpecs = {
   method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
   ratio: { type: 'number', arg: 'R', help: `retention ratio r in (0, 1]; default: the method's own (${ratioDefaultsHelp()})` },

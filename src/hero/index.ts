@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import { tidyAsync } from '../core/scope';
-import type { NamedTensor, PruneResult, VisualContext } from '../llava/pruning';
+import type { NamedTensor, PruneResult, VisualContext } from '../llava/visual_context';
 import { resolveHero, validateHeroOptions, type HeroOptions } from './options';
 import { clsSimilarity, saliency } from './saliency';
 import { clipSimilarity, relevance } from './relevance';

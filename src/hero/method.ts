@@ -1,5 +1,5 @@
 /**
- * HERO as a Method (src/method.ts): its CLI flags, its defaults from the vision tower's depth, its validation,
+ * HERO as a Method (src/methods/contract.ts): its CLI flags, its defaults from the vision tower's depth, its validation,
  * the taps it reads (the last hidden state for HERO-1, the CLS attention of L_low ∪ L_high), the vision-side
  * selection (applyHero, with HERO-2's separate CLIP pass timed as its own stage `clip_relevance`), and what
  * it adds to the run report (the per-tile columns, the layers it reads, the averaged score maps).
@@ -9,8 +9,8 @@ import { HeroError } from '../core/errors';
 import { imageFeatures, textFeatures, type ClipModel } from '../clip/model';
 import type { VisionEncoder } from '../clip/vision';
 import type { LlavaNextModel } from '../llava/model';
-import type { VisualContext } from '../llava/pruning';
-import { ratioOption, type Method, type TraceTensors } from '../method';
+import type { VisualContext } from '../llava/visual_context';
+import { ratioOption, type Method, type TraceTensors } from '../methods/contract';
 import { heroDefaults, validateHeroOptions, type HeroOptions } from './options';
 import { applyHero, type HeroClipEmbeds } from './index';
 

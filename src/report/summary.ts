@@ -5,7 +5,7 @@
 import type { PipelineResult } from '../pipeline';
 import { kvCacheBytes, MIB, prefillFlops } from '../flops/flops';
 import { presetDims } from '../flops/presets';
-import type { TileStats, TraceTensors } from '../method';
+import type { TileStats, TraceTensors } from '../methods/contract';
 
 export interface TileRow {
   readonly tile: number; readonly row: number; readonly col: number;

@@ -1,12 +1,12 @@
 /**
- * The method registry (src/methods.ts): every --method name has exactly one Method object, every flag a
+ * The method registry (src/methods/index.ts): every --method name has exactly one Method object, every flag a
  * method contributes reaches the CLI, an unknown name is refused naming --method, and each method validates
  * its own options (a bad --ratio is refused by every method, whatever its default).
  */
-import { METHODS, METHOD_NAMES, attentionMapLabels, methodByName, methodFlags } from '../src/methods';
-import { METHOD_FLAGS } from '../src/cli/common';
-import { HeroError } from '../src/core/errors';
-import type { LlavaNextModel } from '../src/llava/model';
+import { METHODS, METHOD_NAMES, attentionMapLabels, methodByName, methodFlags } from '../../src/methods';
+import { METHOD_FLAGS } from '../../src/cli/common';
+import { HeroError } from '../../src/core/errors';
+import type { LlavaNextModel } from '../../src/llava/model';
 
 /** Only what the methods' configure functions read from a model. */
 const model = {

@@ -1,26 +1,26 @@
 /**
  * The registry of visual-token methods: `--method hero|none|fastervlm|hired|globalcom2|prumerge+|fastv|sparsevlm`.
- * Each is one Method object (src/method.ts) in its own file; adding a method = writing that object and
+ * Each is one Method object (src/methods/contract.ts) in its own file; adding a method = writing that object and
  * listing it here. Nothing else (pipeline, CLI, report) names a method.
  */
-import { HeroError } from './core/errors';
-import type { FlagSpecs } from './cli/args';
-import type { ClipModel } from './clip/model';
-import type { LlavaNextModel } from './llava/model';
-import type { PruneResult, VisualContext } from './llava/pruning';
-import type { VisionEncoder } from './clip/vision';
-import { stageTimer, type AttentionMark, type Method, type MethodSpec as AnyMethodSpec, type TraceTensors } from './method';
-import { heroMethod } from './hero/method';
-import type { HeroOptions } from './hero/options';
-import { noneMethod } from './baselines/none';
-import { fasterVlmMethod, type FasterVlmOptions } from './baselines/fastervlm';
-import { hiredMethod, type HiredOptions } from './baselines/hired';
-import { globalCom2Method, type GlobalCom2Options } from './baselines/globalcom2';
-import { pruMergePlusMethod, type PruMergeOptions } from './baselines/prumerge';
-import { fastvMethod, type FastvOptions } from './baselines/fastv';
-import { sparseVlmMethod, type SparseVlmOptions } from './baselines/sparsevlm';
+import { HeroError } from '../core/errors';
+import type { FlagSpecs } from '../cli/args';
+import type { ClipModel } from '../clip/model';
+import type { LlavaNextModel } from '../llava/model';
+import type { PruneResult, VisualContext } from '../llava/visual_context';
+import type { VisionEncoder } from '../clip/vision';
+import { stageTimer, type AttentionMark, type Method, type MethodSpec as AnyMethodSpec, type TraceTensors } from './contract';
+import { heroMethod } from '../hero/method';
+import type { HeroOptions } from '../hero/options';
+import { noneMethod } from '../baselines/none';
+import { fasterVlmMethod, type FasterVlmOptions } from '../baselines/fastervlm';
+import { hiredMethod, type HiredOptions } from '../baselines/hired';
+import { globalCom2Method, type GlobalCom2Options } from '../baselines/globalcom2';
+import { pruMergePlusMethod, type PruMergeOptions } from '../baselines/prumerge';
+import { fastvMethod, type FastvOptions } from '../baselines/fastv';
+import { sparseVlmMethod, type SparseVlmOptions } from '../baselines/sparsevlm';
 
-export type { Method } from './method';
+export type { Method } from './contract';
 
 /** Every method, in --help order (the first is `run`'s default). */
 export const METHODS = [heroMethod, noneMethod, fasterVlmMethod, hiredMethod, globalCom2Method, pruMergePlusMethod, fastvMethod, sparseVlmMethod] as const;

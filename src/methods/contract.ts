@@ -1,7 +1,7 @@
 /**
  * The one shape every visual-token method has (HERO, the baselines, plain LLaVA-NeXT). A Method is a
  * plain object in its method's own file (src/hero/method.ts, src/baselines/<name>.ts); the registry
- * src/methods.ts lists them, and the pipeline, the CLI and the report only ever talk to this interface.
+ * src/methods/index.ts lists them, and the pipeline, the CLI and the report only ever talk to this interface.
  *
  * A method acts in up to two places of the pipeline:
  * - the vision side (`select`): from the VisualContext (vision tower with the method's `taps`, projector)
@@ -9,15 +9,15 @@
  * - the decoder side (`decoder`): a DecoderHook that rewrites the rows during the prefill.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { HeroError } from './core/errors';
-import type { FlagSpecs, ParsedFlags } from './cli/args';
-import type { VisionEncoder, VisionTaps } from './clip/vision';
-import type { ClipModel } from './clip/model';
-import type { LlavaNextModel } from './llava/model';
-import type { ImageProcessorConfig } from './llava/image_processor';
-import type { PruneResult, VisualContext } from './llava/pruning';
-import type { DecoderHook } from './baselines/decoder_hooks';
-import type { TensorToWrite } from './io/safetensors';
+import { HeroError } from '../core/errors';
+import type { FlagSpecs, ParsedFlags } from '../cli/args';
+import type { VisionEncoder, VisionTaps } from '../clip/vision';
+import type { ClipModel } from '../clip/model';
+import type { LlavaNextModel } from '../llava/model';
+import type { ImageProcessorConfig } from '../llava/image_processor';
+import type { PruneResult, VisualContext } from '../llava/visual_context';
+import type { DecoderHook } from '../baselines/decoder_hooks';
+import type { TensorToWrite } from '../io/safetensors';
 
 /** A named host-side tensor, ready to be written to a trace file. */
 export type TraceTensors = Map<string, TensorToWrite>;
