@@ -70,7 +70,7 @@ describe.each(['cpu', 'wasm'])('the run/trace path reads asynchronously only (%s
 
   const specOf = (name: string): MethodSpec => {
     const method = METHODS.find((x) => x.name === name)!;
-    const options = method.configure({ method: name, ...TINY_FLAGS[name] }, m);
+    const options = method.configure({ method: name, ...TINY_FLAGS[name] }, m.config);
     return (name === 'hero'
       ? { name, options, clip, clipTextIds: loadCase(HERO_CASES()[0]).numbers('clip_input_ids') }
       : { name, options }) as MethodSpec;

@@ -32,7 +32,7 @@ export { loadLlavaNext, disposeLlavaNext, llavaNextKeys, loadImageProcessorConfi
 export { projector } from './llava/projector';
 export { stitchTiles, packImageFeatures } from './llava/pack';
 export { expandImageTokens, spliceImageFeatures } from './llava/merge';
-export type { VisualContext, PruneResult, NamedTensor } from './llava/visual_context';
+export type { VisualContext } from './llava/visual_context';
 
 // Llama
 export { llamaForward, embedTokens, type LlamaParams, type DecoderOutput } from './llama/decoder';
@@ -59,5 +59,6 @@ export {
 // the whole job
 export { runPipeline, type PipelineInput, type PipelineResult } from './pipeline';
 export { METHODS, METHOD_NAMES, methodByName, runMethod, type MethodSpec } from './methods';
-export type { Method, DecoderSide, PromptRows, StageTimer, MethodReport } from './methods/contract';
+export type { Method, DecoderSide, PromptRows, StageTimer, PruneResult, NamedTensor } from './methods/contract';
+export type { MethodReport } from './report/method_report';
 export { ensureDefaultWeights, DEFAULT_MODEL_DIR, DEFAULT_CLIP_DIR } from './weights/default_model';

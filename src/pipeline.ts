@@ -11,12 +11,12 @@ import { preprocess, type ProcessedImage } from './llava/image_processor';
 import { disposeVisualContext, encodeImage, type LlavaNextModel } from './llava/model';
 import { packImageFeatures, packedTileMasks } from './llava/pack';
 import { expandImageTokens, spliceImageFeatures } from './llava/merge';
-import type { NamedTensor, PruneResult, VisualContext } from './llava/visual_context';
+import type { VisualContext } from './llava/visual_context';
 import { embedTokens } from './llama/decoder';
 import { checkPositions, greedyDecode, LLAMA_DECODER, prefill, type Decoder, type DecoderCache } from './llama/generate';
 import { hookedDecoder } from './baselines/decoder_hooks';
 import type { VisionEncoder, VisionTaps } from './clip/vision';
-import { stageTimer, type DecoderSide, type MethodSpec, type TraceTensors } from './methods/contract';
+import { stageTimer, type DecoderSide, type MethodSpec, type NamedTensor, type PruneResult, type TraceTensors } from './methods/contract';
 import { methodOf } from './methods';
 
 export type { TraceTensors } from './methods/contract';

@@ -64,15 +64,11 @@ export function fastvHook(o: FastvOptions, imageStart: number, imageEnd: number,
 }
 
 /** FastV as a Method (src/methods/contract.ts): K = 2, r = 0.5; plain LLaVA-NeXT on the vision side. */
-export const fastvMethod: Method<FastvOptions> = {
+export const fastvMethod: Method<FastvOptions, 'fastv'> = {
   name: 'fastv',
-  ratioHelp: 'fastv 0.5',
-  flags: {
-    'fastv-layer': { type: 'int', arg: 'K', default: FASTV_DEFAULTS.layer, help: 'FastV: decoder layer after which image tokens are dropped' },
-  },
-  configure: (raw, model) => {
+  configure: (raw, config) => {
     const options = { layer: (raw['fastv-layer'] as number | undefined) ?? FASTV_DEFAULTS.layer, ratio: ratioOption(raw) ?? FASTV_DEFAULTS.ratio };
-    validateFastv(options, model.config.text_config.num_hidden_layers);
+    validateFastv(options, config.text_config.num_hidden_layers);
     return options;
   },
   taps: () => ({}),

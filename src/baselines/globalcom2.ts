@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { choiceOption, ratioOption, type Method } from '../methods/contract';
 import { HeroError } from '../core/errors';
-import type { PruneResult, VisualContext } from '../llava/visual_context';
+import type { VisualContext } from '../llava/visual_context';
+import type { PruneResult } from '../methods/contract';
 import { unpadRegion } from '../llava/anyres';
 import { rasterWalk, tileMasksInside } from '../llava/grid';
 import { l2Normalize } from '../core/l2';
@@ -179,14 +180,10 @@ export async function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): P
 }
 
 /** GlobalCom² as a Method (src/methods/contract.ts): r = 0.25, the last vision layer's queries and keys. */
-export const globalCom2Method: Method<GlobalCom2Options> = {
+export const globalCom2Method: Method<GlobalCom2Options, 'globalcom2'> = {
   name: 'globalcom2',
-  ratioHelp: 'globalcom2 0.25',
-  flags: {
-    'globalcom2-placement': { type: 'string', arg: 'P', help: "GlobalCom² tile-token placement: as-coded (default: n-th kept valid token in tile cell n) | corrected (each in its own cell)" },
-  },
-  configure: (raw, model) => ({
-    ratio: ratioOption(raw) ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
+  configure: (raw, config) => ({
+    ratio: ratioOption(raw) ?? 0.25, visionHeads: config.vision_config.num_attention_heads,
     placement: choiceOption(raw, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded',
   }),
   taps: (s, model) => ({ queryKey: [s.options!.layer ?? model.config.vision_config.num_hidden_layers - 1] }),

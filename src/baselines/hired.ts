@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { choiceOption, ratioOption, type Method } from '../methods/contract';
 import { HeroError } from '../core/errors';
-import type { PruneResult, VisualContext } from '../llava/visual_context';
+import type { VisualContext } from '../llava/visual_context';
+import type { PruneResult } from '../methods/contract';
 import { unpadRegion } from '../llava/anyres';
 import { tileMasksInside } from '../llava/grid';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';
@@ -122,13 +123,8 @@ export async function hired(ctx: VisualContext, opts: HiredOptions): Promise<Pru
 }
 
 /** HiRED as a Method (src/methods/contract.ts): r = 0.2, α = 0.5. */
-export const hiredMethod: Method<HiredOptions> = {
+export const hiredMethod: Method<HiredOptions, 'hired'> = {
   name: 'hired',
-  ratioHelp: 'hired 0.2',
-  flags: {
-    alpha: { type: 'number', arg: 'A', help: 'HiRED α (0.5)' },
-    'hired-grid': { type: 'string', arg: 'O', help: "HiRED tile stacking before unpadding: as-coded (default: (cols, rows), HiRED's vendored HF 4.42) | corrected ((rows, cols))" },
-  },
   configure: (raw) => {
     const ratio = ratioOption(raw) ?? 0.2;
     const alpha = (raw.alpha as number | undefined) ?? 0.5;

@@ -4,9 +4,8 @@
  */
 import { ratioOption, type Method } from '../methods/contract';
 
-export const noneMethod: Method<Record<string, never>> = {
+export const noneMethod: Method<Record<string, never>, 'none'> = {
   name: 'none',
-  flags: {},
   configure: (raw) => { ratioOption(raw); return {}; }, // takes no ratio, but a bad one is still an error
   taps: () => ({}),
 };

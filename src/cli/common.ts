@@ -17,7 +17,8 @@ import { clipModelWeightPlan, loadClipModelConfig } from '../clip/load';
 import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../report/memory';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
-import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
+import { METHOD_NAMES, methodByName, type MethodSpec } from '../methods';
+import { methodFlags, ratioDefaultsHelp } from './method_flags';
 import type { Method, MethodSpec as GenericMethodSpec } from '../methods/contract';
 
 export const BACKEND_FLAGS: FlagSpecs = {
@@ -219,7 +220,7 @@ export const CLIP_FLAGS: FlagSpecs = {
   'clip-input-ids': { type: 'intList', arg: 'IDS', help: 'CLIP text ids instead of --clip-text (bos … eos)' },
 };
 
-/** --method, --ratio, then every method's own flags (src/methods/index.ts), and the CLIP flags. */
+/** --method, --ratio, then every method's own flags (cli/method_flags.ts), and the CLIP flags. */
 export const METHOD_FLAGS: FlagSpecs = {
   method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
   ratio: { type: 'number', arg: 'R', help: `retention ratio r in (0, 1]; default: the method's own (${ratioDefaultsHelp()})` },
@@ -304,7 +305,7 @@ export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: num
 export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: string | null,
   log: (s: string) => void, residency: WeightResidency = 'resident', bar?: Progress): MethodSpec {
   const method = methodByName(flags.method as string);
-  const options = method.configure(flags, model);
+  const options = method.configure(flags, model.config);
   if (!method.clip) return { name: method.name, options } as MethodSpec;
   let clip: ClipModel | null = null;
   let clipIds: number[] | null = null;

@@ -15,7 +15,8 @@ import { loadTokenizer } from '../io/tokenizer';
 import { disposeLlavaNext } from '../llava/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
-import { attentionMapLabels, methodByName, type MethodSpec } from '../methods';
+import { methodByName, type MethodSpec } from '../methods';
+import { attentionMapLabels, METHOD_REPORTS } from '../report/method_report';
 import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_NOTE } from '../report/summary';
@@ -113,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
       randomWeights, model: model.dir, clip: clip ? clip.dir : null, backend, weights: weights.residency,
-      method: method.name, options: method.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: m.report?.tileStats,
+      method: method.name, options: method.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: METHOD_REPORTS[method.name]?.tileStats,
     });
     (report.timings_ms as Record<string, number>).load = loadMs;
     const html = renderReportHtml(report, { overlay: overlayPng, attentionMaps: mapsPng });

@@ -13,7 +13,8 @@ import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag
 import { writeSafetensors } from '../io/safetensors';
 import { disposeLlavaNext } from '../llava/load';
 import { disposeClipModel } from '../clip/load';
-import { methodByName, methodOf, type MethodSpec } from '../methods';
+import { methodByName, type MethodSpec } from '../methods';
+import { METHOD_CLI } from './method_flags';
 import { runPipeline } from '../pipeline';
 
 const FLAGS: FlagSpecs = {
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       writeSafetensors(out, Object.fromEntries(result.trace), {
         format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-        model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
+        model: modelDir, image: imageFile, image_alpha: imageAlpha, template: template ?? 'none (--raw-prompt / --input-ids)', ...(METHOD_CLI[method.name].traceMetadata?.(method) ?? {}),
       });
     } catch (e) {
       fs.rmSync(out, { force: true }); // written whole or not at all
