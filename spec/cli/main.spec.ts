@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../src/cli/main';
 import { checkOutFile } from '../../src/cli/trace';
-import { MEMORY_ENV } from '../../src/report/memory';
+import { MEMORY_ENV } from '../../src/runtime/memory';
 import { imagePath, modelDir } from '../util/fixtures';
 import { writeRandomCheckpoint } from '../../src/weights/random_checkpoint';
 

@@ -14,7 +14,7 @@ import type { WeightResidency } from '../io/loader';
 import { LLAMA_DECODER, type Decoder } from '../llama/generate';
 import { llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
 import { clipModelWeightPlan, loadClipModelConfig } from '../clip/load';
-import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../report/memory';
+import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../runtime/memory';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
 import { METHOD_NAMES, methodByName, type MethodSpec } from '../methods';

@@ -1,5 +1,5 @@
 /**
- * report/memory.ts: the weight plan (io/loader.ts weightPlan, from the headers) is exactly what loading
+ * runtime/memory.ts: the weight plan (io/loader.ts weightPlan, from the headers) is exactly what loading
  * holds (core/weights.ts weightBytes of the loaded tree) for the golden models in both residencies; the
  * estimate grows with layers, width and tokens; the token bound is LLaVA-NeXT's count at the largest
  * pinpoint grid; a run that does not fit is refused in one line naming what it needs and what is there.
@@ -10,7 +10,7 @@ import * as path from 'path';
 import fc from 'fast-check';
 import { weightBytes } from '../../src/core/weights';
 import { HeroError } from '../../src/core/errors';
-import { checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../../src/report/memory';
+import { checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../../src/runtime/memory';
 import { disposeLlavaNext, llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../../src/llava/load';
 import { clipModelWeightPlan, disposeClipModel, loadClipModel } from '../../src/clip/load';
 import type { WeightPlan } from '../../src/io/loader';
@@ -51,7 +51,7 @@ describe('io/loader weightPlan = what loading holds', () => {
   });
 });
 
-describe('report/memory · runMemoryEstimate', () => {
+describe('runtime/memory · runMemoryEstimate', () => {
   const llava = loadLlavaNextConfig(modelDir('llava-next-tiny'));
   const plan = (resident: number, host = 0, group = 0): WeightPlan => ({ residentFp32: resident, streamedHost: host, largestGroupFp32: group, dtypes: ['F32'] });
   const withText = (c: LlavaNextConfig, t: Partial<LlavaNextConfig['text_config']>): LlavaNextConfig => ({ ...c, text_config: { ...c.text_config, ...t } });
@@ -102,7 +102,7 @@ describe('report/memory · runMemoryEstimate', () => {
   });
 });
 
-describe('report/memory · maxDecoderTokens', () => {
+describe('runtime/memory · maxDecoderTokens', () => {
   it("LLaVA-NeXT-7B's geometry: 2928 visual tokens at 672×672 (576 thumbnail + 48×48 tiles + 48 newlines), plus text and new tokens", () => {
     const cfg = loadLlavaNextConfig(modelDir('llava-next-tiny'));
     const seven = { ...cfg, image_grid_pinpoints: [[336, 672], [672, 336], [672, 672], [1008, 336], [336, 1008]],
@@ -111,7 +111,7 @@ describe('report/memory · maxDecoderTokens', () => {
   });
 });
 
-describe('report/memory · checkRunMemory', () => {
+describe('runtime/memory · checkRunMemory', () => {
   const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, kvCache: 0, activations: 0, visionWorkers: 0, decoderWorkers: 0 } });
   const lines: string[] = [];
   const log = (s: string): void => { lines.push(s); };
