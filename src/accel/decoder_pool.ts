@@ -293,7 +293,7 @@ export class DecoderPool {
   /** Number of worker threads. */
   get size(): number { return this.workers.length; }
 
-  /** A fresh cache for `forward` (PipelineInput.newKvCache, prefill's newCache). */
+  /** A fresh cache for `forward` (with it, the pool is a llama/generate.ts Decoder: PipelineInput.decoder). */
   readonly newCache = (numLayers: number): PoolKvCache => {
     if (numLayers !== this.config.num_hidden_layers) throw new HeroError(`decoder workers: a cache of ${numLayers} layers for a decoder of ${this.config.num_hidden_layers}`);
     return new PoolKvCache(this, numLayers, this.nextCacheId++);

@@ -8,14 +8,14 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, methodChoice, progress, promptIds, readImageFlag, runtimeFlags } from './common';
+import { openRuntime } from '../runtime';
+import { loadLlavaNextConfig } from '../llava/load';
 import { encodePng } from '../io/image';
 import { loadTokenizer } from '../io/tokenizer';
-import { disposeLlavaNext } from '../llava/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
-import { methodByName, type MethodSpec } from '../methods';
+import { methodByName } from '../methods';
 import { attentionMapLabels, METHOD_REPORTS } from '../report/method_report';
 import { renderOverlay } from '../report/overlay';
 import { renderAttentionMaps } from '../report/attention_maps';
@@ -65,25 +65,20 @@ async function main(argv: string[]): Promise<number> {
   } else if (!fs.existsSync(path.join(modelDir!, 'config.json'))) {
     throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`); // before the image is read
   }
+  // Everything the flags say is checked against the configs before any weight is read.
+  const config = loadLlavaNextConfig(modelDir!);
+  const { ids, question, template } = promptIds(flags, { config, dir: modelDir! });
+  const choice = methodChoice(flags, config, question, log);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  const { backend, accel } = await setupBackend(flags, log);
-  const { model, weights, bar, loadMs } = loadModelFlag(flags, modelDir!, m, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
-  let method: MethodSpec | undefined;
-  let pools: VisionPools | undefined;
-  let decoderPool;
+  const bar = progress(log);
+  const hook = m.decoder ? `with --method ${m.name}, whose decoder hook needs the in-process decoder` : undefined;
+  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir!, choice, log, bar), inProcessDecoder: hook });
+  const { model, method } = rt;
   try {
-    checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
-    const { ids, question, template } = promptIds(flags, model);
-    method = methodSpec(flags, model, question, log, weights.residency, bar);
-    const clip = 'clip' in method ? method.clip : null;
-    if (clip) checkWeightsFit(clip.params);
-    pools = startVisionPools(accel, model, method, log);
-    method = pools.method;
-    decoderPool = startDecoderWorkers(accel, model, { methodHook: m.decoder ? m.name : undefined }, log);
     const result = await runPipeline(model, {
-      visionEncoder: pools.encoder, decoder: decoderPool ?? weights.decoder,
+      visionEncoder: rt.visionEncoder, decoder: rt.decoder,
       image, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
-      onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); pools?.atStage(s); }, // each pool's workers go once its tower is done
+      onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); rt.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
@@ -113,10 +108,10 @@ async function main(argv: string[]): Promise<number> {
     const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
-      randomWeights, model: model.dir, clip: clip ? clip.dir : null, backend, weights: weights.residency,
+      randomWeights, model: model.dir, clip: method.clip ? method.clip.dir : null, backend: rt.backend, weights: rt.residency,
       method: method.name, options: method.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: METHOD_REPORTS[method.name]?.tileStats,
     });
-    (report.timings_ms as Record<string, number>).load = loadMs;
+    (report.timings_ms as Record<string, number>).load = rt.loadMs;
     const html = renderReportHtml(report, { overlay: overlayPng, attentionMaps: mapsPng });
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(outputs.overlay, overlayPng);
@@ -127,10 +122,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     bar.end();
-    await pools?.close();
-    await decoderPool?.close();
-    disposeMethodSpec(method);
-    disposeLlavaNext(model);
+    await rt.close();
   }
 }
 

@@ -8,12 +8,11 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, methodChoice, progress, promptIds, readImageFlag, runtimeFlags } from './common';
+import { openRuntime } from '../runtime';
+import { loadLlavaNextConfig } from '../llava/load';
 import { writeSafetensors } from '../io/safetensors';
-import { disposeLlavaNext } from '../llava/load';
-import { disposeClipModel } from '../clip/load';
-import { methodByName, type MethodSpec } from '../methods';
+import { methodByName } from '../methods';
 import { METHOD_CLI } from './method_flags';
 import { runPipeline } from '../pipeline';
 
@@ -59,25 +58,21 @@ async function main(argv: string[]): Promise<number> {
   checkOutFile(out);
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
-  const { backend, accel } = await setupBackend(flags, log);
+  methodByName(flags.method as string); // an unknown --method is refused before anything is read
+  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT directory)`);
+  // Everything the flags say is checked against the configs before any weight is read.
+  const config = loadLlavaNextConfig(modelDir);
+  const { ids, question, template } = promptIds(flags, { config, dir: modelDir });
+  const choice = methodChoice(flags, config, question, log);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
-  // trace keeps the decoder in-process
-  const { model, weights, bar } = loadModelFlag(flags, modelDir, m, backend, { vision: accel.visionWorkers, decoder: 1 }, log);
-  let method: MethodSpec | undefined;
-  let pools: VisionPools | undefined;
+  const bar = progress(log);
+  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir, choice, log, bar), inProcessDecoder: 'by trace, which records every layer' });
+  const { model, method, backend } = rt;
   try {
-    checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
-    const { ids, question, template } = promptIds(flags, model);
-    method = methodSpec(flags, model, question, log, weights.residency, bar);
-    if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
-    pools = startVisionPools(accel, model, method, log);
-    method = pools.method;
-    startDecoderWorkers(accel, model, { trace: true }, log); // says that trace keeps the in-process decoder
     const result = await runPipeline(model, {
-      visionEncoder: pools.encoder, decoder: weights.decoder,
+      visionEncoder: rt.visionEncoder, decoder: rt.decoder,
       image, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
-      onStage: (s) => { bar.stage(s); pools?.atStage(s); }, // each pool's workers go once its tower is done
+      onStage: (s) => { bar.stage(s); rt.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
@@ -96,9 +91,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     bar.end();
-    await pools?.close();
-    disposeMethodSpec(method);
-    disposeLlavaNext(model);
+    await rt.close();
   }
 }
 

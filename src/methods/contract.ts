@@ -53,7 +53,7 @@ export interface MethodSpec<O = unknown> {
   readonly clip?: ClipModel | null;
   readonly clipTextIds?: readonly number[] | null;
   /**
-   * The separate CLIP model's vision tower as an acceleration (src/accel/vision_pool.ts, chosen by the CLI
+   * The separate CLIP model's vision tower as an acceleration (src/accel/vision_pool.ts, set by the runtime
    * with --vision-workers); default: `visionModel` in-process on `clip`'s weights.
    */
   readonly clipEncoder?: VisionEncoder;
