@@ -5,10 +5,9 @@
  * image_newline), as coded.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../methods/contract';
+import { choiceOption, ratioOption, type Method, type PruneResult } from '../methods/contract';
 import { HeroError } from '../core/errors';
 import type { VisualContext } from '../llava/visual_context';
-import type { PruneResult } from '../methods/contract';
 import { deriveLlava } from '../llava/config';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';
 

@@ -5,12 +5,12 @@
  * are kept. Scores are the head-mean **pre-softmax** logits of the last vision layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../methods/contract';
+import { choiceOption, ratioOption, type Method, type PruneResult } from '../methods/contract';
 import { HeroError } from '../core/errors';
 import type { VisualContext } from '../llava/visual_context';
-import type { PruneResult } from '../methods/contract';
 import { unpadRegion } from '../llava/anyres';
 import { rasterWalk, tileMasksInside } from '../llava/grid';
+import { gatherWithNewline, NEWLINE_ROW } from '../llava/pack';
 import { l2Normalize } from '../core/l2';
 import { tidyAsync } from '../core/scope';
 import { masksTensor, topKMask } from './common';
@@ -160,15 +160,9 @@ export async function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): P
   }
 
   // Layout: thumbnail in score order, then the full padded grid with a newline after every row.
-  const D = ctx.projected.shape[2];
   const rowsOut: number[] = [...thumbOrder];
-  const NEWLINE = -1;
-  rasterWalk(ctx.grid, G, (t, j) => { if (slots[t][j] >= 0) rowsOut.push((1 + t) * N + slots[t][j]); }, () => rowsOut.push(NEWLINE));
-  const features = tf.tidy(() => {
-    const table = tf.concat([tf.reshape(ctx.projected, [-1, D]), tf.reshape(ctx.imageNewline, [1, D])]); // [P·N + 1, D]
-    const newlineRow = table.shape[0] - 1;
-    return tf.gather(table, tf.tensor1d(rowsOut.map((i) => (i === NEWLINE ? newlineRow : i)), 'int32')) as tf.Tensor2D; // [M, D]
-  });
+  rasterWalk(ctx.grid, G, (t, j) => { if (slots[t][j] >= 0) rowsOut.push((1 + t) * N + slots[t][j]); }, () => rowsOut.push(NEWLINE_ROW));
+  const features = tf.tidy(() => gatherWithNewline(ctx.projected, ctx.imageNewline, rowsOut)); // [M, D]
   return {
     features, keepMasks: masks, numNewlines: rows * G,
     tensors: {

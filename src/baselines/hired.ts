@@ -5,10 +5,9 @@
  * tokens chosen by the feature layer's CLS attention (heads summed); unpadded, no image_newline.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../methods/contract';
+import { choiceOption, ratioOption, type Method, type PruneResult } from '../methods/contract';
 import { HeroError } from '../core/errors';
 import type { VisualContext } from '../llava/visual_context';
-import type { PruneResult } from '../methods/contract';
 import { unpadRegion } from '../llava/anyres';
 import { tileMasksInside } from '../llava/grid';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';

@@ -7,12 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize } from '../core/l2';
-import { ratioOption, type Method } from '../methods/contract';
+import { ratioOption, type Method, type PruneResult } from '../methods/contract';
 import { projector } from '../llava/projector';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
 import type { VisualContext } from '../llava/visual_context';
-import type { PruneResult } from '../methods/contract';
 import { masksTensor } from './common';
 
 export interface PruMergeOptions {

@@ -10,7 +10,7 @@ import { imageFeatures, textFeatures, type ClipModel } from '../clip/model';
 import type { VisionEncoder } from '../clip/vision';
 import type { LlavaNextModel } from '../llava/model';
 import type { VisualContext } from '../llava/visual_context';
-import { ratioOption, type Method, type TraceTensors } from '../methods/contract';
+import { ratioOption, type Method } from '../methods/contract';
 import { HERO_DEFAULTS, heroDefaults, validateHeroOptions, type HeroOptions } from './options';
 import { applyHero, type HeroClipEmbeds } from './index';
 
