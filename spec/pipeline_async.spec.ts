@@ -20,7 +20,7 @@ import type { RgbImage } from '../src/io/image';
 import { readImage } from '../src/io/image';
 import { disposeLlavaNext, loadLlavaNext } from '../src/llava/load';
 import type { LlavaNextModel } from '../src/llava/model';
-import type { RawOptions } from '../src/method';
+import type { RawOptions } from '../src/methods/contract';
 import { METHODS, type MethodSpec } from '../src/methods';
 import { runPipeline, type PipelineInput, type PipelineResult } from '../src/pipeline';
 import { imagePath, loadCase, modelDir, useBackend } from './util/fixtures';
@@ -70,7 +70,7 @@ describe.each(['cpu', 'wasm'])('the run/trace path reads asynchronously only (%s
 
   const specOf = (name: string): MethodSpec => {
     const method = METHODS.find((x) => x.name === name)!;
-    const options = method.configure({ method: name, ...TINY_FLAGS[name] }, m);
+    const options = method.configure({ method: name, ...TINY_FLAGS[name] }, m.config);
     return (name === 'hero'
       ? { name, options, clip, clipTextIds: loadCase(HERO_CASES()[0]).numbers('clip_input_ids') }
       : { name, options }) as MethodSpec;

@@ -3,7 +3,8 @@
  * measuring itself (`prefill` is the prompt's one forward call, `decode` the other tokens), the stages
  * disjoint (their sum is at most the wall time around the call), and a trace prefills once: the prompt goes
  * through the decoder exactly once (the trace's logits and the generation share that forward call).
- * No threshold on absolute time. Every llamaForward call is counted through a module mock.
+ * No threshold on absolute time. Every forward call (llamaForward, or a hookedDecoder's forward for a method
+ * with a decoder hook) is counted through module mocks.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type LlavaNextModel } from '../src/llava/model';
@@ -14,7 +15,7 @@ import { readImage, type RgbImage } from '../src/io/image';
 import { runPipeline, type PipelineInput, type PipelineResult } from '../src/pipeline';
 import { imagePath, loadCase, modelDir, useBackend } from './util/fixtures';
 
-/** Rows of every llamaForward call since the last reset (> 1: a prompt chunk; 1: a decode step), and the stage it ran in. */
+/** Rows of every forward call (llamaForward, a hookedDecoder's forward) since the last reset (> 1: a prompt chunk; 1: a decode step), and the stage it ran in. */
 const forwardRows: number[] = [];
 const forwardStages: string[] = [];
 let currentStage = '';
@@ -26,6 +27,23 @@ jest.mock('../src/llama/decoder', () => {
       forwardRows.push((args[1] as tf.Tensor2D).shape[0]);
       forwardStages.push(currentStage);
       return actual.llamaForward(...args);
+    },
+  };
+});
+jest.mock('../src/baselines/decoder_hooks', () => {
+  const actual = jest.requireActual('../src/baselines/decoder_hooks');
+  return {
+    ...actual,
+    hookedDecoder: (...args: Parameters<typeof actual.hookedDecoder>) => {
+      const d = actual.hookedDecoder(...args);
+      return {
+        newCache: d.newCache,
+        forward: (...f: Parameters<typeof d.forward>) => {
+          forwardRows.push((f[1] as tf.Tensor2D).shape[0]);
+          forwardStages.push(currentStage);
+          return d.forward(...f);
+        },
+      };
     },
   };
 });

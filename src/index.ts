@@ -32,14 +32,14 @@ export { loadLlavaNext, disposeLlavaNext, llavaNextKeys, loadImageProcessorConfi
 export { projector } from './llava/projector';
 export { stitchTiles, packImageFeatures } from './llava/pack';
 export { expandImageTokens, spliceImageFeatures } from './llava/merge';
-export type { VisualContext, PruneResult, NamedTensor } from './llava/pruning';
+export type { VisualContext } from './llava/visual_context';
 export { isLlava15, preprocessLlava15, expandToSquare, padColour, singleCropFeatures, validateClipImageProcessorConfig, IMAGE_ASPECTS, type ImageAspect } from './llava/llava15';
 
 // Llama
-export { llamaForward, embedTokens, type LlamaParams, type DecoderOutput, type DecoderHook } from './llama/decoder';
+export { llamaForward, embedTokens, type LlamaParams, type DecoderOutput } from './llama/decoder';
 export { loadLlama } from './llama/load';
 export { KvCache } from './llama/kv_cache';
-export { greedyGenerate, prefill, greedyDecode, type Prefill } from './llama/generate';
+export { greedyGenerate, prefill, greedyDecode, LLAMA_DECODER, type Prefill, type Decoder, type GreedyOptions } from './llama/generate';
 
 // HERO, its efficiency model, the baselines
 export * as hero from './hero/index';
@@ -49,6 +49,7 @@ export { applyHero, type HeroOptions } from './hero/index';
 export * as analyze from './analyze/index';
 export { prefillFlops, heroPrefillFlops, kvCacheBytes, type DecoderDims } from './flops/flops';
 export { presetDims, PRESETS } from './flops/presets';
+export { hookedForward, hookedDecoder, HookKvCache, type DecoderHook, type RowEdit } from './baselines/decoder_hooks';
 export { fastvKeep, fastvHook, type FastvOptions } from './baselines/fastv';
 export { sparseVlmMethod, sparseVlmHook, sparseVlmRaters, dpcKnnCluster, type SparseVlmOptions, type SparseVlmRecord } from './baselines/sparsevlm';
 
@@ -62,7 +63,8 @@ export {
 // the whole job
 export { runPipeline, type PipelineInput, type PipelineResult } from './pipeline';
 export { METHODS, METHOD_NAMES, methodByName, runMethod, type MethodSpec } from './methods';
-export type { Method, DecoderSide, PromptRows, StageTimer, MethodReport } from './method';
+export type { Method, DecoderSide, PromptRows, StageTimer, PruneResult, NamedTensor } from './methods/contract';
+export type { MethodReport } from './report/method_report';
 export { ensureDefaultWeights, DEFAULT_MODEL_DIR, DEFAULT_CLIP_DIR } from './weights/default_model';
 
 // benchmarks (`hero-lvlm eval`, docs/eval.md): prompts, the protocols' scoring rules, data layouts, RUN files

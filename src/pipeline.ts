@@ -12,15 +12,15 @@ import { disposeVisualContext, encodeImage, type LlavaNextModel } from './llava/
 import { packImageFeatures, packedTileMasks } from './llava/pack';
 import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import { imageNewlineOf, isLlava15, preprocessLlava15, singleCropFeatures, type ImageAspect } from './llava/llava15';
-import type { NamedTensor, PruneResult, VisualContext } from './llava/pruning';
+import type { VisualContext } from './llava/visual_context';
 import { embedTokens } from './llama/decoder';
-import { checkPositions, greedyDecode, prefill, type DecoderForward } from './llama/generate';
-import type { KvCache } from './llama/kv_cache';
+import { checkPositions, greedyDecode, LLAMA_DECODER, prefill, type Decoder, type DecoderCache } from './llama/generate';
+import { hookedDecoder } from './baselines/decoder_hooks';
 import type { VisionEncoder, VisionTaps } from './clip/vision';
-import { stageTimer, type DecoderSide, type MethodSpec, type TraceTensors } from './method';
+import { stageTimer, type DecoderSide, type MethodSpec, type NamedTensor, type PruneResult, type TraceTensors } from './methods/contract';
 import { methodOf } from './methods';
 
-export type { TraceTensors } from './method';
+export type { TraceTensors } from './methods/contract';
 
 export interface PipelineInput {
   /** The decoded image, or already-processed pixels (trace from the goldens' pixel_values). */
@@ -46,13 +46,12 @@ export interface PipelineInput {
    * other backend), where synchronous reads work, so it is never on a webgpu run's path.
    */
   readonly visionEncoder?: VisionEncoder;
-  /** The KV cache the prefill fills (an acceleration's, e.g. src/accel/kv_host.ts HostKvCache); default: llama/kv_cache.ts KvCache. */
-  readonly newKvCache?: (numLayers: number) => KvCache;
   /**
-   * The decoder's forward call for the prefill and the decode steps (an acceleration's, e.g. src/accel/decoder_pool.ts
-   * DecoderPool.forward, with its newKvCache); default: llama/decoder.ts llamaForward. Not for a method with a decoder hook.
+   * The decoder for the prefill and the decode steps (an acceleration's: src/accel/decoder_pool.ts DecoderPool's,
+   * or the reference on src/accel/kv_host.ts HostKvCache); default: llama/generate.ts LLAMA_DECODER. A method
+   * with a decoder hook runs baselines/decoder_hooks.ts hookedDecoder on this decoder's KV cache (never a pool's).
    */
-  readonly forward?: DecoderForward;
+  readonly decoder?: Decoder;
   /** Called after each generated token. */
   readonly onToken?: (step: number, id: number) => void;
 }
@@ -185,20 +184,22 @@ export async function runPipeline(model: LlavaNextModel, input: PipelineInput): 
     const embeds = tf.tidy(() => spliceImageFeatures(embedTokens(model.params.language_model, ids), ids, cfg.image_token_index, p.features));
     let lastLogits: Float32Array;
     let decoder: DecoderSide | undefined;
-    let pre: Awaited<ReturnType<typeof prefill>>;
+    let pre: Awaited<ReturnType<typeof prefill<DecoderCache>>>;
+    let llm: Decoder<DecoderCache> = input.decoder ?? LLAMA_DECODER;
     try {
       // The image tokens are contiguous: rows [imageStart, imageEnd).
       decoder = await method.decoder?.(spec, {
         embeds, ids, imageStart: ids.indexOf(cfg.image_token_index), imageEnd: ids.lastIndexOf(cfg.image_token_index) + 1,
         numLayers: cfg.text_config.num_hidden_layers,
       });
+      if (decoder) llm = hookedDecoder(decoder.hook, (n) => (input.decoder ?? LLAMA_DECODER).newCache(n));
       if (input.trace) {
         trace.set('image_features_packed', await toHost(pruned.features));
         trace.set('input_ids', { dtype: 'I64', shape: [1, ids.length], data: ids });
         trace.set('inputs_embeds', await toHost(embeds, 'F32', [1, ...embeds.shape]));
       }
       pre = await prefill(model.params.language_model, cfg.text_config, embeds, {
-        hook: decoder?.hook, allLogits: input.trace, newCache: input.newKvCache, forward: input.forward, onLayer: input.onProgress && ((d, t) => input.onProgress!('prefill', d, t)),
+        decoder: llm, allLogits: input.trace, onLayer: input.onProgress && ((d, t) => input.onProgress!('prefill', d, t)),
       });
     } finally {
       embeds.dispose();
@@ -222,7 +223,7 @@ export async function runPipeline(model: LlavaNextModel, input: PipelineInput): 
     // 5. Greedy decoding: the prefill's last row gives the first token, then one forward call per token.
     stage('decode');
     const gen = await greedyDecode(model.params.language_model, cfg.text_config, pre.cache, lastLogits, {
-      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken, forward: input.forward,
+      maxNewTokens: input.maxNewTokens, eosTokenId: model.eosTokenIds, onStep: input.onToken, decoder: llm,
     });
     done('decode');
     if (input.trace) trace.set('generated_ids', { dtype: 'I64', shape: [1, ids.length + gen.newIds.length], data: [...ids, ...gen.newIds] });

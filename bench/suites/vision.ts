@@ -14,7 +14,7 @@ import { VisionPool } from '../../src/accel';
 import { disposeTree } from '../../src/io/checkpoint';
 import { writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
 import { disposeVisualContext } from '../../src/llava/model';
-import type { VisualContext } from '../../src/llava/pruning';
+import type { VisualContext } from '../../src/llava/visual_context';
 import { randomParams, VIT_L_336, VIT_L_HERO_TAPS } from '../../src/weights/random_params';
 import { bestThreads, fairBlas, fmt, peer, peerBlasLine, timeIt, type BenchOptions, type PeerInfo, type Stat } from '../common';
 

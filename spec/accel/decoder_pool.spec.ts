@@ -20,12 +20,11 @@ import { decodeFloat } from '../../src/io/safetensors';
 import { StoredWeights } from '../../src/io/stored';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
 import { embedTokens, llamaForward, type LlamaParams } from '../../src/llama/decoder';
-import { greedyDecode, prefill } from '../../src/llama/generate';
+import { greedyDecode, prefill, type Decoder } from '../../src/llama/generate';
 import { KvCache } from '../../src/llama/kv_cache';
 import { llamaKeys, loadLlama } from '../../src/llama/load';
 import { disposeLlavaNext, loadLlavaNext } from '../../src/llava/load';
 import type { LlavaNextModel } from '../../src/llava/model';
-import { fastvHook } from '../../src/baselines/fastv';
 import { randomParams } from '../../src/weights/random_params';
 import { writeRandomCheckpoint } from '../../src/weights/random_checkpoint';
 import { expectClose } from '../util/close';
@@ -100,17 +99,14 @@ describe('shards: which rows/columns a worker holds', () => {
 async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool: DecoderPool, ids: number[]): Promise<void> {
   const embeds = tf.tidy(() => embedTokens(params, ids));                          // [T, D]
   const ref = await prefill(params, cfg, embeds, { allLogits: true });
-  const got = await prefill(params, cfg, embeds, { allLogits: true, newCache: pool.newCache, forward: pool.forward });
+  const decoder: Decoder = pool;
+  const got = await prefill(params, cfg, embeds, { allLogits: true, decoder });
   embeds.dispose();
   let refLast: Float32Array, gotLast: Float32Array;
   try {
     expectClose(got.logits, ref.logits, TOL.decoderPool, 'prefill logits [T, V]');
-    expect(got.positions).toEqual(ids.map((_, t) => t));
-    expect(ref.positions).toEqual(ids.map((_, t) => t));
-    expect(got.positions).toEqual(ref.cache.positions(cfg.num_hidden_layers - 1));
     expect(got.cache.length).toBe(ref.cache.length);
     for (let l = 0; l < cfg.num_hidden_layers; l++) {
-      expect(got.cache.positions(l)).toEqual(ref.cache.positions(l));
       const k = got.cache.keys(l)!, v = got.cache.values(l)!;
       expectClose(k, ref.cache.keys(l)!, TOL.decoderPool, `keys ${l}`);
       expectClose(v, ref.cache.values(l)!, TOL.decoderPool, `values ${l}`);
@@ -127,7 +123,7 @@ async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool:
     tf.dispose([ref.logits, got.logits]);
   }
   const want = await greedyDecode(params, cfg, ref.cache, refLast, { maxNewTokens: 6, keepScores: true });
-  const have = await greedyDecode(params, cfg, got.cache, gotLast, { maxNewTokens: 6, keepScores: true, forward: pool.forward });
+  const have = await greedyDecode(params, cfg, got.cache, gotLast, { maxNewTokens: 6, keepScores: true, decoder });
   expect(have.newIds).toEqual(want.newIds);
   want.scores!.forEach((s, i) => expectClose(have.scores![i], s, TOL.decoderPool, `decode step ${i} logits`));
   expect(want.scores!.length).toBe(6); // the prefill's token and 5 decode steps
@@ -230,11 +226,10 @@ async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool:
     expect(tinyPool.workerKernels).toEqual([0, 1].map(() => chooseAccelerations(backend).kernels));
   });
 
-  it('refuses taps, decoder hooks, a foreign cache or params, in one HeroError', () => {
+  it('refuses taps, a foreign cache or params, in one HeroError', () => {
     const p = tiny.params, cfg = tiny.config, L = cfg.num_hidden_layers;
     const embeds = tf.tidy(() => embedTokens(p, [1, 5, 9, 11]));
     expect(() => tinyPool.forward(p, embeds, cfg, { taps: { hiddenStates: true } })).toThrow(/decoder workers: taps/);
-    expect(() => tinyPool.forward(p, embeds, cfg, { hook: fastvHook({ layer: 1, ratio: 0.5 }, 1, 3, L) })).toThrow(/decoder workers: a decoder hook/);
     const plain = new KvCache(L);
     expect(() => tinyPool.forward(p, embeds, cfg, { cache: plain })).toThrow(HeroError);
     expect(() => smallPool.forward(p, embeds, cfg)).toThrow(/not the ones the pool was started with/);

@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HostKvCache } from '../../src/accel/kv_host';
 import { KvCache } from '../../src/llama/kv_cache';
-import { embedTokens, llamaForward, type DecoderHook } from '../../src/llama/decoder';
+import { embedTokens, llamaForward } from '../../src/llama/decoder';
+import { hookedForward, HookKvCache, type DecoderHook } from '../../src/baselines/decoder_hooks';
 import { disposeTree } from '../../src/io/checkpoint';
 import { loadLlama } from '../../src/llama/load';
 import { fastvHook } from '../../src/baselines/fastv';
@@ -26,8 +27,12 @@ import { leaveBackend, loadCase, modelDir, SYNC_READ_BACKENDS, useBackend } from
     const ids = loadCase('llama_tiny').numbers('input_ids');
     const logits: number[][] = [];
     try {
+      // with a hook, the prefill and the decode steps run the hook's runner on the cache (per-layer positions)
+      const hc = hook ? new HookKvCache(cache) : undefined;
       const step = async (ids1: number[], opts: { hook?: DecoderHook; lastOnly?: boolean }): Promise<number[]> =>
-        tidyAsync(async () => Array.from(await (await llamaForward(m.params, embedTokens(m.params, ids1), m.config, { cache, ...opts })).logits.data()));
+        tidyAsync(async () => Array.from(await (hc
+          ? await hookedForward(m.params, embedTokens(m.params, ids1), m.config, { cache: hc, ...opts })
+          : llamaForward(m.params, embedTokens(m.params, ids1), m.config, { cache, ...opts })).logits.data()));
       logits.push(await step(ids.slice(0, 10), { hook }));
       for (const id of ids.slice(10)) logits.push(await step([id], { lastOnly: true }));
       const kv: number[][] = [];

@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { encodeImage, disposeVisualContext, type LlavaNextModel } from '../../src/llava/model';
 import { preprocess } from '../../src/llava/image_processor';
-import type { VisualContext } from '../../src/llava/pruning';
+import type { VisualContext } from '../../src/llava/visual_context';
 import { runPipeline, type PipelineResult } from '../../src/pipeline';
 import { runMethod, type MethodSpec } from '../../src/methods';
 import { readImage } from '../../src/io/image';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { fasterVlm, fasterVlmPinpoints, fillRatioResolution } from '../../src/baselines/fastervlm';
 import { selectBestResolution } from '../../src/llava/anyres';
-import type { VisualContext } from '../../src/llava/pruning';
+import type { VisualContext } from '../../src/llava/visual_context';
 import { syntheticContext, disposeContext } from '../hero/synthetic';
 
 /** A 1×2-grid context (P = 3, G = 2, N = 4) whose layer-0 CLS row is set by hand; projected[p, j] = 10p + j. */

@@ -7,7 +7,8 @@ import { fastvHook, fastvKeep, validateFastv, FASTV_DEFAULTS } from '../../src/b
 import { roundHalfEven } from '../../src/baselines/common';
 import { SafetensorsFile, writeSafetensors } from '../../src/io/safetensors';
 import { runCli } from '../util/cli';
-import { llamaForward, embedTokens, type DecoderHook, type LlamaParams } from '../../src/llama/decoder';
+import { llamaForward, embedTokens, type LlamaParams } from '../../src/llama/decoder';
+import { hookedForward, type DecoderHook } from '../../src/baselines/decoder_hooks';
 import { loadLlama } from '../../src/llama/load';
 import type { LlamaConfig } from '../../src/llama/config';
 import { disposeTree } from '../../src/io/checkpoint';
@@ -80,7 +81,7 @@ describe('FastV-1 · dropping rows inside the decoder (llama-tiny)', () => {
     await tidyAsync(async () => {
       const x = embedTokens(m.params, ids);
       const full = (await llamaForward(m.params, x, m.config)).logits;
-      const kept = await llamaForward(m.params, x, m.config, { hook: rowsHook(1, (_p, pos) => pos.map((_, i) => i)) });
+      const kept = await hookedForward(m.params, x, m.config, { hook: rowsHook(1, (_p, pos) => pos.map((_, i) => i)) });
       expectClose(kept.logits, full, TOL.sameMath, 'logits');
       expect(kept.positions).toEqual(ids.map((_, i) => i));
     });
@@ -91,7 +92,7 @@ describe('FastV-1 · dropping rows inside the decoder (llama-tiny)', () => {
       const x = embedTokens(m.params, ids);
       const full = (await llamaForward(m.params, x, m.config)).logits;
       const keep = [0, 1, 2, 3, 5, 8, 9]; // drops rows 4, 6, 7
-      const out = await llamaForward(m.params, x, m.config, { hook: rowsHook(1, () => keep) });
+      const out = await hookedForward(m.params, x, m.config, { hook: rowsHook(1, () => keep) });
       expect(out.positions).toEqual(keep);
       expect(out.logits.shape).toEqual([keep.length, m.config.vocab_size]);
       expectClose(tf.slice(out.logits, [0, 0], [4, -1]), tf.slice(full, [0, 0], [4, -1]), TOL.sameMath, 'rows before the drop');
@@ -113,11 +114,11 @@ describe('FastV-1 · fastvHook: the decoder side of the FastV method (llama-tiny
       const x = embedTokens(m.params, ids);
       const full = await llamaForward(m.params, x, m.config, { taps: { attentions: [0] } });
       let all: number[] = [];
-      const same = await llamaForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 1 }, 2, 8, m.config.num_hidden_layers, (k) => { all = k; }) });
+      const same = await hookedForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 1 }, 2, 8, m.config.num_hidden_layers, (k) => { all = k; }) });
       expectClose(same.logits, full.logits, TOL.sameMath, 'logits');
       expect(all).toEqual(ids.map((_, i) => i));
       let kept: number[] = [];
-      const half = await llamaForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 0.5 }, 2, 8, m.config.num_hidden_layers, (k) => { kept = k; }) });
+      const half = await hookedForward(m.params, x, m.config, { hook: fastvHook({ layer: 1, ratio: 0.5 }, 2, 8, m.config.num_hidden_layers, (k) => { kept = k; }) });
       expect(kept).toEqual(await fastvKeep(full.attentions![0]!, 2, 8, 0.5));
       expect(kept.filter((i) => i >= 2 && i < 8)).toHaveLength(3);
       expect(half.positions).toEqual(kept);

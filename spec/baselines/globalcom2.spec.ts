@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { globalCom2, tileRatios, bilinear, clsLogits } from '../../src/baselines/globalcom2';
 import { unpadRegion } from '../../src/llava/anyres';
-import type { VisualContext } from '../../src/llava/pruning';
+import type { VisualContext } from '../../src/llava/visual_context';
 import { syntheticContext, disposeContext } from '../hero/synthetic';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { hired, hiredArrangement, hiredBudgets, thumbnailChunks, type HiredOptions } from '../../src/baselines/hired';
 import { unpadRegion } from '../../src/llava/anyres';
-import type { PruneResult, VisualContext } from '../../src/llava/pruning';
+import type { VisualContext } from '../../src/llava/visual_context';
+import type { PruneResult } from '../../src/methods/contract';
 import { syntheticContext, disposeContext } from '../hero/synthetic';
 
 /**

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { percentile, pruMergeKeep, pruMergeCrop, pruMergePlus } from '../../src/baselines/prumerge';
 import { tidyAsync } from '../../src/core/scope';
-import type { VisualContext } from '../../src/llava/pruning';
+import type { VisualContext } from '../../src/llava/visual_context';
 import { syntheticContext, disposeContext } from '../hero/synthetic';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';

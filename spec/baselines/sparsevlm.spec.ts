@@ -5,7 +5,8 @@ import {
   sparseVlmTraceTensors, validateSparseVlm, SPARSEVLM_DEFAULTS, type SparseVlmOptions, type SparseVlmPlan, type SparseVlmRecord,
 } from '../../src/baselines/sparsevlm';
 import { sparseVlmKeptCount, sparseVlmRecycleCounts } from '../../src/baselines/sparsevlm_budget';
-import { llamaForward, type DecoderHook, type LlamaParams } from '../../src/llama/decoder';
+import type { LlamaParams } from '../../src/llama/decoder';
+import { hookedForward, HookKvCache, type DecoderHook } from '../../src/baselines/decoder_hooks';
 import { llamaKeys } from '../../src/llama/load';
 import { KvCache } from '../../src/llama/kv_cache';
 import { llamaConfig, type LlamaConfig } from '../../src/llama/config';
@@ -188,7 +189,7 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
           expect(String(e)).toMatch(/--ratio: .* is below|no text token rates/);
           return;
         }
-        const out = await llamaForward(p, x, cfg, { hook });
+        const out = await hookedForward(p, x, cfg, { hook });
         ran++;
         let v = M;
         for (const r of record.layers) {
@@ -218,15 +219,15 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
         const record = emptySparseVlmRecord();
         let out;
         try {
-          out = (await llamaForward(p, x, cfg, { hook: await sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record) })).logits;
+          out = (await hookedForward(p, x, cfg, { hook: await sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record) })).logits;
         } catch { return; }
         ran++;
-        const plain = (await llamaForward(p, x, cfg)).logits;
+        const plain = (await hookedForward(p, x, cfg)).logits;
         expectClose(tf.slice(out, [0, 0], [pre, -1]), tf.slice(plain, [0, 0], [pre, -1]), TOL.sameMath, 'pre-prompt rows');
         // change the last token; replay the same pruning: every row but the last is unchanged
         const T = x.shape[0];
         const y = tf.concat([tf.slice(x, [0, 0], [T - 1, -1]), tf.randomNormal([1, 32], 0, 1, 'float32', seed + 1)]) as tf.Tensor2D;
-        const changed = (await llamaForward(p, y, cfg, { hook: replayHook(record) })).logits;
+        const changed = (await hookedForward(p, y, cfg, { hook: replayHook(record) })).logits;
         const Tn = out.shape[0];
         expectClose(tf.slice(changed, [0, 0], [Tn - 1, -1]), tf.slice(out, [0, 0], [Tn - 1, -1]), TOL.sameMath, 'earlier rows');
       });
@@ -239,14 +240,14 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
         const x = prompt(pre, M, text, seed);
         const extra = tf.randomNormal([steps, 32], 0, 1, 'float32', seed + 2) as tf.Tensor2D;
         const record = emptySparseVlmRecord();
-        const cache = new KvCache(5);
+        const cache = new HookKvCache(new KvCache(5));
         try {
           let hook: DecoderHook;
           try { hook = await sparseVlmHook({ layers, ratio, seed: 0 }, x, pre, pre + M, 5, record); } catch { return; }
-          const prefill = (await llamaForward(p, x, cfg, { cache, hook })).logits;
+          const prefill = (await hookedForward(p, x, cfg, { cache, hook })).logits;
           ran++;
           // every layer caches the rows it processed: a pruning layer and those before it hold more
-          const lengths = Array.from({ length: 5 }, (_, l) => cache.keys(l)!.shape[1]);
+          const lengths = Array.from({ length: 5 }, (_, l) => cache.kv.keys(l)!.shape[1]);
           let n = x.shape[0];
           lengths.forEach((len, l) => {
             expect(len).toBe(n);
@@ -255,8 +256,8 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
             expect(cache.nextPosition(l)).toBe(len);
           });
           const stepLogits: tf.Tensor[] = [];
-          for (let t = 0; t < steps; t++) stepLogits.push((await llamaForward(p, tf.slice(extra, [t, 0], [1, -1]), cfg, { cache })).logits);
-          const full = (await llamaForward(p, tf.concat([x, extra]) as tf.Tensor2D, cfg, { hook: replayHook(record) })).logits;
+          for (let t = 0; t < steps; t++) stepLogits.push((await hookedForward(p, tf.slice(extra, [t, 0], [1, -1]), cfg, { cache })).logits);
+          const full = (await hookedForward(p, tf.concat([x, extra]) as tf.Tensor2D, cfg, { hook: replayHook(record) })).logits;
           const Tn = prefill.shape[0];
           expectClose(tf.slice(full, [0, 0], [Tn, -1]), prefill, TOL.sameMath, 'prefill rows');
           expectClose(tf.slice(full, [Tn, 0], [steps, -1]), tf.concat(stepLogits), TOL.sameMath, 'decode steps');

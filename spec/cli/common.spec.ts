@@ -7,13 +7,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { promptIds, methodSpec } from '../../src/cli/common';
+import { promptIds, methodChoice } from '../../src/cli/common';
 import type { ParsedFlags } from '../../src/cli/args';
 import { llavaNextConfig, deriveLlava } from '../../src/llava/config';
 import type { LlavaNextModel } from '../../src/llava/model';
 import { llamaTokenizerJson, clipTokenizerJson } from '../../src/weights/default_model';
 import { loadTokenizer, llavaPromptIds, clipTextIds } from '../../src/io/tokenizer';
-import { disposeClipModel } from '../../src/clip/load';
 import { modelDir } from '../util/fixtures';
 import { expectRefused } from '../util/errors';
 
@@ -105,7 +104,7 @@ describe('cli promptIds: exactly one of --prompt, --raw-prompt, --input-ids', ()
   });
 });
 
-describe('cli methodSpec: methods, HERO defaults and the CLIP text', () => {
+describe('cli methodChoice: methods, HERO defaults and the CLIP text (from the config, before any weight is read)', () => {
   let deep: LlavaNextModel;   // 24 vision layers: HERO's default layer sets fit
   let shallow: LlavaNextModel; // the tiny model's 4 layers: the sets must be given
   beforeAll(() => {
@@ -113,17 +112,16 @@ describe('cli methodSpec: methods, HERO defaults and the CLIP text', () => {
     shallow = fakeModel('shallow');
   });
   const hero = (m: LlavaNextModel, flags: ParsedFlags, question: string | null = 'q') => {
-    const spec = methodSpec({ ...METHOD_DEFAULTS, ...flags }, m, question, log);
-    if (spec.name === 'hero' && spec.clip) disposeClipModel(spec.clip);
+    const spec = methodChoice({ ...METHOD_DEFAULTS, ...flags }, m.config, question, log);
     if (spec.name !== 'hero') throw new Error(`expected hero, got ${spec.name}`);
     return spec;
   };
 
   it('unknown method, ratio and --variant are refused naming the flag', () => {
-    refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'magic' }, deep, 'q', log), /--method: unknown method 'magic'/);
-    refused(() => methodSpec({ ...METHOD_DEFAULTS, ratio: 0 }, deep, 'q', log), /--ratio: 0 is outside \(0, 1\]/);
-    refused(() => methodSpec({ ...METHOD_DEFAULTS, variant: 'both', alpha: 1 }, deep, 'q', log), /--variant: 'both' is not 'code' or 'paper'/);
-    refused(() => methodSpec({ ...METHOD_DEFAULTS, variant: 'Paper', alpha: 1 }, deep, 'q', log), /--variant: 'Paper'/);
+    refused(() => methodChoice({ ...METHOD_DEFAULTS, method: 'magic' }, deep.config, 'q', log), /--method: unknown method 'magic'/);
+    refused(() => methodChoice({ ...METHOD_DEFAULTS, ratio: 0 }, deep.config, 'q', log), /--ratio: 0 is outside \(0, 1\]/);
+    refused(() => methodChoice({ ...METHOD_DEFAULTS, variant: 'both', alpha: 1 }, deep.config, 'q', log), /--variant: 'both' is not 'code' or 'paper'/);
+    refused(() => methodChoice({ ...METHOD_DEFAULTS, variant: 'Paper', alpha: 1 }, deep.config, 'q', log), /--variant: 'Paper'/);
   });
 
   it('defaults per variant: code λ = 0.2, paper λ = 0; also when both layer sets are given', () => {
@@ -151,17 +149,17 @@ describe('cli methodSpec: methods, HERO defaults and the CLIP text', () => {
     refused(() => hero(shallow, { ...base, 'clip-input-ids': Array.from({ length: 78 }, () => 5) }), /--clip-input-ids: 78 tokens, CLIP's text limit is 77/);
     refused(() => hero(shallow, { ...base, clip: tmp }), /--clip: '.*' has no config\.json/);
     // α = 1 needs no CLIP at all
-    expect(hero(shallow, { ...base, alpha: 1, clip: undefined })).toMatchObject({ clip: null, clipTextIds: null });
+    expect(hero(shallow, { ...base, alpha: 1, clip: undefined })).toEqual({ name: 'hero', options: expect.anything(), clipTextIds: null });
   });
 
   it('baseline defaults: fastervlm tokens per crop, hired α range, globalcom2 and fastv ratios', () => {
-    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm' }, shallow, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 4, grid: 'fixed' } }); // ⌊16 · 0.25⌋
-    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm', ratio: 0.5 }, shallow, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 8, grid: 'fixed' } });
-    refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'fastervlm', 'tokens-per-crop': 17 }, shallow, null, log), /--tokens-per-crop: 17 is outside \[1, 16\]/);
-    refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'hired', alpha: 1 }, shallow, null, log), /--alpha: 1 is outside \[0, 1\) for HiRED/);
-    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'globalcom2' }, shallow, null, log)).toEqual({ name: 'globalcom2', options: { ratio: 0.25, visionHeads: 4, placement: 'as-coded' } });
+    expect(methodChoice({ ...METHOD_DEFAULTS, method: 'fastervlm' }, shallow.config, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 4, grid: 'fixed' } }); // ⌊16 · 0.25⌋
+    expect(methodChoice({ ...METHOD_DEFAULTS, method: 'fastervlm', ratio: 0.5 }, shallow.config, null, log)).toEqual({ name: 'fastervlm', options: { tokensPerCrop: 8, grid: 'fixed' } });
+    refused(() => methodChoice({ ...METHOD_DEFAULTS, method: 'fastervlm', 'tokens-per-crop': 17 }, shallow.config, null, log), /--tokens-per-crop: 17 is outside \[1, 16\]/);
+    refused(() => methodChoice({ ...METHOD_DEFAULTS, method: 'hired', alpha: 1 }, shallow.config, null, log), /--alpha: 1 is outside \[0, 1\) for HiRED/);
+    expect(methodChoice({ ...METHOD_DEFAULTS, method: 'globalcom2' }, shallow.config, null, log)).toEqual({ name: 'globalcom2', options: { ratio: 0.25, visionHeads: 4, placement: 'as-coded' } });
     // the tiny decoder has 2 layers: FastV's default K = 2 does not fit, K = 1 does
-    refused(() => methodSpec({ ...METHOD_DEFAULTS, method: 'fastv' }, shallow, null, log), /--fastv-layer: 2 is outside 1\.\.1/);
-    expect(methodSpec({ ...METHOD_DEFAULTS, method: 'fastv', 'fastv-layer': 1 }, shallow, null, log)).toEqual({ name: 'fastv', options: { layer: 1, ratio: 0.5 } });
+    refused(() => methodChoice({ ...METHOD_DEFAULTS, method: 'fastv' }, shallow.config, null, log), /--fastv-layer: 2 is outside 1\.\.1/);
+    expect(methodChoice({ ...METHOD_DEFAULTS, method: 'fastv', 'fastv-layer': 1 }, shallow.config, null, log)).toEqual({ name: 'fastv', options: { layer: 1, ratio: 0.5 } });
   });
 });

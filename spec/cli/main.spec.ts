@@ -10,8 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { main } from '../../src/cli/main';
 import { checkOutFile } from '../../src/cli/trace';
-import { chooseWeights } from '../../src/cli/common';
-import { MEMORY_ENV } from '../../src/report/memory';
+import { chooseResidency, MEMORY_ENV } from '../../src/runtime/memory';
 import { imagePath, modelDir } from '../util/fixtures';
 import { writeRandomCheckpoint } from '../../src/weights/random_checkpoint';
 
@@ -156,8 +155,8 @@ describe('run: the memory refusal and --force', () => {
     const before = process.env[MEMORY_ENV];
     process.env[MEMORY_ENV] = String(24 * 2 ** 30);
     try {
-      const flags = { weights: 'auto', 'max-new-tokens': 8, 'input-ids': [1, 32000, 2], force: false };
-      expect(chooseWeights(flags, { model: dir }, 'cpu', { vision: 1, decoder: 1 }, (l) => logs.push(l)).residency).toBe('disk');
+      const ask = { weights: 'auto', maxNewTokens: 8, promptTokens: 3, force: false } as const;
+      expect(chooseResidency(ask, { model: dir }, 'cpu', { vision: 1, decoder: 1 }, (l) => logs.push(l))).toBe('disk');
     } finally {
       if (before === undefined) delete process.env[MEMORY_ENV]; else process.env[MEMORY_ENV] = before;
     }

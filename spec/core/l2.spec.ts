@@ -1,7 +1,7 @@
 /** The one L2 normalisation (HERO-1/2, PruMerge's key cosine, GlobalCom²'s mix) against a float64 loop. */
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
-import { l2Normalize, NORMALIZE_EPS } from '../../src/core/l2';
+import { l2Normalize, l2NormalizeNoEps, NORMALIZE_EPS } from '../../src/core/l2';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 
@@ -28,5 +28,15 @@ describe('l2Normalize', () => {
     const y = tf.tidy(() => l2Normalize(tf.tensor2d([[0, 0, 0], [3, 0, 4]])));
     expect(Array.from(y.dataSync())).toEqual([0, 0, 0, 0.6000000238418579, 0, 0.800000011920929]);
     y.dispose();
+  });
+});
+
+describe('l2NormalizeNoEps (CLIP-S)', () => {
+  it('divides by ‖row‖₂ without a floor: unit rows where the norm is positive, NaN for an all-zero row (as HF CLIPModel.forward)', () => {
+    const got = tf.tidy(() => Array.from(l2NormalizeNoEps(tf.tensor2d([[3, 4], [0, 0]])).dataSync()));
+    expect(got.slice(0, 2)).toEqual([Math.fround(0.6), Math.fround(0.8)]);
+    expect(got.slice(2, 4).every(Number.isNaN)).toBe(true);
+    // where l2Normalize's eps keeps the zero row zero
+    expect(tf.tidy(() => Array.from(l2Normalize(tf.tensor2d([[0, 0]])).dataSync()))).toEqual([0, 0]);
   });
 });

@@ -3,7 +3,7 @@
  * projected features, a tile grid and an original image size. The caller disposes it (disposeContext).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { VisualContext } from '../../src/llava/pruning';
+import type { VisualContext } from '../../src/llava/visual_context';
 
 export interface SynthSpec { rows: number; cols: number; G: number; layers: number; H: number; W: number; seed: number }
 

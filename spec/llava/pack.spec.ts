@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { stitchTiles, packImageFeatures, packedTileMasks } from '../../src/llava/pack';
+import { stitchTiles, packImageFeatures, packedTileMasks, gatherWithNewline, NEWLINE_ROW } from '../../src/llava/pack';
 import { anyresGridShape, numImageTokens, unpadRegion } from '../../src/llava/anyres';
 
 const PINPOINTS: Array<[number, number]> = [[56, 112], [112, 56], [112, 112], [168, 56], [56, 168]];
@@ -57,5 +57,16 @@ describe('LLaVA-3 AnyRes-2 · packImageFeatures', () => {
       // row 1 of the grid: tile 0 tokens 4..7, tile 1 tokens 4..7, newline; then row 2.
       expect(v).toEqual([104, 105, 106, 107, 204, 205, 206, 207, -1, 108, 109, 110, 111, 208, 209, 210, 211, -1]);
     });
+  });
+});
+
+describe('gatherWithNewline (HERO and GlobalCom² layouts)', () => {
+  it('row p·N + j is token j of crop p, NEWLINE_ROW the newline, in the order given', () => {
+    const P = 2, N = 3, D = 2;
+    const got = tf.tidy(() => {
+      const projected = tf.tensor3d(Array.from({ length: P * N * D }, (_, i) => i), [P, N, D]);
+      return Array.from(gatherWithNewline(projected, tf.tensor1d([-1, -2]), [4, NEWLINE_ROW, 0, 5, NEWLINE_ROW]).dataSync());
+    });
+    expect(got).toEqual([8, 9, -1, -2, 0, 1, 10, 11, -1, -2]);
   });
 });

@@ -7,7 +7,7 @@
 import { buildReport, formatReport } from '../../src/report/summary';
 import type { PipelineResult } from '../../src/pipeline';
 import type { TensorToWrite } from '../../src/io/safetensors';
-import { heroMethod } from '../../src/hero/method';
+import { METHOD_REPORTS } from '../../src/report/method_report';
 
 /** A hand-made pipeline result: a 1×3 tile grid, keep masks with known counts, HERO's per-tile values. */
 function fakeResult(): PipelineResult {
@@ -29,7 +29,7 @@ function fakeResult(): PipelineResult {
   };
 }
 
-const META = { randomWeights: false, model: 'm', clip: 'c', backend: 'cpu', method: 'hero', options: {}, imageFile: 'x.png', imageAlpha: 'drop', template: 'vicuna_v1', answer: 'yes', outputs: {}, tileStats: heroMethod.report!.tileStats };
+const META = { randomWeights: false, model: 'm', clip: 'c', backend: 'cpu', method: 'hero', options: {}, imageFile: 'x.png', imageAlpha: 'drop', template: 'vicuna_v1', answer: 'yes', outputs: {}, tileStats: METHOD_REPORTS.hero!.tileStats };
 
 describe('HERO-7 HERO-8 · run report figures', () => {
   it('Vicuna-7B prefill TFLOPs and KV cache equal HERO-7/8 worked by hand (paper Table 4 rows)', () => {

@@ -37,7 +37,7 @@ import { flattenTree } from '../io/checkpoint';
 import { decodeFloatInto, DTYPE_BYTES, type DType } from '../io/safetensors';
 import { byteReader, StoredWeights, type StoredSource } from '../io/stored';
 import type { LlamaConfig } from '../llama/config';
-import type { DecoderHook, DecoderLayerParams, DecoderTaps, LlamaParams } from '../llama/decoder';
+import { checkSequenceLength, type DecoderLayerParams, type DecoderTaps, type LlamaParams } from '../llama/decoder';
 import { KvCache } from '../llama/kv_cache';
 import { rmsNorm } from '../nn/norm';
 import { linear } from '../nn/kernels';
@@ -175,23 +175,13 @@ interface KvReply { readonly k: Float32Array | null; readonly v: Float32Array | 
 // The KV cache of a pool.
 
 /**
- * The KV cache of a DecoderPool forward: the position bookkeeping (length, next position, position ids per
- * layer) on the main thread, as llama/kv_cache.ts KvCache; the keys and values in the workers, each holding
- * its own heads'. `keys`/`values` fetch them (a copy, [Hkv, Tc, Dh], the caller disposes it).
+ * The KV cache of a DecoderPool forward: the length on the main thread, as llama/kv_cache.ts KvCache; the
+ * keys and values in the workers, each holding its own heads'. `keys`/`values` fetch them (a copy,
+ * [Hkv, Tc, Dh], the caller disposes it).
  */
 export class PoolKvCache extends KvCache {
-  private readonly posAt: number[][];
-
   constructor(private readonly pool: DecoderPool, numLayers: number, readonly id: number) {
     super(numLayers);
-    this.posAt = Array.from({ length: numLayers }, () => []);
-  }
-
-  override positions(layer: number): readonly number[] { return this.posAt[layer]; }
-
-  /** Records that every layer cached `positions` (called by DecoderPool.forward before advance). */
-  recordPositions(positions: readonly number[]): void {
-    for (const p of this.posAt) p.push(...positions);
   }
 
   /** Never called: DecoderPool.forward appends in the workers. */
@@ -207,7 +197,6 @@ export class PoolKvCache extends KvCache {
 
   override dispose(): void {
     super.dispose();
-    this.posAt.forEach((p) => { p.length = 0; });
     this.pool.dropCache(this.id);
   }
 }
@@ -344,7 +333,7 @@ export class DecoderPool {
   /** Number of worker threads. */
   get size(): number { return this.workers.length; }
 
-  /** A fresh cache for `forward` (PipelineInput.newKvCache, prefill's newCache). */
+  /** A fresh cache for `forward` (with it, the pool is a llama/generate.ts Decoder: PipelineInput.decoder). */
   readonly newCache = (numLayers: number): PoolKvCache => {
     if (numLayers !== this.config.num_hidden_layers) throw new HeroError(`decoder workers: a cache of ${numLayers} layers for a decoder of ${this.config.num_hidden_layers}`);
     return new PoolKvCache(this, numLayers, this.nextCacheId++);
@@ -352,15 +341,15 @@ export class DecoderPool {
 
   /**
    * llamaForward(p, inputsEmbeds, cfg, { cache, lastOnly }) with the layers in the workers; same result
-   * (logits [T, V] or [1, V] with lastOnly, and the position ids). `p` must be the params the pool was
-   * started with, `cache` one of its own (newCache). Taps and decoder hooks are refused (HeroError).
+   * (logits [T, V] or [1, V] with lastOnly). `p` must be the params the pool was started with, `cache` one
+   * of its own (newCache). Taps are refused (HeroError); a decoder hook (baselines/decoder_hooks.ts) never
+   * comes here: it runs the in-process layers.
    * @param inputsEmbeds [T, D]
    */
   readonly forward = (p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
-    opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; hook?: DecoderHook; onLayer?: (done: number, total: number) => void } = {},
-  ): { logits: tf.Tensor2D; positions: number[] } => {
+    opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; onLayer?: (done: number, total: number) => void } = {},
+  ): { logits: tf.Tensor2D } => {
     if (opts.taps) throw new HeroError('decoder workers: taps (hidden states, attentions) need the in-process decoder; run without --decoder-workers');
-    if (opts.hook) throw new HeroError('decoder workers: a decoder hook (FastV, SparseVLM) needs the in-process decoder; run without --decoder-workers');
     if (this.closed) throw new HeroError('decoder workers: the pool is closed');
     if (p !== this.params) throw new HeroError('decoder workers: the params are not the ones the pool was started with');
     if (opts.cache && !(opts.cache instanceof PoolKvCache)) throw new HeroError("decoder workers: the KV cache must come from the pool's newCache");
@@ -370,9 +359,7 @@ export class DecoderPool {
     const cache = (opts.cache as PoolKvCache | undefined) ?? this.newCache(L);
     try {
       const past = cache.length;
-      if (past + T > cfg.max_position_embeddings) {
-        throw new HeroError(`sequence of ${past + T} positions exceeds max_position_embeddings ${cfg.max_position_embeddings}`);
-      }
+      checkSequenceLength(past + T, cfg);
       const positions = Array.from({ length: T }, (_, t) => past + t);
       const eps = cfg.rms_norm_eps;
       let h: tf.Tensor2D = inputsEmbeds;
@@ -387,7 +374,6 @@ export class DecoderPool {
         if (x !== inputsEmbeds) x.dispose();
         opts.onLayer?.(l + 1, L);
       }
-      cache.recordPositions(positions);
       cache.advance(T);
       const logits = tf.tidy(() => {
         const last = opts.lastOnly ? tf.slice(h, [T - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T|1, D]
@@ -397,7 +383,7 @@ export class DecoderPool {
         return useWeights(p.lm_head, (w) => linear(w, normed));                        // [T|1, V]
       });
       if (h !== inputsEmbeds) h.dispose();
-      return { logits, positions };
+      return { logits };
     } finally {
       if (!opts.cache) cache.dispose();
     }

@@ -102,10 +102,10 @@ function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
         if (job.op === 'mlp') return useWeights((oneRow && mlpRows[job.layer]) || mlpW[job.layer], (w) => mlp(w, x)); // [T, D] partial
         let cache = caches.get(job.cache);
         if (!cache) caches.set(job.cache, cache = streamed ? new HostKvCache(L) : new KvCache(L));
-        // RoPE at the chunk's positions; the causal mask by position ids over cached + new keys.
+        // RoPE at the chunk's positions Tc..Tc+T−1; the causal mask over cached + new keys (0..Tc+T−1).
         const rope = ropeTablesAt(job.positions, config.head_dim, config.rope_theta);       // [T, Dh]
-        const mask = positionMask(job.positions, [...cache.positions(job.layer), ...job.positions]); // [T, Tc+T]
-        const c = { cache, layer: job.layer, positions: job.positions };
+        const mask = positionMask(job.positions, Array.from({ length: job.positions[0] + job.T }, (_, t) => t)); // [T, Tc+T]
+        const c = { cache, layer: job.layer };
         return useWeights((oneRow && attnRows[job.layer]) || attnW[job.layer], (w) => selfAttention(w, x, mine, rope, mask, c).out); // [T, D] partial
       });
       const data = (out.dataSync() as Float32Array).slice(); // a copy: the cpu backend's storage must not be transferred

@@ -157,7 +157,7 @@ export function startVisionEncoder(a: Accelerations, params: ClipVisionParams, c
 
 /**
  * The decoder forward the accelerations ask for: a DecoderPool holding `params` when more than one worker
- * was chosen (its workers install the same kernels; its `forward` and `newCache` go to the pipeline), else
+ * was chosen (its workers install the same kernels; it is the pipeline's `decoder`), else
  * undefined (the in-process reference `llamaForward`).
  */
 export function startDecoderPool(a: Accelerations, params: LlamaParams, config: LlamaConfig): DecoderPool | undefined {

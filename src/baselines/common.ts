@@ -1,7 +1,7 @@
 /** Pieces the vision-side baselines share: CLS→patch scores, top-k masks, the no-newline stitched layout. */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
-import type { VisualContext } from '../llava/pruning';
+import type { VisualContext } from '../llava/visual_context';
 import { clsPatchAttention } from '../clip/cls';
 import { rasterWalk } from '../llava/grid';
 

@@ -5,9 +5,10 @@
  * image_newline), as coded.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../method';
+import { choiceOption, ratioOption, type Method, type PruneResult } from '../methods/contract';
 import { HeroError } from '../core/errors';
-import type { PruneResult, VisualContext } from '../llava/pruning';
+import type { VisualContext } from '../llava/visual_context';
+import { deriveLlava } from '../llava/config';
 import { clsPatchScores, masksTensor, stitchedLayout, topKMask } from './common';
 
 export interface FasterVlmOptions {
@@ -78,16 +79,11 @@ export async function fasterVlm(ctx: VisualContext, opts: FasterVlmOptions): Pro
   return { features, keepMasks: masks, numNewlines: 0, tensors: { 'fastervlm.scores': { tensor: scores, dtype: 'F32' }, 'fastervlm.keep': { tensor: masksTensor(masks), dtype: 'U8' } } };
 }
 
-/** FasterVLM as a Method (src/method.ts): T = ⌊r·N⌋ tokens per crop (r = 0.25), its own anyres grid rule. */
-export const fasterVlmMethod: Method<FasterVlmOptions> = {
+/** FasterVLM as a Method (src/methods/contract.ts): T = ⌊r·N⌋ tokens per crop (r = 0.25), its own anyres grid rule. */
+export const fasterVlmMethod: Method<FasterVlmOptions, 'fastervlm'> = {
   name: 'fastervlm',
-  ratioHelp: 'fastervlm 0.25, T = ⌊r·N⌋',
-  flags: {
-    'tokens-per-crop': { type: 'int', arg: 'T', help: 'FasterVLM tokens kept per crop (default: ratio × N)' },
-    'fastervlm-grid': { type: 'string', arg: 'G', help: "FasterVLM anyres grid: fixed (default: the largest square pinpoint, 672×672, as its authors ran it) | fill-ratio (FasterVLM's own select_best_resolution) | best-fit (LLaVA/HF)" },
-  },
-  configure: (raw, model) => {
-    const N = model.derived.tokensPerCrop, ratio = ratioOption(raw);
+  configure: (raw, config) => {
+    const N = deriveLlava(config).tokensPerCrop, ratio = ratioOption(raw);
     const t = (raw['tokens-per-crop'] as number | undefined) ?? Math.floor(N * (ratio ?? 0.25));
     if (!(t >= 1 && t <= N)) throw new HeroError(`--tokens-per-crop: ${t} is outside [1, ${N}]`);
     return { tokensPerCrop: t, grid: choiceOption(raw, 'fastervlm-grid', FASTERVLM_GRIDS) ?? 'fixed' };

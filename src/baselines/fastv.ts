@@ -4,11 +4,11 @@
  * averaged over heads, and drop the rest from layer K on. Kept tokens keep their position ids.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ratioOption, type Method } from '../method';
+import { ratioOption, type Method } from '../methods/contract';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
 import { roundHalfEven } from './common';
-import type { DecoderHook } from '../llama/decoder';
+import type { DecoderHook } from './decoder_hooks';
 
 export interface FastvOptions {
   /** K: image tokens are dropped before decoder layer K, ranked by layer K−1's attention (FastV default 2) */
@@ -63,16 +63,12 @@ export function fastvHook(o: FastvOptions, imageStart: number, imageEnd: number,
   };
 }
 
-/** FastV as a Method (src/method.ts): K = 2, r = 0.5; plain LLaVA-NeXT on the vision side. */
-export const fastvMethod: Method<FastvOptions> = {
+/** FastV as a Method (src/methods/contract.ts): K = 2, r = 0.5; plain LLaVA-NeXT on the vision side. */
+export const fastvMethod: Method<FastvOptions, 'fastv'> = {
   name: 'fastv',
-  ratioHelp: 'fastv 0.5',
-  flags: {
-    'fastv-layer': { type: 'int', arg: 'K', default: FASTV_DEFAULTS.layer, help: 'FastV: decoder layer after which image tokens are dropped' },
-  },
-  configure: (raw, model) => {
+  configure: (raw, config) => {
     const options = { layer: (raw['fastv-layer'] as number | undefined) ?? FASTV_DEFAULTS.layer, ratio: ratioOption(raw) ?? FASTV_DEFAULTS.ratio };
-    validateFastv(options, model.config.text_config.num_hidden_layers);
+    validateFastv(options, config.text_config.num_hidden_layers);
     return options;
   },
   taps: () => ({}),

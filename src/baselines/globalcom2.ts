@@ -5,11 +5,12 @@
  * are kept. Scores are the head-mean **pre-softmax** logits of the last vision layer.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../method';
+import { choiceOption, ratioOption, type Method, type PruneResult } from '../methods/contract';
 import { HeroError } from '../core/errors';
-import type { PruneResult, VisualContext } from '../llava/pruning';
+import type { VisualContext } from '../llava/visual_context';
 import { unpadRegion } from '../llava/anyres';
 import { rasterWalk, tileMasksInside } from '../llava/grid';
+import { gatherWithNewline, NEWLINE_ROW } from '../llava/pack';
 import { l2Normalize } from '../core/l2';
 import { tidyAsync } from '../core/scope';
 import { masksTensor, topKMask } from './common';
@@ -160,15 +161,9 @@ export async function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): P
   }
 
   // Layout: thumbnail in score order, then the full padded grid with a newline after every row.
-  const D = ctx.projected.shape[2];
   const rowsOut: number[] = [...thumbOrder];
-  const NEWLINE = -1;
-  rasterWalk(ctx.grid, G, (t, j) => { if (slots[t][j] >= 0) rowsOut.push((1 + t) * N + slots[t][j]); }, () => rowsOut.push(NEWLINE));
-  const features = tf.tidy(() => {
-    const table = tf.concat([tf.reshape(ctx.projected, [-1, D]), tf.reshape(imageNewlineOf(ctx, 'GlobalCom²'), [1, D])]); // [P·N + 1, D]
-    const newlineRow = table.shape[0] - 1;
-    return tf.gather(table, tf.tensor1d(rowsOut.map((i) => (i === NEWLINE ? newlineRow : i)), 'int32')) as tf.Tensor2D; // [M, D]
-  });
+  rasterWalk(ctx.grid, G, (t, j) => { if (slots[t][j] >= 0) rowsOut.push((1 + t) * N + slots[t][j]); }, () => rowsOut.push(NEWLINE_ROW));
+  const features = tf.tidy(() => gatherWithNewline(ctx.projected, imageNewlineOf(ctx, 'GlobalCom²'), rowsOut)); // [M, D]
   return {
     features, keepMasks: masks, numNewlines: rows * G,
     tensors: {
@@ -179,17 +174,13 @@ export async function globalCom2(ctx: VisualContext, opts: GlobalCom2Options): P
   };
 }
 
-/** GlobalCom² as a Method (src/method.ts): r = 0.25, the last vision layer's queries and keys. */
-export const globalCom2Method: Method<GlobalCom2Options> = {
+/** GlobalCom² as a Method (src/methods/contract.ts): r = 0.25, the last vision layer's queries and keys. */
+export const globalCom2Method: Method<GlobalCom2Options, 'globalcom2'> = {
   name: 'globalcom2',
-  ratioHelp: 'globalcom2 0.25',
-  flags: {
-    'globalcom2-placement': { type: 'string', arg: 'P', help: "GlobalCom² tile-token placement: as-coded (default: n-th kept valid token in tile cell n) | corrected (each in its own cell)" },
-  },
-  configure: (raw, model) => {
-    refuseSingleCrop(model.config, 'globalcom2', 'its thumbnail compresses the tiles, and its code (xuyang-liu16/GlobalCom2) is LLaVA-NeXT-only');
+  configure: (raw, config) => {
+    refuseSingleCrop(config, 'globalcom2', 'its thumbnail compresses the tiles, and its code (xuyang-liu16/GlobalCom2) is LLaVA-NeXT-only');
     return {
-      ratio: ratioOption(raw) ?? 0.25, visionHeads: model.config.vision_config.num_attention_heads,
+      ratio: ratioOption(raw) ?? 0.25, visionHeads: config.vision_config.num_attention_heads,
       placement: choiceOption(raw, 'globalcom2-placement', ['as-coded', 'corrected'] as const) ?? 'as-coded',
     };
   },

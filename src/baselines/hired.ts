@@ -5,9 +5,9 @@
  * tokens chosen by the feature layer's CLS attention (heads summed); unpadded, no image_newline.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceOption, ratioOption, type Method } from '../method';
+import { choiceOption, ratioOption, type Method, type PruneResult } from '../methods/contract';
 import { HeroError } from '../core/errors';
-import type { PruneResult, VisualContext } from '../llava/pruning';
+import type { VisualContext } from '../llava/visual_context';
 import { unpadRegion } from '../llava/anyres';
 import { tileMasksInside } from '../llava/grid';
 import { refuseSingleCrop } from '../llava/llava15';
@@ -122,16 +122,11 @@ export async function hired(ctx: VisualContext, opts: HiredOptions): Promise<Pru
   };
 }
 
-/** HiRED as a Method (src/method.ts): r = 0.2, α = 0.5. */
-export const hiredMethod: Method<HiredOptions> = {
+/** HiRED as a Method (src/methods/contract.ts): r = 0.2, α = 0.5. */
+export const hiredMethod: Method<HiredOptions, 'hired'> = {
   name: 'hired',
-  ratioHelp: 'hired 0.2',
-  flags: {
-    alpha: { type: 'number', arg: 'A', help: 'HiRED α (0.5)' },
-    'hired-grid': { type: 'string', arg: 'O', help: "HiRED tile stacking before unpadding: as-coded (default: (cols, rows), HiRED's vendored HF 4.42) | corrected ((rows, cols))" },
-  },
-  configure: (raw, model) => {
-    refuseSingleCrop(model.config, 'hired', "its thumbnail's attention splits the budget over the tiles, and its code (hasanar1f/HiRED) is LLaVA-NeXT-only");
+  configure: (raw, config) => {
+    refuseSingleCrop(config, 'hired', "its thumbnail's attention splits the budget over the tiles, and its code (hasanar1f/HiRED) is LLaVA-NeXT-only");
     const ratio = ratioOption(raw) ?? 0.2;
     const alpha = (raw.alpha as number | undefined) ?? 0.5;
     if (!(alpha >= 0 && alpha < 1)) throw new HeroError(`--alpha: ${alpha} is outside [0, 1) for HiRED`);

@@ -2,11 +2,10 @@
  * `none`: plain LLaVA-NeXT, every visual token (the reference the pruning methods are measured against).
  * No vision-side selection (the pipeline's default packing), no decoder hook, no options.
  */
-import { ratioOption, type Method } from '../method';
+import { ratioOption, type Method } from '../methods/contract';
 
-export const noneMethod: Method<Record<string, never>> = {
+export const noneMethod: Method<Record<string, never>, 'none'> = {
   name: 'none',
-  flags: {},
   configure: (raw) => { ratioOption(raw); return {}; }, // takes no ratio, but a bad one is still an error
   taps: () => ({}),
 };

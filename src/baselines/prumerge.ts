@@ -7,11 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { l2Normalize } from '../core/l2';
-import { ratioOption, type Method } from '../method';
+import { ratioOption, type Method, type PruneResult } from '../methods/contract';
 import { projector } from '../llava/projector';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
-import type { PruneResult, VisualContext } from '../llava/pruning';
+import type { VisualContext } from '../llava/visual_context';
 import { masksTensor } from './common';
 
 export interface PruMergeOptions {
@@ -123,10 +123,9 @@ export async function pruMergePlus(ctx: VisualContext, opts: PruMergeOptions): P
   };
 }
 
-/** PruMerge+ as a Method (src/method.ts): no ratio (the IQR outliers set the count), the last vision layer's keys. */
-export const pruMergePlusMethod: Method<Omit<PruMergeOptions, 'project'>> = {
+/** PruMerge+ as a Method (src/methods/contract.ts): no ratio (the IQR outliers set the count), the last vision layer's keys. */
+export const pruMergePlusMethod: Method<Omit<PruMergeOptions, 'project'>, 'prumerge+'> = {
   name: 'prumerge+',
-  flags: {},
   configure: (raw) => { ratioOption(raw); return { plus: true }; }, // no ratio, but a bad one is still an error
   taps: (s, model) => ({ queryKey: [s.options!.layer ?? model.config.vision_config.num_hidden_layers - 1] }),
   select: (s, ctx, model) => {

@@ -23,8 +23,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { tidyAsync } from '../core/scope';
-import type { DecoderHook } from '../llama/decoder';
-import { ratioOption, type Method } from '../method';
+import type { DecoderHook } from './decoder_hooks';
+import { ratioOption, type Method } from '../methods/contract';
 import { Rng } from '../weights/rng';
 import { checkSparseVlmLayers, sparseVlmDerivedScaleBias, sparseVlmKeptCount, sparseVlmRecycleCounts } from './sparsevlm_budget';
 import { topKMask } from './common';
@@ -291,17 +291,10 @@ export function sparseVlmTraceTensors(r: SparseVlmRecord): Map<string, { dtype: 
   return out;
 }
 
-/** SparseVLM as a Method (src/method.ts): layers 2, 6, 15, 19, r = 0.5; plain LLaVA-NeXT on the vision side. */
-export const sparseVlmMethod: Method<SparseVlmOptions> = {
+/** SparseVLM as a Method (src/methods/contract.ts): layers 2, 6, 15, 19, r = 0.5; plain LLaVA-NeXT on the vision side. */
+export const sparseVlmMethod: Method<SparseVlmOptions, 'sparsevlm'> = {
   name: 'sparsevlm',
-  ratioHelp: 'sparsevlm 0.5',
-  flags: {
-    'sparsevlm-layers': { type: 'intList', arg: 'L,…', help: 'SparseVLM: decoder layers after which visual tokens are pruned (default 2,6,15,19; 0-based)' },
-    'sparsevlm-scale': { type: 'number', arg: 'S', help: 'SparseVLM: fixed scale of int(rank·scale + bias) instead of the per-input one derived from --ratio' },
-    'sparsevlm-bias': { type: 'number', arg: 'B', help: 'SparseVLM: fixed bias, with --sparsevlm-scale (default 0)' },
-    'sparsevlm-seed': { type: 'int', arg: 'N', default: SPARSEVLM_DEFAULTS.seed, help: 'SparseVLM: seed of the DPC-kNN density noise (unseeded in the official code)' },
-  },
-  configure: (raw, model) => {
+  configure: (raw, config) => {
     const ratio = ratioOption(raw);
     const scale = raw['sparsevlm-scale'] as number | undefined;
     if (scale !== undefined && ratio !== undefined) throw new HeroError('--sparsevlm-scale: give either --ratio or --sparsevlm-scale/--sparsevlm-bias, not both');
@@ -309,7 +302,7 @@ export const sparseVlmMethod: Method<SparseVlmOptions> = {
       layers: (raw['sparsevlm-layers'] as number[] | undefined) ?? SPARSEVLM_DEFAULTS.layers, ratio: ratio ?? SPARSEVLM_DEFAULTS.ratio,
       scale, bias: raw['sparsevlm-bias'] as number | undefined, seed: (raw['sparsevlm-seed'] as number | undefined) ?? SPARSEVLM_DEFAULTS.seed,
     };
-    validateSparseVlm(options, model.config.text_config.num_hidden_layers);
+    validateSparseVlm(options, config.text_config.num_hidden_layers);
     return options;
   },
   taps: () => ({}),

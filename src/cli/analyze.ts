@@ -5,8 +5,8 @@
  * src/analyze/, and writes its figures (PNG), its numbers (JSON, safetensors) and one self-contained HTML
  * page to --out, each file whole (temporary name, then rename).
  *
- * Start-up goes through ONE function, `openAnalysisModel` (below): backend, model directory, weights. It is
- * the place to point at the shared start-up runtime once that exists.
+ * Start-up goes through ONE function, `openAnalysisModel` (below): src/runtime's openRuntime for a LLaVA-NeXT
+ * --model (its memory plan and --weights choice), its startBackend alone for a CLIPModel --model.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -15,7 +15,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs, type ParsedFlags } from './args';
 import type { Command } from './main';
-import { loadModelFlag, progress, setupBackend, WEIGHTS_FLAGS } from './common';
+import { progress, promptTokensBound, WEIGHTS_FLAGS } from './common';
+import { openRuntime, startBackend } from '../runtime';
+import { requestedAccel } from '../accel';
 import { readJsonFile } from '../io/json';
 import { encodePng, readImage, type RgbImage } from '../io/image';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors';
@@ -162,16 +164,17 @@ export function modelFiles(flags: ParsedFlags, log: (s: string) => void, wantCli
 }
 
 /**
- * START-UP GLUE (repoint this one function at the shared start-up runtime): activates the backend and
- * loads the vision tower of --model (for a LLaVA-NeXT directory the whole checkpoint through
- * cli/common.ts loadModelFlag, with its memory check and --weights choice) and the --clip model when asked.
+ * Start-up: activates the backend and loads the vision tower of --model (for a LLaVA-NeXT directory the
+ * whole checkpoint through src/runtime openRuntime, with its memory check and --weights choice, and the
+ * --clip model when asked; for a CLIPModel directory the backend alone, then that model).
  */
 export async function openAnalysisModel(flags: ParsedFlags, files: ModelFiles, log: (s: string) => void): Promise<AnalysisModel> {
-  const f: ParsedFlags = { ...flags, 'vision-workers': 1, 'decoder-workers': 1, 'max-new-tokens': 1, clip: files.clipDir };
-  const { backend } = await setupBackend(f, log);
+  const start = { backend: flags.backend as string | undefined, accel: requestedAccel(flags.accel as string | undefined), visionWorkers: 1, decoderWorkers: 1, log };
   if (files.kind === 'clip') {
+    const { backend } = await startBackend(start);
     log('loading the CLIP model …');
-    const m = loadClipModel(files.dir, (flags.weights as string) === 'streamed' ? 'streamed' : 'resident');
+    const w = flags.weights as string;
+    const m = loadClipModel(files.dir, w === 'streamed' || w === 'disk' ? w : 'resident');
     const cfg = files.processor, S = cfg.crop_size.height;
     return {
       kind: 'clip', dir: files.dir, randomWeights: files.randomWeights, backend, vision: m.vision, params: m.params.vision_model, clip: null,
@@ -183,19 +186,18 @@ export async function openAnalysisModel(flags: ParsedFlags, files: ModelFiles, l
       close: () => disposeClipModel(m),
     };
   }
-  const { model, weights, bar } = loadModelFlag(f, files.dir, methodByName(files.clipDir ? 'hero' : 'none'), backend, { vision: 1, decoder: 1 }, log);
+  const bar = progress(log);
+  const rt = await openRuntime({
+    ...start, modelDir: files.dir, clipDir: files.clipDir,
+    residency: { weights: flags.weights as 'auto', force: flags.force === true, promptTokens: promptTokensBound(flags), maxNewTokens: 1 },
+    method: { name: 'none', options: {} }, onStage: (s) => bar.stage(s), onLoad: (what, d, t) => bar.bar(what, d, t),
+  });
   bar.end();
-  let clip: ClipModel | null = null;
-  try {
-    if (files.clipDir) { log('loading the CLIP model …'); clip = loadClipModel(files.clipDir, weights.residency); }
-  } catch (e) {
-    disposeLlavaNext(model);
-    throw e;
-  }
+  const model = rt.model;
   return {
-    kind: 'llava-next', dir: files.dir, randomWeights: files.randomWeights, backend, vision: model.config.vision_config,
-    params: model.params.vision_tower.vision_model, clip, crops: (img) => preprocess(img, model.processor),
-    close: () => { if (clip) disposeClipModel(clip); disposeLlavaNext(model); },
+    kind: 'llava-next', dir: files.dir, randomWeights: files.randomWeights, backend: rt.backend, vision: model.config.vision_config,
+    params: model.params.vision_tower.vision_model, clip: rt.clip, crops: (img) => preprocess(img, model.processor),
+    close: () => { void rt.close(); },
   };
 }
 

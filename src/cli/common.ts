@@ -1,25 +1,23 @@
 /**
- * Flags and steps shared by `run` and `trace`: backend, model, image, prompt, method and its options.
+ * Flags shared by `run` and `trace` (backend, weights, image, prompt, method and its options) and their
+ * checks, all before any weight is read; runtimeFlags turns them into src/runtime openRuntime's options.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError } from '../core/errors';
-import { initBackend, requestedBackend, BACKENDS } from '../backend';
+import { BACKENDS } from '../backend';
 import { WEBGPU_ADAPTERS, WEBGPU_ADAPTER_ENV } from '../accel/webgpu';
 import { resolveIdWords, type FlagSpecs, type ParsedFlags } from './args';
 import type { LlavaNextModel } from '../llava/model';
-import type { ClipModel } from '../clip/model';
-import { disposeClipModel, loadClipModel } from '../clip/load';
-import { ACCEL_ENV, checkSplit, installAccelerations, requestedAccel, kvCacheFor, LazyVisionPool, startDecoderPool, startVisionEncoder, VisionPool, type Accelerations, type DecoderPool } from '../accel';
-import type { WeightResidency } from '../io/loader';
-import type { KvCache } from '../llama/kv_cache';
-import { llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../llava/load';
-import { clipModelWeightPlan, loadClipModelConfig } from '../clip/load';
-import { availableMemory, checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../report/memory';
+import type { LlavaNextConfig } from '../llava/config';
+import { loadClipModelConfig } from '../clip/load';
 import { loadTokenizer, llavaPromptIds, clipTextIds, PROMPT_TEMPLATES, type PromptTemplate } from '../io/tokenizer';
 import { readImage, type AlphaMode, type RgbImage } from '../io/image';
-import { METHOD_NAMES, methodByName, methodFlags, ratioDefaultsHelp, type MethodSpec } from '../methods';
-import type { Method, MethodSpec as GenericMethodSpec } from '../method';
+import { METHOD_NAMES, methodByName } from '../methods';
+import { methodFlags, ratioDefaultsHelp } from './method_flags';
+import type { RuntimeOptions } from '../runtime';
+import type { ResidencyAsk } from '../runtime/memory';
+import { ACCEL_ENV, requestedAccel } from '../accel';
 
 /** The most worker threads --vision-workers / --decoder-workers take: each holds a tfjs instance (and resident weights). */
 export const MAX_WORKERS = 64;
@@ -33,79 +31,17 @@ export const BACKEND_FLAGS: FlagSpecs = {
 };
 
 /** The --vision-workers value, checked. */
-function visionWorkersFlag(flags: ParsedFlags): number {
+export function visionWorkersFlag(flags: ParsedFlags): number {
   const n = flags['vision-workers'] as number;
   if (!(Number.isInteger(n) && n >= 1)) throw new HeroError(`--vision-workers: expected an integer ≥ 1, got ${n}`);
   return n;
 }
 
 /** The --decoder-workers value, checked (1 when the command has no such flag). */
-function decoderWorkersFlag(flags: ParsedFlags): number {
+export function decoderWorkersFlag(flags: ParsedFlags): number {
   const n = (flags['decoder-workers'] ?? 1) as number;
   if (!(Number.isInteger(n) && n >= 1)) throw new HeroError(`--decoder-workers: expected an integer ≥ 1, got ${n}`);
   return n;
-}
-
-/**
- * The decoder worker pool the accelerations chosen at start-up ask for (--decoder-workers > 1), started
- * after the model is loaded; undefined — and one line saying so — where it is not used: in `trace` (every
- * layer's hidden states and attentions are recorded) and for a method with a decoder hook (FastV, SparseVLM),
- * which need the in-process decoder. Refuses (HeroError) a model whose heads or MLP width it cannot split.
- */
-export function startDecoderWorkers(accel: Accelerations, model: LlavaNextModel, use: { trace?: boolean; methodHook?: string },
-  log: (s: string) => void): DecoderPool | undefined {
-  if (accel.decoderWorkers <= 1) return undefined;
-  if (use.trace || use.methodHook) {
-    log(`decoder: in-process (--decoder-workers ${accel.decoderWorkers} is not used ${use.trace ? 'by trace, which records every layer' : `with --method ${use.methodHook}, whose decoder hook needs the in-process decoder`})`);
-    return undefined;
-  }
-  checkSplit(model.config.text_config, accel.decoderWorkers, `--decoder-workers ${accel.decoderWorkers}`);
-  log(`decoder: ${accel.decoderWorkers} worker threads (each holds 1/${accel.decoderWorkers} of every layer's heads, MLP columns and KV cache; ` +
-    'resident layers are copied into them once, streamed layers\' stored bytes are shared)');
-  const pool = startDecoderPool(accel, model.params.language_model, model.config.text_config);
-  if (pool?.rowsKernel) log(`decoder: decode steps multiply the streamed layers and lm_head straight from their stored bytes (accel/rows.ts, ${pool.rowsKernel})`);
-  return pool;
-}
-
-const WORKER_WEIGHTS = "resident weights are copied into each, streamed layers' stored bytes are shared";
-
-/**
- * The vision worker pools of a run or trace (--vision-workers > 1; none otherwise): LLaVA's tower, for the
- * pipeline's `visionEncoder` (the in-process reference `visionModel` without one), and — for a method that
- * reads a separate CLIP model (HERO-2) — that model's tower, handed to the method as `clipEncoder` and
- * started when the method first encodes. `atStage` lets each pool's workers go once its tower is done
- * (LLaVA's at the selection, the CLIP's at the prefill); `close` stops whatever is still running.
- */
-export interface VisionPools {
-  readonly encoder?: VisionPool;
-  /** the method, with `clipEncoder` when its CLIP tower has a pool */
-  readonly method: MethodSpec;
-  atStage(stage: string): void;
-  close(): Promise<void>;
-}
-
-export function startVisionPools(accel: Accelerations, model: LlavaNextModel, method: MethodSpec, log: (s: string) => void): VisionPools {
-  if (accel.visionWorkers <= 1) return { method, atStage: () => undefined, close: async () => undefined };
-  log(`vision tower: ${accel.visionWorkers} worker threads (${WORKER_WEIGHTS})`);
-  const encoder = startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config);
-  const clip = (method as GenericMethodSpec).clip;
-  let clipPool: LazyVisionPool | undefined;
-  if (clip) {
-    log(`CLIP vision tower (${method.name}'s relevance pass): ${accel.visionWorkers} worker threads once the image is encoded (${WORKER_WEIGHTS})`);
-    clipPool = new LazyVisionPool(() => VisionPool.start(clip.params.vision_model, clip.vision, accel.visionWorkers, accel.kernels));
-  }
-  return {
-    encoder,
-    method: clipPool ? { ...(method as GenericMethodSpec), clipEncoder: clipPool } as MethodSpec : method,
-    atStage: (stage) => {
-      if (stage === 'select') void encoder?.close();
-      if (stage === 'prefill') void clipPool?.close();
-    },
-    close: async () => {
-      await encoder?.close();
-      await clipPool?.close();
-    },
-  };
 }
 
 /** How the weights are held, and the refusal override (run, trace). */
@@ -114,66 +50,11 @@ export const WEIGHTS_FLAGS: FlagSpecs = {
   force: { type: 'boolean', help: 'load the model even if the memory estimate exceeds the available memory ($HERO_LVLM_AVAILABLE_MEMORY bytes, else MemAvailable) or the wasm heap' },
 };
 
-/** What chooseWeights decided. */
-export interface WeightChoice {
-  readonly residency: WeightResidency;
-  /** the KV cache that goes with it (on the host for streamed weights), for PipelineInput.newKvCache */
-  readonly newKvCache?: (numLayers: number) => KvCache;
-}
-
 /** Prompt tokens at most (an upper bound for the memory estimate, before the tokenizer is loaded): one per UTF-8 byte plus the template's. */
-function promptTokensBound(flags: ParsedFlags): number {
+export function promptTokensBound(flags: ParsedFlags): number {
   if (flags['input-ids'] !== undefined) return (flags['input-ids'] as number[]).length;
   const text = (flags.prompt ?? flags['raw-prompt'] ?? '') as string;
   return Buffer.byteLength(text, 'utf8') + 128;
-}
-
-/**
- * --weights: estimates the memory of both residencies from the configs and the safetensors headers
- * (report/memory.ts; no tensor data read), picks one (auto: resident when it fits on the backend and in
- * the available memory, else streamed), prints the choice and the estimate, and refuses a run that does not
- * fit (one line; --force overrides). Called before anything is loaded.
- */
-export function chooseWeights(flags: ParsedFlags, dirs: { model: string; clip?: string }, backend: string, workers: { vision: number; decoder: number },
-  log: (s: string) => void): WeightChoice {
-  const asked = flags.weights as string;
-  if (!['auto', 'resident', 'streamed', 'disk'].includes(asked)) throw new HeroError(`--weights: '${asked}' is not one of auto, resident, streamed, disk`);
-  const llava = loadLlavaNextConfig(dirs.model);
-  const T = maxDecoderTokens(llava, promptTokensBound(flags), flags['max-new-tokens'] as number);
-  const clipVision = dirs.clip ? loadClipModelConfig(dirs.clip).vision : undefined;
-  const estimate = (r: WeightResidency) => {
-    const plans = [llavaNextWeightPlan(dirs.model, r), ...(dirs.clip ? [clipModelWeightPlan(dirs.clip, r)] : [])];
-    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, kvCacheFor(r, backend) !== undefined, workers.decoder, clipVision) };
-  };
-  let residency: WeightResidency = asked === 'auto' ? 'resident' : asked as WeightResidency;
-  let chosen = estimate(residency);
-  if (asked === 'auto') {
-    const avail = availableMemory();
-    const fits = (e: MemoryEstimate): boolean => e.host <= avail && (backend !== 'wasm' || e.backend <= WASM_HEAP_BYTES);
-    // resident, else streamed, else disk: the first whose estimate fits (disk when none does; checkRunMemory then refuses)
-    const whys: string[] = [];
-    for (const next of ['streamed', 'disk'] as const) {
-      if (fits(chosen.e)) break;
-      whys.push(backend === 'wasm' && chosen.e.backend > WASM_HEAP_BYTES
-        ? `${residency} would need ${(chosen.e.backend / GIB).toFixed(1)} GiB on the backend, the wasm heap holds ${WASM_HEAP_BYTES / GIB} GiB`
-        : `${residency} would need ${(chosen.e.host / GIB).toFixed(1)} GiB of memory, ${(avail / GIB).toFixed(1)} GiB available`);
-      residency = next;
-      chosen = estimate(residency);
-    }
-    log(`weights: ${residency} (auto: ${whys.length ? whys.join('; ') : 'the estimate fits'})`);
-  } else log(`weights: ${residency}`);
-  if (residency === 'disk') {
-    const dtypes = [...new Set(chosen.plans.flatMap((p) => p.dtypes))].join('/');
-    log(`weights: ${dtypes} read from the safetensors files when used (${(chosen.e.parts.onDisk / GIB).toFixed(2)} GiB, at most ` +
-      `${(chosen.e.parts.largestOnDisk / GIB).toFixed(2)} GiB at a time), widened to fp32 one group at a time; KV cache ${kvCacheFor(residency, backend) ? 'on the host' : 'on the backend'}`);
-  }
-  if (residency === 'streamed') {
-    const dtypes = [...new Set(chosen.plans.flatMap((p) => p.dtypes))].join('/');
-    log(`weights: ${dtypes} on the host (${(chosen.e.parts.streamedHost / GIB).toFixed(2)} GiB), widened to fp32 one group at a time ` +
-      `(at most ${(chosen.e.parts.largestGroupFp32 / GIB).toFixed(2)} GiB); KV cache ${kvCacheFor(residency, backend) ? 'on the host' : 'on the backend'}`);
-  }
-  checkRunMemory(chosen.e, { backend, force: flags.force === true, log, residency });
-  return { residency, newKvCache: kvCacheFor(residency, backend) };
 }
 
 /** Progress: stage lines, and on a TTY bars rewritten in place (loading tensors, vision and decoder layers, decoded tokens). */
@@ -199,24 +80,6 @@ export function progress(log: (s: string) => void, tty = process.stderr.isTTY ==
   };
 }
 
-/**
- * The LLaVA-NeXT model of a run or trace: refuses a --model without config.json, chooses how its weights
- * and those of the method's CLIP model (--clip, when the method reads one) are held (chooseWeights), and
- * loads it with a progress bar. `workers` are the worker threads that will hold weights too.
- */
-export function loadModelFlag(flags: ParsedFlags, modelDir: string, method: Method<unknown>, backend: string,
-  workers: { vision: number; decoder: number }, log: (s: string) => void): { model: LlavaNextModel; weights: WeightChoice; bar: Progress; loadMs: number } {
-  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`);
-  const clipDir = flags.clip as string | undefined;
-  const clipUsed = clipDir && fs.existsSync(path.join(clipDir, 'config.json')) && method.clip ? clipDir : undefined;
-  const weights = chooseWeights(flags, { model: modelDir, clip: clipUsed }, backend, workers, log);
-  const bar = progress(log);
-  bar.stage('loading the model');
-  const t0 = performance.now();
-  const model = loadLlavaNext(modelDir, (d, t) => bar.bar('loading', d, t), weights.residency);
-  return { model, weights, bar, loadMs: Math.floor((performance.now() - t0) * 1000) / 1000 };
-}
-
 export const INPUT_FLAGS: FlagSpecs = {
   image: { type: 'string', arg: 'FILE', help: 'image file (PNG, JPEG, WebP, …)' },
   prompt: { type: 'string', arg: 'TEXT', help: 'the question; wrapped in the --template with one image placeholder' },
@@ -234,30 +97,13 @@ export const CLIP_FLAGS: FlagSpecs = {
   'clip-input-ids': { type: 'intList', arg: 'IDS', help: 'CLIP text ids instead of --clip-text (bos … eos)' },
 };
 
-/** --method, --ratio, then every method's own flags (src/methods.ts), and the CLIP flags. */
+/** --method, --ratio, then every method's own flags (cli/method_flags.ts), and the CLIP flags. */
 export const METHOD_FLAGS: FlagSpecs = {
   method: { type: 'string', arg: 'NAME', default: 'hero', help: `visual-token method: ${METHOD_NAMES.join(' | ')}` },
   ratio: { type: 'number', arg: 'R', help: `retention ratio r in (0, 1]; default: the method's own (${ratioDefaultsHelp()})` },
   ...methodFlags(),
   ...CLIP_FLAGS,
 };
-
-/**
- * Activates the requested backend, installs the accelerations for it (src/accel/index.ts: the default
- * choice, which is what the bench measures) and says which ones run (stderr); returns the backend and that choice (startVisionPools reads it).
- */
-export async function setupBackend(flags: ParsedFlags, log: (s: string) => void): Promise<{ backend: string; accel: Accelerations }> {
-  const name = requestedBackend(flags.backend as string | undefined);
-  const visionWorkers = visionWorkersFlag(flags);
-  const decoderWorkers = decoderWorkersFlag(flags);
-  const mode = requestedAccel(flags.accel as string | undefined);
-  await initBackend(name, log, { webgpuAdapter: flags['webgpu-adapter'] as string | undefined });
-  log(`backend: ${name}`);
-  const accel = installAccelerations(name, { visionWorkers, decoderWorkers, accel: mode });
-  if (accel.fallback) log(accel.fallback);
-  log(accel.line);
-  return { backend: name, accel };
-}
 
 export function checkImageFlag(flags: ParsedFlags): string {
   const image = flags.image as string | undefined;
@@ -285,7 +131,7 @@ export function templateFlag(flags: ParsedFlags): PromptTemplate {
  * (HERO scores the question alone, never the template, as the authors' code: docs/deviations.md), and the
  * template that wrapped it (null for --raw-prompt / --input-ids, which take the prompt as given).
  */
-export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: number[]; question: string | null; template: PromptTemplate | null } {
+export function promptIds(flags: ParsedFlags, model: Pick<LlavaNextModel, 'config' | 'dir'>): { ids: number[]; question: string | null; template: PromptTemplate | null } {
   const given = ['prompt', 'raw-prompt', 'input-ids'].filter((k) => flags[k] !== undefined);
   if (given.length !== 1) throw new HeroError(`give exactly one of --prompt, --raw-prompt, --input-ids (got ${given.length ? given.map((g) => `--${g}`).join(', ') : 'none'})`);
   const imageId = model.config.image_token_index;
@@ -313,47 +159,58 @@ export function promptIds(flags: ParsedFlags, model: LlavaNextModel): { ids: num
   return { ids: llavaPromptIds(tok, q, imageId, { template }), question: q, template };
 }
 
-/**
- * The configured method: the flags handed as raw values to the method, which fills in its defaults and
- * validates them (Method.configure); for a method that reads a separate CLIP model (Method.clip), that model
- * (--clip) and the text it scores (--clip-input-ids, else --clip-text, else the question).
- */
-export function methodSpec(flags: ParsedFlags, model: LlavaNextModel, question: string | null,
-  log: (s: string) => void, residency: WeightResidency = 'resident', bar?: Progress): MethodSpec {
-  const method = methodByName(flags.method as string);
-  const options = method.configure(flags, model);
-  if (!method.clip) return { name: method.name, options } as MethodSpec;
-  let clip: ClipModel | null = null;
-  let clipIds: number[] | null = null;
-  if (method.clip.needed(options)) {
-    const dir = flags.clip as string | undefined;
-    if (dir === undefined) throw new HeroError(method.clip.missing);
-    if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--clip: '${dir}' has no config.json (expected an HF CLIPModel directory)`);
-    bar?.stage('loading the CLIP model');
-    clip = loadClipModel(dir, residency, bar && ((d, t) => bar.bar('loading', d, t)));
-    bar?.end();
-    try {
-      if (flags['clip-input-ids'] !== undefined) clipIds = flags['clip-input-ids'] as number[];
-      else {
-        const text = (flags['clip-text'] as string | undefined) ?? question;
-        if (text === null) throw new HeroError('--clip-text or --clip-input-ids: required with --input-ids (there is no question text to score)');
-        const r = clipTextIds(loadTokenizer(dir), text, clip.text.max_position_embeddings);
-        if (r.truncated) log(`warning: the CLIP text was truncated to ${clip.text.max_position_embeddings} tokens`);
-        clipIds = r.ids;
-      }
-      if (clipIds.length > clip.text.max_position_embeddings) {
-        throw new HeroError(`--clip-input-ids: ${clipIds.length} tokens, CLIP's text limit is ${clip.text.max_position_embeddings}`);
-      }
-    } catch (e) {
-      disposeClipModel(clip); // the caller never sees this model
-      throw e;
-    }
-  }
-  return { name: method.name, options, clip, clipTextIds: clipIds } as MethodSpec;
+/** A method as the flags configure it, before anything is loaded: its options, the CLIP model it needs and the CLIP text ids. */
+export interface MethodChoice {
+  readonly name: string;
+  readonly options: unknown;
+  /** the --clip directory, when the method reads a separate CLIP model and these options need it */
+  readonly clipDir?: string;
+  readonly clipTextIds?: readonly number[] | null;
 }
 
-/** Frees what a configured method holds (its CLIP model). */
-export function disposeMethodSpec(spec: MethodSpec | undefined): void {
-  const clip = (spec as GenericMethodSpec | undefined)?.clip;
-  if (clip) disposeClipModel(clip);
+/**
+ * The configured method: the flags handed as raw values to the method, which fills in its defaults and
+ * validates them against the config (Method.configure); for a method that reads a separate CLIP model
+ * (Method.clip), that model's directory (--clip, checked) and the text it scores (--clip-input-ids, else
+ * --clip-text, else the question), tokenized with the CLIP tokenizer and checked against its config.
+ */
+export function methodChoice(flags: ParsedFlags, config: LlavaNextConfig, question: string | null, log: (s: string) => void): MethodChoice {
+  const method = methodByName(flags.method as string);
+  const options = method.configure(flags, config);
+  if (!method.clip) return { name: method.name, options };
+  if (!method.clip.needed(options)) return { name: method.name, options, clipTextIds: null };
+  const dir = flags.clip as string | undefined;
+  if (dir === undefined) throw new HeroError(method.clip.missing);
+  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new HeroError(`--clip: '${dir}' has no config.json (expected an HF CLIPModel directory)`);
+  const limit = loadClipModelConfig(dir).text.max_position_embeddings;
+  let ids: number[];
+  if (flags['clip-input-ids'] !== undefined) ids = flags['clip-input-ids'] as number[];
+  else {
+    const text = (flags['clip-text'] as string | undefined) ?? question;
+    if (text === null) throw new HeroError('--clip-text or --clip-input-ids: required with --input-ids (there is no question text to score)');
+    const r = clipTextIds(loadTokenizer(dir), text, limit);
+    if (r.truncated) log(`warning: the CLIP text was truncated to ${limit} tokens`);
+    ids = r.ids;
+  }
+  if (ids.length > limit) throw new HeroError(`--clip-input-ids: ${ids.length} tokens, CLIP's text limit is ${limit}`);
+  return { name: method.name, options, clipDir: dir, clipTextIds: ids };
+}
+
+/** --weights, checked. */
+function weightsFlag(flags: ParsedFlags): ResidencyAsk['weights'] {
+  const asked = flags.weights as string;
+  if (!['auto', 'resident', 'streamed', 'disk'].includes(asked)) throw new HeroError(`--weights: '${asked}' is not one of auto, resident, streamed, disk`);
+  return asked as ResidencyAsk['weights'];
+}
+
+/** openRuntime's options from the backend, worker and weight flags (checked) and the configured method. */
+export function runtimeFlags(flags: ParsedFlags, modelDir: string, method: MethodChoice, log: (s: string) => void, bar: Progress): RuntimeOptions {
+  return {
+    backend: flags.backend as string | undefined, webgpuAdapter: flags['webgpu-adapter'] as string | undefined,
+    accel: requestedAccel(flags.accel as string | undefined), visionWorkers: visionWorkersFlag(flags), decoderWorkers: decoderWorkersFlag(flags),
+    modelDir, clipDir: method.clipDir,
+    residency: { weights: weightsFlag(flags), force: flags.force === true, promptTokens: promptTokensBound(flags), maxNewTokens: flags['max-new-tokens'] as number },
+    method: { name: method.name, options: method.options, ...(method.clipTextIds !== undefined ? { clipTextIds: method.clipTextIds } : {}) },
+    log, onStage: (s) => bar.stage(s), onLoad: (what, d, t) => bar.bar(what, d, t),
+  };
 }

@@ -1,14 +1,12 @@
 /**
  * What run and trace check on a LLaVA-1.5 --model (src/llava/llava15.ts) from its config.json alone, before
- * the backend starts or a weight is read: `--image-aspect crop|pad` (how the one square crop is made), and
- * whether the method is defined on one crop (its `configure`, which refuses HiRED and GlobalCom² there).
+ * the backend starts or a weight is read: `--image-aspect crop|pad` (how the one square crop is made).
+ * Whether the method is defined on one crop is its own `configure`'s refusal (HiRED, GlobalCom²), which the
+ * commands run on the config before this (cli/common.ts methodChoice).
  */
 import { HeroError } from '../core/errors';
 import type { FlagSpecs, ParsedFlags } from './args';
-import type { Method } from '../method';
-import { deriveLlava } from '../llava/config';
-import { loadLlavaNextConfig } from '../llava/load';
-import type { LlavaNextModel } from '../llava/model';
+import type { LlavaNextConfig } from '../llava/config';
 import { IMAGE_ASPECTS, isLlava15, type ImageAspect } from '../llava/llava15';
 
 export const IMAGE_ASPECT_FLAGS: FlagSpecs = {
@@ -18,19 +16,13 @@ export const IMAGE_ASPECT_FLAGS: FlagSpecs = {
   },
 };
 
-/**
- * The --image-aspect value (undefined when not given; refused when unknown, or given for a LLaVA-NeXT
- * --model); for a LLaVA-1.5 --model also the method's own refusal (Method.configure on the config alone).
- */
-export function imageAspectFlag(flags: ParsedFlags, modelDir: string, method?: Method<unknown>): ImageAspect | undefined {
+/** The --image-aspect value (undefined when not given; refused when unknown, or given for a LLaVA-NeXT --model). */
+export function imageAspectFlag(flags: ParsedFlags, config: LlavaNextConfig, modelDir: string): ImageAspect | undefined {
   const v = flags['image-aspect'] as string | undefined;
   if (v !== undefined && !(IMAGE_ASPECTS as readonly string[]).includes(v)) throw new HeroError(`--image-aspect: '${v}' is not one of ${IMAGE_ASPECTS.join(', ')}`);
-  const config = loadLlavaNextConfig(modelDir);
   if (!isLlava15(config)) {
     if (v !== undefined) throw new HeroError(`--image-aspect: only for LLaVA-1.5 checkpoints (config.json model_type 'llava'); '${modelDir}' is LLaVA-NeXT, whose anyres processor has its own padding`);
     return undefined;
   }
-  // configure reads only the config and what it derives (the same call runs again on the loaded model).
-  method?.configure(flags, { config, derived: deriveLlava(config) } as LlavaNextModel);
   return v as ImageAspect | undefined;
 }

@@ -8,31 +8,32 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, methodChoice, progress, promptIds, readImageFlag, runtimeFlags } from './common';
+import { openRuntime } from '../runtime';
+import { loadLlavaNextConfig } from '../llava/load';
 import { encodePng } from '../io/image';
-import { probeOutDir, writeFilesAtomic } from '../io/out';
 import { loadTokenizer } from '../io/tokenizer';
-import { disposeLlavaNext } from '../llava/load';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { runPipeline } from '../pipeline';
-import { IMAGE_ASPECT_FLAGS, imageAspectFlag } from './image_aspect';
-import { attentionMapLabels, methodByName, type MethodSpec } from '../methods';
+import { methodByName } from '../methods';
+import { attentionMapLabels, METHOD_REPORTS } from '../report/method_report';
 import { renderOverlay } from '../report/overlay';
 import { renderSingleCropOverlay } from '../report/overlay_single';
 import { isLlava15 } from '../llava/llava15';
+import { probeOutDir, writeFilesAtomic } from '../io/out';
+import { randomWeightsMark } from '../io/random_mark';
+import { IMAGE_ASPECT_FLAGS, imageAspectFlag } from './image_aspect';
 import { renderAttentionMaps } from '../report/attention_maps';
 import { buildReport, formatReport, RANDOM_CHECKPOINT_NOTE, RANDOM_NOTE } from '../report/summary';
-import { randomWeightsMark } from '../io/random_mark';
 import { renderReportHtml } from '../report/html';
 
 const FLAGS: FlagSpecs = {
   ...INPUT_FLAGS,
   ...METHOD_FLAGS,
   model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT or LLaVA-1.5 checkpoint directory (llava-hf layout; the family comes from config.json model_type; default: the embedded random-weight model)' },
+  ...IMAGE_ASPECT_FLAGS,
   out: { type: 'string', arg: 'DIR', default: 'hero-out', help: 'where overlay.png, attention_maps.png, report.json and report.html (the same report as one self-contained page) go' },
   json: { type: 'boolean', help: 'print report.json on stdout instead of the text report' },
-  ...IMAGE_ASPECT_FLAGS,
   ...WEIGHTS_FLAGS,
   ...BACKEND_FLAGS,
 };
@@ -71,29 +72,24 @@ async function main(argv: string[]): Promise<number> {
   } else if (!fs.existsSync(path.join(modelDir!, 'config.json'))) {
     throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`); // before the image is read
   }
-  const imageAspect = imageAspectFlag(flags, modelDir!, m);
+  // Everything the flags say is checked against the configs before any weight is read.
+  const config = loadLlavaNextConfig(modelDir!);
+  const { ids, question, template } = promptIds(flags, { config, dir: modelDir! });
+  const choice = methodChoice(flags, config, question, log);
+  const imageAspect = imageAspectFlag(flags, config, modelDir!);
   // A checkpoint written by `random-weights` (or a --clip one) says so everywhere, as the default model does.
   const marked = randomWeights ? null : [modelDir!, flags.clip as string | undefined].some((d) => d !== undefined && randomWeightsMark(d) !== null);
   if (marked) log(`model: ${RANDOM_CHECKPOINT_NOTE}`);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  const { backend, accel } = await setupBackend(flags, log);
-  const { model, weights, bar, loadMs } = loadModelFlag(flags, modelDir!, m, backend, { vision: accel.visionWorkers, decoder: accel.decoderWorkers }, log);
-  let method: MethodSpec | undefined;
-  let pools: VisionPools | undefined;
-  let decoderPool;
+  const bar = progress(log);
+  const hook = m.decoder ? `with --method ${m.name}, whose decoder hook needs the in-process decoder` : undefined;
+  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir!, choice, log, bar), inProcessDecoder: hook });
+  const { model, method } = rt;
   try {
-    checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
-    const { ids, question, template } = promptIds(flags, model);
-    method = methodSpec(flags, model, question, log, weights.residency, bar);
-    const clip = 'clip' in method ? method.clip : null;
-    if (clip) checkWeightsFit(clip.params);
-    pools = startVisionPools(accel, model, method, log);
-    method = pools.method;
-    decoderPool = startDecoderWorkers(accel, model, { methodHook: m.decoder ? m.name : undefined }, log);
     const result = await runPipeline(model, {
-      visionEncoder: pools.encoder, newKvCache: decoderPool?.newCache ?? weights.newKvCache, forward: decoderPool?.forward,
+      visionEncoder: rt.visionEncoder, decoder: rt.decoder,
       image, imageAspect, inputIds: ids, method, maxNewTokens: maxNew, clsAttentionLayers: 'all',
-      onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); pools?.atStage(s); }, // each pool's workers go once its tower is done
+      onStage: (s) => { bar.stage(s === 'vision' ? 'encoding the image (vision tower)' : s); rt.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
@@ -125,10 +121,10 @@ async function main(argv: string[]): Promise<number> {
     const overlayPng = await encodePng(overlay.image, outputs.overlay), mapsPng = await encodePng(maps, outputs.attention_maps);
     const prompt = (flags.prompt ?? flags['raw-prompt'] ?? null) as string | null;
     const report = buildReport(result, {
-      randomWeights: randomWeights || marked === true, randomNote: marked ? RANDOM_CHECKPOINT_NOTE : undefined, model: model.dir, clip: clip ? clip.dir : null, backend, weights: weights.residency,
-      method: method.name, options: method.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: m.report?.tileStats,
+      randomWeights: randomWeights || marked === true, randomNote: marked ? RANDOM_CHECKPOINT_NOTE : undefined, model: model.dir, clip: method.clip ? method.clip.dir : null, backend: rt.backend, weights: rt.residency,
+      method: method.name, options: method.options ?? {}, prompt, imageFile, imageAlpha, template, answer, outputs, tileStats: METHOD_REPORTS[method.name]?.tileStats,
     });
-    (report.timings_ms as Record<string, number>).load = loadMs;
+    (report.timings_ms as Record<string, number>).load = rt.loadMs;
     const html = renderReportHtml(report, { overlay: overlayPng, attentionMaps: mapsPng });
     writeFilesAtomic([ // all four whole, or none
       [outputs.overlay, overlayPng], [outputs.attention_maps, mapsPng],
@@ -138,10 +134,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     bar.end();
-    await pools?.close();
-    await decoderPool?.close();
-    disposeMethodSpec(method);
-    disposeLlavaNext(model);
+    await rt.close();
   }
 }
 

@@ -8,25 +8,25 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { checkWeightsFit } from '../accel/webgpu';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, disposeMethodSpec, loadModelFlag, methodSpec, promptIds, readImageFlag, setupBackend, startDecoderWorkers, startVisionPools, type VisionPools } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, methodChoice, progress, promptIds, readImageFlag, runtimeFlags } from './common';
+import { openRuntime } from '../runtime';
+import { loadLlavaNextConfig } from '../llava/load';
 import { writeSafetensors } from '../io/safetensors';
+import { methodByName } from '../methods';
+import { METHOD_CLI } from './method_flags';
+import { runPipeline } from '../pipeline';
 import { probeOutFile, writeFileAtomic } from '../io/out';
 import { randomMarkMetadata } from '../io/random_mark';
-import { disposeLlavaNext } from '../llava/load';
-import { disposeClipModel } from '../clip/load';
-import { methodByName, methodOf, type MethodSpec } from '../methods';
-import { runPipeline } from '../pipeline';
 import { IMAGE_ASPECT_FLAGS, imageAspectFlag } from './image_aspect';
 import { isLlava15 } from '../llava/llava15';
 
 const FLAGS: FlagSpecs = {
   model: { type: 'string', arg: 'DIR', help: 'LLaVA-NeXT or LLaVA-1.5 checkpoint directory (HF layout: config.json, preprocessor_config.json, *.safetensors; the family comes from config.json model_type)' },
+  ...IMAGE_ASPECT_FLAGS,
   ...INPUT_FLAGS,
   ...METHOD_FLAGS,
   method: { ...METHOD_FLAGS.method, default: 'none' },
   out: { type: 'string', arg: 'FILE', help: 'output .safetensors file (missing directories are created)' },
-  ...IMAGE_ASPECT_FLAGS,
   ...WEIGHTS_FLAGS,
   ...BACKEND_FLAGS,
 };
@@ -58,26 +58,22 @@ async function main(argv: string[]): Promise<number> {
   checkOutFile(out);
   const maxNew = flags['max-new-tokens'] as number;
   if (maxNew < 0) throw new HeroError(`--max-new-tokens: ${maxNew} is negative`);
-  const m = methodByName(flags.method as string); // an unknown --method is refused before anything is read
-  const imageAspect = fs.existsSync(path.join(modelDir, 'config.json')) ? imageAspectFlag(flags, modelDir, m) : undefined; // (no config.json: loadModelFlag says so)
-  const { backend, accel } = await setupBackend(flags, log);
+  methodByName(flags.method as string); // an unknown --method is refused before anything is read
+  if (!fs.existsSync(path.join(modelDir, 'config.json'))) throw new HeroError(`--model: '${modelDir}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`);
+  // Everything the flags say is checked against the configs before any weight is read.
+  const config = loadLlavaNextConfig(modelDir);
+  const { ids, question, template } = promptIds(flags, { config, dir: modelDir });
+  const choice = methodChoice(flags, config, question, log);
+  const imageAspect = imageAspectFlag(flags, config, modelDir);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
-  // trace keeps the decoder in-process
-  const { model, weights, bar } = loadModelFlag(flags, modelDir, m, backend, { vision: accel.visionWorkers, decoder: 1 }, log);
-  let method: MethodSpec | undefined;
-  let pools: VisionPools | undefined;
+  const bar = progress(log);
+  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir, choice, log, bar), inProcessDecoder: 'by trace, which records every layer' });
+  const { model, method, backend } = rt;
   try {
-    checkWeightsFit(model.params); // webgpu: every weight within the device's buffer limits (src/accel/webgpu.ts)
-    const { ids, question, template } = promptIds(flags, model);
-    method = methodSpec(flags, model, question, log, weights.residency, bar);
-    if ('clip' in method && method.clip) checkWeightsFit(method.clip.params);
-    pools = startVisionPools(accel, model, method, log);
-    method = pools.method;
-    startDecoderWorkers(accel, model, { trace: true }, log); // says that trace keeps the in-process decoder
     const result = await runPipeline(model, {
-      visionEncoder: pools.encoder, newKvCache: weights.newKvCache,
+      visionEncoder: rt.visionEncoder, decoder: rt.decoder,
       image, imageAspect, inputIds: ids, method, maxNewTokens: maxNew, trace: true,
-      onStage: (s) => { bar.stage(s); pools?.atStage(s); }, // each pool's workers go once its tower is done
+      onStage: (s) => { bar.stage(s); rt.atStage(s); }, // each pool's workers go once its tower is done
       onProgress: (s, d, t) => bar.bar(s, d, t),
       onToken: (step) => bar.bar('decoding', step + 1, maxNew),
     });
@@ -85,7 +81,8 @@ async function main(argv: string[]): Promise<number> {
     // written whole or not at all: under a temporary name, then renamed (io/out.ts)
     const metadata = {
       format: 'pt', producer: 'hero-lvlm trace', method: method.name, backend,
-      model: modelDir, image: imageFile, image_alpha: imageAlpha, ...(isLlava15(model.config) ? { image_aspect: imageAspect ?? 'crop' } : {}), template: template ?? 'none (--raw-prompt / --input-ids)', ...(methodOf(method).traceMetadata?.(method) ?? {}),
+      model: modelDir, image: imageFile, image_alpha: imageAlpha, ...(isLlava15(model.config) ? { image_aspect: imageAspect ?? 'crop' } : {}),
+      template: template ?? 'none (--raw-prompt / --input-ids)', ...(METHOD_CLI[method.name].traceMetadata?.(method) ?? {}),
       ...randomMarkMetadata(modelDir), // a checkpoint of `random-weights` says so in its trace too
     };
     writeFileAtomic(out, (tmp) => writeSafetensors(tmp, Object.fromEntries(result.trace), metadata));
@@ -94,9 +91,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     bar.end();
-    await pools?.close();
-    disposeMethodSpec(method);
-    disposeLlavaNext(model);
+    await rt.close();
   }
 }
 

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LinearParams } from '../nn/linear';
 import { linear } from '../nn/kernels';
+import { l2NormalizeNoEps } from '../core/l2';
 import type { ClipTextConfig, ClipVisionConfig } from './config';
 import { visionModel, type ClipVisionParams, type VisionEncoder } from './vision';
 import { textModel, type ClipTextParams } from './text';
@@ -53,9 +54,8 @@ export function textFeatures(m: ClipModel, inputIds: readonly (readonly number[]
 export function clipLogits(m: ClipModel, pixelValues: tf.Tensor4D, inputIds: readonly (readonly number[])[],
   attentionMask?: readonly (readonly number[])[]): { logitsPerImage: tf.Tensor2D; logitsPerText: tf.Tensor2D; imageEmbedsNormalized: tf.Tensor2D; textEmbedsNormalized: tf.Tensor2D } {
   return tf.tidy(() => {
-    const unit = (x: tf.Tensor2D): tf.Tensor2D => tf.div(x, tf.sqrt(tf.sum(tf.square(x), -1, true))) as tf.Tensor2D;
-    const img = unit(imageFeatures(m, pixelValues));                          // [P, Dp]
-    const txt = unit(textFeatures(m, inputIds, attentionMask));               // [B, Dp]
+    const img = l2NormalizeNoEps(imageFeatures(m, pixelValues));              // [P, Dp]
+    const txt = l2NormalizeNoEps(textFeatures(m, inputIds, attentionMask));   // [B, Dp]
     const logitsPerText = tf.mul(tf.matMul(txt, img, false, true), tf.exp(m.params.logit_scale)) as tf.Tensor2D; // [B, P]
     return { logitsPerImage: tf.transpose(logitsPerText) as tf.Tensor2D, logitsPerText, imageEmbedsNormalized: img, textEmbedsNormalized: txt };
   });

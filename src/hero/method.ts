@@ -1,18 +1,18 @@
 /**
- * HERO as a Method (src/method.ts): its CLI flags, its defaults from the vision tower's depth, its validation,
- * the taps it reads (the last hidden state for HERO-1, the CLS attention of L_low ∪ L_high), the vision-side
- * selection (applyHero, with HERO-2's separate CLIP pass timed as its own stage `clip_relevance`), and what
- * it adds to the run report (the per-tile columns, the layers it reads, the averaged score maps).
+ * HERO as a Method (src/methods/contract.ts): its options from named values (the defaults of ./options.ts), its
+ * validation, the taps it reads (the last hidden state for HERO-1, the CLS attention of L_low ∪ L_high) and
+ * the vision-side selection (applyHero, with HERO-2's separate CLIP pass timed as its own stage
+ * `clip_relevance`). Its flags are in cli/method_flags.ts, its report columns in report/method_report.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { imageFeatures, textFeatures, type ClipModel } from '../clip/model';
 import type { VisionEncoder } from '../clip/vision';
 import type { LlavaNextModel } from '../llava/model';
-import type { VisualContext } from '../llava/pruning';
+import type { VisualContext } from '../llava/visual_context';
+import { ratioOption, type Method } from '../methods/contract';
+import { HERO_DEFAULTS, heroDefaults, validateHeroOptions, type HeroOptions } from './options';
 import { isLlava15 } from '../llava/llava15';
-import { ratioOption, type Method, type TraceTensors } from '../method';
-import { heroDefaults, validateHeroOptions, type HeroOptions } from './options';
 import { applyHero, type HeroClipEmbeds } from './index';
 
 /**
@@ -36,47 +36,29 @@ export function heroClipEmbeds(clip: ClipModel, ctx: VisualContext, textIds: rea
   });
 }
 
-/** One value of a per-tile trace tensor (null when absent or NaN: "not computed"). */
-function tileValue(tensors: TraceTensors, name: string, k: number): number | null {
-  const t = tensors.get(name);
-  if (!t) return null;
-  const v = Number(t.data[k]);
-  return Number.isNaN(v) ? null : v;
-}
-
-export const heroMethod: Method<HeroOptions> = {
+export const heroMethod: Method<HeroOptions, 'hero'> = {
   name: 'hero',
-  ratioHelp: 'hero 0.2',
-  flags: {
-    alpha: { type: 'number', arg: 'A', help: 'HERO α in [0, 1]: weight of visual saliency vs text relevance (default 0.5)' },
-    'tau-v': { type: 'number', arg: 'T', help: 'HERO τ_v, temperature of the saliency softmax (default 0.05)' },
-    'tau-t': { type: 'number', arg: 'T', help: 'HERO τ_t, temperature of the relevance softmax (default 0.05)' },
-    'low-layers': { type: 'intList', arg: 'L,…', help: 'HERO layers for tile token scores (default 5,6,7,8; 0-based)' },
-    'high-layers': { type: 'intList', arg: 'L,…', help: 'HERO layers for thumbnail token scores (default 21)' },
-    'density-weight': { type: 'number', arg: 'W', help: "HERO weight λ of the valid-token density (code variant 0.2, paper 0)" },
-    variant: { type: 'string', arg: 'code|paper', default: 'code', help: "HERO as the authors' code computes it, or as the paper states it" },
-  },
-  configure: (raw, model) => {
+  configure: (raw, config) => {
     const ratio = ratioOption(raw);
-    const L = model.config.vision_config.num_hidden_layers;
-    const variant = (raw.variant as string | undefined) ?? 'code';
+    const L = config.vision_config.num_hidden_layers;
+    const variant = (raw.variant as string | undefined) ?? HERO_DEFAULTS.variant;
     if (variant !== 'code' && variant !== 'paper') throw new HeroError(`--variant: '${variant}' is not 'code' or 'paper'`);
     const given = (k: string): boolean => raw[k] !== undefined;
-    const single = isLlava15(model.config);
+    const single = isLlava15(config);
     if (single && raw.alpha !== undefined && raw.alpha !== 1) throw new HeroError('--alpha: HERO on LLaVA-1.5 has one crop and no tile budgets for α to weigh; leave --alpha out (no --clip is needed)');
-    // Defaults need a tower deep enough for layers 5..8 and 21; otherwise the sets must be given.
-    const base: Partial<HeroOptions> = given('low-layers') && given('high-layers') ? {} : heroDefaults(L, variant);
+    // Default layer sets need a tower deep enough for layers 5..8 and 21; otherwise both sets must be given.
+    const layers = given('low-layers') && given('high-layers') ? undefined : heroDefaults(L, variant);
     const options: HeroOptions = {
-      ...(base as HeroOptions),
+      ...layers, // (first, as before: the key order of report.json's and the trace header's options)
       variant,
-      ratio: ratio ?? 0.2,
+      ratio: ratio ?? HERO_DEFAULTS.ratio,
       // LLaVA-1.5: one crop, no tiles to weigh (applyHero's single-crop path): α = 1, no CLIP relevance to compute.
-      alpha: single ? 1 : (raw.alpha as number | undefined) ?? base.alpha ?? 0.5,
-      tauV: (raw['tau-v'] as number | undefined) ?? base.tauV ?? 0.05,
-      tauT: (raw['tau-t'] as number | undefined) ?? base.tauT ?? 0.05,
-      lowLayers: (raw['low-layers'] as number[] | undefined) ?? base.lowLayers!,
-      highLayers: (raw['high-layers'] as number[] | undefined) ?? base.highLayers!,
-      densityWeight: (raw['density-weight'] as number | undefined) ?? base.densityWeight ?? (variant === 'code' ? 0.2 : 0),
+      alpha: single ? 1 : (raw.alpha as number | undefined) ?? HERO_DEFAULTS.alpha,
+      tauV: (raw['tau-v'] as number | undefined) ?? HERO_DEFAULTS.tauV,
+      tauT: (raw['tau-t'] as number | undefined) ?? HERO_DEFAULTS.tauT,
+      lowLayers: (raw['low-layers'] as number[] | undefined) ?? layers!.lowLayers,
+      highLayers: (raw['high-layers'] as number[] | undefined) ?? layers!.highLayers,
+      densityWeight: (raw['density-weight'] as number | undefined) ?? HERO_DEFAULTS.densityWeight[variant],
     };
     validateHeroOptions(options, L);
     return options;
@@ -98,27 +80,4 @@ export const heroMethod: Method<HeroOptions> = {
       if (clip) { clip.tileImageEmbeds.dispose(); clip.textEmbed.dispose(); }
     }
   },
-  report: {
-    tileStats: (t, k) => ({
-      cls_similarity: tileValue(t, 'hero.cls_similarity', k), saliency: tileValue(t, 'hero.saliency', k), clip_score: tileValue(t, 'hero.clip_similarity', k),
-      relevance: tileValue(t, 'hero.relevance', k), density: tileValue(t, 'hero.density', k),
-      importance: tileValue(t, 'hero.importance', k), budget: tileValue(t, 'hero.budgets', k),
-    }),
-    attentionMarks: (s, P) => {
-      const o = s.options as HeroOptions;
-      return [
-        { layers: o.highLayers, crops: [0], label: `read by HERO-5: thumbnail, high layers ${o.highLayers.join(',')}` },
-        { layers: o.lowLayers, crops: Array.from({ length: P - 1 }, (_, k) => k + 1), label: `read by HERO-6: tiles, low layers ${o.lowLayers.join(',')}` },
-      ];
-    },
-    averagedMaps: (tensors, P, N) => ({
-      rowLabel: 'HERO avg', label: 'HERO avg: the layer average HERO ranks tokens by (hero.global_scores, hero.tile_scores)',
-      maps: [tensors.get('hero.global_scores'), tensors.get('hero.tile_scores')].flatMap((t, i) => {
-        if (!t) return i === 0 ? [null] : Array.from({ length: P - 1 }, () => null);
-        const d = Float32Array.from(t.data as ArrayLike<number>);
-        return i === 0 ? [d] : Array.from({ length: P - 1 }, (_, k) => d.subarray(k * N, (k + 1) * N));
-      }),
-    }),
-  },
-  traceMetadata: (s) => ({ hero_options: JSON.stringify(s.options) }),
 };

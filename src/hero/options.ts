@@ -66,6 +66,16 @@ export interface HeroOptions {
 export const HERO_DEFAULT_LAYERS = { low: [5, 6, 7, 8], high: [21] } as const;
 
 /**
+ * The defaults that do not depend on the tower (heroDefaults says where each comes from). The one place
+ * they are written: heroDefaults, the method's configure and the CLI help read them here.
+ */
+export const HERO_DEFAULTS = {
+  ratio: 0.2, alpha: 0.5, tauV: 0.05, tauT: 0.05,
+  densityWeight: { code: 0.2, paper: 0 } as Readonly<Record<HeroVariant, number>>,
+  variant: 'code' as HeroVariant,
+} as const;
+
+/**
  * Defaults for a vision tower with `numVisionLayers` layers.                              @eq HERO-L
  * α = 0.5, τ_v = τ_t = 0.05 (@choice: the extracted paper lost the values; these are its best
  * ablation points as far as the text says), r = 0.2 (@choice: one of the paper's two reported ratios),
@@ -80,10 +90,11 @@ export function heroDefaults(numVisionLayers: number, variant: HeroVariant): Her
     throw new HeroError(`HERO: the default layer sets (low ${HERO_DEFAULT_LAYERS.low.join(',')}, high ${HERO_DEFAULT_LAYERS.high.join(',')}) ` +
       `need a vision tower with at least ${deepest + 1} layers, this one has ${numVisionLayers}: pass --low-layers and --high-layers explicitly`);
   }
+  const d = HERO_DEFAULTS;
   return {
-    ratio: 0.2, alpha: 0.5, tauV: 0.05, tauT: 0.05,
+    ratio: d.ratio, alpha: d.alpha, tauV: d.tauV, tauT: d.tauT,
     lowLayers: [...HERO_DEFAULT_LAYERS.low], highLayers: [...HERO_DEFAULT_LAYERS.high],
-    densityWeight: variant === 'code' ? 0.2 : 0, variant,
+    densityWeight: d.densityWeight[variant], variant,
   };
 }
 

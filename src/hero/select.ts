@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import { rasterWalk } from '../llava/grid';
+import { gatherWithNewline, NEWLINE_ROW } from '../llava/pack';
 
 /** The top-k mask (src/core/topk.ts), re-exported with HERO's API: keep = top-k_j { a_j : valid_j = 1 }. */
 export { topKMask } from '../core/topk';
@@ -33,11 +34,9 @@ export function heroLayout(projected: tf.Tensor3D, imageNewline: tf.Tensor1D | u
   if (globalKeep.length !== N || tileKeep.length !== K || tileKeep.some((m) => m.length !== N)) {
     throw new HeroError(`HERO layout: keep masks must be [${N}] and [${K}][${N}]`);
   }
-  // One gather from [all crop tokens ; newline]: row (crop·N + j) is a token, row P·N the newline.
-  const newlineRow = (1 + K) * N;
+  // One gather from [all crop tokens ; newline]: row (crop·N + j) is a token, NEWLINE_ROW the newline.
   const idx: number[] = [];
   for (let j = 0; j < N; j++) if (globalKeep[j]) idx.push(j);
-  rasterWalk(grid, G, (tile, local) => { if (tileKeep[tile][local]) idx.push((1 + tile) * N + local); }, () => idx.push(newlineRow));
-  const table = tf.concat([tf.reshape(projected, [(1 + K) * N, D]), ...(imageNewline ? [tf.reshape(imageNewline, [1, D])] : [])], 0); // [P·N (+ 1), D]
-  return tf.gather(table, tf.tensor1d(idx, 'int32')) as tf.Tensor2D;                                      // [M, D]
+  rasterWalk(grid, G, (tile, local) => { if (tileKeep[tile][local]) idx.push((1 + tile) * N + local); }, () => idx.push(NEWLINE_ROW));
+  return gatherWithNewline(projected, imageNewline, idx);                                                  // [M, D]
 }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
-import { runLayersWithTaps, tidyAsync } from '../core/scope';
+import { runLayersWithTaps, tidyRecord } from '../core/scope';
 import { useWeights, type Weights } from '../core/weights';
 import type { LinearParams } from '../nn/linear';
 import { rmsNorm, type RmsNormParams } from '../nn/norm';
@@ -68,7 +68,7 @@ export function mlp(p: DecoderLayerParams['mlp'], x: tf.Tensor2D): tf.Tensor2D {
  * @returns out [T, D], probs [H, T, Tc+T] when keepProbs
  */
 export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D, cfg: LlamaConfig,
-  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number; positions?: readonly number[] },
+  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number },
   keepProbs = false): { out: tf.Tensor2D; probs?: tf.Tensor3D } {
   const T = x.shape[0];
   const H = cfg.num_attention_heads, Hkv = cfg.num_key_value_heads, Dh = cfg.head_dim;
@@ -77,7 +77,7 @@ export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D
   const q = rot(heads(linear(p.q_proj, x), H));                 // [H, T, Dh]
   let k = rot(heads(linear(p.k_proj, x), Hkv));                 // [Hkv, T, Dh]
   let v = heads(linear(p.v_proj, x), Hkv);                      // [Hkv, T, Dh]
-  if (cache) ({ k, v } = cache.cache.append(cache.layer, k, v, cache.positions)); // [Hkv, Tc+T, Dh]
+  if (cache) ({ k, v } = cache.cache.append(cache.layer, k, v)); // [Hkv, Tc+T, Dh]
   // repeat_kv: kv head j serves query heads j·(H/Hkv) … (j+1)·(H/Hkv) − 1.
   const rep = H / Hkv;
   const kFull = rep === 1 ? k : tf.reshape(tf.tile(tf.expandDims(k, 1), [1, rep, 1, 1]), [H, -1, Dh]) as tf.Tensor3D; // [H, Tc+T, Dh]
@@ -96,7 +96,7 @@ export function selfAttention(p: DecoderLayerParams['self_attn'], x: tf.Tensor2D
  * @returns y [T, D], probs [H, T, Tc+T] when keepProbs
  */
 export function decoderLayer(p: DecoderLayerParams, x: tf.Tensor2D, cfg: LlamaConfig,
-  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number; positions?: readonly number[] },
+  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }, mask: tf.Tensor2D, cache?: { cache: KvCache; layer: number },
   keepProbs = false): { y: tf.Tensor2D; probs?: tf.Tensor3D } {
   const eps = cfg.rms_norm_eps;
   const { out, probs } = selfAttention(p.self_attn, rmsNorm(p.input_layernorm, x, eps), cfg, rope, mask, cache, keepProbs);
@@ -120,126 +120,49 @@ export interface DecoderOutput {
   readonly attentions?: (tf.Tensor3D | undefined)[];
 }
 
-/** The rows a DecoderHook hands on to the next layer. */
-export interface RowEdit {
-  /** [T', D] */
-  readonly h: tf.Tensor2D;
-  /** position id of each row (RoPE and the causal mask follow them) */
-  readonly positions: readonly number[];
-  /**
-   * The position id a later chunk (a decode step) starts at in the layers after this edit. Default: the
-   * chunk's own numbering goes on (past + T), as when kept rows keep their ids (a row-dropping method); a method that renumbers
-   * the rows 0..T'−1 (a merging method) continues at T'.
-   */
-  readonly nextPosition?: number;
-}
-
-/**
- * A method that rewrites the sequence inside the decoder during one forward call (src/baselines/): after
- * each layer of `layers` (ascending) `after` gets that layer's output rows [T, D], its attention
- * probabilities [H, T, Tk] and the rows' position ids, and returns the rows the next layer processes. The
- * KV cache of a layer holds the rows that layer processed, so layers after an edit cache fewer (or merged)
- * rows, and a later chunk continues each layer's own numbering. `after` is async: a method reads its
- * decision to the host with `await t.data()` (never dataSync, docs/gpu.md "Synchronous reads").
- */
-export interface DecoderHook {
-  readonly layers: readonly number[];
-  readonly after: (layer: number, h: tf.Tensor2D, probs: tf.Tensor3D, positions: readonly number[]) => Promise<RowEdit>;
-}
-
 /**
  * The decoder on a chunk of embeddings at positions Tc .. Tc+T−1 (Tc = cache.length).  @eq Llama-3
- *   logits = lm_head(RMSNorm(h_L))
- * With a cache, each layer's keys (after RoPE) and values are appended and the cache advances by T; each
- * layer numbers the chunk after its own cached positions (cache.nextPosition).
+ *   h_0 = inputs_embeds ;  h_l = DecoderLayer_l(h_{l−1}) ;  logits = lm_head(RMSNorm(h_L))
+ * With a cache, each layer's keys (after RoPE) and values are appended and the cache advances by T.
+ * (A pruning method that rewrites the rows between layers runs baselines/decoder_hooks.ts instead.)
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/llama/modeling_llama.py LlamaModel.forward, LlamaForCausalLM.forward
  * @param inputsEmbeds [T, D]
- * @param opts.hook rewrites rows after some of the layers (a pruning method's decoder side); none: plain Llama
  * @param opts.onLayer progress: called after each layer (layers done, L)
- * @returns logits [T', V] for the rows that survive (all T without a hook; 1 with lastOnly)
- * Async because a hook reads the host between layers (tidyAsync owns the memory, as tf.tidy would).
+ * @returns logits [T, V] ([1, V] with lastOnly), and the tapped hidden states and attentions
  */
-export async function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
-  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; hook?: DecoderHook; onLayer?: (done: number, total: number) => void } = {}): Promise<DecoderOutput & { positions: number[] }> {
-  const T = inputsEmbeds.shape[0];
-  const L = cfg.num_hidden_layers;
+export function llamaForward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
+  opts: { cache?: KvCache; taps?: DecoderTaps; lastOnly?: boolean; onLayer?: (done: number, total: number) => void } = {}): DecoderOutput {
+  const T = inputsEmbeds.shape[0], L = cfg.num_hidden_layers;
   assertShape(inputsEmbeds, ['T', 'D'], [-1, cfg.hidden_size], 'llamaForward: inputs_embeds');
   const past = opts.cache?.length ?? 0;
-  if (past + T > cfg.max_position_embeddings) {
-    throw new HeroError(`sequence of ${past + T} positions exceeds max_position_embeddings ${cfg.max_position_embeddings}`);
-  }
+  checkSequenceLength(past + T, cfg);
   const taps = opts.taps ?? {};
-  const hook = opts.hook;
-  const hookLayers = hook?.layers ?? [];
-  if (hookLayers.some((l, i) => !Number.isInteger(l) || l < 0 || l >= L || (i > 0 && l <= hookLayers[i - 1]))) {
-    throw new HeroError(`decoder hook layers ${hookLayers.join(',')} are not ascending within 0..${L - 1}`);
-  }
   const wantAttn = (l: number): boolean => taps.attentions === true || (Array.isArray(taps.attentions) && taps.attentions.includes(l));
-  return tidyAsync(async () => {
-    // Position ids per layer: the chunk continues each layer's numbering until a hook edit sets them.
-    const start = (l: number): number => opts.cache?.nextPosition(l) ?? past;
-    let edit: { positions: readonly number[]; nextPosition?: number; gen: number } | undefined;
-    const positionsAt = (l: number): readonly number[] => edit?.positions ?? Array.from({ length: T }, (_, t) => start(l) + t);
-    // RoPE tables and the causal mask (by position ids) per distinct frame; layers with the same rows and
-    // the same cached keys share one.
-    const frames = new Map<string, { rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }; mask: tf.Tensor2D }>();
-    const frameFor = (l: number, positions: readonly number[]): { rope: { cos: tf.Tensor2D; sin: tf.Tensor2D }; mask: tf.Tensor2D } => {
-      const cached = opts.cache?.positions(l) ?? [];
-      const key = `${edit?.gen ?? 0}:${positions[0]}:${cached.length}:${cached[cached.length - 1] ?? -1}`;
-      let f = frames.get(key);
-      if (!f) {
-        f = { rope: ropeTablesAt(positions, cfg.head_dim, cfg.rope_theta), mask: positionMask(positions, [...cached, ...positions]) }; // [T, Dh], [T, Tc+T]
-        frames.set(key, f);
-      }
-      return f;
-    };
-    const hidden: tf.Tensor2D[] = [];
-    const attentions: (tf.Tensor3D | undefined)[] = [];
-    const span = (from: number, to: number, x: tf.Tensor2D): tf.Tensor2D => {
-      // Frames are built here, in the outer scope: a per-layer tidy would free a shared one.
-      const spanFrames = Array.from({ length: to - from }, (_, j) => { const pos = positionsAt(from + j); return { pos, ...frameFor(from + j, pos) }; });
-      const run = runLayersWithTaps(x, to - from, (j, h) => {
-        const i = from + j, f = spanFrames[j];
-        const cache = opts.cache ? { cache: opts.cache, layer: i, positions: f.pos } : undefined;
-        const keep = wantAttn(i) || hookLayers.includes(i);
-        const { y, probs } = useWeights(p.model.layers[i], (w) => decoderLayer(w, h, cfg, f.rope, f.mask, cache, keep));
-        opts.onLayer?.(i + 1, L);
-        return { h: y, tap: keep ? probs : undefined };
-      }, taps.hiddenStates === true);
-      hidden.push(...run.hidden);
-      attentions.push(...run.taps);
-      return run.h;
-    };
-    // Layers run in spans between the hook's layers; after each of those the hook rewrites the rows.
-    const nextAt: number[] = []; // per layer, where a later chunk continues its numbering
-    let h = inputsEmbeds;
-    let from = 0;
-    const runTo = (to: number): void => {
-      if (to <= from) return;
-      h = span(from, to, h);
-      for (let i = from; i < to; i++) nextAt[i] = edit?.nextPosition ?? start(i) + T;
-      from = to;
-    };
-    for (const [n, l] of hookLayers.entries()) {
-      runTo(l + 1);
-      const out = await hook!.after(l, h, attentions[l]!, positionsAt(l));
-      if (out.h !== h && !hidden.includes(h)) h.dispose();
-      h = out.h;
-      edit = { positions: out.positions, nextPosition: out.nextPosition, gen: n + 1 };
-      if (!wantAttn(l)) { attentions[l]?.dispose(); attentions[l] = undefined; }
-    }
-    runTo(L);
-    const positions = [...positionsAt(L - 1)]; // before the cache advances: this chunk's ids, not the next one's
-    opts.cache?.advance(T, nextAt);
-    const Tout = h.shape[0];
-    const last = opts.lastOnly ? tf.slice(h, [Tout - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T'|1, D]
+  return tidyRecord(() => {
+    const positions = Array.from({ length: T }, (_, t) => past + t);
+    const rope = ropeTablesAt(positions, cfg.head_dim, cfg.rope_theta);                   // [T, Dh]
+    const mask = positionMask(positions, Array.from({ length: past + T }, (_, t) => t));   // [T, Tc+T], causal
+    const run = runLayersWithTaps(inputsEmbeds, L, (i, h) => {
+      const cache = opts.cache ? { cache: opts.cache, layer: i } : undefined;
+      const { y, probs } = useWeights(p.model.layers[i], (w) => decoderLayer(w, h, cfg, rope, mask, cache, wantAttn(i)));
+      opts.onLayer?.(i + 1, L);
+      return { h: y, tap: probs };
+    }, taps.hiddenStates === true);
+    opts.cache?.advance(T);
+    const last = opts.lastOnly ? tf.slice(run.h, [T - 1, 0], [1, -1]) as tf.Tensor2D : run.h; // [T|1, D]
     const normed = rmsNorm(p.model.norm, last, cfg.rms_norm_eps);
-    const logits = useWeights(p.lm_head, (w) => linear(w, normed));                   // [T', V]
+    const logits = useWeights(p.lm_head, (w) => linear(w, normed));                         // [T|1, V]
     return {
       logits,
-      hiddenStates: taps.hiddenStates ? [inputsEmbeds, ...hidden.slice(0, -1), normed].map((t) => tf.clone(t)) : undefined,
-      attentions: taps.attentions ? attentions.map((a, l) => (wantAttn(l) ? a : undefined)) : undefined,
-      positions,
+      hiddenStates: taps.hiddenStates ? [inputsEmbeds, ...run.hidden.slice(0, -1), normed].map((t) => tf.clone(t)) : undefined,
+      attentions: taps.attentions ? run.taps : undefined,
     };
   });
+}
+
+/** Refuses a forward call that would reach past max_position_embeddings (RoPE beyond the trained length). */
+export function checkSequenceLength(positions: number, cfg: LlamaConfig): void {
+  if (positions > cfg.max_position_embeddings) {
+    throw new HeroError(`sequence of ${positions} positions exceeds max_position_embeddings ${cfg.max_position_embeddings}`);
+  }
 }

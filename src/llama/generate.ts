@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { LlamaConfig } from './config';
-import { embedTokens, llamaForward, type DecoderHook, type LlamaParams } from './decoder';
+import { embedTokens, llamaForward, type LlamaParams } from './decoder';
 import { KvCache } from './kv_cache';
 
 /** Index of the largest value; the first one on ties, as torch.argmax. */
@@ -25,42 +25,59 @@ export function checkPositions(promptLen: number, maxNewTokens: number, cfg: Lla
   }
 }
 
+/** What a Decoder's cache must offer prefill and greedyDecode. */
+export interface DecoderCache { readonly length: number; dispose(): void }
+
 /**
- * The decoder's forward call as prefill and greedyDecode use it: llamaForward (default), or an
- * acceleration with the same signature and result for these options (src/accel/decoder_pool.ts).
+ * How prefill and greedyDecode run the decoder: a fresh KV cache, and the forward call that fills it.
+ * LLAMA_DECODER (the reference: llamaForward on a KvCache) unless the runtime plugs in an acceleration
+ * (accel/decoder_pool.ts, accel/kv_host.ts) or a method's hook runs (baselines/decoder_hooks.ts).
  */
-export type DecoderForward = (p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
-  opts: { cache?: KvCache; lastOnly?: boolean; hook?: DecoderHook; onLayer?: (done: number, total: number) => void }) =>
-  Promise<{ logits: tf.Tensor2D; positions: number[] }> | { logits: tf.Tensor2D; positions: number[] };
+export interface Decoder<C extends DecoderCache = KvCache> {
+  newCache(numLayers: number): C;
+  /** (method syntax: a Decoder of a particular cache is a Decoder<DecoderCache>; forward only gets back a cache its newCache made) */
+  forward(p: LlamaParams, inputsEmbeds: tf.Tensor2D, cfg: LlamaConfig,
+    opts: { cache: C; lastOnly?: boolean; onLayer?: (done: number, total: number) => void }): Promise<{ logits: tf.Tensor2D }> | { logits: tf.Tensor2D };
+}
+
+/** The reference decoder: llama/decoder.ts llamaForward on a llama/kv_cache.ts KvCache. */
+export const LLAMA_DECODER: Decoder = { newCache: (n) => new KvCache(n), forward: llamaForward };
+
+/** Greedy decoding's options (greedyDecode, greedyGenerate). */
+export interface GreedyOptions<C extends DecoderCache = KvCache> {
+  readonly maxNewTokens: number;
+  readonly eosTokenId?: number | readonly number[];
+  /** called after each generated token */
+  readonly onStep?: (step: number, id: number) => void;
+  /** keep each step's logits [V] */
+  readonly keepScores?: boolean;
+  /** the decoder (default LLAMA_DECODER; the prefill's, for greedyDecode) */
+  readonly decoder?: Decoder<C>;
+}
 
 /** A prompt run through the decoder into a fresh KV cache (the prefill): the cache and the logits. */
-export interface Prefill {
+export interface Prefill<C> {
   /** owned by the caller until handed to greedyDecode (which disposes it) */
-  readonly cache: KvCache;
-  /** [T', V] for every row that survives the hook with allLogits (a trace), else [1, V] (the last row) */
+  readonly cache: C;
+  /** [T', V] for every row that survives a decoder hook with allLogits (a trace), else [1, V] (the last row) */
   readonly logits: tf.Tensor2D;
-  /** position ids of the rows that survive the hook (all T without one) */
-  readonly positions: number[];
 }
 
 /**
  * The prefill: the prompt embeddings through the decoder once, filling a fresh KV cache; the last row's
  * logits give the first new token.
  * @param inputsEmbeds [T, D] prompt embeddings (image features already spliced in)
- * @param opts.hook a decoder hook for this forward call (a pruning method's decoder side); decode steps then
- *   continue each layer's cache
+ * @param opts.decoder the decoder (default LLAMA_DECODER; a method's hook: baselines/decoder_hooks.ts hookedDecoder)
  * @param opts.allLogits keep the logits of every row (the trace's `logits`), not only the last one
- * @param opts.newCache the cache to fill (an acceleration's, e.g. src/accel/kv_host.ts); default KvCache
  * @param opts.onLayer progress: called after each decoder layer
- * @param opts.forward the forward call (an acceleration's, with its newCache); default llamaForward
  */
-export async function prefill(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D,
-  opts: { readonly hook?: DecoderHook; readonly allLogits?: boolean; readonly newCache?: (numLayers: number) => KvCache;
-    readonly onLayer?: (done: number, total: number) => void; readonly forward?: DecoderForward } = {}): Promise<Prefill> {
-  const cache = opts.newCache ? opts.newCache(cfg.num_hidden_layers) : new KvCache(cfg.num_hidden_layers);
+export async function prefill<C extends DecoderCache = KvCache>(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D,
+  opts: { readonly decoder?: Decoder<C>; readonly allLogits?: boolean; readonly onLayer?: (done: number, total: number) => void } = {}): Promise<Prefill<C>> {
+  const decoder = opts.decoder ?? (LLAMA_DECODER as unknown as Decoder<C>);
+  const cache = decoder.newCache(cfg.num_hidden_layers);
   try {
-    const out = await (opts.forward ?? llamaForward)(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, hook: opts.hook, onLayer: opts.onLayer });
-    return { cache, logits: out.logits, positions: out.positions };
+    const out = await decoder.forward(p, inputsEmbeds, cfg, { cache, lastOnly: !opts.allLogits, onLayer: opts.onLayer });
+    return { cache, logits: out.logits };
   } catch (e) {
     cache.dispose();
     throw e;
@@ -76,14 +93,9 @@ export async function prefill(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf
  * @param lastLogits [V] the prefill's logits of the last prompt row
  * @returns new token ids (eos included when emitted) and, with keepScores, each step's logits [V]
  */
-export async function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCache, lastLogits: Float32Array, opts: {
-  readonly maxNewTokens: number;
-  readonly eosTokenId?: number | readonly number[];
-  readonly onStep?: (step: number, id: number) => void;
-  readonly keepScores?: boolean;
-  /** the forward call, the prefill's (default llamaForward) */
-  readonly forward?: DecoderForward;
-}): Promise<{ newIds: number[]; scores?: Float32Array[] }> {
+export async function greedyDecode<C extends DecoderCache = KvCache>(p: LlamaParams, cfg: LlamaConfig, cache: C, lastLogits: Float32Array,
+  opts: GreedyOptions<C>): Promise<{ newIds: number[]; scores?: Float32Array[] }> {
+  const decoder = opts.decoder ?? (LLAMA_DECODER as unknown as Decoder<C>);
   const eos = new Set(opts.eosTokenId === undefined ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
   const newIds: number[] = [];
   const scores: Float32Array[] = [];
@@ -92,7 +104,7 @@ export async function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCa
     for (let step = 0; step < opts.maxNewTokens; step++) {
       if (step > 0) {
         const next = tf.tidy(() => embedTokens(p, [newIds[step - 1]])); // [1, D]
-        const out = await (opts.forward ?? llamaForward)(p, next, cfg, { cache, lastOnly: true });
+        const out = await decoder.forward(p, next, cfg, { cache, lastOnly: true });
         next.dispose();
         logits = await out.logits.data() as Float32Array; // host round-trip: the next id decides the next input
         out.logits.dispose();
@@ -114,17 +126,11 @@ export async function greedyDecode(p: LlamaParams, cfg: LlamaConfig, cache: KvCa
  * @param inputsEmbeds [T, D] prompt embeddings (image features already spliced in)
  * @returns new token ids (eos included when emitted) and, with keepScores, each step's logits [V]
  */
-export async function greedyGenerate(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D, opts: {
-  readonly maxNewTokens: number;
-  readonly eosTokenId?: number | readonly number[];
-  readonly onStep?: (step: number, id: number) => void;
-  readonly keepScores?: boolean;
-  /** a decoder hook for the prefill (a pruning method's decoder side); decode steps then continue each layer's cache */
-  readonly hook?: DecoderHook;
-}): Promise<{ newIds: number[]; scores?: Float32Array[] }> {
+export async function greedyGenerate<C extends DecoderCache = KvCache>(p: LlamaParams, cfg: LlamaConfig, inputsEmbeds: tf.Tensor2D,
+  opts: GreedyOptions<C>): Promise<{ newIds: number[]; scores?: Float32Array[] }> {
   checkPositions(inputsEmbeds.shape[0], opts.maxNewTokens, cfg);
   if (opts.maxNewTokens < 1) return opts.keepScores ? { newIds: [], scores: [] } : { newIds: [] };
-  const pre = await prefill(p, cfg, inputsEmbeds, { hook: opts.hook });
+  const pre = await prefill(p, cfg, inputsEmbeds, { decoder: opts.decoder });
   let last: Float32Array;
   try {
     last = await pre.logits.data() as Float32Array; // [1, V]

@@ -9,33 +9,14 @@ import * as tf from '@tensorflow/tfjs-core';
 export class KvCache {
   private readonly k: (tf.Tensor3D | undefined)[];
   private readonly v: (tf.Tensor3D | undefined)[];
-  /** Position ids of the cached keys, per layer (layers after a decoder hook dropped or merged rows hold fewer). */
-  private readonly pos: number[][];
-  /** Per layer, the position id the next chunk starts at (= len unless a method renumbered the rows). */
-  private readonly next: number[];
   private len = 0;
 
   constructor(readonly numLayers: number) {
     this.k = new Array(numLayers).fill(undefined);
     this.v = new Array(numLayers).fill(undefined);
-    this.pos = Array.from({ length: numLayers }, () => []);
-    this.next = new Array(numLayers).fill(0);
   }
 
-  /**
-   * The position id a new chunk starts at in a layer: the number of positions fed so far, or, after a
-   * decoder hook renumbered the rows, the layer's own count of cached keys.
-   */
-  nextPosition(layer: number): number {
-    return this.next[layer];
-  }
-
-  /** Position ids of the keys cached at a layer. */
-  positions(layer: number): readonly number[] {
-    return this.pos[layer];
-  }
-
-  /** Positions fed so far (Tc), whatever the layers kept. */
+  /** Positions fed so far (Tc): the position id the next chunk starts at. */
   get length(): number {
     return this.len;
   }
@@ -54,9 +35,7 @@ export class KvCache {
    * Appends one chunk's keys and values [Hkv, T, Dh] to a layer and returns the full cached ones
    * [Hkv, Tc + T, Dh] (owned by the cache: do not dispose them).
    */
-  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D, positions?: readonly number[]): { k: tf.Tensor3D; v: tf.Tensor3D } {
-    const T = k.shape[1];
-    this.pos[layer].push(...(positions ?? Array.from({ length: T }, (_, t) => this.len + t)));
+  append(layer: number, k: tf.Tensor3D, v: tf.Tensor3D): { k: tf.Tensor3D; v: tf.Tensor3D } {
     return this.store(layer, k, v);
   }
 
@@ -72,21 +51,15 @@ export class KvCache {
     return { k: nk, v: nv };
   }
 
-  /**
-   * Marks the end of a forward call of `T` new positions; `next` gives each layer's next position id
-   * (default: every layer moves on by T).
-   */
-  advance(T: number, next?: readonly number[]): void {
+  /** Marks the end of a forward call of `T` new positions. */
+  advance(T: number): void {
     this.len += T;
-    for (let l = 0; l < this.numLayers; l++) this.next[l] = next?.[l] ?? this.next[l] + T;
   }
 
   dispose(): void {
     for (const t of [...this.k, ...this.v]) t?.dispose();
     this.k.fill(undefined);
     this.v.fill(undefined);
-    this.pos.forEach((p) => { p.length = 0; });
-    this.next.fill(0);
     this.len = 0;
   }
 }

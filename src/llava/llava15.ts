@@ -14,7 +14,7 @@ import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import type { RgbImage } from '../core/image';
 import type { LlavaNextConfig } from './config';
-import type { VisualContext } from './pruning';
+import type { VisualContext } from './visual_context';
 import { centerCrop, rescaleNormalize, resizeShortestEdge, validateImageProcessorConfig, type ImageProcessorConfig, type ProcessedImage } from './image_processor';
 
 /** True for a LLaVA-1.5 config (model_type 'llava'). */

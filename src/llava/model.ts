@@ -12,7 +12,7 @@ import type { LlamaParams } from '../llama/decoder';
 import type { ImageProcessorConfig } from './image_processor';
 import type { LlavaDerived, LlavaNextConfig } from './config';
 import { projector, type ProjectorParams } from './projector';
-import type { VisualContext } from './pruning';
+import type { VisualContext } from './visual_context';
 
 /** Params tree, mirroring the (pre-4.52) llava-hf checkpoint keys. */
 export interface LlavaNextParams {

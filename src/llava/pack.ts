@@ -60,3 +60,21 @@ export function packedTileMasks(grid: readonly [number, number], G: number, imag
   const r = unpadRegion(rows * G, cols * G, [imageSize[0], imageSize[1]]);
   return { masks: tileMasksInside(grid, G, r).masks, newlines: rows * G - r.top - r.bottom };
 }
+
+/** Stands for image_newline in gatherWithNewline's list of rows. */
+export const NEWLINE_ROW = -1;
+
+/**
+ * A visual token sequence from the crops' tokens and image_newline in one gather, from the table
+ * [all crop tokens ; image_newline]: row p·N + j is token j of crop p, NEWLINE_ROW the newline (the layout
+ * HERO and GlobalCom² hand the LLM: kept tokens in their order, a newline after every grid row).
+ * @param projected [P, N, D]
+ * @param imageNewline [D]; absent (LLaVA-1.5) only when `rows` holds no NEWLINE_ROW
+ * @returns [M, D], M = rows.length
+ */
+export function gatherWithNewline(projected: tf.Tensor3D, imageNewline: tf.Tensor1D | undefined, rows: readonly number[]): tf.Tensor2D {
+  const [P, N, D] = projected.shape;
+  if (!imageNewline && rows.includes(NEWLINE_ROW)) throw new HeroError('gatherWithNewline: a newline row without an image_newline (LLaVA-1.5 has none)');
+  const table = tf.concat([tf.reshape(projected, [P * N, D]), ...(imageNewline ? [tf.reshape(imageNewline, [1, D])] : [])], 0); // [P·N (+ 1), D]
+  return tf.gather(table, tf.tensor1d(rows.map((r) => (r === NEWLINE_ROW ? P * N : r)), 'int32')) as tf.Tensor2D; // [M, D]
+}

@@ -5,7 +5,8 @@
 import type { PipelineResult } from '../pipeline';
 import { kvCacheBytes, MIB, prefillFlops } from '../flops/flops';
 import { presetDims } from '../flops/presets';
-import type { TileStats, TraceTensors } from '../method';
+import type { TraceTensors } from '../methods/contract';
+import type { TileStats } from './method_report';
 
 export interface TileRow {
   readonly tile: number; readonly row: number; readonly col: number;
@@ -50,7 +51,7 @@ export function buildReport(r: PipelineResult, a: {
   randomNote?: string;
   model: string; clip: string | null; backend: string; weights?: string; method: string; options: unknown;
   prompt?: string | null; imageFile: string; imageAlpha: string; template: string | null; answer: string; outputs: Record<string, string>;
-  /** the method's per-tile columns from its trace tensors (Method.report.tileStats); null columns without */
+  /** the method's per-tile columns from its trace tensors (report/method_report.ts METHOD_REPORTS); null columns without */
   tileStats?: (tensors: TraceTensors, k: number) => Partial<TileStats>;
 }): RunReport {
   const [rows, cols] = r.processed.grid;

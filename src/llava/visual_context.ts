@@ -1,10 +1,8 @@
 /**
- * The one interface every visual-token dropping method implements (HERO and the baselines FasterVLM,
- * HiRED, GlobalCom², PruMerge+; FastV drops inside the decoder and is wired separately).
- *
- * The LLaVA-NeXT pipeline computes a VisualContext once per image (vision tower with taps, projector);
- * a method reads what it needs and returns the LLM-facing visual token sequence plus named tensors that
- * `hero-lvlm trace` writes out. Methods never run the vision tower themselves.
+ * What LLaVA-NeXT's vision side hands a visual-token method (model.ts encodeImage): the vision tower's
+ * tapped hidden states, attentions and q/k projections, the projected features and the image geometry,
+ * computed once per image. A method (src/methods/contract.ts Method.select) reads what it needs and returns
+ * a PruneResult; methods never run the vision tower themselves.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
@@ -35,21 +33,4 @@ export interface VisualContext {
   readonly patchGrid: number;
   /** Index into hiddenStates of the LLaVA feature layer (vision_feature_layer resolved, e.g. L−1 for −2). */
   readonly featureLayer: number;
-}
-
-/** A tensor the method exports, with the dtype it is written with in a trace file. */
-export interface NamedTensor {
-  readonly tensor: tf.Tensor;
-  readonly dtype: 'F32' | 'I64' | 'U8';
-}
-
-export interface PruneResult {
-  /** The visual token sequence handed to the LLM [M, D] (kept features, newlines, merged tokens). */
-  readonly features: tf.Tensor2D;
-  /** Kept patch tokens per crop as 0/1 masks over raster order: [P][N] (thumbnail first). */
-  readonly keepMasks: readonly Uint8Array[];
-  /** Number of image_newline vectors in `features`. */
-  readonly numNewlines: number;
-  /** Method-specific quantities for `trace`, by public name (e.g. 'hero.budgets'). */
-  readonly tensors: Readonly<Record<string, NamedTensor>>;
 }

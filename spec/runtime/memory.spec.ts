@@ -1,5 +1,5 @@
 /**
- * report/memory.ts: the weight plan (io/loader.ts weightPlan, from the headers) is exactly what loading
+ * runtime/memory.ts: the weight plan (io/loader.ts weightPlan, from the headers) is exactly what loading
  * holds (core/weights.ts weightBytes of the loaded tree) for the golden models in every residency (resident,
  * streamed, disk); the estimate grows with layers, width, tokens and workers, in every residency; the token bound is LLaVA-NeXT's count at the largest
  * pinpoint grid; a run that does not fit is refused in one line naming what it needs and what is there.
@@ -10,7 +10,7 @@ import * as path from 'path';
 import fc from 'fast-check';
 import { weightBytes } from '../../src/core/weights';
 import { HeroError } from '../../src/core/errors';
-import { checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../../src/report/memory';
+import { checkRunMemory, GIB, maxDecoderTokens, runMemoryEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from '../../src/runtime/memory';
 import { disposeLlavaNext, llavaNextWeightPlan, loadLlavaNext, loadLlavaNextConfig } from '../../src/llava/load';
 import { clipModelWeightPlan, disposeClipModel, loadClipModel } from '../../src/clip/load';
 import type { WeightPlan } from '../../src/io/loader';
@@ -55,7 +55,7 @@ describe('io/loader weightPlan = what loading holds', () => {
   });
 });
 
-describe('report/memory · runMemoryEstimate', () => {
+describe('runtime/memory · runMemoryEstimate', () => {
   const llava = loadLlavaNextConfig(modelDir('llava-next-tiny'));
   const plan = (resident: number, host = 0, group = 0, disk = 0, diskGroup = 0): WeightPlan => ({ residentFp32: resident, streamedHost: host, largestGroupFp32: group, onDisk: disk, largestOnDisk: diskGroup, dtypes: ['F32'] });
   const withText = (c: LlavaNextConfig, t: Partial<LlavaNextConfig['text_config']>): LlavaNextConfig => ({ ...c, text_config: { ...c.text_config, ...t } });
@@ -124,7 +124,7 @@ describe('report/memory · runMemoryEstimate', () => {
   });
 });
 
-describe('report/memory · the KV cache of a grouped-query decoder (heads ≠ kv heads: llava-v1.6-mistral-7b, 34B)', () => {
+describe('runtime/memory · the KV cache of a grouped-query decoder (heads ≠ kv heads: llava-v1.6-mistral-7b, 34B)', () => {
   const llava = loadLlavaNextConfig(modelDir('llava-next-tiny'));
   const kv = (H: number, Hkv: number): number => runMemoryEstimate({ ...llava, text_config: { ...llava.text_config, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: 16 } },
     [], 1000).parts.kvCache;
@@ -137,7 +137,7 @@ describe('report/memory · the KV cache of a grouped-query decoder (heads ≠ kv
   });
 });
 
-describe('report/memory · maxDecoderTokens', () => {
+describe('runtime/memory · maxDecoderTokens', () => {
   it('never more than max_position_embeddings: a longer sequence is refused for its length, not as a memory need', () => {
     const cfg = loadLlavaNextConfig(modelDir('llava-next-tiny'));
     const P = cfg.text_config.max_position_embeddings;
@@ -153,7 +153,7 @@ describe('report/memory · maxDecoderTokens', () => {
   });
 });
 
-describe('report/memory · checkRunMemory', () => {
+describe('runtime/memory · checkRunMemory', () => {
   const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, onDisk: 0, largestOnDisk: 0, kvCache: 0, activations: 0, visionWorkers: 0, decoderWorkers: 0 } });
   const lines: string[] = [];
   const log = (s: string): void => { lines.push(s); };

@@ -1,7 +1,7 @@
 /**
  * The one shape every visual-token method has (HERO, the baselines, plain LLaVA-NeXT). A Method is a
  * plain object in its method's own file (src/hero/method.ts, src/baselines/<name>.ts); the registry
- * src/methods.ts lists them, and the pipeline, the CLI and the report only ever talk to this interface.
+ * src/methods/index.ts lists them, and the pipeline, the CLI and the report only ever talk to this interface.
  *
  * A method acts in up to two places of the pipeline:
  * - the vision side (`select`): from the VisualContext (vision tower with the method's `taps`, projector)
@@ -9,21 +9,39 @@
  * - the decoder side (`decoder`): a DecoderHook that rewrites the rows during the prefill.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { HeroError } from './core/errors';
-import type { FlagSpecs, ParsedFlags } from './cli/args';
-import type { VisionEncoder, VisionTaps } from './clip/vision';
-import type { ClipModel } from './clip/model';
-import type { LlavaNextModel } from './llava/model';
-import type { ImageProcessorConfig } from './llava/image_processor';
-import type { PruneResult, VisualContext } from './llava/pruning';
-import type { DecoderHook } from './llama/decoder';
-import type { TensorToWrite } from './io/safetensors';
+import { HeroError } from '../core/errors';
+import type { VisionEncoder, VisionTaps } from '../clip/vision';
+import type { ClipModel } from '../clip/model';
+import type { LlavaNextModel } from '../llava/model';
+import type { LlavaNextConfig } from '../llava/config';
+import type { ImageProcessorConfig } from '../llava/image_processor';
+import type { VisualContext } from '../llava/visual_context';
+import type { DecoderHook } from '../baselines/decoder_hooks';
+import type { TensorToWrite } from '../io/safetensors';
 
 /** A named host-side tensor, ready to be written to a trace file. */
 export type TraceTensors = Map<string, TensorToWrite>;
 
-/** Raw option values as the CLI parsed them (flag name → value; undefined when not given). */
-export type RawOptions = ParsedFlags;
+/** Raw option values by flag name (as the CLI parses them: cli/method_flags.ts; undefined when not given). */
+export type RawOptions = Readonly<Record<string, unknown>>;
+
+/** A tensor the method exports, with the dtype it is written with in a trace file. */
+export interface NamedTensor {
+  readonly tensor: tf.Tensor;
+  readonly dtype: 'F32' | 'I64' | 'U8';
+}
+
+/** A vision-side selection's result: the visual tokens the LLM gets, what was kept, the method's tensors. */
+export interface PruneResult {
+  /** The visual token sequence handed to the LLM [M, D] (kept features, newlines, merged tokens). */
+  readonly features: tf.Tensor2D;
+  /** Kept patch tokens per crop as 0/1 masks over raster order: [P][N] (thumbnail first). */
+  readonly keepMasks: readonly Uint8Array[];
+  /** Number of image_newline vectors in `features`. */
+  readonly numNewlines: number;
+  /** Method-specific quantities for `trace`, by public name (e.g. 'hero.budgets'). */
+  readonly tensors: Readonly<Record<string, NamedTensor>>;
+}
 
 /**
  * One configured method: its name, its options (defaults filled in, validated) and, for a method that
@@ -35,7 +53,7 @@ export interface MethodSpec<O = unknown> {
   readonly clip?: ClipModel | null;
   readonly clipTextIds?: readonly number[] | null;
   /**
-   * The separate CLIP model's vision tower as an acceleration (src/accel/vision_pool.ts, chosen by the CLI
+   * The separate CLIP model's vision tower as an acceleration (src/accel/vision_pool.ts, set by the runtime
    * with --vision-workers); default: `visionModel` in-process on `clip`'s weights.
    */
   readonly clipEncoder?: VisionEncoder;
@@ -72,26 +90,6 @@ export function stageTimer(into: Record<string, number>): StageTimer {
   };
 }
 
-/** One framed set of vision layers on the report's attention-map figure. */
-export interface AttentionMark { readonly layers: readonly number[]; readonly crops: readonly number[]; readonly label: string }
-
-/** Per-tile columns of the run report (null where the method has no such quantity). */
-export interface TileStats {
-  readonly cls_similarity: number | null; readonly saliency: number | null; readonly clip_score: number | null;
-  readonly relevance: number | null; readonly density: number | null;
-  readonly importance: number | null; readonly budget: number | null;
-}
-
-/** What a method adds to the run report (report.json, the attention-map figure). */
-export interface MethodReport {
-  /** per-tile statistics from the method's trace tensors, for tile k */
-  readonly tileStats?: (tensors: TraceTensors, k: number) => Partial<TileStats>;
-  /** the layers the method reads, framed on the attention-map figure (default: its vision taps, every crop) */
-  readonly attentionMarks?: (spec: MethodSpec, P: number) => AttentionMark[];
-  /** a row of maps the method ranks tokens by: one map [N] per crop (null where absent) */
-  readonly averagedMaps?: (tensors: TraceTensors, P: number, N: number) => { rowLabel: string; label: string; maps: (Float32Array | null)[] } | undefined;
-}
-
 /** A method needing a separate CLIP model (HERO's text relevance): when, and what to say when it is missing. */
 export interface ClipNeed<O> {
   readonly needed: (options: O) => boolean;
@@ -99,19 +97,15 @@ export interface ClipNeed<O> {
   readonly missing: string;
 }
 
-export interface Method<O = unknown> {
+export interface Method<O = unknown, N extends string = string> {
   /** the --method value */
-  readonly name: string;
-  /** CLI flags this method contributes (shared flags such as --ratio are the CLI's own; same-named flags of
-   * several methods are listed once, their help joined) */
-  readonly flags: FlagSpecs;
-  /** its default retention ratio for --ratio's help, e.g. 'fastv 0.5' (none: takes no ratio) */
-  readonly ratioHelp?: string;
+  readonly name: N;
   /**
    * Raw option values → options, with the defaults this model's config implies; validates every value once
    * (a HeroError naming the flag). Reads `raw.ratio` (undefined: the method's own default) and its own flags.
+   * Takes the config only, so every option is checked before any weight is read.
    */
-  readonly configure: (raw: RawOptions, model: LlavaNextModel) => O;
+  readonly configure: (raw: RawOptions, config: LlavaNextConfig) => O;
   /** a separate CLIP model it reads (loaded by the caller: --clip, --clip-text, --clip-input-ids) */
   readonly clip?: ClipNeed<O>;
   /** the vision taps it reads (besides the feature layer, always tapped) */
@@ -125,10 +119,6 @@ export interface Method<O = unknown> {
   readonly select?: (spec: MethodSpec<O>, ctx: VisualContext, model: LlavaNextModel, time: StageTimer) => Promise<PruneResult>;
   /** the decoder side: a hook for the prefill (async: building it may read the prompt to the host) */
   readonly decoder?: (spec: MethodSpec<O>, prompt: PromptRows) => Promise<DecoderSide>;
-  /** what it adds to the run report */
-  readonly report?: MethodReport;
-  /** metadata it adds to a trace file's header */
-  readonly traceMetadata?: (spec: MethodSpec<O>) => Record<string, string>;
 }
 
 /** --ratio checked: undefined (the method's default) or a number in (0, 1]. */

@@ -1,4 +1,7 @@
-/** Memory estimate before loading a model, and the refusal when it would not fit. */
+/**
+ * Memory estimate before loading a model, the residency it implies (chooseResidency: resident or streamed
+ * weights), and the refusal when it would not fit. Reads only configs and safetensors headers.
+ */
 import * as fs from 'fs';
 import * as os from 'os';
 import { HeroError } from '../core/errors';
@@ -6,6 +9,9 @@ import type { LlavaNextConfig } from '../llava/config';
 import { clipStreamGroups, clipVisionKeys } from '../clip/load';
 import type { ClipVisionConfig } from '../clip/config';
 import { streamGroupOf, type WeightPlan, type WeightResidency } from '../io/loader';
+import { llavaNextWeightPlan, loadLlavaNextConfig } from '../llava/load';
+import { clipModelWeightPlan, loadClipModelConfig } from '../clip/load';
+import { kvCacheFor } from '../accel';
 import { numImageTokens } from '../llava/anyres';
 
 /** Environment variable that overrides the detected available memory (bytes), e.g. under a cgroup limit. */
@@ -161,4 +167,60 @@ export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force
     throw new HeroError(`the run needs about ${g(e.host)} of memory but only ${g(avail)} is available; ` +
       `${lessHost || 'use '}a machine with more memory, or --force to try anyway`);
   }
+}
+
+/** What the caller asks of the residency (--weights, --force) and the sequence it will run (the estimate's T). */
+export interface ResidencyAsk {
+  readonly weights: 'auto' | WeightResidency;
+  /** load even if the estimate exceeds the available memory or the wasm heap */
+  readonly force?: boolean;
+  /** prompt tokens at most (an upper bound, before the tokenizer is loaded) and new tokens */
+  readonly promptTokens: number;
+  readonly maxNewTokens: number;
+}
+
+/**
+ * Estimates the memory of both residencies from the configs and the safetensors headers (no tensor data
+ * read), picks one (auto: resident when it fits on the backend and in the available memory, else
+ * streamed), prints the choice and the estimate, and refuses a run that does not fit (one line; `force`
+ * overrides). Called before anything is loaded.
+ */
+export function chooseResidency(ask: ResidencyAsk, dirs: { model: string; clip?: string }, backend: string, workers: { vision: number; decoder: number },
+  log: (s: string) => void): WeightResidency {
+  const llava = loadLlavaNextConfig(dirs.model);
+  const T = maxDecoderTokens(llava, ask.promptTokens, ask.maxNewTokens);
+  const clipVision = dirs.clip ? loadClipModelConfig(dirs.clip).vision : undefined;
+  const estimate = (r: WeightResidency) => {
+    const plans = [llavaNextWeightPlan(dirs.model, r), ...(dirs.clip ? [clipModelWeightPlan(dirs.clip, r)] : [])];
+    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, kvCacheFor(r, backend) !== undefined, workers.decoder, clipVision) };
+  };
+  let residency: WeightResidency = ask.weights === 'auto' ? 'resident' : ask.weights;
+  let chosen = estimate(residency);
+  if (ask.weights === 'auto') {
+    const avail = availableMemory();
+    const fits = (e: MemoryEstimate): boolean => e.host <= avail && (backend !== 'wasm' || e.backend <= WASM_HEAP_BYTES);
+    // resident, else streamed, else disk: the first whose estimate fits (disk when none does; checkRunMemory then refuses)
+    const whys: string[] = [];
+    for (const next of ['streamed', 'disk'] as const) {
+      if (fits(chosen.e)) break;
+      whys.push(backend === 'wasm' && chosen.e.backend > WASM_HEAP_BYTES
+        ? `${residency} would need ${(chosen.e.backend / GIB).toFixed(1)} GiB on the backend, the wasm heap holds ${WASM_HEAP_BYTES / GIB} GiB`
+        : `${residency} would need ${(chosen.e.host / GIB).toFixed(1)} GiB of memory, ${(avail / GIB).toFixed(1)} GiB available`);
+      residency = next;
+      chosen = estimate(residency);
+    }
+    log(`weights: ${residency} (auto: ${whys.length ? whys.join('; ') : 'the estimate fits'})`);
+  } else log(`weights: ${residency}`);
+  if (residency === 'disk') {
+    const dtypes = [...new Set(chosen.plans.flatMap((p) => p.dtypes))].join('/');
+    log(`weights: ${dtypes} read from the safetensors files when used (${(chosen.e.parts.onDisk / GIB).toFixed(2)} GiB, at most ` +
+      `${(chosen.e.parts.largestOnDisk / GIB).toFixed(2)} GiB at a time), widened to fp32 one group at a time; KV cache ${kvCacheFor(residency, backend) ? 'on the host' : 'on the backend'}`);
+  }
+  if (residency === 'streamed') {
+    const dtypes = [...new Set(chosen.plans.flatMap((p) => p.dtypes))].join('/');
+    log(`weights: ${dtypes} on the host (${(chosen.e.parts.streamedHost / GIB).toFixed(2)} GiB), widened to fp32 one group at a time ` +
+      `(at most ${(chosen.e.parts.largestGroupFp32 / GIB).toFixed(2)} GiB); KV cache ${kvCacheFor(residency, backend) ? 'on the host' : 'on the backend'}`);
+  }
+  checkRunMemory(chosen.e, { backend, force: ask.force === true, log, residency });
+  return residency;
 }
