@@ -259,3 +259,29 @@ describe('run --accel (src/accel/blas.ts): the BLAS kernel, the line when none i
     expect(JSON.parse(two.stdout).answer_ids).toEqual(JSON.parse(plain.stdout).answer_ids);
   });
 });
+
+describe('run: method options and the sequence length are checked before any weight is read (issue 24)', () => {
+  const img = imagePath('wide_h30_w100');
+  // Each refusal is the only line on stderr: nothing of the start-up (backend, weights, loading) comes before it.
+  const only = (r: { code: number; stderr: string }, re: RegExp): void => {
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(re);
+  };
+  it.each([
+    ['--ratio 0', ['--method', 'hero', '--ratio', '0'], /^hero-lvlm: error: --ratio: 0 is outside \(0, 1\]$/],
+    ['--ratio 1.5', ['--method', 'hero', '--ratio', '1.5'], /^hero-lvlm: error: --ratio: 1\.5 is outside \(0, 1\]$/],
+    ['--alpha 2', ['--method', 'hero', '--alpha', '2', '--low-layers', '1,2', '--high-layers', '3'], /^hero-lvlm: error: HERO alpha: 2 is outside \[0, 1\]$/],
+    ['a high layer out of range', ['--method', 'hero', '--low-layers', '1,2', '--high-layers', '99'], /^hero-lvlm: error: .*(layer|high).*99/i],
+  ] as Array<[string, string[], RegExp]>)('%s → one line, exit 2', (_what, extra, re) => {
+    only(runCli(['run', ...TINY, '--image', img, '--input-ids', '1,IMG,2', '--out', path.join(tmp, 'never-opts'), ...extra]), re);
+    expect(fs.existsSync(path.join(tmp, 'never-opts'))).toBe(false);
+  });
+
+  it('a prompt longer than max_position_embeddings (256 here) is refused for its length, before loading', () => {
+    const ids = ['1', 'IMG', ...Array.from({ length: 300 }, () => '5')].join(',');
+    only(runCli(['run', ...TINY, '--image', img, '--input-ids', ids, '--method', 'none', '--out', path.join(tmp, 'never-long')]),
+      /^hero-lvlm: error: the prompt is \d+ tokens \(image features included\) .* beyond max_position_embeddings 256$/);
+  });
+});

@@ -18,6 +18,9 @@ import { methodFlags, ratioDefaultsHelp } from './method_flags';
 import type { RuntimeOptions } from '../runtime';
 import type { ResidencyAsk } from '../runtime/memory';
 import { ACCEL_ENV, requestedAccel } from '../accel';
+import { numImageTokens } from '../llava/anyres';
+import { isLlava15 } from '../llava/llava15';
+import { checkPositions } from '../llama/generate';
 
 /** The most worker threads --vision-workers / --decoder-workers take: each holds a tfjs instance (and resident weights). */
 export const MAX_WORKERS = 64;
@@ -194,6 +197,20 @@ export function methodChoice(flags: ParsedFlags, config: LlavaNextConfig, questi
   }
   if (ids.length > limit) throw new HeroError(`--clip-input-ids: ${ids.length} tokens, CLIP's text limit is ${limit}`);
   return { name: method.name, options, clipDir: dir, clipTextIds: ids };
+}
+
+/**
+ * The sequence against max_position_embeddings, before any weight is read: the prompt's tokens, the image's
+ * visual tokens and the new ones (llama/generate.ts checkPositions, which the prefill runs again on the exact
+ * count). The visual count is LLaVA-NeXT's full one for a method that keeps every token into the decoder
+ * (`none`, and the decoder-side FastV/SparseVLM, which drop only inside it), and 0 for a vision-side method: a
+ * lower bound, since its exact count is known only after its selection.
+ */
+export function checkSequenceFlag(config: LlavaNextConfig, ids: readonly number[], image: Pick<RgbImage, 'height' | 'width'>, method: string, maxNewTokens: number): void {
+  const v = config.vision_config, G = v.image_size / v.patch_size;
+  const full = isLlava15(config) ? G * G : numImageTokens([image.height, image.width], config.image_grid_pinpoints, v.image_size, G);
+  const visual = methodByName(method).select ? 0 : full;
+  checkPositions(ids.length - 1 + visual, maxNewTokens, config.text_config);
 }
 
 /** --weights, checked. */

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, methodChoice, progress, promptIds, readImageFlag, runtimeFlags } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, checkSequenceFlag, methodChoice, progress, promptIds, readImageFlag, runtimeFlags } from './common';
 import { openRuntime } from '../runtime';
 import { loadLlavaNextConfig } from '../llava/load';
 import { encodePng } from '../io/image';
@@ -79,8 +79,9 @@ async function main(argv: string[]): Promise<number> {
   const imageAspect = imageAspectFlag(flags, config, modelDir!);
   // A checkpoint written by `random-weights` (or a --clip one) says so everywhere, as the default model does.
   const marked = randomWeights ? null : [modelDir!, flags.clip as string | undefined].some((d) => d !== undefined && randomWeightsMark(d) !== null);
-  if (marked) log(`model: ${RANDOM_CHECKPOINT_NOTE}`);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
+  checkSequenceFlag(config, ids, image, choice.name, maxNew); // before any weight is read
+  if (marked) log(`model: ${RANDOM_CHECKPOINT_NOTE}`); // once every input is checked
   const bar = progress(log);
   const hook = m.decoder ? `with --method ${m.name}, whose decoder hook needs the in-process decoder` : undefined;
   const rt = await openRuntime({ ...runtimeFlags(flags, modelDir!, choice, log, bar), inProcessDecoder: hook });

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, required, type FlagSpecs } from './args';
 import type { Command } from './main';
-import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, methodChoice, progress, promptIds, readImageFlag, runtimeFlags } from './common';
+import { BACKEND_FLAGS, INPUT_FLAGS, METHOD_FLAGS, WEIGHTS_FLAGS, checkImageFlag, checkSequenceFlag, methodChoice, progress, promptIds, readImageFlag, runtimeFlags } from './common';
 import { openRuntime } from '../runtime';
 import { loadLlavaNextConfig } from '../llava/load';
 import { writeSafetensors } from '../io/safetensors';
@@ -66,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
   const choice = methodChoice(flags, config, question, log);
   const imageAspect = imageAspectFlag(flags, config, modelDir);
   const { image, alpha: imageAlpha } = await readImageFlag(flags, imageFile);
+  checkSequenceFlag(config, ids, image, choice.name, maxNew); // before any weight is read
   const bar = progress(log);
   const rt = await openRuntime({ ...runtimeFlags(flags, modelDir, choice, log, bar), inProcessDecoder: 'by trace, which records every layer' });
   const { model, method, backend } = rt;
