@@ -4,7 +4,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { diagnoseWebGpu, SWIFTSHADER, WEBGPU_ADAPTER_ENV } from '../src/accel/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { FORBID_SYNC_READS_ENV, forbidSyncReadsFromEnv, leaveBackend, parseTestBackends, useBackend } from './util/fixtures';
+import { FORBID_SYNC_READS_ENV, forbidSyncReadsFromEnv, imagePath, leaveBackend, modelDir, parseTestBackends, useBackend } from './util/fixtures';
+import { MEMORY_ENV } from '../src/runtime/memory';
+
+// A trace whose inputs all pass the checks made before start-up, so the backend is the first thing that can fail;
+// with $HERO_LVLM_AVAILABLE_MEMORY at 1 byte the memory plan then refuses it right after the backend started (nothing loaded).
+const OUT = path.join(require('os').tmpdir(), `hero-backend-spec-${process.pid}.safetensors`);
+const TRACE = ['trace', '--model', modelDir('llava-next-tiny'), '--image', imagePath('wide_h30_w100'), '--input-ids', '1,IMG,2', '--method', 'none', '--out', OUT];
+const NO_MEMORY = { [MEMORY_ENV]: '1' };
 import { runCli } from './util/cli';
 
 describe('backend selection', () => {
@@ -31,21 +38,21 @@ describe('backend selection', () => {
     let tfjsNode = true;
     try { require.resolve('@tensorflow/tfjs-node'); } catch { tfjsNode = false; }
     if (!tfjsNode) {
-      const t = runCli(['trace', '--backend', 'tfjs-node', '--model', 'x', '--image', 'y', '--input-ids', '1', '--out', 'z.safetensors']);
+      const t = runCli([...TRACE, '--backend', 'tfjs-node']);
       expect(t.code).not.toBe(0);
       expect(t.stderr.trim()).toMatch(/^hero-lvlm: error: backend needs the optional package @tensorflow\/tfjs-node, which is not installed/);
     }
-    const e = runCli(['trace', '--model', 'x', '--image', 'y', '--input-ids', '1', '--out', 'z.safetensors'], { env: { [BACKEND_ENV]: 'cpu' } });
+    const e = runCli(TRACE, { env: { [BACKEND_ENV]: 'cpu', ...NO_MEMORY } });
     expect(e.stderr).toMatch(/^backend: cpu$/m); // the backend in use is reported
   });
 });
 
 describe('--backend webgpu through the CLI', () => {
-  const args = ['trace', '--model', 'nope', '--image', 'nope.png', '--input-ids', '1', '--out', 'z.safetensors'];
+  const args = TRACE;
   // What this machine has decides which of the two outcomes is right; both are asserted.
   const here = diagnoseWebGpu();
   it.each([['--backend', ['--backend', 'webgpu'], {}], [`$${BACKEND_ENV}`, [], { [BACKEND_ENV]: 'webgpu' }]] as const)('via %s: no adapter → one line naming why and a non-zero exit; an adapter → its name and limits', (_via, flag, env) => {
-    const r = runCli([...args, ...flag], { env });
+    const r = runCli([...args, ...flag], { env: { ...env, ...NO_MEMORY } });
     expect(r.code).not.toBe(0);
     if (!here.ok) {
       expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hero-lvlm: error: backend 'webgpu' unavailable: (package missing|no Vulkan loader|no adapter): /)]);
@@ -58,7 +65,7 @@ describe('--backend webgpu through the CLI', () => {
 });
 
 describe('--webgpu-adapter swiftshader / $HERO_LVLM_WEBGPU_ADAPTER through the CLI (docs/gpu.md "WebGPU in CI")', () => {
-  const args = ['trace', '--model', 'nope', '--image', 'nope.png', '--input-ids', '1', '--out', 'z.safetensors'];
+  const args = TRACE;
   // Debian's chromium package decides which outcome is right here; both are asserted.
   const driver = fs.existsSync(path.join(SWIFTSHADER.dir, SWIFTSHADER.icd)) && fs.existsSync(path.join(SWIFTSHADER.dir, SWIFTSHADER.loader));
   const packages = ['@tensorflow/tfjs-backend-webgpu', 'webgpu'].every((p) => { try { require.resolve(`${p}/package.json`); return true; } catch { return false; } });
@@ -66,7 +73,7 @@ describe('--webgpu-adapter swiftshader / $HERO_LVLM_WEBGPU_ADAPTER through the C
   const bare = { VK_ICD_FILENAMES: '', VK_DRIVER_FILES: '', LD_LIBRARY_PATH: '' };
   it.each([['--webgpu-adapter', ['--webgpu-adapter', 'swiftshader'], {}], [`$${WEBGPU_ADAPTER_ENV}`, [], { [WEBGPU_ADAPTER_ENV]: 'swiftshader' }]] as const)(
     'via %s: SwiftShader found by itself and said to be software; without chromium one line names the package', (_via, flag, env) => {
-      const r = runCli([...args, '--backend', 'webgpu', ...flag], { env: { ...bare, ...env } });
+      const r = runCli([...args, '--backend', 'webgpu', ...flag], { env: { ...bare, ...env, ...NO_MEMORY } });
       expect(r.code).not.toBe(0);
       if (!driver) {
         expect(r.stderr.trim().split('\n')).toEqual([`hero-lvlm: error: webgpu adapter 'swiftshader': ${path.join(SWIFTSHADER.dir, SWIFTSHADER.icd)} is missing; it comes with the chromium package (Debian/Ubuntu: apt install chromium)`]);
@@ -80,12 +87,12 @@ describe('--webgpu-adapter swiftshader / $HERO_LVLM_WEBGPU_ADAPTER through the C
     });
 
   it('an unknown adapter, or the flag with another backend, is one line and exit 2', () => {
-    const u = runCli([...args, '--backend', 'webgpu', '--webgpu-adapter', 'llvmpipe']);
+    const u = runCli([...args, '--backend', 'webgpu', '--webgpu-adapter', 'llvmpipe'], { env: NO_MEMORY });
     expect(u.code).toBe(2);
     expect(u.stderr.trim()).toBe("hero-lvlm: error: --webgpu-adapter: unknown webgpu adapter 'llvmpipe' (choose swiftshader; leave it unset for the GPU)");
-    const e = runCli([...args, '--backend', 'webgpu'], { env: { [WEBGPU_ADAPTER_ENV]: 'gpu' } });
+    const e = runCli([...args, '--backend', 'webgpu'], { env: { [WEBGPU_ADAPTER_ENV]: 'gpu', ...NO_MEMORY } });
     expect(e.stderr.trim()).toMatch(/^hero-lvlm: error: \$HERO_LVLM_WEBGPU_ADAPTER: unknown webgpu adapter 'gpu'/);
-    const c = runCli([...args, '--backend', 'cpu', '--webgpu-adapter', 'swiftshader']);
+    const c = runCli([...args, '--backend', 'cpu', '--webgpu-adapter', 'swiftshader'], { env: NO_MEMORY });
     expect(c.code).toBe(2);
     expect(c.stderr.trim()).toBe('hero-lvlm: error: --webgpu-adapter: applies to --backend webgpu only (the backend is cpu)');
   });
