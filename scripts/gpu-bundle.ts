@@ -85,6 +85,8 @@ export function checkManifest(m: BundleManifest): string[] {
 export function prunedFromPackage(pkg: string, rel: string): boolean {
   if (/\.(map|d\.ts|d\.mts|d\.cts|md|markdown|ts)$/i.test(rel) && !/^licen[cs]e/i.test(path.basename(rel))) return true;
   if (pkg === 'webgpu') return rel.startsWith('build/') || (rel.startsWith('dist/') && !rel.startsWith(`dist/${PLATFORM}/`));
+  // koffi (the BLAS kernel's FFI) ships a prebuilt koffi.node per platform, and its C++ sources: keep this platform's binary
+  if (pkg === 'koffi') return /^(src|vendor|doc)\//.test(rel) || (rel.startsWith('build/') && !rel.startsWith(`build/koffi/${PLATFORM.replace('-', '_')}/`));
   // tfjs ships several bundles of the same code; Node loads the `.node.js` one (package.json "main")
   // (tfjs-backend-wasm loads its .wasm files from dist/; wasm-out/ holds copies)
   if (pkg.startsWith('@tensorflow/')) return rel.startsWith('wasm-out/') || (rel.startsWith('dist/') && !/\.node\.js$/.test(rel) && !/\.wasm$/.test(rel));
