@@ -4,7 +4,7 @@
  * (LlavaForConditionalGeneration, model_type 'llava', CLIPImageProcessor: one crop, no pinpoints), and a tiny
  * one with the geometry of the golden spec/fixtures/models/llava-1.5-tiny.
  */
-import { OPENAI_CLIP_MEAN, OPENAI_CLIP_STD } from './geometry';
+import { clipPreprocessorJson } from './hf_files';
 
 /** llava-hf/llava-1.5-7b-hf config.json: the hub's values (vocab 32064, `<image>` = 32000, pad 32001). */
 export function llava15Config7b(text: Record<string, unknown>): Record<string, unknown> {
@@ -53,21 +53,7 @@ export function tinyLlava15Config(): Record<string, unknown> {
 
 /** llava-hf/llava-1.5-7b-hf's preprocessor_config.json (CLIPImageProcessor) at crop side `crop`. */
 export function llava15PreprocessorJson(crop: number): Record<string, unknown> {
-  return {
-    crop_size: { height: crop, width: crop },
-    do_center_crop: true,
-    do_convert_rgb: true,
-    do_normalize: true,
-    do_rescale: true,
-    do_resize: true,
-    image_mean: OPENAI_CLIP_MEAN,
-    image_processor_type: 'CLIPImageProcessor',
-    image_std: OPENAI_CLIP_STD,
-    processor_class: 'LlavaProcessor',
-    resample: 3,
-    rescale_factor: 0.00392156862745098,
-    size: { shortest_edge: crop },
-  };
+  return { ...clipPreprocessorJson(crop), processor_class: 'LlavaProcessor' }; // CLIP's processor, named by LLaVA's processor class
 }
 
 /** llava-hf's processor_config.json for LLaVA-1.5 (LlavaProcessor). */
