@@ -627,7 +627,7 @@ const tokens: Sub = {
         rows.push({ file: files[i], k: r.k, iou: r.iou, low_spread: r.lowSpread, high_spread: r.highSpread, ...(captions ? { captions } : {}) });
         const capHtml = captions ? table(['set', 'visual tokens', 'caption'], [
           [`low layers ${escapeHtml(flags.low as string)}`, String(captions.low.visual_tokens), escapeHtml(captions.low.text)],
-          [`high layers ${escapeHtml(flags.high as string)}`, String(captions.high.visual_tokens), escapeHtml(captions.high.text)]]) : '';
+          [`high layers ${escapeHtml(flags.high as string)}`, String(captions.high.visual_tokens), escapeHtml(captions.high.text)]], 3) : '';
         sections.push({ id: `image-${i}`, heading: files[i], html: capHtml, images: [{ id: `tokens-${i}`, png, alt: `token sets of ${files[i]}` }] });
       }
       const captionInfo = cap ? {
