@@ -160,7 +160,7 @@ export function modelFiles(flags: ParsedFlags, log: (s: string) => void, wantCli
     if (!fs.existsSync(path.join(clipDir, 'config.json'))) throw new HeroError(`--clip: '${clipDir}' has no config.json (expected an HF CLIPModel directory)`);
   }
   if (json.model_type === 'clip') {
-    if (wantLlm) throw new HeroError(`--caption: needs a LLaVA-NeXT or LLaVA-1.5 --model (the LVLM writes the captions); '${dir}' is an HF CLIPModel (a vision tower, no language model)`);
+    if (wantLlm) throw new HeroError(`--caption: needs a LLaVA-NeXT --model (the LVLM writes the captions); '${dir}' is an HF CLIPModel (a vision tower, no language model)`);
     if (wantClip) throw new HeroError('--model: a CLIPModel has no tiles; tiles and budgets need a LLaVA-NeXT --model');
     const vc = json.vision_config as Record<string, unknown>;
     const raw = readJsonFile<Record<string, unknown>>(path.join(dir!, 'preprocessor_config.json'), 'CLIP preprocessor config');
@@ -575,13 +575,13 @@ const tokens: Sub = {
     'artifacts); their overlap (IoU) and spread (mean pairwise distance, bounding-box area), drawn on the image\n' +
     '(tokens_<image>.png); tokens.json, tokens.safetensors, tokens.html. With --caption, the caption the LVLM\n' +
     'writes (greedy) when it sees only each set, side by side for your own judge (the paper\'s GPT-4o judging\n' +
-    'is not part of this command); needs a LLaVA-NeXT or LLaVA-1.5 --model with its tokenizer.',
+    'is not part of this command); needs a LLaVA-NeXT --model with its tokenizer.',
   flags: {
     ...IMAGES_HELP,
     low: { type: 'string', arg: 'A-B|L,…', default: '4-8', help: 'low layers (Setting-1)' },
     high: { type: 'string', arg: 'A-B|L,…', default: '12-23', help: 'high layers (Setting-2)' },
     keep: { type: 'number', arg: 'F', default: 0.1, help: 'fraction of the N tokens in each set: k = max(1, round(F·N))' },
-    caption: { type: 'boolean', help: 'caption each set with the LVLM: the thumbnail\'s kept tokens alone are its visual tokens (LLaVA-NeXT or LLaVA-1.5 --model)' },
+    caption: { type: 'boolean', help: 'caption each set with the LVLM: the thumbnail\'s kept tokens alone are its visual tokens (a LLaVA-NeXT --model with its tokenizer)' },
     'caption-prompt': { type: 'string', arg: 'TEXT', default: CAPTION_PROMPT, help: 'the instruction the LVLM captions with (wrapped in --template with the image placeholder)' },
     'max-new-tokens': { type: 'int', arg: 'N', default: 32, help: '--caption: greedy tokens per caption (stops early at eos)' },
     template: { type: 'string', arg: 'NAME', default: 'vicuna_v1', help: `--caption: prompt template, ${PROMPT_TEMPLATES.join(' | ')} (as run)` },
@@ -618,7 +618,7 @@ const tokens: Sub = {
         tensors[`high_keep.${i}`] = { dtype: 'U8', shape: [G * G], data: r.highKeep };
         let captions: { low: Caption; high: Caption } | undefined;
         if (cap) {
-          const crops = isLlava15(m.llm!.model.config) ? 1 : pr.shape[0];
+          const crops = isLlava15(m.llm!.model.config) ? 1 : pr.shape[0]; // LLaVA-1.5 (one crop) once analyze loads it
           log(`  caption from the low-layer set (${flags.low as string}) …`);
           const lowCap = await captionOf(m, img, crops, r.lowKeep, cap);
           log(`  caption from the high-layer set (${flags.high as string}) …`);
