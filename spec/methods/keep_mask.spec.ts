@@ -41,7 +41,7 @@ const SPECS: SynthSpec[] = [
   { rows: 2, cols: 2, G: 3, layers: 2, H: 80, W: 80, seed: 3 },
 ];
 
-describe('keep-mask layout (KM-LAYOUT) on synthetic contexts', () => {
+describe('keep-mask layout: KM-LAYOUT on synthetic contexts', () => {
   it.each(SPECS)('every packed token kept = packImageFeatures exactly (grid $rows×$cols, image $H×$W)', async (s) => {
     const ctx = syntheticContext(s);
     try {
