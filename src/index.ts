@@ -62,7 +62,7 @@ export {
 
 // the whole job
 export { runPipeline, type PipelineInput, type PipelineResult } from './pipeline';
-export { METHODS, METHOD_NAMES, methodByName, runMethod, type MethodSpec } from './methods';
+export { METHODS, METHOD_NAMES, INTERNAL_METHODS, keepMaskMethod, keepMaskRows, methodByName, runMethod, type KeepMaskOptions, type MethodSpec } from './methods';
 export type { Method, DecoderSide, PromptRows, StageTimer, PruneResult, NamedTensor } from './methods/contract';
 export type { MethodReport } from './report/method_report';
 export { ensureDefaultWeights, DEFAULT_MODEL_DIR, DEFAULT_CLIP_DIR } from './weights/default_model';

@@ -1,7 +1,7 @@
 /**
  * `hero-lvlm analyze …` through the command line: --help for each analysis; bad input (no images in a
- * directory, a layer out of range, a crop that does not exist, --caption) gets one line and exit 2 before
- * the model loads; each analysis on the tiny LLaVA-NeXT or the embedded default model writes its files
+ * directory, a layer out of range, a crop that does not exist, --caption with a CLIPModel or without a
+ * tokenizer) gets one line and exit 2 before the model loads; tokens --caption writes two captions per image; each analysis on the tiny LLaVA-NeXT or the embedded default model writes its files
  * whole; one page opens in headless Chromium without console errors (the html_browser.spec.ts pattern).
  */
 import * as fs from 'fs';
@@ -13,6 +13,7 @@ import { runCli } from '../util/cli';
 import { imagePath, modelDir } from '../util/fixtures';
 import { cropIndex, layerList, takeImagesFlag } from '../../src/cli/analyze';
 import { SafetensorsFile } from '../../src/io/safetensors';
+import { llamaTokenizerJson } from '../../src/weights/default_model';
 
 const CHROMIUM = process.env.HERO_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = path.join(__dirname, '..', '..');
@@ -20,6 +21,19 @@ const EXAMPLE = path.join(ROOT, 'docs', 'assets', 'example.png');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-analyze-spec-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const TINY = ['--model', modelDir('llava-next-tiny'), '--backend', 'cpu'];
+
+/**
+ * The tiny LLaVA-NeXT with a tokenizer (its fixture has none): the files linked, tokenizer.json the generated
+ * Llama one cut to the tiny vocabulary (`<image>` = its image_token_index 1000), as random-weights' tiny presets.
+ */
+function tinyWithTokenizer(): string {
+  const dir = path.join(tmp, 'llava-next-tiny-tok');
+  if (fs.existsSync(dir)) return dir;
+  fs.mkdirSync(dir);
+  for (const f of fs.readdirSync(modelDir('llava-next-tiny'))) fs.symlinkSync(path.join(modelDir('llava-next-tiny'), f), path.join(dir, f));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(llamaTokenizerJson({ unk: 0, bos: 1, eos: 2, image: 1000, pad: 1001 })));
+  return dir;
+}
 
 /** One stderr line `hero-lvlm: error: …`, exit 2, and nothing loaded. */
 function expectRefused(args: string[], re: RegExp): void {
@@ -67,9 +81,17 @@ describe('analyze: bad input gets one line before the model loads', () => {
   it('a crop that does not exist', () => {
     expectRefused(['maps', '--images', imagePath('wide_h30_w100'), ...TINY, '--crop', 'tile 1,0'], /--crop: 'tile 1,0' does not exist in .*wide_h30_w100\.png: its tile grid is 1×2/);
   });
-  it('an unknown measure, --caption (not yet available)', () => {
+  it('an unknown measure', () => {
     expectRefused(['layers', '--images', imagePath('square_h70_w80'), ...TINY, '--measure', 'l2'], /--measure: 'l2' is not one of cosine, pearson, spearman, topk-iou/);
-    expectRefused(['tokens', '--images', imagePath('square_h70_w80'), ...TINY, '--caption'], /--caption: not yet available/);
+  });
+  it('--caption with a CLIPModel --model, without a tokenizer, beyond the positions, with --max-new-tokens 0', () => {
+    const img = imagePath('square_h70_w80'), sets = ['--low', '0-1', '--high', '2-3'];
+    expectRefused(['tokens', '--images', img, '--model', modelDir('clip-tiny'), '--backend', 'cpu', ...sets, '--caption'],
+      /--caption: needs a LLaVA-NeXT --model .*is an HF CLIPModel/);
+    expectRefused(['tokens', '--images', img, ...TINY, ...sets, '--caption'], /--caption: '.*llava-next-tiny' has no tokenizer\.json/);
+    // the tiny model has 256 positions; vicuna_v1's system line spelt in its 1000-token vocabulary nearly fills them
+    expectRefused(['tokens', '--images', img, '--model', tinyWithTokenizer(), '--backend', 'cpu', ...sets, '--caption'], /--caption: the prompt is \d+ tokens .*beyond max_position_embeddings 256/);
+    expectRefused(['tokens', '--images', img, '--model', tinyWithTokenizer(), '--backend', 'cpu', ...sets, '--caption', '--max-new-tokens', '0'], /--max-new-tokens: 0 must be an integer ≥ 1/);
   });
 });
 
@@ -104,6 +126,31 @@ describe('analyze on the tiny LLaVA-NeXT', () => {
     expect(t.iou).toBeGreaterThanOrEqual(0);
     const st = SafetensorsFile.open(path.join(out, 'tokens.safetensors'));
     expect(st.readNumbers('low_keep.0').reduce((a, b) => a + b, 0)).toBe(4);
+  });
+
+  it('tokens --caption: two captions per image, side by side in tokens.json, the printed lines and tokens.html; the LLM saw each set\'s k tokens alone', () => {
+    const out = path.join(tmp, 'caption');
+    const r = runCli(['analyze', 'tokens', '--images', imagePath('square_h70_w80'), imagePath('wide_h30_w100'), '--model', tinyWithTokenizer(), '--backend', 'cpu',
+      '--low', '0-1', '--high', '2-3', '--keep', '0.25', '--caption', '--template', 'llava-hf', '--max-new-tokens', '5', '--out', out]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const rep = JSON.parse(fs.readFileSync(path.join(out, 'tokens.json'), 'utf8'));
+    expect(rep.caption).toMatchObject({ prompt: 'Describe the image.', template: 'llava-hf', max_new_tokens: 5, decoding: 'greedy' });
+    expect(rep.caption.judge).toMatch(/GPT-4o .* not part of this command/);
+    expect(rep.images).toHaveLength(2);
+    for (const im of rep.images) {
+      for (const set of ['low', 'high']) {
+        const c = im.captions[set];
+        expect(c.visual_tokens).toBe(im.k); // the thumbnail's k kept tokens, no newline (KM-LAYOUT)
+        expect(c.ids.length).toBeGreaterThanOrEqual(1);
+        expect(c.ids.length).toBeLessThanOrEqual(5);
+        expect(typeof c.text).toBe('string');
+      }
+    }
+    expect(r.stdout.match(/^ {2}low {2}\(0-1\): ".*"$/gm)).toHaveLength(2);
+    expect(r.stdout.match(/^ {2}high \(2-3\): ".*"$/gm)).toHaveLength(2);
+    const html = fs.readFileSync(path.join(out, 'tokens.html'), 'utf8');
+    expect(html.match(/<td class="l">low layers 0-1<\/td>/g)).toHaveLength(2);
+    expect(html.match(/<td class="l">high layers 2-3<\/td>/g)).toHaveLength(2);
   });
 });
 

@@ -15,27 +15,32 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { helpText, parseFlags, type FlagSpecs, type ParsedFlags } from './args';
 import type { Command } from './main';
-import { progress, promptTokensBound, WEIGHTS_FLAGS } from './common';
+import { progress, promptTokensBound, templateFlag, WEIGHTS_FLAGS } from './common';
 import { openRuntime, startBackend } from '../runtime';
 import { requestedAccel } from '../accel';
 import { readJsonFile } from '../io/json';
 import { encodePng, readImage, type RgbImage } from '../io/image';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors';
-import { clipTextIds, loadTokenizer } from '../io/tokenizer';
+import { clipTextIds, llavaPromptIds, loadTokenizer, PROMPT_TEMPLATES, type Tokenizer } from '../io/tokenizer';
 import { disposeClipModel, loadClipModel } from '../clip/load';
 import { imageFeatures, textFeatures, type ClipModel } from '../clip/model';
 import { visionModel, disposeVisionOutput, type ClipVisionParams, type VisionTaps, type VisionOutput } from '../clip/vision';
 import type { ClipVisionConfig } from '../clip/config';
-import { disposeLlavaNext, loadImageProcessorConfig } from '../llava/load';
+import { disposeLlavaNext, loadImageProcessorConfig, loadLlavaNextConfig } from '../llava/load';
+import type { LlavaNextModel } from '../llava/model';
+import { deriveLlava } from '../llava/config';
+import { isLlava15 } from '../llava/llava15';
+import { checkPositions, type Decoder } from '../llama/generate';
+import { runPipeline } from '../pipeline';
 import { centerCrop, preprocess, rescaleNormalize, resizeShortestEdge, validateImageProcessorConfig, type ImageProcessorConfig, type ProcessedImage } from '../llava/image_processor';
-import { methodByName } from '../methods';
+import { keepMaskMethod, methodByName } from '../methods';
 import { ensureDefaultWeights } from '../weights/default_model';
 import { RANDOM_NOTE } from '../report/summary';
 import { cropName } from '../report/attention_maps';
 import { escapeHtml, table } from '../report/html';
 import { renderAnalysisHtml, renderHeatmap, renderLayerGrid, renderSimilarityHeatmap, stackImages, renderTilesFigure, renderTokenSets, short, type PageSection } from '../report/analysis';
 import {
-  analyzeTiles, budgetGrid, layerClsMaps, MEASURES, meanMatrix, similarityMatrix, TAU_GRID, tokenSets, TOPK_IOU_FRACTION, twoStageSplit,
+  analyzeTiles, budgetGrid, layerClsMaps, MEASURES, meanMatrix, similarityMatrix, TAU_GRID, tokenSets, topKCount, TOPK_IOU_FRACTION, twoStageSplit,
   type BudgetCell, type Measure,
 } from '../analyze';
 import { heroDefaults, tileScores as heroTileScores, validateHeroOptions, validMask, type HeroOptions } from '../hero';
@@ -118,6 +123,8 @@ export interface AnalysisModel {
   crops(img: RgbImage): ProcessedImage;
   /** the separate CLIP model (--clip) when asked for */
   readonly clip: ClipModel | null;
+  /** the whole LVLM and the runtime's decoder, for runPipeline (`tokens --caption`); null for a CLIPModel */
+  readonly llm: { readonly model: LlavaNextModel; readonly decoder: Decoder } | null;
   close(): void;
 }
 
@@ -131,8 +138,11 @@ export interface ModelFiles {
   readonly clipDir?: string;
 }
 
-/** --model (default: the embedded random model) and --clip, read without loading weights. */
-export function modelFiles(flags: ParsedFlags, log: (s: string) => void, wantClip: boolean): ModelFiles {
+/**
+ * --model (default: the embedded random model) and --clip, read without loading weights. `wantLlm` (`tokens
+ * --caption`): the LVLM is needed, so a CLIPModel --model is refused.
+ */
+export function modelFiles(flags: ParsedFlags, log: (s: string) => void, wantClip: boolean, wantLlm = false): ModelFiles {
   let dir = flags.model as string | undefined;
   let clipDir = flags.clip as string | undefined;
   const randomWeights = dir === undefined;
@@ -150,6 +160,7 @@ export function modelFiles(flags: ParsedFlags, log: (s: string) => void, wantCli
     if (!fs.existsSync(path.join(clipDir, 'config.json'))) throw new HeroError(`--clip: '${clipDir}' has no config.json (expected an HF CLIPModel directory)`);
   }
   if (json.model_type === 'clip') {
+    if (wantLlm) throw new HeroError(`--caption: needs a LLaVA-NeXT --model (the LVLM writes the captions); '${dir}' is an HF CLIPModel (a vision tower, no language model)`);
     if (wantClip) throw new HeroError('--model: a CLIPModel has no tiles; tiles and budgets need a LLaVA-NeXT --model');
     const vc = json.vision_config as Record<string, unknown>;
     const raw = readJsonFile<Record<string, unknown>>(path.join(dir!, 'preprocessor_config.json'), 'CLIP preprocessor config');
@@ -168,7 +179,8 @@ export function modelFiles(flags: ParsedFlags, log: (s: string) => void, wantCli
  * whole checkpoint through src/runtime openRuntime, with its memory check and --weights choice, and the
  * --clip model when asked; for a CLIPModel directory the backend alone, then that model).
  */
-export async function openAnalysisModel(flags: ParsedFlags, files: ModelFiles, log: (s: string) => void): Promise<AnalysisModel> {
+export async function openAnalysisModel(flags: ParsedFlags, files: ModelFiles, log: (s: string) => void,
+  decode: { promptTokens: number; maxNewTokens: number } = { promptTokens: promptTokensBound(flags), maxNewTokens: 1 }): Promise<AnalysisModel> {
   const start = { backend: flags.backend as string | undefined, accel: requestedAccel(flags.accel as string | undefined), visionWorkers: 1, decoderWorkers: 1, log };
   if (files.kind === 'clip') {
     const { backend } = await startBackend(start);
@@ -177,7 +189,7 @@ export async function openAnalysisModel(flags: ParsedFlags, files: ModelFiles, l
     const m = loadClipModel(files.dir, w === 'streamed' || w === 'disk' ? w : 'resident');
     const cfg = files.processor, S = cfg.crop_size.height;
     return {
-      kind: 'clip', dir: files.dir, randomWeights: files.randomWeights, backend, vision: m.vision, params: m.params.vision_model, clip: null,
+      kind: 'clip', dir: files.dir, randomWeights: files.randomWeights, backend, vision: m.vision, params: m.params.vision_model, clip: null, llm: null,
       crops: (img) => {
         const px = new Float32Array(3 * S * S);
         rescaleNormalize(centerCrop(resizeShortestEdge(img, cfg.size.shortest_edge), S, S), cfg, px);
@@ -189,14 +201,14 @@ export async function openAnalysisModel(flags: ParsedFlags, files: ModelFiles, l
   const bar = progress(log);
   const rt = await openRuntime({
     ...start, modelDir: files.dir, clipDir: files.clipDir,
-    residency: { weights: flags.weights as 'auto', force: flags.force === true, promptTokens: promptTokensBound(flags), maxNewTokens: 1 },
+    residency: { weights: flags.weights as 'auto', force: flags.force === true, ...decode },
     method: { name: 'none', options: {} }, onStage: (s) => bar.stage(s), onLoad: (what, d, t) => bar.bar(what, d, t),
   });
   bar.end();
   const model = rt.model;
   return {
     kind: 'llava-next', dir: files.dir, randomWeights: files.randomWeights, backend: rt.backend, vision: model.config.vision_config,
-    params: model.params.vision_tower.vision_model, clip: rt.clip, crops: (img) => preprocess(img, model.processor),
+    params: model.params.vision_tower.vision_model, clip: rt.clip, crops: (img) => preprocess(img, model.processor), llm: { model, decoder: rt.decoder },
     close: () => { void rt.close(); },
   };
 }
@@ -495,30 +507,96 @@ const tiles: Sub = {
 
 // ─── tokens (Table 2) ───────────────────────────────────────────────────────────────────────────────────
 
+/** --caption-prompt's default (docs/analyses.md "tokens --caption": the paper does not give its prompt). */
+export const CAPTION_PROMPT = 'Describe the image.';
+
+/** What `--caption` needs, read before the model loads: the prompt ids, the tokenizer, the decode length. */
+interface CaptionSetup {
+  readonly ids: number[];
+  readonly tok: Tokenizer;
+  readonly prompt: string;
+  readonly template: string;
+  readonly maxNewTokens: number;
+  /** N, the thumbnail's tokens: the most visual tokens a caption's prompt holds */
+  readonly tokensPerCrop: number;
+}
+
+/** --caption's inputs checked (the tokenizer, the prompt, --max-new-tokens) before any weight is read. */
+function captionSetup(flags: ParsedFlags, mf: ModelFiles, keep: number): CaptionSetup {
+  const maxNewTokens = flags['max-new-tokens'] as number;
+  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 1)) throw new HeroError(`--max-new-tokens: ${maxNewTokens} must be an integer ≥ 1`);
+  const prompt = flags['caption-prompt'] as string;
+  if (prompt.trim() === '') throw new HeroError('--caption-prompt: is empty');
+  if (prompt.includes('<image>')) throw new HeroError('--caption-prompt: is the instruction only; the template adds the image placeholder');
+  const template = templateFlag(flags);
+  if (!fs.existsSync(path.join(mf.dir, 'tokenizer.json'))) throw new HeroError(`--caption: '${mf.dir}' has no tokenizer.json (the captions are written with the model's own tokenizer)`);
+  const tok = loadTokenizer(mf.dir);
+  const config = loadLlavaNextConfig(mf.dir);
+  const ids = llavaPromptIds(tok, prompt, config.image_token_index, { template });
+  // The longest caption prompt: the template's ids with the placeholder replaced by the set's k thumbnail tokens.
+  const N = deriveLlava(config).tokensPerCrop;
+  try {
+    checkPositions(ids.length - 1 + topKCount(N, keep), maxNewTokens, config.text_config);
+  } catch (e) {
+    throw new HeroError(`--caption: ${(e as Error).message} (a shorter --caption-prompt, --template llava-hf or a smaller --max-new-tokens)`);
+  }
+  return { ids, tok, prompt, template, maxNewTokens, tokensPerCrop: N };
+}
+
+/** One caption: what the LVLM writes, greedily, seeing only the kept thumbnail tokens. */
+interface Caption {
+  readonly text: string;
+  readonly ids: number[];
+  /** visual tokens the LLM got (the set's k, plus no newline: the thumbnail's tokens carry none, KM-LAYOUT) */
+  readonly visual_tokens: number;
+}
+
+/**
+ * The caption the LVLM writes when it sees only `thumbKeep` of the image's thumbnail: the pipeline with the
+ * keep-mask method (src/methods/keep_mask.ts: this set on the thumbnail, no tile token), greedy decoding.
+ * @param crops the image's crop count as the pipeline makes it (LLaVA-1.5: 1)
+ */
+async function captionOf(m: AnalysisModel, img: RgbImage, crops: number, thumbKeep: Uint8Array, c: CaptionSetup): Promise<Caption> {
+  const { model, decoder } = m.llm!;
+  const masks = [Uint8Array.from(thumbKeep), ...Array.from({ length: crops - 1 }, () => new Uint8Array(thumbKeep.length))];
+  const method = { name: keepMaskMethod.name, options: keepMaskMethod.configure({ masks }, model.config) };
+  const r = await runPipeline(model, {
+    image: img, inputIds: c.ids, method, maxNewTokens: c.maxNewTokens, decoder,
+    onProgress: (s, d, t) => towerBar.bar(s, d, t), onToken: (step) => towerBar.bar('decoding', step + 1, c.maxNewTokens),
+  });
+  towerBar.end();
+  return { text: c.tok.decode(r.newIds, { skipSpecialTokens: true }).trim(), ids: r.newIds, visual_tokens: r.visualTokens };
+}
+
 const tokens: Sub = {
-  usage: 'usage: hero-lvlm analyze tokens --images DIR|FILE… [--model M] [--low 4-8] [--high 12-23] [--keep 0.1] [--out DIR]',
-  description: 'Paper Table 2 (the selection half): on each image\'s thumbnail, the top --keep fraction of tokens by CLS\n' +
+  usage: 'usage: hero-lvlm analyze tokens --images DIR|FILE… [--model M] [--low 4-8] [--high 12-23] [--keep 0.1] [--caption [--caption-prompt TEXT] [--max-new-tokens N] [--template vicuna_v1|llava-hf]] [--out DIR]',
+  description: 'Paper Table 2: on each image\'s thumbnail, the top --keep fraction of tokens by CLS\n' +
     'attention averaged over the --low layers (Setting-1, objects) and over the --high layers (Setting-2,\n' +
     'artifacts); their overlap (IoU) and spread (mean pairwise distance, bounding-box area), drawn on the image\n' +
-    '(tokens_<image>.png); tokens.json, tokens.safetensors, tokens.html. --caption (the LVLM\'s caption from each\n' +
-    'set alone) is not yet available.',
+    '(tokens_<image>.png); tokens.json, tokens.safetensors, tokens.html. With --caption, the caption the LVLM\n' +
+    'writes (greedy) when it sees only each set, side by side for your own judge (the paper\'s GPT-4o judging\n' +
+    'is not part of this command); needs a LLaVA-NeXT --model with its tokenizer.',
   flags: {
     ...IMAGES_HELP,
     low: { type: 'string', arg: 'A-B|L,…', default: '4-8', help: 'low layers (Setting-1)' },
     high: { type: 'string', arg: 'A-B|L,…', default: '12-23', help: 'high layers (Setting-2)' },
     keep: { type: 'number', arg: 'F', default: 0.1, help: 'fraction of the N tokens in each set: k = max(1, round(F·N))' },
-    caption: { type: 'boolean', help: 'caption each set with the LVLM (not yet available: refused)' },
+    caption: { type: 'boolean', help: 'caption each set with the LVLM: the thumbnail\'s kept tokens alone are its visual tokens (a LLaVA-NeXT --model with its tokenizer)' },
+    'caption-prompt': { type: 'string', arg: 'TEXT', default: CAPTION_PROMPT, help: 'the instruction the LVLM captions with (wrapped in --template with the image placeholder)' },
+    'max-new-tokens': { type: 'int', arg: 'N', default: 32, help: '--caption: greedy tokens per caption (stops early at eos)' },
+    template: { type: 'string', arg: 'NAME', default: 'vicuna_v1', help: `--caption: prompt template, ${PROMPT_TEMPLATES.join(' | ')} (as run)` },
     ...COMMON,
   },
   run: async (flags, imageArgs, log) => {
-    if (flags.caption) throw new HeroError('--caption: not yet available (captioning from a masked visual token set needs the LLM path; the token sets, overlap and spread are computed without it)');
     const files = imageFiles(imageArgs);
-    const mf = modelFiles(flags, log, false);
+    const wantCaption = flags.caption === true;
+    const mf = modelFiles(flags, log, false, wantCaption);
     const low = layerList('low', flags.low as string, mf.layers), high = layerList('high', flags.high as string, mf.layers);
     const keep = flags.keep as number;
     if (!(keep > 0 && keep <= 1)) throw new HeroError(`--keep: ${keep} is not in (0, 1]`);
+    const cap = wantCaption ? captionSetup(flags, mf, keep) : null;
     const imgs = await readAll(files);
-    const m = await openAnalysisModel(flags, mf, log);
+    const m = await openAnalysisModel(flags, mf, log, cap ? { promptTokens: cap.ids.length + cap.tokensPerCrop, maxNewTokens: cap.maxNewTokens } : undefined);
     try {
       const G = Math.round(m.vision.image_size / m.vision.patch_size);
       const out: Record<string, Uint8Array | string> = {};
@@ -538,20 +616,41 @@ const tokens: Sub = {
         out[`tokens_${i}_${stem(files[i])}.png`] = png;
         tensors[`low_keep.${i}`] = { dtype: 'U8', shape: [G * G], data: r.lowKeep };
         tensors[`high_keep.${i}`] = { dtype: 'U8', shape: [G * G], data: r.highKeep };
-        rows.push({ file: files[i], k: r.k, iou: r.iou, low_spread: r.lowSpread, high_spread: r.highSpread });
-        sections.push({ id: `image-${i}`, heading: files[i], html: '', images: [{ id: `tokens-${i}`, png, alt: `token sets of ${files[i]}` }] });
+        let captions: { low: Caption; high: Caption } | undefined;
+        if (cap) {
+          const crops = isLlava15(m.llm!.model.config) ? 1 : pr.shape[0]; // LLaVA-1.5 (one crop) once analyze loads it
+          log(`  caption from the low-layer set (${flags.low as string}) …`);
+          const lowCap = await captionOf(m, img, crops, r.lowKeep, cap);
+          log(`  caption from the high-layer set (${flags.high as string}) …`);
+          captions = { low: lowCap, high: await captionOf(m, img, crops, r.highKeep, cap) };
+        }
+        rows.push({ file: files[i], k: r.k, iou: r.iou, low_spread: r.lowSpread, high_spread: r.highSpread, ...(captions ? { captions } : {}) });
+        const capHtml = captions ? table(['set', 'visual tokens', 'caption'], [
+          [`low layers ${escapeHtml(flags.low as string)}`, String(captions.low.visual_tokens), escapeHtml(captions.low.text)],
+          [`high layers ${escapeHtml(flags.high as string)}`, String(captions.high.visual_tokens), escapeHtml(captions.high.text)]], 3) : '';
+        sections.push({ id: `image-${i}`, heading: files[i], html: capHtml, images: [{ id: `tokens-${i}`, png, alt: `token sets of ${files[i]}` }] });
       }
-      const report = { analysis: 'tokens', paper: 'Table 2 (selection half)', model: m.dir, random_weights: m.randomWeights, crop: 'thumbnail', low, high, keep,
+      const captionInfo = cap ? {
+        caption: {
+          prompt: cap.prompt, template: cap.template, max_new_tokens: cap.maxNewTokens, decoding: 'greedy',
+          visual_tokens: 'only the set\'s thumbnail tokens (keep-mask method, KM-LAYOUT): no tile token, no newline',
+          judge: 'none: the paper\'s GPT-4o judging (four dimensions, Appendix B) is not part of this command; the two captions are written side by side for your own judge',
+        },
+      } : {};
+      const report = { analysis: 'tokens', paper: 'Table 2 (selection half' + (cap ? ' and the captions' : '') + ')', model: m.dir, random_weights: m.randomWeights, crop: 'thumbnail', low, high, keep, ...captionInfo,
         spread_definition: 'mean_pairwise_distance: mean Euclidean distance of the kept patch centres / (sqrt(2)(G-1)); bbox_area_fraction: smallest patch-aligned box / G^2', images: rows };
       out['tokens.json'] = `${JSON.stringify(report, null, 2)}\n`;
       out['tokens.safetensors'] = safetensorsBytes(tensors, { low: low.join(','), high: high.join(','), keep: String(keep) });
-      out['tokens.html'] = renderAnalysisHtml('analyze tokens', escapeHtml(`Paper Table 2, the selection half. ${m.randomWeights ? RANDOM_NOTE : ''}`), [
+      const judgeNote = cap ? ` Captions: "${cap.prompt}" (${cap.template}), greedy, at most ${cap.maxNewTokens} tokens, from each set alone; judging them (the paper used GPT-4o) is up to you.` : '';
+      out['tokens.html'] = renderAnalysisHtml('analyze tokens', escapeHtml(`Paper Table 2, the selection half.${judgeNote} ${m.randomWeights ? RANDOM_NOTE : ''}`), [
         { id: 'summary', heading: 'Overlap and spread', html: table(['image', 'k', 'IoU', 'low: distance', 'low: bbox', 'high: distance', 'high: bbox'],
           rows.map((r) => [escapeHtml(r.file), String(r.k), short(r.iou), short(r.low_spread.meanPairwiseDistance), short(r.low_spread.bboxAreaFraction), short(r.high_spread.meanPairwiseDistance), short(r.high_spread.bboxAreaFraction)])) },
         ...sections,
       ]);
       writeOutputs(flags.out as string, out);
-      process.stdout.write(`${rows.map((r) => `${r.file}: IoU ${short(r.iou)}`).join('\n')}\nwrote ${Object.keys(out).length} files to ${flags.out}\n`);
+      const lines = rows.map((r) => `${r.file}: IoU ${short(r.iou)}` +
+        (r.captions ? `\n  low  (${flags.low as string}): ${JSON.stringify(r.captions.low.text)}\n  high (${flags.high as string}): ${JSON.stringify(r.captions.high.text)}` : ''));
+      process.stdout.write(`${lines.join('\n')}\nwrote ${Object.keys(out).length} files to ${flags.out}\n`);
       return 0;
     } finally {
       m.close();

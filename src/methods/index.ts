@@ -16,8 +16,10 @@ import { globalCom2Method } from '../baselines/globalcom2';
 import { pruMergePlusMethod } from '../baselines/prumerge';
 import { fastvMethod } from '../baselines/fastv';
 import { sparseVlmMethod } from '../baselines/sparsevlm';
+import { keepMaskMethod } from './keep_mask';
 
 export type { Method } from './contract';
+export { keepMaskMethod, keepMaskRows, type KeepMaskOptions } from './keep_mask';
 
 /** Every method, in --help order (the first is `run`'s default). */
 export const METHODS = [heroMethod, noneMethod, fasterVlmMethod, hiredMethod, globalCom2Method, pruMergePlusMethod, fastvMethod, sparseVlmMethod] as const;
@@ -25,6 +27,13 @@ export const METHODS = [heroMethod, noneMethod, fasterVlmMethod, hiredMethod, gl
 type AnyMethod = (typeof METHODS)[number];
 export type MethodName = AnyMethod['name'];
 export const METHOD_NAMES: readonly MethodName[] = METHODS.map((m) => m.name);
+
+/**
+ * Methods the library and the analyses use that `--method` does not offer (no flags, no report columns):
+ * `keep-mask` (./keep_mask.ts: a given keep-mask per crop, `analyze tokens --caption`). The pipeline finds
+ * them by name (methodOf); methodByName, the --method lookup, does not.
+ */
+export const INTERNAL_METHODS = [keepMaskMethod] as const;
 
 /** A configured method by name, with the options its `configure` returns (narrowed by `name`). */
 type SpecOf<M> = M extends Method<infer O, infer N> ? AnyMethodSpec<O> & { readonly name: N; readonly options: O } : never;
@@ -37,9 +46,10 @@ export function methodByName(name: string): Method<unknown> {
   return m;
 }
 
-/** The Method object a configured method belongs to. */
+/** The Method object a configured method belongs to (a --method one or an internal one). */
 export function methodOf(spec: AnyMethodSpec): Method<unknown> {
-  return methodByName(spec.name);
+  const internal = (INTERNAL_METHODS as readonly unknown[] as readonly Method<unknown>[]).find((x) => x.name === spec.name);
+  return internal ?? methodByName(spec.name);
 }
 
 /**
