@@ -28,29 +28,6 @@ export function llava15Config7b(text: Record<string, unknown>): Record<string, u
   };
 }
 
-/** The geometry of the golden tiny LLaVA-1.5 (spec/fixtures/models/llava-1.5-tiny): 56-px crop, 4 × 4 patches, 2-layer Llama. */
-export function tinyLlava15Config(): Record<string, unknown> {
-  return {
-    architectures: ['LlavaForConditionalGeneration'],
-    ignore_index: -100,
-    image_seq_length: 16,
-    image_token_index: 1000,
-    model_type: 'llava',
-    projector_hidden_act: 'gelu',
-    text_config: {
-      head_dim: 16, hidden_size: 64, intermediate_size: 128, max_position_embeddings: 256, model_type: 'llama',
-      num_attention_heads: 4, num_hidden_layers: 2, num_key_value_heads: 4, pad_token_id: 0, rms_norm_eps: 1e-5, vocab_size: 1024,
-    },
-    tie_word_embeddings: false,
-    vision_config: {
-      hidden_size: 32, image_size: 56, intermediate_size: 64, model_type: 'clip_vision_model',
-      num_attention_heads: 4, num_hidden_layers: 4, patch_size: 14, projection_dim: 16,
-    },
-    vision_feature_layer: -2,
-    vision_feature_select_strategy: 'default',
-  };
-}
-
 /** llava-hf/llava-1.5-7b-hf's preprocessor_config.json (CLIPImageProcessor) at crop side `crop`. */
 export function llava15PreprocessorJson(crop: number): Record<string, unknown> {
   return { ...clipPreprocessorJson(crop), processor_class: 'LlavaProcessor' }; // CLIP's processor, named by LLaVA's processor class

@@ -27,7 +27,7 @@ import { makeDirs, probeNewDir } from '../io/out';
 import { RANDOM_WEIGHTS_KEY } from '../io/random_mark';
 import { clipTokenizerConfigJson, clipTokenizerJson, llamaTokenizerConfigJson, llamaTokenizerJson } from './tokenizers';
 import { initFor, json } from './writing';
-import { llava15Config7b, llava15PreprocessorJson, llava15ProcessorJson, tinyLlava15Config } from './llava15_files';
+import { llava15Config7b, llava15PreprocessorJson, llava15ProcessorJson } from './llava15_files';
 
 export type WeightDType = 'f32' | 'f16' | 'bf16';
 export const WEIGHT_DTYPES: readonly WeightDType[] = ['f32', 'f16', 'bf16'];
@@ -129,6 +129,18 @@ function tinyLlavaConfig(): Record<string, unknown> {
     },
     vision_feature_layer: -2,
     vision_feature_select_strategy: 'default',
+  };
+}
+
+/**
+ * The golden tiny LLaVA-1.5's geometry (spec/fixtures/models/llava-1.5-tiny): tiny-llava's towers as a
+ * LlavaForConditionalGeneration (one crop: no pinpoints, 16 image tokens), with the golden's 256 positions.
+ */
+function tinyLlava15Config(): Record<string, unknown> {
+  const { image_grid_pinpoints: _pinpoints, ...next } = tinyLlavaConfig();
+  return {
+    ...next, architectures: ['LlavaForConditionalGeneration'], model_type: 'llava', image_seq_length: 16,
+    text_config: { ...(next.text_config as Record<string, unknown>), max_position_embeddings: 256 },
   };
 }
 
