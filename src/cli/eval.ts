@@ -18,6 +18,8 @@ import { PROTOCOLS, TASKS, TASK_IDS, type Protocol, type TaskId } from '../eval/
 
 const TASK_FLAG = { type: 'string', arg: 'TASK', help: `one of ${TASK_IDS.join(', ')}` } as const;
 const DATA_FLAG = { type: 'string', arg: 'DIR', help: "the task's data: LLaVA's playground/data/eval/<task> folder, or a folder of the lmms-lab dataset's parquet files" } as const;
+const PREDICTIONS_FLAG = { type: 'string', arg: 'P', help: 'predictions JSONL file or RUN directory' } as const;
+const PROTOCOL_FLAG = { type: 'string', arg: 'NAME', default: 'lmms-eval', help: 'lmms-eval | llava' } as const;
 
 const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: FlagSpecs; run(flags: Record<string, unknown>): Promise<number> }> = {
   score: {
@@ -30,8 +32,8 @@ const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: F
       'RUN/predictions.jsonl. Questions without a prediction are left out and counted.',
     flags: {
       task: TASK_FLAG, data: DATA_FLAG,
-      predictions: { type: 'string', arg: 'P', help: 'predictions JSONL file or RUN directory' },
-      protocol: { type: 'string', arg: 'NAME', default: 'lmms-eval', help: 'lmms-eval | llava' },
+      predictions: PREDICTIONS_FLAG,
+      protocol: PROTOCOL_FLAG,
       json: { type: 'boolean', help: 'print one JSON object (the score report)' },
     },
     run: score,
@@ -41,7 +43,7 @@ const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: F
     description: "Writes the upload file of a split only a server scores (EvalAI for VQAv2 test-dev and VizWiz test, OpenCompass\nfor MMBench test), as LLaVA's convert_*_for_submission.py scripts write them.",
     flags: {
       task: TASK_FLAG, data: DATA_FLAG,
-      predictions: { type: 'string', arg: 'P', help: 'predictions JSONL file or RUN directory' },
+      predictions: PREDICTIONS_FLAG,
       out: { type: 'string', arg: 'FILE', help: 'the upload file to write (.json; MMBench: .tsv)' },
     },
     run: submit,
@@ -49,7 +51,7 @@ const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: F
   check: {
     usage: 'usage: hero-lvlm eval check --task TASK --data DIR [--protocol lmms-eval|llava]',
     description: 'Reads a task\'s data as predict would (every image must exist) and prints the question count and the first prompt.',
-    flags: { task: TASK_FLAG, data: DATA_FLAG, protocol: { type: 'string', arg: 'NAME', default: 'lmms-eval', help: 'lmms-eval | llava' } },
+    flags: { task: TASK_FLAG, data: DATA_FLAG, protocol: PROTOCOL_FLAG },
     run: checkData,
   },
   merge: {
