@@ -84,7 +84,8 @@ function tileProbeOption(raw: RawOptions, config: LlavaNextConfig): HeroTileProb
   if (thumb) return 'thumbnail-only';
   const most = maxTiles(config);
   if (!(Number.isInteger(rank) && rank! >= 1 && rank! <= most)) throw new HeroError(`--probe-tile: ${rank} is outside [1, ${most}] (the most tiles of this model's image_grid_pinpoints)`);
-  if (by !== 'clip' && by !== 'cls') throw new HeroError(`--probe-by: ${by === undefined ? 'required with --probe-tile' : `'${by}' is not`} clip or cls`);
+  if (by === undefined) throw new HeroError('--probe-by: required with --probe-tile (clip or cls: the ranking of the tiles)');
+  if (by !== 'clip' && by !== 'cls') throw new HeroError(`--probe-by: '${by}' is not clip or cls`);
   return { rank: rank!, by };
 }
 
