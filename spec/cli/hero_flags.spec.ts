@@ -1,10 +1,11 @@
 /**
- * `hero-lvlm trace --method hero` with Table 5's ablation flags and Table 1's pilot flags on the tiny golden model
+ * `hero-lvlm trace --method hero` (and `run`) with Table 5's ablation flags and Table 1's pilot flags on the tiny golden model
  * (a child process, cpu). Each ablation is traced beside the golden case's own flags: the tensors it must change
  * differ, the ones downstream of the selection may, every other tensor is bit-identical (atol 0). Where the same
  * quantity has a second route through the flags (single layer = the last layer given alone, no relevance = α 1),
  * both traces agree bit for bit. The pilot's kept tokens are checked against a ranking computed here from the traced
- * scores, and the traced scores against the default run's HERO-1 / HERO-2 quantities.
+ * scores, and the traced scores against the default run's HERO-1 / HERO-2 quantities. `run` records the same
+ * options in report.json.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -174,5 +175,27 @@ describe('HERO-PROBE · Table 1 pilot through `trace` (hero_tall_r25_a80: 3 × 1
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/^hero-lvlm: error: --alpha: has no effect with --no-relevance/);
     expect(fs.existsSync(path.join(tmp, 'bad.safetensors'))).toBe(false);
+  });
+});
+
+describe('`hero-lvlm run --method hero`: the flags reach report.json (hero_tall_r25_a80 inputs, tiny golden model)', () => {
+  const args = heroTraceArgs(loadCase('hero_tall_r25_a80'));
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  function run(flags: string[]): any {
+    const out = path.join(tmp, `run${n++}`);
+    const r = runCli(['run', '--backend', 'cpu', ...flags, '--max-new-tokens', '1', '--out', out, '--json']);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    return JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  }
+
+  it('an ablation row (Table 5 row B) and the probe are in options; the probe keeps N + valid_k* + rows·G tokens', () => {
+    const rb = run([...without(args, '--alpha', '--tau-v', '--tau-t', '--density-weight', '--max-new-tokens', ...CLIP_FLAGS), '--no-relevance', '--uniform-budgets']);
+    expect(rb.options.ablation).toEqual({ noRelevance: true, uniformBudgets: true });
+    expect(rb.options).not.toHaveProperty('tileProbe');
+    const base = without(args, '--ratio', '--alpha', '--tau-v', '--tau-t', '--density-weight', '--max-new-tokens', ...CLIP_FLAGS);
+    const rp = run([...base, '--thumbnail-only']);
+    expect(rp.options.tileProbe).toBe('thumbnail-only');
+    expect(rp.options).not.toHaveProperty('ablation');
+    expect(rp.visual_tokens.kept).toBe(16 + 3 * 4);                    // N + rows·G, no tile token
   });
 });
