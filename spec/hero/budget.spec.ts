@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
-import { validMask, density, importance, tokenBudgets, budgetPools, saliency, relevance } from '../../src/hero';
+import { validMask, density, importance, tokenBudgets, budgetPools, saliency, relevance, probeBudgets } from '../../src/hero';
 import { expectClose } from '../util/close';
 import { TOL } from '../util/tolerances';
 
@@ -99,5 +99,30 @@ describe('HERO-B HERO-4 · tokenBudgets', () => {
       });
       expect(t.budgets.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(Math.floor(s.r * s.K * s.N + 1e-9));
     })), { numRuns: 200 });
+  });
+});
+
+describe('HERO-PROBE · probeBudgets (Table 1 pilot)', () => {
+  it('the rank-th tile by descending score keeps valid_k, every other tile 0, the thumbnail N; fewer tiles than rank: none', () => {
+    fc.assert(fc.property(
+      fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 7 }), fc.constantFrom<'clip' | 'cls'>('clip', 'cls'),
+      (ints, rank, by) => {
+        const K = ints.length, N = 9;
+        const scores = ints.map((v) => v / 4);                // repeated values on purpose: ties
+        const counts = ints.map((_, k) => (k * 5) % (N + 1));
+        const r = probeBudgets({ rank, by }, scores, counts, N);
+        // the reference: count, for each tile, how many tiles beat it (higher score, or equal and a lower index)
+        const place = scores.map((s, k) => scores.filter((t, j) => t > s || (t === s && j < k)).length);
+        const want = place.indexOf(rank - 1);                  // −1 when rank > K
+        expect(r.tile).toBe(want);
+        expect(r.order.map((k) => place[k])).toEqual([...Array(K).keys()]);
+        expect(r.budgets).toEqual(counts.map((c, k) => (k === want ? c : 0)));
+        expect(r.globalBudget).toBe(N);
+      }));
+  });
+
+  it("'thumbnail-only': no tile, no ranking needed; unscored tiles are refused for a ranked probe", () => {
+    expect(probeBudgets('thumbnail-only', null, [3, 4], 9)).toEqual({ order: [], tile: -1, globalBudget: 9, budgets: [0, 0] });
+    expect(() => probeBudgets({ rank: 1, by: 'clip' }, [0.1, NaN], [3, 4], 9)).toThrow(/tile 1 has ranking score NaN/);
   });
 });

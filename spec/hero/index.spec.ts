@@ -156,3 +156,37 @@ describe('HERO-3 HERO-5 HERO-6 · Table 5 ablations', () => {
     } finally { dispose(single); dispose(same); }
   }));
 });
+
+describe('HERO-PROBE · applyHero with tileProbe (Table 1 pilot)', () => {
+  it('the thumbnail whole, the rank-th tile by c_k or t_k exactly its valid tokens, the rest none; M = N + valid_k* + rows·G', async () => {
+    await fc.assert(fc.asyncProperty(specArb, fc.integer({ min: 1, max: 9 }), fc.constantFrom<'clip' | 'cls'>('clip', 'cls'), (s, rank, by) => withCtx(s, async (ctx, clip) => {
+      const r = await applyHero(ctx, by === 'clip' ? clip : null, opts({ tileProbe: { rank, by } }));
+      try {
+        const K = s.rows * s.cols, N = s.G * s.G;
+        const scores = num(r, by === 'clip' ? 'hero.clip_similarity' : 'hero.cls_similarity');
+        expect(num(r, 'hero.probe_scores')).toEqual(scores);
+        // the rank-th: the tile that exactly rank − 1 tiles beat (higher score, or equal and a lower index)
+        const place = scores.map((v, k) => scores.filter((w, j) => w > v || (w === v && j < k)).length);
+        const tile = place.indexOf(rank - 1);
+        expect(num(r, 'hero.probe_tile')).toEqual([tile]);
+        const valid = num(r, 'hero.valid_mask');
+        expect(Array.from(r.keepMasks[0])).toEqual(new Array(N).fill(1));
+        expect(r.keepMasks.slice(1).flatMap((m) => Array.from(m))).toEqual(valid.map((v, i) => (Math.floor(i / N) === tile ? v : 0)));
+        const kept = tile < 0 ? 0 : valid.slice(tile * N, (tile + 1) * N).reduce((x, y) => x + y, 0);
+        expect(r.features.shape[0]).toBe(N + kept + s.rows * s.G);
+        expect(num(r, 'hero.importance').every(Number.isNaN)).toBe(true);
+        expect(num(r, 'hero.budgets')).toEqual(Array.from({ length: K }, (_, k) => (k === tile ? kept : 0)));
+      } finally { dispose(r); }
+    })), { numRuns: 25 });
+  });
+
+  it("'thumbnail-only': N + rows·G tokens, probe_tile −1; a CLIP ranking without CLIP embeddings is refused", () => withCtx({ rows: 2, cols: 2, G: 3, layers: 3, H: 70, W: 80, seed: 7 }, async (ctx) => {
+    const r = await applyHero(ctx, null, opts({ tileProbe: 'thumbnail-only' }));
+    try {
+      expect(r.features.shape[0]).toBe(9 + 2 * 3);
+      expect(num(r, 'hero.probe_tile')).toEqual([-1]);
+      expect(r.keepMasks.slice(1).every((m) => m.every((v) => v === 0))).toBe(true);
+    } finally { dispose(r); }
+    await expect(applyHero(ctx, null, opts({ tileProbe: { rank: 1, by: 'clip' } }))).rejects.toThrow(/pass --clip/);
+  }));
+});

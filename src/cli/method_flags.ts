@@ -33,6 +33,15 @@ export const METHOD_CLI: Readonly<Record<MethodName, MethodCli>> = {
       'high-layers': { type: 'intList', arg: 'L,…', help: `HERO layers for thumbnail token scores (default ${HERO_DEFAULT_LAYERS.high.join(',')})` },
       'density-weight': { type: 'number', arg: 'W', help: `HERO weight λ of the valid-token density (code variant ${H.densityWeight.code}, paper ${H.densityWeight.paper})` },
       variant: { type: 'string', arg: 'code|paper', default: 'code', help: "HERO as the authors' code computes it, or as the paper states it" },
+      // Table 5's component ablations (the paper removes them cumulatively: combine the flags for its rows B–D).
+      'no-relevance': { type: 'boolean', help: 'HERO ablation (Table 5 "A removed"): no task relevance, α taken as 1; no --clip needed' },
+      'uniform-budgets': { type: 'boolean', help: 'HERO ablation (Table 5 "B removed", with --no-relevance): uniform budgets, f_k = 1/K for every tile (saliency and density unused); no --clip needed' },
+      'single-layer': { type: 'boolean', help: 'HERO ablation (Table 5 "C removed"): each stage scores with the last layer of its set only' },
+      'same-selection': { type: 'boolean', help: "HERO ablation (Table 5 \"D removed\"): tiles scored with the thumbnail's layers (--high-layers)" },
+      // Table 1's pilot: whole crops instead of HERO's budgets.
+      'thumbnail-only': { type: 'boolean', help: 'HERO Table 1 pilot: the thumbnail alone (all its tokens), no tile' },
+      'probe-tile': { type: 'int', arg: 'K', help: 'HERO Table 1 pilot: the thumbnail (all its tokens) plus only the tile ranked K-th (1-based) by --probe-by, all its valid tokens' },
+      'probe-by': { type: 'string', arg: 'clip|cls', help: "HERO Table 1 pilot: rank tiles by CLIP score with the question (needs --clip) or by CLS similarity with the thumbnail" },
     },
     traceMetadata: (s) => ({ hero_options: JSON.stringify(s.options) }),
   },

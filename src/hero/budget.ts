@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { tileMasksInside } from '../llava/grid';
+import type { HeroTileProbe } from './options';
 
 /** The extents of the valid-token rule, for reports and tests. */
 export interface ValidRegion {
@@ -130,4 +131,29 @@ export function tokenBudgets(importanceHost: ArrayLike<number>, validCounts: rea
   { globalBudget: number; localBudget: number; budgets: number[] } {
   const pools = budgetPools(N, validCounts.length, ratio);
   return { ...pools, budgets: allocateBudgets(importanceHost, validCounts, pools.localBudget) };
+}
+
+/**
+ * Table 1's pilot budgets (paper §3.1) in place of HERO-4: the thumbnail keeps all N tokens, the tile
+ * ranked `rank`-th (1-based) by descending score keeps all its valid tokens, every other tile none; no tile
+ * at all for 'thumbnail-only', or when the image has fewer than `rank` tiles (@choice, HeroTileProbe).
+ *                                                                                         @eq HERO-PROBE
+ *   order = argsort_k(−score_k) (ties: lower k first);  k* = order[rank − 1];
+ *   B_0 = N,  b_k = valid_k if k = k* else 0
+ * @param probe the option (ranking key 'clip' = t_k of HERO-2, 'cls' = c_k of HERO-1)
+ * @param scoresHost the ranking scores [K] (host); unused for 'thumbnail-only'
+ * @param validCounts valid_k
+ * @returns order [K] (tile indices, best first; empty for 'thumbnail-only'), tile k* (−1: none), budgets [K]
+ */
+export function probeBudgets(probe: HeroTileProbe, scoresHost: ArrayLike<number> | null, validCounts: readonly number[], N: number):
+  { order: number[]; tile: number; globalBudget: number; budgets: number[] } {
+  const K = validCounts.length;
+  let order: number[] = [];
+  if (probe !== 'thumbnail-only') {
+    if (!scoresHost || scoresHost.length !== K) throw new HeroError(`HERO tile probe: ${scoresHost?.length ?? 0} ranking scores for ${K} tiles`);
+    for (let k = 0; k < K; k++) if (!Number.isFinite(scoresHost[k])) throw new HeroError(`HERO tile probe: tile ${k} has ranking score ${scoresHost[k]} (the ${probe.by} scores were not computed?)`);
+    order = Array.from({ length: K }, (_, k) => k).sort((a, b) => (scoresHost[b] - scoresHost[a]) || (a - b));
+  }
+  const tile = probe !== 'thumbnail-only' && probe.rank <= K ? order[probe.rank - 1] : -1;
+  return { order, tile, globalBudget: N, budgets: validCounts.map((v, k) => (k === tile ? v : 0)) };
 }

@@ -12,7 +12,7 @@ import type { NamedTensor, PruneResult } from '../methods/contract';
 import { resolveHero, validateHeroOptions, type HeroOptions } from './options';
 import { clsSimilarity, saliency } from './saliency';
 import { clipSimilarity, relevance } from './relevance';
-import { budgetPools, density, importance, tokenBudgets, uniformImportance, validMask } from './budget';
+import { budgetPools, density, importance, probeBudgets, tokenBudgets, uniformImportance, validMask } from './budget';
 import { globalScores, tileScores } from './scores';
 import { heroLayout, topKMask } from './select';
 
@@ -36,7 +36,8 @@ export interface HeroClipEmbeds {
  * Returned tensors are owned by the caller (`features` and every `tensors[*].tensor`).
  * Trace names: hero.{global_scores [N], tile_scores [K,N], cls_similarity, saliency, clip_similarity,
  * relevance, density, importance [K] (F32), budgets [K] (I64), global_keep [N], tile_keep [K,N],
- * valid_mask [K,N] (U8)}.
+ * valid_mask [K,N] (U8)}; with `tileProbe` (Table 1's pilot, HERO-PROBE) also hero.{probe_scores [K] (F32),
+ * probe_order [K] or [0] (I64), probe_tile [1] (I64, −1: none)}, and hero.importance is NaN-filled.
  */
 export async function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null, opts: HeroOptions): Promise<PruneResult> {
   const L = ctx.attentions.length;
@@ -49,6 +50,7 @@ export async function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null,
   const lastHidden = ctx.hiddenStates[L];
   if (!lastHidden) throw new HeroError(`HERO: the last vision hidden state (index ${L}) was not tapped`);
   if (clip) assertShape(clip.tileImageEmbeds, ['K', 'Dp'], [K, -1], 'HERO: CLIP tile embeddings');
+  if (K === 0 && opts.tileProbe) throw new HeroError('HERO tile probe (Table 1): this image has one crop and no tiles to probe (LLaVA-1.5)');
   if (K === 0) return heroSingleCrop(ctx, opts);
 
   return tidyAsync(async () => {
@@ -59,9 +61,12 @@ export async function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null,
     const rel = clip ? relevance(clipSim, opts.tauT) : tf.fill([K], NaN) as tf.Tensor1D;
     const valid = validMask(ctx.grid, G, ctx.imageSize);
     const dens = density(tf.tensor1d(valid.counts, 'float32'), N);                  // [K]
-    const imp = r.uniformBudgets
-      ? uniformImportance(K)
-      : importance(sal, r.needsRelevance ? rel : null, dens, r.alpha, opts.densityWeight); // [K]
+    const probe = opts.tileProbe;
+    // Table 1's pilot (HERO-PROBE) decides the budgets without HERO-3: its importance is NaN ("not computed").
+    const imp = probe ? tf.fill([K], NaN) as tf.Tensor1D
+      : r.uniformBudgets
+        ? uniformImportance(K)
+        : importance(sal, r.needsRelevance ? rel : null, dens, r.alpha, opts.densityWeight); // [K]
     // Stage 2 scores (HERO-5, HERO-6).
     const gScores = globalScores(ctx.attentions, r.globalLayers, r.secondSoftmax);  // [N]
     const tScores = tileScores(ctx.attentions, r.tileLayers, r.secondSoftmax);      // [K, N]
@@ -72,8 +77,11 @@ export async function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null,
     const gHost = await gScores.data();
     const tHost = await tScores.data();
 
-    // HERO-B, HERO-4: integer budgets; then the top-k selections.
-    const { globalBudget, budgets } = tokenBudgets(impHost, valid.counts, N, opts.ratio);
+    // HERO-B, HERO-4: integer budgets (or HERO-PROBE's); then the top-k selections.
+    const probed = probe
+      ? probeBudgets(probe, probe === 'thumbnail-only' ? null : await (probe.by === 'clip' ? clipSim : clsSim).data(), valid.counts, N)
+      : null;
+    const { globalBudget, budgets } = probed ?? tokenBudgets(impHost, valid.counts, N, opts.ratio);
     const globalKeep = topKMask(gHost, globalBudget, undefined, 'HERO selection');
     const tileKeep = budgets.map((b, k) => topKMask(tHost.subarray(k * N, (k + 1) * N), b, valid.mask[k], 'HERO selection'));
 
@@ -93,6 +101,12 @@ export async function applyHero(ctx: VisualContext, clip: HeroClipEmbeds | null,
       'hero.tile_keep': { tensor: u8(tileKeep), dtype: 'U8' },
       'hero.valid_mask': { tensor: u8(valid.mask), dtype: 'U8' },
     };
+    if (probed) {
+      // HERO-PROBE: the ranking scores (c_k or t_k; NaN for 'thumbnail-only'), the ranking and the chosen tile.
+      tensors['hero.probe_scores'] = { tensor: probe === 'thumbnail-only' ? tf.fill([K], NaN) : tf.clone(probe!.by === 'clip' ? clipSim : clsSim), dtype: 'F32' };
+      tensors['hero.probe_order'] = { tensor: tf.tensor1d(probed.order, 'int32'), dtype: 'I64' };
+      tensors['hero.probe_tile'] = { tensor: tf.tensor1d([probed.tile], 'int32'), dtype: 'I64' };
+    }
     const result: PruneResult = { features, keepMasks: [globalKeep, ...tileKeep], numNewlines: rows * G, tensors };
     return result; // the scope keeps every tensor nested in the result
   });

@@ -39,6 +39,20 @@ export interface HeroAblation {
   readonly sameSelection?: boolean;
 }
 
+/**
+ * The pilot of the paper's Table 1 (§3.1), on HERO's own selection path: instead of HERO's budgets, the
+ * thumbnail keeps all N of its tokens and at most one tile keeps all its valid tokens (HERO-D), the others
+ * none; packing, unpadding and newlines stay HERO's (HERO-LAYOUT).                         @eq HERO-PROBE
+ *   'thumbnail-only'       no tile ("Global Thumbnail" row);
+ *   { rank: k, by }        the tile ranked k-th (1-based) by descending t_k (`by: 'clip'`, HERO-2's CLIP
+ *                          score of the tile against the question) or c_k (`by: 'cls'`, HERO-1's cosine of
+ *                          the tile's last-layer CLS with the thumbnail's): "+Top-k CLIP score / CLS similarity".
+ * "Top-k" is the tile ranked k-th, alone (the paper adds "a single local tile"), not the top k together.
+ * @choice ties rank the lower tile index first; an image with fewer than k tiles keeps the thumbnail alone
+ * (hero.probe_tile = −1), so every benchmark item is still answered and counted.
+ */
+export type HeroTileProbe = 'thumbnail-only' | { readonly rank: number; readonly by: 'clip' | 'cls' };
+
 export interface HeroOptions {
   /** Retention ratio r ∈ (0, 1]. */
   readonly ratio: number;
@@ -57,6 +71,8 @@ export interface HeroOptions {
   /** 'code': second softmax in HERO-5/6; 'paper': none. */
   readonly variant: HeroVariant;
   readonly ablation?: HeroAblation;
+  /** Table 1's pilot selection instead of HERO's budgets (HeroTileProbe). */
+  readonly tileProbe?: HeroTileProbe;
 }
 
 /**
@@ -124,6 +140,11 @@ export function validateHeroOptions(opts: HeroOptions, numVisionLayers: number):
   checkVariant(o.variant);
   checkLayers('lowLayers', o.lowLayers, numVisionLayers);
   checkLayers('highLayers', o.highLayers, numVisionLayers);
+  const p = o.tileProbe;
+  if (p !== undefined && p !== 'thumbnail-only') {
+    if (!(Number.isInteger(p.rank) && p.rank >= 1)) throw new HeroError(`HERO tileProbe.rank: ${p.rank} must be an integer ≥ 1`);
+    if (p.by !== 'clip' && p.by !== 'cls') throw new HeroError(`HERO tileProbe.by: '${String(p.by)}' is not 'clip' or 'cls'`);
+  }
 }
 
 /** What the options mean once the ablations are applied: the quantities the equations read. */
@@ -133,7 +154,7 @@ export interface ResolvedHero {
   readonly tileLayers: readonly number[];
   /** α as used by HERO-3 (1 under `noRelevance`). */
   readonly alpha: number;
-  /** Whether the CLIP relevance enters the importance at all. */
+  /** Whether the CLIP scores are needed at all (in the importance, or to rank tiles for `tileProbe`). */
   readonly needsRelevance: boolean;
   readonly uniformBudgets: boolean;
   readonly secondSoftmax: boolean;
@@ -150,7 +171,9 @@ export function resolveHero(opts: HeroOptions): ResolvedHero {
     globalLayers: high,
     tileLayers: ab.sameSelection ? high : low,
     alpha,
-    needsRelevance: alpha < 1 && !ab.uniformBudgets,
+    needsRelevance: opts.tileProbe !== undefined
+      ? opts.tileProbe !== 'thumbnail-only' && opts.tileProbe.by === 'clip'
+      : alpha < 1 && !ab.uniformBudgets,
     uniformBudgets: ab.uniformBudgets ?? false,
     secondSoftmax: opts.variant === 'code',
   };
