@@ -1,7 +1,7 @@
 /** The table model of `eval report` (src/eval/report.ts): grid cell ids, the paper's numbers, means, FLOPs. */
 import * as fc from 'fast-check';
 import {
-  buildEvalReport, gridCellId, gridPaperEntry, gridPoints, paperNumber, parseCellId, runFlags, sameFlagValue, sweepTable, tokenStats,
+  buildEvalReport, gridCellId, gridPaperEntry, gridPoints, paperNumber, parseCellId, runFlags, sameFlagValue, sweepTable, tokenStats, tokenSums,
   type ModelInput, type RunInput, type SweepConfig, type SweepIndex,
 } from '../../src/eval/report';
 import type { PredictionLine, RunSettings } from '../../src/eval/run';
@@ -85,13 +85,14 @@ const line = (i: number, kept: number, total: number): PredictionLine => ({ ques
 const score = (task: string, main: string, v: number, questions: number, scored: number): ScoreReport => ({
   task: task as ScoreReport['task'], protocol: 'lmms-eval', questions, scored, missing: questions - scored, main, metrics: { [main]: v }, notes: [],
 });
-const MODEL: ModelInput = { path: '/m', configHash: 'h', random: 'RANDOM WEIGHTS (spec)', flops: (n) => prefillFlops(n, PRESETS['vicuna-7b']), flopsNote: 'vicuna-7b' };
+const MODEL: ModelInput = { path: '/m', configHash: 'h', random: 'RANDOM WEIGHTS (spec)', flopsNote: 'vicuna-7b' };
+const FLOPS = (n: number): number => prefillFlops(n, PRESETS['vicuna-7b']);
 
 describe('token means and prefill FLOPs', () => {
   it("means of kept and total; TFLOPs = mean over the lines of HERO-7 at kept + text (the flops module's own function)", () => {
     const lines = [line(0, 100, 2880), line(1, 300, 2880), line(2, 560, 2304)];
     const text = [50, 70, 66];
-    const s = tokenStats(lines, text, MODEL.flops);
+    const s = tokenStats([tokenSums(lines, text, FLOPS)]);
     expect(Math.abs(s.visual_kept! - 320)).toBeLessThanOrEqual(MEAN_TOL * 320);
     expect(Math.abs(s.visual_total! - 2688)).toBeLessThanOrEqual(MEAN_TOL * 2688);
     expect(Math.abs(s.text! - 62)).toBeLessThanOrEqual(MEAN_TOL * 62);
@@ -99,19 +100,27 @@ describe('token means and prefill FLOPs', () => {
     expect(Math.abs(s.prefill_tflops! - want)).toBeLessThanOrEqual(MEAN_TOL * want);
   });
   it("the paper's Table 4 row: 2673 tokens on Vicuna-7B is 38.4 TFLOPs", () => {
-    const s = tokenStats([line(0, 2600, 2880)], [73], MODEL.flops);
+    const s = tokenStats([tokenSums([line(0, 2600, 2880)], [73], FLOPS)]);
     expect(s.prefill_tflops!.toFixed(1)).toBe('38.4');
   });
   it('no tokenizer (text unknown) or no config: FLOPs unknown, the visual means still there', () => {
-    expect(tokenStats([line(0, 10, 20)], null, MODEL.flops)).toEqual({ visual_kept: 10, visual_total: 20, text: null, prefill_tflops: null });
-    expect(tokenStats([line(0, 10, 20)], [5], null).prefill_tflops).toBeNull();
-    expect(tokenStats([], [], MODEL.flops)).toEqual({ visual_kept: null, visual_total: null, text: null, prefill_tflops: null });
+    expect(tokenStats([tokenSums([line(0, 10, 20)], null, FLOPS)])).toEqual({ visual_kept: 10, visual_total: 20, text: null, prefill_tflops: null });
+    expect(tokenStats([tokenSums([line(0, 10, 20)], [5], null)]).prefill_tflops).toBeNull();
+    expect(tokenStats([tokenSums([], [], FLOPS)])).toEqual({ visual_kept: null, visual_total: null, text: null, prefill_tflops: null });
+  });
+  it('pooled runs: means over all their lines, not the mean of the runs\' means; one unknown run makes the pool unknown', () => {
+    const a = tokenSums([line(0, 100, 1000)], [10], FLOPS), b = tokenSums([line(0, 400, 1000), line(1, 700, 1000)], [20, 20], FLOPS);
+    const s = tokenStats([a, b]);
+    expect(Math.abs(s.visual_kept! - 400)).toBeLessThanOrEqual(MEAN_TOL * 400);
+    const want = (FLOPS(110) + FLOPS(420) + FLOPS(720)) / 3 / 1e12;
+    expect(Math.abs(s.prefill_tflops! - want)).toBeLessThanOrEqual(MEAN_TOL * want);
+    expect(tokenStats([a, tokenSums([line(0, 1, 2)], null, FLOPS)]).prefill_tflops).toBeNull();
   });
 });
 
 describe('a sweep as a table', () => {
   const run = (cell: string, task: string, protocol: string, lines: PredictionLine[], s: ScoreReport | null, complete = true, questions = lines.length): RunInput => ({
-    dir: `/s/${cell}/${task}`, settings: settings(task, protocol), lines, textTokens: lines.map(() => 10),
+    dir: `/s/${cell}/${task}`, settings: settings(task, protocol), tokens: tokenSums(lines, lines.map(() => 10), FLOPS),
     sweep: { cell, label: cell, task, protocol, dir: `${cell}/${task}`, complete, questions, answered: lines.length },
     score: s ? { report: s, source: 'score.json' } : null, notScored: s ? undefined : 'no score.json and no --data-root',
   });
@@ -144,8 +153,8 @@ describe('a sweep as a table', () => {
   });
   it('the whole report: loose runs grouped by task without paper numbers, the random-weights banner once per model', () => {
     const loose: RunInput[] = [
-      { dir: '/r/pope', settings: settings('pope'), lines: [line(0, 5, 10)], textTokens: null, score: { report: score('pope', 'f1', 80, 1, 1), source: 'data-root' } },
-      { dir: '/r/gqa', settings: settings('gqa', 'llava', 'fastv'), lines: [line(0, 5, 10)], textTokens: null, score: null, notScored: 'x' },
+      { dir: '/r/pope', settings: settings('pope'), tokens: tokenSums([line(0, 5, 10)], null, FLOPS), score: { report: score('pope', 'f1', 80, 1, 1), source: 'data-root' } },
+      { dir: '/r/gqa', settings: settings('gqa', 'llava', 'fastv'), tokens: tokenSums([line(0, 5, 10)], null, FLOPS), score: null, notScored: 'x' },
     ];
     const rep = buildEvalReport([{ root: '/s', index, runs }], loose, () => MODEL);
     expect(rep.random_weights).toEqual(['/m: RANDOM WEIGHTS (spec)']);

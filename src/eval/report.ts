@@ -5,8 +5,8 @@
  * protocol named per row, the mean visual tokens kept (of the total) and the prefill FLOPs at those token
  * counts. Loose RUN directories (no sweep) form one table of one row per run, grouped by task.
  *
- * Pure: the loader hands over what it read (settings, prediction lines, the score report, token counts)
- * and a FLOPs function per model; nothing here reads a file.
+ * Pure: the loader hands over what it read (settings, token sums of the prediction lines with the
+ * model's FLOPs function applied, the score report, the model's marks); nothing here reads a file.
  */
 import type { PredictionLine, RunSettings } from './run';
 import type { ScoreReport } from './score';
@@ -143,24 +143,44 @@ export interface ModelInput {
   readonly configHash: string;
   /** The random-weights mark (io/random_mark.ts, or the embedded default model); null = trained weights as far as we know. */
   readonly random: string | null;
-  /** HERO-7 prefill FLOPs of this model's decoder for n tokens; null when its config could not be read. */
-  readonly flops: ((n: number) => number) | null;
-  /** Why FLOPs or text tokens are unknown, or where they come from. */
+  /** Where the FLOPs come from, or why they are unknown. */
   readonly flopsNote: string;
+}
+
+/** Sums over a run's prediction lines: all the means and FLOPs need (a run's lines are not kept). */
+export interface TokenSums {
+  readonly lines: number;
+  readonly kept: number;
+  readonly total: number;
+  /** Σ text tokens of the prompts, Σ HERO-7 FLOPs at kept + text; null when unknown (no tokenizer or config). */
+  readonly text: number | null;
+  readonly flops: number | null;
+}
+
+/**
+ * Sums over prediction lines; `textTokens[i]` is line i's prompt in its template, `flops(n)` the model's
+ * HERO-7 prefill FLOPs for n tokens.
+ */
+export function tokenSums(lines: readonly PredictionLine[], textTokens: readonly number[] | null, flops: ((n: number) => number) | null): TokenSums {
+  const text = textTokens && textTokens.length === lines.length ? textTokens : null;
+  const sum = (f: (l: PredictionLine, i: number) => number): number => lines.reduce((a, l, i) => a + f(l, i), 0);
+  return {
+    lines: lines.length, kept: sum((l) => l.visual_tokens.kept), total: sum((l) => l.visual_tokens.total),
+    text: text ? sum((_, i) => text[i]) : null,
+    flops: text && flops ? sum((l, i) => flops(l.visual_tokens.kept + text[i])) : null,
+  };
 }
 
 export interface RunInput {
   /** The RUN directory as the report shows it. */
   readonly dir: string;
   readonly settings: RunSettings;
-  readonly lines: readonly PredictionLine[];
+  readonly tokens: TokenSums;
   /** Its sweep.json entry (sweeps only). */
   readonly sweep?: SweepRun;
   /** The score report (score.json, or scored from --data-root), or null with the reason. */
   readonly score: { readonly report: ScoreReport; readonly source: 'score.json' | 'data-root' } | null;
   readonly notScored?: string;
-  /** Text tokens of each line's prompt in its template (same order as `lines`); null when no tokenizer. */
-  readonly textTokens: ReadonlyArray<number> | null;
 }
 
 // ---- the report ---------------------------------------------------------------------------------------------
@@ -231,21 +251,18 @@ export interface EvalReport {
 
 const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
-/** Token means and the mean prefill FLOPs over prediction lines (text tokens line by line). */
-export function tokenStats(lines: readonly PredictionLine[], textTokens: readonly number[] | null, flops: ((n: number) => number) | null): TokenStats {
-  const text = textTokens && textTokens.length === lines.length ? textTokens : null;
-  return {
-    visual_kept: mean(lines.map((l) => l.visual_tokens.kept)),
-    visual_total: mean(lines.map((l) => l.visual_tokens.total)),
-    text: text ? mean(text) : null,
-    prefill_tflops: flops && text && lines.length ? mean(lines.map((l, i) => flops(l.visual_tokens.kept + text[i]) / 1e12)) : null,
-  };
+/** Means over the lines of one or more runs pooled (a row pools its runs'); FLOPs in TFLOPs. */
+export function tokenStats(sums: readonly TokenSums[]): TokenStats {
+  const n = sums.reduce((a, s) => a + s.lines, 0);
+  const total = (k: 'kept' | 'total' | 'text' | 'flops'): number | null => (n === 0 || sums.some((s) => s[k] === null) ? null : sums.reduce((a, s) => a + s[k]!, 0) / n);
+  const flops = total('flops');
+  return { visual_kept: total('kept'), visual_total: total('total'), text: total('text'), prefill_tflops: flops === null ? null : flops / 1e12 };
 }
 
-function cellOf(run: RunInput, model: ModelInput, paper: number | null): ReportCell {
+function cellOf(run: RunInput, paper: number | null): ReportCell {
   const r = run.score?.report ?? null;
   const measured = r ? r.metrics[r.main] ?? null : null;
-  const answered = run.sweep?.answered ?? run.lines.length;
+  const answered = run.sweep?.answered ?? run.tokens.lines;
   const questions = run.sweep?.questions ?? r?.questions ?? null;
   const complete = run.sweep?.complete ?? (questions === null ? null : answered >= questions);
   return {
@@ -255,18 +272,8 @@ function cellOf(run: RunInput, model: ModelInput, paper: number | null): ReportC
     metric: r?.main ?? null, measured, score_source: run.score?.source ?? null,
     paper, diff: measured !== null && paper !== null ? measured - paper : null,
     notes: r?.notes ?? [],
-    ...tokenStats(run.lines, run.textTokens, model.flops),
+    ...tokenStats([run.tokens]),
   };
-}
-
-/** The row's token means pool every line of its runs; its FLOPs the mean over those lines. */
-function rowStats(runs: readonly RunInput[], model: (r: RunInput) => ModelInput): TokenStats {
-  const lines = runs.flatMap((r) => r.lines);
-  const known = runs.every((r) => r.textTokens !== null && model(r).flops !== null);
-  const text = known ? runs.flatMap((r) => [...r.textTokens!]) : null;
-  const f = known ? runs.flatMap((r) => r.lines.map(() => model(r).flops!)) : null;
-  const base = tokenStats(lines, text, null);
-  return { ...base, prefill_tflops: f && text && lines.length ? mean(lines.map((l, i) => f[i](l.visual_tokens.kept + text[i]) / 1e12)) : null };
 }
 
 const modelSummary = (m: ModelInput): ReportTable['models'][number] => ({ path: m.path, configHash: m.configHash, random: m.random, flops_note: m.flopsNote });
@@ -284,10 +291,10 @@ export function sweepTable(root: string, index: SweepIndex, runs: readonly RunIn
   const rows: ReportRow[] = [...byCell].map(([id, rs]) => {
     const flags = runFlags(cfg, id, rs[0].settings.method.options);
     const cells: Record<string, ReportCell | null> = Object.fromEntries(tasks.map((t) => [t, null]));
-    for (const r of rs) cells[r.settings.task] = cellOf(r, model(r), paperNumber(cfg, id, r.settings.task, flags));
+    for (const r of rs) cells[r.settings.task] = cellOf(r, paperNumber(cfg, id, r.settings.task, flags));
     return {
       cell: id, label: rs[0].sweep!.label, method: rs[0].settings.method, flags,
-      protocols: uniq(rs.map((r) => r.sweep!.protocol)), cells, ...rowStats(rs, model),
+      protocols: uniq(rs.map((r) => r.sweep!.protocol)), cells, ...tokenStats(rs.map((r) => r.tokens)),
     };
   });
   // the paper's points: listed cells at their flags, the grid's entries at theirs
@@ -308,10 +315,10 @@ export function runsTable(runs: readonly RunInput[], model: (r: RunInput) => Mod
   const sorted = [...runs].sort((a, b) => tasks.indexOf(a.settings.task) - tasks.indexOf(b.settings.task));
   const rows: ReportRow[] = sorted.map((r) => {
     const cells: Record<string, ReportCell | null> = Object.fromEntries(tasks.map((t) => [t, null]));
-    cells[r.settings.task] = cellOf(r, model(r), null);
+    cells[r.settings.task] = cellOf(r, null);
     return {
       cell: null, label: r.dir, method: r.settings.method, flags: {}, protocols: [r.settings.protocol], cells,
-      ...tokenStats(r.lines, r.textTokens, model(r).flops),
+      ...tokenStats([r.tokens]),
     };
   });
   return {

@@ -15,7 +15,7 @@ import { loadTask, matchPredictions, readPredictions } from '../eval/load';
 import { readRun, SETTINGS_FILE } from '../eval/run_file';
 import { scoreTask, type ScoreReport } from '../eval/score';
 import { TASKS, TASK_IDS, type Protocol, type TaskId } from '../eval/tasks';
-import type { ModelInput, RunInput, SweepIndex, SweepRun } from '../eval/report';
+import { tokenSums, type ModelInput, type RunInput, type SweepIndex, type SweepRun } from '../eval/report';
 import { prefillFlops } from '../flops/flops';
 import { dimsFromConfig } from '../flops/presets';
 import { DEFAULT_MODEL_DIR } from '../weights/default_model';
@@ -64,11 +64,19 @@ function readSweep(root: string): SweepIndex {
   return idx;
 }
 
+/** A model as the loader uses it: its FLOPs function and tokenizer besides what the report shows. */
+interface LoadedModel extends ModelInput {
+  readonly flops: ((n: number) => number) | null;
+  readonly tok: Tokenizer | null;
+  /** Text tokens of a prompt in a template (the image token stands for the visual tokens: not counted), memoised. */
+  textTokens(prompt: string, template: PromptTemplate): number;
+}
+
 /** The model's FLOPs, tokenizer and random mark, once per path. */
 class Models {
-  private readonly byPath = new Map<string, ModelInput & { tok: Tokenizer | null; imageToken: number }>();
+  private readonly byPath = new Map<string, LoadedModel>();
 
-  get(model: { path: string; configHash: string }): ModelInput & { tok: Tokenizer | null; imageToken: number } {
+  get(model: { path: string; configHash: string }): LoadedModel {
     const hit = this.byPath.get(model.path);
     if (hit) return hit;
     const dir = model.path;
@@ -93,7 +101,15 @@ class Models {
         note = `FLOPs unknown: ${e.message}`;
       }
     }
-    const m = { path: dir, configHash: model.configHash, random, flops, flopsNote: note, tok, imageToken };
+    // The cells of a sweep ask the same prompts: count each (template, prompt) once.
+    const counted = new Map<string, number>();
+    const textTokens = (prompt: string, template: PromptTemplate): number => {
+      const key = `${template}\u0000${prompt}`;
+      let n = counted.get(key);
+      if (n === undefined) counted.set(key, (n = llavaPromptIds(tok!, prompt, imageToken, { template }).length - 1));
+      return n;
+    };
+    const m: LoadedModel = { path: dir, configHash: model.configHash, random, flops, flopsNote: note, tok, textTokens };
     this.byPath.set(model.path, m);
     return m;
   }
@@ -127,10 +143,8 @@ async function readOneRun(dir: string, shown: string, sweep: SweepRun | undefine
   }
   const m = models.get(settings.model);
   const template = settings.template as PromptTemplate;
-  const textTokens = m.tok && PROMPT_TEMPLATES.includes(template)
-    ? lines.map((l) => llavaPromptIds(m.tok!, l.prompt, m.imageToken, { template }).length - 1) // the image token stands for the visual tokens
-    : null;
-  return { dir: shown, settings, lines, sweep, score, notScored, textTokens };
+  const textTokens = m.tok && PROMPT_TEMPLATES.includes(template) ? lines.map((l) => m.textTokens(l.prompt, template)) : null;
+  return { dir: shown, settings, tokens: tokenSums(lines, textTokens, m.flops), sweep, score, notScored };
 }
 
 /** Reads every argument (sweep roots and RUN directories) in order. */
