@@ -41,6 +41,8 @@ describe('grid cell ids', () => {
     expect(parseCellId('tau-v=0.01,tau-t=0.05')).toEqual({ 'tau-v': 0.01, 'tau-t': 0.05 });
     expect(parseCellId('low-layers=5,6,7,8,tau-v=0.01')).toEqual({ 'low-layers': [5, 6, 7, 8], 'tau-v': 0.01 });
     expect(parseCellId('low-layers=5-8,uniform=true,select=cls')).toEqual({ 'low-layers': [5, 8], uniform: true, select: 'cls' });
+    expect(parseCellId(gridCellId({ 'low-layers': [5, 6, 7, 8], 'high-layers': [21] }))).toEqual({ 'low-layers': [5, 6, 7, 8], 'high-layers': 21 });
+    expect(gridCellId({ 'low-layers': [5, 6, 7, 8] })).toBe('low-layers=5+6+7+8');
     expect(parseCellId('hero-40')).toEqual({});
   });
   it('property: parseCellId(gridCellId(p)) = p for numeric and boolean flags', () => {
@@ -54,6 +56,8 @@ describe('grid cell ids', () => {
     expect(sameFlagValue([5, 6], [5, 6])).toBe(true);
     expect(sameFlagValue([5, 6], [5, 7])).toBe(false);
     expect(sameFlagValue(0.01, 0.03)).toBe(false);
+    expect(sameFlagValue([21], 21)).toBe(true);                                     // `high-layers=21` is the list [21]
+    expect(sameFlagValue('5+6', [5, 6])).toBe(true);
   });
 });
 

@@ -57,9 +57,9 @@ export interface SweepIndex {
 
 // ---- grid cells and the paper's numbers --------------------------------------------------------------------
 
-/** A flag value as a grid cell id writes it (`tau-v=0.01`; a list as `5-6-7`). */
+/** A flag value as a grid cell id writes it (`tau-v=0.01`; a list as `5+6+7`, as `eval sweep` does). */
 export function formatFlagValue(v: FlagValue): string {
-  return Array.isArray(v) ? v.join('-') : String(v);
+  return Array.isArray(v) ? v.join('+') : String(v);
 }
 
 /** A grid cell's id: `flag=value` per axis, in the axes' order, joined by `,`. */
@@ -78,14 +78,15 @@ function parseValue(s: string): FlagValue {
   const num = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
   if (s === 'true' || s === 'false') return s === 'true';
   if (num.test(s)) return Number(s);
-  const parts = s.split(/[,-]/);
+  const parts = s.split(/[,+-]/);
   if (parts.length > 1 && parts.every((p) => num.test(p))) return parts.map(Number);
   return s;
 }
 
 /**
  * A grid cell id back to its flags. A piece without `=` continues the previous value (a list written with
- * commas: `layers=5,6,7,tau-v=0.01`). Numbers, booleans and number lists are parsed; an id with no `=` has no flags.
+ * commas: `layers=5,6,7,tau-v=0.01`). Numbers, booleans and number lists (`5+6+7`, `5,6,7`, `5-8`) are
+ * parsed; an id with no `=` has no flags.
  */
 export function parseCellId(id: string): Record<string, FlagValue> {
   const raw: Array<[string, string]> = [];
@@ -97,9 +98,10 @@ export function parseCellId(id: string): Record<string, FlagValue> {
   return Object.fromEntries(raw.map(([k, v]) => [k, parseValue(v)]));
 }
 
-/** Two flag values are the same setting (numbers by value: `0.010` = `0.01`; lists element-wise). */
+/** Two flag values are the same setting (numbers by value: `0.010` = `0.01`; lists element-wise; a one-element
+ * list is its element, as its id `high-layers=21` reads back). */
 export function sameFlagValue(a: FlagValue, b: FlagValue): boolean {
-  const norm = (v: FlagValue): FlagValue => (typeof v === 'string' ? parseValue(v) : v);
+  const norm = (v: FlagValue): FlagValue => (typeof v === 'string' ? parseValue(v) : Array.isArray(v) && v.length === 1 ? v[0] : v);
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
