@@ -81,6 +81,8 @@ describe('hero-lvlm eval report', () => {
     oneErrorLine(runCli(['eval', 'report', fx.loose[0], run, '--out', out]), /bad-score\/score\.json: unreadable score\.json/);
     fs.writeFileSync(path.join(run, 'score.json'), JSON.stringify({ task: 'gqa', main: 'f1', metrics: { f1: 1 }, questions: 1, scored: 1, missing: 0 }));
     oneErrorLine(runCli(['eval', 'report', run, '--out', out]), /score\.json: unreadable score\.json \(it scores task "gqa", the RUN ran pope\)/);
+    fs.writeFileSync(path.join(run, 'score.json'), JSON.stringify({ task: 'pope', protocol: 'llava', main: 'f1', metrics: { f1: 1 }, questions: 1, scored: 1, missing: 0 }));
+    oneErrorLine(runCli(['eval', 'report', run, '--out', out]), /score\.json: unreadable score\.json \(it scores by protocol "llava", the RUN ran lmms-eval\)/);
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -128,7 +128,7 @@ function sweepTableHtml(t: ReportTable): string {
     if (!c) return `<td class="measured" ${at}>not run</td><td class="paper" ${at}>—</td><td class="diff" ${at}>—</td>`;
     return `<td class="measured" ${at}>${measuredHtml(c)}</td><td class="paper" ${at}>${fmtScore(c.paper)}</td><td class="diff" ${at}>${fmtDiff(c.diff)}</td>`;
   }).join('')}<td>${tokensHtml(r)}</td><td>${fmtTflops(r.prefill_tflops)}</td></tr>`);
-  return `<table class="scores"><thead>${head1}\n${head2}</thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+  return `<div class="wide"><table class="scores"><thead>${head1}\n${head2}</thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;
 }
 
 function runsTableHtml(t: ReportTable): string {
@@ -143,7 +143,7 @@ function runsTableHtml(t: ReportTable): string {
     });
     return `<tbody><tr class="group"><th class="l" colspan="8">${escapeHtml(taskName(k))} <small>${escapeHtml(k)}</small></th></tr>\n${rows.join('\n')}</tbody>`;
   });
-  return `<table class="scores"><thead>${head}</thead>\n${groups.join('\n')}</table>`;
+  return `<div class="wide"><table class="scores"><thead>${head}</thead>\n${groups.join('\n')}</table></div>`;
 }
 
 function notesHtml(t: ReportTable): string {
@@ -176,7 +176,7 @@ export function renderEvalReportHtml(rep: EvalReport, figures: ReadonlyArray<Omi
 <title>hero-lvlm eval report</title>
 <style>${STYLE}
 td small,th small{display:block;font-weight:normal;color:#555}.not-scored,.incomplete{color:#a15c00}td.paper{color:#555}
-tr.group th{background:#e8eefc;text-align:left}figure{display:inline-block;vertical-align:top;margin:1em 1em 0 0}
+tr.group th{background:#e8eefc;text-align:left}.wide{overflow-x:auto}table.scores{font-size:.9em}figure{display:inline-block;vertical-align:top;margin:1em 1em 0 0}
 </style></head>
 <body>
 ${S.join('\n')}

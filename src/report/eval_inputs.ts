@@ -33,7 +33,7 @@ export interface ReportInputs {
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** score.json: the object `eval score --json` prints; checked enough that the table can read it. */
-export function readScoreFile(file: string, task: string): ScoreReport {
+export function readScoreFile(file: string, task: string, protocol: string): ScoreReport {
   let v: unknown;
   try {
     v = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -47,6 +47,7 @@ export function readScoreFile(file: string, task: string): ScoreReport {
   const m = (r.metrics as Record<string, unknown>)[r.main as string];
   if (m !== null && typeof m !== 'number') bad(`metrics.${r.main as string} is not a number`);
   if (r.task !== task) bad(`it scores task ${JSON.stringify(r.task)}, the RUN ran ${task}`);
+  if (r.protocol !== protocol) bad(`it scores by protocol ${JSON.stringify(r.protocol)}, the RUN ran ${protocol}`);
   for (const k of ['questions', 'scored', 'missing']) if (typeof r[k] !== 'number') bad(`no "${k}" count`);
   return { ...(v as unknown as ScoreReport), notes: Array.isArray(r.notes) ? (r.notes as string[]) : [] };
 }
@@ -128,7 +129,7 @@ async function readOneRun(dir: string, shown: string, sweep: SweepRun | undefine
   const protocol = (sweep?.protocol ?? settings.protocol) as Protocol;
   let score: RunInput['score'] = null, notScored: string | undefined;
   const scoreFile = path.join(dir, SCORE_FILE);
-  if (fs.existsSync(scoreFile)) score = { report: readScoreFile(scoreFile, task), source: 'score.json' };
+  if (fs.existsSync(scoreFile)) score = { report: readScoreFile(scoreFile, task, protocol), source: 'score.json' };
   else if (dataRoot === undefined) notScored = 'no score.json and no --data-root';
   else if (!(TASK_IDS as string[]).includes(task)) notScored = `unknown task ${task}`;
   else if (!TASKS[task as TaskId].scores.includes(protocol)) notScored = `${task} has no offline ${protocol} scorer`;
