@@ -5,6 +5,7 @@ import * as path from 'path';
 import { runCli } from '../util/cli';
 import { makeEvalFixture, MINI_PARQUET, type EvalFixture } from '../util/eval_report_fixture';
 import type { EvalReport, ReportCell } from '../../src/eval/report';
+import { DEFAULT_MODEL_DIR } from '../../src/weights/default_model';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-cli-eval-report-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -53,7 +54,7 @@ describe('hero-lvlm eval report', () => {
     expect(cellOf(rep, 'fig5-mini', 'tau-v=0.03,tau-t=0.05', 'pope')).toMatchObject({ status: 'scored', score_source: 'data-root', measured: JSON.parse(score.stdout).metrics.f1, metric: 'f1' });
   });
 
-  it('a model folder that is not on this machine: FLOPs unknown, said so', () => {
+  it('a model folder that is not on this machine: FLOPs unknown, said so; the embedded default model: RANDOM WEIGHTS', () => {
     const run = path.join(tmp, 'elsewhere');
     fs.cpSync(fx.loose[0], run, { recursive: true });
     const s = JSON.parse(fs.readFileSync(path.join(run, 'settings.json'), 'utf8'));
@@ -64,6 +65,12 @@ describe('hero-lvlm eval report', () => {
     expect(rep.random_weights).toEqual([]);
     expect(rep.tables[0].models[0].flops_note).toMatch(/^FLOPs unknown: .*config\.json is not on this machine/);
     expect(rep.tables[0].rows[0].prefill_tflops).toBeNull();
+    // the embedded default model is random weights even where its folder is not generated yet
+    fs.writeFileSync(path.join(run, 'settings.json'), JSON.stringify({ ...s, model: { path: DEFAULT_MODEL_DIR, configHash: 'x' } }));
+    const d = runCli(['eval', 'report', run, '--out', path.join(tmp, 'out-default'), '--json']);
+    expect(d.code).toBe(0);
+    expect((JSON.parse(d.stdout) as EvalReport).random_weights).toEqual([`${DEFAULT_MODEL_DIR}: RANDOM WEIGHTS: the embedded default model is untrained`]);
+    expect(d.stderr).toMatch(/^hero-lvlm: warning: .*embedded default model.*meaningless\n$/);
   });
 
   it('bad input is one line naming the path, exit 2, nothing written', () => {
