@@ -82,6 +82,13 @@ describe('hero-lvlm eval report', () => {
     fs.cpSync(fx.fig4, sweep, { recursive: true });
     fs.rmSync(path.join(sweep, 'alpha-1'), { recursive: true });
     oneErrorLine(runCli(['eval', 'report', fx.fig5, sweep, '--out', out]), /broken-sweep\/sweep\.json: run alpha-1\/gqa names .*alpha-1\/gqa, which is not a RUN directory/);
+    // a run that never began (answered 0, as eval sweep lists a stopped sweep's later runs) is not bad input
+    const idx = JSON.parse(fs.readFileSync(path.join(sweep, 'sweep.json'), 'utf8'));
+    Object.assign(idx.runs.find((r: { cell: string }) => r.cell === 'alpha-1'), { answered: 0, complete: false });
+    fs.writeFileSync(path.join(sweep, 'sweep.json'), JSON.stringify(idx));
+    const started = runCli(['eval', 'report', sweep, '--out', path.join(tmp, 'out-started'), '--json']);
+    expect(started.code).toBe(0);
+    expect(cellOf(JSON.parse(started.stdout), 'fig4-mini', 'alpha-1', 'gqa')).toMatchObject({ status: 'not scored', not_scored_reason: 'not started (no RUN directory yet)', complete: false, answered: 0, questions: 4, paper: 63 });
     const run = path.join(tmp, 'bad-score');
     fs.cpSync(fx.loose[1], run, { recursive: true });
     fs.writeFileSync(path.join(run, 'score.json'), '{"task": "pope", "metrics": ');

@@ -13,6 +13,7 @@ import { randomWeightsMark } from '../io/random_mark';
 import { llavaPromptIds, loadTokenizer, PROMPT_TEMPLATES, type PromptTemplate, type Tokenizer } from '../io/tokenizer';
 import { loadTask, matchPredictions, readPredictions } from '../eval/load';
 import { readRun, SETTINGS_FILE } from '../eval/run_file';
+import type { RunSettings } from '../eval/run';
 import { scoreTask, type ScoreReport } from '../eval/score';
 import { TASKS, TASK_IDS, type Protocol, type TaskId } from '../eval/tasks';
 import { tokenSums, type ModelInput, type RunInput, type SweepIndex, type SweepRun } from '../eval/report';
@@ -148,6 +149,17 @@ async function readOneRun(dir: string, shown: string, sweep: SweepRun | undefine
   return { dir: shown, settings, tokens: tokenSums(lines, textTokens, m.flops), sweep, score, notScored };
 }
 
+/** A run sweep.json lists with no answer and no RUN directory yet: shown as not started, 0/questions. */
+function notStarted(dir: string, r: SweepRun, index: SweepIndex): RunInput {
+  const cell = index.config.cells?.find((c) => c.id === r.cell);
+  const method = cell?.method ?? index.config.grid?.method ?? index.config.base?.method ?? '';
+  const settings: RunSettings = {
+    task: r.task, protocol: r.protocol, data: { layout: '', sources: [] }, model: index.model, method: { name: method, options: {} },
+    template: '', maxNewTokens: 0, shard: null, version: '',
+  };
+  return { dir, settings, tokens: tokenSums([], null, null), sweep: r, score: null, notScored: 'not started (no RUN directory yet)' };
+}
+
 /** Reads every argument (sweep roots and RUN directories) in order. */
 export async function readReportInputs(args: readonly string[], dataRoot?: string): Promise<ReportInputs> {
   if (args.length === 0) throw new HeroError('eval report: give at least one RUN directory or sweep directory');
@@ -162,8 +174,9 @@ export async function readReportInputs(args: readonly string[], dataRoot?: strin
       const runs: RunInput[] = [];
       for (const r of index.runs) {
         const dir = path.join(a, r.dir);
-        if (!fs.existsSync(path.join(dir, SETTINGS_FILE))) throw new HeroError(`${path.join(a, SWEEP_FILE)}: run ${r.cell}/${r.task} names ${dir}, which is not a RUN directory`);
-        runs.push(await readOneRun(dir, dir, r, dataRoot, models));
+        if (fs.existsSync(path.join(dir, SETTINGS_FILE))) runs.push(await readOneRun(dir, dir, r, dataRoot, models));
+        else if (r.answered === 0) runs.push(notStarted(dir, r, index));       // a sweep stopped before this run began
+        else throw new HeroError(`${path.join(a, SWEEP_FILE)}: run ${r.cell}/${r.task} names ${dir}, which is not a RUN directory`);
       }
       sweeps.push({ root: a, index, runs });
     } else if (fs.existsSync(path.join(a, SETTINGS_FILE))) {
