@@ -26,7 +26,7 @@ const DATA_FLAG = { type: 'string', arg: 'DIR', help: "the task's data: LLaVA's 
 const PREDICTIONS_FLAG = { type: 'string', arg: 'P', help: 'predictions JSONL file or RUN directory' } as const;
 const PROTOCOL_FLAG = { type: 'string', arg: 'NAME', default: 'lmms-eval', help: 'lmms-eval | llava' } as const;
 
-const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: FlagSpecs; positionals?: true; run(flags: Record<string, unknown>, args: string[]): Promise<number> }> = {
+const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: FlagSpecs; positional?: boolean; run(flags: Record<string, unknown>, positionals: string[]): Promise<number> }> = {
   score: {
     usage: 'usage: hero-lvlm eval score --task TASK --data DIR --predictions P.jsonl|RUN [--protocol lmms-eval|llava] [--json]',
     description:
@@ -84,7 +84,7 @@ const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: F
       'data-root': { type: 'string', arg: 'DIR', help: 'score runs without score.json from DIR/<task> (the task\'s --data folder)' },
       json: { type: 'boolean', help: 'also print the report object (eval-report.json) on stdout' },
     },
-    positionals: true,
+    positional: true,
     run: report,
   },
 };
@@ -218,7 +218,10 @@ export const command: Command = {
       process.stdout.write(helpText(s.usage, s.description, s.flags));
       return 0;
     }
-    const { positionals, flags } = s.positionals ? splitPositionals(rest, s.flags) : { positionals: [], flags: rest };
-    return s.run(parseFlags(flags, s.flags, `hero-lvlm eval ${sub}`), positionals);
+    if (s.positional) {
+      const { positionals, flags } = splitPositionals(rest, s.flags);
+      return s.run(parseFlags(flags, s.flags, `hero-lvlm eval ${sub}`), positionals);
+    }
+    return s.run(parseFlags(rest, s.flags, `hero-lvlm eval ${sub}`), []);
   },
 };
