@@ -167,6 +167,16 @@ describe('a sweep as a table', () => {
     expect(l.rows[1].cells.pope).toMatchObject({ measured: 80, paper: null, score_source: 'data-root', protocol: 'lmms-eval' });
     expect(l.rows[1].prefill_tflops).toBeNull();                                        // no tokenizer → no text count
   });
+  it("the config's settings the sweep did not run (a --cells subset): rows with the paper's numbers, no runs", () => {
+    const part = sweepTable('/s', index, runs.slice(0, 2), () => MODEL);
+    expect(part.rows.map((r) => r.cell)).toEqual(['hero-40', 'fastv-50']);
+    expect(part.rows[1]).toMatchObject({ label: '+ FastV (50%)', method: { name: 'fastv' }, protocols: ['llava'], cells: { gqa: null, mme: null }, paper: { gqa: 61.8, mme: null }, visual_kept: null });
+    const grid = sweepTable('/g', { ...index, config: FIG5 }, [], () => MODEL);
+    expect(grid.rows.map((r) => [r.cell, r.paper])).toEqual([
+      ['tau-v=0.01,tau-t=0.01', { gqa: null, mme: null }], ['tau-v=0.01,tau-t=0.05', { gqa: 62.5, mme: 1500.1 }],
+      ['tau-v=0.03,tau-t=0.01', { gqa: null, mme: 1490 }], ['tau-v=0.03,tau-t=0.05', { gqa: null, mme: null }],
+    ]);
+  });
   it("the paper's points for the plots: listed cells at their flags, grid entries at theirs (base flags included)", () => {
     expect(t.paper_points.map((p) => p.flags)).toEqual([{ ratio: 0.4 }, { ratio: 0.5 }]);
     const g = sweepTable('/g', { ...index, config: FIG5 }, [], () => MODEL);

@@ -10,7 +10,7 @@ const cell = (task: string, measured: number | null, paper: number | null): Repo
   diff: measured !== null && paper !== null ? measured - paper : null, notes: [], ...NO_TOKENS,
 });
 const row = (label: string, flags: ReportRow['flags'], cells: ReportRow['cells']): ReportRow => ({
-  cell: label, label, method: { name: 'hero', options: {} }, flags, protocols: ['lmms-eval'], cells, ...NO_TOKENS,
+  cell: label, label, method: { name: 'hero', options: {} }, flags, protocols: ['lmms-eval'], cells, paper: {}, ...NO_TOKENS,
 });
 const table = (t: Partial<ReportTable>): ReportTable => ({
   kind: 'sweep', name: 'x', title: 'X', source: '/s', config_file: 'c.json', figure: { kind: 'table' }, tasks: ['gqa'], models: [], rows: [], paper_points: [], ...t,

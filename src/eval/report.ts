@@ -227,6 +227,8 @@ export interface ReportRow extends TokenStats {
   readonly protocols: readonly string[];
   /** Per task (the table's columns): its run, or null when the row has none. */
   readonly cells: Readonly<Record<string, ReportCell | null>>;
+  /** Per task: the paper's number for this setting (null: the paper has none), run or not. */
+  readonly paper: Readonly<Record<string, number | null>>;
 }
 
 export interface ReportTable {
@@ -296,9 +298,24 @@ export function sweepTable(root: string, index: SweepIndex, runs: readonly RunIn
     for (const r of rs) cells[r.settings.task] = cellOf(r, paperNumber(cfg, id, r.settings.task, flags));
     return {
       cell: id, label: rs[0].sweep!.label, method: rs[0].settings.method, flags,
-      protocols: uniq(rs.map((r) => r.sweep!.protocol)), cells, ...tokenStats(rs.map((r) => r.tokens)),
+      protocols: uniq(rs.map((r) => r.sweep!.protocol)), cells,
+      paper: Object.fromEntries(tasks.map((t) => [t, paperNumber(cfg, id, t, flags)])), ...tokenStats(rs.map((r) => r.tokens)),
     };
   });
+  // The config's settings the sweep did not run (a --cells subset): rows with the paper's numbers only.
+  const configured = [
+    ...(cfg.cells ?? []).map((c) => ({ id: c.id, label: c.label, method: c.method ?? cfg.base?.method, protocol: c.protocol })),
+    ...(cfg.grid ? gridPoints(cfg.grid.axes) : []).map((p) => ({ id: gridCellId(p), label: gridCellId(p).replace(/,/g, ' '), method: cfg.grid!.method ?? cfg.base?.method, protocol: undefined })),
+  ];
+  for (const c of configured) {
+    if (byCell.has(c.id)) continue;
+    const flags = runFlags(cfg, c.id);
+    rows.push({
+      cell: c.id, label: c.label, method: { name: c.method ?? '', options: {} }, flags, protocols: [c.protocol ?? cfg.protocol],
+      cells: Object.fromEntries(tasks.map((t) => [t, null])), paper: Object.fromEntries(tasks.map((t) => [t, paperNumber(cfg, c.id, t, flags)])),
+      ...tokenStats([]),
+    });
+  }
   // the paper's points: listed cells at their flags, the grid's entries at theirs
   const paper_points = [
     ...(cfg.cells ?? []).filter((c) => c.paper).map((c) => ({ flags: { ...cfg.base?.flags, ...c.flags }, scores: c.paper! })),
@@ -319,7 +336,7 @@ export function runsTable(runs: readonly RunInput[], model: (r: RunInput) => Mod
     const cells: Record<string, ReportCell | null> = Object.fromEntries(tasks.map((t) => [t, null]));
     cells[r.settings.task] = cellOf(r, null);
     return {
-      cell: null, label: r.dir, method: r.settings.method, flags: {}, protocols: [r.settings.protocol], cells,
+      cell: null, label: r.dir, method: r.settings.method, flags: {}, protocols: [r.settings.protocol], cells, paper: Object.fromEntries(tasks.map((t) => [t, null])),
       ...tokenStats([r.tokens]),
     };
   });

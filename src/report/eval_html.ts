@@ -125,7 +125,7 @@ function sweepTableHtml(t: ReportTable): string {
   const rows = t.rows.map((r) => `<tr data-cell="${escapeHtml(r.cell ?? '')}"><td class="l">${settingHtml(r)}</td><td class="l protocol">${escapeHtml(r.protocols.join(', '))}</td>${t.tasks.map((k) => {
     const c = r.cells[k];
     const at = `data-task="${escapeHtml(k)}"`;
-    if (!c) return `<td class="measured" ${at}>not run</td><td class="paper" ${at}>—</td><td class="diff" ${at}>—</td>`;
+    if (!c) return `<td class="measured not-run" ${at}>not run</td><td class="paper" ${at}>${fmtScore(r.paper[k] ?? null)}</td><td class="diff" ${at}>—</td>`;
     return `<td class="measured" ${at}>${measuredHtml(c)}</td><td class="paper" ${at}>${fmtScore(c.paper)}</td><td class="diff" ${at}>${fmtDiff(c.diff)}</td>`;
   }).join('')}<td>${tokensHtml(r)}</td><td>${fmtTflops(r.prefill_tflops)}</td></tr>`);
   return `<div class="wide"><table class="scores"><thead>${head1}\n${head2}</thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;
@@ -175,7 +175,7 @@ export function renderEvalReportHtml(rep: EvalReport, figures: ReadonlyArray<Omi
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>hero-lvlm eval report</title>
 <style>${STYLE}
-td small,th small{display:block;font-weight:normal;color:#555}.not-scored,.incomplete{color:#a15c00}td.paper{color:#555}
+td small,th small{display:block;font-weight:normal;color:#555}.not-scored,.incomplete{color:#a15c00}.not-run{color:#888}td.paper{color:#555}
 tr.group th{background:#e8eefc;text-align:left}.wide{overflow-x:auto}table.scores{font-size:.9em}figure{display:inline-block;vertical-align:top;margin:1em 1em 0 0}
 </style></head>
 <body>
