@@ -99,8 +99,8 @@ class Models {
           note = `HERO-7 prefill FLOPs of ${cfgFile} (${dims.layers} layers, d ${dims.hidden}) at kept visual + prompt tokens`;
         } else note = `FLOPs unknown: ${dir} has no tokenizer.json to count the prompt's tokens`;
       } catch (e) {
-        if (!(e instanceof HeroError)) throw e;
-        note = `FLOPs unknown: ${e.message}`;
+        flops = null; tok = null;                                                  // a config or tokenizer we cannot read: no FLOPs, said so
+        note = `FLOPs unknown: ${(e as Error).message}`;
       }
     }
     // The cells of a sweep ask the same prompts: count each (template, prompt) once.
@@ -145,7 +145,12 @@ async function readOneRun(dir: string, shown: string, sweep: SweepRun | undefine
   }
   const m = models.get(settings.model);
   const template = settings.template as PromptTemplate;
-  const textTokens = m.tok && PROMPT_TEMPLATES.includes(template) ? lines.map((l) => m.textTokens(l.prompt, template)) : null;
+  let textTokens: number[] | null = null;
+  try {
+    if (m.tok && PROMPT_TEMPLATES.includes(template)) textTokens = lines.map((l) => m.textTokens(l.prompt, template));
+  } catch (e) {
+    if (!(e instanceof HeroError)) throw e;                                    // a prompt holding the image placeholder: no count, so no FLOPs for this run
+  }
   return { dir: shown, settings, tokens: tokenSums(lines, textTokens, m.flops), sweep, score, notScored };
 }
 
