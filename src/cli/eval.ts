@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError, check } from '../core/errors';
-import { helpText, parseFlags, required, type FlagSpecs } from './args';
+import { helpText, parseFlags, required, splitPositionals, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { loadTask, matchPredictions, readPredictions, readJsonl } from '../eval/load';
 import { scoreTask, type ScoreReport } from '../eval/score';
@@ -15,13 +15,18 @@ import { mergeShards } from '../eval/shard';
 import { readRun, writeRun } from '../eval/run_file';
 import { settingsDiff } from '../eval/run';
 import { PROTOCOLS, TASKS, TASK_IDS, type Protocol, type TaskId } from '../eval/tasks';
+import { buildEvalReport } from '../eval/report';
+import { readReportInputs } from '../report/eval_inputs';
+import { evalFigures, renderEvalReportHtml } from '../report/eval_html';
+import { encodePng } from '../io/image';
+import { probeOutDir, writeFilesAtomic } from '../io/out';
 
 const TASK_FLAG = { type: 'string', arg: 'TASK', help: `one of ${TASK_IDS.join(', ')}` } as const;
 const DATA_FLAG = { type: 'string', arg: 'DIR', help: "the task's data: LLaVA's playground/data/eval/<task> folder, or a folder of the lmms-lab dataset's parquet files" } as const;
 const PREDICTIONS_FLAG = { type: 'string', arg: 'P', help: 'predictions JSONL file or RUN directory' } as const;
 const PROTOCOL_FLAG = { type: 'string', arg: 'NAME', default: 'lmms-eval', help: 'lmms-eval | llava' } as const;
 
-const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: FlagSpecs; run(flags: Record<string, unknown>): Promise<number> }> = {
+const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: FlagSpecs; positional?: boolean; run(flags: Record<string, unknown>, positionals: string[]): Promise<number> }> = {
   score: {
     usage: 'usage: hero-lvlm eval score --task TASK --data DIR --predictions P.jsonl|RUN [--protocol lmms-eval|llava] [--json]',
     description:
@@ -63,6 +68,24 @@ const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: F
       out: { type: 'string', arg: 'RUN', help: 'the merged RUN directory (must not hold predictions yet)' },
     },
     run: merge,
+  },
+  report: {
+    usage: 'usage: hero-lvlm eval report RUN_OR_SWEEP… --out DIR [--data-root DIR] [--json]',
+    description:
+      'Writes DIR/eval-report.html and DIR/eval-report.json (whole or not at all) from RUN directories and sweep\n' +
+      'directories (ROOT/sweep.json of eval sweep): one table per sweep in the paper\'s layout (rows = its cells,\n' +
+      'columns = its tasks), each measured score beside the paper\'s number and the difference, the protocol per\n' +
+      'row, mean visual tokens kept / total and prefill TFLOPs (HERO-7, from the model\'s config.json and tokenizer\n' +
+      'when the model folder is here); a line plot (figure line) or heatmaps (figure heatmap) for the sweeps; loose\n' +
+      'RUN directories as one table grouped by task. A run without score.json is scored from --data-root/<task>,\n' +
+      'else marked "not scored"; an incomplete run is marked with answered/questions.',
+    flags: {
+      out: { type: 'string', arg: 'DIR', help: 'where eval-report.html and eval-report.json go' },
+      'data-root': { type: 'string', arg: 'DIR', help: 'score runs without score.json from DIR/<task> (the task\'s --data folder)' },
+      json: { type: 'boolean', help: 'also print the report object (eval-report.json) on stdout' },
+    },
+    positional: true,
+    run: report,
   },
 };
 
@@ -163,6 +186,22 @@ async function merge(flags: Record<string, unknown>): Promise<number> {
   return 0;
 }
 
+/** `eval report`: everything is read and checked (report/eval_inputs.ts) before the two files are written together. */
+async function report(flags: Record<string, unknown>, args: string[]): Promise<number> {
+  const out = probeOutDir(required<string>(flags as never, 'out'));
+  const inputs = await readReportInputs(args, flags['data-root'] as string | undefined);
+  const rep = buildEvalReport(inputs.sweeps, inputs.loose, inputs.model);
+  const figures = await Promise.all(evalFigures(rep).map(async (f) => ({ ...f, png: await encodePng(f.image, `${f.id}.png`) })));
+  const html = renderEvalReportHtml(rep, figures);
+  const json = JSON.stringify(rep, null, 2) + '\n';
+  writeFilesAtomic([[path.join(out, 'eval-report.html'), html], [path.join(out, 'eval-report.json'), json]]);
+  const runs = rep.tables.reduce((n, t) => n + t.rows.reduce((m, r) => m + Object.values(r.cells).filter(Boolean).length, 0), 0);
+  if (rep.random_weights.length) process.stderr.write(`hero-lvlm: warning: ${rep.random_weights.join('; ')}: the scores are meaningless\n`);
+  if (flags.json) process.stdout.write(json);
+  else process.stdout.write(`wrote ${path.join(out, 'eval-report.html')} and eval-report.json: ${rep.tables.length} table(s), ${runs} run(s), ${figures.length} figure(s)\n`);
+  return 0;
+}
+
 export const command: Command = {
   name: 'eval',
   summary: 'score benchmark predictions as lmms-eval / LLaVA do; server upload files; shard merge',
@@ -174,11 +213,15 @@ export const command: Command = {
       return sub === undefined ? 2 : 0;
     }
     const s = SUBCOMMANDS[sub];
-    if (!s) throw new HeroError(`eval: unknown subcommand '${sub}' (score, submit, check, merge; 'predict', 'sweep' and 'report' are not there yet)`);
+    if (!s) throw new HeroError(`eval: unknown subcommand '${sub}' (${Object.keys(SUBCOMMANDS).join(', ')})`);
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(helpText(s.usage, s.description, s.flags));
       return 0;
     }
-    return s.run(parseFlags(rest, s.flags, `hero-lvlm eval ${sub}`));
+    if (s.positional) {
+      const { positionals, flags } = splitPositionals(rest, s.flags);
+      return s.run(parseFlags(flags, s.flags, `hero-lvlm eval ${sub}`), positionals);
+    }
+    return s.run(parseFlags(rest, s.flags, `hero-lvlm eval ${sub}`), []);
   },
 };

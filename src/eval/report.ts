@@ -1,0 +1,357 @@
+/**
+ * The table model of `eval report` (the page is report/eval_html.ts, the file reading report/eval_inputs.ts):
+ * RUN directories and sweeps → one JSON object, the paper's layout. A sweep is one table (rows = its
+ * cells, columns = its tasks), each measured number beside the paper's own and their difference, the
+ * protocol named per row, the mean visual tokens kept (of the total) and the prefill FLOPs at those token
+ * counts. Loose RUN directories (no sweep) form one table of one row per run, grouped by task.
+ *
+ * Pure: the loader hands over what it read (settings, token sums of the prediction lines with the
+ * model's FLOPs function applied, the score report, the model's marks); nothing here reads a file.
+ */
+import type { PredictionLine, RunSettings } from './run';
+import type { ScoreReport } from './score';
+
+// ---- the sweep formats (written by `eval sweep`; configs in eval/configs/) ---------------------------------
+
+export type FlagValue = number | string | boolean | number[];
+export type Figure = { kind: 'table' } | { kind: 'line'; x: string } | { kind: 'heatmap'; x: string; y: string };
+
+export interface SweepConfig {
+  readonly name: string;
+  readonly title: string;
+  readonly figure?: Figure;
+  readonly model: string;
+  readonly protocol: 'lmms-eval' | 'llava';
+  readonly tasks: readonly string[];
+  readonly base?: { readonly method?: string; readonly flags?: Readonly<Record<string, FlagValue>> };
+  readonly cells?: ReadonlyArray<{
+    readonly id: string; readonly label: string; readonly method?: string; readonly protocol?: 'lmms-eval' | 'llava';
+    readonly flags?: Readonly<Record<string, FlagValue>>; readonly paper?: Readonly<Record<string, number | null>>;
+  }>;
+  readonly grid?: {
+    readonly method?: string;
+    readonly axes: Readonly<Record<string, readonly FlagValue[]>>;
+    readonly paper?: ReadonlyArray<{ readonly at: Readonly<Record<string, FlagValue>>; readonly scores: Readonly<Record<string, number | null>> }>;
+  };
+}
+
+/** One run of ROOT/sweep.json; its RUN directory is ROOT/<dir>. */
+export interface SweepRun {
+  readonly cell: string;
+  readonly label: string;
+  readonly task: string;
+  readonly protocol: string;
+  readonly dir: string;
+  readonly complete: boolean;
+  readonly questions: number;
+  readonly answered: number;
+}
+
+/** ROOT/sweep.json. */
+export interface SweepIndex {
+  readonly config_file: string;
+  readonly config: SweepConfig;
+  readonly model: { readonly path: string; readonly configHash: string };
+  readonly runs: readonly SweepRun[];
+}
+
+// ---- grid cells and the paper's numbers --------------------------------------------------------------------
+
+/** A flag value as a grid cell id writes it (`tau-v=0.01`; a list as `5+6+7`, as `eval sweep` does). */
+export function formatFlagValue(v: FlagValue): string {
+  return Array.isArray(v) ? v.join('+') : String(v);
+}
+
+/** A grid cell's id: `flag=value` per axis, in the axes' order, joined by `,`. */
+export function gridCellId(flags: Readonly<Record<string, FlagValue>>): string {
+  return Object.entries(flags).map(([k, v]) => `${k}=${formatFlagValue(v)}`).join(',');
+}
+
+/** Every point of a grid, axes varied last-first (the first axis is the slowest). */
+export function gridPoints(axes: Readonly<Record<string, readonly FlagValue[]>>): Array<Record<string, FlagValue>> {
+  let out: Array<Record<string, FlagValue>> = [{}];
+  for (const [k, vs] of Object.entries(axes)) out = out.flatMap((p) => vs.map((v) => ({ ...p, [k]: v })));
+  return out;
+}
+
+function parseValue(s: string): FlagValue {
+  const num = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  if (s === 'true' || s === 'false') return s === 'true';
+  if (num.test(s)) return Number(s);
+  const parts = s.split(/[,+-]/);
+  if (parts.length > 1 && parts.every((p) => num.test(p))) return parts.map(Number);
+  return s;
+}
+
+/**
+ * A grid cell id back to its flags. A piece without `=` continues the previous value (a list written with
+ * commas: `layers=5,6,7,tau-v=0.01`). Numbers, booleans and number lists (`5+6+7`, `5,6,7`, `5-8`) are
+ * parsed; an id with no `=` has no flags.
+ */
+export function parseCellId(id: string): Record<string, FlagValue> {
+  const raw: Array<[string, string]> = [];
+  for (const piece of id.split(',')) {
+    const eq = piece.indexOf('=');
+    if (eq > 0) raw.push([piece.slice(0, eq), piece.slice(eq + 1)]);
+    else if (raw.length) raw[raw.length - 1][1] += `,${piece}`;
+  }
+  return Object.fromEntries(raw.map(([k, v]) => [k, parseValue(v)]));
+}
+
+/** Two flag values are the same setting (numbers by value: `0.010` = `0.01`; lists element-wise; a one-element
+ * list is its element, as its id `high-layers=21` reads back). */
+export function sameFlagValue(a: FlagValue, b: FlagValue): boolean {
+  const norm = (v: FlagValue): FlagValue => (typeof v === 'string' ? parseValue(v) : Array.isArray(v) && v.length === 1 ? v[0] : v);
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
+
+/** `tau-v` → `tauV` (method options are camelCase in settings.json, flags kebab-case in configs). */
+const camel = (s: string): string => s.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * The flags a sweep run was made with: the base flags, then the cell's (a listed cell) or the grid
+ * point's (parsed from the id; an axis missing from the id is read from settings.json's method options).
+ */
+export function runFlags(config: SweepConfig, cell: string, options: Readonly<Record<string, unknown>> = {}): Record<string, FlagValue> {
+  const listed = config.cells?.find((c) => c.id === cell);
+  if (listed) return { ...config.base?.flags, ...listed.flags };
+  const parsed = parseCellId(cell);
+  for (const axis of Object.keys(config.grid?.axes ?? {})) {
+    if (parsed[axis] !== undefined) continue;
+    const v = options[camel(axis)] ?? options[axis];
+    if (v !== undefined) parsed[axis] = v as FlagValue;
+  }
+  return { ...config.base?.flags, ...parsed };
+}
+
+/** The grid's paper entry for a point: every flag of `at` has the point's value. */
+export function gridPaperEntry(config: SweepConfig, flags: Readonly<Record<string, FlagValue>>): Readonly<Record<string, number | null>> | null {
+  const e = config.grid?.paper?.find((p) => Object.entries(p.at).every(([k, v]) => flags[k] !== undefined && sameFlagValue(flags[k], v)));
+  return e?.scores ?? null;
+}
+
+/** The paper's number for one run: a listed cell's `paper[task]`, else the grid entry at its flags; null when the paper has none. */
+export function paperNumber(config: SweepConfig, cell: string, task: string, flags: Readonly<Record<string, FlagValue>>): number | null {
+  const listed = config.cells?.find((c) => c.id === cell);
+  if (listed) return listed.paper?.[task] ?? null;
+  return gridPaperEntry(config, flags)?.[task] ?? null;
+}
+
+// ---- what the loader hands over ----------------------------------------------------------------------------
+
+/** The model a RUN names, as the loader found it. */
+export interface ModelInput {
+  readonly path: string;
+  readonly configHash: string;
+  /** The random-weights mark (io/random_mark.ts, or the embedded default model); null = trained weights as far as we know. */
+  readonly random: string | null;
+  /** Where the FLOPs come from, or why they are unknown. */
+  readonly flopsNote: string;
+}
+
+/** Sums over a run's prediction lines: all the means and FLOPs need (a run's lines are not kept). */
+export interface TokenSums {
+  readonly lines: number;
+  readonly kept: number;
+  readonly total: number;
+  /** Σ text tokens of the prompts, Σ HERO-7 FLOPs at kept + text; null when unknown (no tokenizer or config). */
+  readonly text: number | null;
+  readonly flops: number | null;
+}
+
+/**
+ * Sums over prediction lines; `textTokens[i]` is line i's prompt in its template, `flops(n)` the model's
+ * HERO-7 prefill FLOPs for n tokens.
+ */
+export function tokenSums(lines: readonly PredictionLine[], textTokens: readonly number[] | null, flops: ((n: number) => number) | null): TokenSums {
+  const text = textTokens && textTokens.length === lines.length ? textTokens : null;
+  const sum = (f: (l: PredictionLine, i: number) => number): number => lines.reduce((a, l, i) => a + f(l, i), 0);
+  return {
+    lines: lines.length, kept: sum((l) => l.visual_tokens.kept), total: sum((l) => l.visual_tokens.total),
+    text: text ? sum((_, i) => text[i]) : null,
+    flops: text && flops ? sum((l, i) => flops(l.visual_tokens.kept + text[i])) : null,
+  };
+}
+
+export interface RunInput {
+  /** The RUN directory as the report shows it. */
+  readonly dir: string;
+  readonly settings: RunSettings;
+  readonly tokens: TokenSums;
+  /** Its sweep.json entry (sweeps only). */
+  readonly sweep?: SweepRun;
+  /** The score report (score.json, or scored from --data-root), or null with the reason. */
+  readonly score: { readonly report: ScoreReport; readonly source: 'score.json' | 'data-root' } | null;
+  readonly notScored?: string;
+}
+
+// ---- the report ---------------------------------------------------------------------------------------------
+
+export interface TokenStats {
+  /** Means over the run's prediction lines (null: no lines). */
+  readonly visual_kept: number | null;
+  readonly visual_total: number | null;
+  readonly text: number | null;
+  /** Mean over the lines of HERO-7 F(kept + text), in TFLOPs; null when the model's config or tokenizer is unknown. */
+  readonly prefill_tflops: number | null;
+}
+
+export interface ReportCell extends TokenStats {
+  readonly dir: string;
+  readonly task: string;
+  readonly protocol: string;
+  /** 'scored', or 'not scored' (no score.json and no --data-root, or the protocol cannot score the task). */
+  readonly status: 'scored' | 'not scored';
+  readonly not_scored_reason: string | null;
+  readonly complete: boolean | null;
+  /** Questions of the task (null if unknown) and prediction lines written. */
+  readonly questions: number | null;
+  readonly answered: number;
+  /** The headline metric's key and value (ScoreReport.main), where it came from. */
+  readonly metric: string | null;
+  readonly measured: number | null;
+  readonly score_source: 'score.json' | 'data-root' | null;
+  readonly paper: number | null;
+  /** measured − paper. */
+  readonly diff: number | null;
+  readonly notes: readonly string[];
+}
+
+export interface ReportRow extends TokenStats {
+  /** The sweep cell's id (null for a loose RUN). */
+  readonly cell: string | null;
+  readonly label: string;
+  readonly method: { readonly name: string; readonly options: Readonly<Record<string, unknown>> };
+  readonly flags: Readonly<Record<string, FlagValue>>;
+  /** The protocols its runs were scored by (one unless a cell overrides it). */
+  readonly protocols: readonly string[];
+  /** Per task (the table's columns): its run, or null when the row has none. */
+  readonly cells: Readonly<Record<string, ReportCell | null>>;
+  /** Per task: the paper's number for this setting (null: the paper has none), run or not. */
+  readonly paper: Readonly<Record<string, number | null>>;
+}
+
+export interface ReportTable {
+  readonly kind: 'sweep' | 'runs';
+  readonly name: string;
+  readonly title: string;
+  /** The sweep's root directory and config file (sweeps only). */
+  readonly source: string | null;
+  readonly config_file: string | null;
+  readonly figure: Figure;
+  readonly tasks: readonly string[];
+  readonly models: ReadonlyArray<{ readonly path: string; readonly configHash: string; readonly random: string | null; readonly flops_note: string }>;
+  readonly rows: readonly ReportRow[];
+  /** The paper's numbers at every setting it reports (for the plots: the grid's points, the cells' flags). */
+  readonly paper_points: ReadonlyArray<{ readonly flags: Readonly<Record<string, FlagValue>>; readonly scores: Readonly<Record<string, number | null>> }>;
+}
+
+export interface EvalReport {
+  readonly format: 'hero-lvlm eval report 1';
+  /** One line per random-weights model: the numbers are meaningless. */
+  readonly random_weights: readonly string[];
+  readonly tables: readonly ReportTable[];
+}
+
+const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+
+/** Means over the lines of one or more runs pooled (a row pools its runs'); FLOPs in TFLOPs. */
+export function tokenStats(sums: readonly TokenSums[]): TokenStats {
+  const n = sums.reduce((a, s) => a + s.lines, 0);
+  const total = (k: 'kept' | 'total' | 'text' | 'flops'): number | null => (n === 0 || sums.some((s) => s[k] === null) ? null : sums.reduce((a, s) => a + s[k]!, 0) / n);
+  const flops = total('flops');
+  return { visual_kept: total('kept'), visual_total: total('total'), text: total('text'), prefill_tflops: flops === null ? null : flops / 1e12 };
+}
+
+function cellOf(run: RunInput, paper: number | null): ReportCell {
+  const r = run.score?.report ?? null;
+  const measured = r ? r.metrics[r.main] ?? null : null;
+  const answered = run.sweep?.answered ?? run.tokens.lines;
+  const questions = run.sweep?.questions ?? r?.questions ?? null;
+  const complete = run.sweep?.complete ?? (questions === null ? null : answered >= questions);
+  return {
+    dir: run.dir, task: run.settings.task, protocol: run.sweep?.protocol ?? run.settings.protocol,
+    status: r ? 'scored' : 'not scored', not_scored_reason: r ? null : run.notScored ?? 'no score.json and no --data-root',
+    complete, questions, answered,
+    metric: r?.main ?? null, measured, score_source: run.score?.source ?? null,
+    paper, diff: measured !== null && paper !== null ? measured - paper : null,
+    notes: r?.notes ?? [],
+    ...tokenStats([run.tokens]),
+  };
+}
+
+const modelSummary = (m: ModelInput): ReportTable['models'][number] => ({ path: m.path, configHash: m.configHash, random: m.random, flops_note: m.flopsNote });
+const uniq = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
+
+/** One sweep's table: rows in the order of sweep.json's runs (a cell's first run), columns = the config's tasks. */
+export function sweepTable(root: string, index: SweepIndex, runs: readonly RunInput[], model: (r: RunInput) => ModelInput): ReportTable {
+  const cfg = index.config;
+  const tasks = uniq([...cfg.tasks, ...runs.map((r) => r.settings.task)]);
+  const byCell = new Map<string, RunInput[]>();
+  for (const r of runs) {
+    const id = r.sweep!.cell;
+    byCell.set(id, [...(byCell.get(id) ?? []), r]);
+  }
+  const rows: ReportRow[] = [...byCell].map(([id, rs]) => {
+    const flags = runFlags(cfg, id, rs[0].settings.method.options);
+    const cells: Record<string, ReportCell | null> = Object.fromEntries(tasks.map((t) => [t, null]));
+    for (const r of rs) cells[r.settings.task] = cellOf(r, paperNumber(cfg, id, r.settings.task, flags));
+    return {
+      cell: id, label: rs[0].sweep!.label, method: rs[0].settings.method, flags,
+      protocols: uniq(rs.map((r) => r.sweep!.protocol)), cells,
+      paper: Object.fromEntries(tasks.map((t) => [t, paperNumber(cfg, id, t, flags)])), ...tokenStats(rs.map((r) => r.tokens)),
+    };
+  });
+  // The config's settings the sweep did not run (a --cells subset): rows with the paper's numbers only.
+  const configured = [
+    ...(cfg.cells ?? []).map((c) => ({ id: c.id, label: c.label, method: c.method ?? cfg.base?.method, protocol: c.protocol })),
+    ...(cfg.grid ? gridPoints(cfg.grid.axes) : []).map((p) => ({ id: gridCellId(p), label: gridCellId(p).replace(/,/g, ' '), method: cfg.grid!.method ?? cfg.base?.method, protocol: undefined })),
+  ];
+  for (const c of configured) {
+    if (byCell.has(c.id)) continue;
+    const flags = runFlags(cfg, c.id);
+    rows.push({
+      cell: c.id, label: c.label, method: { name: c.method ?? '', options: {} }, flags, protocols: [c.protocol ?? cfg.protocol],
+      cells: Object.fromEntries(tasks.map((t) => [t, null])), paper: Object.fromEntries(tasks.map((t) => [t, paperNumber(cfg, c.id, t, flags)])),
+      ...tokenStats([]),
+    });
+  }
+  // the paper's points: listed cells at their flags, the grid's entries at theirs
+  const paper_points = [
+    ...(cfg.cells ?? []).filter((c) => c.paper).map((c) => ({ flags: { ...cfg.base?.flags, ...c.flags }, scores: c.paper! })),
+    ...(cfg.grid?.paper ?? []).map((p) => ({ flags: { ...cfg.base?.flags, ...p.at }, scores: p.scores })),
+  ];
+  const models = uniq(runs.map(model));
+  return {
+    kind: 'sweep', name: cfg.name, title: cfg.title, source: root, config_file: index.config_file, figure: cfg.figure ?? { kind: 'table' },
+    tasks, models: models.map(modelSummary), rows, paper_points,
+  };
+}
+
+/** Loose RUN directories: one row per run, sorted by task (then as given); no paper numbers. */
+export function runsTable(runs: readonly RunInput[], model: (r: RunInput) => ModelInput): ReportTable {
+  const tasks = uniq(runs.map((r) => r.settings.task)).sort();
+  const sorted = [...runs].sort((a, b) => tasks.indexOf(a.settings.task) - tasks.indexOf(b.settings.task));
+  const rows: ReportRow[] = sorted.map((r) => {
+    const cells: Record<string, ReportCell | null> = Object.fromEntries(tasks.map((t) => [t, null]));
+    cells[r.settings.task] = cellOf(r, null);
+    return {
+      cell: null, label: r.dir, method: r.settings.method, flags: {}, protocols: [r.settings.protocol], cells, paper: Object.fromEntries(tasks.map((t) => [t, null])),
+      ...tokenStats([r.tokens]),
+    };
+  });
+  return {
+    kind: 'runs', name: 'runs', title: 'RUN directories', source: null, config_file: null, figure: { kind: 'table' },
+    tasks, models: uniq(runs.map(model)).map(modelSummary), rows, paper_points: [],
+  };
+}
+
+/** The whole report: the sweeps' tables in the order given, then the loose runs' table (if any). */
+export function buildEvalReport(sweeps: ReadonlyArray<{ root: string; index: SweepIndex; runs: readonly RunInput[] }>,
+  loose: readonly RunInput[], model: (r: RunInput) => ModelInput): EvalReport {
+  const tables = sweeps.map((s) => sweepTable(s.root, s.index, s.runs, model));
+  if (loose.length) tables.push(runsTable(loose, model));
+  const all = [...sweeps.flatMap((s) => s.runs), ...loose].map(model);
+  const random = uniq(all.filter((m) => m.random !== null).map((m) => `${m.path}: ${m.random}`));
+  return { format: 'hero-lvlm eval report 1', random_weights: random, tables };
+}
