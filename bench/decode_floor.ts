@@ -6,9 +6,9 @@
  * weights streamed (or on disk), the decoder workers at their default for this model and machine
  * (src/runtime/workers.ts) unless --decoder-workers says — beside the floor: one read of the same stored bytes
  * on this machine (each tensor's bytes copied, or read from the file, 256 KiB at a time into one buffer: what
- * accel/rows.ts does before any arithmetic), per decoder layer and for the lm_head. Also the lm_head's one-row
- * product alone on this thread (accel/rows.ts rowProduct, as the pool's main thread runs it), so the step splits
- * into lm_head + L × layer. Random inputs_embeds (the step's products do not depend on the values). Median
+ * accel/rows.ts does before any arithmetic), per decoder layer and for the lm_head. Each step is split by
+ * the forward's onLayer callbacks into its layers and what follows them (the final norm and the lm_head); the
+ * lm_head's one-row product alone on this thread (accel/rows.ts rowProduct) is printed beside. Random inputs_embeds (the step's products do not depend on the values). Median
  * [min, max] over --steps decode steps after a --prefill-token prefill and one warm-up step; the load average
  * before and after (the machine may be shared: say so beside the figures). Not part of `npm test` or `npm run bench`.
  */
@@ -71,18 +71,25 @@ async function main(): Promise<void> {
     const x = tf.randomNormal([P, D], 0, 1, 'float32', 1) as tf.Tensor2D;
     (await rt.decoder.forward(lm, x, cfg, { cache, lastOnly: true })).logits.dispose();
     x.dispose();
-    const step = async (i: number): Promise<number> => {
+    // Per step: the time of each layer (onLayer's timestamps) and of what follows them (final norm + lm_head).
+    const layerMs: number[] = [], tailMs: number[] = [];
+    const step = async (i: number, keep: boolean): Promise<number> => {
       const one = tf.randomNormal([1, D], 0, 1, 'float32', 100 + i) as tf.Tensor2D;
+      const marks: number[] = [];
       const t0 = performance.now();
-      const { logits } = await rt.decoder.forward(lm, one, cfg, { cache, lastOnly: true });
+      const { logits } = await rt.decoder.forward(lm, one, cfg, { cache, lastOnly: true, onLayer: () => { marks.push(performance.now()); } });
       logits.dataSync();
-      const t = performance.now() - t0;
+      const t1 = performance.now();
       tf.dispose([one, logits]);
-      return t;
+      if (keep && marks.length === L) {
+        marks.forEach((m, l) => layerMs.push(m - (l ? marks[l - 1] : t0)));
+        tailMs.push(t1 - marks[L - 1]);
+      }
+      return t1 - t0;
     };
-    await step(-1); // warm-up
+    await step(-1, false); // warm-up
     const stepMs: number[] = [];
-    for (let i = 0; i < steps; i++) stepMs.push(await step(i));
+    for (let i = 0; i < steps; i++) stepMs.push(await step(i, true));
     cache.dispose();
     // The lm_head's one-row product alone, on this thread (the pool's main thread runs it so).
     const head = storedTensors(lm.lm_head as Weights<unknown>);
@@ -103,18 +110,19 @@ async function main(): Promise<void> {
     for (let r = 0; r < 3; r++) headFloor.push(readOnce(head, buf));
     const s = stats(stepMs), lf = stats(layerFloor), hf = stats(headFloor), hm = headMs.length ? stats(headMs) : undefined;
     const floorMs = L * lf.median + hf.median;
-    const layerShare = hm ? (s.median - hm.median) / L : s.median / L;
+    const lm_ = stats(layerMs), tail = stats(tailMs);
     const gb = (b: number, t: number): string => `${(b / 1e9 / (t / 1000)).toFixed(2)} GB/s`;
     const result = {
       model, weights, cpu: `${os.cpus().length}× ${os.cpus()[0]?.model}`, rows_kernel: rowsKernel(), log,
       layers: L, layer_stored_bytes: bytesOf(layers[0]), lm_head_stored_bytes: bytesOf(head),
-      decode_ms: s, lm_head_rows_ms: hm ?? null, layer_ms_estimate: layerShare,
+      decode_ms: s, layer_ms: lm_, lm_head_in_step_ms: tail, lm_head_rows_one_thread_ms: hm ?? null,
       floor_layer_ms: lf, floor_lm_head_ms: hf, floor_ms: floorMs, decode_over_floor: s.median / floorMs,
       load_average_before: loadBefore, load_average_after: load(),
     };
     console.log(`decode per token (${weights}, ${L} layers + lm_head): ${ms(s)}; floor (one read of the same ${((L * result.layer_stored_bytes + result.lm_head_stored_bytes) / 2 ** 30).toFixed(2)} GiB): ${floorMs.toFixed(1)} ms → ${(s.median / floorMs).toFixed(2)}× the floor`);
-    console.log(`  per layer: ≈ ${layerShare.toFixed(1)} ms (step − lm_head, / ${L}) vs floor ${ms(lf)} (${gb(result.layer_stored_bytes, lf.median)}) → ${(layerShare / lf.median).toFixed(2)}×`);
-    if (hm) console.log(`  lm_head: ${ms(hm)} (accel/rows.ts ${rowsKernel()}, one thread, ${gb(result.lm_head_stored_bytes, hm.median)}) vs floor ${ms(hf)} (${gb(result.lm_head_stored_bytes, hf.median)}) → ${(hm.median / hf.median).toFixed(2)}×`);
+    console.log(`  per layer: ${ms(lm_)} (${gb(result.layer_stored_bytes, lm_.median)}) vs floor ${ms(lf)} (${gb(result.layer_stored_bytes, lf.median)}) → ${(lm_.median / lf.median).toFixed(2)}×`);
+    console.log(`  lm_head (with the final norm, after the last layer): ${ms(tail)} (${gb(result.lm_head_stored_bytes, tail.median)}) vs floor ${ms(hf)} (${gb(result.lm_head_stored_bytes, hf.median)}) → ${(tail.median / hf.median).toFixed(2)}×`);
+    if (hm) console.log(`  lm_head's one-row product alone on one thread (accel/rows.ts ${rowsKernel()}): ${ms(hm)} (${gb(result.lm_head_stored_bytes, hm.median)})`);
     console.log(`  load average before ${loadBefore}, after ${result.load_average_after} on ${os.cpus().length} cores`);
     if (f.json) fs.writeFileSync(f.json as string, JSON.stringify(result, null, 2) + '\n');
   } finally {
