@@ -97,7 +97,7 @@ timed_step() {
   node -e '
     const fs = require("fs"); const [timeFile, log, dir, out, rc] = process.argv.slice(1);
     const t = fs.existsSync(timeFile) ? fs.readFileSync(timeFile, "utf8") : "";
-    const wall = /Elapsed \(wall clock\) time[^:]*: ([\d:.]+)/.exec(t)?.[1] ?? null;
+    const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)/.exec(t)?.[1] ?? null;
     const sec = wall === null ? null : wall.split(":").reduce((a, x) => a * 60 + Number(x), 0);
     const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(t)?.[1] ?? NaN);
     const r = fs.existsSync(dir + "/report.json") ? JSON.parse(fs.readFileSync(dir + "/report.json", "utf8")) : {};
