@@ -130,7 +130,7 @@ function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
       return { msg: { dropped: job.cache }, transfer: [] };
     case 'head': {
       if (!headMatrix) throw new Error('decoder worker: no lm_head rows (the lm_head is not streamed)');
-      const out = rowProduct(headMatrix, job.x, 1); // [rows of mine] logits
+      const out = rowProduct(headMatrix, job.x, 1); // this worker's rows of the [1, V] logits
       return { msg: { out }, transfer: [out.buffer as ArrayBuffer] };
     }
     case 'memory':
