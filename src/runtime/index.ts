@@ -94,7 +94,7 @@ export async function startBackend(o: Pick<RuntimeOptions, 'backend' | 'webgpuAd
  */
 export function workerCounts(o: Pick<RuntimeOptions, 'modelDir' | 'visionWorkers' | 'decoderWorkers' | 'cores'>): { vision: number; decoder: number; visionWhy: string; decoderWhy: string } {
   const d = o.visionWorkers === undefined || o.decoderWorkers === undefined
-    ? defaultWorkers(loadLlavaNextConfig(o.modelDir), o.cores ?? os.availableParallelism())
+    ? defaultWorkers(loadLlavaNextConfig(o.modelDir), o.cores ?? os.availableParallelism?.() ?? os.cpus().length)
     : undefined;
   const vision = o.visionWorkers ?? d!.vision.count, decoder = o.decoderWorkers ?? d!.decoder.count;
   return {
