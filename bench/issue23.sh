@@ -112,6 +112,7 @@ timed_step() {
 info() {
   echo "date: $(date -u +%FT%TZ)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') × $(nproc) (os.availableParallelism $(node -p 'require("os").availableParallelism()'))"
+  echo "cpu family/model/stepping: $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')/$(grep -m1 '^model\s*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')/$(grep -m1 stepping /proc/cpuinfo | cut -d: -f2 | tr -d ' '); avx2 $(grep -qm1 avx2 /proc/cpuinfo && echo yes || echo no), avx512f $(grep -qm1 avx512f /proc/cpuinfo && echo yes || echo no)"
   free -g | head -2
   echo "OPENBLAS_* in this environment: $(env | grep '^OPENBLAS_' | tr '\n' ' ')"
   $TS -e '
