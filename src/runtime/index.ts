@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   readonly decoderWorkers?: number;
   /** the cores the defaults count (default os.availableParallelism()) */
   readonly cores?: number;
+  /** why the counts given are what they are, for the start-up lines (default: the flags, `--vision-workers N`) */
+  readonly workersReason?: string;
   /** the LLaVA-NeXT checkpoint directory, and the method's separate CLIP model when it reads one */
   readonly modelDir: string;
   readonly clipDir?: string;
@@ -92,15 +94,15 @@ export async function startBackend(o: Pick<RuntimeOptions, 'backend' | 'webgpuAd
  * The worker counts: each as given, else the default for this model on this machine (./workers.ts), with the
  * reason said in the start-up lines ('--vision-workers 2', or 'default for this model on 2 cores: …').
  */
-export function workerCounts(o: Pick<RuntimeOptions, 'modelDir' | 'visionWorkers' | 'decoderWorkers' | 'cores'>): { vision: number; decoder: number; visionWhy: string; decoderWhy: string } {
+export function workerCounts(o: Pick<RuntimeOptions, 'modelDir' | 'visionWorkers' | 'decoderWorkers' | 'cores' | 'workersReason'>): { vision: number; decoder: number; visionWhy: string; decoderWhy: string } {
   const d = o.visionWorkers === undefined || o.decoderWorkers === undefined
     ? defaultWorkers(loadLlavaNextConfig(o.modelDir), o.cores ?? os.availableParallelism?.() ?? os.cpus().length)
     : undefined;
   const vision = o.visionWorkers ?? d!.vision.count, decoder = o.decoderWorkers ?? d!.decoder.count;
   return {
     vision, decoder,
-    visionWhy: o.visionWorkers !== undefined ? `--vision-workers ${vision}` : d!.vision.why,
-    decoderWhy: o.decoderWorkers !== undefined ? `--decoder-workers ${decoder}` : d!.decoder.why,
+    visionWhy: o.visionWorkers !== undefined ? o.workersReason ?? `--vision-workers ${vision}` : d!.vision.why,
+    decoderWhy: o.decoderWorkers !== undefined ? o.workersReason ?? `--decoder-workers ${decoder}` : d!.decoder.why,
   };
 }
 
