@@ -24,7 +24,7 @@
 # each step prints its own before it starts). Name steps to run a subset: bench/issue23.sh decode run7b.
 # --small: the same steps on a 7B-width checkpoint of 2 decoder layers (generated at /tmp/i23-7b2 when absent,
 # `random-weights --layers 2`, ≈ 1.9 GB; remove it after; or --model7b DIR) and a 100 × 30 image (3 crops, not 5),
-# for checking this script end to end in minutes: run13b uses it too, wasm-peak runs a 64-row product, and wasm-stages reads the committed
+# for checking this script end to end (minutes when idle; run7b took 18 min at load average 15): run13b uses it too, wasm-peak runs a 64-row product, and wasm-stages reads the committed
 # bench/results/{vision,decoder}_wasm.json instead of running the suites.
 # Needs: /usr/bin/time (Debian's `time` package), node; the checkpoints (hero-lvlm random-weights --preset
 # llava-v1.6-vicuna-7b / -13b / clip-vit-large-patch14-336 --dtype f16). Run it on an idle machine: the figures
