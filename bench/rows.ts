@@ -5,7 +5,8 @@
  * gate_proj, 4096 × 11008 f16, 90 MB), x one fp32 row, four ways, each reported as GB/s of the stored weight bytes:
  *   - floor: a memory copy of the same bytes, chunk by chunk into one reused buffer (what the kernel's own
  *     streaming does before any arithmetic), and one Buffer.copy of the whole into a second buffer;
- *   - accel/rows.ts with the WebAssembly SIMD kernel and with the plain-JS kernel (the chunk sizes of --chunks);
+ *   - accel/rows.ts with the WebAssembly SIMD kernel (the chunk sizes of --chunks; for F16 also its plain loop,
+ *     dot_f16, without the pre-scaled x of dot_f16_scaled) and with the plain-JS kernel;
  *   - the path it replaces: widen the bytes to fp32 (io/safetensors.ts decodeFloatInto, as accel/decoder_pool.ts
  *     readShard does), then tfjs-wasm matMul(x, W, transposeB) as nn/linear.ts linear does.
  * Random weights (finite, unit scale). Median [min, max] of --runs after one warm-up, with the load average
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   line('floor: one copy of the whole into another buffer', () => whole.set(bytes));
   const m = storedMatrix(bytes, dtype, [rows, cols]);
   for (const c of chunks) line(`accel/rows wasm-simd, ${c >> 10} KiB chunks`, () => rowProduct(m, x, 1, 'wasm-simd', c));
+  if (dtype === 'F16') line(`accel/rows wasm-simd, plain f16 loop (dot_f16), ${CHUNK_BYTES >> 10} KiB`, () => rowProduct(m, x, 1, 'wasm-simd', CHUNK_BYTES, false));
   line(`accel/rows js, ${CHUNK_BYTES >> 10} KiB chunks`, () => rowProduct(m, x, 1, 'js'));
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   line('widen to fp32 (decodeFloatInto) + tfjs-wasm matMul', () => {

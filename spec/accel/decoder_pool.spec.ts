@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { checkSplit, DecoderPool, readShard, shardOf, shardShape, storedReader } from '../../src/accel/decoder_pool';
+import { checkSplit, DecoderPool, headRows, readShard, shardOf, shardShape, storedReader } from '../../src/accel/decoder_pool';
 import { chooseAccelerations } from '../../src/accel';
 import { installedKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { HeroError } from '../../src/core/errors';
@@ -83,6 +83,19 @@ describe('shards: which rows/columns a worker holds', () => {
         const want = Array.from({ length: rows }, (_, r) => Array.from(whole.subarray(r * cols + s.from, r * cols + s.to))).flat();
         expect(Array.from(readShard([rows, cols], s, storedReader(bytes, dtype)))).toEqual(want);
       }
+    }));
+  });
+
+  it('a streamed lm_head\'s rows over W workers (headRows): in order, every row once, V not divisible by W included', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40000 }), fc.integer({ min: 1, max: 64 }), (V, W) => {
+      let next = 0;
+      for (let w = 0; w < W; w++) {
+        const r = headRows(V, w, W);
+        expect(r.from).toBe(next);
+        expect(r.to).toBeGreaterThanOrEqual(r.from);
+        next = r.to;
+      }
+      expect(next).toBe(V);
     }));
   });
 
@@ -179,13 +192,15 @@ async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool:
     await expectSameGeneration(small.params, VICUNA_SMALL, smallPool, Array.from({ length: 40 }, (_, i) => (i * 97 + 5) % 512));
   });
 
-  it('streamed f16 weights: the workers share the stored bytes (no copy), widen their slices for the prefill, and multiply them straight from the bytes on decode steps (accel/rows.ts, the lm_head too)', async () => {
+  it('streamed f16 weights: the workers share the stored bytes (no copy), widen their slices for the prefill, and multiply them straight from the bytes on decode steps (accel/rows.ts, the lm_head too, each worker its rows)', async () => {
     const lm = streamed.params.language_model;
     const layer = lm.model.layers[0] as unknown as StoredWeights<unknown>;
     expect(layer).toBeInstanceOf(StoredWeights);
     for (const t of layer.tensors.values()) expect(t.bytes?.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(streamedPool.rowsKernel).toBe('wasm-simd');
+    expect(streamedPool.headSplit).toBe(true); // decode steps: each worker its rows of the streamed lm_head
     expect(tinyPool.rowsKernel).toBeUndefined(); // resident layers: the installed linear, as before
+    expect(tinyPool.headSplit).toBe(false);
     await expectSameGeneration(lm, streamed.config.text_config, streamedPool, Array.from({ length: 12 }, (_, i) => (i * 31 + 2) % 1000));
   });
 

@@ -3,7 +3,8 @@
  * widen exactly (io/safetensors.ts decodeFloat), then nn/linear.ts linear. Every f16 and bf16 bit pattern in
  * every SIMD lane and in the scalar tail; random shapes with odd lengths, every float class mixed in, with
  * and without a bias, both kernels (WebAssembly SIMD and plain JS), chunked and not; the product behind
- * nn/kernels.ts linear (installStoredRows). And the committed wasm bytes are what rows.wat assembles to.
+ * nn/kernels.ts linear (installStoredRows); f16's faster loop (x pre-scaled) bit for bit against the plain one.
+ * And the committed wasm bytes are what rows.wat assembles to.
  */
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -156,6 +157,46 @@ describe('rowProduct = widen then nn/linear.ts linear (same math, another order 
     const e = tf.tidy(() => linearReference({ weight: tf.tensor2d(sub, [8, 6]) }, tf.tensor2d(x, [1, 6])).dataSync() as Float32Array);
     const absSum = Float64Array.from({ length: 8 }, (_, r) => sub.slice(r * 6, r * 6 + 6).reduce((s, w, c) => s + Math.abs(w * x[c]), 0));
     expectSameMath(got, e, absSum, 6, 'shard');
+  });
+});
+
+describe('f16: dot_f16_scaled (x pre-scaled by 2^112) = dot_f16 bit for bit, and its fall-backs', () => {
+  const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+  it('random shapes, every f16 class (inf/NaN chunks fall back), x with subnormal, tiny, large (≥ 2^16: no scaling) and non-finite values, small chunks', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 75 }), fc.integer({ min: 1, max: 3 }), fc.boolean(),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.constantFrom(1, 64, 1000, 1 << 20), fc.constantFrom('unit', 'subnormal', 'large', 'nonfinite'),
+      (rows, cols, m, specials, seed, chunk, xKind) => {
+        const bytes = randomBits('F16', rows * cols, seed, specials);
+        const x = Float32Array.from({ length: m * cols }, (_, i) => {
+          const v = Math.sin(seed + 7 * i) * 2;
+          if (i % 5 !== 2) return v;
+          return xKind === 'subnormal' ? v * 2 ** -140 : xKind === 'large' ? v * 2 ** 20 : xKind === 'nonfinite' ? (i % 2 ? Infinity : NaN) : v;
+        });
+        const w = storedMatrix(bytes, 'F16', [rows, cols]);
+        const fast = rowProduct(w, x, m, 'wasm-simd', chunk), plain = rowProduct(w, x, m, 'wasm-simd', chunk, false);
+        expect(bits(fast)).toEqual(bits(plain));
+      }), { numRuns: 200 });
+  });
+
+  it('every finite f16 pattern times x values across the fp32 range (2^-149 … 65535 < 2^16) in every lane and the tail: the exact product, rounded once', () => {
+    const cols = 17, rows = 0x7c00; // the non-negative finite patterns; W[r, k] = pattern r at one column k
+    const xs = [2 ** -149, 3 * 2 ** -140, 2 ** -126, 1.5e-30, 0.1, 1, -3.7, 1234.5, 65535];
+    for (const k of [0, 5, 16]) {
+      const bytes = new Uint8Array(rows * cols * 2);
+      const h = new Uint16Array(bytes.buffer);
+      for (let r = 0; r < rows; r++) h[r * cols + k] = r;
+      for (const xv of xs) {
+        const x = new Float32Array(cols).fill(0);
+        x[k] = xv;
+        const y = rowProduct(storedMatrix(bytes, 'F16', [rows, cols]), x, 1, 'wasm-simd');
+        for (let r = 0; r < rows; r++) {
+          const e = Math.fround(f16Table[r] * Math.fround(xv));
+          if (!Object.is(y[r], e) && !(y[r] === 0 && e === 0)) throw new Error(`pattern 0x${r.toString(16)} × ${xv} in column ${k}: ${y[r]}, expected ${e}`);
+        }
+      }
+    }
   });
 });
 

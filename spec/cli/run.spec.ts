@@ -159,7 +159,17 @@ describe('run --decoder-workers (src/accel/decoder_pool.ts)', () => {
     expect(JSON.parse(two.stdout).answer_ids).toEqual(JSON.parse(one.stdout).answer_ids);
     expect(two.stderr).toMatch(/^accel: .*, decoder=2 workers$/m);
     expect(two.stderr).toMatch(/^decoder: 2 worker threads/m);
-    expect(one.stderr).not.toMatch(/decoder/);
+    expect(two.stderr).toMatch(/^decoder: 2 worker threads \(--decoder-workers 2; /m);
+    expect(one.stderr).toMatch(/^decoder: in-process \(--decoder-workers 1\)$/m);
+    expect(one.stderr).not.toMatch(/decoder=/); // the accel line names only a decoder pool
+  });
+
+  it('without the flag: the tiny model stays in-process, and the line says it is the default and why', () => {
+    const r = runCli(['run', ...TINY, '--image', imagePath('square_h70_w80'), '--input-ids', '1,5,1000,7,9', '--max-new-tokens', '2', '--method', 'none',
+      '--out', path.join(tmp, 'dec-default'), '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^vision tower: in-process \(default for this model: [\d.]+ GFLOP per crop, below the 1 GFLOP that pays for worker threads\)$/m);
+    expect(r.stderr).toMatch(/^decoder: in-process \(default for this model: [\d.]+ GFLOP per token, below the 0.1 GFLOP that pays for worker threads\)$/m);
   });
 
   it('a method with a decoder hook keeps the in-process decoder and says so; an uneven split is one line naming the flag', () => {

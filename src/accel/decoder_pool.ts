@@ -5,7 +5,8 @@
  * columns [w·F/W, (w+1)·F/W) — those rows of gate_proj/up_proj, those columns of down_proj — and the keys
  * and values of its own heads (its own KV cache).
  *
- * The main thread keeps the embedding, the RMSNorms, the residual adds, the final norm and the lm_head.
+ * The main thread keeps the embedding, the RMSNorms, the residual adds, the final norm and the lm_head (of a
+ * streamed one the workers multiply their rows on decode steps).
  * Per layer:
  *   x̂ = RMSNorm(x) → each worker: its heads' attention, o_proj on its columns → partial [T, D]
  *   h = x + Σ_w partial_w
@@ -19,8 +20,8 @@
  * their Wᵀ for the products when the transpose policy is installed (./linear.ts keepTransposed). Streamed
  * layers (io/stored.ts, bytes in SharedArrayBuffers) are not copied at all: every worker sees the same
  * stored bytes and widens just its rows/columns (f16/bf16 → fp32, exact) while it uses them; on a decode
- * step (one row) it multiplies them straight from the bytes instead (./rows.ts), as the main thread does the
- * lm_head. Layers on disk (`--weights disk`) go the same ways, each worker reading its own rows/columns
+ * step (one row) it multiplies them straight from the bytes instead (./rows.ts), and a streamed lm_head too: each
+ * worker its rows [w·V/W, (w+1)·V/W) of it (headRows), so that every core streams weights. Layers on disk (`--weights disk`) go the same ways, each worker reading its own rows/columns
  * from the file when it uses them.
  *
  * `forward` is synchronous, like llamaForward, by the VisionPool's protocol (./vision_pool.ts): the main
@@ -42,8 +43,8 @@ import { KvCache } from '../llama/kv_cache';
 import { rmsNorm } from '../nn/norm';
 import { linear } from '../nn/kernels';
 import { installedKernels, type KernelChoice } from './kernels';
-import { collectReplies, sharedStoredTensors, spawnWorker, STATE } from './vision_pool';
-import { storedMatrix, storedRowsLinear, storedWeight, type RowsDType, type RowsKernel } from './rows';
+import { collectReplies, sharedStoredTensors, spawnWorker, STATE, type SharedStoredTensor } from './vision_pool';
+import type { RowsKernel } from './rows';
 import type { LinearParams } from '../nn/linear';
 
 /** How long `start` waits for a worker to load tfjs and its weights. */
@@ -156,16 +157,22 @@ export interface DecoderWorkerData {
   readonly kernels: KernelChoice;
   /** per layer, leaf path → the worker's part */
   readonly layers: Array<Record<string, WorkerLeaf>>;
+  /** the worker's rows of a streamed lm_head (its one-row products on decode steps), when the lm_head is streamed */
+  readonly head?: WorkerLeaf & { readonly kind: 'stored' };
   readonly ctrl: Int32Array;
   readonly port: MessagePort;
 }
 
-/** Jobs: a layer's attention or MLP on x̂ [T, D]; a cache's keys/values of a layer; dropping a cache; the worker's tensor count. */
+/**
+ * Jobs: a layer's attention or MLP on x̂ [T, D]; a cache's keys/values of a layer; dropping a cache; the one-row
+ * logits of the worker's lm_head rows for x̂ [1, D]; the worker's tensor count.
+ */
 export type DecoderJob =
   | { readonly op: 'attn'; readonly layer: number; readonly cache: number; readonly x: Float32Array; readonly T: number; readonly positions: number[] }
   | { readonly op: 'mlp'; readonly layer: number; readonly x: Float32Array; readonly T: number }
   | { readonly op: 'kv'; readonly layer: number; readonly cache: number }
   | { readonly op: 'drop'; readonly cache: number }
+  | { readonly op: 'head'; readonly x: Float32Array }
   | { readonly op: 'memory' };
 
 /** The keys/values of one layer of a cache on one worker: [Hkv/W, Tc, Dh] each (null when empty). */
@@ -214,14 +221,20 @@ function layerLeaves(group: Weights<DecoderLayerParams>): Array<{ path: string; 
 }
 
 /**
- * The lm_head for accel/rows.ts: its weight as a stand-in over the stored bytes, when the loader streams it
- * (a StoredWeights of one F16/BF16/F32 weight and no bias, as Llama's); else undefined (the reference path).
+ * The lm_head for accel/rows.ts, when the loader streams it (a StoredWeights of one F16/BF16/F32 weight and no
+ * bias, as Llama's): its stored bytes shared with the workers (SharedArrayBuffer, or its file region), each of
+ * which multiplies its rows [w·V/W, (w+1)·V/W) on a decode step; else undefined (the reference path).
  */
-function storedHead(w: Weights<LinearParams>): LinearParams | undefined {
+function storedHead(w: Weights<LinearParams>): SharedStoredTensor | undefined {
   if (!(w instanceof StoredWeights) || w.tensors.size !== 1) return undefined;
   const t = w.tensors.get('weight');
   if (!t || t.shape.length !== 2 || !['F16', 'BF16', 'F32'].includes(t.dtype)) return undefined;
-  return { weight: storedWeight(storedMatrix(byteReader(t), t.dtype as RowsDType, t.shape)) };
+  return sharedStoredTensors(w)[0];
+}
+
+/** Worker w's rows of a V-row lm_head: [⌊w·V/W⌋, ⌊(w+1)·V/W⌋) (every row once, V need not divide by W). */
+export function headRows(V: number, w: number, W: number): Shard & { kind: 'rows' } {
+  return { kind: 'rows', from: Math.floor((w * V) / W), to: Math.floor(((w + 1) * V) / W) };
 }
 
 export class DecoderPool {
@@ -244,13 +257,13 @@ export class DecoderPool {
   workerKernels: KernelChoice[] = [];
 
   /**
-   * The one-row kernel (accel/rows.ts) the workers multiply streamed weights with on decode steps, and the
-   * main thread the streamed lm_head; undefined when the layers are resident.
+   * The one-row kernel (accel/rows.ts) the workers multiply streamed weights with on decode steps, the
+   * streamed lm_head too; undefined when the layers are resident.
    */
   rowsKernel: RowsKernel | undefined;
 
-  /** The lm_head as its stored bytes, for one-row logits (storedHead); undefined when it is resident. */
-  private head: LinearParams | undefined;
+  /** The lm_head is streamed: a decode step's logits are the workers' rows of it (storedHead, headRows), concatenated. */
+  headSplit = false;
 
   /**
    * Starts `workers` threads on the active backend ('wasm' or 'cpu') and hands each its part of every
@@ -305,11 +318,13 @@ export class DecoderPool {
       perWorker.forEach((r, w) => shards[w].push(r));
     }
     const ws: Worker[] = [], ports: MessagePort[] = [], ctrl: Int32Array[] = [];
+    const head = storedHead(params.lm_head);
     for (let w = 0; w < workers; w++) {
       const c = new Int32Array(new SharedArrayBuffer(8));
       c[0] = STATE.busy;
       const { port1, port2 } = new MessageChannel();
-      const data: DecoderWorkerData = { rank: w, workers, config: cfg, backend, kernels, layers: shards[w], ctrl: c, port: port2 };
+      const headLeaf = head && { kind: 'stored' as const, shape: [...head.shape], shard: headRows(head.shape[0], w, workers), ...(head.disk ? { dtype: head.dtype, disk: head.disk } : { dtype: head.dtype, bytes: head.bytes! }) };
+      const data: DecoderWorkerData = { rank: w, workers, config: cfg, backend, kernels, layers: shards[w], ...(headLeaf ? { head: headLeaf } : {}), ctrl: c, port: port2 };
       ws.push(spawnWorker('decoder_worker', data, transfers[w], port2));
       ws[w].unref(); // an idle pool never keeps the process alive
       ports.push(port1);
@@ -322,7 +337,7 @@ export class DecoderPool {
       const ready = pool.collect(START_TIMEOUT_MS) as Array<{ kernels: KernelChoice; rows?: RowsKernel }>; // the ready messages
       pool.workerKernels = ready.map((m) => m.kernels);
       pool.rowsKernel = ready[0]?.rows;
-      pool.head = storedHead(params.lm_head);
+      pool.headSplit = head !== undefined;
     } catch (e) {
       void pool.close();
       throw e;
@@ -378,8 +393,9 @@ export class DecoderPool {
       const logits = tf.tidy(() => {
         const last = opts.lastOnly ? tf.slice(h, [T - 1, 0], [1, -1]) as tf.Tensor2D : h; // [T|1, D]
         const normed = rmsNorm(p.model.norm, last, eps);
-        // One row: straight from the stored bytes when the lm_head is streamed (accel/rows.ts), else the reference.
-        if (this.head && normed.shape[0] === 1) return storedRowsLinear(this.head, normed);  // [1, V]
+        // One row: straight from the stored bytes when the lm_head is streamed (accel/rows.ts), each worker its
+        // rows, so that every core streams; else the reference.
+        if (this.headSplit && normed.shape[0] === 1) return this.headLogits(normed);   // [1, V]
         return useWeights(p.lm_head, (w) => linear(w, normed));                        // [T|1, V]
       });
       if (h !== inputsEmbeds) h.dispose();
@@ -399,6 +415,21 @@ export class DecoderPool {
     });
     const parts = (this.collect() as Array<{ out: Float32Array }>).map((m) => tf.tensor2d(m.out, xHat.shape)); // [T, D] each
     return parts.length === 1 ? parts[0] : tf.addN(parts) as tf.Tensor2D;
+  }
+
+  /** One row's logits [1, V] from the workers' rows of the streamed lm_head (headRows), in worker order. */
+  private headLogits(normed: tf.Tensor2D): tf.Tensor2D {
+    const data = normed.dataSync() as Float32Array;
+    this.ports.forEach((port, w) => {
+      const x = Float32Array.from(data);
+      Atomics.store(this.ctrl[w], 0, STATE.busy);
+      port.postMessage({ op: 'head', x } satisfies DecoderJob, [x.buffer]);
+    });
+    const parts = (this.collect() as Array<{ out: Float32Array }>).map((m) => m.out);
+    const logits = new Float32Array(parts.reduce((n, o) => n + o.length, 0));
+    let at = 0;
+    for (const o of parts) { logits.set(o, at); at += o.length; }
+    return tf.tensor2d(logits, [1, logits.length]); // [1, V]
   }
 
   /** A cache's keys (or values) of one layer from every worker, heads in order: [Hkv, Tc, Dh]. */

@@ -2,7 +2,8 @@
  * One worker of a DecoderPool (decoder_pool.ts): its own tfjs backend, its part of every decoder layer
  * (attention heads and MLP columns) and its heads' KV cache per pool cache id. An 'attn' job runs the
  * reference selfAttention (llama/decoder.ts) on its heads, an 'mlp' job the reference mlp on its columns;
- * both post their partial output [T, D] back. Every reply is followed by a state change on the shared
+ * both post their partial output [T, D] back; a 'head' job multiplies its rows of a streamed lm_head by one
+ * row (accel/rows.ts) and posts those logits back. Every reply is followed by a state change on the shared
  * control word and a notify.
  */
 import { workerData } from 'worker_threads';
@@ -19,11 +20,14 @@ import { ropeTablesAt } from '../nn/rope';
 import { HostKvCache } from './kv_host';
 import { installKernels, installedKernels } from './kernels';
 import { keepTransposed } from './linear';
-import { installStoredRows, rowsKernel, storedMatrix, storedWeight, type RowsDType } from './rows';
+import { installStoredRows, rowProduct, rowsKernel, storedMatrix, storedWeight, type RowsDType } from './rows';
 import { STATE } from './vision_pool';
 import { readShard, shardShape, storedReader, type DecoderJob, type DecoderWorkerData, type WorkerLeaf } from './decoder_pool';
 
-const { rank, workers, config, backend, kernels, layers, ctrl, port } = workerData as DecoderWorkerData;
+const { rank, workers, config, backend, kernels, layers, head, ctrl, port } = workerData as DecoderWorkerData;
+
+/** This worker's rows of the streamed lm_head (DecoderWorkerData.head), as the one-row kernel reads them. */
+const headMatrix = head && storedMatrix(head.bytes ?? byteReader(head), head.dtype as RowsDType, head.shape, [(head.shard as { from: number }).from, (head.shard as { to: number }).to]);
 
 function reply(msg: unknown, state: number, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -124,6 +128,11 @@ function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
       caches.get(job.cache)?.dispose();
       caches.delete(job.cache);
       return { msg: { dropped: job.cache }, transfer: [] };
+    case 'head': {
+      if (!headMatrix) throw new Error('decoder worker: no lm_head rows (the lm_head is not streamed)');
+      const out = rowProduct(headMatrix, job.x, 1); // this worker's rows of the [1, V] logits
+      return { msg: { out }, transfer: [out.buffer as ArrayBuffer] };
+    }
     case 'memory':
       return { msg: { numTensors: tf.memory().numTensors }, transfer: [] };
     default:

@@ -9,7 +9,9 @@
  * ./rows_wasm.ts). A wasm32 memory is separate from the weights' host buffers and at most 4 GiB, so the
  * weight bytes are streamed into it in chunks of CHUNK_BYTES (a TypedArray.set, a memcpy, or a positioned
  * file read for weights on disk) and consumed while they are in cache: the weights cross DRAM about once.
- * Where WebAssembly SIMD is missing, a plain-JS kernel over the same chunks does the same math (slower),
+ * f16 goes through dot_f16_scaled, which keeps the 2^112 rescaling of the widening out of the loop by
+ * multiplying x by 2^112 once (exact), and falls back to the plain widening where a weight is inf/NaN or x is
+ * too large for that (bench/README.md "One-row products": why, and what it gains). Where WebAssembly SIMD is missing, a plain-JS kernel over the same chunks does the same math (slower),
  * and `rowsKernel()` says which runs.
  *
  * Model code reaches it through nn/kernels.ts linear: `storedWeight` makes a stand-in for the weight tensor
@@ -62,6 +64,8 @@ declare const WebAssembly: {
 interface WasmRows {
   readonly memory: WasmMemory;
   readonly dot: Readonly<Record<RowsDType, (w: number, x: number, y: number, rows: number, n: number) => void>>;
+  /** dot_f16 with x pre-scaled by 2^112 (rows.wat): 0 when done, 1 when an inf/NaN weight needs dot_f16 */
+  readonly dotF16Scaled: (w: number, xs: number, y: number, rows: number, n: number) => number;
 }
 
 let wasm: WasmRows | null | undefined; // undefined: not tried yet; null: no WebAssembly SIMD here
@@ -71,8 +75,21 @@ function wasmRows(): WasmRows | null {
   const bytes = Buffer.from(ROWS_WASM_BASE64, 'base64');
   if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return (wasm = null);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes));
-  const e = inst.exports as unknown as { memory: WasmMemory; dot_f16: WasmRows['dot']['F16']; dot_bf16: WasmRows['dot']['F16']; dot_f32: WasmRows['dot']['F16'] };
-  return (wasm = { memory: e.memory, dot: { F16: e.dot_f16, BF16: e.dot_bf16, F32: e.dot_f32 } });
+  const e = inst.exports as unknown as { memory: WasmMemory; dot_f16: WasmRows['dot']['F16']; dot_bf16: WasmRows['dot']['F16']; dot_f32: WasmRows['dot']['F16']; dot_f16_scaled: WasmRows['dotF16Scaled'] };
+  return (wasm = { memory: e.memory, dot: { F16: e.dot_f16, BF16: e.dot_bf16, F32: e.dot_f32 }, dotF16Scaled: e.dot_f16_scaled });
+}
+
+/** 2^112: an f16's bits shifted into an fp32 (rows.wat) are its value times 2^-112. */
+const F16_SCALE = 2 ** 112;
+
+/** Writes x · 2^112 into `into`; true when every value is finite (each is then exact), false otherwise (x too large, or not finite). */
+export function scaleForF16(x: Float32Array, into: Float32Array): boolean {
+  let ok = true;
+  for (let i = 0; i < x.length; i++) {
+    into[i] = x[i] * F16_SCALE; // exact in fp32, or ±inf from |x| ≥ 2^16 on (2^128 overflows)
+    if (!Number.isFinite(into[i])) ok = false;
+  }
+  return ok;
 }
 
 /** The kernel that runs here: WebAssembly SIMD when this JS engine has it, else plain JS. */
@@ -85,8 +102,9 @@ const align16 = (n: number): number => (n + 15) & ~15;
 /**
  * y = x Wᵀ for x [m, cols] (row-major) and the stored W [rows, cols]: y [m, rows], fp32 accumulation. W is
  * read once, CHUNK_BYTES at a time, and every row of x consumes each chunk before the next is read.
+ * `f16Scaled` false: F16 always through dot_f16 (the spec compares the two loops; bench/rows.ts times them).
  */
-export function rowProduct(w: StoredMatrix, x: Float32Array, m: number, kernel: RowsKernel = rowsKernel(), chunkBytes = CHUNK_BYTES): Float32Array {
+export function rowProduct(w: StoredMatrix, x: Float32Array, m: number, kernel: RowsKernel = rowsKernel(), chunkBytes = CHUNK_BYTES, f16Scaled = true): Float32Array {
   const { rows, cols, dtype } = w;
   if (x.length !== m * cols) throw new Error(`rowProduct: x has ${x.length} values, expected ${m}×${cols}`);
   const rowBytes = cols * ELEM_BYTES[dtype];
@@ -96,18 +114,25 @@ export function rowProduct(w: StoredMatrix, x: Float32Array, m: number, kernel: 
   if (kernel === 'wasm-simd') {
     const k = wasmRows();
     if (!k) throw new Error('rowProduct: WebAssembly SIMD is not available in this JS engine (use the js kernel)');
-    // Layout: x at 0, y after it, the weight chunk after y (16-byte aligned).
-    const xAt = 0, yAt = align16(4 * x.length), wAt = align16(yAt + 4 * y.length);
+    // Layout: x at 0, x · 2^112 after it (F16's faster loop), y after that, the weight chunk after y (16-byte aligned).
+    const xAt = 0, xsAt = align16(4 * x.length), yAt = align16(xsAt + 4 * x.length), wAt = align16(yAt + 4 * y.length);
     const need = wAt + chunkRows * rowBytes;
     if (need > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
     const mem = k.memory.buffer;
     new Float32Array(mem, xAt, x.length).set(x);
+    // F16: dot_f16_scaled when x · 2^112 is finite (exact then: a power-of-two scaling); it says when a chunk
+    // holds an inf/NaN weight, and that chunk is recomputed by dot_f16 (same sums, bit for bit, either way).
+    const scaled = f16Scaled && dtype === 'F16' && scaleForF16(x, new Float32Array(mem, xsAt, x.length));
     const chunk = new Uint8Array(mem, wAt, chunkRows * rowBytes);
     const dot = k.dot[dtype];
     for (let r0 = 0; r0 < rows; r0 += chunkRows) {
       const r1 = Math.min(rows, r0 + chunkRows);
       w.fill(r0, r1, chunk.subarray(0, (r1 - r0) * rowBytes));
-      for (let j = 0; j < m; j++) dot(wAt, xAt + 4 * j * cols, yAt + 4 * (j * rows + r0), r1 - r0, cols);
+      for (let j = 0; j < m; j++) {
+        const yj = yAt + 4 * (j * rows + r0);
+        if (scaled && k.dotF16Scaled(wAt, xsAt + 4 * j * cols, yj, r1 - r0, cols) === 0) continue;
+        dot(wAt, xAt + 4 * j * cols, yj, r1 - r0, cols);
+      }
     }
     y.set(new Float32Array(mem, yAt, y.length));
     return y;

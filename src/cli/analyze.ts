@@ -200,7 +200,7 @@ export async function openAnalysisModel(flags: ParsedFlags, files: ModelFiles, l
   }
   const bar = progress(log);
   const rt = await openRuntime({
-    ...start, modelDir: files.dir, clipDir: files.clipDir,
+    ...start, modelDir: files.dir, clipDir: files.clipDir, workersReason: 'analyze runs its towers and decoder in-process',
     residency: { weights: flags.weights as 'auto', force: flags.force === true, ...decode },
     method: { name: 'none', options: {} }, onStage: (s) => bar.stage(s), onLoad: (what, d, t) => bar.bar(what, d, t),
   });

@@ -28,21 +28,26 @@ export const MAX_WORKERS = 64;
 export const BACKEND_FLAGS: FlagSpecs = {
   backend: { type: 'string', arg: 'NAME', help: `tfjs backend: ${BACKENDS.join(' | ')} (or $HERO_LVLM_BACKEND; default wasm)` },
   'webgpu-adapter': { type: 'string', arg: 'NAME', help: `webgpu only: a software adapter for tests, ${WEBGPU_ADAPTERS.join(' | ')} (Debian's chromium package provides it; or $${WEBGPU_ADAPTER_ENV}); unset: the GPU` },
-  'vision-workers': { type: 'int', arg: 'N', default: 1, max: MAX_WORKERS, help: "at most 64; encode the image crops, and HERO's tiles through the CLIP model, in N worker threads, one tfjs instance each (resident weights copied into each, streamed layers shared; wasm, cpu); 1 = in-process" },
-  'decoder-workers': { type: 'int', arg: 'N', default: 1, max: MAX_WORKERS, help: 'at most 64; run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process' },
+  'vision-workers': { type: 'int', arg: 'N', max: MAX_WORKERS, help: "at most 64; encode the image crops, and HERO's tiles through the CLIP model, in N worker threads, one tfjs instance each (resident weights copied into each, streamed layers shared; wasm, cpu); 1 = in-process; default: one per core for a real-size vision tower (≥ 1 GFLOP per crop), in-process for a tiny one (src/runtime/workers.ts; the start-up line says which)" },
+  'decoder-workers': { type: 'int', arg: 'N', max: MAX_WORKERS, help: 'at most 64; run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process; default: one per core (the most that split the heads and MLP evenly) for a real-size decoder (≥ 0.1 GFLOP per token), in-process for a tiny one' },
   accel: { type: 'string', arg: 'MODE', help: `the large products: auto (the system's BLAS on wasm and cpu when found, else tfjs's kernels, saying why) | blas (required) | wasm (tfjs's own kernels: XNNPACK on wasm) (or $${ACCEL_ENV}; default auto)` },
 };
 
-/** The --vision-workers value, checked. */
-export function visionWorkersFlag(flags: ParsedFlags): number {
-  const n = flags['vision-workers'] as number;
+/**
+ * The --vision-workers value, checked; undefined when not given: openRuntime then takes the default for the
+ * model on this machine (src/runtime/workers.ts defaultWorkers), and says which.
+ */
+export function visionWorkersFlag(flags: ParsedFlags): number | undefined {
+  const n = flags['vision-workers'] as number | undefined;
+  if (n === undefined) return undefined;
   if (!(Number.isInteger(n) && n >= 1)) throw new HeroError(`--vision-workers: expected an integer ≥ 1, got ${n}`);
   return n;
 }
 
-/** The --decoder-workers value, checked (1 when the command has no such flag). */
-export function decoderWorkersFlag(flags: ParsedFlags): number {
-  const n = (flags['decoder-workers'] ?? 1) as number;
+/** The --decoder-workers value, checked; undefined when not given (the default, as --vision-workers). */
+export function decoderWorkersFlag(flags: ParsedFlags): number | undefined {
+  const n = flags['decoder-workers'] as number | undefined;
+  if (n === undefined) return undefined;
   if (!(Number.isInteger(n) && n >= 1)) throw new HeroError(`--decoder-workers: expected an integer ≥ 1, got ${n}`);
   return n;
 }

@@ -6,6 +6,7 @@
  * threads them. Flags and options are checked by the caller before this is called; files are read only
  * through the loaders (llava/load.ts, clip/load.ts).
  */
+import * as os from 'os';
 import { initBackend, requestedBackend } from '../backend';
 import { checkSplit, installAccelerations, type AccelMode, kvCacheFor, LazyVisionPool, startDecoderPool, startVisionEncoder, VisionPool, type Accelerations } from '../accel';
 import { checkWeightsFit } from '../accel/webgpu';
@@ -18,6 +19,8 @@ import { disposeLlavaNext, loadLlavaNext } from '../llava/load';
 import { LLAMA_DECODER, type Decoder } from '../llama/generate';
 import type { MethodSpec } from '../methods';
 import { chooseResidency, type ResidencyAsk } from './memory';
+import { loadLlavaNextConfig } from '../llava/load';
+import { defaultWorkers } from './workers';
 
 export interface RuntimeOptions {
   /** the tfjs backend (undefined: $HERO_LVLM_BACKEND, else wasm) */
@@ -26,9 +29,16 @@ export interface RuntimeOptions {
   readonly webgpuAdapter?: string;
   /** the large products: auto (the system's BLAS when found, saying so), blas (required), wasm (tfjs's kernels); default wasm */
   readonly accel?: AccelMode;
-  /** worker threads for the vision towers and for the decoder layers (1 = in-process) */
+  /**
+   * worker threads for the vision towers and for the decoder layers (1 = in-process); undefined: the default
+   * for this model on this machine (./workers.ts defaultWorkers: one per core for real-size models, in-process for tiny ones)
+   */
   readonly visionWorkers?: number;
   readonly decoderWorkers?: number;
+  /** the cores the defaults count (default os.availableParallelism()) */
+  readonly cores?: number;
+  /** why the counts given are what they are, for the start-up lines (default: the flags, `--vision-workers N`) */
+  readonly workersReason?: string;
   /** the LLaVA-NeXT checkpoint directory, and the method's separate CLIP model when it reads one */
   readonly modelDir: string;
   readonly clipDir?: string;
@@ -80,10 +90,27 @@ export async function startBackend(o: Pick<RuntimeOptions, 'backend' | 'webgpuAd
   return { backend, accel };
 }
 
+/**
+ * The worker counts: each as given, else the default for this model on this machine (./workers.ts), with the
+ * reason said in the start-up lines ('--vision-workers 2', or 'default for this model on 2 cores: …').
+ */
+export function workerCounts(o: Pick<RuntimeOptions, 'modelDir' | 'visionWorkers' | 'decoderWorkers' | 'cores' | 'workersReason'>): { vision: number; decoder: number; visionWhy: string; decoderWhy: string } {
+  const d = o.visionWorkers === undefined || o.decoderWorkers === undefined
+    ? defaultWorkers(loadLlavaNextConfig(o.modelDir), o.cores ?? os.availableParallelism?.() ?? os.cpus().length)
+    : undefined;
+  const vision = o.visionWorkers ?? d!.vision.count, decoder = o.decoderWorkers ?? d!.decoder.count;
+  return {
+    vision, decoder,
+    visionWhy: o.visionWorkers !== undefined ? o.workersReason ?? `--vision-workers ${vision}` : d!.vision.why,
+    decoderWhy: o.decoderWorkers !== undefined ? o.workersReason ?? `--decoder-workers ${decoder}` : d!.decoder.why,
+  };
+}
+
 export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
-  // 1. The backend and the accelerations for it.
-  const { backend, accel } = await startBackend(o);
-  const visionWorkers = o.visionWorkers ?? 1, decoderWorkers = o.inProcessDecoder ? 1 : o.decoderWorkers ?? 1;
+  // 0. The worker counts (given, or this model's default here); 1. the backend and the accelerations for them.
+  const counts = workerCounts(o);
+  const { backend, accel } = await startBackend({ ...o, visionWorkers: counts.vision, decoderWorkers: o.inProcessDecoder ? 1 : counts.decoder });
+  const visionWorkers = counts.vision, decoderWorkers = o.inProcessDecoder ? 1 : counts.decoder;
   // 2. Residency from the configs and the safetensors headers (no tensor data read); refuses what does not fit.
   const residency = chooseResidency(o.residency, { model: o.modelDir, clip: o.clipDir }, backend, { vision: visionWorkers, decoder: decoderWorkers }, o.log);
   // 3. The models, 4. within the backend's limits (webgpu: every weight within the device's buffer limits).
@@ -105,8 +132,9 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
     }
     // 5. The pools: LLaVA's vision tower, the method's CLIP tower (started on its first encode), the decoder.
     let encoder: VisionPool | undefined, clipPool: LazyVisionPool | undefined;
-    if (visionWorkers > 1) {
-      o.log(`vision tower: ${visionWorkers} worker threads (${WORKER_WEIGHTS})`);
+    if (visionWorkers <= 1) o.log(`vision tower: in-process (${counts.visionWhy})`);
+    else {
+      o.log(`vision tower: ${visionWorkers} worker threads (${counts.visionWhy}; ${WORKER_WEIGHTS})`);
       const e = encoder = startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config)!;
       closers.push(() => e.close());
       if (clip) {
@@ -118,13 +146,16 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
       }
     }
     let decoder: Decoder = LLAMA_DECODER;
+    if (counts.decoder <= 1) o.log(`decoder: in-process (${counts.decoderWhy})`);
     const newCache = kvCacheFor(residency, backend);
     if (newCache) decoder = { ...LLAMA_DECODER, newCache };
-    if (accel.decoderWorkers > 1 && o.inProcessDecoder) {
-      o.log(`decoder: in-process (--decoder-workers ${accel.decoderWorkers} is not used ${o.inProcessDecoder})`);
+    if (counts.decoder > 1 && o.inProcessDecoder) {
+      o.log(o.decoderWorkers !== undefined
+        ? `decoder: in-process (--decoder-workers ${counts.decoder} is not used ${o.inProcessDecoder})`
+        : `decoder: in-process ${o.inProcessDecoder} (instead of the ${counts.decoder} worker threads that are the ${counts.decoderWhy})`);
     } else if (accel.decoderWorkers > 1) {
       checkSplit(model.config.text_config, accel.decoderWorkers, `--decoder-workers ${accel.decoderWorkers}`);
-      o.log(`decoder: ${accel.decoderWorkers} worker threads (each holds 1/${accel.decoderWorkers} of every layer's heads, MLP columns and KV cache; ` +
+      o.log(`decoder: ${accel.decoderWorkers} worker threads (${counts.decoderWhy}; each holds 1/${accel.decoderWorkers} of every layer's heads, MLP columns and KV cache; ` +
         'resident layers are copied into them once, streamed layers\' stored bytes are shared)');
       const pool = startDecoderPool(accel, model.params.language_model, model.config.text_config)!;
       closers.push(() => pool.close());
