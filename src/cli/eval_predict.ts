@@ -54,6 +54,7 @@ const MODEL_FLAGS: FlagSpecs = {
 const RUN_FLAGS: FlagSpecs = {
   limit: { type: 'int', arg: 'N', help: 'only the first N questions (of the shard)' },
   shard: { type: 'string', arg: 'i/N', help: 'only every N-th question from the i-th (i from 0): one shard per GPU or machine; eval merge joins them' },
+  'max-new-tokens': { type: 'int', arg: 'N', help: "overrides the protocol's max new tokens (quick checks; the scores are then not the protocol's; recorded in settings.json)" },
   'progress-every': { type: 'int', arg: 'N', default: 10, help: 'without a terminal: a progress line on stderr every N questions' },
 };
 
@@ -124,6 +125,7 @@ interface ModelChoice {
   readonly config: LlavaNextConfig;
   /** the default model's CLIP folder, or --clip */
   readonly clipDir?: string;
+  /** said once every input is checked: RANDOM WEIGHTS (the default model, or a random-weights checkpoint) */
   readonly note: string | null;
 }
 
@@ -132,8 +134,7 @@ function chooseModel(flags: ParsedFlags, log: (s: string) => void): ModelChoice 
   const given = flags.model as string | undefined;
   if (given === undefined) {
     const d = ensureDefaultWeights({ log });
-    log(`model: the embedded default model — ${RANDOM_NOTE}`);
-    return { dir: d.llavaDir, config: loadLlavaNextConfig(d.llavaDir), clipDir: (flags.clip as string | undefined) ?? d.clipDir, note: RANDOM_NOTE };
+    return { dir: d.llavaDir, config: loadLlavaNextConfig(d.llavaDir), clipDir: (flags.clip as string | undefined) ?? d.clipDir, note: `the embedded default model — ${RANDOM_NOTE}` };
   }
   if (!fs.existsSync(path.join(given, 'config.json'))) throw new HeroError(`--model: '${given}' has no config.json (expected a llava-hf LLaVA-NeXT or LLaVA-1.5 directory)`);
   const clipDir = flags.clip as string | undefined;
@@ -182,10 +183,10 @@ async function questionImage(q: EvalQuestion, loaded: LoadedTask, alpha: AlphaMo
 }
 
 /** `ask` for predictLoop: one question through runPipeline, exactly as `run --prompt TEXT --max-new-tokens N` runs it. */
-function asker(ctx: AskContext, setting: Setting, loaded: LoadedTask): (q: EvalQuestion, text: string, maxNew: number) => Promise<Answered> {
+function asker(ctx: AskContext, setting: Setting, loaded: LoadedTask, maxNew: number): (q: EvalQuestion, text: string) => Promise<Answered> {
   const { rt } = ctx;
   let truncated = 0;
-  return async (q, text, maxNew) => {
+  return async (q, text) => {                                                // (maxNew: the task's, or --max-new-tokens)
     const image = await questionImage(q, loaded, ctx.alpha);
     const ids = llavaPromptIds(ctx.tok, text, rt.model.config.image_token_index, { template: ctx.template });
     checkSequenceFlag(rt.model.config, ids, image, setting.name, maxNew);
@@ -228,6 +229,8 @@ interface Common {
   readonly clipFrom: ClipTextFrom;
   readonly shard: Shard | null;
   readonly limit: number | null;
+  /** --max-new-tokens (null: the protocol's) */
+  readonly maxNew: number | null;
 }
 
 function commonFlags(flags: ParsedFlags, model: ModelChoice): Common {
@@ -238,10 +241,13 @@ function commonFlags(flags: ParsedFlags, model: ModelChoice): Common {
   if (!(CLIP_TEXT_FROM as readonly string[]).includes(clipFrom)) throw new HeroError(`--clip-text-from: '${clipFrom}' is not one of ${CLIP_TEXT_FROM.join(', ')}`);
   const limit = flags.limit as number | undefined;
   if (limit !== undefined && limit < 1) throw new HeroError(`--limit: ${limit} must be at least 1`);
+  const maxNew = flags['max-new-tokens'] as number | undefined;
+  if (maxNew !== undefined && maxNew < 1) throw new HeroError(`--max-new-tokens: ${maxNew} must be at least 1`);
   if ((flags['progress-every'] as number) < 1) throw new HeroError(`--progress-every: ${String(flags['progress-every'])} must be at least 1`);
   return {
     model, template, alpha: a === 'white' ? 'composite-white' : 'drop', aspect: imageAspectFlag(flags, model.config, model.dir),
     clipFrom: clipFrom as ClipTextFrom, shard: flags.shard === undefined ? null : parseShard(flags.shard as string), limit: limit ?? null,
+    maxNew: maxNew ?? null,
   };
 }
 
@@ -258,7 +264,7 @@ function makeJob(c: Common, task: TaskId, protocol: Protocol, loaded: LoadedTask
     method: { name: setting.name, options: setting.options },
     clip: setting.clipDir === null ? null : { path: setting.clipDir, configHash: configHash(setting.clipDir), text: c.clipFrom },
     image: { alpha: c.alpha, aspect: c.aspect ?? null },
-    template: c.template, maxNewTokens: TASKS[task].maxNewTokens[protocol], shard: c.shard, version: projectVersion(),
+    template: c.template, maxNewTokens: c.maxNew ?? TASKS[task].maxNewTokens[protocol], shard: c.shard, version: projectVersion(),
   } satisfies RunSettings));
   checkRun(out, settings);
   const plan = planPredict(loaded.questions, answeredIds(out), c.shard, c.limit);
@@ -299,7 +305,7 @@ async function runJob(job: Job, ctx: AskContext, every: number, label: string): 
   const plan = { owned: job.plan.owned, todo: job.plan.owned.filter((q) => !have.has(q.id)) };
   try {
     if (plan.todo.length < plan.owned.length) ctx.log(`${label}: ${plan.owned.length - plan.todo.length} of ${plan.owned.length} questions already answered, resuming`);
-    await predictLoop(job.task, job.protocol, plan, run, asker(ctx, job.setting, job.loaded), questionProgress(label, plan.owned.length, every));
+    await predictLoop(job.task, job.protocol, plan, run, asker(ctx, job.setting, job.loaded, job.settings.maxNewTokens), questionProgress(label, plan.owned.length, every));
   } finally {
     run.close();
   }
@@ -356,7 +362,7 @@ export async function predict(flags: ParsedFlags): Promise<number> {
   const tok = loadTokenizer(model.dir);
   await checkFirst(c, job, tok);
   if (setting.clipDir) loadTokenizer(setting.clipDir);                      // the CLIP tokenizer exists, before any weight
-  if (model.note && flags.model !== undefined) log(`model: ${model.note}`);
+  if (model.note) log(`model: ${model.note}`);
   log(`eval predict: ${task} (${protocol}), ${job.plan.owned.length} questions${c.shard ? ` in shard ${c.shard.index}/${c.shard.count}` : ''}, ${job.plan.todo.length} to ask; method ${setting.name}`);
   if (job.plan.todo.length === 0) {
     const r = finishJob(job);
@@ -465,7 +471,7 @@ export async function sweep(flags: ParsedFlags, positionals: readonly string[]):
       jobs.push({ job, cell });
     }
   }
-  if (model.note && flags.model !== undefined) log(`model: ${model.note}`);
+  if (model.note) log(`model: ${model.note}`);
   const runs: SweepRun[] = jobs.map(({ job, cell }) => {
     const have = new Set(answeredIds(job.out));
     const answered = job.plan.owned.filter((q) => have.has(q.id)).length;
