@@ -1,5 +1,5 @@
 /**
- * One start-up for every command (run, trace, the coming eval, analyze and page): the backend and its
+ * One start-up for every command (run, trace, eval predict and sweep, analyze and page): the backend and its
  * accelerations, the residency plan (./memory.ts), the models loaded, the backend's limits checked, the
  * worker pools started. What comes back is what a command hands to runPipeline: the model, the configured
  * method, and the acceleration seams (the vision tower's encoder, the decoder), so no model code ever
