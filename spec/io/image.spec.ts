@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { readImage, writePng, compositeOnWhite, cmykToRgb, MAX_IMAGE_PIXELS, type RgbImage } from '../../src/io/image';
+import { readImage, readImageBytes, writePng, compositeOnWhite, cmykToRgb, MAX_IMAGE_PIXELS, type RgbImage } from '../../src/io/image';
 import { preprocess } from '../../src/llava/image_processor';
 import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
@@ -39,6 +39,24 @@ describe('io.readImage decodes JPEG exactly as Pillow 9.4 (pil_jpeg: baseline 4:
     expect([img.height, img.width]).toEqual(c.shape(`${stem}.rgb`).slice(0, 2));
     expect([img.height, img.width]).toEqual(info.size_hw);
     expect(Buffer.from(img.data).equals(Buffer.from(Uint8Array.from(c.numbers(`${stem}.rgb`))))).toBe(true);
+  });
+});
+
+describe('io.readImageBytes (parquet and TSV images) = readImage on the same bytes, Pillow-exact', () => {
+  it('golden PNGs and JPEGs give the Pillow bytes; bad bytes are refused naming the image', async () => {
+    const c = loadCase('pil_resize');
+    for (const name of IMAGES) {
+      const img = await readImageBytes(new Uint8Array(fs.readFileSync(imagePath(name))), `${name}#row0`);
+      expect(Buffer.from(img.data).equals(Buffer.from(Uint8Array.from(c.numbers(`${name}.original`))))).toBe(true);
+    }
+    const j = loadCase('pil_jpeg');
+    for (const stem of Object.keys(j.json.images as Record<string, unknown>)) {
+      const info = j.json.images[stem] as { file: string };
+      const img = await readImageBytes(fs.readFileSync(path.join(FIXTURES, info.file)), stem);
+      expect(Buffer.from(img.data).equals(Buffer.from(Uint8Array.from(j.numbers(`${stem}.rgb`))))).toBe(true);
+    }
+    await expect(readImageBytes(new Uint8Array([1, 2, 3]), 'd.parquet#row7')).rejects.toThrow(/^d\.parquet#row7: not a readable image/);
+    await expect(readImageBytes(new Uint8Array(0), 'd.parquet#row8')).rejects.toThrow(/d\.parquet#row8: not an image/);
   });
 });
 

@@ -10,7 +10,9 @@ import { HostKvCache } from '../../src/accel/kv_host';
 import { openRuntime, type RuntimeOptions } from '../../src/runtime';
 import { LLAMA_DECODER } from '../../src/llama/generate';
 import { KvCache } from '../../src/llama/kv_cache';
-import { leaveBackend, modelDir } from '../util/fixtures';
+import { imagePath, leaveBackend, modelDir } from '../util/fixtures';
+import { runPipeline } from '../../src/pipeline';
+import { readImage } from '../../src/io/image';
 
 const base = (log: string[]): RuntimeOptions => ({
   backend: 'cpu', modelDir: modelDir('llava-next-tiny'),
@@ -61,6 +63,22 @@ describe('runtime · openRuntime', () => {
     try {
       expect(rt.decoder.newCache(2)).toBeInstanceOf(KvCache);
       expect(log).toContain('decoder: in-process (--decoder-workers 2 is not used by trace, which records every layer)');
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('keepPools (eval predict, sweep): the vision pool outlives atStage and encodes the next image the same way', async () => {
+    const rt = await openRuntime({ ...base([]), visionWorkers: 2, keepPools: true });
+    try {
+      expect(rt.visionEncoder).toBeDefined();
+      const ask = async (): Promise<number[]> => {
+        const r = await runPipeline(rt.model, { image: await readImage(imagePath('wide_h30_w100')), inputIds: [1, rt.model.config.image_token_index, 2],
+          method: rt.method, maxNewTokens: 2, visionEncoder: rt.visionEncoder, decoder: rt.decoder, onStage: (s) => rt.atStage(s) });
+        return r.newIds;
+      };
+      const first = await ask();
+      expect(await ask()).toEqual(first);                                    // a closed pool would refuse the second image
     } finally {
       await rt.close();
     }

@@ -1,7 +1,7 @@
 /**
- * `hero-lvlm eval <score|submit|check|merge>`: benchmark scoring as the paper's protocols score
- * (src/eval/, docs/eval.md). No tfjs and no weights: these read data and predictions only.
- * (`eval predict`, `sweep` and `report` run the model and come with the start-up runtime.)
+ * `hero-lvlm eval <predict|sweep|score|submit|check|merge>`: benchmarks as the paper's protocols ask and score them
+ * (src/eval/, docs/eval.md). score, submit, check and merge read data and predictions only, no weights;
+ * `eval predict` and `eval sweep` run the model: cli/eval_predict.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -9,6 +9,7 @@ import { HeroError, check } from '../core/errors';
 import { helpText, parseFlags, required, splitPositionals, type FlagSpecs } from './args';
 import type { Command } from './main';
 import { loadTask, matchPredictions, readPredictions, readJsonl } from '../eval/load';
+import { PREDICT_FLAGS, SWEEP_FLAGS, predict, scoreJson, sweep } from './eval_predict';
 import { scoreTask, type ScoreReport } from '../eval/score';
 import { uploadFile } from '../eval/submit';
 import { mergeShards } from '../eval/shard';
@@ -27,6 +28,29 @@ const PREDICTIONS_FLAG = { type: 'string', arg: 'P', help: 'predictions JSONL fi
 const PROTOCOL_FLAG = { type: 'string', arg: 'NAME', default: 'lmms-eval', help: 'lmms-eval | llava' } as const;
 
 const SUBCOMMANDS: Record<string, { usage: string; description: string; flags: FlagSpecs; positional?: boolean; run(flags: Record<string, unknown>, positionals: string[]): Promise<number> }> = {
+  predict: {
+    usage: 'usage: hero-lvlm eval predict --task TASK --data DIR --out RUN [--model DIR --clip DIR] [--method M and its flags] [--protocol lmms-eval|llava] [--template T] [--limit N] [--shard i/N] [--backend B]',
+    description:
+      "Asks every question of a task's split as the protocol asks it (its prompt text in the chat template, greedy, the task's\n" +
+      'max new tokens) with the method dropping visual tokens, and appends one JSON line per question to RUN/predictions.jsonl\n' +
+      '(flushed: a killed run resumes where it stopped; RUN/settings.json records every setting and a RUN made with other\n' +
+      'settings is refused). Everything is checked before the model loads, and the model loads once. When every question\n' +
+      "is answered and the split has answers, RUN/score.json is what 'eval score --json' prints. Without --model: the\n" +
+      'embedded default model, whose weights are RANDOM (meaningless answers; the selection and the speed are real).',
+    flags: PREDICT_FLAGS,
+    run: (f) => predict(f as never),
+  },
+  sweep: {
+    usage: 'usage: hero-lvlm eval sweep CONFIG --data-root DIR --out ROOT [--model DIR --clip DIR] [--tasks a,b] [--cells id,id] [--limit N] [--shard i/N] [--dry-run]',
+    description:
+      "Runs a paper experiment (eval/configs/*.json: tasks × cells, each cell a method and its flags): loads the model once,\n" +
+      'predicts every task of every cell into ROOT/<cell id>/<task>/ (a RUN: resumable, as eval predict) and scores it, and\n' +
+      'rewrites ROOT/sweep.json after each RUN. --data-root holds one folder per task, named by its id. --dry-run prints the\n' +
+      "expanded grid and checks every cell's flags against the model's config, loading nothing. docs/eval.md has the format.",
+    flags: SWEEP_FLAGS,
+    positional: true,
+    run: (f, pos) => sweep(f as never, pos),
+  },
   score: {
     usage: 'usage: hero-lvlm eval score --task TASK --data DIR --predictions P.jsonl|RUN [--protocol lmms-eval|llava] [--json]',
     description:
@@ -126,9 +150,10 @@ async function score(flags: Record<string, unknown>): Promise<number> {
   const data = required<string>(flags as never, 'data');
   scoreTask(task, protocol, [], new Map());                                 // a protocol that cannot score the task: say so before reading
   const loaded = await loadTask(task, data);
-  const { file, answers } = await loadPredictions(flags, task, loaded.questions);
-  const report = scoreTask(task, protocol, loaded.questions, answers);
-  if (flags.json) process.stdout.write(JSON.stringify({ ...report, layout: loaded.layout, data: loaded.sources, predictions: file }) + '\n');
+  const p = required<string>(flags as never, 'predictions');
+  if (!fs.existsSync(p)) throw new HeroError(`--predictions ${p}: no such file or directory`);
+  const report = scoreJson(task, protocol, loaded, p, (s) => process.stderr.write(`hero-lvlm: warning: ${s}\n`));
+  if (flags.json) process.stdout.write(JSON.stringify(report) + '\n');   // = predict's RUN/score.json
   else printReport(report, loaded.layout);
   return 0;
 }
@@ -204,7 +229,7 @@ async function report(flags: Record<string, unknown>, args: string[]): Promise<n
 
 export const command: Command = {
   name: 'eval',
-  summary: 'score benchmark predictions as lmms-eval / LLaVA do; server upload files; shard merge',
+  summary: 'benchmark predictions (predict, sweep), scored as lmms-eval / LLaVA do; server upload files; shard merge',
   async main(argv: string[]): Promise<number> {
     const [sub, ...rest] = argv;
     const list = Object.keys(SUBCOMMANDS).map((s) => `  ${s.padEnd(8)} ${SUBCOMMANDS[s].usage.replace(/^usage: /, '')}`).join('\n');

@@ -25,6 +25,10 @@ export interface RunSettings {
   readonly model: { readonly path: string; readonly configHash: string };
   /** The method and every option it ran with (ratio, α, τ, layer sets, ablations, …). */
   readonly method: { readonly name: string; readonly options: Readonly<Record<string, unknown>> };
+  /** The method's separate CLIP model (HERO's relevance) and the text it scores per question; null: none read. */
+  readonly clip?: { readonly path: string; readonly configHash: string; readonly text: string } | null;
+  /** How an image becomes pixels: --image-alpha and (LLaVA-1.5) --image-aspect. */
+  readonly image?: { readonly alpha: string; readonly aspect: string | null };
   readonly template: string;
   readonly maxNewTokens: number;
   readonly shard: { readonly index: number; readonly count: number } | null;

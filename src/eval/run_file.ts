@@ -29,10 +29,10 @@ function writeWhole(file: string, text: string): void {
 }
 
 /**
- * Opens (or creates) RUN `dir` for `settings`: refuses a RUN made with other settings, cuts a half line
- * off predictions.jsonl, and returns the ids answered so far with an appender.
+ * Refuses RUN `dir` when it was made with other settings (or is not a RUN); true when it exists with these
+ * settings, false when it is new. Reads only: predict checks every RUN before the model loads.
  */
-export function openRun(dir: string, settings: RunSettings): OpenRun {
+export function checkRun(dir: string, settings: RunSettings): boolean {
   const sfile = path.join(dir, SETTINGS_FILE);
   const pfile = path.join(dir, PREDICTIONS_FILE);
   if (fs.existsSync(sfile)) {
@@ -44,8 +44,41 @@ export function openRun(dir: string, settings: RunSettings): OpenRun {
     }
     const diff = settingsDiff(old, settings);
     if (diff.length) throw new HeroError(`${dir}: this RUN was made with other settings (${diff.slice(0, 4).join(', ')}${diff.length > 4 ? ', …' : ''}); use another --out`);
-  } else {
-    if (fs.existsSync(pfile)) throw new HeroError(`${dir}: has ${PREDICTIONS_FILE} but no ${SETTINGS_FILE}; use another --out`);
+    return true;
+  }
+  if (fs.existsSync(pfile)) throw new HeroError(`${dir}: has ${PREDICTIONS_FILE} but no ${SETTINGS_FILE}; use another --out`);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new HeroError(`${dir}: exists and is not a directory`);
+  return false;
+}
+
+/** The ids RUN `dir` has answered, in file order (none when it has no predictions yet); reads only. */
+export function answeredIds(dir: string): string[] {
+  const pfile = path.join(dir, PREDICTIONS_FILE);
+  if (!fs.existsSync(pfile)) return [];
+  const text = fs.readFileSync(pfile, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((x) => x !== '').flatMap((x) => {
+    try {
+      return [String((JSON.parse(x) as PredictionLine).question_id)];
+    } catch {
+      return [];                                                             // (openRun names a bad line)
+    }
+  });
+}
+
+/** Writes `file` whole or not at all (score.json, sweep.json), making its folder. */
+export function writeFileWhole(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeWhole(file, text);
+}
+
+/**
+ * Opens (or creates) RUN `dir` for `settings`: refuses a RUN made with other settings, cuts a half line
+ * off predictions.jsonl, and returns the ids answered so far with an appender.
+ */
+export function openRun(dir: string, settings: RunSettings): OpenRun {
+  const sfile = path.join(dir, SETTINGS_FILE);
+  const pfile = path.join(dir, PREDICTIONS_FILE);
+  if (!checkRun(dir, settings)) {
     fs.mkdirSync(dir, { recursive: true });
     writeWhole(sfile, JSON.stringify(settings, null, 2) + '\n');
   }

@@ -120,8 +120,6 @@ export type Layout = 'grey16' | 'grey16+alpha' | 'rgb8' | 'rgb16' | 'cmyk';
  * checked against Pillow on PNG and JPEG only.
  */
 export async function readImage(file: string, opts: ReadImageOptions = {}): Promise<RgbImage> {
-  const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
-  const maxSide = opts.maxSide ?? MAX_IMAGE_SIDE;
   const alphaMode = opts.alpha ?? 'drop';
   if (!ALPHA_MODES.includes(alphaMode)) throw new HeroError(`alpha: '${String(alphaMode)}' is not one of ${ALPHA_MODES.join(', ')}`);
   let bytes: Buffer;
@@ -131,6 +129,24 @@ export async function readImage(file: string, opts: ReadImageOptions = {}): Prom
     const code = (e as NodeJS.ErrnoException).code;
     fail(file, code === 'ENOENT' ? 'image file not found' : `cannot read image file (${code ?? (e as Error).message})`);
   }
+  return decodeImage(bytes, file, opts);
+}
+
+/**
+ * readImage on bytes already in memory (an image a parquet row or a TSV embeds): the same checks and the same
+ * Pillow-exact conversion; `what` names the image in errors (e.g. `data.parquet#row3`).
+ * @eq Img-1
+ */
+export async function readImageBytes(bytes: Uint8Array, what: string, opts: ReadImageOptions = {}): Promise<RgbImage> {
+  return decodeImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), what, opts);
+}
+
+/** The decoding behind readImage and readImageBytes (`file` names the image in errors). */
+async function decodeImage(bytes: Buffer, file: string, opts: ReadImageOptions): Promise<RgbImage> {
+  const maxPixels = opts.maxPixels ?? MAX_IMAGE_PIXELS;
+  const maxSide = opts.maxSide ?? MAX_IMAGE_SIDE;
+  const alphaMode = opts.alpha ?? 'drop';
+  if (!ALPHA_MODES.includes(alphaMode)) throw new HeroError(`alpha: '${String(alphaMode)}' is not one of ${ALPHA_MODES.join(', ')}`);
   if (bytes.length === 0) fail(file, 'not an image (the file is empty)');
   const refused = refusedFormat(bytes);
   if (refused) fail(file, refused);

@@ -1,5 +1,5 @@
 /**
- * One start-up for every command (run, trace, the coming eval, analyze and page): the backend and its
+ * One start-up for every command (run, trace, eval predict and sweep, analyze and page): the backend and its
  * accelerations, the residency plan (./memory.ts), the models loaded, the backend's limits checked, the
  * worker pools started. What comes back is what a command hands to runPipeline: the model, the configured
  * method, and the acceleration seams (the vision tower's encoder, the decoder), so no model code ever
@@ -48,6 +48,8 @@ export interface RuntimeOptions {
   readonly method: { readonly name: string; readonly options: unknown; readonly clipTextIds?: readonly number[] | null };
   /** keep the decoder in-process: a trace records every layer, a decoder hook rewrites rows between them */
   readonly inProcessDecoder?: string;
+  /** many images (eval predict, sweep): the pools live until close(), atStage lets none go */
+  readonly keepPools?: boolean;
   readonly log: (s: string) => void;
   /** progress: a stage starts ('loading the model', …); tensors loaded of total */
   readonly onStage?: (stage: string) => void;
@@ -68,7 +70,7 @@ export interface Runtime {
   readonly decoder: Decoder;
   /** wall time of loading the models, ms */
   readonly loadMs: number;
-  /** lets each pool's workers go once its tower is done (LLaVA's at 'select', the CLIP's at 'prefill') */
+  /** lets each pool's workers go once its tower is done (LLaVA's at 'select', the CLIP's at 'prefill'); nothing with keepPools */
   atStage(stage: string): void;
   /** stops the pools and frees the models */
   close(): Promise<void>;
@@ -166,6 +168,7 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
     return {
       backend, accel, residency, model, clip, method, visionEncoder: encoder, decoder, loadMs, close,
       atStage: (stage) => {
+        if (o.keepPools) return;
         if (stage === 'select') void encoder?.close();
         if (stage === 'prefill') void clipPool?.close();
       },
