@@ -10,30 +10,12 @@
  */
 import type { PredictionLine, RunSettings } from './run';
 import type { ScoreReport } from './score';
+import { formatFlagValue, type FlagValue, type SweepConfig } from './sweep';
 
 // ---- the sweep formats (written by `eval sweep`; configs in eval/configs/) ---------------------------------
 
-export type FlagValue = number | string | boolean | number[];
-export type Figure = { kind: 'table' } | { kind: 'line'; x: string } | { kind: 'heatmap'; x: string; y: string };
-
-export interface SweepConfig {
-  readonly name: string;
-  readonly title: string;
-  readonly figure?: Figure;
-  readonly model: string;
-  readonly protocol: 'lmms-eval' | 'llava';
-  readonly tasks: readonly string[];
-  readonly base?: { readonly method?: string; readonly flags?: Readonly<Record<string, FlagValue>> };
-  readonly cells?: ReadonlyArray<{
-    readonly id: string; readonly label: string; readonly method?: string; readonly protocol?: 'lmms-eval' | 'llava';
-    readonly flags?: Readonly<Record<string, FlagValue>>; readonly paper?: Readonly<Record<string, number | null>>;
-  }>;
-  readonly grid?: {
-    readonly method?: string;
-    readonly axes: Readonly<Record<string, readonly FlagValue[]>>;
-    readonly paper?: ReadonlyArray<{ readonly at: Readonly<Record<string, FlagValue>>; readonly scores: Readonly<Record<string, number | null>> }>;
-  };
-}
+export type { FlagValue, SweepConfig } from './sweep';
+export type Figure = NonNullable<SweepConfig['figure']>;
 
 /** One run of ROOT/sweep.json; its RUN directory is ROOT/<dir>. */
 export interface SweepRun {
@@ -57,10 +39,7 @@ export interface SweepIndex {
 
 // ---- grid cells and the paper's numbers --------------------------------------------------------------------
 
-/** A flag value as a grid cell id writes it (`tau-v=0.01`; a list as `5+6+7`, as `eval sweep` does). */
-export function formatFlagValue(v: FlagValue): string {
-  return Array.isArray(v) ? v.join('+') : String(v);
-}
+export { formatFlagValue };
 
 /** A grid cell's id: `flag=value` per axis, in the axes' order, joined by `,`. */
 export function gridCellId(flags: Readonly<Record<string, FlagValue>>): string {
