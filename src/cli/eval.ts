@@ -1,7 +1,7 @@
 /**
- * `hero-lvlm eval <predict|sweep|score|submit|check|merge>`: benchmarks as the paper's protocols ask and score them
- * (src/eval/, docs/eval.md). score, submit, check and merge read data and predictions only, no weights;
- * `eval predict` and `eval sweep` run the model: cli/eval_predict.ts.
+ * `hero-lvlm eval <predict|sweep|score|submit|check|merge|report>`: benchmarks as the paper's protocols ask and
+ * score them (src/eval/, docs/eval.md). score, submit, check, merge and report read data, predictions and scores
+ * only, no weights; `eval predict` and `eval sweep` run the model: cli/eval_predict.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
