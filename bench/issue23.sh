@@ -26,15 +26,17 @@
 # `random-weights --layers 2`, ≈ 1.9 GB; remove it after; or --model7b DIR) and a 100 × 30 image (3 crops, not 5),
 # for checking this script end to end (minutes when idle; run7b took 18 min at load average 15): run13b uses it too, wasm-peak runs a 64-row product, and wasm-stages reads the committed
 # bench/results/{vision,decoder}_wasm.json instead of running the suites.
-# Needs: /usr/bin/time (Debian's `time` package), node; the checkpoints (hero-lvlm random-weights --preset
-# llava-v1.6-vicuna-7b / -13b / clip-vit-large-patch14-336 --dtype f16). Run it on an idle machine: the figures
+# Needs: /usr/bin/time (Debian's `time` package), node; the checkpoints, by default under checkpoints/ (git-ignored):
+#   hero-lvlm random-weights --preset llava-v1.6-vicuna-7b --dtype f16 --out checkpoints/llava-v1.6-vicuna-7b-f16
+#   (and -13b, and clip-vit-large-patch14-336 → checkpoints/clip-vit-large-patch14-336-f16), or pass their folders.
+# Run it on an idle machine: the figures
 # are only comparable so; the load average is recorded before and after each step.
 set -u
 cd "$(dirname "$0")/.."
 OUT=/tmp/i23-results
-M7=/work/ck/7b
-M13=/work/ck/13b
-CLIP=/tmp/clipL
+M7=checkpoints/llava-v1.6-vicuna-7b-f16
+M13=checkpoints/llava-v1.6-vicuna-13b-f16
+CLIP=checkpoints/clip-vit-large-patch14-336-f16
 SMALL=0
 M7_GIVEN=0
 STEPS=()
