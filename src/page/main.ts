@@ -16,7 +16,8 @@ import { HeroError } from '../core/errors';
 import type { RgbImage } from '../core/image';
 import { runTrace, type TraceOutcome } from '../cli/trace';
 import { METHOD_CLI } from '../cli/method_flags';
-import { METHOD_NAMES, type MethodName } from '../methods';
+import { METHOD_NAMES, methodByName, type MethodName } from '../methods';
+import { CLIP_FLAGS } from '../cli/common';
 import { writeSafetensors } from '../io/safetensors';
 import { fileBytes, removeTree } from '../io/browser_fs';
 import { loadTokenizer } from '../io/tokenizer';
@@ -119,7 +120,9 @@ $<HTMLInputElement>('image').addEventListener('change', guard(async () => {
 
 /** The method's knobs: --ratio (every method but none) and its own flags (cli/method_flags.ts), blank = its default. */
 function methodKnobs(name: MethodName): FlagSpecs {
-  return { ...(name === 'none' ? {} : { ratio: { type: 'number', arg: 'R', help: `retention ratio r in (0, 1]${METHOD_CLI[name].ratioHelp ? ` (default ${METHOD_CLI[name].ratioHelp})` : ''}` } }), ...METHOD_CLI[name].flags } as FlagSpecs;
+  // a method that reads a separate CLIP model (HERO-2) takes its text too (--clip itself is the picked CLIP folder)
+  const clip = methodByName(name).clip ? { 'clip-text': CLIP_FLAGS['clip-text'], 'clip-input-ids': CLIP_FLAGS['clip-input-ids'] } : {};
+  return { ...(name === 'none' ? {} : { ratio: { type: 'number', arg: 'R', help: `retention ratio r in (0, 1]${METHOD_CLI[name].ratioHelp ? ` (default ${METHOD_CLI[name].ratioHelp})` : ''}` } }), ...METHOD_CLI[name].flags, ...clip } as FlagSpecs;
 }
 function renderKnobs(): void {
   const name = $<HTMLSelectElement>('method').value as MethodName;
@@ -155,7 +158,7 @@ function traceArgs(dirs: ModelDirs, imageName: string): string[] {
     ...(ids ? ['--input-ids', ids] : ['--prompt', $<HTMLInputElement>('question').value]),
     '--max-new-tokens', $<HTMLInputElement>('max-new').value || '0', '--method', method, '--backend', $<HTMLSelectElement>('backend').value, '--accel', 'wasm'];
   for (const input of Array.from($('knobs').querySelectorAll('input'))) if (input.value.trim() !== '') args.push(`--${input.dataset.flag}`, input.value.trim());
-  if (dirs.clip && METHOD_CLI[method] && method === 'hero') args.push('--clip', dirs.clip);
+  if (dirs.clip && methodByName(method).clip) args.push('--clip', dirs.clip);
   return args;
 }
 
