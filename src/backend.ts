@@ -35,11 +35,12 @@ function requireOptional(pkg: string): void {
 
 /**
  * In a web page (src/page/, docs/page.md) the browser provides WebGPU itself (navigator.gpu): no Dawn
- * package to find, no software adapter to choose. Node never has a `window`.
+ * package to find, no software adapter to choose (the page runs the model in a worker: no `window`). Node
+ * always has process.versions.node.
  */
 function inBrowser(): boolean {
-  const g = globalThis as { window?: unknown; navigator?: { gpu?: unknown } };
-  return g.window !== undefined && g.navigator?.gpu !== undefined;
+  const g = globalThis as { process?: { versions?: { node?: string } }; navigator?: { gpu?: unknown } };
+  return g.process?.versions?.node === undefined && g.navigator?.gpu !== undefined;
 }
 
 /** The browser's adapter as tfjs-backend-webgpu got it (vendor / architecture), for the start-up line. */
