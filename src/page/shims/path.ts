@@ -8,17 +8,21 @@ export function normalize(p: string): string {
     if (part === '..' && out.length && out[out.length - 1] !== '..') out.pop();
     else if (part !== '..' || !abs) out.push(part);
   }
-  const s = out.join('/');
-  return abs ? `/${s}` : s || '.';
+  let s = out.join('/');
+  if (!s && !abs) s = '.';
+  if (s && p.endsWith('/')) s += '/';
+  return abs ? `/${s}` : s;
 }
 export function join(...parts: string[]): string { return normalize(parts.filter((p) => p !== '').join('/') || '.'); }
 export function resolve(...parts: string[]): string {
   let r = '';
-  for (const p of parts) r = p.startsWith('/') ? p : `${r}/${p}`;
-  return normalize(r.startsWith('/') ? r : `/${r}`);
+  for (const p of parts) if (p) r = p.startsWith('/') ? p : `${r}/${p}`;
+  const n = normalize(r.startsWith('/') ? r : `/${r}`);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 export function isAbsolute(p: string): boolean { return p.startsWith('/'); }
 export function dirname(p: string): string {
+  if (/^\/+$/.test(p)) return '/';
   const i = p.replace(/\/+$/, '').lastIndexOf('/');
   return i < 0 ? '.' : i === 0 ? '/' : p.slice(0, i);
 }
@@ -28,6 +32,7 @@ export function basename(p: string, ext?: string): string {
 }
 export function extname(p: string): string {
   const b = basename(p), i = b.lastIndexOf('.');
+  if (b === '..') return '';
   return i <= 0 ? '' : b.slice(i);
 }
 export function relative(from: string, to: string): string {
