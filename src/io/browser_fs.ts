@@ -74,7 +74,7 @@ export function readFileSync(p: string, enc?: string | { encoding?: string }): U
 export function writeFileSync(p: string, data: string | Uint8Array): void {
   files.set(norm(p), typeof data === 'string' ? encoder.encode(data) : new Uint8Array(data));
 }
-export function mkdirSync(p: string): void { dirs.add(norm(p)); }
+export function mkdirSync(p: string, _opts?: unknown): void { dirs.add(norm(p)); }
 export function readdirSync(p: string): string[] {
   const n = norm(p);
   if (!isDir(n)) throw missing('scandir', p);
@@ -89,7 +89,7 @@ export function renameSync(a: string, b: string): void {
   for (const [k, v] of [...files]) if (k.startsWith(pre)) { files.delete(k); files.set(nb + k.slice(na.length), v); }
   for (const x of [...dirs]) if (x === na || x.startsWith(pre)) { dirs.delete(x); dirs.add(nb + x.slice(na.length)); }
 }
-export function rmSync(p: string): void { removeTree(p); }
+export function rmSync(p: string, _opts?: unknown): void { removeTree(p); }
 export const unlinkSync = rmSync;
 
 // File descriptors: an open file is its path and, while written, a growing buffer.

@@ -12,7 +12,7 @@ export class Buffer extends Uint8Array {
     if (typeof x === 'string') {
       if (a === 'base64') { const s = atob(x); const out = new Buffer(s.length); for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i); return out; }
       const u = enc.encode(x);
-      return new Buffer(u.buffer, u.byteOffset, u.length);
+      return new Buffer(u.buffer as ArrayBuffer, u.byteOffset, u.length);
     }
     if (x instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && x instanceof SharedArrayBuffer)) {
       return new Buffer(x as ArrayBuffer, (a as number | undefined) ?? 0, b ?? (x as ArrayBuffer).byteLength - ((a as number | undefined) ?? 0));
