@@ -4,6 +4,7 @@
  * person picked (files, a folder, or a drop), put into the same in-memory files. The loaders then read
  * them exactly as in Node (io/browser_fs.ts).
  */
+/// <reference path="./wasm.d.ts" />
 import { HeroError } from '../core/errors';
 import { putFile, removeTree, readFileSync } from '../io/browser_fs';
 import { generateDefaultWeights, DEFAULT_SEED } from '../weights/default_model';
