@@ -48,7 +48,8 @@ async function run(c: Controls, image: RgbImage, imageName: string): Promise<voi
   const args = traceArgs(c, dirs, imageName);
   log(`hero-lvlm trace ${args.join(' ')}`);
   const threads = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  log(`wasm: ${threads ? 'threads (cross-origin isolated)' : 'single-threaded SIMD (not cross-origin isolated: npm run page -- --serve for threads)'}; no worker pools or BLAS in the browser (Node-only accelerations)`);
+  if (c.backend === 'wasm') log(`wasm: ${threads ? 'threads (cross-origin isolated)' : 'single-threaded SIMD (not cross-origin isolated: npm run page -- --serve for threads)'}`);
+  log('accelerations: none in the browser (worker pools and BLAS are Node-only): tfjs\'s own kernels, in-process');
   const bar = {
     stage: (s: string) => { post({ type: 'stage', stage: s, frac: 0 }); log(`${s} …`); },
     bar: (what: string, done: number, total: number) => post({ type: 'stage', stage: `${what} ${done}/${total}`, frac: done / total }),
