@@ -103,7 +103,7 @@ describe('the explorer page in headless Chromium (wasm)', () => {
     await page.close();
   });
 
-  it('HERO: the exported trace equals Node\'s, r moves the kept-token count, HERO-1…6 shown, a bad image gets a message', async () => {
+  it('HERO: the exported trace equals Node\'s, r moves the kept-token count, HERO-1…6 shown, a bad image and a bad drop get a message', async () => {
     const { page, errors } = await open(browser!);
     await pickModels(page, ['llava-next-tiny', 'clip-tiny']);
     const args = heroTraceArgs(loadCase('hero_paper_square_r50_a80'));
@@ -127,6 +127,14 @@ describe('the explorer page in headless Chromium (wasm)', () => {
     await page.setInputFiles('#image', { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('not a png') });
     expect(await page.textContent('#error')).toMatch(/^hero-lvlm: error: broken\.png: /);
     expect(await page.isVisible('#run')).toBe(true);
+    // a dropped file that is no checkpoint: the drop zone's message names what was missing
+    await page.evaluate(`(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['{"model_type": "clip"}'], 'config.json'));
+      document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    })()`);
+    await page.waitForFunction("document.getElementById('error').textContent.includes('no LLaVA checkpoint')", null, { timeout: 10_000 });
+    expect(await page.textContent('#error')).toMatch(/^hero-lvlm: error: no LLaVA checkpoint among the picked files: .*found: files \(clip\)/);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -87,6 +87,7 @@ export function startPage(source: string): void {
     e.preventDefault();
     drop.classList.remove('over');
     const entries = Array.from(e.dataTransfer?.items ?? [], (i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => x !== null);
+    const loose = Array.from(e.dataTransfer?.files ?? []); // files without entries (e.g. dropped by a script)
     guard(async () => {
       const out: File[] = [], paths = new Map<File, string>();
       const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
@@ -103,7 +104,7 @@ export function startPage(source: string): void {
         }
       };
       for (const entry of entries) await walk(entry, '');
-      await pick(out, (f) => paths.get(f) ?? f.name);
+      await pick(out.length ? out : loose, (f) => paths.get(f) ?? f.name);
     })();
   });
 
