@@ -57,6 +57,7 @@ async function runWith(page: Page, args: readonly string[], backend: string): Pr
     if (await page.$(`#knob-${flag}`)) await page.fill(`#knob-${flag}`, args[i + 1]);
   }
   await page.selectOption('#backend', backend);
+  await page.check('#record'); // every tensor, for the export
   await page.click('#run');
   await page.waitForFunction("!document.getElementById('run').disabled", null, { timeout: 240_000 });
 }
