@@ -33,6 +33,22 @@ function requireOptional(pkg: string): void {
   }
 }
 
+/**
+ * In a web page (src/page/, docs/page.md) the browser provides WebGPU itself (navigator.gpu): no Dawn
+ * package to find, no software adapter to choose (the page runs the model in a worker: no `window`). Node
+ * always has process.versions.node.
+ */
+function inBrowser(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: string } }; navigator?: { gpu?: unknown } };
+  return g.process?.versions?.node === undefined && g.navigator?.gpu !== undefined;
+}
+
+/** The browser's adapter as tfjs-backend-webgpu got it (vendor / architecture), for the start-up line. */
+function browserAdapterName(): string {
+  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+  return info ? `${info.vendor || '?'} / ${info.architecture || '?'}` : 'navigator.gpu';
+}
+
 /** The message tfjs-wasm prints when XNNPACK cannot create an operator (status 6: out of memory). */
 export const XNNPACK_WARNING = /^XNN status for (\w+) is not successful\. Got status (\d+)/;
 
@@ -79,6 +95,7 @@ export async function initBackend(name: BackendName, log: (s: string) => void = 
     failOnXnnpackWarnings();
     require('@tensorflow/tfjs-backend-wasm');
   } else if (name === 'cpu') require('@tensorflow/tfjs-backend-cpu');
+  else if (name === 'webgpu' && inBrowser()) require('@tensorflow/tfjs-backend-webgpu'); // the page: the browser's own navigator.gpu
   else if (name === 'webgpu') adapter = prepareWebGpu(realProbes, requestedWebGpuAdapter(opts.webgpuAdapter));
   else { requireOptional(name === 'tfjs-node' ? '@tensorflow/tfjs-node' : '@tensorflow/tfjs-node-gpu'); tfName = 'tensorflow'; }
   // PROD silences tfjs's own console hints (e.g. the cpu backend's "install tfjs-node" banner), which would
@@ -87,6 +104,7 @@ export async function initBackend(name: BackendName, log: (s: string) => void = 
   // tf.setBackend resolves to false (it does not throw) when initialisation fails.
   const ok = await tf.setBackend(tfName);
   if (!ok || tf.getBackend() !== tfName) throw new HeroError(`backend '${name}' failed to initialise`);
+  if (name === 'webgpu' && inBrowser()) log(`webgpu: the browser's adapter (${browserAdapterName()})`);
   if (adapter) {
     log(describeAdapter(adapter, finishWebGpu()));
     if (isSoftwareAdapter(adapter)) log(softwareAdapterLine(adapter));
