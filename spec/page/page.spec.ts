@@ -126,6 +126,7 @@ describe('the explorer page in headless Chromium (wasm)', () => {
     expect(atQuarter).toBeGreaterThan(0);
     // a file that is not an image: a message on the page, the page still there
     await page.setInputFiles('#image', { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('not a png') });
+    await page.waitForFunction("document.getElementById('error').textContent.includes('broken.png')", null, { timeout: 10_000 }); // decoding fails asynchronously
     expect(await page.textContent('#error')).toMatch(/^hero-lvlm: error: broken\.png: /);
     expect(await page.isVisible('#run')).toBe(true);
     // a dropped file that is no checkpoint: the drop zone's message names what was missing
