@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from './core/errors';
-import { prepareWebGpu, finishWebGpu, describeAdapter, requestedWebGpuAdapter, isSoftwareAdapter, softwareAdapterLine, realProbes, type AdapterReport } from './accel/webgpu';
+import { activeBindingCap, prepareWebGpu, finishWebGpu, describeAdapter, requestedWebGpuAdapter, isSoftwareAdapter, softwareAdapterLine, realProbes, type AdapterReport } from './accel/webgpu';
 
 /**
  * Backend selection. `wasm` (SIMD, single-threaded) is the default; `cpu` is the slow, deterministic
@@ -88,7 +88,8 @@ export async function initBackend(name: BackendName, log: (s: string) => void = 
   const ok = await tf.setBackend(tfName);
   if (!ok || tf.getBackend() !== tfName) throw new HeroError(`backend '${name}' failed to initialise`);
   if (adapter) {
-    log(describeAdapter(adapter, finishWebGpu()));
+    const limits = finishWebGpu();
+    log(describeAdapter(adapter, limits, activeBindingCap()));
     if (isSoftwareAdapter(adapter)) log(softwareAdapterLine(adapter));
   }
   return tfName;
