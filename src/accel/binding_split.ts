@@ -129,7 +129,7 @@ export function installBindingSplit(backendName: string, limitBytes: number): Bi
       ids.forEach((id, i) => { if (id >= b.start && id < b.start + b.rows) { order[i] = placed + local.length; local.push(id - b.start); } });
       if (local.length === 0) continue;
       const idx = make([local.length], 'int32', Int32Array.from(local));
-      parts.push(run(gather, { x: b.info, indices: idx }, { axis: 0, batchDims: 0 }));           // [n_k, D]
+      parts.push(run(gather, { x: b.info, indices: idx }, { axis: 0, batchDims: 0 }));           // this block's ids' rows, D wide
       free(idx);
       placed += local.length;
     }
@@ -151,9 +151,9 @@ export function installBindingSplit(backendName: string, limitBytes: number): Bi
     if (b.shape.length !== 2 || !transposeB) {
       throw new HeroError(`webgpu: a product with a [${b.shape.join(', ')}] tensor over maxStorageBufferBindingSize: only x·Wᵀ with W a matrix is split (transposeB ${transposeB})`);
     }
-    const parts = blocksOf(b).map((blk) => run(matMul, { a, b: blk.info }, { transposeA, transposeB: true })); // [..., rows, V_k]
+    const parts = blocksOf(b).map((blk) => run(matMul, { a, b: blk.info }, { transposeA, transposeB: true })); // per block: its V_k output columns
     if (parts.length === 1) return parts[0];
-    const out = run(concat, parts, { axis: parts[0].shape.length - 1 });                            // [..., rows, V]
+    const out = run(concat, parts, { axis: parts[0].shape.length - 1 });                            // [T, V]: the blocks side by side
     parts.forEach(free);
     return out;
   };
