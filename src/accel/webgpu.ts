@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { weightShapes } from '../core/weights';
 import { forbidSyncReads } from './sync_reads';
-import { bindingCapFromEnv, installBindingSplit, isSplittable, rowBlocks, WEBGPU_MAX_BINDING_ENV } from './binding_split';
+import { bindingCapFromEnv, installBindingSplit, type BindingSplit, isSplittable, rowBlocks, WEBGPU_MAX_BINDING_ENV } from './binding_split';
 
 export const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
 export const DAWN_PACKAGE = 'webgpu';
@@ -285,6 +285,8 @@ export function checkTensorsFit(tensors: Iterable<readonly [string, readonly num
 interface ActiveWebGpu { adapter: AdapterReport; limits: WebGpuLimits; cap?: number }
 let active: ActiveWebGpu | null = null;
 const guarded = new WeakSet<object>();
+/** The split installed on this backend's kernels (removed with the backend: the kernel registry outlives it). */
+let splitInstalled: BindingSplit | null = null;
 
 /** The running webgpu device's limits, or null when the webgpu backend is not started. */
 export function activeWebGpuLimits(): WebGpuLimits | null {
@@ -347,7 +349,7 @@ export function finishWebGpu(): WebGpuLimits {
   guarded.add(backend);
   // A weight over the binding goes to the device in row blocks (./binding_split.ts: the embedding's
   // row-block gather, lm_head's column-block product).
-  installBindingSplit('webgpu', limits.maxStorageBufferBindingSize);
+  splitInstalled = installBindingSplit('webgpu', limits.maxStorageBufferBindingSize);
   const device = backend.device;
   const createBuffer = device.createBuffer.bind(device);
   device.createBuffer = (desc) => {
@@ -371,6 +373,8 @@ export function finishWebGpu(): WebGpuLimits {
 export function releaseWebGpu(): void {
   if (!active) return;
   active = null;
+  splitInstalled?.uninstall();
+  splitInstalled = null;
   if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
   const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
   if (nav) delete nav.gpu;
