@@ -142,7 +142,8 @@ describe.each(GOLDEN_BACKENDS)('Llama-3 Gen-1 · llama_tiny golden with embed_to
  */
 const WEBGPU_CLI = GOLDEN_BACKENDS.includes('webgpu') ? describe : describe.skip;
 WEBGPU_CLI('webgpu · hero-lvlm trace with $HERO_LVLM_WEBGPU_MAX_BINDING below embed_tokens and lm_head: llava_wide as HF (webgpu backend)', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-binding-split-'));
+  let dir = '';
+  beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-binding-split-')); }); // not made when the block is skipped
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const CAP = 192 * 1024;
   const trace = (out: string, extra: string[]): CliResult => runCli(['trace', '--backend', 'webgpu', '--model', modelDir('llava-next-tiny'),
