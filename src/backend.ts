@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from './core/errors';
-import { prepareWebGpu, finishWebGpu, describeAdapter, requestedWebGpuAdapter, isSoftwareAdapter, softwareAdapterLine, realProbes, type AdapterReport } from './accel/webgpu';
+import { activeBindingCap, prepareWebGpu, finishWebGpu, describeAdapter, requestedWebGpuAdapter, isSoftwareAdapter, softwareAdapterLine, realProbes, type AdapterReport } from './accel/webgpu';
 
 /**
  * Backend selection. `wasm` (SIMD, single-threaded) is the default; `cpu` is the slow, deterministic
@@ -106,7 +106,8 @@ export async function initBackend(name: BackendName, log: (s: string) => void = 
   if (!ok || tf.getBackend() !== tfName) throw new HeroError(`backend '${name}' failed to initialise`);
   if (name === 'webgpu' && inBrowser()) log(`webgpu: the browser's adapter (${browserAdapterName()})`);
   if (adapter) {
-    log(describeAdapter(adapter, finishWebGpu()));
+    const limits = finishWebGpu();
+    log(describeAdapter(adapter, limits, activeBindingCap()));
     if (isSoftwareAdapter(adapter)) log(softwareAdapterLine(adapter));
   }
   return tfName;

@@ -13,10 +13,10 @@ import { HeroError } from '../../src/core/errors';
 describe('installAccelerations', () => {
   afterEach(() => { installAccelerations('cpu', { attention: 'batched', linear: 'reference' }); });
 
-  it('by default: per-head attention on wasm only, the linear policy everywhere, the vision tower in-process', () => {
+  it('by default: per-head attention on wasm only, the linear policy on wasm and cpu (the reference on webgpu), the vision tower in-process', () => {
     expect(chooseAccelerations('wasm').line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=in-process');
     expect(chooseAccelerations('cpu').line).toBe('accel: attention=batched (reference), linear=transpose-policy, vision=in-process');
-    expect(chooseAccelerations('webgpu').kernels).toEqual({ attention: 'batched', linear: 'transpose-policy' });
+    expect(chooseAccelerations('webgpu').kernels).toEqual({ attention: 'batched', linear: 'reference' }); // no Wᵀ copy on webgpu (accel/binding_split.ts)
     expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=2 workers');
   });
 

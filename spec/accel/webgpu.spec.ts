@@ -127,6 +127,14 @@ describe('buffer limits at our model sizes (docs/gpu.md "Buffer limits")', () =>
     const s = describeAdapter(ADAPTER);
     expect(s.split('\n')).toHaveLength(1);
     expect(s).toMatch(/^webgpu adapter: nvidia \/ hopper \/ H200 \/ NVIDIA H200 \(Vulkan\); limits: maxStorageBufferBindingSize=4\.00 GiB, maxBufferSize=1024\.00 GiB, maxComputeWorkgroupStorageSize=49152 B, maxComputeInvocationsPerWorkgroup=1024, /);
+
+    // a limit granted below the adapter's says so (tfjs-backend-webgpu does not ask for maxStorageBuffersPerShaderStage);
+    // a binding capped for tests says that instead
+    const granted = { ...ADAPTER.limits, maxStorageBuffersPerShaderStage: 8, maxStorageBufferBindingSize: 192 * 1024 };
+    const g = describeAdapter({ ...ADAPTER, limits: { ...ADAPTER.limits, maxStorageBuffersPerShaderStage: 12 } }, granted, 192 * 1024);
+    expect(g).toContain('maxStorageBufferBindingSize=196608 B (capped by $HERO_LVLM_WEBGPU_MAX_BINDING, for tests)');
+    expect(g).toContain('maxStorageBuffersPerShaderStage=8 (adapter: 12)');
+    expect(g).toContain('maxBufferSize=1024.00 GiB,');
   });
 });
 

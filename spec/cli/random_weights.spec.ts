@@ -11,6 +11,7 @@ import { clipModelConfig } from '../../src/clip/config';
 import { clipModelKeys, disposeClipModel, loadClipModel } from '../../src/clip/load';
 import { llavaNextConfig } from '../../src/llava/config';
 import { disposeLlavaNext, llavaNextKeys, loadLlavaNext } from '../../src/llava/load';
+import { RANDOM_WEIGHTS_KEY } from '../../src/io/random_mark';
 
 let tmp: string;
 beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'random-weights-')); });
@@ -77,6 +78,27 @@ describe('hero-lvlm random-weights', () => {
     const bad = runCli(['random-weights', '--preset', 'tiny-llava', '--dtype', 'f32', '--layers', '0', '--out', path.join(os.tmpdir(), 'hero-never-written')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toMatch(/^hero-lvlm: error: --layers: expected an integer from 1 to \d+ \(tiny-llava's decoder layers\), got 0$/);
+  });
+
+  it('--vision-preset takes another LLaVA-NeXT preset\'s tower and pinpoints (the 7B decoder over tiny-llava\'s 56-px CLIP), and config.json says so; a non-LLaVA-NeXT one is one line', () => {
+    const dir = gen('llava-7b-tinyvision', ['--preset', 'llava-v1.6-vicuna-7b', '--dtype', 'f16', '--layers', '1', '--vision-preset', 'tiny-llava', '--sparse']);
+    const cfg = readJson(path.join(dir, 'config.json')) as Record<string, unknown> & { text_config: Record<string, number>; vision_config: Record<string, number> };
+    expect(cfg.text_config).toMatchObject({ num_hidden_layers: 1, vocab_size: 32064 });
+    expect(cfg.vision_config).toMatchObject({ hidden_size: 32, image_size: 56, patch_size: 14 });
+    expect(cfg.image_grid_pinpoints).toEqual([[56, 112], [112, 56], [112, 112], [168, 56], [56, 168]]);
+    expect(String(cfg[RANDOM_WEIGHTS_KEY])).toMatch(/preset llava-v1\.6-vicuna-7b.*vision tower and image_grid_pinpoints of preset tiny-llava/);
+    const pre = readJson(path.join(dir, 'preprocessor_config.json')) as { crop_size: unknown };
+    expect(JSON.stringify(pre.crop_size)).toContain('56');
+    const f = SafetensorsFile.open(path.join(dir, 'model.safetensors'));
+    try {
+      const keys = llavaNextKeys(llavaNextConfig(cfg));
+      expect(f.names().sort()).toEqual([...keys.keys()].sort());
+      expect(f.info('language_model.model.embed_tokens.weight').shape).toEqual([32064, 4096]);
+      expect(f.info('multi_modal_projector.linear_1.weight').shape).toEqual([4096, 32]);
+    } finally { f.close(); }
+    const bad = runCli(['random-weights', '--preset', 'llava-v1.6-vicuna-7b', '--dtype', 'f16', '--vision-preset', 'tiny-clip', '--out', path.join(os.tmpdir(), 'hero-never-written')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^hero-lvlm: error: --vision-preset: 'tiny-clip' is not one of llava-v1\.6-vicuna-7b, llava-v1\.6-vicuna-13b, tiny-llava$/);
   });
 
   it('--max-shard-bytes forces shards: index weight_map covers every key, total_size = the tensor bytes', () => {

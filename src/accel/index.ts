@@ -6,7 +6,7 @@
  *   - the vision tower over worker threads (./vision_pool.ts), one tfjs instance per core;
  *   - the decoder's layers over worker threads by heads and MLP columns (./decoder_pool.ts);
  *   - the system's BLAS for the linear layers and attention's products (./blas.ts), on wasm and cpu;
- *   - the webgpu backend's start-up checks (./webgpu.ts).
+ *   - the webgpu backend's start-up checks (./webgpu.ts) and the split of weights over its binding (./binding_split.ts).
  * `installAccelerations` chooses them explicitly at start-up, installs the kernels behind nn/kernels.ts,
  * and returns the choice with the one line the CLI prints. Nothing is installed unless it is called
  * (the specs' golden runs use the reference; spec/accel/ checks each acceleration against it).
@@ -65,7 +65,7 @@ export function kvCacheFor(residency: WeightResidency, backend: string): ((numLa
 export interface AccelOptions {
   /** 'auto' (default): 'per-head' on wasm, the reference 'batched' elsewhere. */
   readonly attention?: AttentionKernel | 'auto';
-  /** 'auto' (default): 'transpose-policy' (on every backend, as before the split). */
+  /** 'auto' (default): 'transpose-policy', 'reference' on webgpu. */
   readonly linear?: LinearKernel | 'auto';
   /** Worker threads for the vision tower; 1 (default) = in-process `visionModel`. */
   readonly visionWorkers?: number;
@@ -126,7 +126,9 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
   const threads = blasThreadsFor(Math.max(visionWorkers, decoderWorkers));
   const kernels: KernelChoice = {
     attention: attention === 'auto' ? (blas ? 'blas' : backend === 'wasm' ? 'per-head' : 'batched') : attention,
-    linear: linear === 'auto' ? (blas ? 'blas' : 'transpose-policy') : linear,
+    // transpose-policy's copy of Wᵀ is for tfjs-wasm's XNNPACK; on webgpu the reference's transposeB product is
+    // as fast, and a copy of a weight over the binding (./binding_split.ts) could not be made.
+    linear: linear === 'auto' ? (blas ? 'blas' : backend === 'webgpu' ? 'reference' : 'transpose-policy') : linear,
     ...(blas ? { blas: { library: blas.library, threads } } : {}),
   };
   if ((kernels.attention === 'blas' || kernels.linear === 'blas') && !blas) throw new HeroError("a 'blas' kernel needs accel 'auto' or 'blas' and a BLAS library");

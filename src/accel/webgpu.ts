@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { weightShapes } from '../core/weights';
 import { forbidSyncReads } from './sync_reads';
+import { bindingCapFromEnv, installBindingSplit, type BindingSplit, isSplittable, rowBlocks, WEBGPU_MAX_BINDING_ENV } from './binding_split';
 
 export const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
 export const DAWN_PACKAGE = 'webgpu';
@@ -240,10 +241,18 @@ export function formatBytes(n: number): string {
   return `${n} B`;
 }
 
-/** One line: the adapter's name and its limits. */
-export function describeAdapter(a: AdapterReport, limits: WebGpuLimits = a.limits): string {
+/**
+ * One line: the adapter's name and the device's limits. tfjs-backend-webgpu asks for the adapter's maxima of
+ * six of them; a limit granted below the adapter's says so (`(adapter: …)`), and a binding capped for tests
+ * ($HERO_LVLM_WEBGPU_MAX_BINDING, `cap`) says that.
+ */
+export function describeAdapter(a: AdapterReport, limits: WebGpuLimits = a.limits, cap?: number): string {
   const name = [a.vendor, a.architecture, a.device, a.description].filter((s) => s).join(' / ') || '(adapter gives no name)';
-  const lim = LIMIT_NAMES.map((n) => `${n}=${/Size$/.test(n) ? formatBytes(limits[n]) : limits[n]}`).join(', ');
+  const fmt = (n: (typeof LIMIT_NAMES)[number], v: number): string => (/Size$/.test(n) ? formatBytes(v) : String(v));
+  const lim = LIMIT_NAMES.map((n) => {
+    if (n === 'maxStorageBufferBindingSize' && cap !== undefined) return `${n}=${fmt(n, limits[n])} (capped by $${WEBGPU_MAX_BINDING_ENV}, for tests)`;
+    return `${n}=${fmt(n, limits[n])}${limits[n] < a.limits[n] ? ` (adapter: ${fmt(n, a.limits[n])})` : ''}`;
+  }).join(', ');
   return `webgpu adapter: ${name}; limits: ${lim}`;
 }
 
@@ -273,9 +282,11 @@ export function checkTensorsFit(tensors: Iterable<readonly [string, readonly num
   }
 }
 
-interface ActiveWebGpu { adapter: AdapterReport; limits: WebGpuLimits }
+interface ActiveWebGpu { adapter: AdapterReport; limits: WebGpuLimits; cap?: number }
 let active: ActiveWebGpu | null = null;
 const guarded = new WeakSet<object>();
+/** The split installed on this backend's kernels (removed with the backend: the kernel registry outlives it). */
+let splitInstalled: BindingSplit | null = null;
 
 /** The running webgpu device's limits, or null when the webgpu backend is not started. */
 export function activeWebGpuLimits(): WebGpuLimits | null {
@@ -283,6 +294,10 @@ export function activeWebGpuLimits(): WebGpuLimits | null {
 }
 export function activeWebGpuAdapter(): AdapterReport | null {
   return active?.adapter ?? null;
+}
+/** The binding cap in force ($HERO_LVLM_WEBGPU_MAX_BINDING, for tests), or undefined. */
+export function activeBindingCap(): number | undefined {
+  return active?.cap;
 }
 
 /**
@@ -323,9 +338,18 @@ export function finishWebGpu(): WebGpuLimits {
     tensorMap: { get(dataId: object): { values?: unknown; dtype: string } | undefined };
   };
   const limits = Object.fromEntries(LIMIT_NAMES.map((n) => [n, Number(backend.device.limits[n])])) as WebGpuLimits;
+  // For tests: a smaller binding than the device grants, so the tiny models go through the split below.
+  const cap = bindingCapFromEnv();
+  if (cap !== undefined && cap < limits.maxStorageBufferBindingSize) {
+    limits.maxStorageBufferBindingSize = cap;
+    active.cap = cap;
+  }
   active.limits = limits;
   if (guarded.has(backend)) return limits;
   guarded.add(backend);
+  // A weight over the binding goes to the device in row blocks (./binding_split.ts: the embedding's
+  // row-block gather, lm_head's column-block product).
+  splitInstalled = installBindingSplit('webgpu', limits.maxStorageBufferBindingSize);
   const device = backend.device;
   const createBuffer = device.createBuffer.bind(device);
   device.createBuffer = (desc) => {
@@ -349,6 +373,8 @@ export function finishWebGpu(): WebGpuLimits {
 export function releaseWebGpu(): void {
   if (!active) return;
   active = null;
+  splitInstalled?.uninstall();
+  splitInstalled = null;
   if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
   const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
   if (nav) delete nav.gpu;
@@ -361,5 +387,26 @@ export function releaseWebGpu(): void {
 export function checkWeightsFit(params: unknown): void {
   const limits = activeWebGpuLimits();
   if (!limits) return;
-  checkTensorsFit(weightShapes(params), limits); // streamed groups too: each is uploaded whole when used
+  // streamed groups too: each is uploaded when used; a matrix the split takes in row blocks is never bound whole
+  checkTensorsFit(weightShapes(params).filter(([, shape]) => !isSplittable(shape, limits.maxStorageBufferBindingSize)), limits);
+}
+
+/**
+ * On the webgpu backend, the start-up line of what the device's binding means for these weights: which
+ * are split into row blocks (./binding_split.ts) and into how many, and, with streamed groups, that each is
+ * uploaded per use and its largest tensor. Undefined elsewhere.
+ */
+export function describeBindingFit(params: unknown, streamed: boolean): string | undefined {
+  const limits = activeWebGpuLimits();
+  if (!limits) return undefined;
+  const bind = limits.maxStorageBufferBindingSize;
+  const shapes = weightShapes(params);
+  const bytes = (shape: readonly number[]): number => 4 * shape.reduce((a, b) => a * b, 1);
+  const split = shapes.filter(([, shape]) => isSplittable(shape, bind))
+    .map(([name, shape]) => `${name} [${shape.join(', ')}] ${formatBytes(bytes(shape))} → ${rowBlocks(shape[0], shape[1], bind).length} row blocks`);
+  const largest = shapes.filter(([, shape]) => !isSplittable(shape, bind)).reduce((m, [, shape]) => Math.max(m, bytes(shape)), 0);
+  return `webgpu: maxStorageBufferBindingSize ${formatBytes(bind)}: ` +
+    (split.length ? `split (accel/binding_split.ts): ${split.join(', ')}` : 'nothing split') +
+    `; every other weight bound whole (largest ${formatBytes(largest)})` +
+    (streamed ? '; streamed groups uploaded one at a time, per use' : '');
 }

@@ -14,12 +14,13 @@ const FLAGS: FlagSpecs = {
   out: { type: 'string', arg: 'DIR', help: 'output directory (must not exist; written as DIR.partial, then renamed; an interrupt removes DIR.partial)' },
   seed: { type: 'int', arg: 'N', default: DEFAULT_SEED, help: 'random seed in [0, 2^32): the same seed writes the same bytes' },
   layers: { type: 'int', arg: 'N', help: 'LLaVA presets: only the first N decoder layers (the widths, embedding, lm_head and vision tower unchanged), e.g. the 7B width in 2 layers' },
+  'vision-preset': { type: 'string', arg: 'NAME', help: "LLaVA-NeXT presets: another LLaVA-NeXT preset's vision tower and image_grid_pinpoints (e.g. tiny-llava: few visual tokens under the 7B decoder; config.json says so)" },
   sparse: { type: 'boolean', help: 'zero weights as sparse files (full size, no disk used, seconds): for memory-estimate and loader checks, not for running' },
 };
 /** Not in --help: a smaller shard limit, so tests can see sharding on a tiny preset. */
 const HIDDEN_FLAGS: FlagSpecs = { 'max-shard-bytes': { type: 'int', help: 'shard limit in bytes of tensor data (testing)' } };
 
-const USAGE = 'usage: hero-lvlm random-weights --preset NAME --dtype f16|bf16|f32 --out DIR [--seed N] [--layers N] [--sparse]';
+const USAGE = 'usage: hero-lvlm random-weights --preset NAME --dtype f16|bf16|f32 --out DIR [--seed N] [--layers N] [--vision-preset NAME] [--sparse]';
 const DESCRIPTION =
   'Writes a checkpoint with the real shapes and random weights (drawn as the embedded default model\'s) in\n' +
   'the hub\'s HF layout: config.json (and for LLaVA preprocessor/processor/generation_config.json) with the\n' +
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
       freeBytes,
       sparse: flags.sparse === true,
       layers: flags.layers as number | undefined,
+      visionPreset: flags['vision-preset'] as string | undefined,
       onProgress: (n, total, bytes, totalBytes) => {
         if (!tty) return;
         const w = 30, k = Math.round((bytes / totalBytes) * w);

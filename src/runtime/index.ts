@@ -9,7 +9,7 @@
 import * as os from 'os';
 import { initBackend, requestedBackend } from '../backend';
 import { checkSplit, installAccelerations, type AccelMode, kvCacheFor, LazyVisionPool, startDecoderPool, startVisionEncoder, VisionPool, type Accelerations } from '../accel';
-import { checkWeightsFit } from '../accel/webgpu';
+import { checkWeightsFit, describeBindingFit } from '../accel/webgpu';
 import type { WeightResidency } from '../io/loader';
 import type { VisionEncoder } from '../clip/vision';
 import type { ClipModel } from '../clip/model';
@@ -125,6 +125,8 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
   const close = async (): Promise<void> => { for (const c of closers.splice(0).reverse()) await c(); };
   try {
     checkWeightsFit(model.params);
+    const fit = describeBindingFit(model.params, residency !== 'resident');
+    if (fit) o.log(fit);
     if (o.clipDir) {
       o.onStage?.('loading the CLIP model');
       clip = loadClipModel(o.clipDir, residency, o.onLoad && ((d, t) => o.onLoad!('loading', d, t)));

@@ -255,6 +255,13 @@ export interface RandomCheckpointOptions {
    * embedding, lm_head and the vision tower as the preset has them), e.g. the 7B width in two layers.
    */
   readonly layers?: number;
+  /**
+   * LLaVA-NeXT presets: the vision tower of another LLaVA-NeXT preset (its vision_config and the
+   * image_grid_pinpoints that go with its crop size), e.g. tiny-llava's 56-px CLIP under the 7B decoder:
+   * a few visual tokens, so the text width can be checked where the full ViT-L would take hours
+   * (docs/gpu.md "The 7B shape on WebGPU"). config.json then says so in its random-weights mark.
+   */
+  readonly visionPreset?: string;
   /** Called after each tensor: tensors and data bytes written so far, of the totals. */
   readonly onProgress?: (tensors: number, totalTensors: number, bytes: number, totalBytes: number) => void;
 }
@@ -314,10 +321,22 @@ function* writeSteps(outDir: string, name: string, dtype: WeightDType, opts: Ran
     if (!(Number.isInteger(opts.layers) && opts.layers >= 1 && opts.layers <= all)) throw new HeroError(`--layers: expected an integer from 1 to ${all} (${name}'s decoder layers), got ${opts.layers}`);
     config.text_config = { ...(config.text_config as Record<string, unknown>), num_hidden_layers: opts.layers };
   }
+  if (opts.visionPreset !== undefined) {
+    const v = PRESETS[opts.visionPreset];
+    if (p.kind !== 'llava-next') throw new HeroError(`--vision-preset: applies to the LLaVA-NeXT presets only, not ${name}`);
+    if (!v || v.kind !== 'llava-next') {
+      throw new HeroError(`--vision-preset: '${opts.visionPreset}' is not one of ${PRESET_NAMES.filter((n) => PRESETS[n].kind === 'llava-next').join(', ')}`);
+    }
+    // The tower and the grid it tiles with (pinpoints are multiples of its crop size); the text side stays the preset's.
+    const vc = v.config();
+    config.vision_config = vc.vision_config;
+    config.image_grid_pinpoints = vc.image_grid_pinpoints;
+    config[RANDOM_WEIGHTS_KEY] = `${mark}; vision tower and image_grid_pinpoints of preset ${opts.visionPreset}`;
+  }
   const keys = presetKeys(p.kind, config);
   const st = SAFETENSORS_DTYPE[dtype];
   const shards = planShards(keys, DTYPE_BYTES[st], opts.maxShardBytes ?? MAX_SHARD_BYTES);
-  const metadata = { format: 'pt', [RANDOM_WEIGHTS_KEY]: `${mark}, seed ${opts.seed}` };
+  const metadata = { format: 'pt', [RANDOM_WEIGHTS_KEY]: `${config[RANDOM_WEIGHTS_KEY] as string}, seed ${opts.seed}` };
   const heads = shards.map((s) => safetensorsHeader(s.tensors.map((t) => ({ name: t.name, dtype: st, shape: t.shape, bytes: t.bytes })), metadata));
 
   // Every small file's text, known before anything is written (so the room check counts them).
