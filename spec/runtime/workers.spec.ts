@@ -79,6 +79,8 @@ describe('runtime · workerCounts and the start-up lines', () => {
     expect(workerCounts({ modelDir: big, cores: 2, visionWorkers: 1 })).toMatchObject({ vision: 1, decoder: 2, visionWhy: '--vision-workers 1' });
     expect(workerCounts({ modelDir: big, cores: 2, visionWorkers: 1, decoderWorkers: 1 })).toEqual({ vision: 1, decoder: 1, visionWhy: '--vision-workers 1', decoderWhy: '--decoder-workers 1' });
     expect(workerCounts({ modelDir: modelDir('llava-next-tiny'), cores: 2, visionWorkers: 2, decoderWorkers: 2 })).toMatchObject({ vision: 2, decoder: 2 });
+    // webgpu is parallel itself: the pools (wasm, cpu only) are not its default
+    expect(workerCounts({ backend: 'webgpu', modelDir: big, cores: 2 })).toMatchObject({ vision: 1, decoder: 1, visionWhy: expect.stringMatching(/^default on webgpu: in-process/) });
     // a command without the flags that fixes the counts (analyze) says why in its own words
     expect(workerCounts({ modelDir: big, cores: 2, visionWorkers: 1, decoderWorkers: 1, workersReason: 'analyze runs its towers and decoder in-process' }))
       .toEqual({ vision: 1, decoder: 1, visionWhy: 'analyze runs its towers and decoder in-process', decoderWhy: 'analyze runs its towers and decoder in-process' });

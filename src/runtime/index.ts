@@ -96,9 +96,16 @@ export async function startBackend(o: Pick<RuntimeOptions, 'backend' | 'webgpuAd
  * The worker counts: each as given, else the default for this model on this machine (./workers.ts), with the
  * reason said in the start-up lines ('--vision-workers 2', or 'default for this model on 2 cores: …').
  */
-export function workerCounts(o: Pick<RuntimeOptions, 'modelDir' | 'visionWorkers' | 'decoderWorkers' | 'cores' | 'workersReason'>): { vision: number; decoder: number; visionWhy: string; decoderWhy: string } {
+/** The backends whose work the worker pools split (accel/vision_pool.ts, decoder_pool.ts): single-threaded tfjs instances. */
+const POOL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+
+export function workerCounts(o: Pick<RuntimeOptions, 'backend' | 'modelDir' | 'visionWorkers' | 'decoderWorkers' | 'cores' | 'workersReason'>): { vision: number; decoder: number; visionWhy: string; decoderWhy: string } {
+  const backend = requestedBackend(o.backend);
+  const pooled = POOL_BACKENDS.includes(backend);
   const d = o.visionWorkers === undefined || o.decoderWorkers === undefined
-    ? defaultWorkers(loadLlavaNextConfig(o.modelDir), o.cores ?? os.availableParallelism?.() ?? os.cpus().length)
+    ? pooled
+      ? defaultWorkers(loadLlavaNextConfig(o.modelDir), o.cores ?? os.availableParallelism?.() ?? os.cpus().length)
+      : { vision: { count: 1, why: `default on ${backend}: in-process (worker pools are for ${POOL_BACKENDS.join(' and ')}; ${backend} is parallel itself)` }, decoder: { count: 1, why: `default on ${backend}: in-process` } }
     : undefined;
   const vision = o.visionWorkers ?? d!.vision.count, decoder = o.decoderWorkers ?? d!.decoder.count;
   return {
