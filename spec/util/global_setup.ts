@@ -19,6 +19,7 @@ export const TEMP_ENV = 'HERO_LVLM_TEST_TMPDIR';
 
 export default function globalSetup(): void {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-lvlm-tests-'));
+  fs.chmodSync(tmp, 0o1777); // as /tmp: the specs that run the CLI as an unprivileged user (spec/util/cli.ts) write here too
   process.env[TEMP_ENV] = tmp;
   process.env.TMPDIR = tmp;
   let adapter: string | undefined;
