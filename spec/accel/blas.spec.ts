@@ -127,7 +127,7 @@ describe('accel/index · the BLAS choice at start-up', () => {
     expect(chooseAccelerations('wasm', { blasLibraries: [BOGUS] }).fallback).toBeUndefined();
     expect(chooseAccelerations('wasm', { accel: 'wasm', blasLibraries: [BOGUS] }).kernels.linear).toBe('transpose-policy');
     const gpu = chooseAccelerations('webgpu', { accel: 'auto' });
-    expect([gpu.fallback, gpu.kernels]).toEqual([undefined, { attention: 'batched', linear: 'transpose-policy' }]);
+    expect([gpu.fallback, gpu.kernels]).toEqual([undefined, { attention: 'batched', linear: 'reference' }]);
     expect(() => chooseAccelerations('webgpu', { accel: 'blas' })).toThrow(/not webgpu/);
     expect(() => chooseAccelerations('wasm', { linear: 'blas' })).toThrow(HeroError);
     expect(() => installKernels({ attention: 'batched', linear: 'blas' })).toThrow(/KernelChoice\.blas/);
