@@ -8,14 +8,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, watchReportPage } from '../util/chromium';
 import { runCli } from '../util/cli';
 import { imagePath, modelDir } from '../util/fixtures';
 import { cropIndex, layerList, takeImagesFlag } from '../../src/cli/analyze';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { llamaTokenizerJson } from '../../src/weights/default_model';
 
-const CHROMIUM = process.env.HERO_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = path.join(__dirname, '..', '..');
 const EXAMPLE = path.join(ROOT, 'docs', 'assets', 'example.png');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-analyze-spec-'));
@@ -171,18 +171,14 @@ describe('analyze on the embedded default model', () => {
   });
 
   it('layers: layers.html opens in headless Chromium, its image decodes, no console errors, no network', async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install -y chromium) or point HERO_CHROMIUM at a Chromium binary`);
     const out = path.join(tmp, 'page');
     const r = runCli(['analyze', 'layers', '--images', EXAMPLE, '--out', out], { timeoutMs: 280_000 });
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+      browser = await launchChromium();
       const page = await browser.newPage();
-      const errors: string[] = [], requests: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`); });
-      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-      page.on('request', (q) => { if (!q.url().startsWith('file:') && !q.url().startsWith('data:')) requests.push(q.url()); });
+      const { errors, requests } = watchReportPage(page);
       await page.goto(pathToFileURL(path.join(out, 'layers.html')).href, { waitUntil: 'load' });
       const imgs = await page.evaluate('Array.from(document.images, (i) => ({ id: i.id, ok: i.complete && i.naturalWidth > 0 }))');
       expect(imgs).toEqual([{ id: 'heatmap-img', ok: true }]);

@@ -10,16 +10,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { HEADLESS_FLAGS, launchChromium } from '../util/chromium';
 import { runCli } from '../util/cli';
 import { FIXTURES, loadCase } from '../util/fixtures';
 import { heroTraceArgs, llavaWideTraceArgs } from '../util/golden_traces';
 import { buildPage } from '../../scripts/page';
 
-const CHROMIUM = process.env.HERO_CHROMIUM ?? '/usr/bin/chromium';
-const BASE_FLAGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const WASM_FLAGS = [...BASE_FLAGS, '--disable-gpu'];
-const WEBGPU_FLAGS = [...BASE_FLAGS, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
+const WEBGPU_FLAGS = [...HEADLESS_FLAGS, '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-webgpu-adapter=swiftshader'];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-page-'));
 const html = path.join(tmp, 'hero-lvlm.html');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -78,11 +76,8 @@ function compareWithNode(args: readonly string[], pageTrace: string, name: strin
 
 let browser: Browser | undefined;
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install -y chromium; .ci/run does) or point HERO_CHROMIUM at a Chromium binary`);
-  }
   await buildPage(html);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: WASM_FLAGS });
+  browser = await launchChromium();
 });
 afterAll(async () => { await browser?.close(); });
 
@@ -144,7 +139,7 @@ describe('the explorer page in headless Chromium (wasm)', () => {
 
 describe('the explorer page in headless Chromium (WebGPU on SwiftShader)', () => {
   it('llava_wide on webgpu: the exported trace equals `hero-lvlm trace` on wasm (compare exit 0)', async () => {
-    const gpu = await chromium.launch({ executablePath: CHROMIUM, args: WEBGPU_FLAGS });
+    const gpu = await launchChromium(WEBGPU_FLAGS);
     try {
       const { page, errors } = await open(gpu);
       await pickModels(page, ['llava-next-tiny']);

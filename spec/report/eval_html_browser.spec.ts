@@ -8,19 +8,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, watchReportPage } from '../util/chromium';
 import { runCli } from '../util/cli';
 import { makeEvalFixture } from '../util/eval_report_fixture';
 
-const CHROMIUM = process.env.HERO_CHROMIUM ?? '/usr/bin/chromium';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-eval-html-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('eval-report.html in headless Chromium', () => {
   it('tables with measured and paper cells, line plot and heatmaps decoded, no console errors, no network, no web fonts', async () => {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install -y chromium; .ci/run does) or point HERO_CHROMIUM at a Chromium binary`);
-    }
     const fx = await makeEvalFixture(path.join(tmp, 'fx'));
     const out = path.join(tmp, 'out');
     const r = runCli(['eval', 'report', fx.fig5, fx.fig4, ...fx.loose, '--out', out]);
@@ -29,16 +26,9 @@ describe('eval-report.html in headless Chromium', () => {
 
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-      const errors: string[] = [], requests: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`); });
-      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-      page.on('requestfailed', (q) => errors.push(`requestfailed: ${q.url()}`));
-      page.on('request', (q) => { if (!q.url().startsWith('file:') && !q.url().startsWith('data:')) requests.push(q.url()); });
+      const { errors, requests } = watchReportPage(page);
       await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
 
       // in-page expressions as strings: the spec's TypeScript program has no DOM types

@@ -8,11 +8,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, watchReportPage } from '../util/chromium';
 import { runCli } from '../util/cli';
 import { SECTION_IDS } from '../../src/report/html';
 
-const CHROMIUM = process.env.HERO_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hero-html-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -22,9 +22,6 @@ const pngSize = (file: string): [number, number] => { const b = fs.readFileSync(
 
 describe('report.html in headless Chromium', () => {
   it('default run: every section present, every image loaded, no console errors, no network', async () => {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install -y chromium; .ci/run does) or point HERO_CHROMIUM at a Chromium binary`);
-    }
     const out = path.join(tmp, 'out');
     const r = runCli(['run', '--image', path.join(ROOT, 'docs', 'assets', 'example.png'), '--prompt', 'What is in the <picture>?', '--max-new-tokens', '2', '--out', out], { timeoutMs: 280_000 });
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -32,16 +29,9 @@ describe('report.html in headless Chromium', () => {
 
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const errors: string[] = [], requests: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`); });
-      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-      page.on('requestfailed', (q) => errors.push(`requestfailed: ${q.url()}`));
-      page.on('request', (q) => { if (!q.url().startsWith('file:') && !q.url().startsWith('data:')) requests.push(q.url()); });
+      const { errors, requests } = watchReportPage(page);
       await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
 
       // in-page expressions as strings: the spec's TypeScript program has no DOM types
