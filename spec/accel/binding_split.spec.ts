@@ -21,6 +21,7 @@ import { FIXTURES, GOLDEN_BACKENDS, imagePath, leaveBackend, loadCase, modelDir,
 import { runCli, type CliResult } from '../util/cli';
 import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { expectGreedyAsHf } from '../util/llama_golden';
 
 describe('rowBlocks, isSplittable, the test cap', () => {
   it('blocks cover every row once, in order, each within the limit; a row wider than the limit is one line', () => {
@@ -122,14 +123,7 @@ describe.each(GOLDEN_BACKENDS)('Llama-3 Gen-1 · llama_tiny golden with embed_to
       const out = llamaForward(m.params, embedTokens(m.params, gc.numbers('input_ids')), m.config);
       await expectCloseAsync(out.logits, tf.squeeze(gc.tensor('logits'), [0]), TOL.golden, 'logits');
     });
-    const ids = gc.numbers('input_ids');
-    const embeds = tf.tidy(() => embedTokens(m.params, ids));
-    const gen = await greedyGenerate(m.params, m.config, embeds, { maxNewTokens: 8, eosTokenId: m.config.eos_token_id, keepScores: true });
-    embeds.dispose();
-    expect([...ids, ...gen.newIds]).toEqual(gc.numbers('generated_ids'));
-    const scores = gc.floats('generate_scores');
-    const V = m.config.vocab_size;
-    for (const [i, s] of gen.scores!.entries()) await expectCloseAsync(s, scores.subarray(i * V, (i + 1) * V), TOL.golden, `generate_scores[${i}]`);
+    await expectGreedyAsHf(m, gc);
     expect(blocks()).toBe(8); // embed_tokens and lm_head, 4 row blocks each: the split did run
   });
 });

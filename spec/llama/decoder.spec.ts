@@ -17,6 +17,7 @@ import { randomParams } from '../../src/weights/random_params';
 import { loadCase, modelDir, GOLDEN_BACKENDS, useBackend } from '../util/fixtures';
 import { expectCloseAsync } from '../util/close';
 import { TOL } from '../util/tolerances';
+import { expectGreedyAsHf } from '../util/llama_golden';
 
 describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 · llama decoder vs HF v4.45.1 llama_tiny (%s backend)', (backend) => {
   let m: { config: LlamaConfig; params: LlamaParams };
@@ -79,14 +80,7 @@ describe.each(GOLDEN_BACKENDS)('Llama-1 Llama-2 Llama-3 RoPE-2 Llama-KV Gen-1 ·
   });
 
   it('Gen-1: greedy generation equals HF generate (ids exact, per-step scores)', async () => {
-    const ids = gc.numbers('input_ids');
-    const embeds = tf.tidy(() => embedTokens(m.params, ids));
-    const gen = await greedyGenerate(m.params, m.config, embeds, { maxNewTokens: 8, eosTokenId: m.config.eos_token_id, keepScores: true });
-    embeds.dispose();
-    expect([...ids, ...gen.newIds]).toEqual(gc.numbers('generated_ids'));
-    const scores = gc.floats('generate_scores');
-    const V = m.config.vocab_size;
-    for (const [i, s] of gen.scores!.entries()) await expectCloseAsync(s, scores.subarray(i * V, (i + 1) * V), TOL.golden, `generate_scores[${i}]`);
+    await expectGreedyAsHf(m, gc);
   });
 });
 
