@@ -41,6 +41,8 @@ async function pickModels(page: Page, models: readonly string[]): Promise<void> 
   const dir = path.join(tmp, `pick-${models.join('+')}`);
   for (const m of models) fs.cpSync(path.join(FIXTURES, 'models', m), path.join(dir, m), { recursive: true });
   await page.setInputFiles('#model-folder', dir);
+  // the page reads the picked files asynchronously: a run started before it is done would use the default model
+  await page.waitForFunction("document.getElementById('model-status').textContent.startsWith('picked:')", null, { timeout: 30_000 });
 }
 
 /** Sets the controls from trace args (image, ids, method and its knobs), runs, and waits for the end. */
@@ -60,18 +62,18 @@ async function runWith(page: Page, args: readonly string[], backend: string): Pr
   await page.waitForFunction("!document.getElementById('run').disabled", null, { timeout: 240_000 });
 }
 
-async function exportTrace(page: Page, file: string): Promise<void> {
+/**
+ * Exports the page's trace, runs `hero-lvlm trace` of the same args in Node, and expects `hero-lvlm compare` of
+ * the two to exit 0 (every tensor within its tolerance).
+ */
+async function expectExportEqualsNode(page: Page, args: readonly string[], name: string): Promise<void> {
+  const pageTrace = path.join(tmp, `${name}.page.safetensors`), node = path.join(tmp, `${name}.node.safetensors`);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
-  await download.saveAs(file);
-}
-
-/** `hero-lvlm trace` of the same args in Node, then `hero-lvlm compare` (exit 0 = every tensor within its tolerance). */
-function compareWithNode(args: readonly string[], pageTrace: string, name: string): { code: number; out: string } {
-  const node = path.join(tmp, `${name}.node.safetensors`);
+  await download.saveAs(pageTrace);
   const t = runCli(['trace', ...args, '--accel', 'wasm', '--out', node], { timeoutMs: 120_000 });
   expect({ code: t.code, stderr: t.code === 0 ? '' : t.stderr }).toEqual({ code: 0, stderr: '' });
   const c = runCli(['compare', node, pageTrace]);
-  return { code: c.code, out: c.stdout + c.stderr };
+  expect({ code: c.code, out: c.code === 0 ? '' : c.stdout + c.stderr }).toEqual({ code: 0, out: '' });
 }
 
 let browser: Browser | undefined;
@@ -87,11 +89,8 @@ describe('the explorer page in headless Chromium (wasm)', () => {
     await pickModels(page, ['llava-next-tiny']);
     const args = llavaWideTraceArgs();
     await runWith(page, args, 'wasm');
-    expect(await page.isVisible('#error')).toBe(false);
-    const file = path.join(tmp, 'llava_wide.page.safetensors');
-    await exportTrace(page, file);
-    const c = compareWithNode(args, file, 'llava_wide');
-    expect({ code: c.code, out: c.code === 0 ? '' : c.out }).toEqual({ code: 0, out: '' });
+    expect(await page.isVisible('#error') ? await page.textContent('#error') : '').toBe('');
+    await expectExportEqualsNode(page, args, 'llava_wide');
     // the answer's ids are the golden's generated ids
     const gen = loadCase('llava_wide').numbers('generated_ids');
     expect(await page.textContent('#answer')).toContain(gen.slice(gen.length - Number(flagValue(args, '--max-new-tokens'))).join(','));
@@ -105,10 +104,7 @@ describe('the explorer page in headless Chromium (wasm)', () => {
     const args = heroTraceArgs(loadCase('hero_paper_square_r50_a80'));
     await runWith(page, args, 'wasm');
     expect(await page.isVisible('#error')).toBe(false);
-    const file = path.join(tmp, 'hero.page.safetensors');
-    await exportTrace(page, file);
-    const c = compareWithNode(args, file, 'hero');
-    expect({ code: c.code, out: c.code === 0 ? '' : c.out }).toEqual({ code: 0, out: '' });
+    await expectExportEqualsNode(page, args, 'hero');
     const keptAt = async (): Promise<number> => Number(await page.getAttribute('#tokens', 'data-kept'));
     const atHalf = await keptAt();
     expect(await page.$$eval('#steps .step', (s) => s.map((e) => e.id))).toEqual(['step-HERO-1', 'step-HERO-2', 'step-HERO-D', 'step-HERO-3', 'step-HERO-4', 'step-HERO-5', 'step-HERO-6']);
@@ -148,10 +144,7 @@ describe('the explorer page in headless Chromium (WebGPU on SwiftShader)', () =>
       expect(await page.isVisible('#error') ? await page.textContent('#error') : '').toBe('');
       // the run was on the browser's WebGPU, and that adapter is SwiftShader's
       expect(await page.textContent('#log')).toMatch(/webgpu: the browser's adapter \(.*swiftshader/i);
-      const file = path.join(tmp, 'llava_wide.webgpu.safetensors');
-      await exportTrace(page, file);
-      const c = compareWithNode(args, file, 'llava_wide_webgpu');
-      expect({ code: c.code, out: c.code === 0 ? '' : c.out }).toEqual({ code: 0, out: '' });
+      await expectExportEqualsNode(page, args, 'llava_wide_webgpu');
       expect(errors).toEqual([]);
     } finally {
       await gpu.close();
