@@ -4,7 +4,7 @@
  * byte and shape walks see both kinds.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { isWeightSource, mapWeights, residentWeights, useWeights, weightBytes, weightShapes, type WeightSource } from '../../src/core/weights';
+import { gatherRows, isWeightSource, leafShape, mapWeights, residentWeights, useWeights, weightBytes, weightShapes, type WeightSource } from '../../src/core/weights';
 
 /** A source of { w: [2, 3], b: [3] } that counts its materialisations. */
 function source(): WeightSource<{ w: tf.Tensor; b: tf.Tensor }> & { made: number; last?: { w: tf.Tensor; b: tf.Tensor } } {
@@ -62,5 +62,31 @@ describe('core/weights · mapWeights, residentWeights, weightBytes, weightShapes
     expect(residentWeights(tree.a)).toBe(tree.a);
     expect(() => residentWeights(tree.layers[0], 'layer 0')).toThrow('layer 0 is streamed from the host; use useWeights');
     t.dispose();
+  });
+});
+
+describe('core/weights · gatherRows, leafShape', () => {
+  it('rows of a resident leaf and of a source without row reads (materialised, then freed) are the same gather', () => {
+    const w = { w: tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), b: tf.tensor1d([1, 1, 1]) };
+    const a = gatherRows(w, 'w', [1, 0, 1]);
+    expect(Array.from(a.dataSync())).toEqual([4, 5, 6, 1, 2, 3, 4, 5, 6]);
+    const s = source();
+    const b = gatherRows(s, 'w', [1, 0, 1]);
+    expect(Array.from(b.dataSync())).toEqual([4, 5, 6, 1, 2, 3, 4, 5, 6]);
+    expect(s.made).toBe(1);
+    expect(s.last!.w.isDisposed).toBe(true);
+    expect(leafShape(w, 'w')).toEqual([2, 3]);
+    expect(leafShape(s, 'b')).toEqual([3]);
+    expect(() => leafShape(s, 'x')).toThrow(/no leaf 'x'/);
+    expect(() => gatherRows(w, 'b', [0])).toThrow(/no 2-D leaf 'b'/);
+    tf.dispose([a, b, w.w, w.b]);
+  });
+
+  it('a source that reads rows itself (WeightSource.rows) is asked for them and never materialised', () => {
+    const s = Object.assign(source(), { rows: (_path: string, ids: readonly number[]) => tf.tensor2d(ids.map((i) => i * 10), [ids.length, 1]) });
+    const r = gatherRows(s, 'w', [2, 3]);
+    expect(Array.from(r.dataSync())).toEqual([20, 30]);
+    expect(s.made).toBe(0);
+    r.dispose();
   });
 });

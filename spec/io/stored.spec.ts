@@ -102,6 +102,32 @@ describe('io/stored · StoredWeights', () => {
     }
   });
 
+  it('an embedding lookup reads only the rows it needs (StoredWeights.rows): the resident gather\'s values, per dtype, in memory and on disk', async () => {
+    await useBackend('cpu');
+    const ids = [5, 0, 5, 17, 1];                               // repeated and out of order
+    for (const dtype of DTYPES) {
+      const dir = restore('llama-tiny', dtype);
+      const res = loadLlama(dir);
+      const r = embedTokens(res.params, ids);
+      const want = Array.from(await r.data());
+      r.dispose();
+      for (const residency of ['streamed', 'disk'] as const) {
+        const str = loadLlama(dir, residency);
+        const table = str.params.model.embed_tokens as StoredWeights<unknown>;
+        expect(table).toBeInstanceOf(StoredWeights);
+        const whole = jest.spyOn(table, 'materialise');
+        const got = embedTokens(str.params, ids);
+        expect(got.shape).toEqual([ids.length, str.config.hidden_size]);
+        expect(Array.from(await got.data())).toEqual(want);
+        expect(whole).not.toHaveBeenCalled();
+        expect(() => table.rows('weight', [str.config.vocab_size])).toThrow(/outside/);
+        got.dispose();
+        tf.dispose([...flattenTree(str.params).values()]);
+      }
+      tf.dispose([...flattenTree(res.params).values()]);
+    }
+  });
+
   it('a file changed under a disk-backed model (size or modification time) is one HeroError naming it, not garbage', async () => {
     await useBackend('cpu');
     const dir = restore('llama-tiny', 'F16');

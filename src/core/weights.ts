@@ -23,6 +23,12 @@ export interface WeightSource<T> {
   hostLeaves(): Array<{ path: string; shape: readonly number[]; data: Float32Array }>;
   /** the group's leaves' shapes, by dotted path inside the group (nothing is read or widened) */
   leafShapes(): Array<{ path: string; shape: readonly number[] }>;
+  /**
+   * Rows `ids` of the 2-D leaf at `path` as fp32 [ids.length, cols], reading only those rows (an embedding
+   * lookup needs a few of V rows, not the whole table widened); optional: `gatherRows` materialises the group
+   * where a source has none.
+   */
+  rows?(path: string, ids: readonly number[]): tf.Tensor2D;
 }
 
 /** A weight group: its tensors, or a source for them. */
@@ -78,6 +84,29 @@ export function weightBytes(tree: unknown): { resident: number; streamedHost: nu
     }
   }
   return acc;
+}
+
+/** The shape of the leaf at `path` inside a group (resident or streamed; nothing is read). */
+export function leafShape(w: Weights<unknown>, path: string): readonly number[] {
+  const leaf = isWeightSource(w) ? w.leafShapes().find((l) => l.path === path) : weightLeaves(w).find(([k]) => k === path)?.[1];
+  const found = leaf instanceof tf.Tensor || (leaf && !isWeightSource(leaf)) ? leaf.shape : undefined;
+  if (!found) throw new Error(`leafShape: no leaf '${path}' in the group`);
+  return found;
+}
+
+/**
+ * Rows `ids` of a group's 2-D leaf `path` (an embedding lookup), [ids.length, cols]: tf.gather on a resident
+ * tensor; a streamed group reads just those rows (WeightSource.rows) where it can, any other source is
+ * materialised for the lookup. The same values every way: gather copies rows, and widening is exact
+ * (spec/core/weights.spec.ts, spec/io/stored.spec.ts).
+ */
+export function gatherRows(w: Weights<unknown>, path: string, ids: readonly number[]): tf.Tensor2D {
+  if (isWeightSource(w) && w.rows) return w.rows(path, ids);
+  return useWeights(w, (p) => {
+    const leaf = weightLeaves(p).find(([k]) => k === path)?.[1];
+    if (!(leaf instanceof tf.Tensor) || leaf.rank !== 2) throw new Error(`gatherRows: no 2-D leaf '${path}' in the group`);
+    return tf.tidy(() => tf.gather(leaf, tf.tensor1d(ids as number[], 'int32'))) as tf.Tensor2D; // [ids, cols]
+  });
 }
 
 /** A group seen through `f` (e.g. a tied lm_head: the embedding table's weight); a source stays a source. */

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import type { WeightSource } from '../core/weights';
-import { decodeFloat, type DType } from './safetensors';
+import { decodeFloat, decodeFloatInto, DTYPE_BYTES, type DType } from './safetensors';
 import { nestByPath } from './checkpoint';
 
 /**
@@ -129,6 +129,21 @@ export class StoredWeights<T> implements WeightSource<T> {
 
   leafShapes(): Array<{ path: string; shape: readonly number[] }> {
     return [...this.tensors].map(([path, t]) => ({ path, shape: t.shape }));
+  }
+
+  /** Rows `ids` of the 2-D tensor at `path`, widened: each row's bytes copied (or read from the file) and decoded alone. */
+  rows(path: string, ids: readonly number[]): tf.Tensor2D {
+    const t = this.tensors.get(path);
+    if (!t || t.shape.length !== 2) throw new Error(`${this.name}: no 2-D tensor '${path}' to read rows of`);
+    const [R, C] = t.shape, b = DTYPE_BYTES[t.dtype];
+    if (!(t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16')) throw new HeroError(`${this.name}.${path}: cannot widen ${t.dtype} weights`);
+    const read = byteReader(t), row = Buffer.allocUnsafe(C * b), out = new Float32Array(ids.length * C);
+    ids.forEach((id, i) => {
+      if (!(Number.isInteger(id) && id >= 0 && id < R)) throw new Error(`${this.name}.${path}: row ${id} is outside [0, ${R})`);
+      read(id * C * b, (id + 1) * C * b, row, 0);
+      decodeFloatInto(row, t.dtype as 'F32' | 'F16' | 'BF16', out, i * C);
+    });
+    return tf.tensor2d(out, [ids.length, C]);                    // [ids, C]
   }
 
   hostLeaves(): Array<{ path: string; shape: readonly number[]; data: Float32Array }> {

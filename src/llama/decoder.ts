@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import { runLayersWithTaps, tidyRecord } from '../core/scope';
-import { useWeights, type Weights } from '../core/weights';
+import { gatherRows, leafShape, useWeights, type Weights } from '../core/weights';
 import type { LinearParams } from '../nn/linear';
 import { rmsNorm, type RmsNormParams } from '../nn/norm';
 import { silu } from '../nn/activations';
@@ -40,12 +40,10 @@ export interface LlamaParams {
  * @returns [T, D]
  */
 export function embedTokens(p: LlamaParams, ids: readonly number[]): tf.Tensor2D {
-  return useWeights(p.model.embed_tokens, (e) => {
-    const V = e.weight.shape[0];
-    const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= V);
-    if (bad !== undefined) throw new HeroError(`token id ${bad} is outside the vocabulary [0, ${V})`);
-    return tf.gather(e.weight, tf.tensor1d(ids as number[], 'int32')) as tf.Tensor2D; // [T, D]
-  });
+  const V = leafShape(p.model.embed_tokens, 'weight')[0];
+  const bad = ids.find((t) => !Number.isInteger(t) || t < 0 || t >= V);
+  if (bad !== undefined) throw new HeroError(`token id ${bad} is outside the vocabulary [0, ${V})`);
+  return gatherRows(p.model.embed_tokens, 'weight', ids); // [T, D]: rows `ids` of the table (a streamed one reads just those)
 }
 
 /**
