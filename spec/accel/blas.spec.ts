@@ -106,7 +106,7 @@ describe('accel/index · the BLAS choice at start-up', () => {
         expect(a.fallback).toBeUndefined();
         expect(a.kernels).toMatchObject({ attention: 'blas', linear: 'blas', blas: { library: blas!.library, threads: blasThreadsFor(2) } });
         const n = blasThreadsFor(2);
-        expect(a.line).toBe(`accel: linear=${blas!.kind} (${blas!.library}, core ${blas!.core}, ${n} thread${n === 1 ? '' : 's'}), attention=${blas!.kind}, vision=2 workers`);
+        expect(a.line).toBe(`accel: linear=${blas!.kind} (${blas!.library}, core ${blas!.core}, ${n} thread${n === 1 ? '' : 's'}), attention=${blas!.kind}, widen=wasm-simd, vision=2 workers`);
       }
     }
     // an explicit kernel still wins over the mode's default
@@ -116,7 +116,7 @@ describe('accel/index · the BLAS choice at start-up', () => {
   it('no library found: auto falls back to the tfjs kernels and says why in one line; blas is an error', () => {
     const a = chooseAccelerations('wasm', { accel: 'auto', blasLibraries: [BOGUS] });
     expect(a.kernels).toEqual({ attention: 'per-head', linear: 'transpose-policy' });
-    expect(a.line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=in-process');
+    expect(a.line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, widen=wasm-simd, vision=in-process');
     expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear and attention run on wasm/XNNPACK: none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
     expect(a.fallback).not.toMatch(/\n/);
     expect(chooseAccelerations('cpu', { accel: 'auto', blasLibraries: [BOGUS] }).fallback).toMatch(/run on tfjs-cpu: /);

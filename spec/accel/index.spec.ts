@@ -14,23 +14,23 @@ describe('installAccelerations', () => {
   afterEach(() => { installAccelerations('cpu', { attention: 'batched', linear: 'reference' }); });
 
   it('by default: per-head attention on wasm only, the linear policy on wasm and cpu (the reference on webgpu), the vision tower in-process', () => {
-    expect(chooseAccelerations('wasm').line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=in-process');
-    expect(chooseAccelerations('cpu').line).toBe('accel: attention=batched (reference), linear=transpose-policy, vision=in-process');
+    expect(chooseAccelerations('wasm').line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, widen=wasm-simd, vision=in-process');
+    expect(chooseAccelerations('cpu').line).toBe('accel: attention=batched (reference), linear=transpose-policy, widen=wasm-simd, vision=in-process');
     expect(chooseAccelerations('webgpu').kernels).toEqual({ attention: 'batched', linear: 'reference' }); // no Wᵀ copy on webgpu (accel/binding_split.ts)
-    expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=2 workers');
+    expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, widen=wasm-simd, vision=2 workers');
   });
 
   it('the decoder in-process by default (the line unchanged), in N workers when asked', () => {
     expect(chooseAccelerations('wasm').decoderWorkers).toBe(1);
     expect(chooseAccelerations('wasm', { decoderWorkers: 2 }).decoderWorkers).toBe(2);
     expect(chooseAccelerations('wasm', { visionWorkers: 2, decoderWorkers: 2 }).line)
-      .toBe('accel: attention=per-head (wasm), linear=transpose-policy, vision=2 workers, decoder=2 workers');
-    expect(chooseAccelerations('cpu', { decoderWorkers: 1 }).line).toBe('accel: attention=batched (reference), linear=transpose-policy, vision=in-process');
+      .toBe('accel: attention=per-head (wasm), linear=transpose-policy, widen=wasm-simd, vision=2 workers, decoder=2 workers');
+    expect(chooseAccelerations('cpu', { decoderWorkers: 1 }).line).toBe('accel: attention=batched (reference), linear=transpose-policy, widen=wasm-simd, vision=in-process');
   });
 
   it('an explicit choice wins over the default', () => {
     expect(chooseAccelerations('wasm', { attention: 'batched', linear: 'reference' }).kernels).toEqual(REFERENCE_CHOICE);
-    expect(chooseAccelerations('cpu', { attention: 'per-head' }).line).toBe('accel: attention=per-head (cpu), linear=transpose-policy, vision=in-process');
+    expect(chooseAccelerations('cpu', { attention: 'per-head' }).line).toBe('accel: attention=per-head (cpu), linear=transpose-policy, widen=wasm-simd, vision=in-process');
   });
 
   it('installs the chosen kernels, and only installing does', () => {

@@ -247,7 +247,7 @@ describe('run --accel (src/accel/blas.ts): the BLAS kernel, the line when none i
     expect([plain.code, none.code]).toEqual([0, 0]);
     expect(JSON.parse(none.stdout).answer_ids).toEqual(JSON.parse(plain.stdout).answer_ids);
     expect(none.stderr).toMatch(/^accel: no BLAS library, so linear and attention run on tfjs-cpu: none of libhero-lvlm-no-such-blas\.so\.0 could be used \(.+\) \(apt-get install libopenblas0-pthread.*\)$/m);
-    expect(none.stderr).toMatch(/^accel: attention=batched \(reference\), linear=transpose-policy, vision=in-process$/m);
+    expect(none.stderr).toMatch(/^accel: attention=batched \(reference\), linear=transpose-policy, widen=wasm-simd, vision=in-process$/m);
     expect(plain.stderr).not.toMatch(/BLAS/);
     const must = runCli(args(['--accel', 'blas']), { env: BOGUS });
     expect(must.code).toBe(2);
@@ -263,7 +263,7 @@ describe('run --accel (src/accel/blas.ts): the BLAS kernel, the line when none i
     if (typeof blas === 'string') return;
     const plain = runCli(args(['--accel', 'wasm'])), fast = runCli(args()), two = runCli(args(['--decoder-workers', '2']));
     expect([plain.code, fast.code, two.code]).toEqual([0, 0, 0]);
-    expect(fast.stderr).toMatch(new RegExp(`^accel: linear=${blas.kind} \\(${blas.library.replace(/\./g, '\\.')}, core .+, \\d+ threads?\\), attention=${blas.kind}, vision=in-process$`, 'm'));
+    expect(fast.stderr).toMatch(new RegExp(`^accel: linear=${blas.kind} \\(${blas.library.replace(/\./g, '\\.')}, core .+, \\d+ threads?\\), attention=${blas.kind}, widen=wasm-simd, vision=in-process$`, 'm'));
     expect(JSON.parse(fast.stdout).answer_ids).toEqual(JSON.parse(plain.stdout).answer_ids);
     expect(two.stderr).toMatch(/^accel: linear=.*, 1 thread\), attention=.*, decoder=2 workers$/m); // 2 cores / 2 workers calling at once
     expect(JSON.parse(two.stdout).answer_ids).toEqual(JSON.parse(plain.stdout).answer_ids);

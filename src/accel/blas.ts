@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { linear as linearReference, type LinearParams } from '../nn/linear';
 import { attend as attendReference, type AttendOptions } from '../nn/attention';
+import { isWasmHeap, newHostFilledTensor } from './host_tensor';
 
 /** $HERO_LVLM_BLAS: a library name or path tried instead of DEFAULT_BLAS_LIBRARIES. */
 export const BLAS_ENV = 'HERO_LVLM_BLAS';
@@ -177,30 +178,11 @@ function blas(): Blas {
   return active;
 }
 
-interface WasmHeapBackend { typedArrayFromHeap(t: tf.TensorInfo): Float32Array; makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo }
-const isWasmHeap = (b: unknown): b is WasmHeapBackend => typeof (b as WasmHeapBackend).typedArrayFromHeap === 'function' && typeof (b as WasmHeapBackend).makeOutput === 'function';
-
 /** A float32 tensor's values as the backend holds them (a heap view on wasm, the backend's array on cpu). Read only. */
 function hostView(t: tf.Tensor): Float32Array {
   if (t.dtype !== 'float32') throw new HeroError(`BLAS kernel: expected a float32 tensor, got ${t.dtype}`);
   const b = tf.backend();
   return isWasmHeap(b) ? b.typedArrayFromHeap(t) : t.dataSync() as Float32Array;
-}
-
-/**
- * A new float32 tensor of `shape` whose values `fill` writes: on wasm into the tensor's own heap memory
- * (views are taken by `fill` after this allocation), elsewhere into an array the tensor then takes over.
- */
-function newTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
-  const b = tf.backend();
-  if (isWasmHeap(b)) {
-    const info = b.makeOutput(shape, 'float32');
-    fill(b.typedArrayFromHeap(info));
-    return tf.engine().makeTensorFromTensorInfo(info);
-  }
-  const out = new Float32Array(shape.reduce((a, d) => a * d, 1));
-  fill(out);
-  return tf.tensor(out, shape, 'float32');
 }
 
 /**
@@ -223,7 +205,7 @@ export function linearBlas<T extends tf.Tensor>(p: LinearParams, x: T): T {
   const rows = inF === 0 ? 0 : x.size / inF;
   if (rows === 0 || inF === 0 || outF === 0) return linearReference(p, x); // an empty product: nothing for the BLAS (it wants lda ≥ 1)
   const g = blas();
-  return newTensor([...x.shape.slice(0, -1), outF], (Y) => {    // [..., out]
+  return newHostFilledTensor([...x.shape.slice(0, -1), outF], (Y) => {    // [..., out]
     const X = hostView(x), W = hostView(p.weight);
     if (p.bias) {
       const B = hostView(p.bias);
@@ -251,14 +233,14 @@ export function attendBlas(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale
   const Tk = k.shape[2];
   if (B * H * Tq * Tk * Dh === 0) return attendReference(q, k, v, scale, opts);   // an empty product: nothing for the BLAS
   const g = blas();
-  const scores = newTensor([B, H, Tq, Tk], (S) => {             // [B, H, Tq, Tk]
+  const scores = newHostFilledTensor([B, H, Tq, Tk], (S) => {             // [B, H, Tq, Tk]
     const Q = hostView(q), K = hostView(k);
     for (let i = 0; i < B * H; i++) {
       g.sgemm(ROW_MAJOR, NO_TRANS, TRANS, Tq, Tk, Dh, scale, Q.subarray(i * Tq * Dh), Dh, K.subarray(i * Tk * Dh), Dh, 0, S.subarray(i * Tq * Tk), Tk);
     }
   });
   const probs = tf.softmax(opts.mask ? tf.add(scores, opts.mask) : scores) as tf.Tensor4D;
-  const out = newTensor([B, H, Tq, Dh], (O) => {                  // [B, H, Tq, Dh]
+  const out = newHostFilledTensor([B, H, Tq, Dh], (O) => {                  // [B, H, Tq, Dh]
     const P = hostView(probs), V = hostView(v);
     for (let i = 0; i < B * H; i++) {
       g.sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, Tq, Dh, Tk, 1, P.subarray(i * Tq * Tk), Tk, V.subarray(i * Tk * Dh), Dh, 0, O.subarray(i * Tq * Dh), Dh);

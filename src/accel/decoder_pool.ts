@@ -35,8 +35,8 @@ import { HeroError } from '../core/errors';
 import { assertShape } from '../core/shape';
 import { isWeightSource, useWeights, type Weights } from '../core/weights';
 import { flattenTree } from '../io/checkpoint';
-import { decodeFloatInto, DTYPE_BYTES, type DType } from '../io/safetensors';
-import { byteReader, StoredWeights, type StoredSource } from '../io/stored';
+import { DTYPE_BYTES, type DType } from '../io/safetensors';
+import { byteReader, StoredWeights, storedWidening, type StoredSource } from '../io/stored';
 import type { LlamaConfig } from '../llama/config';
 import { checkSequenceLength, type DecoderLayerParams, type DecoderTaps, type LlamaParams } from '../llama/decoder';
 import { KvCache } from '../llama/kv_cache';
@@ -107,13 +107,13 @@ export function shardShape(shape: readonly number[], s: Shard): number[] {
 export type ElementReader = (from: number, to: number, into: Float32Array, at: number) => void;
 
 /**
- * A shard's elements in row-major order, in a new array, read through `read`: one read for a row range,
+ * A shard's elements in row-major order, in `out` (default: a new array), read through `read`: one read for a row range,
  * one per row for a column range, each straight into the shard's array.
  */
-export function readShard(shape: readonly number[], s: Shard, read: ElementReader): Float32Array {
-  if (s.kind === 'none') return new Float32Array(0);
+export function readShard(shape: readonly number[], s: Shard, read: ElementReader,
+  out: Float32Array = new Float32Array(s.kind === 'none' ? 0 : shardShape(shape, s).reduce((a, d) => a * d, 1))): Float32Array {
+  if (s.kind === 'none') return out;
   const inner = shape.length > 1 ? shape[shape.length - 1] : 1;
-  const out = new Float32Array(shardShape(shape, s).reduce((a, d) => a * d, 1));
   if (s.kind === 'rows') read(s.from * inner, s.to * inner, out, 0);
   else if (s.kind === 'all') read(0, out.length, out, 0);
   else for (let r = 0, n = s.to - s.from; r < shape[0]; r++) read(r * inner + s.from, r * inner + s.to, out, r * n); // cols
@@ -121,22 +121,19 @@ export function readShard(shape: readonly number[], s: Shard, read: ElementReade
 }
 
 /**
- * Elements of stored little-endian bytes as fp32 (f16/bf16 widened exactly, io/safetensors.ts decodeFloatInto):
+ * Elements of stored little-endian bytes as fp32 (f16/bf16 widened exactly by the installed widening, io/stored.ts storedWidening):
  * straight from the bytes in memory, or read from the file region first (`--weights disk`, io/stored.ts).
  */
 export function storedReader(src: StoredSource | Uint8Array, dtype: DType): ElementReader {
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new HeroError(`decoder workers: cannot widen ${dtype} weights`);
-  const b = DTYPE_BYTES[dtype];
+  const b = DTYPE_BYTES[dtype], widen = storedWidening(); // the installed widening (io/stored.ts; accel/widen.ts's by default)
   const bytes = src instanceof Uint8Array ? src : src.bytes;
-  if (bytes) {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return (from, to, into, at) => decodeFloatInto(buf.subarray(from * b, to * b), dtype, into, at);
-  }
+  if (bytes) return (from, to, into, at) => widen.widenInto(bytes.subarray(from * b, to * b), dtype, into, at);
   const read = byteReader(src as StoredSource);
   return (from, to, into, at) => {
     const buf = Buffer.allocUnsafe((to - from) * b);
     read(from * b, to * b, buf, 0);
-    decodeFloatInto(buf, dtype, into, at);
+    widen.widenInto(buf, dtype, into, at);
   };
 }
 

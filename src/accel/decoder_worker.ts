@@ -10,7 +10,7 @@ import { workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../backend';
 import { nestByPath } from '../io/checkpoint';
-import { byteReader } from '../io/stored';
+import { byteReader, storedWidening } from '../io/stored';
 import { isWeightSource, leafTensors, useWeights, type WeightSource, type Weights } from '../core/weights';
 import type { LlamaConfig } from '../llama/config';
 import { mlp, selfAttention, type DecoderLayerParams } from '../llama/decoder';
@@ -48,9 +48,10 @@ const mine: LlamaConfig = { ...config, num_attention_heads: config.num_attention
  */
 function group<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T> {
   const own = Object.entries(leaves).filter(([k]) => k.startsWith(prefix)).map(([k, leaf]) => [k.slice(prefix.length), leaf] as const);
+  // A stored leaf's shard widened straight into its tensor's memory (io/stored.ts's installed widening).
   const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => [k, leaf.kind === 'f32'
     ? tf.tensor(leaf.data, leaf.shape)
-    : tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype)), shardShape(leaf.shape, leaf.shard))]))) as T;
+    : storedWidening().newTensor(shardShape(leaf.shape, leaf.shard), (out) => readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype), out))]))) as T;
   if (own.every(([, leaf]) => leaf.kind === 'f32')) return make();
   const source: WeightSource<T> = {
     kind: 'weight-source', hostBytes: 0, fp32Bytes: 0,

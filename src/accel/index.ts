@@ -6,6 +6,7 @@
  *   - the vision tower over worker threads (./vision_pool.ts), one tfjs instance per core;
  *   - the decoder's layers over worker threads by heads and MLP columns (./decoder_pool.ts);
  *   - the system's BLAS for the linear layers and attention's products (./blas.ts), on wasm and cpu;
+ *   - streamed weights widened by WebAssembly SIMD straight into the backend's memory (./widen.ts);
  *   - the webgpu backend's start-up checks (./webgpu.ts) and the split of weights over its binding (./binding_split.ts).
  * `installAccelerations` chooses them explicitly at start-up, installs the kernels behind nn/kernels.ts,
  * and returns the choice with the one line the CLI prints. Nothing is installed unless it is called
@@ -24,6 +25,7 @@ import type { LlamaConfig } from '../llama/config';
 import type { LlamaParams } from '../llama/decoder';
 import { DecoderPool } from './decoder_pool';
 import { BLAS_ENV, blasCandidates, blasThreadsFor, describeBlas, findBlas, type Blas } from './blas';
+import { widenKernel, WIDEN_KERNELS, type WidenKernel } from './widen';
 
 export { installKernels, installedKernels, REFERENCE_CHOICE, type KernelChoice, type AttentionKernel, type LinearKernel } from './kernels';
 export { LazyVisionPool, VisionPool } from './vision_pool';
@@ -67,6 +69,8 @@ export interface AccelOptions {
   readonly attention?: AttentionKernel | 'auto';
   /** 'auto' (default): 'transpose-policy', 'reference' on webgpu. */
   readonly linear?: LinearKernel | 'auto';
+  /** How streamed weights are widened on each use: 'auto' (default) = 'wasm-simd' where WebAssembly SIMD runs (./widen.ts). */
+  readonly widen?: WidenKernel | 'auto';
   /** Worker threads for the vision tower; 1 (default) = in-process `visionModel`. */
   readonly visionWorkers?: number;
   /** Worker threads for the decoder's layers (split by heads and MLP columns); 1 (default) = in-process `llamaForward`. */
@@ -117,6 +121,8 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
   const decoderWorkers = options.decoderWorkers ?? 1;
   if (attention !== 'auto' && !(ATTENTION_KERNELS as readonly string[]).includes(attention)) throw new HeroError(`attention: '${attention}' is not one of auto, ${ATTENTION_KERNELS.join(', ')}`);
   if (linear !== 'auto' && !(LINEAR_KERNELS as readonly string[]).includes(linear)) throw new HeroError(`linear: '${linear}' is not one of auto, ${LINEAR_KERNELS.join(', ')}`);
+  const widen = options.widen ?? 'auto';
+  if (widen !== 'auto' && !(WIDEN_KERNELS as readonly string[]).includes(widen)) throw new HeroError(`widen: '${widen}' is not one of auto, ${WIDEN_KERNELS.join(', ')}`);
   if (!(Number.isInteger(visionWorkers) && visionWorkers >= 1)) throw new HeroError(`vision workers: expected an integer ≥ 1, got ${visionWorkers}`);
   if (!(Number.isInteger(decoderWorkers) && decoderWorkers >= 1)) throw new HeroError(`decoder workers: expected an integer ≥ 1, got ${decoderWorkers}`);
   const mode = options.accel ?? 'wasm';
@@ -129,16 +135,18 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
     // transpose-policy's copy of Wᵀ is for tfjs-wasm's XNNPACK; on webgpu the reference's transposeB product is
     // as fast, and a copy of a weight over the binding (./binding_split.ts) could not be made.
     linear: linear === 'auto' ? (blas ? 'blas' : backend === 'webgpu' ? 'reference' : 'transpose-policy') : linear,
+    widen: widen === 'auto' ? widenKernel() : widen,
     ...(blas ? { blas: { library: blas.library, threads } } : {}),
   };
   if ((kernels.attention === 'blas' || kernels.linear === 'blas') && !blas) throw new HeroError("a 'blas' kernel needs accel 'auto' or 'blas' and a BLAS library");
   const attentionText = kernels.attention === 'batched' ? 'batched (reference)' : kernels.attention === 'blas' ? blas!.kind : `${kernels.attention} (${backend})`;
   const linearText = kernels.linear === 'blas' ? describeBlas(blas!, threads) : kernels.linear;
+  const widenText = kernels.widen === 'wasm-simd' ? ', widen=wasm-simd' : '';      // the reference widening is not named
   const workersText = `vision=${visionWorkers > 1 ? `${visionWorkers} workers` : 'in-process'}` +
     (decoderWorkers > 1 ? `, decoder=${decoderWorkers} workers` : ''); // the in-process decoder is not named (the line as before)
   const line = kernels.linear === 'blas'
-    ? `accel: linear=${linearText}, attention=${attentionText}, ${workersText}`
-    : `accel: attention=${attentionText}, linear=${linearText}, ${workersText}`;
+    ? `accel: linear=${linearText}, attention=${attentionText}${widenText}, ${workersText}`
+    : `accel: attention=${attentionText}, linear=${linearText}${widenText}, ${workersText}`;
   return { backend, kernels, visionWorkers, decoderWorkers, blas, fallback, line };
 }
 

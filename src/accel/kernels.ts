@@ -8,6 +8,8 @@ import { HeroError } from '../core/errors';
 import { attendPerHead } from './attention';
 import { linearTransposePolicy } from './linear';
 import { attendBlas, linearBlas, useBlas } from './blas';
+import { setStoredWidening } from '../io/stored';
+import { widening, WIDEN_KERNELS, type WidenKernel } from './widen';
 
 /** 'batched': nn/attention.ts as written (the reference); 'per-head': ./attention.ts; 'blas': ./blas.ts attendBlas. */
 export const ATTENTION_KERNELS = ['batched', 'per-head', 'blas'] as const;
@@ -19,6 +21,8 @@ export type LinearKernel = (typeof LINEAR_KERNELS)[number];
 export interface KernelChoice {
   readonly attention: AttentionKernel;
   readonly linear: LinearKernel;
+  /** How streamed weights are widened to fp32 on each use (./widen.ts); absent: 'reference'. */
+  readonly widen?: WidenKernel;
   /** The BLAS library (its name or path, as findBlas loaded it) and its thread count: needed by a 'blas' kernel. */
   readonly blas?: { readonly library: string; readonly threads: number };
 }
@@ -32,6 +36,7 @@ let installed: KernelChoice = REFERENCE_CHOICE;
 export function installKernels(choice: KernelChoice): void {
   if (!(ATTENTION_KERNELS as readonly string[]).includes(choice.attention)) throw new HeroError(`attention kernel: '${choice.attention}' is not one of ${ATTENTION_KERNELS.join(', ')}`);
   if (!(LINEAR_KERNELS as readonly string[]).includes(choice.linear)) throw new HeroError(`linear kernel: '${choice.linear}' is not one of ${LINEAR_KERNELS.join(', ')}`);
+  if (choice.widen !== undefined && !(WIDEN_KERNELS as readonly string[]).includes(choice.widen)) throw new HeroError(`widen kernel: '${choice.widen}' is not one of ${WIDEN_KERNELS.join(', ')}`);
   if (choice.attention === 'blas' || choice.linear === 'blas') {
     if (!choice.blas) throw new HeroError("a 'blas' kernel needs the BLAS library and thread count (KernelChoice.blas)");
     useBlas(choice.blas.library, choice.blas.threads); // loads it in this thread (a worker repeating its parent's choice too)
@@ -40,6 +45,7 @@ export function installKernels(choice: KernelChoice): void {
     ...(choice.attention === 'per-head' ? { attend: attendPerHead } : choice.attention === 'blas' ? { attend: attendBlas } : {}),
     ...(choice.linear === 'transpose-policy' ? { linear: linearTransposePolicy } : choice.linear === 'blas' ? { linear: linearBlas } : {}),
   });
+  setStoredWidening(widening(choice.widen ?? 'reference')); // io/stored.ts: streamed groups, the decoder workers' slices
   installed = { ...choice };
 }
 

@@ -1,4 +1,4 @@
-;; One-row products from stored weight bytes: y[r] = Σ_{i<n} w[r, i] · x[i] for r < rows, with w stored
+;; One-row products from stored weight bytes (and, at the end, the plain widening of such bytes): y[r] = Σ_{i<n} w[r, i] · x[i] for r < rows, with w stored
 ;; row-major as F16, BF16 or F32 (little-endian, as safetensors holds it), x and y fp32, accumulated in fp32.
 ;; Each weight element is widened exactly in registers (never written back as fp32): the caller (rows.ts)
 ;; copies a few hundred KB of weight rows into this memory at a time and calls dot_* on them while hot.
@@ -239,4 +239,59 @@
         (f32.store (i32.add (local.get $y) (i32.shl (local.get $r) (i32.const 2))) (local.get $s))
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $row)))))
+        (br $row))));; Widening, written out: dst[i] = fp32(src[i]) for i < n, src holding f16 or bf16 bits (little-endian) at byte
+;; `src`, dst fp32 at byte `dst` (accel/widen.ts: the f16/bf16 → fp32 of a streamed weight before a product
+;; that needs it in fp32). Exact for every class, by the conversions above; 8 elements per step, then the tail.
+;; An f16 NaN becomes the canonical fp32 NaN 0x7fc00000, as io/safetensors.ts's table writes it (so the two
+;; agree bit for bit; a product does not care which NaN it gets, hence dot_f16 keeps the payload).
+  (func (export "widen_f16") (param $src i32) (param $dst i32) (param $n i32)
+    (local $i i32) (local $n8 i32) (local $h v128) (local $v v128) (local $e v128) (local $o i32) (local $f f32)
+    (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
+    (block $vec_done
+      (loop $vec
+        (br_if $vec_done (i32.ge_u (local.get $i) (local.get $n8)))
+        (local.set $h (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $o (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $v (v128.and (i32x4.shl (i32x4.extend_low_i16x8_s (local.get $h)) (i32.const 13)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)))
+        (local.set $e (v128.or (f32x4.mul (local.get $v) (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
+          (v128.and (i32x4.eq (v128.and (local.get $v) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000))
+                              (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000))
+                    (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))))
+        (v128.store (local.get $o) (v128.bitselect (v128.const i32x4 0x7fc00000 0x7fc00000 0x7fc00000 0x7fc00000) (local.get $e) (f32x4.ne (local.get $e) (local.get $e))))
+        (local.set $v (v128.and (i32x4.shl (i32x4.extend_high_i16x8_s (local.get $h)) (i32.const 13)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)))
+        (local.set $e (v128.or (f32x4.mul (local.get $v) (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
+          (v128.and (i32x4.eq (v128.and (local.get $v) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000))
+                              (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000))
+                    (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000))))
+        (v128.store offset=16 (local.get $o) (v128.bitselect (v128.const i32x4 0x7fc00000 0x7fc00000 0x7fc00000 0x7fc00000) (local.get $e) (f32x4.ne (local.get $e) (local.get $e))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $vec)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $f (call $f16 (i32.load16_s (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1))))))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+          (select (f32.reinterpret_i32 (i32.const 0x7fc00000)) (local.get $f) (f32.ne (local.get $f) (local.get $f))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
+
+  (func (export "widen_bf16") (param $src i32) (param $dst i32) (param $n i32)
+    (local $i i32) (local $n8 i32) (local $h v128) (local $o i32)
+    (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
+    (block $vec_done
+      (loop $vec
+        (br_if $vec_done (i32.ge_u (local.get $i) (local.get $n8)))
+        (local.set $h (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $o (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))))
+        (v128.store (local.get $o) (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $h)) (i32.const 16)))
+        (v128.store offset=16 (local.get $o) (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $h)) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $vec)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
+          (i32.shl (i32.load16_u (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail))))
+)

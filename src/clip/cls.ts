@@ -24,7 +24,7 @@ export function clsPatchAttention(probs: tf.Tensor4D, opts: ClsReduceOptions = {
   const [begin, end] = opts.crops ?? [0, P];
   return tf.tidy(() => {
     // The CLS query row first (a gather), then the crops and patch columns of that small tensor: tfjs-wasm's
-    // slice reads its whole input back to JS, which on [P, Hv, N+1, N+1] costs ≈ 80 ms per tapped layer of ViT-L × 3 crops (3 ms this way; bench/_prof_cls.ts).
+    // slice reads its whole input back to JS, which on [P, Hv, N+1, N+1] costs ≈ 80 ms per tapped layer of ViT-L × 3 crops (3 ms this way; bench/cls_row.ts).
     const cls = tf.gather(probs, [0], 2);                                                                             // [P, Hv, 1, N+1]
     const row = tf.reshape(tf.slice(cls, [begin, 0, 0, 1], [end - begin, Hv, 1, T - 1]), [end - begin, Hv, T - 1]); // [Pc, Hv, N]
     const s = opts.softmaxFirst ? tf.softmax(row) : row;                                                              // [Pc, Hv, N]

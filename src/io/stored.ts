@@ -95,6 +95,42 @@ export function storedBytes(t: StoredTensor): Buffer {
   return b;
 }
 
+/**
+ * How stored bytes become fp32 values and tensors on every use of a streamed group: `widenInto` writes the
+ * values (decodeFloatInto's contract), `newTensor` makes a tensor whose values a fill function writes. The
+ * reference widens with decodeFloatInto into a new array handed to tf.tensor; accel/widen.ts installs one that
+ * computes the same bits faster (setStoredWidening, at start-up with the kernels).
+ */
+export interface StoredWidening {
+  readonly kind: string;
+  widenInto(b: Uint8Array, dtype: 'F32' | 'F16' | 'BF16', out: Float32Array, at: number): void;
+  newTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tensor;
+}
+
+export const REFERENCE_WIDENING: StoredWidening = {
+  kind: 'reference',
+  widenInto: (b, dtype, out, at) => decodeFloatInto(Buffer.from(b.buffer, b.byteOffset, b.byteLength), dtype, out, at),
+  newTensor: (shape, fill) => {
+    const out = new Float32Array(shape.reduce((a, d) => a * d, 1));
+    fill(out);
+    return tf.tensor(out, shape, 'float32');
+  },
+};
+
+let widening: StoredWidening = REFERENCE_WIDENING;
+
+/** Installs the widening streamed groups use from now on in this thread (default: the reference). */
+export function setStoredWidening(w: StoredWidening = REFERENCE_WIDENING): void { widening = w; }
+
+/** The widening installed in this thread. */
+export function storedWidening(): StoredWidening { return widening; }
+
+/** A float dtype the widening takes, or a HeroError naming the tensor. */
+function floatDtype(dtype: DType, what: string): 'F32' | 'F16' | 'BF16' {
+  if (dtype === 'F32' || dtype === 'F16' || dtype === 'BF16') return dtype;
+  throw new HeroError(`${what}: cannot widen ${dtype} weights`);
+}
+
 /** A group of stored tensors by dotted path inside the group (`self_attn.q_proj.weight`, …). */
 export class StoredWeights<T> implements WeightSource<T> {
   readonly kind = 'weight-source' as const;
@@ -119,7 +155,10 @@ export class StoredWeights<T> implements WeightSource<T> {
   materialise(): T {
     const made = new Map<string, tf.Tensor>();
     try {
-      for (const [path, t] of this.tensors) made.set(path, tf.tensor(decodeFloat(storedBytes(t), t.dtype), t.shape as number[], 'float32'));
+      for (const [path, t] of this.tensors) {
+        const dtype = floatDtype(t.dtype, `${this.name}.${path}`), w = widening;
+        made.set(path, w.newTensor([...t.shape], (out) => w.widenInto(storedBytes(t), dtype, out, 0)));
+      }
     } catch (e) {
       for (const x of made.values()) x.dispose();
       throw e;
@@ -135,15 +174,14 @@ export class StoredWeights<T> implements WeightSource<T> {
   rows(path: string, ids: readonly number[]): tf.Tensor2D {
     const t = this.tensors.get(path);
     if (!t || t.shape.length !== 2) throw new Error(`${this.name}: no 2-D tensor '${path}' to read rows of`);
-    const [R, C] = t.shape, b = DTYPE_BYTES[t.dtype];
-    if (!(t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16')) throw new HeroError(`${this.name}.${path}: cannot widen ${t.dtype} weights`);
-    const read = byteReader(t), row = Buffer.allocUnsafe(C * b), out = new Float32Array(ids.length * C);
-    ids.forEach((id, i) => {
-      if (!(Number.isInteger(id) && id >= 0 && id < R)) throw new Error(`${this.name}.${path}: row ${id} is outside [0, ${R})`);
+    const [R, C] = t.shape, b = DTYPE_BYTES[t.dtype], dtype = floatDtype(t.dtype, `${this.name}.${path}`);
+    const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < R));
+    if (bad !== undefined) throw new Error(`${this.name}.${path}: row ${bad} is outside [0, ${R})`);
+    const read = byteReader(t), row = Buffer.allocUnsafe(C * b), w = widening;
+    return w.newTensor([ids.length, C], (out) => ids.forEach((id, i) => {   // [ids, C]
       read(id * C * b, (id + 1) * C * b, row, 0);
-      decodeFloatInto(row, t.dtype as 'F32' | 'F16' | 'BF16', out, i * C);
-    });
-    return tf.tensor2d(out, [ids.length, C]);                    // [ids, C]
+      w.widenInto(row, dtype, out, i * C);
+    })) as tf.Tensor2D;
   }
 
   hostLeaves(): Array<{ path: string; shape: readonly number[]; data: Float32Array }> {

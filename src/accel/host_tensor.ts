@@ -1,0 +1,30 @@
+/**
+ * Tensors whose values are written in place on the host: on tfjs-wasm straight into the backend's heap (the
+ * backend's own accessors), elsewhere into an array the tensor takes over.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface WasmHeapBackend { typedArrayFromHeap(t: tf.TensorInfo): Float32Array; makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo }
+export const isWasmHeap = (b: unknown): b is WasmHeapBackend => typeof (b as WasmHeapBackend).typedArrayFromHeap === 'function' && typeof (b as WasmHeapBackend).makeOutput === 'function';
+
+/**
+ * A new float32 tensor of `shape` whose values `fill` writes: on tfjs-wasm into the tensor's own heap memory
+ * (no copy of a host array; the view is taken after the allocation and used at once), elsewhere into an
+ * array the tensor then takes over. accel/blas.ts writes its products' outputs this way, accel/widen.ts widened weights.
+ */
+export function newHostFilledTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
+  const b = tf.backend();
+  if (isWasmHeap(b)) {
+    const info = b.makeOutput(shape, 'float32');
+    try {
+      fill(b.typedArrayFromHeap(info));
+    } catch (e) {
+      tf.engine().makeTensorFromTensorInfo(info).dispose();
+      throw e;
+    }
+    return tf.engine().makeTensorFromTensorInfo(info);
+  }
+  const out = new Float32Array(shape.reduce((a, d) => a * d, 1));
+  fill(out);
+  return tf.tensor(out, shape, 'float32');
+}
