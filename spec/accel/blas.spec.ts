@@ -87,7 +87,7 @@ describeBlas('NN-linear Attn-1 · the BLAS kernel equals the reference (%s backe
 
   it('installed behind nn/kernels by the choice (accel blas), and the reference again after', async () => {
     const a = installAccelerations(backend, { accel: 'blas' });
-    expect(a.kernels).toEqual({ attention: 'blas', linear: 'blas', blas: { library: blas!.library, threads: blasThreadsFor(1) } });
+    expect(a.kernels).toEqual({ attention: 'blas', linear: 'blas', widen: 'wasm-simd', blas: { library: blas!.library, threads: blasThreadsFor(1) } });
     expect(activeKernels().linear).toBe(linearBlas);
     expect(activeKernels().attend).toBe(attendBlas);
     expect(blas!.threads()).toBe(blasThreadsFor(1));
@@ -115,7 +115,7 @@ describe('accel/index · the BLAS choice at start-up', () => {
 
   it('no library found: auto falls back to the tfjs kernels and says why in one line; blas is an error', () => {
     const a = chooseAccelerations('wasm', { accel: 'auto', blasLibraries: [BOGUS] });
-    expect(a.kernels).toEqual({ attention: 'per-head', linear: 'transpose-policy' });
+    expect(a.kernels).toEqual({ attention: 'per-head', linear: 'transpose-policy', widen: 'wasm-simd' });
     expect(a.line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, widen=wasm-simd, vision=in-process');
     expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear and attention run on wasm/XNNPACK: none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
     expect(a.fallback).not.toMatch(/\n/);
@@ -127,7 +127,7 @@ describe('accel/index · the BLAS choice at start-up', () => {
     expect(chooseAccelerations('wasm', { blasLibraries: [BOGUS] }).fallback).toBeUndefined();
     expect(chooseAccelerations('wasm', { accel: 'wasm', blasLibraries: [BOGUS] }).kernels.linear).toBe('transpose-policy');
     const gpu = chooseAccelerations('webgpu', { accel: 'auto' });
-    expect([gpu.fallback, gpu.kernels]).toEqual([undefined, { attention: 'batched', linear: 'reference' }]);
+    expect([gpu.fallback, gpu.kernels]).toEqual([undefined, { attention: 'batched', linear: 'reference', widen: 'wasm-simd' }]);
     expect(() => chooseAccelerations('webgpu', { accel: 'blas' })).toThrow(/not webgpu/);
     expect(() => chooseAccelerations('wasm', { linear: 'blas' })).toThrow(HeroError);
     expect(() => installKernels({ attention: 'batched', linear: 'blas' })).toThrow(/KernelChoice\.blas/);

@@ -16,7 +16,7 @@ describe('installAccelerations', () => {
   it('by default: per-head attention on wasm only, the linear policy on wasm and cpu (the reference on webgpu), the vision tower in-process', () => {
     expect(chooseAccelerations('wasm').line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, widen=wasm-simd, vision=in-process');
     expect(chooseAccelerations('cpu').line).toBe('accel: attention=batched (reference), linear=transpose-policy, widen=wasm-simd, vision=in-process');
-    expect(chooseAccelerations('webgpu').kernels).toEqual({ attention: 'batched', linear: 'reference' }); // no Wᵀ copy on webgpu (accel/binding_split.ts)
+    expect(chooseAccelerations('webgpu').kernels).toEqual({ attention: 'batched', linear: 'reference', widen: 'wasm-simd' }); // no Wᵀ copy on webgpu (accel/binding_split.ts)
     expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, widen=wasm-simd, vision=2 workers');
   });
 
@@ -29,7 +29,7 @@ describe('installAccelerations', () => {
   });
 
   it('an explicit choice wins over the default', () => {
-    expect(chooseAccelerations('wasm', { attention: 'batched', linear: 'reference' }).kernels).toEqual(REFERENCE_CHOICE);
+    expect(chooseAccelerations('wasm', { attention: 'batched', linear: 'reference', widen: 'reference' }).kernels).toEqual({ ...REFERENCE_CHOICE, widen: 'reference' });
     expect(chooseAccelerations('cpu', { attention: 'per-head' }).line).toBe('accel: attention=per-head (cpu), linear=transpose-policy, widen=wasm-simd, vision=in-process');
   });
 
@@ -37,7 +37,7 @@ describe('installAccelerations', () => {
     chooseAccelerations('wasm');
     expect(activeKernels()).toEqual(REFERENCE_KERNELS);
     installAccelerations('wasm');
-    expect(installedKernels()).toEqual({ attention: 'per-head', linear: 'transpose-policy' });
+    expect(installedKernels()).toEqual({ attention: 'per-head', linear: 'transpose-policy', widen: 'wasm-simd' });
     expect(activeKernels().attend).toBe(attendPerHead);
     expect(activeKernels().linear).toBe(linearTransposePolicy);
     installAccelerations('cpu', { linear: 'reference' });
