@@ -209,6 +209,32 @@ async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool:
     await expectSameGeneration(streamedBf16.params.language_model, streamedBf16.config.text_config, streamedBf16Pool, Array.from({ length: 9 }, (_, i) => (i * 53 + 7) % 1000));
   });
 
+  it('streamed f16 weights still arriving (io/background_read.ts): the workers wait for each tensor\'s bytes, same generation', async () => {
+    const late = loadLlavaNext(path.join(tmp, 'f16'), undefined, 'streamed', { backgroundReads: true, backgroundDelayMs: 30, backgroundMinBytes: 1024 });
+    let pool: DecoderPool | undefined;
+    try {
+      const layers = late.params.language_model.model.layers.map((l) => l as unknown as StoredWeights<unknown>);
+      const last = [...layers[layers.length - 1].tensors.values()].find((t) => t.arrival)!; // a matrix (the norms, < 1 KiB, are read at load)
+      pool = DecoderPool.start(late.params.language_model, late.config.text_config, 2, chooseAccelerations(backend).kernels);
+      expect(Atomics.load(last.arrival!.progress, 0)).toBeLessThanOrEqual(last.arrival!.seq); // the pool started before the last layer's bytes were there
+      // The pool's prefill first, while the bytes arrive; the reference: the same checkpoint read before loading returned, in-process.
+      const cfg = late.config.text_config, ids = Array.from({ length: 12 }, (_, i) => (i * 31 + 2) % 1000);
+      const embeds = tf.tidy(() => embedTokens(streamed.params.language_model, ids));
+      const got = await prefill(late.params.language_model, cfg, embeds, { allLogits: true, decoder: pool });
+      const ref = await prefill(streamed.params.language_model, cfg, embeds, { allLogits: true });
+      try {
+        expectClose(got.logits, ref.logits, TOL.decoderPool, 'prefill logits [T, V]');
+      } finally {
+        tf.dispose([embeds, got.logits, ref.logits]);
+        got.cache.dispose();
+        ref.cache.dispose();
+      }
+    } finally {
+      await pool?.close();
+      disposeLlavaNext(late);
+    }
+  });
+
   it('f16 weights on disk (--weights disk): each worker reads its rows/columns from the file when it uses them, same generation', async () => {
     const layer = onDisk.params.language_model.model.layers[0] as unknown as StoredWeights<unknown>;
     for (const t of layer.tensors.values()) expect(t.disk).toBeDefined();

@@ -97,10 +97,17 @@ describe('splitCrops', () => {
     px.dispose();
   });
 
-  it.each(['streamed', 'disk'] as const)('a pool over %s weights (stored bytes shared with the workers, or read by each from the file) computes what a pool over the same weights resident computes, bit for bit', async (residency) => {
-    const streamed = loadClipModel(modelDir('clip-tiny'), residency);
+  it.each(['streamed', 'disk', 'background'] as const)('a pool over %s weights (stored bytes shared with the workers, read by each from the file, or still arriving) computes what a pool over the same weights resident computes, bit for bit', async (residency) => {
+    // 'background': streamed, the bytes read slowly on a background thread (io/background_read.ts) while the pool starts and encodes
+    const streamed = residency === 'background'
+      ? loadClipModel(modelDir('clip-tiny'), 'streamed', undefined, { backgroundReads: true, backgroundDelayMs: 5, backgroundMinBytes: 0 })
+      : loadClipModel(modelDir('clip-tiny'), residency);
     const layers = streamed.params.vision_model.encoder.layers;
     expect(layers.length).toBeGreaterThan(0);
+    if (residency === 'background') {
+      const t = [...(layers[layers.length - 1] as unknown as StoredWeights<unknown>).tensors.values()][0];
+      expect(Atomics.load(t.arrival!.progress, 0)).toBeLessThanOrEqual(t.arrival!.seq); // the last layer's bytes come after the pool starts
+    }
     expect(layers.every((l) => l instanceof StoredWeights)).toBe(true);
     if (residency === 'disk') expect(layers.every((l) => (l as unknown as StoredWeights<unknown>).hostBytes === 0)).toBe(true);
     const sp = VisionPool.start(streamed.params.vision_model, streamed.vision, 2, chooseAccelerations(backend).kernels);

@@ -128,6 +128,25 @@ describe('io/stored · StoredWeights', () => {
     }
   });
 
+  it('bytes read in the background: a file changed before its read is one HeroError at the use that waits for it, not garbage', async () => {
+    await useBackend('cpu');
+    const copy = path.join(tmp, 'llama-tiny-F16-background');
+    fs.cpSync(restore('llama-tiny', 'F16'), copy, { recursive: true });
+    const m = loadLlama(copy, 'streamed', { backgroundReads: true, backgroundDelayMs: 200, backgroundMinBytes: 0 });
+    const layer = m.params.model.layers[1] as StoredWeights<unknown>;
+    const t = [...layer.tensors.values()][0];
+    expect(t.arrival).toBeDefined();
+    const later = new Date(fs.statSync(t.arrival!.file).mtimeMs + 5000);
+    fs.utimesSync(t.arrival!.file, later, later);                    // before the first read (200 ms in)
+    let msg = '';
+    try { tf.dispose(leafTensorsOf(layer.materialise())); } catch (e) { msg = (e as Error).message; }
+    expect(msg.startsWith(`${t.arrival!.file}: reading the weights failed: changed on disk while the weights were being read`)).toBe(true);
+    expect(msg).not.toMatch(/\n/);
+    expect(() => layer.materialise()).toThrow(HeroError);              // and every later use of bytes not read:
+    expect(() => (m.params.lm_head as unknown as StoredWeights<unknown>).materialise()).toThrow(/reading the weights failed/); // the last group read
+    tf.dispose([...flattenTree(m.params).values()]);
+  });
+
   it('a file changed under a disk-backed model (size or modification time) is one HeroError naming it, not garbage', async () => {
     await useBackend('cpu');
     const dir = restore('llama-tiny', 'F16');
@@ -170,13 +189,20 @@ describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden mode
   beforeAll(async () => { await useBackend(backend); });
   afterAll(async () => { await leaveBackend(); });
 
-  it.each(DTYPES)('llava-next-tiny in %s shards: every trace tensor and the generated ids of a HERO run, streamed and on disk', async (dtype) => {
+  it.each(DTYPES)('llava-next-tiny in %s shards: every trace tensor and the generated ids of a HERO run, streamed (read at load or in the background) and on disk', async (dtype) => {
     const dir = restore('llava-next-tiny', dtype), clipDir = restore('clip-tiny', dtype);
     const gc = loadCase(HERO_CASES()[0]);
     const { legacyIds, clipIds, image, opts } = heroCaseInputs(gc);
     const img = await readImage(imagePath(image));
-    const run = async (residency: 'resident' | 'streamed' | 'disk'): ReturnType<typeof runPipeline> => {
-      const m = loadLlavaNext(dir, undefined, residency), clip = loadClipModel(clipDir, residency);
+    const run = async (residency: 'resident' | 'streamed' | 'disk' | 'background'): ReturnType<typeof runPipeline> => {
+      // 'background': streamed, every tensor's bytes read on a background thread, slowly (io/background_read.ts)
+      const m = residency === 'background' ? loadLlavaNext(dir, undefined, 'streamed', { backgroundReads: true, backgroundDelayMs: 2, backgroundMinBytes: 0 })
+        : loadLlavaNext(dir, undefined, residency);
+      const clip = loadClipModel(clipDir, residency === 'background' ? 'streamed' : residency);
+      if (residency === 'background') {
+        const t = [...(m.params.language_model.lm_head as unknown as StoredWeights<unknown>).tensors.values()][0];
+        expect(Atomics.load(t.arrival!.progress, 0)).toBeLessThanOrEqual(t.arrival!.seq); // the run starts before the lm_head is read
+      }
       try {
         if (residency !== 'resident') {
           expect(isWeightSource(m.params.language_model.model.layers[0])).toBe(true);
@@ -190,7 +216,7 @@ describe.each(GOLDEN_BACKENDS)('streamed = resident, exactly, on the golden mode
       }
     };
     const a = await run('resident');
-    for (const b of [await run('streamed'), await run('disk')]) {
+    for (const b of [await run('streamed'), await run('disk'), await run('background')]) {
       expect(b.newIds).toEqual(a.newIds);
       expect([...b.trace.keys()]).toEqual([...a.trace.keys()]);
       for (const [k, t] of a.trace) {

@@ -36,7 +36,7 @@ import { assertShape } from '../core/shape';
 import { isWeightSource, useWeights, type Weights } from '../core/weights';
 import { flattenTree } from '../io/checkpoint';
 import { DTYPE_BYTES, type DType } from '../io/safetensors';
-import { byteReader, StoredWeights, storedWidening, type StoredSource } from '../io/stored';
+import { awaitBytes, byteReader, StoredWeights, storedWidening, type StoredSource } from '../io/stored';
 import type { LlamaConfig } from '../llama/config';
 import { checkSequenceLength, type DecoderLayerParams, type DecoderTaps, type LlamaParams } from '../llama/decoder';
 import { KvCache } from '../llama/kv_cache';
@@ -128,7 +128,8 @@ export function storedReader(src: StoredSource | Uint8Array, dtype: DType): Elem
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new HeroError(`decoder workers: cannot widen ${dtype} weights`);
   const b = DTYPE_BYTES[dtype], widen = storedWidening(); // the installed widening (io/stored.ts; accel/widen.ts's by default)
   const bytes = src instanceof Uint8Array ? src : src.bytes;
-  if (bytes) return (from, to, into, at) => widen.widenInto(bytes.subarray(from * b, to * b), dtype, into, at);
+  const arrived = src instanceof Uint8Array ? {} : src;            // bytes still arriving (io/background_read.ts) are waited for
+  if (bytes) return (from, to, into, at) => { awaitBytes(arrived); widen.widenInto(bytes.subarray(from * b, to * b), dtype, into, at); };
   const read = byteReader(src as StoredSource);
   return (from, to, into, at) => {
     const buf = Buffer.allocUnsafe((to - from) * b);
@@ -211,7 +212,7 @@ export class PoolKvCache extends KvCache {
 /** The leaves of a layer group on the host: each leaf's stored bytes (streamed), or its fp32 values. */
 function layerLeaves(group: Weights<DecoderLayerParams>): Array<{ path: string; shape: readonly number[]; f32?: Float32Array; stored?: { dtype: DType } & StoredSource }> {
   if (group instanceof StoredWeights) {
-    return sharedStoredTensors(group).map((t) => ({ path: t.path, shape: t.shape, stored: t.disk ? { dtype: t.dtype, disk: t.disk } : { dtype: t.dtype, bytes: t.bytes } }));
+    return sharedStoredTensors(group).map((t) => ({ path: t.path, shape: t.shape, stored: t.disk ? { dtype: t.dtype, disk: t.disk } : { dtype: t.dtype, bytes: t.bytes, arrival: t.arrival } }));
   }
   if (isWeightSource(group)) return group.hostLeaves().map((l) => ({ path: l.path, shape: l.shape, f32: l.data }));
   return [...flattenTree(group)].map(([path, t]) => ({ path, shape: t.shape, f32: t.dataSync() as Float32Array }));
@@ -320,7 +321,7 @@ export class DecoderPool {
       const c = new Int32Array(new SharedArrayBuffer(8));
       c[0] = STATE.busy;
       const { port1, port2 } = new MessageChannel();
-      const headLeaf = head && { kind: 'stored' as const, shape: [...head.shape], shard: headRows(head.shape[0], w, workers), ...(head.disk ? { dtype: head.dtype, disk: head.disk } : { dtype: head.dtype, bytes: head.bytes! }) };
+      const headLeaf = head && { kind: 'stored' as const, shape: [...head.shape], shard: headRows(head.shape[0], w, workers), ...(head.disk ? { dtype: head.dtype, disk: head.disk } : { dtype: head.dtype, bytes: head.bytes!, arrival: head.arrival }) };
       const data: DecoderWorkerData = { rank: w, workers, config: cfg, backend, kernels, layers: shards[w], ...(headLeaf ? { head: headLeaf } : {}), ctrl: c, port: port2 };
       ws.push(spawnWorker('decoder_worker', data, transfers[w], port2));
       ws[w].unref(); // an idle pool never keeps the process alive

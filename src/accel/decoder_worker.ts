@@ -27,7 +27,7 @@ import { readShard, shardShape, storedReader, type DecoderJob, type DecoderWorke
 const { rank, workers, config, backend, kernels, layers, head, ctrl, port } = workerData as DecoderWorkerData;
 
 /** This worker's rows of the streamed lm_head (DecoderWorkerData.head), as the one-row kernel reads them. */
-const headMatrix = head && storedMatrix(head.bytes ?? byteReader(head), head.dtype as RowsDType, head.shape, [(head.shard as { from: number }).from, (head.shard as { to: number }).to]);
+const headMatrix = head && storedMatrix(byteReader(head), head.dtype as RowsDType, head.shape, [(head.shard as { from: number }).from, (head.shard as { to: number }).to]);
 
 function reply(msg: unknown, state: number, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -75,7 +75,7 @@ function rowsGroup<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weigh
     if (leaf.shape.length === 2 && (leaf.shard.kind === 'rows' || leaf.shard.kind === 'cols') && ['F16', 'BF16', 'F32'].includes(leaf.dtype)) {
       const [out, inF] = leaf.shape, s = leaf.shard;
       const rows: [number, number] = s.kind === 'rows' ? [s.from, s.to] : [0, out], cols: [number, number] = s.kind === 'cols' ? [s.from, s.to] : [0, inF];
-      return [k, storedWeight(storedMatrix(leaf.bytes ?? byteReader(leaf), leaf.dtype as RowsDType, leaf.shape, rows, cols))];
+      return [k, storedWeight(storedMatrix(byteReader(leaf), leaf.dtype as RowsDType, leaf.shape, rows, cols))];
     }
     return [k, tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype)), shardShape(leaf.shape, leaf.shard))];
   }))) as T;

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { isWeightSource, weightLeaves } from '../core/weights';
 import type { DType } from '../io/safetensors';
-import { StoredWeights, type StoredSource, type StoredTensor } from '../io/stored';
+import { awaitBytes, StoredWeights, type StoredSource, type StoredTensor } from '../io/stored';
 import type { ClipVisionConfig } from '../clip/config';
 import type { ClipVisionParams, VisionEncoder, VisionOutput, VisionTaps } from '../clip/vision';
 import { installedKernels, type KernelChoice } from './kernels';
@@ -76,11 +76,12 @@ export function sharedStoredTensors(group: StoredWeights<unknown>): SharedStored
     if (t.disk) return { path, dtype: t.dtype, shape: [...t.shape], disk: t.disk };
     let bytes: Uint8Array = t.bytes;
     if (!(bytes.buffer instanceof SharedArrayBuffer)) {
+      awaitBytes(t);
       const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
       shared.set(bytes);
       bytes = shared;
     }
-    return { path, dtype: t.dtype, shape: [...t.shape], bytes };
+    return { path, dtype: t.dtype, shape: [...t.shape], bytes, ...(t.arrival ? { arrival: t.arrival } : {}) }; // bytes still arriving: the workers wait for them too
   });
 }
 
@@ -120,7 +121,7 @@ export function workerTree<T>(w: VisionWorkerWeights, build: (leaves: Map<string
   for (const [k, ts] of Object.entries(w.streamed)) {
     leaves.set(k, new StoredWeights(k, new Map(ts.map((t): [string, StoredTensor] => [t.path, t.disk
       ? { dtype: t.dtype, shape: t.shape, disk: t.disk }
-      : { dtype: t.dtype, shape: t.shape, bytes: Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) }]))));
+      : { dtype: t.dtype, shape: t.shape, bytes: Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength), arrival: t.arrival }]))));
   }
   return build(leaves);
 }

@@ -335,7 +335,7 @@ async function openFor(flags: ParsedFlags, c: Common, jobs: readonly Job[], log:
   const maxNewTokens = Math.max(...jobs.map((j) => j.settings.maxNewTokens));
   const hook = jobs.find((j) => j.setting.decoderHook);
   return openRuntime({
-    ...rf, residency: { ...rf.residency, promptTokens, maxNewTokens }, keepPools: true,
+    ...rf, residency: { ...rf.residency, promptTokens, maxNewTokens }, keepPools: true, backgroundReads: true,
     inProcessDecoder: hook ? `with --method ${hook.setting.name}, whose decoder hook needs the in-process decoder` : undefined,
   });
 }

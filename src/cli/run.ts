@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   if (marked) log(`model: ${RANDOM_CHECKPOINT_NOTE}`); // once every input is checked
   const bar = progress(log);
   const hook = m.decoder ? `with --method ${m.name}, whose decoder hook needs the in-process decoder` : undefined;
-  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir!, choice, log, bar), inProcessDecoder: hook });
+  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir!, choice, log, bar), inProcessDecoder: hook, backgroundReads: true });
   const { model, method } = rt;
   try {
     const result = await runPipeline(model, {

@@ -4,7 +4,7 @@
  * The only file of src/clip/ that touches files or io/.
  */
 import { disposeTree, layerNormKeys, linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, readCheckpointConfig, weightPlan, type CheckpointRecipe, type WeightPlan, type WeightResidency } from '../io/loader';
+import { keySpecSize, loadCheckpoint, readCheckpointConfig, weightPlan, type CheckpointRecipe, type WeightPlan, type WeightResidency, type LoadOptions } from '../io/loader';
 import { clipModelConfig, clipVisionConfig, type ClipModelConfig, type ClipTextConfig, type ClipVisionConfig } from './config';
 import type { ClipModel } from './model';
 import type { ClipVisionParams } from './vision';
@@ -95,8 +95,8 @@ export function clipModelWeightPlan(dir: string, residency: WeightResidency): We
 }
 
 /** Loads an HF CLIPModel directory (config.json + safetensors); `residency` as io/loader.ts WeightResidency. */
-export function loadClipModel(dir: string, residency: WeightResidency = 'resident', onProgress?: (done: number, total: number) => void): ClipModel {
-  const { config, tree } = loadCheckpoint<ClipModelConfig, ClipModel['params']>(dir, CLIP_MODEL_RECIPE, onProgress, residency);
+export function loadClipModel(dir: string, residency: WeightResidency = 'resident', onProgress?: (done: number, total: number) => void, opts: LoadOptions = {}): ClipModel {
+  const { config, tree } = loadCheckpoint<ClipModelConfig, ClipModel['params']>(dir, CLIP_MODEL_RECIPE, onProgress, residency, opts);
   return { dir, vision: config.vision, text: config.text, params: tree };
 }
 

@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { readJsonObject } from './json';
-import { isFloatDType, SafetensorsDir } from './safetensors';
+import { isFloatDType, SafetensorsDir, type DType } from './safetensors';
+import { startBackgroundReads, type PendingRead } from './background_read';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildTree, resolveKeys, type KeySpec } from './checkpoint';
 import { StoredWeights, type StoredTensor } from './stored';
@@ -61,12 +62,33 @@ export function readCheckpointConfig<C>(dir: string, recipe: CheckpointRecipe<C>
 }
 
 /**
+ * Tensors smaller than this are read at load even with backgroundReads (norms, biases: a few KiB each), so that
+ * what reads them when the pools start (the decoder pool keeps every layer's RMSNorm weights) does not wait
+ * for the large matrices before them.
+ */
+export const BACKGROUND_MIN_BYTES = 1 << 20;
+
+/** How loadCheckpoint reads. */
+export interface LoadOptions {
+  /**
+   * 'streamed': read the stored bytes on a background thread (io/background_read.ts), the recipe's groups in
+   * order (the vision tower's before the decoder's), and return at once; every use waits for its bytes.
+   * Node only (the page reads in the foreground). Default: read them before returning.
+   */
+  readonly backgroundReads?: boolean;
+  /** tests: a pause before each background read */
+  readonly backgroundDelayMs?: number;
+  /** tests: the size from which a tensor is read in the background (default BACKGROUND_MIN_BYTES) */
+  readonly backgroundMinBytes?: number;
+}
+
+/**
  * Loads a checkpoint directory in HF layout (config.json + model.safetensors or a sharded index): the
  * parsed config and the params tree (canonical key names, io/checkpoint.ts). The files are closed on
  * every path, error or not.
  */
 export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
-  onProgress?: (done: number, total: number) => void, residency: WeightResidency = 'resident'): { config: C; tree: T } {
+  onProgress?: (done: number, total: number) => void, residency: WeightResidency = 'resident', opts: LoadOptions = {}): { config: C; tree: T } {
   const config = readCheckpointConfig(dir, recipe);
   const store = SafetensorsDir.open(dir);
   try {
@@ -78,6 +100,7 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
     const leaves = new Map<string, unknown>();
     const groups = new Map<string, Map<string, StoredTensor>>();
     const made: tf.Tensor[] = [];
+    const pending: Array<{ order: number; group: string; key: string; dtype: DType; shape: readonly number[]; read: PendingRead }> = [];
     try {
       let done = 0;
       for (const [name, shape] of spec) {
@@ -94,6 +117,12 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
             if (!isFloatDType(dtype)) throw new HeroError(`${store.fileOf(file).file}: tensor '${file}' is ${dtype}, expected a float dtype`);
             const f = store.fileOf(file);
             groups.get(group)!.set(name.slice(group.length), { dtype, shape, disk: { file: path.resolve(f.file), begin: info.begin, end: info.end, fileSize: f.byteSize, mtimeMs: f.mtimeMs } });
+          } else if (opts.backgroundReads && info.end - info.begin >= (opts.backgroundMinBytes ?? BACKGROUND_MIN_BYTES)) {
+            if (!isFloatDType(dtype)) throw new HeroError(`${store.fileOf(file).file}: tensor '${file}' is ${dtype}, expected a float dtype`);
+            const f = store.fileOf(file);
+            const into = Buffer.from(new SharedArrayBuffer(info.end - info.begin));
+            pending.push({ order: streamGroups.findIndex((re) => re.exec(name)?.index === 0), group, key: name.slice(group.length), dtype, shape,
+              read: { file: path.resolve(f.file), begin: info.begin, end: info.end, fileSize: f.byteSize, mtimeMs: f.mtimeMs, into } });
           } else groups.get(group)!.set(name.slice(group.length), { dtype, shape, bytes: store.readFloatBytes(file, true) });
         }
         onProgress?.(++done, spec.size);
@@ -101,6 +130,12 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
     } catch (e) {
       for (const t of made) t.dispose();
       throw e;
+    }
+    if (pending.length) {
+      // The groups in the recipe's order (a stable sort keeps the file order inside each), read on their own thread.
+      pending.sort((a, b) => a.order - b.order);
+      const arrivals = startBackgroundReads(pending.map((p) => p.read), { delayMs: opts.backgroundDelayMs });
+      pending.forEach((p, i) => groups.get(p.group)!.set(p.key, { dtype: p.dtype, shape: p.shape, bytes: p.read.into as Buffer, arrival: arrivals[i] }));
     }
     for (const [group, tensors] of groups) leaves.set(group.slice(0, -1), new StoredWeights(group.slice(0, -1), tensors));
     return { config, tree: buildTree<T>(leaves) };

@@ -11,6 +11,7 @@ import { HeroError } from '../core/errors';
 import type { WeightSource } from '../core/weights';
 import { decodeFloat, decodeFloatInto, DTYPE_BYTES, type DType } from './safetensors';
 import { nestByPath } from './checkpoint';
+import { arrivalFailure } from './background_read';
 
 /**
  * Where a tensor's bytes are in a safetensors file ([begin, end), absolute), and the file's size and
@@ -26,15 +27,35 @@ export interface DiskRegion {
 }
 
 /**
+ * Bytes a background read is still filling (io/background_read.ts): `progress[0]` counts the reads done, in
+ * order; `progress[1]` is 1 + the index of a read that failed (0: none); these bytes are read number `seq` of `file`.
+ */
+export interface Arrival { readonly progress: Int32Array; readonly seq: number; readonly file: string }
+
+/**
  * One float tensor as stored (the loader reads it with readFloatBytes, which refuses other dtypes): its
- * bytes on the host, or (`--weights disk`) where they are in the file.
+ * bytes on the host (with `arrival` while a background read fills them), or (`--weights disk`) where they are in the file.
  */
 export type StoredTensor =
-  | { readonly dtype: DType; readonly shape: readonly number[]; readonly bytes: Buffer; readonly disk?: undefined }
-  | { readonly dtype: DType; readonly shape: readonly number[]; readonly bytes?: undefined; readonly disk: DiskRegion };
+  | { readonly dtype: DType; readonly shape: readonly number[]; readonly bytes: Buffer; readonly arrival?: Arrival; readonly disk?: undefined }
+  | { readonly dtype: DType; readonly shape: readonly number[]; readonly bytes?: undefined; readonly arrival?: undefined; readonly disk: DiskRegion };
 
-/** Where stored bytes are: in memory, or a file region. */
-export type StoredSource = { readonly bytes: Uint8Array; readonly disk?: undefined } | { readonly bytes?: undefined; readonly disk: DiskRegion };
+/** Where stored bytes are: in memory (perhaps still arriving), or a file region. */
+export type StoredSource = { readonly bytes: Uint8Array; readonly arrival?: Arrival; readonly disk?: undefined } | { readonly bytes?: undefined; readonly arrival?: undefined; readonly disk: DiskRegion };
+
+/**
+ * Waits until a source's bytes are there (at once when they were read at load or are on disk); a HeroError
+ * naming the file when the background read of them failed.
+ */
+export function awaitBytes(src: { readonly arrival?: Arrival }): void {
+  const a = src.arrival;
+  if (!a) return;
+  for (let done = Atomics.load(a.progress, 0); done <= a.seq; done = Atomics.load(a.progress, 0)) {
+    const failed = Atomics.load(a.progress, 1);
+    if (failed && failed - 1 <= a.seq) throw new HeroError(`${a.file}: reading the weights failed: ${arrivalFailure(a.progress)}`);
+    Atomics.wait(a.progress, 0, done, 1000);
+  }
+}
 
 /** Copies bytes [from, to) of a stored tensor into `into` from `at` on. */
 export type ByteReader = (from: number, to: number, into: Uint8Array, at: number) => void;
@@ -82,14 +103,14 @@ export function closeStoredFiles(): void {
 
 /** The reader of a stored tensor's bytes: a copy from memory, or positioned reads of its file region. */
 export function byteReader(t: StoredSource): ByteReader {
-  if (t.bytes) { const b = t.bytes; return (from, to, into, at) => into.set(b.subarray(from, to), at); }
+  if (t.bytes) { const b = t.bytes; return (from, to, into, at) => { awaitBytes(t); into.set(b.subarray(from, to), at); }; }
   const r = t.disk;
   return (from, to, into, at) => readDiskRegion(r, from, to, into, at);
 }
 
 /** A stored tensor's bytes: its own buffer when on the host, else read from its file now. */
 export function storedBytes(t: StoredTensor): Buffer {
-  if (t.bytes) return t.bytes;
+  if (t.bytes) { awaitBytes(t); return t.bytes; }
   const b = Buffer.allocUnsafe(t.disk.end - t.disk.begin);
   readDiskRegion(t.disk, 0, b.length, b, 0);
   return b;

@@ -5,7 +5,7 @@
  */
 import type { LinearParams } from '../nn/linear';
 import { linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, type CheckpointRecipe, type WeightResidency } from '../io/loader';
+import { keySpecSize, loadCheckpoint, type CheckpointRecipe, type LoadOptions, type WeightResidency } from '../io/loader';
 import { mapWeights, type Weights } from '../core/weights';
 import { llamaConfig, type LlamaConfig } from './config';
 import type { LlamaParams } from './decoder';
@@ -63,7 +63,7 @@ const LLAMA_RECIPE: CheckpointRecipe<LlamaConfig> = {
 };
 
 /** Loads a LlamaForCausalLM directory (config.json + safetensors); `residency` as io/loader.ts WeightResidency. */
-export function loadLlama(dir: string, residency: WeightResidency = 'resident'): { config: LlamaConfig; params: LlamaParams } {
-  const { config, tree } = loadCheckpoint<LlamaConfig, LlamaParams>(dir, LLAMA_RECIPE, undefined, residency);
+export function loadLlama(dir: string, residency: WeightResidency = 'resident', opts: LoadOptions = {}): { config: LlamaConfig; params: LlamaParams } {
+  const { config, tree } = loadCheckpoint<LlamaConfig, LlamaParams>(dir, LLAMA_RECIPE, undefined, residency, opts);
   return { config, params: tieLmHead(tree, config) };
 }

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { HeroError } from '../core/errors';
 import { readJsonObject } from '../io/json';
 import { disposeTree, linearKeys } from '../io/checkpoint';
-import { keySpecSize, loadCheckpoint, weightPlan, type CheckpointRecipe, type WeightPlan, type WeightResidency } from '../io/loader';
+import { keySpecSize, loadCheckpoint, weightPlan, type CheckpointRecipe, type LoadOptions, type WeightPlan, type WeightResidency } from '../io/loader';
 import { clipStreamGroups, clipVisionKeys } from '../clip/load';
 import { llamaKeys, llamaStreamGroups, tieLmHead } from '../llama/load';
 import { deriveLlava, llavaNextConfig, type LlavaDerived, type LlavaNextConfig } from './config';
@@ -103,9 +103,9 @@ export function loadLlavaNextConfig(dir: string): LlavaNextConfig {
  * when present, and model.safetensors (or a sharded index).
  * Key names of both HF layouts are accepted (io/checkpoint.ts KEY_RENAMES).
  */
-export function loadLlavaNext(dir: string, onProgress?: (done: number, total: number) => void, residency: WeightResidency = 'resident'): LlavaNextModel {
+export function loadLlavaNext(dir: string, onProgress?: (done: number, total: number) => void, residency: WeightResidency = 'resident', opts: LoadOptions = {}): LlavaNextModel {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new HeroError(`--model: '${dir}' is not a directory`);
-  const { config: files, tree } = loadCheckpoint<LlavaFiles, LlavaNextParams>(dir, LLAVA_RECIPE, onProgress, residency);
+  const { config: files, tree } = loadCheckpoint<LlavaFiles, LlavaNextParams>(dir, LLAVA_RECIPE, onProgress, residency, opts);
   const { config, derived, processor, eosTokenIds: eos } = files;
   // text_config.tie_word_embeddings: no lm_head in the file, logits use embed_tokens (HF ties the language model's own weights).
   return { dir, config, derived, processor, eosTokenIds: eos, params: { ...tree, language_model: tieLmHead(tree.language_model, config.text_config) } };

@@ -50,6 +50,11 @@ export interface RuntimeOptions {
   readonly inProcessDecoder?: string;
   /** many images (eval predict, sweep): the pools live until close(), atStage lets none go */
   readonly keepPools?: boolean;
+  /**
+   * streamed weights: read the model's stored bytes on a background thread while the image is encoded
+   * (io/background_read.ts) instead of before the run starts; Node only (the CLI's run and eval predict)
+   */
+  readonly backgroundReads?: boolean;
   readonly log: (s: string) => void;
   /** progress: a stage starts ('loading the model', …); tensors loaded of total */
   readonly onStage?: (stage: string) => void;
@@ -125,7 +130,9 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
   // 3. The models, 4. within the backend's limits (webgpu: every weight within the device's buffer limits).
   o.onStage?.('loading the model');
   const t0 = performance.now();
-  const model = loadLlavaNext(o.modelDir, o.onLoad && ((d, t) => o.onLoad!('loading', d, t)), residency);
+  const background = o.backgroundReads === true && residency === 'streamed';
+  const model = loadLlavaNext(o.modelDir, o.onLoad && ((d, t) => o.onLoad!('loading', d, t)), residency, { backgroundReads: background });
+
   const loadMs = Math.floor((performance.now() - t0) * 1000) / 1000;
   let clip: ClipModel | null = null;
   const closers: (() => Promise<void> | void)[] = [() => disposeLlavaNext(model)];
@@ -134,9 +141,10 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
     checkWeightsFit(model.params);
     const fit = describeBindingFit(model.params, residency !== 'resident');
     if (fit) o.log(fit);
+    if (background) o.log(`weights: the large matrices' stored bytes are read on a background thread while the run starts (each use waits for its own)`);
     if (o.clipDir) {
       o.onStage?.('loading the CLIP model');
-      clip = loadClipModel(o.clipDir, residency, o.onLoad && ((d, t) => o.onLoad!('loading', d, t)));
+      clip = loadClipModel(o.clipDir, residency, o.onLoad && ((d, t) => o.onLoad!('loading', d, t)), { backgroundReads: background });
       const c = clip;
       closers.push(() => disposeClipModel(c));
       checkWeightsFit(c.params);
