@@ -1,11 +1,11 @@
-/** The table model of `eval report` (src/eval/report.ts): grid cell ids, the paper's numbers, means, FLOPs. */
-import * as fc from 'fast-check';
+/** The table model of `eval report` (src/eval/report.ts): a sweep's cells and the paper's numbers, means, FLOPs. */
 import {
-  buildEvalReport, gridCellId, gridPaperEntry, gridPoints, paperNumber, parseCellId, runFlags, sameFlagValue, sweepTable, tokenStats, tokenSums,
+  buildEvalReport, sweepCells, sweepTable, tokenStats, tokenSums,
   type ModelInput, type RunInput, type SweepConfig, type SweepIndex,
 } from '../../src/eval/report';
 import type { PredictionLine, RunSettings } from '../../src/eval/run';
 import type { ScoreReport } from '../../src/eval/score';
+import { sameFlagValue } from '../../src/eval/sweep';
 import { prefillFlops } from '../../src/flops/flops';
 import { PRESETS } from '../../src/flops/presets';
 
@@ -32,65 +32,36 @@ const TABLE3: SweepConfig = {
   ],
 };
 
-describe('grid cell ids', () => {
-  it('flag=value joined by commas, axes in order; every grid point once', () => {
-    const pts = gridPoints(FIG5.grid!.axes);
-    expect(pts.map(gridCellId)).toEqual(['tau-v=0.01,tau-t=0.01', 'tau-v=0.01,tau-t=0.05', 'tau-v=0.03,tau-t=0.01', 'tau-v=0.03,tau-t=0.05']);
+describe("a sweep's cells (eval/sweep.ts expandSweep, read by sweepCells)", () => {
+  it('grid ids: flag=value joined by commas, axes in order; every grid point once, with the base flags', () => {
+    const cells = sweepCells(FIG5);
+    expect([...cells.keys()]).toEqual(['tau-v=0.01,tau-t=0.01', 'tau-v=0.01,tau-t=0.05', 'tau-v=0.03,tau-t=0.01', 'tau-v=0.03,tau-t=0.05']);
+    expect(cells.get('tau-v=0.01,tau-t=0.05')!.flags).toEqual({ ratio: 0.4, 'tau-v': 0.01, 'tau-t': 0.05 });
+    expect(cells.get('tau-v=0.01,tau-t=0.05')!.label).toBe('tau-v=0.01 tau-t=0.05');
   });
-  it('parse back: numbers, booleans, strings, number lists written with commas or dashes', () => {
-    expect(parseCellId('tau-v=0.01,tau-t=0.05')).toEqual({ 'tau-v': 0.01, 'tau-t': 0.05 });
-    expect(parseCellId('low-layers=5,6,7,8,tau-v=0.01')).toEqual({ 'low-layers': [5, 6, 7, 8], 'tau-v': 0.01 });
-    expect(parseCellId('low-layers=5-8,uniform=true,select=cls')).toEqual({ 'low-layers': [5, 8], uniform: true, select: 'cls' });
-    expect(parseCellId(gridCellId({ 'low-layers': [5, 6, 7, 8], 'high-layers': [21] }))).toEqual({ 'low-layers': [5, 6, 7, 8], 'high-layers': 21 });
-    expect(gridCellId({ 'low-layers': [5, 6, 7, 8] })).toBe('low-layers=5+6+7+8');
-    expect(parseCellId('hero-40')).toEqual({});
+  it("a listed cell: its paper[task]; a task it lacks: none", () => {
+    const cells = sweepCells(TABLE3);
+    expect(cells.get('hero-40')!.paper.mme).toBe(1534.3);
+    expect(cells.get('fastv-50')!.paper.mme).toBeUndefined();
+    expect(cells.get('fastv-50')!.protocol).toBe('llava');
   });
-  it('property: parseCellId(gridCellId(p)) = p for numeric and boolean flags', () => {
-    const value = fc.oneof(fc.integer({ min: -1000, max: 1000 }).map((n) => n / 100), fc.boolean());
-    fc.assert(fc.property(fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), value, { maxKeys: 4 }), (flags) => {
-      expect(parseCellId(gridCellId(flags))).toEqual(flags);
-    }));
+  it('a grid point: the entry whose `at` matches its flags, whatever the key order; none → none; a null score stays null', () => {
+    const cells = sweepCells(FIG5);
+    expect(cells.get('tau-v=0.01,tau-t=0.05')!.paper.mme).toBe(1500.1);
+    expect(cells.get('tau-v=0.01,tau-t=0.01')!.paper).toEqual({});
+    expect(cells.get('tau-v=0.03,tau-t=0.01')!.paper).toEqual({ gqa: null, mme: 1490 });
   });
-  it('same setting: numbers by value, numeric strings as numbers, lists element-wise', () => {
+  it('same setting: numbers by value, numeric strings as numbers, lists element-wise, a one-element list is its element', () => {
     expect(sameFlagValue(0.01, '0.010')).toBe(true);
     expect(sameFlagValue([5, 6], [5, 6])).toBe(true);
     expect(sameFlagValue([5, 6], [5, 7])).toBe(false);
     expect(sameFlagValue(0.01, 0.03)).toBe(false);
-    expect(sameFlagValue([21], 21)).toBe(true);                                     // `high-layers=21` is the list [21]
+    expect(sameFlagValue([21], 21)).toBe(true);
     expect(sameFlagValue('5+6', [5, 6])).toBe(true);
+    const t6: SweepConfig = { ...FIG5, grid: { axes: { 'high-layers': [[21], [20, 22]] }, paper: [{ at: { 'high-layers': 21 }, scores: { mme: 1 } }] } };
+    expect(sweepCells(t6).get('high-layers=21')!.paper).toEqual({ mme: 1 });
   });
 });
-
-describe("the paper's number of a run", () => {
-  it("a listed cell: its paper[task]; a task it lacks: null", () => {
-    expect(paperNumber(TABLE3, 'hero-40', 'mme', {})).toBe(1534.3);
-    expect(paperNumber(TABLE3, 'fastv-50', 'mme', {})).toBeNull();
-  });
-  it('a grid point: the entry whose `at` matches its flags, whatever the key order; none → null; a null score stays null', () => {
-    const f = runFlags(FIG5, 'tau-v=0.01,tau-t=0.05');
-    expect(f).toEqual({ ratio: 0.4, 'tau-v': 0.01, 'tau-t': 0.05 });
-    expect(paperNumber(FIG5, 'tau-v=0.01,tau-t=0.05', 'mme', f)).toBe(1500.1);
-    expect(paperNumber(FIG5, 'tau-v=0.01,tau-t=0.01', 'gqa', runFlags(FIG5, 'tau-v=0.01,tau-t=0.01'))).toBeNull();
-    expect(paperNumber(FIG5, 'tau-v=0.03,tau-t=0.01', 'gqa', runFlags(FIG5, 'tau-v=0.03,tau-t=0.01'))).toBeNull();
-    expect(gridPaperEntry(FIG5, { 'tau-v': 0.03, 'tau-t': 0.01 })).toEqual({ gqa: null, mme: 1490 });
-  });
-  it("an axis the id leaves out comes from settings.json's method options (camelCase)", () => {
-    expect(runFlags(FIG5, 'tau-v=0.03', { tauT: 0.01, alpha: 0.6 })).toEqual({ ratio: 0.4, 'tau-v': 0.03, 'tau-t': 0.01 });
-  });
-});
-
-// ---- runs as the loader hands them over ----------------------------------------------------------------------
-
-const settings = (task: string, protocol = 'lmms-eval', method = 'hero'): RunSettings => ({
-  task, protocol, data: { layout: 'parquet', sources: [] }, model: { path: '/m', configHash: 'h' }, method: { name: method, options: {} },
-  template: 'vicuna_v1', maxNewTokens: 16, shard: null, version: 't',
-});
-const line = (i: number, kept: number, total: number): PredictionLine => ({ question_id: String(i), prompt: 'q', answer: 'a', visual_tokens: { kept, total }, times_ms: {} });
-const score = (task: string, main: string, v: number, questions: number, scored: number): ScoreReport => ({
-  task: task as ScoreReport['task'], protocol: 'lmms-eval', questions, scored, missing: questions - scored, main, metrics: { [main]: v }, notes: [],
-});
-const MODEL: ModelInput = { path: '/m', configHash: 'h', random: 'RANDOM WEIGHTS (spec)', flopsNote: 'vicuna-7b' };
-const FLOPS = (n: number): number => prefillFlops(n, PRESETS['vicuna-7b']);
 
 describe('token means and prefill FLOPs', () => {
   it("means of kept and total; TFLOPs = mean over the lines of HERO-7 at kept + text (the flops module's own function)", () => {

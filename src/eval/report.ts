@@ -10,7 +10,7 @@
  */
 import type { PredictionLine, RunSettings } from './run';
 import type { ScoreReport } from './score';
-import { formatFlagValue, type FlagValue, type SweepConfig } from './sweep';
+import { expandSweep, formatFlagValue, type FlagValue, type SweepCell, type SweepConfig } from './sweep';
 
 // ---- the sweep formats (written by `eval sweep`; configs in eval/configs/) ---------------------------------
 
@@ -37,83 +37,16 @@ export interface SweepIndex {
   readonly runs: readonly SweepRun[];
 }
 
-// ---- grid cells and the paper's numbers --------------------------------------------------------------------
+// ---- the cells and the paper's numbers: the config's own expansion (eval/sweep.ts expandSweep) -----------------
 
 export { formatFlagValue };
 
-/** A grid cell's id: `flag=value` per axis, in the axes' order, joined by `,`. */
-export function gridCellId(flags: Readonly<Record<string, FlagValue>>): string {
-  return Object.entries(flags).map(([k, v]) => `${k}=${formatFlagValue(v)}`).join(',');
-}
-
-/** Every point of a grid, axes varied last-first (the first axis is the slowest). */
-export function gridPoints(axes: Readonly<Record<string, readonly FlagValue[]>>): Array<Record<string, FlagValue>> {
-  let out: Array<Record<string, FlagValue>> = [{}];
-  for (const [k, vs] of Object.entries(axes)) out = out.flatMap((p) => vs.map((v) => ({ ...p, [k]: v })));
-  return out;
-}
-
-function parseValue(s: string): FlagValue {
-  const num = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-  if (s === 'true' || s === 'false') return s === 'true';
-  if (num.test(s)) return Number(s);
-  const parts = s.split(/[,+-]/);
-  if (parts.length > 1 && parts.every((p) => num.test(p))) return parts.map(Number);
-  return s;
-}
-
 /**
- * A grid cell id back to its flags. A piece without `=` continues the previous value (a list written with
- * commas: `layers=5,6,7,tau-v=0.01`). Numbers, booleans and number lists (`5+6+7`, `5,6,7`, `5-8`) are
- * parsed; an id with no `=` has no flags.
+ * A sweep's cells by id, as `eval sweep` ran them: each with its flags (the base's and its own) and the paper's
+ * numbers per task. A run whose cell the config does not have (an edited sweep.json) gets no flags and no paper number.
  */
-export function parseCellId(id: string): Record<string, FlagValue> {
-  const raw: Array<[string, string]> = [];
-  for (const piece of id.split(',')) {
-    const eq = piece.indexOf('=');
-    if (eq > 0) raw.push([piece.slice(0, eq), piece.slice(eq + 1)]);
-    else if (raw.length) raw[raw.length - 1][1] += `,${piece}`;
-  }
-  return Object.fromEntries(raw.map(([k, v]) => [k, parseValue(v)]));
-}
-
-/** Two flag values are the same setting (numbers by value: `0.010` = `0.01`; lists element-wise; a one-element
- * list is its element, as its id `high-layers=21` reads back). */
-export function sameFlagValue(a: FlagValue, b: FlagValue): boolean {
-  const norm = (v: FlagValue): FlagValue => (typeof v === 'string' ? parseValue(v) : Array.isArray(v) && v.length === 1 ? v[0] : v);
-  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
-}
-
-/** `tau-v` → `tauV` (method options are camelCase in settings.json, flags kebab-case in configs). */
-const camel = (s: string): string => s.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-
-/**
- * The flags a sweep run was made with: the base flags, then the cell's (a listed cell) or the grid
- * point's (parsed from the id; an axis missing from the id is read from settings.json's method options).
- */
-export function runFlags(config: SweepConfig, cell: string, options: Readonly<Record<string, unknown>> = {}): Record<string, FlagValue> {
-  const listed = config.cells?.find((c) => c.id === cell);
-  if (listed) return { ...config.base?.flags, ...listed.flags };
-  const parsed = parseCellId(cell);
-  for (const axis of Object.keys(config.grid?.axes ?? {})) {
-    if (parsed[axis] !== undefined) continue;
-    const v = options[camel(axis)] ?? options[axis];
-    if (v !== undefined) parsed[axis] = v as FlagValue;
-  }
-  return { ...config.base?.flags, ...parsed };
-}
-
-/** The grid's paper entry for a point: every flag of `at` has the point's value. */
-export function gridPaperEntry(config: SweepConfig, flags: Readonly<Record<string, FlagValue>>): Readonly<Record<string, number | null>> | null {
-  const e = config.grid?.paper?.find((p) => Object.entries(p.at).every(([k, v]) => flags[k] !== undefined && sameFlagValue(flags[k], v)));
-  return e?.scores ?? null;
-}
-
-/** The paper's number for one run: a listed cell's `paper[task]`, else the grid entry at its flags; null when the paper has none. */
-export function paperNumber(config: SweepConfig, cell: string, task: string, flags: Readonly<Record<string, FlagValue>>): number | null {
-  const listed = config.cells?.find((c) => c.id === cell);
-  if (listed) return listed.paper?.[task] ?? null;
-  return gridPaperEntry(config, flags)?.[task] ?? null;
+export function sweepCells(config: SweepConfig): ReadonlyMap<string, SweepCell> {
+  return new Map(expandSweep(config).map((c) => [c.id, c]));
 }
 
 // ---- what the loader hands over ----------------------------------------------------------------------------
@@ -271,27 +204,23 @@ export function sweepTable(root: string, index: SweepIndex, runs: readonly RunIn
     const id = r.sweep!.cell;
     byCell.set(id, [...(byCell.get(id) ?? []), r]);
   }
+  const configured = sweepCells(cfg);
+  const paperOf = (id: string, task: string): number | null => configured.get(id)?.paper[task] ?? null;
   const rows: ReportRow[] = [...byCell].map(([id, rs]) => {
-    const flags = runFlags(cfg, id, rs[0].settings.method.options);
     const cells: Record<string, ReportCell | null> = Object.fromEntries(tasks.map((t) => [t, null]));
-    for (const r of rs) cells[r.settings.task] = cellOf(r, paperNumber(cfg, id, r.settings.task, flags));
+    for (const r of rs) cells[r.settings.task] = cellOf(r, paperOf(id, r.settings.task));
     return {
-      cell: id, label: rs[0].sweep!.label, method: rs[0].settings.method, flags,
+      cell: id, label: rs[0].sweep!.label, method: rs[0].settings.method, flags: { ...configured.get(id)?.flags },
       protocols: uniq(rs.map((r) => r.sweep!.protocol)), cells,
-      paper: Object.fromEntries(tasks.map((t) => [t, paperNumber(cfg, id, t, flags)])), ...tokenStats(rs.map((r) => r.tokens)),
+      paper: Object.fromEntries(tasks.map((t) => [t, paperOf(id, t)])), ...tokenStats(rs.map((r) => r.tokens)),
     };
   });
   // The config's settings the sweep did not run (a --cells subset): rows with the paper's numbers only.
-  const configured = [
-    ...(cfg.cells ?? []).map((c) => ({ id: c.id, label: c.label, method: c.method ?? cfg.base?.method, protocol: c.protocol })),
-    ...(cfg.grid ? gridPoints(cfg.grid.axes) : []).map((p) => ({ id: gridCellId(p), label: gridCellId(p).replace(/,/g, ' '), method: cfg.grid!.method ?? cfg.base?.method, protocol: undefined })),
-  ];
-  for (const c of configured) {
+  for (const c of configured.values()) {
     if (byCell.has(c.id)) continue;
-    const flags = runFlags(cfg, c.id);
     rows.push({
-      cell: c.id, label: c.label, method: { name: c.method ?? '', options: {} }, flags, protocols: [c.protocol ?? cfg.protocol],
-      cells: Object.fromEntries(tasks.map((t) => [t, null])), paper: Object.fromEntries(tasks.map((t) => [t, paperNumber(cfg, c.id, t, flags)])),
+      cell: c.id, label: c.label, method: { name: c.method, options: {} }, flags: { ...c.flags }, protocols: [c.protocol],
+      cells: Object.fromEntries(tasks.map((t) => [t, null])), paper: Object.fromEntries(tasks.map((t) => [t, paperOf(c.id, t)])),
       ...tokenStats([]),
     });
   }

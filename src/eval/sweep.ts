@@ -181,7 +181,24 @@ export function formatFlagValue(v: FlagValue): string {
   return Array.isArray(v) ? v.join('+') : String(v);
 }
 
-const sameValue = (a: FlagValue, b: FlagValue): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** A value written in a cell id or a config as its flag value: booleans, numbers, number lists (`5+6`, `5,6`, `5-8`); else the string. */
+function parseFlagText(s: string): FlagValue {
+  const num = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  if (s === 'true' || s === 'false') return s === 'true';
+  if (num.test(s)) return Number(s);
+  const parts = s.split(/[,+-]/);
+  if (parts.length > 1 && parts.every((p) => num.test(p))) return parts.map(Number);
+  return s;
+}
+
+/**
+ * Two flag values are the same setting (a grid.paper `at` against an axis value): numbers by value (`'0.010'` =
+ * 0.01), lists element-wise, a one-element list is its element (`high-layers: 21` = `[21]`).
+ */
+export function sameFlagValue(a: FlagValue, b: FlagValue): boolean {
+  const norm = (v: FlagValue): FlagValue => (typeof v === 'string' ? parseFlagText(v) : Array.isArray(v) && v.length === 1 ? v[0] : v);
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
 
 /** The cells of a (parsed) config, in config order: `cells`, then the grid's points (first axis slowest). */
 export function expandSweep(c: SweepConfig): SweepCell[] {
@@ -196,7 +213,7 @@ export function expandSweep(c: SweepConfig): SweepCell[] {
     for (const [k, vs] of axes) points = points.flatMap((p) => vs.map((v): Array<[string, FlagValue]> => [...p, [k, v]]));
     for (const p of points) {
       const parts = p.map(([k, v]) => `${k}=${formatFlagValue(v)}`);
-      const paper = c.grid.paper?.find((x) => Object.entries(x.at).every(([k, v]) => p.some(([pk, pv]) => pk === k && sameValue(pv, v))));
+      const paper = c.grid.paper?.find((x) => Object.entries(x.at).every(([k, v]) => p.some(([pk, pv]) => pk === k && sameFlagValue(pv, v))));
       out.push({
         id: parts.join(','), label: parts.join(' '), method: c.grid.method ?? c.base?.method ?? SWEEP_DEFAULT_METHOD, protocol: c.protocol,
         flags: { ...baseFlags, ...Object.fromEntries(p) }, paper: { ...(paper?.scores ?? {}) },
