@@ -63,6 +63,19 @@ describe("a sweep's cells (eval/sweep.ts expandSweep, read by sweepCells)", () =
   });
 });
 
+// ---- runs as the loader hands them over ----------------------------------------------------------------------
+
+const settings = (task: string, protocol = 'lmms-eval', method = 'hero'): RunSettings => ({
+  task, protocol, data: { layout: 'parquet', sources: [] }, model: { path: '/m', configHash: 'h' }, method: { name: method, options: {} },
+  template: 'vicuna_v1', maxNewTokens: 16, shard: null, version: 't',
+});
+const line = (i: number, kept: number, total: number): PredictionLine => ({ question_id: String(i), prompt: 'q', answer: 'a', visual_tokens: { kept, total }, times_ms: {} });
+const score = (task: string, main: string, v: number, questions: number, scored: number): ScoreReport => ({
+  task: task as ScoreReport['task'], protocol: 'lmms-eval', questions, scored, missing: questions - scored, main, metrics: { [main]: v }, notes: [],
+});
+const MODEL: ModelInput = { path: '/m', configHash: 'h', random: 'RANDOM WEIGHTS (spec)', flopsNote: 'vicuna-7b' };
+const FLOPS = (n: number): number => prefillFlops(n, PRESETS['vicuna-7b']);
+
 describe('token means and prefill FLOPs', () => {
   it("means of kept and total; TFLOPs = mean over the lines of HERO-7 at kept + text (the flops module's own function)", () => {
     const lines = [line(0, 100, 2880), line(1, 300, 2880), line(2, 560, 2304)];

@@ -105,7 +105,7 @@ export function gatherRows(w: Weights<unknown>, path: string, ids: readonly numb
   return useWeights(w, (p) => {
     const leaf = weightLeaves(p).find(([k]) => k === path)?.[1];
     if (!(leaf instanceof tf.Tensor) || leaf.rank !== 2) throw new Error(`gatherRows: no 2-D leaf '${path}' in the group`);
-    return tf.tidy(() => tf.gather(leaf, tf.tensor1d(ids as number[], 'int32'))) as tf.Tensor2D; // [ids, cols]
+    return tf.tidy(() => tf.gather(leaf, tf.tensor1d(ids as number[], 'int32'))) as tf.Tensor2D; // [T, D]: the T rows looked up (an embedding table's width D)
   });
 }
 

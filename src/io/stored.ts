@@ -199,7 +199,7 @@ export class StoredWeights<T> implements WeightSource<T> {
     const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < R));
     if (bad !== undefined) throw new Error(`${this.name}.${path}: row ${bad} is outside [0, ${R})`);
     const read = byteReader(t), row = Buffer.allocUnsafe(C * b), w = widening;
-    return w.newTensor([ids.length, C], (out) => ids.forEach((id, i) => {   // [ids, C]
+    return w.newTensor([ids.length, C], (out) => ids.forEach((id, i) => {   // [T, D]: the T rows looked up
       read(id * C * b, (id + 1) * C * b, row, 0);
       w.widenInto(row, dtype, out, i * C);
     })) as tf.Tensor2D;
