@@ -71,6 +71,8 @@ export async function runTrace(argv: string[], o: {
   readonly needOut?: boolean;
   /** called with the result while the model is still open (the page draws its pictures from both) */
   readonly onResult?: (result: PipelineResult, rt: Runtime) => Promise<void> | void;
+  /** streamed weights read on a background thread while the run starts (Node's CLI; the page reads at load) */
+  readonly backgroundReads?: boolean;
 }): Promise<TraceOutcome> {
   const { log, bar } = o;
   const flags = parseFlags(argv, FLAGS, 'hero-lvlm trace');
@@ -90,7 +92,7 @@ export async function runTrace(argv: string[], o: {
   const { image, alpha: imageAlpha } = o.image ?? await readImageFlag(flags, imageFile);
   checkSequenceFlag(config, ids, image, choice.name, maxNew); // before any weight is read
   const trace = o.trace !== false;
-  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir, choice, log, bar), ...(trace ? { inProcessDecoder: 'by trace, which records every layer' } : {}) });
+  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir, choice, log, bar), ...(trace ? { inProcessDecoder: 'by trace, which records every layer' } : {}), backgroundReads: o.backgroundReads === true });
   const { model, method, backend } = rt;
   try {
     const result = await runPipeline(model, {
@@ -121,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
-  const { result, tensors, metadata } = await runTrace(argv, { log, bar: progress(log) });
+  const { result, tensors, metadata } = await runTrace(argv, { log, bar: progress(log), backgroundReads: true });
   const out = parseFlags(argv, FLAGS, 'hero-lvlm trace').out as string;
   // written whole or not at all: under a temporary name, then renamed (io/out.ts)
   writeFileAtomic(out, (tmp) => writeSafetensors(tmp, tensors, metadata));
