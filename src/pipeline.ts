@@ -8,7 +8,7 @@ import { HeroError } from './core/errors';
 import type { TensorToWrite } from './io/safetensors';
 import type { RgbImage } from './io/image';
 import { preprocess, type ProcessedImage } from './llava/image_processor';
-import { disposeVisualContext, encodeImage, type LlavaNextModel } from './llava/model';
+import { disposeVisionTaps, disposeVisualContext, encodeImage, type LlavaNextModel } from './llava/model';
 import { packImageFeatures, packedTileMasks } from './llava/pack';
 import { expandImageTokens, spliceImageFeatures } from './llava/merge';
 import { imageNewlineOf, isLlava15, preprocessLlava15, singleCropFeatures, type ImageAspect } from './llava/llava15';
@@ -173,6 +173,9 @@ export async function runPipeline(model: LlavaNextModel, input: PipelineInput): 
     const methodTensors: TraceTensors = new Map();
     for (const [name, nt] of Object.entries(pruned.tensors)) methodTensors.set(name, await toHost(nt.tensor, nt.dtype));
     for (const [k, v] of methodTensors) trace.set(k, v);
+    // The vision taps have served the selection (and the trace, which holds host copies): freed before the decoder
+    // runs, which needs the room (a trace taps every layer's attention maps: 2.6 GB for ViT-L/14-336 × 5 crops).
+    disposeVisionTaps(ctx);
 
     // 4. Prompt ids with the image placeholder expanded, embeddings with the features spliced in; the
     // prefill: one forward call over the prompt (with the method's decoder hook), filling the KV cache.

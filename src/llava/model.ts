@@ -65,8 +65,17 @@ export function encodeImage(m: LlavaNextModel, pixelValues: tf.Tensor4D, imageSi
 
 /** Disposes every tensor a VisualContext holds. */
 export function disposeVisualContext(ctx: VisualContext): void {
-  for (const t of [...ctx.hiddenStates, ...ctx.attentions, ...ctx.queries, ...ctx.keys, ...(ctx.clsAttention ?? [])]) t?.dispose();
+  disposeVisionTaps(ctx);
   ctx.projected.dispose();
   ctx.pixelValues?.dispose();
   ctx.imageNewline?.dispose();
+}
+
+/**
+ * Frees the vision tower's tapped tensors of a context (hidden states, attention maps, queries, keys, CLS
+ * attention) and keeps the rest (the projected features, the newline, the pixels): the pipeline does so once the
+ * selection has read them, before the decoder needs the backend's room. Disposing twice is harmless.
+ */
+export function disposeVisionTaps(ctx: VisualContext): void {
+  for (const t of [...ctx.hiddenStates, ...ctx.attentions, ...ctx.queries, ...ctx.keys, ...(ctx.clsAttention ?? [])]) t?.dispose();
 }
