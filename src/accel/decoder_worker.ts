@@ -41,25 +41,34 @@ process.on('uncaughtException', (e) => reply({ error: `crashed: ${e.message}` },
 /** This worker's heads: the config selfAttention sees (H/W query heads, Hkv/W kv heads, the same Dh). */
 const mine: LlamaConfig = { ...config, num_attention_heads: config.num_attention_heads / workers, num_key_value_heads: config.num_key_value_heads / workers };
 
-/**
- * The leaves under `prefix` ('self_attn.' or 'mlp.') as a weight group: resident tensors made once, or —
- * when the layer is streamed — a source that widens this worker's rows/columns of the shared stored bytes
- * for one use (core/weights.ts useWeights frees them after).
- */
-function group<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T> {
-  const own = Object.entries(leaves).filter(([k]) => k.startsWith(prefix)).map(([k, leaf]) => [k.slice(prefix.length), leaf] as const);
-  // A stored leaf's shard widened straight into its tensor's memory (io/stored.ts's installed widening).
-  const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => [k, leaf.kind === 'f32'
-    ? tf.tensor(leaf.data, leaf.shape)
-    : storedWidening().newTensor(shardShape(leaf.shape, leaf.shard), (out) => readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype), out))]))) as T;
-  if (own.every(([, leaf]) => leaf.kind === 'f32')) return make();
-  const source: WeightSource<T> = {
+/** The leaves under `prefix` ('self_attn.' or 'mlp.'), by their path inside the group. */
+const ownLeaves = (leaves: Record<string, WorkerLeaf>, prefix: string): Array<readonly [string, WorkerLeaf]> =>
+  Object.entries(leaves).filter(([k]) => k.startsWith(prefix)).map(([k, leaf]) => [k.slice(prefix.length), leaf] as const);
+
+/** A leaf as an fp32 tensor: a resident one's values, or this worker's shard of the stored bytes widened straight into the tensor's memory (io/stored.ts's installed widening). */
+const leafTensor = (leaf: WorkerLeaf): tf.Tensor => (leaf.kind === 'f32'
+  ? tf.tensor(leaf.data, leaf.shape)
+  : storedWidening().newTensor(shardShape(leaf.shape, leaf.shard), (out) => readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype), out)));
+
+/** A weight source that makes the group with `make` for each use (core/weights.ts useWeights frees it after). */
+function sourceOf<T>(own: Array<readonly [string, WorkerLeaf]>, make: () => T): WeightSource<T> {
+  return {
     kind: 'weight-source', hostBytes: 0, fp32Bytes: 0,
     materialise: make,
     hostLeaves: () => { throw new Error('decoder worker: hostLeaves is not used'); },
     leafShapes: () => own.map(([path, leaf]) => ({ path, shape: leaf.kind === 'f32' ? leaf.shape : shardShape(leaf.shape, leaf.shard) })),
   };
-  return source;
+}
+
+/**
+ * The leaves under `prefix` ('self_attn.' or 'mlp.') as a weight group: resident tensors made once, or —
+ * when the layer is streamed — a source that widens this worker's rows/columns of the shared stored bytes
+ * for one use.
+ */
+function group<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T> {
+  const own = ownLeaves(leaves, prefix);
+  const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => [k, leafTensor(leaf)]))) as T;
+  return own.every(([, leaf]) => leaf.kind === 'f32') ? make() : sourceOf(own, make);
 }
 
 /**
@@ -68,23 +77,16 @@ function group<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T
  * (no fp32 copy of the weight); biases and norms widened as in `group`. undefined for a resident group.
  */
 function rowsGroup<T>(leaves: Record<string, WorkerLeaf>, prefix: string): Weights<T> | undefined {
-  const own = Object.entries(leaves).filter(([k]) => k.startsWith(prefix)).map(([k, leaf]) => [k.slice(prefix.length), leaf] as const);
+  const own = ownLeaves(leaves, prefix);
   if (own.every(([, leaf]) => leaf.kind === 'f32')) return undefined;
-  const make = (): T => nestByPath(new Map(own.map(([k, leaf]) => {
-    if (leaf.kind === 'f32') return [k, tf.tensor(leaf.data, leaf.shape)];
-    if (leaf.shape.length === 2 && (leaf.shard.kind === 'rows' || leaf.shard.kind === 'cols') && ['F16', 'BF16', 'F32'].includes(leaf.dtype)) {
+  return sourceOf(own, (): T => nestByPath(new Map(own.map(([k, leaf]) => {
+    if (leaf.kind === 'stored' && leaf.shape.length === 2 && (leaf.shard.kind === 'rows' || leaf.shard.kind === 'cols') && ['F16', 'BF16', 'F32'].includes(leaf.dtype)) {
       const [out, inF] = leaf.shape, s = leaf.shard;
       const rows: [number, number] = s.kind === 'rows' ? [s.from, s.to] : [0, out], cols: [number, number] = s.kind === 'cols' ? [s.from, s.to] : [0, inF];
       return [k, storedWeight(storedMatrix(byteReader(leaf), leaf.dtype as RowsDType, leaf.shape, rows, cols))];
     }
-    return [k, tf.tensor(readShard(leaf.shape, leaf.shard, storedReader(leaf, leaf.dtype)), shardShape(leaf.shape, leaf.shard))];
-  }))) as T;
-  return {
-    kind: 'weight-source', hostBytes: 0, fp32Bytes: 0,
-    materialise: make,
-    hostLeaves: () => { throw new Error('decoder worker: hostLeaves is not used'); },
-    leafShapes: () => own.map(([path, leaf]) => ({ path, shape: leaf.kind === 'f32' ? leaf.shape : shardShape(leaf.shape, leaf.shard) })),
-  };
+    return [k, leafTensor(leaf)];
+  }))) as T);
 }
 
 let streamed = false;

@@ -54,7 +54,7 @@ const ELEM_BYTES: Readonly<Record<RowsDType, number>> = { F16: 2, BF16: 2, F32: 
 // The kernels
 
 /** The part of the WebAssembly API used here (the project's TypeScript libs have no DOM types). */
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+export interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
 declare const WebAssembly: {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
@@ -68,14 +68,27 @@ interface WasmRows {
   readonly dotF16Scaled: (w: number, xs: number, y: number, rows: number, n: number) => number;
 }
 
+let rowsModule: object | null | undefined; // undefined: not tried yet; null: no WebAssembly SIMD here
+
+/**
+ * A new instance of ./rows.wat's module, with a memory of its own (the one-row products here, the widening in
+ * ./widen.ts), or null where WebAssembly SIMD is missing. The module is compiled once.
+ */
+export function instantiateRowsModule(): Record<string, unknown> | null {
+  if (rowsModule === undefined) {
+    const bytes = Buffer.from(ROWS_WASM_BASE64, 'base64');
+    rowsModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  return rowsModule && new WebAssembly.Instance(rowsModule).exports;
+}
+
 let wasm: WasmRows | null | undefined; // undefined: not tried yet; null: no WebAssembly SIMD here
 
 function wasmRows(): WasmRows | null {
   if (wasm !== undefined) return wasm;
-  const bytes = Buffer.from(ROWS_WASM_BASE64, 'base64');
-  if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return (wasm = null);
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes));
-  const e = inst.exports as unknown as { memory: WasmMemory; dot_f16: WasmRows['dot']['F16']; dot_bf16: WasmRows['dot']['F16']; dot_f32: WasmRows['dot']['F16']; dot_f16_scaled: WasmRows['dotF16Scaled'] };
+  const exports = instantiateRowsModule();
+  if (!exports) return (wasm = null);
+  const e = exports as unknown as { memory: WasmMemory; dot_f16: WasmRows['dot']['F16']; dot_bf16: WasmRows['dot']['F16']; dot_f32: WasmRows['dot']['F16']; dot_f16_scaled: WasmRows['dotF16Scaled'] };
   return (wasm = { memory: e.memory, dot: { F16: e.dot_f16, BF16: e.dot_bf16, F32: e.dot_f32 }, dotF16Scaled: e.dot_f16_scaled });
 }
 

@@ -10,10 +10,8 @@
  * io/stored.ts and the decoder workers reach it through io/stored.ts's seam (setStoredWidening). Where
  * WebAssembly SIMD is missing the choice is 'reference'.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { decodeFloatInto } from '../io/safetensors';
 import { REFERENCE_WIDENING, type StoredWidening } from '../io/stored';
-import { ROWS_WASM_BASE64 } from './rows_wasm';
+import { instantiateRowsModule, type WasmMemory } from './rows';
 import { newHostFilledTensor } from './host_tensor';
 
 /** 'reference': io/safetensors.ts decodeFloatInto and tf.tensor; 'wasm-simd': this file. */
@@ -23,12 +21,6 @@ export type WidenKernel = (typeof WIDEN_KERNELS)[number];
 /** Elements per kernel call: 64 KiB of f16 in, 128 KiB of fp32 out, both in a core's L2 cache. */
 export const WIDEN_CHUNK = 32 * 1024;
 
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
-declare const WebAssembly: {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: Record<string, unknown> };
-};
 type Widen = (src: number, dst: number, n: number) => void;
 interface WasmWiden { readonly memory: WasmMemory; readonly f16: Widen; readonly bf16: Widen }
 
@@ -37,9 +29,9 @@ let wasm: WasmWiden | null | undefined; // undefined: not tried; null: no WebAss
 /** An instance of its own (its memory is not the one accel/rows.ts lays its products out in). */
 function wasmWiden(): WasmWiden | null {
   if (wasm !== undefined) return wasm;
-  const bytes = Buffer.from(ROWS_WASM_BASE64, 'base64');
-  if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return (wasm = null);
-  const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as { memory: WasmMemory; widen_f16: Widen; widen_bf16: Widen };
+  const exports = instantiateRowsModule();
+  if (!exports) return (wasm = null);
+  const e = exports as unknown as { memory: WasmMemory; widen_f16: Widen; widen_bf16: Widen };
   const need = 6 * WIDEN_CHUNK;                                   // 2 bytes in + 4 bytes out per element
   if (e.memory.buffer.byteLength < need) e.memory.grow(Math.ceil((need - e.memory.buffer.byteLength) / 65536));
   return (wasm = { memory: e.memory, f16: e.widen_f16, bf16: e.widen_bf16 });
@@ -56,7 +48,7 @@ export function widenKernel(): WidenKernel {
  */
 export function widenInto(b: Uint8Array, dtype: 'F32' | 'F16' | 'BF16', out: Float32Array, at: number): void {
   const k = wasmWiden();
-  if (dtype === 'F32' || !k) return decodeFloatInto(Buffer.from(b.buffer, b.byteOffset, b.byteLength), dtype, out, at);
+  if (dtype === 'F32' || !k) return REFERENCE_WIDENING.widenInto(b, dtype, out, at);
   const n = b.length >> 1;
   if (at < 0 || at + n > out.length) throw new Error(`widenInto: ${n} values at ${at} do not fit ${out.length}`);
   const run = dtype === 'F16' ? k.f16 : k.bf16;

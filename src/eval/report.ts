@@ -10,7 +10,7 @@
  */
 import type { PredictionLine, RunSettings } from './run';
 import type { ScoreReport } from './score';
-import { expandSweep, formatFlagValue, type FlagValue, type SweepCell, type SweepConfig } from './sweep';
+import { expandSweep, type FlagValue, type SweepCell, type SweepConfig } from './sweep';
 
 // ---- the sweep formats (written by `eval sweep`; configs in eval/configs/) ---------------------------------
 
@@ -38,8 +38,6 @@ export interface SweepIndex {
 }
 
 // ---- the cells and the paper's numbers: the config's own expansion (eval/sweep.ts expandSweep) -----------------
-
-export { formatFlagValue };
 
 /**
  * A sweep's cells by id, as `eval sweep` ran them: each with its flags (the base's and its own) and the paper's

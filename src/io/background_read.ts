@@ -12,15 +12,10 @@
  * the reads; whoever then waits for those bytes gets one HeroError naming the file and the reason.
  */
 import { Worker } from 'worker_threads';
-import type { Arrival } from './stored';
+import type { Arrival, DiskRegion } from './stored';
 
-/** One tensor's bytes: [begin, end) of `file` (checked unchanged: size and modification time) into `into`. */
-export interface PendingRead {
-  readonly file: string;
-  readonly begin: number;
-  readonly end: number;
-  readonly fileSize: number;
-  readonly mtimeMs: number;
+/** One tensor's bytes: its file region (checked unchanged: size and modification time) into `into`. */
+export interface PendingRead extends DiskRegion {
   /** a view of a SharedArrayBuffer, end − begin bytes */
   readonly into: Uint8Array;
 }

@@ -12,7 +12,7 @@ import { isFloatDType, SafetensorsDir, type DType } from './safetensors';
 import { startBackgroundReads, type PendingRead } from './background_read';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildTree, resolveKeys, type KeySpec } from './checkpoint';
-import { StoredWeights, type StoredTensor } from './stored';
+import { StoredWeights, type DiskRegion, type StoredTensor } from './stored';
 
 /** What a model folder tells the skeleton. `C` is its parsed (typed) config. */
 export interface CheckpointRecipe<C> {
@@ -112,18 +112,16 @@ export function loadCheckpoint<C, T>(dir: string, recipe: CheckpointRecipe<C>,
           leaves.set(name, t);
         } else {
           if (!groups.has(group)) groups.set(group, new Map());
-          const info = store.info(file), dtype = info.dtype;
-          if (residency === 'disk') {
-            if (!isFloatDType(dtype)) throw new HeroError(`${store.fileOf(file).file}: tensor '${file}' is ${dtype}, expected a float dtype`);
+          const info = store.info(file), dtype = info.dtype, key = name.slice(group.length);
+          const background = residency === 'streamed' && opts.backgroundReads && info.end - info.begin >= (opts.backgroundMinBytes ?? BACKGROUND_MIN_BYTES);
+          if (residency === 'disk' || background) {
+            // Where the bytes are, and the file as its header was read (a read checks it is unchanged).
             const f = store.fileOf(file);
-            groups.get(group)!.set(name.slice(group.length), { dtype, shape, disk: { file: path.resolve(f.file), begin: info.begin, end: info.end, fileSize: f.byteSize, mtimeMs: f.mtimeMs } });
-          } else if (opts.backgroundReads && info.end - info.begin >= (opts.backgroundMinBytes ?? BACKGROUND_MIN_BYTES)) {
-            if (!isFloatDType(dtype)) throw new HeroError(`${store.fileOf(file).file}: tensor '${file}' is ${dtype}, expected a float dtype`);
-            const f = store.fileOf(file);
-            const into = Buffer.from(new SharedArrayBuffer(info.end - info.begin));
-            pending.push({ order: streamGroups.findIndex((re) => re.exec(name)?.index === 0), group, key: name.slice(group.length), dtype, shape,
-              read: { file: path.resolve(f.file), begin: info.begin, end: info.end, fileSize: f.byteSize, mtimeMs: f.mtimeMs, into } });
-          } else groups.get(group)!.set(name.slice(group.length), { dtype, shape, bytes: store.readFloatBytes(file, true) });
+            if (!isFloatDType(dtype)) throw new HeroError(`${f.file}: tensor '${file}' is ${dtype}, expected a float dtype`);
+            const region: DiskRegion = { file: path.resolve(f.file), begin: info.begin, end: info.end, fileSize: f.byteSize, mtimeMs: f.mtimeMs };
+            if (residency === 'disk') groups.get(group)!.set(key, { dtype, shape, disk: region });
+            else pending.push({ order: streamGroups.findIndex((re) => re.exec(name)?.index === 0), group, key, dtype, shape, read: { ...region, into: Buffer.from(new SharedArrayBuffer(info.end - info.begin)) } });
+          } else groups.get(group)!.set(key, { dtype, shape, bytes: store.readFloatBytes(file, true) });
         }
         onProgress?.(++done, spec.size);
       }

@@ -52,7 +52,7 @@ export interface RuntimeOptions {
   readonly keepPools?: boolean;
   /**
    * streamed weights: read the model's stored bytes on a background thread while the image is encoded
-   * (io/background_read.ts) instead of before the run starts; Node only (the CLI's run and eval predict)
+   * (io/background_read.ts) instead of before the run starts; Node only (the CLI's run, trace and eval predict)
    */
   readonly backgroundReads?: boolean;
   readonly log: (s: string) => void;
@@ -97,13 +97,13 @@ export async function startBackend(o: Pick<RuntimeOptions, 'backend' | 'webgpuAd
   return { backend, accel };
 }
 
+/** The backends whose work the worker pools split (accel/vision_pool.ts, decoder_pool.ts): single-threaded tfjs instances. */
+const POOL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+
 /**
  * The worker counts: each as given, else the default for this model on this machine (./workers.ts), with the
  * reason said in the start-up lines ('--vision-workers 2', or 'default for this model on 2 cores: …').
  */
-/** The backends whose work the worker pools split (accel/vision_pool.ts, decoder_pool.ts): single-threaded tfjs instances. */
-const POOL_BACKENDS: readonly string[] = ['wasm', 'cpu'];
-
 export function workerCounts(o: Pick<RuntimeOptions, 'backend' | 'modelDir' | 'visionWorkers' | 'decoderWorkers' | 'cores' | 'workersReason'>): { vision: number; decoder: number; visionWhy: string; decoderWhy: string } {
   const backend = requestedBackend(o.backend);
   const pooled = POOL_BACKENDS.includes(backend);
@@ -132,7 +132,6 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
   const t0 = performance.now();
   const background = o.backgroundReads === true && residency === 'streamed';
   const model = loadLlavaNext(o.modelDir, o.onLoad && ((d, t) => o.onLoad!('loading', d, t)), residency, { backgroundReads: background });
-
   const loadMs = Math.floor((performance.now() - t0) * 1000) / 1000;
   let clip: ClipModel | null = null;
   const closers: (() => Promise<void> | void)[] = [() => disposeLlavaNext(model)];
