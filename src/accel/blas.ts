@@ -218,9 +218,27 @@ export function linearBlas<T extends tf.Tensor>(p: LinearParams, x: T): T {
 }
 
 /**
+ * The scores attendBlas holds at once, bytes: the (batch, head) pairs go through it in blocks whose scores
+ * [heads, Tq, Tk] fit in this (at least one head each). The whole [B, H, Tq, Tk] at once would be 1.1 GB at
+ * Vicuna-7B's 32 heads and 2 900 tokens, and its sum with the mask and its softmax as much again each: more
+ * than the 4 GiB wasm heap holds beside a layer's weights (docs/memory.md). A ViT-L/14-336 layer's 5 crops
+ * × 16 heads of 577² scores (107 MB) go in two blocks.
+ */
+export const BLAS_ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
+let attentionBlockBytes = BLAS_ATTENTION_BLOCK_BYTES;
+
+/** Sets the block attendBlas uses (the spec makes it small to split its small cases into many blocks); returns the previous one. */
+export function setBlasAttentionBlockBytes(bytes: number): number {
+  const was = attentionBlockBytes;
+  attentionBlockBytes = bytes;
+  return was;
+}
+
+/**
  * o = softmax(q kᵀ · scale + mask) v with both products as one cblas_sgemm per (batch, head); the mask
- * and softmax run in tfjs as in the reference. The scale is the product's alpha: (q·k)·scale, which the
- * reference writes as (q·scale)·k or (q·k)/(1/scale) — the same value up to the last bit.
+ * and softmax run in tfjs as in the reference, on blocks of heads (BLAS_ATTENTION_BLOCK_BYTES). The scale is
+ * the product's alpha: (q·k)·scale, which the reference writes as (q·scale)·k or (q·k)/(1/scale) — the same
+ * value up to the last bit.
  * @param q [B, H, Tq, Dh]
  * @param k [B, H, Tk, Dh]
  * @param v [B, H, Tk, Dh]
@@ -233,18 +251,47 @@ export function attendBlas(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale
   const Tk = k.shape[2];
   if (B * H * Tq * Tk * Dh === 0) return attendReference(q, k, v, scale, opts);   // an empty product: nothing for the BLAS
   const g = blas();
-  const scores = newHostFilledTensor([B, H, Tq, Tk], (S) => {             // [B, H, Tq, Tk]
-    const Q = hostView(q), K = hostView(k);
-    for (let i = 0; i < B * H; i++) {
-      g.sgemm(ROW_MAJOR, NO_TRANS, TRANS, Tq, Tk, Dh, scale, Q.subarray(i * Tq * Dh), Dh, K.subarray(i * Tk * Dh), Dh, 0, S.subarray(i * Tq * Tk), Tk);
-    }
-  });
-  const probs = tf.softmax(opts.mask ? tf.add(scores, opts.mask) : scores) as tf.Tensor4D;
-  const out = newHostFilledTensor([B, H, Tq, Dh], (O) => {                  // [B, H, Tq, Dh]
-    const P = hostView(probs), V = hostView(v);
-    for (let i = 0; i < B * H; i++) {
-      g.sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, Tq, Dh, Tk, 1, P.subarray(i * Tq * Tk), Tk, V.subarray(i * Tk * Dh), Dh, 0, O.subarray(i * Tq * Dh), Dh);
-    }
-  }) as tf.Tensor4D;
-  return opts.keepProbs ? { out, probs } : { out };
+  const heads = Math.max(1, Math.floor(attentionBlockBytes / (4 * Tq * Tk))); // (batch, head) pairs per block
+  // The mask of pairs [i0, i1) (flat index b·H + h): a [Tq, Tk] one as it is, a 4-D one's rows for those pairs.
+  let maskOf: (i0: number, i1: number) => tf.Tensor | undefined = () => opts.mask;
+  if (opts.mask?.rank === 4) {
+    const [mb, mh] = opts.mask.shape;
+    const flat = tf.reshape(opts.mask, [mb * mh, Tq * Tk]);                          // [mb·mh, Tq·Tk]
+    maskOf = (i0, i1) => tf.reshape(tf.gather(flat, Array.from({ length: i1 - i0 }, (_, j) => {
+      const b = Math.floor((i0 + j) / H), h = (i0 + j) % H;
+      return (mb === 1 ? 0 : b) * mh + (mh === 1 ? 0 : h);
+    })), [i1 - i0, Tq, Tk]);                                                           // [pairs, Tq, Tk]
+  }
+  const outs: tf.Tensor[] = [], probsKept: tf.Tensor[] = [];
+  for (let i0 = 0; i0 < B * H; i0 += heads) {
+    const i1 = Math.min(B * H, i0 + heads);
+    const [o, p] = tf.tidy(() => {                                                   // frees the block's scores
+      const scores = newHostFilledTensor([i1 - i0, Tq, Tk], (S) => {                // [pairs, Tq, Tk]
+        const Q = hostView(q), K = hostView(k);
+        for (let i = i0; i < i1; i++) {
+          g.sgemm(ROW_MAJOR, NO_TRANS, TRANS, Tq, Tk, Dh, scale, Q.subarray(i * Tq * Dh), Dh, K.subarray(i * Tk * Dh), Dh, 0, S.subarray((i - i0) * Tq * Tk), Tk);
+        }
+      });
+      const mask = maskOf(i0, i1);
+      const probs = tf.softmax(mask ? tf.add(scores, mask) : scores);               // [pairs, Tq, Tk]
+      const out = newHostFilledTensor([i1 - i0, Tq, Dh], (O) => {                    // [pairs, Tq, Dh]
+        const P = hostView(probs), V = hostView(v);
+        for (let i = i0; i < i1; i++) {
+          g.sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, Tq, Dh, Tk, 1, P.subarray((i - i0) * Tq * Tk), Tk, V.subarray(i * Tk * Dh), Dh, 0, O.subarray((i - i0) * Tq * Dh), Dh);
+        }
+      });
+      return opts.keepProbs ? [out, probs] : [out];
+    });
+    outs.push(o);
+    if (p) probsKept.push(p);
+  }
+  const join = (ts: tf.Tensor[], shape: [number, number, number, number]): tf.Tensor4D => {
+    const whole = ts.length === 1 ? ts[0] : tf.concat(ts, 0);
+    const r = tf.reshape(whole, shape) as tf.Tensor4D;
+    if (ts.length > 1) tf.dispose(ts);
+    if (whole !== r) whole.dispose();
+    return r;
+  };
+  const out = join(outs, [B, H, Tq, Dh]);
+  return opts.keepProbs ? { out, probs: join(probsKept, [B, H, Tq, Tk]) } : { out };
 }
