@@ -8,8 +8,8 @@
  * as a share of it. FLOPs: the vision suite's ViT-L/14-336 over 5 crops (runtime/workers.ts visionFlopsPerCrop,
  * 24 layers); the decoder suite's prefill of T tokens through its layers at Vicuna-7B width (flops/flops.ts
  * layerPrefillFlops, causal attention: the chunked prefill computes each row against the keys before it).
- * With crops that do not split evenly over the workers (5 over 2) it also gives the busiest worker's own rate (its
- * crops' FLOPs over the stage's time): the kernels' efficiency apart from the split.
+ * The pool gives every worker the same share of the crops (accel/vision_pool.ts planCrops: 5 crops over 2 workers
+ * are 2 whole crops and half of the fifth crop's rows each), so the stage's rate per worker is each worker's.
  * Reads files only; bench/issue23.sh runs it.
  */
 import * as fs from 'fs';
@@ -45,10 +45,6 @@ function main(): void {
     const v = JSON.parse(fs.readFileSync(f.vision as string, 'utf8')) as { tfjs_ms: { median: number }; path?: string };
     const W = workersIn(v.path);
     add(`vision, ViT-L/14-336 × ${VISION_CROPS} crops (${v.path ?? 'in-process'})`, VISION_CROPS * visionFlopsPerCrop(VIT_L_336), v.tfjs_ms.median, W);
-    // The crops are whole units of work (accel/vision_pool.ts splitCrops): with 5 over 2 workers one worker runs 3, and
-    // the stage lasts as long as it does. Its own rate is the kernels' efficiency; the stage's is that times 5/6.
-    const most = Math.ceil(VISION_CROPS / W);
-    if (W > 1 && VISION_CROPS % W !== 0) add(`vision, the busiest worker's ${most} crops (the stage's time)`, most * visionFlopsPerCrop(VIT_L_336), v.tfjs_ms.median, 1);
   }
   if (f.decoder) {
     const d = JSON.parse(fs.readFileSync(f.decoder as string, 'utf8')) as { layers: number; path?: string; rows: Array<{ tokens: number; prefill_ms: { median: number } }> };

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { disposeVisionOutput, visionModel, type VisionTaps } from '../../src/clip/vision';
-import { LazyVisionPool, sharedStoredTensors, splitCrops, VisionPool } from '../../src/accel/vision_pool';
+import { LazyVisionPool, planCrops, sharedStoredTensors, VisionPool } from '../../src/accel/vision_pool';
 import { isWeightSource } from '../../src/core/weights';
 import { StoredWeights } from '../../src/io/stored';
 import { chooseAccelerations } from '../../src/accel';
@@ -36,17 +36,32 @@ describe('sharedStoredTensors', () => {
   });
 });
 
-describe('splitCrops', () => {
-  it('covers 0..P with min(W, P) contiguous ranges whose sizes differ by at most one', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 16 }), (P, W) => {
-      const r = splitCrops(P, W);
-      expect(r.length).toBe(Math.min(P, W));
-      expect(r[0][0]).toBe(0);
-      expect(r[r.length - 1][1]).toBe(P);
-      r.forEach(([a, b], i) => { expect(b).toBeGreaterThan(a); if (i) expect(a).toBe(r[i - 1][1]); });
-      const sizes = r.map(([a, b]) => b - a);
-      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+describe('planCrops', () => {
+  it('gives every worker the same work: ⌊P/W⌋ whole crops in order, and contiguous rows of the P mod W crops left over, covering each once', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 600 }), (P, W, T) => {
+      const { whole, shared, rows } = planCrops(P, W, T);
+      const n = whole.length;
+      expect(rows.length).toBe(n);
+      expect(n).toBe(P % W === 0 ? Math.min(W, P) : Math.min(W, T));
+      // whole crops: contiguous from 0, the same count each, then the shared ones to P
+      whole.forEach(([a, b], w) => { expect(b - a).toBe(whole[0][1] - whole[0][0]); expect(a).toBe(w === 0 ? 0 : whole[w - 1][1]); });
+      expect(shared[0]).toBe(whole[n - 1][1]);
+      expect(shared[1]).toBe(P);
+      expect(shared[1] - shared[0]).toBe(P - n * Math.floor(P / n));
+      if (shared[1] > shared[0]) {
+        // rows: contiguous from 0 to T, none empty, sizes within one (worker 0 holds the CLS row)
+        rows.forEach(([a, b], w) => { expect(b).toBeGreaterThan(a); expect(a).toBe(w === 0 ? 0 : rows[w - 1][1]); });
+        expect(rows[n - 1][1]).toBe(T);
+        const sizes = rows.map(([a, b]) => b - a);
+        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      } else {
+        expect(rows.every(([a, b]) => a === 0 && b === 0)).toBe(true);
+      }
     }));
+  });
+
+  it('5 crops of ViT-L/14-336 over 2 workers: 2 whole crops and half of the fifth crop\'s 577 rows each', () => {
+    expect(planCrops(5, 2, 577)).toEqual({ whole: [[0, 2], [2, 4]], shared: [4, 5], rows: [[0, 288], [288, 577]] });
   });
 });
 
@@ -86,6 +101,30 @@ describe('splitCrops', () => {
     px.dispose();
   });
 
+  it('3 workers: 4 and 5 crops (one whole crop each; one or two crops shared, their rows over the three) = visionModel', async () => {
+    const p3 = VisionPool.start(m.params.vision_model, m.vision, 3, chooseAccelerations(backend).kernels);
+    try {
+      for (const P of [4, 5]) {
+        const S = m.vision.image_size, L = m.vision.num_hidden_layers;
+        const px = tf.randomNormal([P, 3, S, S], 0, 1, 'float32', 20 + P) as tf.Tensor4D;
+        const taps: VisionTaps = { hiddenStates: 'all', attentions: [0, L - 1], queryKey: [1], clsAttention: [0, 1] };
+        const plain = visionModel(m.params.vision_model, px, m.vision, taps);
+        const fast = p3.encode(px, taps);
+        for (const f of ['hiddenStates', 'attentions', 'queries', 'keys', 'clsAttention'] as const) {
+          expect(fast[f].map((t) => t !== undefined)).toEqual(plain[f].map((t) => t !== undefined));
+          plain[f].forEach((t, i) => { if (t) expectClose(fast[f][i]!, t, TOL.sameMath, `${P} crops: ${f}[${i}]`); });
+        }
+        expectClose(fast.lastHiddenState, plain.lastHiddenState, TOL.sameMath, `${P} crops: last_hidden_state`);
+        expectClose(fast.pooled, plain.pooled, TOL.sameMath, `${P} crops: pooled`);
+        disposeVisionOutput(plain);
+        disposeVisionOutput(fast);
+        px.dispose();
+      }
+    } finally {
+      await p3.close();
+    }
+  });
+
   it("every worker installed the kernels the CLI chooses on this backend", () => {
     expect(pool.workerKernels).toEqual([0, 1].map(() => chooseAccelerations(backend).kernels));
   });
@@ -95,6 +134,10 @@ describe('splitCrops', () => {
     expect(() => pool.encode(px)).toThrow(HeroError);
     expect(() => pool.encode(px)).toThrow(/vision worker 0: .*pixel_values/);
     px.dispose();
+    // one crop: both workers take rows of it, and neither waits for the other's keys after the error
+    const one = tf.zeros([1, 3, 7, 7]) as tf.Tensor4D;
+    expect(() => pool.encode(one)).toThrow(/vision worker 0: .*pixel_values/);
+    one.dispose();
   });
 
   it.each(['streamed', 'disk', 'background'] as const)('a pool over %s weights (stored bytes shared with the workers, read by each from the file, or still arriving) computes what a pool over the same weights resident computes, bit for bit', async (residency) => {

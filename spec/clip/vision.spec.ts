@@ -40,6 +40,40 @@ describe.each(GOLDEN_BACKENDS)('ViT-1 ViT-2 ViT-3 ViT-4 · CLIP vision tower vs 
     });
   });
 
+  it('VisionRows: rows [a, b) of the crops, given every row\'s keys and values at each layer, are those rows of the HF outputs (CLS outputs from the first rows)', async () => {
+    const gc = loadCase('clip_vision_tiny');
+    const px = gc.tensor('pixel_values') as tf.Tensor4D;
+    const h0 = gc.tensor('hidden_states.0');
+    const L = m.vision.num_hidden_layers, T = h0.shape[1]!;
+    h0.dispose();
+    // Every row's keys and values per layer, as a whole-crop run computes them (the hook passes them through).
+    const kv: Array<{ k: tf.Tensor3D; v: tf.Tensor3D }> = [];
+    const whole = visionModel(m.params.vision_model, px, m.vision, {}, undefined,
+      { rows: [0, T], keysValues: (i) => (k, v) => { kv[i] = { k: tf.keep(tf.clone(k)), v: tf.keep(tf.clone(v)) }; return { k, v }; } });
+    const rowsOf = (t: tf.Tensor, axis: number, [a, b]: readonly [number, number]): tf.Tensor =>
+      tf.slice(t, t.shape.map((_, d) => (d === axis ? a : 0)), t.shape.map((n, d) => (d === axis ? b - a : n)));
+    try {
+      expect(kv.length).toBe(L);
+      for (const rows of [[0, 5], [5, T], [3, 4]] as Array<readonly [number, number]>) {
+        await tidyAsync(async () => {
+          const part = visionModel(m.params.vision_model, px, m.vision, { hiddenStates: 'all', attentions: 'all', clsAttention: 'all' }, undefined,
+            { rows, keysValues: (i) => () => kv[i] });
+          for (const [i, h] of part.hiddenStates.entries()) await expectCloseAsync(h!, rowsOf(gc.tensor(`hidden_states.${i}`), 1, rows), TOL.golden, `hidden_states.${i} rows ${rows}`);
+          for (const [l, a] of part.attentions.entries()) await expectCloseAsync(a!, rowsOf(gc.tensor(`attentions.${l}`), 2, rows), TOL.probs, `attentions.${l} rows ${rows}`);
+          await expectCloseAsync(part.lastHiddenState, rowsOf(gc.tensor('last_hidden_state'), 1, rows), TOL.golden, `last_hidden_state rows ${rows}`);
+          if (rows[0] === 0) {
+            await expectCloseAsync(part.pooled, gc.tensor('pooler_output'), TOL.golden, 'pooler_output');
+            const all = visionModel(m.params.vision_model, px, m.vision, { clsAttention: 'all' });
+            for (const [l, c] of part.clsAttention.entries()) await expectCloseAsync(c!, all.clsAttention[l]!, TOL.sameMath, `clsAttention.${l}`);
+          }
+        });
+      }
+    } finally {
+      tf.dispose(kv.flatMap((x) => [x.k, x.v]));
+      tf.dispose([whole.lastHiddenState, whole.pooled, px]);
+    }
+  });
+
   it('untapped intermediates are not returned; q/k taps are the raw projections', async () => {
     const gc = loadCase('clip_vision_tiny');
     await tidyAsync(async () => {

@@ -1,6 +1,8 @@
 /**
  * The CLIP vision tower over worker threads: the crops of an image are split between W workers, each a
- * separate tfjs instance (tfjs-wasm is single-threaded, so this is how a multi-core CPU is used). Resident
+ * separate tfjs instance (tfjs-wasm is single-threaded, so this is how a multi-core CPU is used). Each worker
+ * gets the same share (planCrops): whole crops, and rows of the crops left over, whose keys and values the
+ * workers exchange at every layer through shared memory (clip/vision.ts VisionRows). Resident
  * weights are copied into every worker once, when the pool starts; streamed encoder layers (io/stored.ts,
  * bytes in SharedArrayBuffers) are not copied at all: every worker sees the same stored bytes and widens
  * one layer at a time while it uses it, as the in-process streamed tower does. `encode` then only moves
@@ -28,8 +30,8 @@ import { installedKernels, type KernelChoice } from './kernels';
 /** A tensor as plain data, the form in which tensors cross threads. */
 export interface HostTensor { readonly shape: number[]; readonly data: Float32Array }
 
-/** What a worker sends back: every VisionOutput field as host tensors (null where not tapped). */
-export interface WorkerResult {
+/** What a worker sends back for a set of crops: every VisionOutput field as host tensors (null where not tapped). */
+export interface WorkerOutput {
   readonly hiddenStates: (HostTensor | null)[];
   readonly attentions: (HostTensor | null)[];
   readonly queries: (HostTensor | null)[];
@@ -39,15 +41,66 @@ export interface WorkerResult {
   readonly pooled: HostTensor;
 }
 
+/** A worker's reply to a job: its whole crops' outputs, and its rows of the shared crops' (CropPlan). */
+export interface WorkerResult {
+  readonly whole: WorkerOutput | null;
+  readonly shared: WorkerOutput | null;
+}
+
 /** Shared control words per worker: [state, layers done]. */
 export const STATE = { busy: 0, done: 1, failed: 2 } as const;
 /** How long `start` waits for a worker to load tfjs and its weights. */
 const START_TIMEOUT_MS = 120_000;
 
-/** Splits P crops into at most W contiguous, near-equal ranges [start, end). */
-export function splitCrops(P: number, W: number): Array<[number, number]> {
-  const n = Math.max(1, Math.min(W, P));
-  return Array.from({ length: n }, (_, i) => [Math.floor((i * P) / n), Math.floor(((i + 1) * P) / n)]);
+/**
+ * How P crops of T tokens (N+1) go over W workers: ⌊P/W⌋ whole crops to each, in order, and the P mod W crops
+ * left over shared by all of them, each worker taking a contiguous range of those crops' token rows (worker 0
+ * the first, with the CLS row). Every worker then has the same work: 5 crops over 2 workers are 2 whole crops
+ * and half of the fifth crop's rows each, where whole crops alone would give one worker 3 and the other 2, and
+ * the stage would last 3 crops (5/6 of the kernels' rate). Rows are split over at most T workers.
+ */
+export interface CropPlan {
+  /** per worker, its whole crops [start, end) (empty when P < W) */
+  readonly whole: ReadonlyArray<readonly [number, number]>;
+  /** the shared crops [start, P): the last P mod W (empty when W divides P) */
+  readonly shared: readonly [number, number];
+  /** per worker, its rows [begin, end) of every shared crop ([0, 0) for all when none is shared) */
+  readonly rows: ReadonlyArray<readonly [number, number]>;
+}
+
+/** The CropPlan for P crops of T tokens over at most W workers (its arrays' length: the workers used). */
+export function planCrops(P: number, W: number, T: number): CropPlan {
+  const n = Math.max(1, P % W === 0 ? Math.min(W, P) : Math.min(W, T));
+  const each = Math.floor(P / n);
+  const shared: [number, number] = [n * each, P];
+  const split = shared[1] > shared[0];
+  return {
+    whole: Array.from({ length: n }, (_, w) => [w * each, (w + 1) * each] as const),
+    shared,
+    rows: Array.from({ length: n }, (_, w) => (split ? [Math.floor((w * T) / n), Math.floor(((w + 1) * T) / n)] as const : [0, 0] as const)),
+  };
+}
+
+/**
+ * The shared crops' part of a worker's job: their pixels, its rows, and the memory through which the workers
+ * exchange each layer's keys and values. `kv` holds, for two layers (even, odd: a worker may write layer i+1
+ * while another still reads layer i, never i+2), keys then values [R, T, Dv] of the R shared crops, each worker
+ * writing its rows; `sync` counts, per layer, the workers whose rows are written, and its last word is set
+ * when a worker fails (the others then stop instead of waiting).
+ */
+export interface SharedCropsJob {
+  readonly pixels: HostTensor;
+  readonly rows: readonly [number, number];
+  readonly workers: number;
+  readonly kv: SharedArrayBuffer;
+  readonly sync: Int32Array;
+}
+
+/** A job for one worker: its whole crops (or none), its share of the shared crops (or none), the taps. */
+export interface VisionJob {
+  readonly pixels: HostTensor | null;
+  readonly shared: SharedCropsJob | null;
+  readonly taps: VisionTaps;
 }
 
 /** A worker script of this folder ('vision_worker', 'decoder_worker'): compiled JS next to this file, or the TypeScript source through the swc hook. */
@@ -147,7 +200,10 @@ export function collectReplies(ctrl: readonly Int32Array[], ports: readonly Mess
     msgs.push(receiveMessageOnPort(ports[w])?.message as { error?: string } | undefined);
     failed.push(Atomics.load(c, 0) === STATE.failed);
   });
-  const bad = msgs.findIndex((m, w) => failed[w] || !m || m.error !== undefined);
+  const isBad = (m: { error?: string } | undefined, w: number): boolean => failed[w] || !m || m.error !== undefined;
+  // A worker that stopped because a partner failed (`secondary`) is reported only if no other reason is known.
+  const first = msgs.findIndex((m, w) => isBad(m, w) && !(m as { secondary?: boolean } | undefined)?.secondary);
+  const bad = first >= 0 ? first : msgs.findIndex(isBad);
   if (bad >= 0) throw new HeroError(`${what} ${bad}: ${msgs[bad]?.error ?? 'no result'}`);
   return msgs;
 }
@@ -201,40 +257,62 @@ export class VisionPool implements VisionEncoder {
   get size(): number { return this.workers.length; }
 
   /**
-   * `visionModel(params, pixelValues, config, taps)` with the crops spread over the workers; the returned
+   * `visionModel(params, pixelValues, config, taps)` with the crops spread over the workers (planCrops); the returned
    * tensors live on the caller's backend. `onLayer` reports the slowest worker's progress.
    * @param pixelValues [P, C, S, S]
    */
   encode(pixelValues: tf.Tensor4D, taps: VisionTaps = {}, onLayer?: (done: number, total: number) => void): VisionOutput {
     const [P, C, S] = pixelValues.shape;
     const per = C * S * S;
+    const T = (this.config.image_size / this.config.patch_size) ** 2 + 1, Dv = this.config.hidden_size, L = this.config.num_hidden_layers;
     const px = pixelValues.dataSync() as Float32Array;
-    const ranges = splitCrops(P, this.size);
-    ranges.forEach(([a, b], w) => {
-      const data = px.slice(a * per, b * per);
+    const plan = planCrops(P, this.size, T);
+    const [s0, s1] = plan.shared, R = s1 - s0;
+    const kv = R > 0 ? new SharedArrayBuffer(2 * 2 * R * T * Dv * 4) : undefined;
+    const sync = R > 0 ? new Int32Array(new SharedArrayBuffer(4 * (L + 1))) : undefined;
+    plan.whole.forEach(([a, b], w) => {
+      const data = b > a ? px.slice(a * per, b * per) : undefined;
+      const shared = R > 0 ? px.slice(s0 * per, s1 * per) : undefined;
+      const job: VisionJob = {
+        pixels: data ? { shape: [b - a, C, S, S], data } : null,
+        shared: shared ? { pixels: { shape: [R, C, S, S], data: shared }, rows: plan.rows[w], workers: plan.whole.length, kv: kv!, sync: sync! } : null,
+        taps,
+      };
       Atomics.store(this.ctrl[w], 0, STATE.busy);
       Atomics.store(this.ctrl[w], 1, 0);
-      this.ports[w].postMessage({ pixels: { shape: [b - a, C, S, S], data }, taps }, [data.buffer]);
+      this.ports[w].postMessage(job, [data, shared].filter((x) => x !== undefined).map((x) => x.buffer as ArrayBuffer));
     });
-    const parts = this.collect(ranges.length, onLayer) as WorkerResult[];
-    const join = (xs: (HostTensor | null)[]): tf.Tensor | undefined => {
-      if (xs.some((x) => x === null)) return undefined;
-      const ts = (xs as HostTensor[]).map((x) => tf.tensor(x.data, x.shape));
+    const parts = this.collect(plan.whole.length, onLayer) as WorkerResult[];
+    const tensor = (x: HostTensor): tf.Tensor => tf.tensor(x.data, x.shape);
+    const cat = (ts: tf.Tensor[], axis: number): tf.Tensor => {
       if (ts.length === 1) return ts[0];
-      const out = tf.concat(ts, 0);                                                  // crops back in order
+      const out = tf.concat(ts, axis);
       tf.dispose(ts);
       return out;
     };
-    const field = (f: 'hiddenStates' | 'attentions' | 'queries' | 'keys' | 'clsAttention'): (tf.Tensor | undefined)[] =>
-      parts[0][f].map((_, i) => join(parts.map((p) => p[f][i])));
+    /**
+     * One output from the parts: the whole crops in order, then the shared crops, their rows joined along
+     * `rowAxis` in worker order (rows are contiguous ranges, worker 0's first) — or, for the outputs that read
+     * the CLS row (rowAxis undefined), worker 0's.
+     */
+    const join = (get: (o: WorkerOutput) => HostTensor | null, rowAxis?: number): tf.Tensor | undefined => {
+      const whole = parts.flatMap((p) => (p.whole ? [get(p.whole)] : []));
+      const rows = parts.flatMap((p) => (p.shared ? [get(p.shared)] : [])).slice(0, rowAxis === undefined ? 1 : undefined);
+      if ([...whole, ...rows].some((x) => x === null)) return undefined;
+      const pieces = (whole as HostTensor[]).map(tensor);
+      if (rows.length) pieces.push(cat((rows as HostTensor[]).map(tensor), rowAxis ?? 0));
+      return cat(pieces, 0);                                                              // crops back in order
+    };
+    const field = (f: 'hiddenStates' | 'attentions' | 'queries' | 'keys' | 'clsAttention', rowAxis?: number): (tf.Tensor | undefined)[] =>
+      Array.from({ length: f === 'hiddenStates' ? L + 1 : L }, (_, i) => join((o) => o[f][i], rowAxis));
     return {
-      hiddenStates: field('hiddenStates') as (tf.Tensor3D | undefined)[],
-      attentions: field('attentions') as (tf.Tensor4D | undefined)[],
-      queries: field('queries') as (tf.Tensor3D | undefined)[],
-      keys: field('keys') as (tf.Tensor3D | undefined)[],
-      clsAttention: field('clsAttention') as (tf.Tensor2D | undefined)[],
-      lastHiddenState: join(parts.map((p) => p.lastHiddenState)) as tf.Tensor3D,
-      pooled: join(parts.map((p) => p.pooled)) as tf.Tensor2D,
+      hiddenStates: field('hiddenStates', 1) as (tf.Tensor3D | undefined)[],            // [P, N+1, Dv]
+      attentions: field('attentions', 2) as (tf.Tensor4D | undefined)[],                // [P, Hv, N+1, N+1]: the query rows
+      queries: field('queries', 1) as (tf.Tensor3D | undefined)[],
+      keys: field('keys', 1) as (tf.Tensor3D | undefined)[],
+      clsAttention: field('clsAttention') as (tf.Tensor2D | undefined)[],                // [P, N]: worker 0's (the CLS row)
+      lastHiddenState: join((o) => o.lastHiddenState, 1) as tf.Tensor3D,
+      pooled: join((o) => o.pooled) as tf.Tensor2D,                                      // [P, Dv]: worker 0's (the CLS row)
     };
   }
 

@@ -20,7 +20,7 @@ export interface ClsReduceOptions {
  * @returns [Pc, N], Pc = end − begin
  */
 export function clsPatchAttention(probs: tf.Tensor4D, opts: ClsReduceOptions = {}): tf.Tensor2D {
-  const [P, Hv, T] = probs.shape;
+  const [P, Hv, , T] = probs.shape; // T = N+1 keys (the query rows may be fewer: a crop split by rows, clip/vision.ts VisionRows)
   const [begin, end] = opts.crops ?? [0, P];
   return tf.tidy(() => {
     // The CLS query row first (a gather), then the crops and patch columns of that small tensor: tfjs-wasm's

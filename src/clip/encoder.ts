@@ -27,20 +27,31 @@ export interface LayerTaps {
 }
 
 /**
+ * The keys and values a layer's queries attend to, from the ones the call computed: absent (the reference),
+ * x is the whole sequence and they are its own. A sequence split by rows over threads (accel/vision_pool.ts)
+ * computes k and v for its rows only and gets every row's here, in sequence order (its own among them).
+ * @param k [P, R, Dv], v [P, R, Dv] for this call's R rows
+ * @returns k, v [P, N+1, Dv]
+ */
+export type KeysValues = (k: tf.Tensor3D, v: tf.Tensor3D) => { k: tf.Tensor3D; v: tf.Tensor3D };
+
+/**
  * Multi-head self-attention, optionally masked (the text tower's causal + padding mask).  @eq Attn-1
  *   softmax((q·Dh^−½) kᵀ + mask) v, with q scaled right after q_proj as HF v4.45.1 CLIPAttention does.
- * @param x [P, N+1, Dv]
+ * @param x [P, N+1, Dv] (R rows of it with `keysValues`)
  * @param keepProbs return the probabilities (the per-head path only materialises them when asked)
- * @returns out [P, N+1, Dv] and the taps
+ * @param keysValues the whole sequence's keys and values when x holds some of its rows (KeysValues)
+ * @returns out [P, N+1, Dv] and the taps (probs [P, Hv, R, N+1], q and k [P, R, Dv] for R rows)
  */
 export function selfAttention(p: EncoderLayerParams['self_attn'], x: tf.Tensor3D, cfg: EncoderLayerConfig,
-  mask?: tf.Tensor, keepProbs = false): { out: tf.Tensor3D; taps: LayerTaps } {
+  mask?: tf.Tensor, keepProbs = false, keysValues?: KeysValues): { out: tf.Tensor3D; taps: LayerTaps } {
   const Hv = cfg.num_attention_heads;
   const Dh = x.shape[2] / Hv;
   const q = linear(p.q_proj, x);                                                  // [P, N+1, Dv]
   const k = linear(p.k_proj, x);                                                  // [P, N+1, Dv]
   const v = linear(p.v_proj, x);                                                  // [P, N+1, Dv]
-  const a = attend(splitHeads(q, Hv), splitHeads(k, Hv), splitHeads(v, Hv), Dh ** -0.5,
+  const all = keysValues ? keysValues(k, v) : { k, v };                           // [P, N+1, Dv] each
+  const a = attend(splitHeads(q, Hv), splitHeads(all.k, Hv), splitHeads(all.v, Hv), Dh ** -0.5,
     { mask, scaleQueryFirst: true, keepProbs });                                  // [P, Hv, N+1, Dh], probs [P, Hv, N+1, N+1]
   return { out: linear(p.out_proj, mergeHeads(a.out)), taps: { probs: keepProbs ? a.probs : undefined, q, k } };
 }
@@ -50,13 +61,14 @@ export function selfAttention(p: EncoderLayerParams['self_attn'], x: tf.Tensor3D
  *   z' = z + MSA(LN₁(z))                                                          @eq ViT-2
  *   z'' = z' + MLP(LN₂(z')),  MLP = fc2 ∘ act ∘ fc1 (quick_gelu for CLIP)          @eq ViT-3
  * @mirrors huggingface/transformers@v4.45.1 src/transformers/models/clip/modeling_clip.py CLIPEncoderLayer.forward
+ * Every step but attention is row by row, so with `keysValues` (KeysValues) x may be some of the rows.
  * @param x [P, N+1, Dv]
  * @returns y [P, N+1, Dv] and the attention taps (probabilities only with keepProbs)
  */
 export function encoderLayer(p: EncoderLayerParams, x: tf.Tensor3D, cfg: EncoderLayerConfig, mask?: tf.Tensor,
-  keepProbs = false): { y: tf.Tensor3D; taps: LayerTaps } {
+  keepProbs = false, keysValues?: KeysValues): { y: tf.Tensor3D; taps: LayerTaps } {
   const eps = cfg.layer_norm_eps;
-  const { out, taps } = selfAttention(p.self_attn, layerNorm(p.layer_norm1, x, eps), cfg, mask, keepProbs);
+  const { out, taps } = selfAttention(p.self_attn, layerNorm(p.layer_norm1, x, eps), cfg, mask, keepProbs, keysValues);
   const h = tf.add(x, out) as tf.Tensor3D;
   const m = linear(p.mlp.fc2, activation(cfg.hidden_act)(linear(p.mlp.fc1, layerNorm(p.layer_norm2, h, eps)))); // [P, N+1, Fv] → [P, N+1, Dv]
   return { y: tf.add(h, m) as tf.Tensor3D, taps };

@@ -9,7 +9,7 @@ import { runLayersWithTaps, tidyRecord } from '../core/scope';
 import { layerNorm, type LayerNormParams } from '../nn/norm';
 import type { ClipVisionConfig } from './config';
 import { visionEmbeddings, type VisionEmbeddingsParams } from './embeddings';
-import { encoderLayer, type EncoderLayerParams } from './encoder';
+import { encoderLayer, type EncoderLayerParams, type KeysValues } from './encoder';
 import { clsPatchAttention } from './cls';
 import { useWeights, type Weights } from '../core/weights';
 
@@ -58,19 +58,36 @@ export interface VisionEncoder {
 const wants = (t: 'all' | readonly number[] | undefined, i: number): boolean => t === 'all' || (t?.includes(i) ?? false);
 
 /**
+ * Some of each crop's token rows, for a crop split over threads (accel/vision_pool.ts): every step of the
+ * tower but attention is row by row, so a thread can run rows [begin, end) of the crops given the other
+ * rows' keys and values at each layer.
+ */
+export interface VisionRows {
+  /** the rows [begin, end) of the N+1 (CLS first) */
+  readonly rows: readonly [number, number];
+  /** layer i's KeysValues: the rows' own keys and values → every row's */
+  readonly keysValues: (layer: number) => KeysValues;
+}
+
+/**
  * The vision tower over P crops.                                                 @eq ViT-1 ViT-2 ViT-3 ViT-4
  * Only tapped attention maps are kept (for ViT-L they are 16 × 577² floats per crop and layer).
+ * With `split` (VisionRows) every output is of the rows [begin, end) only — hidden states, q and k
+ * [P, R, Dv], attentions [P, Hv, R, N+1] —, and clsAttention and pooled, which read the CLS row, are
+ * meaningful only when begin = 0.
  * @param pixelValues [P, C, S, S]
  */
 export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: ClipVisionConfig, taps: VisionTaps = {},
-  onLayer?: (done: number, total: number) => void): VisionOutput {
+  onLayer?: (done: number, total: number) => void, split?: VisionRows): VisionOutput {
   const S = cfg.image_size, L = cfg.num_hidden_layers;
   assertShape(pixelValues, ['P', 'C', 'S', 'S'], [-1, cfg.num_channels, S, S], 'CLIP vision: pixel_values');
   return tidyRecord(() => {
-    const h0 = layerNorm(p.pre_layrnorm, visionEmbeddings(p.embeddings, pixelValues, cfg), cfg.layer_norm_eps); // [P, N+1, Dv]
+    const embedded = visionEmbeddings(p.embeddings, pixelValues, cfg);                               // [P, N+1, Dv]
+    const rows = split ? tf.slice(embedded, [0, split.rows[0], 0], [-1, split.rows[1] - split.rows[0], -1]) : embedded; // [P, R, Dv]
+    const h0 = layerNorm(p.pre_layrnorm, rows, cfg.layer_norm_eps);                                  // [P, N+1, Dv]
     const run = runLayersWithTaps(h0, L, (i, x) => {
       const wantProbs = wants(taps.attentions, i), wantCls = wants(taps.clsAttention, i);
-      const { y, taps: t } = useWeights(p.encoder.layers[i], (w) => encoderLayer(w, x, cfg, undefined, wantProbs || wantCls));
+      const { y, taps: t } = useWeights(p.encoder.layers[i], (w) => encoderLayer(w, x, cfg, undefined, wantProbs || wantCls, split?.keysValues(i)));
       onLayer?.(i + 1, L); // progress only (tfjs may still be computing asynchronously on some backends)
       return {
         h: y,
