@@ -220,7 +220,7 @@ async function expectSameGeneration(params: LlamaParams, cfg: LlamaConfig, pool:
       // The pool's prefill first, while the bytes arrive; the reference: the same checkpoint read before loading returned, in-process.
       const cfg = late.config.text_config, ids = Array.from({ length: 12 }, (_, i) => (i * 31 + 2) % 1000);
       const embeds = tf.tidy(() => embedTokens(streamed.params.language_model, ids));
-      const got = await prefill(late.params.language_model, cfg, embeds, { allLogits: true, decoder: pool });
+      const got = await prefill(late.params.language_model, cfg, embeds, { allLogits: true, decoder: pool as Decoder });
       const ref = await prefill(streamed.params.language_model, cfg, embeds, { allLogits: true });
       try {
         expectClose(got.logits, ref.logits, TOL.decoderPool, 'prefill logits [T, V]');

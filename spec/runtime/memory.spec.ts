@@ -69,6 +69,20 @@ describe('runtime/memory · runMemoryEstimate', () => {
     expect(s.host - s.backend).toBeGreaterThanOrEqual(777);
   });
 
+  it("a trace counts every vision layer's attention maps on the backend, and its tensors' host copies: ViT-L/14-336 × 5 crops, Vicuna-7B", () => {
+    const seven = { ...llava, image_grid_pinpoints: [[672, 672]],
+      vision_config: { ...llava.vision_config, image_size: 336, patch_size: 14, hidden_size: 1024, num_attention_heads: 16, num_hidden_layers: 24 },
+      text_config: { ...llava.text_config, hidden_size: 4096, vocab_size: 32000 } } as LlavaNextConfig;
+    const T = 3000, run = runMemoryEstimate(seven, [plan(1e6)], T, 2), trace = runMemoryEstimate(seven, [plan(1e6)], T, 2, false, 1, undefined, true);
+    const maps = 5 * 25 * 577 * 16 * 577 * 4;                          // (L+1)·(N+1)·Hv·(N+1) fp32 per crop, 5 crops (the run counts a quarter)
+    expect(trace.parts.activations - run.parts.activations).toBe(maps * 3 / 4);
+    expect(trace.backend - run.backend).toBe(maps * 3 / 4);
+    expect(run.parts.trace).toBe(0);
+    const vision = 5 * 25 * 577 * (1024 + 16 * 577) * 4;                 // hidden states and maps, as host copies
+    expect(trace.parts.trace).toBe(vision + 4 * T * (3 * 4096 + 32000));
+    expect(trace.host - run.host).toBeGreaterThanOrEqual(trace.parts.trace);
+  });
+
   it('never decreases with more decoder layers, a wider decoder, more tokens or more vision or decoder workers (property)', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 500 }),
       fc.integer({ min: 1, max: 4 }), fc.boolean(), (L, w, T, dT, workers, hostKv) => {
@@ -154,7 +168,7 @@ describe('runtime/memory · maxDecoderTokens', () => {
 });
 
 describe('runtime/memory · checkRunMemory', () => {
-  const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, onDisk: 0, largestOnDisk: 0, kvCache: 0, activations: 0, visionWorkers: 0, decoderWorkers: 0 } });
+  const e = (host: number, backend: number): MemoryEstimate => ({ host, backend, parts: { residentFp32: backend, streamedHost: 0, largestGroupFp32: 0, onDisk: 0, largestOnDisk: 0, kvCache: 0, activations: 0, visionWorkers: 0, decoderWorkers: 0, trace: 0 } });
   const lines: string[] = [];
   const log = (s: string): void => { lines.push(s); };
 

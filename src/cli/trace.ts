@@ -92,7 +92,10 @@ export async function runTrace(argv: string[], o: {
   const { image, alpha: imageAlpha } = o.image ?? await readImageFlag(flags, imageFile);
   checkSequenceFlag(config, ids, image, choice.name, maxNew); // before any weight is read
   const trace = o.trace !== false;
-  const rt = await openRuntime({ ...runtimeFlags(flags, modelDir, choice, log, bar), ...(trace ? { inProcessDecoder: 'by trace, which records every layer' } : {}), backgroundReads: o.backgroundReads === true });
+  const rf = runtimeFlags(flags, modelDir, choice, log, bar);
+  const rt = await openRuntime({
+    ...rf, ...(trace ? { inProcessDecoder: 'by trace, which records every layer', residency: { ...rf.residency, trace: true } } : {}), backgroundReads: o.backgroundReads === true,
+  });
   const { model, method, backend } = rt;
   try {
     const result = await runPipeline(model, {

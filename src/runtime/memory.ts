@@ -51,6 +51,8 @@ export interface MemoryEstimate {
     /** bytes left in the files (`--weights disk`), and the largest group's, which one use reads into memory */
     readonly onDisk: number; readonly largestOnDisk: number;
     readonly kvCache: number; readonly activations: number; readonly visionWorkers: number; readonly decoderWorkers: number;
+    /** a trace's recorded tensors, host copies kept to the end (0 for other runs) */
+    readonly trace: number;
   };
 }
 
@@ -72,18 +74,22 @@ export interface MemoryEstimate {
  *   one layer) and the decoder's activations
  * @param clipVision the vision tower of the separate CLIP model a method reads (HERO-2), which goes through
  *   vision workers too
+ * @param trace a `trace` run (cli/trace.ts): every vision layer's hidden states and attention maps of every crop
+ *   are tapped — on the backend (joined there from the workers) until the selection has read them, and as host copies
+ *   to the end, with the projected and packed features, the inputs' embeddings and every position's logits
  */
 export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly WeightPlan[], tokens: number, visionWorkers = 1, hostKvCache = false,
-  decoderWorkers = 1, clipVision?: ClipVisionConfig): MemoryEstimate {
+  decoderWorkers = 1, clipVision?: ClipVisionConfig, trace = false): MemoryEstimate {
   const v = llava.vision_config, t = llava.text_config;
   const S = v.image_size;
   // LLaVA-1.5 (no pinpoints): its one crop.
   const P = 1 + Math.max(0, ...llava.image_grid_pinpoints.map(([h, w]) => Math.ceil(h / S) * Math.ceil(w / S)));
-  const perCropOf = (c: ClipVisionConfig): number => {
+  // A run keeps the taps its method asks for (a quarter of the layers' maps is the bound); a trace keeps them all.
+  const perCropOf = (c: ClipVisionConfig, allMaps = false): number => {
     const n1 = (S / c.patch_size) ** 2 + 1;
-    return 4 * (c.num_hidden_layers + 1) * n1 * (c.hidden_size + c.num_attention_heads * n1 / 4);
+    return 4 * (c.num_hidden_layers + 1) * n1 * (c.hidden_size + c.num_attention_heads * n1 / (allMaps ? 1 : 4));
   };
-  const perCrop = perCropOf(v);
+  const perCrop = perCropOf(v, trace);
   const T = tokens;
   const decoderAct = 4 * (T * (6 * t.hidden_size + 3 * t.intermediate_size) + 2 * T * T + t.vocab_size);
   const kvCache = 4 * 2 * t.num_hidden_layers * T * t.num_key_value_heads * t.head_dim;
@@ -112,15 +118,16 @@ export function runMemoryEstimate(llava: LlavaNextConfig, plans: readonly Weight
   const kvOnBackend = hostKvCache ? 2 * kvCache / t.num_hidden_layers : kvCache;
   const decoderStage = residentFp32 + largestGroupFp32 + kvOnBackend + decoderAct;
   const backend = Math.max(visionStage, decoderStage);
+  const traceHost = trace ? P * perCrop + 4 * T * (3 * t.hidden_size + t.vocab_size) : 0;
   // Resident: each worker's slices, their kept Wᵀ and XNNPACK's packing of it (accel/linear.ts keepTransposed), at
   // most three copies of the resident weights in all; streamed: one layer, widened per use.
   const decoderWorkersBytes = decoderWorkers > 1 ? (stored ? largestGroupFp32 : 3 * residentFp32) + decoderAct : 0;
   return {
     backend,
-    host: streamedHost + largestOnDisk + Math.max(visionStage + visionWorkersBytes, decoderStage + (hostKvCache ? kvCache : 0) + decoderWorkersBytes),
+    host: streamedHost + largestOnDisk + traceHost + Math.max(visionStage + visionWorkersBytes, decoderStage + (hostKvCache ? kvCache : 0) + decoderWorkersBytes),
     parts: {
       residentFp32, streamedHost, largestGroupFp32, onDisk, largestOnDisk, kvCache, activations: Math.max(P * perCrop, decoderAct), visionWorkers: visionWorkersBytes,
-      decoderWorkers: decoderWorkersBytes,
+      decoderWorkers: decoderWorkersBytes, trace: traceHost,
     },
   };
 }
@@ -152,7 +159,8 @@ export function checkRunMemory(e: MemoryEstimate, opts: { backend: string; force
   opts.log(`memory: about ${g(e.host)} in all (${disk}weights on the host ${g(e.parts.streamedHost)}, backend ${g(e.backend)}: ` +
     `resident weights ${g(e.parts.residentFp32)}, one streamed group ${g(e.parts.largestGroupFp32)}, KV cache ${g(e.parts.kvCache)}, ` +
     `activations ${g(e.parts.activations)}${e.parts.visionWorkers ? `, vision workers ${g(e.parts.visionWorkers)}` : ''}` +
-    `${e.parts.decoderWorkers ? `, decoder workers ${g(e.parts.decoderWorkers)}` : ''}); ${g(avail)} available`);
+    `${e.parts.decoderWorkers ? `, decoder workers ${g(e.parts.decoderWorkers)}` : ''}` +
+    `${e.parts.trace ? `; the trace's tensors ${g(e.parts.trace)}` : ''}); ${g(avail)} available`);
   if (opts.force) return;
   const residency = opts.residency ?? (opts.streamed ? 'streamed' : 'resident');
   // what holds less: on the backend, any stored residency; on the host, disk after streamed
@@ -177,6 +185,8 @@ export interface ResidencyAsk {
   /** prompt tokens at most (an upper bound, before the tokenizer is loaded) and new tokens */
   readonly promptTokens: number;
   readonly maxNewTokens: number;
+  /** a `trace` run: its recorded tensors count (runMemoryEstimate's `trace`) */
+  readonly trace?: boolean;
 }
 
 /**
@@ -192,7 +202,7 @@ export function chooseResidency(ask: ResidencyAsk, dirs: { model: string; clip?:
   const clipVision = dirs.clip ? loadClipModelConfig(dirs.clip).vision : undefined;
   const estimate = (r: WeightResidency) => {
     const plans = [llavaNextWeightPlan(dirs.model, r), ...(dirs.clip ? [clipModelWeightPlan(dirs.clip, r)] : [])];
-    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, kvCacheFor(r, backend) !== undefined, workers.decoder, clipVision) };
+    return { plans, e: runMemoryEstimate(llava, plans, T, workers.vision, kvCacheFor(r, backend) !== undefined, workers.decoder, clipVision, ask.trace === true) };
   };
   let residency: WeightResidency = ask.weights === 'auto' ? 'resident' : ask.weights;
   let chosen = estimate(residency);
