@@ -63,6 +63,21 @@ describe('planCrops', () => {
   it('5 crops of ViT-L/14-336 over 2 workers: 2 whole crops and half of the fifth crop\'s 577 rows each', () => {
     expect(planCrops(5, 2, 577)).toEqual({ whole: [[0, 2], [2, 4]], shared: [4, 5], rows: [[0, 288], [288, 577]] });
   });
+
+  it('without shareRows: min(W, P) contiguous ranges of whole crops whose sizes differ by at most one, nothing shared', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 600 }), (P, W, T) => {
+      const { whole: r, shared, rows } = planCrops(P, W, T, false);
+      expect(r.length).toBe(Math.min(P, W));
+      expect(r[0][0]).toBe(0);
+      expect(r[r.length - 1][1]).toBe(P);
+      r.forEach(([a, b], i) => { expect(b).toBeGreaterThan(a); if (i) expect(a).toBe(r[i - 1][1]); });
+      const sizes = r.map(([a, b]) => b - a);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      expect(shared).toEqual([P, P]);
+      expect(rows.every(([a, b]) => a === 0 && b === 0)).toBe(true);
+    }));
+    expect(planCrops(5, 2, 577, false).whole).toEqual([[0, 2], [2, 5]]);
+  });
 });
 
 // VisionPool runs on wasm and cpu only; with neither in $HERO_LVLM_TEST_BACKENDS the block is reported as skipped.
@@ -101,8 +116,8 @@ describe('planCrops', () => {
     px.dispose();
   });
 
-  it('3 workers: 4 and 5 crops (one whole crop each; one or two crops shared, their rows over the three) = visionModel', async () => {
-    const p3 = VisionPool.start(m.params.vision_model, m.vision, 3, chooseAccelerations(backend).kernels);
+  it.each([true, false])('3 workers, shareRows %s: 4 and 5 crops (one whole crop each and one or two crops shared by rows; or whole crops 1 + 1 + 2, 1 + 2 + 2) = visionModel', async (shareRows) => {
+    const p3 = VisionPool.start(m.params.vision_model, m.vision, 3, chooseAccelerations(backend).kernels, { shareRows });
     try {
       for (const P of [4, 5]) {
         const S = m.vision.image_size, L = m.vision.num_hidden_layers;

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { loadLlavaNextConfig, llavaNextKeys } from '../../src/llava/load';
 import { openRuntime, workerCounts } from '../../src/runtime';
 import { decoderFlopsPerToken, defaultWorkers, visionFlopsPerCrop } from '../../src/runtime/workers';
-import { installAccelerations } from '../../src/accel';
+import { installAccelerations, VisionPool } from '../../src/accel';
 import { writeRandomCheckpoint } from '../../src/weights/random_checkpoint';
 import type { LlavaNextConfig } from '../../src/llava/config';
 import { leaveBackend, modelDir } from '../util/fixtures';
@@ -108,8 +108,20 @@ describe('runtime · workerCounts and the start-up lines', () => {
     const rt = await openRuntime({ ...opts(log), visionWorkers: 2 });
     try {
       expect(rt.visionEncoder).toBeDefined();
-      expect(log).toContainEqual(expect.stringMatching(/^vision tower: 2 worker threads \(--vision-workers 2; /));
+      expect(log).toContainEqual(expect.stringMatching(/^vision tower: 2 worker threads \(--vision-workers 2; .*; the crops left over shared by rows\)$/));
+      expect((rt.visionEncoder as VisionPool).shareRows).toBe(true);
       expect(log).toContainEqual(expect.stringMatching(/^decoder: in-process \(default for this model/));
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('openRuntime with streamed weights read in the background: the pool gives whole crops (VisionPoolOptions.shareRows), and says so', async () => {
+    const log: string[] = [];
+    const rt = await openRuntime({ ...opts(log), visionWorkers: 2, residency: { weights: 'streamed', promptTokens: 16, maxNewTokens: 4 }, backgroundReads: true });
+    try {
+      expect((rt.visionEncoder as VisionPool).shareRows).toBe(false);
+      expect(log).toContainEqual(expect.stringMatching(/^vision tower: 2 worker threads \(.*; whole crops, leaving the background reads a core\)$/));
     } finally {
       await rt.close();
     }

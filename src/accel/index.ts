@@ -17,7 +17,7 @@ import { HeroError } from '../core/errors';
 import type { ClipVisionConfig } from '../clip/config';
 import type { ClipVisionParams } from '../clip/vision';
 import { installKernels, ATTENTION_KERNELS, LINEAR_KERNELS, type AttentionKernel, type KernelChoice, type LinearKernel } from './kernels';
-import { VisionPool } from './vision_pool';
+import { VisionPool, type VisionPoolOptions } from './vision_pool';
 import { HostKvCache } from './kv_host';
 import type { KvCache } from '../llama/kv_cache';
 import type { WeightResidency } from '../io/loader';
@@ -28,7 +28,7 @@ import { BLAS_ENV, blasCandidates, blasThreadsFor, describeBlas, findBlas, type 
 import { widenKernel, WIDEN_KERNELS, type WidenKernel } from './widen';
 
 export { installKernels, installedKernels, REFERENCE_CHOICE, type KernelChoice, type AttentionKernel, type LinearKernel } from './kernels';
-export { LazyVisionPool, VisionPool } from './vision_pool';
+export { LazyVisionPool, VisionPool, type VisionPoolOptions } from './vision_pool';
 export { HostKvCache } from './kv_host';
 export { checkSplit, DecoderPool, PoolKvCache } from './decoder_pool';
 export { BLAS_ENV, DEFAULT_BLAS_LIBRARIES, describeBlas, findBlas, type Blas } from './blas';
@@ -161,8 +161,8 @@ export function installAccelerations(backend: string, options: AccelOptions = {}
  * The vision encoder the accelerations ask for: a VisionPool holding `params` when more than one worker
  * was chosen (its workers install the same kernels), else undefined (the in-process reference `visionModel`).
  */
-export function startVisionEncoder(a: Accelerations, params: ClipVisionParams, config: ClipVisionConfig): VisionPool | undefined {
-  return a.visionWorkers > 1 ? VisionPool.start(params, config, a.visionWorkers, a.kernels) : undefined;
+export function startVisionEncoder(a: Accelerations, params: ClipVisionParams, config: ClipVisionConfig, options: VisionPoolOptions = {}): VisionPool | undefined {
+  return a.visionWorkers > 1 ? VisionPool.start(params, config, a.visionWorkers, a.kernels, options) : undefined;
 }
 
 /**

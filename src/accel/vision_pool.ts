@@ -58,6 +58,7 @@ const START_TIMEOUT_MS = 120_000;
  * the first, with the CLS row). Every worker then has the same work: 5 crops over 2 workers are 2 whole crops
  * and half of the fifth crop's rows each, where whole crops alone would give one worker 3 and the other 2, and
  * the stage would last 3 crops (5/6 of the kernels' rate). Rows are split over at most T workers.
+ * Without `shareRows` (VisionPoolOptions) every crop goes whole: ranges of ⌊P/W⌋ or ⌈P/W⌉ crops.
  */
 export interface CropPlan {
   /** per worker, its whole crops [start, end) (empty when P < W) */
@@ -69,7 +70,15 @@ export interface CropPlan {
 }
 
 /** The CropPlan for P crops of T tokens over at most W workers (its arrays' length: the workers used). */
-export function planCrops(P: number, W: number, T: number): CropPlan {
+export function planCrops(P: number, W: number, T: number, shareRows = true): CropPlan {
+  if (!shareRows) {
+    const m = Math.max(1, Math.min(W, P));
+    return {
+      whole: Array.from({ length: m }, (_, w) => [Math.floor((w * P) / m), Math.floor(((w + 1) * P) / m)] as const),
+      shared: [P, P],
+      rows: Array.from({ length: m }, () => [0, 0] as const),
+    };
+  }
   const n = Math.max(1, P % W === 0 ? Math.min(W, P) : Math.min(W, T));
   const each = Math.floor(P / n);
   const shared: [number, number] = [n * each, P];
@@ -208,6 +217,17 @@ export function collectReplies(ctrl: readonly Int32Array[], ports: readonly Mess
   return msgs;
 }
 
+/** How a VisionPool splits the crops. */
+export interface VisionPoolOptions {
+  /**
+   * Share the crops left over by rows (planCrops; default true). The runtime turns it off while the streamed
+   * weights are still read on a background thread: whole crops leave a core free near the end of the stage,
+   * which the reader then uses (the 7B run's vision stage: 41 s with whole crops, 50 s with shared rows;
+   * bench/README.md).
+   */
+  readonly shareRows?: boolean;
+}
+
 export class VisionPool implements VisionEncoder {
   private constructor(
     private readonly workers: Worker[],
@@ -215,6 +235,8 @@ export class VisionPool implements VisionEncoder {
     private readonly ctrl: Int32Array[],
     readonly config: ClipVisionConfig,
     readonly backend: string,
+    /** VisionPoolOptions.shareRows */
+    readonly shareRows: boolean,
   ) {}
 
   /** The kernels each worker reported installed when it started (the choice passed to `start`). */
@@ -225,7 +247,7 @@ export class VisionPool implements VisionEncoder {
    * leaves copied, streamed groups shared); each installs `kernels` (default: the ones installed in this
    * thread). Blocks until every worker holds its weights.
    */
-  static start(params: ClipVisionParams, config: ClipVisionConfig, workers: number, kernels: KernelChoice = installedKernels()): VisionPool {
+  static start(params: ClipVisionParams, config: ClipVisionConfig, workers: number, kernels: KernelChoice = installedKernels(), options: VisionPoolOptions = {}): VisionPool {
     if (!Number.isInteger(workers) || workers < 1) throw new HeroError(`vision workers: expected an integer ≥ 1, got ${workers}`);
     const backend = tf.getBackend();
     if (backend !== 'wasm' && backend !== 'cpu') {
@@ -243,7 +265,7 @@ export class VisionPool implements VisionEncoder {
       ports.push(port1);
       ctrl.push(c);
     }
-    const pool = new VisionPool(ws, ports, ctrl, config, backend);
+    const pool = new VisionPool(ws, ports, ctrl, config, backend, options.shareRows ?? true);
     try {
       pool.workerKernels = (pool.collect(ws.length, undefined, START_TIMEOUT_MS) as Array<{ kernels: KernelChoice }>).map((m) => m.kernels); // the ready messages
     } catch (e) {
@@ -266,7 +288,7 @@ export class VisionPool implements VisionEncoder {
     const per = C * S * S;
     const T = (this.config.image_size / this.config.patch_size) ** 2 + 1, Dv = this.config.hidden_size, L = this.config.num_hidden_layers;
     const px = pixelValues.dataSync() as Float32Array;
-    const plan = planCrops(P, this.size, T);
+    const plan = planCrops(P, this.size, T, this.shareRows);
     const [s0, s1] = plan.shared, R = s1 - s0;
     const kv = R > 0 ? new SharedArrayBuffer(2 * 2 * R * T * Dv * 4) : undefined;
     const sync = R > 0 ? new Int32Array(new SharedArrayBuffer(4 * (L + 1))) : undefined;

@@ -152,13 +152,16 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
     let encoder: VisionPool | undefined, clipPool: LazyVisionPool | undefined;
     if (visionWorkers <= 1) o.log(`vision tower: in-process (${counts.visionWhy})`);
     else {
-      o.log(`vision tower: ${visionWorkers} worker threads (${counts.visionWhy}; ${WORKER_WEIGHTS})`);
-      const e = encoder = startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config)!;
+      // While the background thread reads, whole crops leave it a core (VisionPoolOptions.shareRows).
+      const shareRows = !background;
+      o.log(`vision tower: ${visionWorkers} worker threads (${counts.visionWhy}; ${WORKER_WEIGHTS}; ` +
+        `${shareRows ? 'the crops left over shared by rows' : 'whole crops, leaving the background reads a core'})`);
+      const e = encoder = startVisionEncoder(accel, model.params.vision_tower.vision_model, model.config.vision_config, { shareRows })!;
       closers.push(() => e.close());
       if (clip) {
         const c = clip;
         o.log(`CLIP vision tower (${o.method.name}'s relevance pass): ${visionWorkers} worker threads once the image is encoded (${WORKER_WEIGHTS})`);
-        clipPool = new LazyVisionPool(() => VisionPool.start(c.params.vision_model, c.vision, visionWorkers, accel.kernels));
+        clipPool = new LazyVisionPool(() => VisionPool.start(c.params.vision_model, c.vision, visionWorkers, accel.kernels, { shareRows: !background }));
         const p = clipPool;
         closers.push(() => p.close());
       }
