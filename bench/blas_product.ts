@@ -3,18 +3,57 @@
  *
  * One large linear product y = x Wᵀ (Vicuna-7B's gate/up projection at r = 0.2's 583 tokens by default) on
  * tfjs-wasm: XNNPACK (accel/linear.ts, Wᵀ kept so only the product is timed) against the BLAS kernel
- * (accel/blas.ts) at 1 thread and at one per core. Prints the CPU, the BLAS and the kernel it runs, the
+ * (accel/blas.ts) at 1 thread and at one per core. Then XNNPACK again in one worker thread per core, all
+ * multiplying at the same time (each its own tfjs-wasm instance, as the vision and decoder pools run): the rate
+ * one worker gets while every core is busy, the ceiling of a pool's stage, which on a machine whose cores share
+ * a physical core or its caches is below the one-thread figure. Prints the CPU, the BLAS and the kernel it runs, the
  * load average before and after (the figures are only comparable on an idle machine), and per figure the
  * median [min, max] of --runs runs after one warm-up, in ms and GFLOP/s. bench/README.md, "The BLAS kernel".
  */
 import * as os from 'os';
+import * as path from 'path';
+import { isMainThread, parentPort, Worker, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend';
 import { HeroError } from '../src/core/errors';
 import { parseFlags, type FlagSpecs } from '../src/cli/args';
 import { blasThreadsFor, describeBlas, findBlas, linearBlas, useBlas } from '../src/accel/blas';
 import { keepTransposed, linearTransposePolicy, releaseTransposed } from '../src/accel/linear';
-import { fmt, timeIt } from './common';
+import { fmt, stat, timeIt, type Stat } from './common';
+
+/** What a concurrent worker gets: the product's shape, the runs, and the start line every worker waits at. */
+interface ConcurrentJob { rows: number; inF: number; outF: number; runs: number; workers: number; ready: Int32Array }
+
+/** One worker of the concurrent figure: its own tfjs-wasm, the product after one warm-up, timed once every worker is warm. */
+async function concurrentWorker(job: ConcurrentJob): Promise<number[]> {
+  await initBackend('wasm', () => undefined);
+  const x = tf.randomNormal([job.rows, job.inF], 0, 1, 'float32', 1);
+  const p = { weight: tf.mul(tf.randomNormal([job.outF, job.inF], 0, 1, 'float32', 2), 1 / Math.sqrt(job.inF)) as tf.Tensor2D };
+  keepTransposed(p.weight);
+  linearTransposePolicy(p, x).dispose();                                              // warm-up (XNNPACK packs Wᵀ once)
+  Atomics.add(job.ready, 0, 1);
+  Atomics.notify(job.ready, 0);
+  for (let n = Atomics.load(job.ready, 0); n < job.workers; n = Atomics.load(job.ready, 0)) Atomics.wait(job.ready, 0, n);
+  const ts: number[] = [];
+  for (let i = 0; i < job.runs; i++) {
+    const t = performance.now();
+    linearTransposePolicy(p, x).dispose();
+    ts.push(performance.now() - t);
+  }
+  return ts;
+}
+
+/** The product in `workers` threads at once: every timed run of every thread. */
+function concurrentXnnpack(rows: number, inF: number, outF: number, runs: number, workers: number): Promise<Stat> {
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const hook = path.join(__dirname, '..', 'src', 'cli', 'register-ts.js');
+  return Promise.all(Array.from({ length: workers }, () => new Promise<number[]>((resolve, reject) => {
+    const w = new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(__filename)});`,
+      { eval: true, workerData: { rows, inF, outF, runs, workers, ready } satisfies ConcurrentJob });
+    w.once('message', resolve);
+    w.once('error', reject);
+  }))).then((all) => stat(all.flat()));
+}
 
 const FLAGS: FlagSpecs = {
   rows: { type: 'int', arg: 'N', default: 583, help: 'rows of x' },
@@ -48,11 +87,20 @@ async function main(): Promise<void> {
       console.log(`${describeBlas(b)} ${product}: ${fmt(s)}  ${gflops(s.median)} GFLOP/s`);
     }
   }
-  console.log(`load average after: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   tf.dispose([x, p.weight]);
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  if (cores > 1) {
+    const c = await concurrentXnnpack(rows, inF, outF, runs, cores);
+    console.log(`wasm/XNNPACK (Wᵀ kept), ${cores} worker threads at once ${product}: ${fmt(c)}  ${gflops(c.median)} GFLOP/s per thread`);
+  }
+  console.log(`load average after: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 }
 
-main().catch((e) => {
-  console.error(e instanceof HeroError ? `bench: error: ${e.message}` : e);
-  process.exit(1);
-});
+if (isMainThread) {
+  main().catch((e) => {
+    console.error(e instanceof HeroError ? `bench: error: ${e.message}` : e);
+    process.exit(1);
+  });
+} else {
+  void concurrentWorker(workerData as ConcurrentJob).then((ts) => parentPort!.postMessage(ts));
+}

@@ -93,7 +93,7 @@ export function planCrops(P: number, W: number, T: number, shareRows = true): Cr
 /**
  * The shared crops' part of a worker's job: their pixels, its rows, and the memory through which the workers
  * exchange each layer's keys and values. `kv` holds, for two layers (even, odd: a worker may write layer i+1
- * while another still reads layer i, never i+2), keys then values [R, T, Dv] of the R shared crops, each worker
+ * while another still reads layer i, never i+2), keys then values [Ps, T, Dv] of the Ps shared crops, each worker
  * writing its rows; `sync` counts, per layer, the workers whose rows are written, and its last word is set
  * when a worker fails (the others then stop instead of waiting).
  */

@@ -52,15 +52,15 @@ const PARTNER_FAILED = 'another vision worker sharing the crops failed';
  * every row's, in order.
  */
 function exchange(job: SharedCropsJob): (layer: number) => KeysValues {
-  const [R] = job.pixels.shape, T = (config.image_size / config.patch_size) ** 2 + 1, Dv = config.hidden_size;
+  const [Ps] = job.pixels.shape, T = (config.image_size / config.patch_size) ** 2 + 1, Dv = config.hidden_size;
   const [begin, end] = job.rows;
   const buf = new Float32Array(job.kv), sync = job.sync, stop = sync.length - 1;
-  const block = R * T * Dv;                                                          // one [R, T, Dv]
+  const block = Ps * T * Dv;                                                         // one [Ps, T, Dv]
   return (layer) => (k, v) => {
     const base = (layer % 2) * 2 * block;                                            // this layer's keys, then values
     [k, v].forEach((t, j) => {
-      const mine = t.dataSync() as Float32Array;                                      // [R, end − begin, Dv]
-      for (let r = 0; r < R; r++) buf.set(mine.subarray(r * (end - begin) * Dv, (r + 1) * (end - begin) * Dv), base + j * block + (r * T + begin) * Dv);
+      const mine = t.dataSync() as Float32Array;                                      // [Ps, Tr, Dv]
+      for (let r = 0; r < Ps; r++) buf.set(mine.subarray(r * (end - begin) * Dv, (r + 1) * (end - begin) * Dv), base + j * block + (r * T + begin) * Dv);
     });
     Atomics.add(sync, layer, 1);
     Atomics.notify(sync, layer);
@@ -69,8 +69,8 @@ function exchange(job: SharedCropsJob): (layer: number) => KeysValues {
       Atomics.wait(sync, layer, seen, 200);
     }
     return {
-      k: tf.tensor3d(buf.slice(base, base + block), [R, T, Dv]),                    // copies: the memory is reused two layers on
-      v: tf.tensor3d(buf.slice(base + block, base + 2 * block), [R, T, Dv]),
+      k: tf.tensor3d(buf.slice(base, base + block), [Ps, T, Dv]),                   // copies: the memory is reused two layers on
+      v: tf.tensor3d(buf.slice(base + block, base + 2 * block), [Ps, T, Dv]),
     };
   };
 }

@@ -30,7 +30,7 @@ export interface LayerTaps {
  * The keys and values a layer's queries attend to, from the ones the call computed: absent (the reference),
  * x is the whole sequence and they are its own. A sequence split by rows over threads (accel/vision_pool.ts)
  * computes k and v for its rows only and gets every row's here, in sequence order (its own among them).
- * @param k [P, R, Dv], v [P, R, Dv] for this call's R rows
+ * @param k [P, Tr, Dv], v [P, Tr, Dv] for this call's Tr rows
  * @returns k, v [P, N+1, Dv]
  */
 export type KeysValues = (k: tf.Tensor3D, v: tf.Tensor3D) => { k: tf.Tensor3D; v: tf.Tensor3D };
@@ -38,10 +38,10 @@ export type KeysValues = (k: tf.Tensor3D, v: tf.Tensor3D) => { k: tf.Tensor3D; v
 /**
  * Multi-head self-attention, optionally masked (the text tower's causal + padding mask).  @eq Attn-1
  *   softmax((q·Dh^−½) kᵀ + mask) v, with q scaled right after q_proj as HF v4.45.1 CLIPAttention does.
- * @param x [P, N+1, Dv] (R rows of it with `keysValues`)
+ * @param x [P, N+1, Dv] (Tr rows of it with `keysValues`)
  * @param keepProbs return the probabilities (the per-head path only materialises them when asked)
  * @param keysValues the whole sequence's keys and values when x holds some of its rows (KeysValues)
- * @returns out [P, N+1, Dv] and the taps (probs [P, Hv, R, N+1], q and k [P, R, Dv] for R rows)
+ * @returns out [P, N+1, Dv] and the taps (probs [P, Hv, Tr, N+1], q and k [P, Tr, Dv] for Tr rows)
  */
 export function selfAttention(p: EncoderLayerParams['self_attn'], x: tf.Tensor3D, cfg: EncoderLayerConfig,
   mask?: tf.Tensor, keepProbs = false, keysValues?: KeysValues): { out: tf.Tensor3D; taps: LayerTaps } {

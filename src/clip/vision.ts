@@ -73,7 +73,7 @@ export interface VisionRows {
  * The vision tower over P crops.                                                 @eq ViT-1 ViT-2 ViT-3 ViT-4
  * Only tapped attention maps are kept (for ViT-L they are 16 × 577² floats per crop and layer).
  * With `split` (VisionRows) every output is of the rows [begin, end) only — hidden states, q and k
- * [P, R, Dv], attentions [P, Hv, R, N+1] —, and clsAttention and pooled, which read the CLS row, are
+ * [P, Tr, Dv], attentions [P, Hv, Tr, N+1] —, and clsAttention and pooled, which read the CLS row, are
  * meaningful only when begin = 0.
  * @param pixelValues [P, C, S, S]
  */
@@ -83,7 +83,7 @@ export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: 
   assertShape(pixelValues, ['P', 'C', 'S', 'S'], [-1, cfg.num_channels, S, S], 'CLIP vision: pixel_values');
   return tidyRecord(() => {
     const embedded = visionEmbeddings(p.embeddings, pixelValues, cfg);                               // [P, N+1, Dv]
-    const rows = split ? tf.slice(embedded, [0, split.rows[0], 0], [-1, split.rows[1] - split.rows[0], -1]) : embedded; // [P, R, Dv]
+    const rows = split ? tf.slice(embedded, [0, split.rows[0], 0], [-1, split.rows[1] - split.rows[0], -1]) : embedded; // [P, Tr, Dv]
     const h0 = layerNorm(p.pre_layrnorm, rows, cfg.layer_norm_eps);                                  // [P, N+1, Dv]
     const run = runLayersWithTaps(h0, L, (i, x) => {
       const wantProbs = wants(taps.attentions, i), wantCls = wants(taps.clsAttention, i);
