@@ -254,9 +254,9 @@ export function attendBlas(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale
   const heads = Math.max(1, Math.floor(attentionBlockBytes / (4 * Tq * Tk))); // (batch, head) pairs per block
   // The mask of pairs [i0, i1) (flat index b·H + h): a [Tq, Tk] one as it is, a 4-D one's rows for those pairs.
   let maskOf: (i0: number, i1: number) => tf.Tensor | undefined = () => opts.mask;
-  if (opts.mask?.rank === 4) {
-    const [mb, mh] = opts.mask.shape;
-    const flat = tf.reshape(opts.mask, [mb * mh, Tq * Tk]);                          // [mb·mh, Tq·Tk]
+  const flat = opts.mask?.rank === 4 ? tf.reshape(opts.mask, [-1, Tq * Tk]) : undefined;  // [mb·mh, Tq·Tk], freed below
+  if (flat) {
+    const [mb, mh] = opts.mask!.shape;
     maskOf = (i0, i1) => tf.reshape(tf.gather(flat, Array.from({ length: i1 - i0 }, (_, j) => {
       const b = Math.floor((i0 + j) / H), h = (i0 + j) % H;
       return (mb === 1 ? 0 : b) * mh + (mh === 1 ? 0 : h);
@@ -285,6 +285,7 @@ export function attendBlas(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale
     outs.push(o);
     if (p) probsKept.push(p);
   }
+  flat?.dispose();
   const join = (ts: tf.Tensor[], shape: [number, number, number, number]): tf.Tensor4D => {
     const whole = ts.length === 1 ? ts[0] : tf.concat(ts, 0);
     const r = tf.reshape(whole, shape) as tf.Tensor4D;

@@ -23,7 +23,7 @@ import { HeroError } from '../core/errors';
 import { isWeightSource, weightLeaves } from '../core/weights';
 import type { DType } from '../io/safetensors';
 import { awaitBytes, StoredWeights, type StoredSource, type StoredTensor } from '../io/stored';
-import type { ClipVisionConfig } from '../clip/config';
+import { clipSequenceLength, type ClipVisionConfig } from '../clip/config';
 import type { ClipVisionParams, VisionEncoder, VisionOutput, VisionTaps } from '../clip/vision';
 import { installedKernels, type KernelChoice } from './kernels';
 
@@ -38,7 +38,8 @@ export interface WorkerOutput {
   readonly keys: (HostTensor | null)[];
   readonly clsAttention: (HostTensor | null)[];
   readonly lastHiddenState: HostTensor;
-  readonly pooled: HostTensor;
+  /** null from a worker whose rows of a shared crop do not hold the CLS row */
+  readonly pooled: HostTensor | null;
 }
 
 /** A worker's reply to a job: its whole crops' outputs, and its rows of the shared crops' (CropPlan). */
@@ -286,7 +287,7 @@ export class VisionPool implements VisionEncoder {
   encode(pixelValues: tf.Tensor4D, taps: VisionTaps = {}, onLayer?: (done: number, total: number) => void): VisionOutput {
     const [P, C, S] = pixelValues.shape;
     const per = C * S * S;
-    const T = (this.config.image_size / this.config.patch_size) ** 2 + 1, Dv = this.config.hidden_size, L = this.config.num_hidden_layers;
+    const T = clipSequenceLength(this.config), Dv = this.config.hidden_size, L = this.config.num_hidden_layers;
     const px = pixelValues.dataSync() as Float32Array;
     const plan = planCrops(P, this.size, T, this.shareRows);
     const [s0, s1] = plan.shared, R = s1 - s0;

@@ -10,7 +10,7 @@ import { workerData, type MessagePort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../backend';
 import { buildTree } from '../io/checkpoint';
-import type { ClipVisionConfig } from '../clip/config';
+import { clipSequenceLength, type ClipVisionConfig } from '../clip/config';
 import { disposeVisionOutput, visionModel, type ClipVisionParams, type VisionRows } from '../clip/vision';
 import type { KeysValues } from '../clip/encoder';
 import { installKernels, installedKernels, type KernelChoice } from './kernels';
@@ -52,7 +52,7 @@ const PARTNER_FAILED = 'another vision worker sharing the crops failed';
  * every row's, in order.
  */
 function exchange(job: SharedCropsJob): (layer: number) => KeysValues {
-  const [Ps] = job.pixels.shape, T = (config.image_size / config.patch_size) ** 2 + 1, Dv = config.hidden_size;
+  const [Ps] = job.pixels.shape, T = clipSequenceLength(config), Dv = config.hidden_size;
   const [begin, end] = job.rows;
   const buf = new Float32Array(job.kv), sync = job.sync, stop = sync.length - 1;
   const block = Ps * T * Dv;                                                         // one [Ps, T, Dv]
@@ -93,7 +93,7 @@ function exchange(job: SharedCropsJob): (layer: number) => KeysValues {
         const res: WorkerOutput = {
           hiddenStates: o.hiddenStates.map(host), attentions: o.attentions.map(host), queries: o.queries.map(host),
           keys: o.keys.map(host), clsAttention: o.clsAttention.map((t) => (cls ? host(t) : null)),
-          lastHiddenState: host(o.lastHiddenState)!, pooled: cls ? host(o.pooled)! : { shape: [0], data: new Float32Array(0) },
+          lastHiddenState: host(o.lastHiddenState)!, pooled: cls ? host(o.pooled) : null,
         };
         disposeVisionOutput(o);
         for (const h of [res.lastHiddenState, res.pooled, ...res.hiddenStates, ...res.attentions, ...res.queries, ...res.keys, ...res.clsAttention]) {

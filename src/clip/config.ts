@@ -73,6 +73,11 @@ function act(f: ConfigFields): string {
   return a;
 }
 
+/** Tokens of one crop through the vision tower: the CLS token and the (S / p)² patches (N+1). */
+export function clipSequenceLength(c: ClipVisionConfig): number {
+  return (c.image_size / c.patch_size) ** 2 + 1;
+}
+
 /** A CLIPVisionConfig object (`vision_config`, or a whole CLIPVisionModel config.json); `what` names it in errors. */
 export function clipVisionConfig(json: Record<string, unknown>, what = 'vision config'): ClipVisionConfig {
   const f = new ConfigFields(json, what);

@@ -84,7 +84,7 @@ export function visionModel(p: ClipVisionParams, pixelValues: tf.Tensor4D, cfg: 
   return tidyRecord(() => {
     const embedded = visionEmbeddings(p.embeddings, pixelValues, cfg);                               // [P, N+1, Dv]
     const rows = split ? tf.slice(embedded, [0, split.rows[0], 0], [-1, split.rows[1] - split.rows[0], -1]) : embedded; // [P, Tr, Dv]
-    const h0 = layerNorm(p.pre_layrnorm, rows, cfg.layer_norm_eps);                                  // [P, N+1, Dv]
+    const h0 = layerNorm(p.pre_layrnorm, rows, cfg.layer_norm_eps);                                  // [P, N+1, Dv] ([P, Tr, Dv] with split)
     const run = runLayersWithTaps(h0, L, (i, x) => {
       const wantProbs = wants(taps.attentions, i), wantCls = wants(taps.clsAttention, i);
       const { y, taps: t } = useWeights(p.encoder.layers[i], (w) => encoderLayer(w, x, cfg, undefined, wantProbs || wantCls, split?.keysValues(i)));

@@ -161,7 +161,7 @@ export async function openRuntime(o: RuntimeOptions): Promise<Runtime> {
       if (clip) {
         const c = clip;
         o.log(`CLIP vision tower (${o.method.name}'s relevance pass): ${visionWorkers} worker threads once the image is encoded (${WORKER_WEIGHTS})`);
-        clipPool = new LazyVisionPool(() => VisionPool.start(c.params.vision_model, c.vision, visionWorkers, accel.kernels, { shareRows: !background }));
+        clipPool = new LazyVisionPool(() => VisionPool.start(c.params.vision_model, c.vision, visionWorkers, accel.kernels, { shareRows }));
         const p = clipPool;
         closers.push(() => p.close());
       }

@@ -7,7 +7,7 @@
  * many times over (docs/memory.md "Worker threads by default" has the measurement behind the thresholds).
  * An explicit count always wins. Pure: the caller passes the configs and the core count.
  */
-import type { ClipVisionConfig } from '../clip/config';
+import { clipSequenceLength, type ClipVisionConfig } from '../clip/config';
 import type { LlamaConfig } from '../llama/config';
 import type { LlavaNextConfig } from '../llava/config';
 
@@ -28,7 +28,7 @@ export const DECODER_WORKERS_MIN_GFLOP_PER_TOKEN = 0.1;
 
 /** The products of one ViT encoder pass over one crop (CLS + patches), FLOPs (2 per multiply-add). */
 export function visionFlopsPerCrop(v: ClipVisionConfig): number {
-  const N = (v.image_size / v.patch_size) ** 2 + 1, D = v.hidden_size, F = v.intermediate_size;
+  const N = clipSequenceLength(v), D = v.hidden_size, F = v.intermediate_size;
   const perLayer = 2 * N * (4 * D * D + 2 * D * F) + 2 * 2 * N * N * D; // q, k, v, o and fc1, fc2; QKᵀ and PV
   return v.num_hidden_layers * perLayer + 2 * (N - 1) * D * v.num_channels * v.patch_size ** 2; // + the patch embedding (not of CLS)
 }
