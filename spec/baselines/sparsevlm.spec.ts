@@ -192,7 +192,12 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
         const out = await hookedForward(p, x, cfg, { hook });
         ran++;
         let v = M;
+        // the generic case the constants were derived for: every pruning layer's raters' attention has full
+        // rank R and more visual tokens than raters (rank = v would keep all v, which the derivation's
+        // schedule does not model: with R ≥ v after a deep cut the average may pass r·M)
+        let generic = true;
         for (const r of record.layers) {
+          generic &&= r.rank === record.raters.length && r.rank < v;
           const full = Math.min(Math.trunc(r.rank * record.scale + record.bias), v - 1);
           expect(r.kept).toBe(r.rank === v ? v : full);
           expect(r.recycled).toBe(r.rank === v ? 0 : sparseVlmRecycleCounts(v - r.kept).clusters);
@@ -203,13 +208,13 @@ describe('SparseVLM · inside a random Llama (properties)', () => {
         }
         const counts = sparseVlmTraceTensors(record).get('sparsevlm.visual_counts')!.data;
         counts.forEach((c, l) => expect(c).toBeLessThanOrEqual(l === 0 ? M : counts[l - 1]));
-        // full-rank raters' attention (the generic case) meets the budget the constants were derived for
-        if (record.layers.every((r) => r.rank === record.raters.length)) {
+        if (generic) {
           expect(counts.reduce((a, b) => a + b, 0) / 5).toBeLessThanOrEqual(ratio * M + 1e-9);
         }
         expect(out.logits.shape).toEqual([pre + v + text, 50]);
       });
-    }), { numRuns: 20 });
+      // CI's counterexample: k* = 0 leaves the 2 recycled tokens, which the 2 raters' rank-2 attention then keeps whole
+    }), { numRuns: 20, examples: [[{ pre: 1, M: 30, text: 3, ratio: 0.25, seed: 262737, layers: [1, 3, 4] }]] });
   });
 
   it('causality: rows before the image never see the pruning; with the same pruning a later token changes no earlier row', async () => {
