@@ -2,8 +2,9 @@
  * `node --expose-gc -r ./src/cli/register-ts.js bench/blas_product.ts [--rows 583] [--in 4096] [--out 11008] [--runs 3]`
  *
  * One large linear product y = x Wᵀ (Vicuna-7B's gate/up projection at r = 0.2's 583 tokens by default) on
- * tfjs-wasm: XNNPACK (accel/linear.ts, Wᵀ kept so only the product is timed) against the BLAS kernel
- * (accel/blas.ts) at 1 thread and at one per core. Then XNNPACK again in one worker thread per core, all
+ * tfjs-wasm: XNNPACK (accel/linear.ts, Wᵀ kept so only the product is timed) and our WebAssembly product
+ * (accel/gemm.ts, packing W on each call, as it runs) against the BLAS kernel (accel/blas.ts) at 1 thread and
+ * at one per core. Then XNNPACK and our product again in one worker thread per core, all
  * multiplying at the same time (each its own tfjs-wasm instance, as the vision and decoder pools run): the rate
  * one worker gets while every core is busy, the ceiling of a pool's stage, which on a machine whose cores share
  * a physical core or its caches is below the one-thread figure. Prints the CPU, the BLAS and the kernel it runs, the
@@ -19,37 +20,40 @@ import { HeroError } from '../src/core/errors';
 import { parseFlags, type FlagSpecs } from '../src/cli/args';
 import { blasThreadsFor, describeBlas, findBlas, linearBlas, useBlas } from '../src/accel/blas';
 import { keepTransposed, linearTransposePolicy, releaseTransposed } from '../src/accel/linear';
+import { linearGemm } from '../src/accel/gemm';
 import { fmt, stat, timeIt, type Stat } from './common';
 
 /** What a concurrent worker gets: the product's shape, the runs, and the start line every worker waits at. */
-interface ConcurrentJob { rows: number; inF: number; outF: number; runs: number; workers: number; ready: Int32Array }
+interface ConcurrentJob { kernel: ConcurrentKernel; rows: number; inF: number; outF: number; runs: number; workers: number; ready: Int32Array }
+type ConcurrentKernel = 'XNNPACK' | 'wasm-gemm';
 
 /** One worker of the concurrent figure: its own tfjs-wasm, the product after one warm-up, timed once every worker is warm. */
 async function concurrentWorker(job: ConcurrentJob): Promise<number[]> {
   await initBackend('wasm', () => undefined);
   const x = tf.randomNormal([job.rows, job.inF], 0, 1, 'float32', 1);
   const p = { weight: tf.mul(tf.randomNormal([job.outF, job.inF], 0, 1, 'float32', 2), 1 / Math.sqrt(job.inF)) as tf.Tensor2D };
-  keepTransposed(p.weight);
-  linearTransposePolicy(p, x).dispose();                                              // warm-up (XNNPACK packs Wᵀ once)
+  const product = job.kernel === 'XNNPACK' ? linearTransposePolicy : linearGemm;
+  if (job.kernel === 'XNNPACK') keepTransposed(p.weight);
+  product(p, x).dispose();                                                            // warm-up (XNNPACK packs Wᵀ once)
   Atomics.add(job.ready, 0, 1);
   Atomics.notify(job.ready, 0);
   for (let n = Atomics.load(job.ready, 0); n < job.workers; n = Atomics.load(job.ready, 0)) Atomics.wait(job.ready, 0, n);
   const ts: number[] = [];
   for (let i = 0; i < job.runs; i++) {
     const t = performance.now();
-    linearTransposePolicy(p, x).dispose();
+    product(p, x).dispose();
     ts.push(performance.now() - t);
   }
   return ts;
 }
 
 /** The product in `workers` threads at once: every timed run of every thread. */
-function concurrentXnnpack(rows: number, inF: number, outF: number, runs: number, workers: number): Promise<Stat> {
+function concurrent(kernel: ConcurrentKernel, rows: number, inF: number, outF: number, runs: number, workers: number): Promise<Stat> {
   const ready = new Int32Array(new SharedArrayBuffer(4));
   const hook = path.join(__dirname, '..', 'src', 'cli', 'register-ts.js');
   return Promise.all(Array.from({ length: workers }, () => new Promise<number[]>((resolve, reject) => {
     const w = new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(__filename)});`,
-      { eval: true, workerData: { rows, inF, outF, runs, workers, ready } satisfies ConcurrentJob });
+      { eval: true, workerData: { kernel, rows, inF, outF, runs, workers, ready } satisfies ConcurrentJob });
     w.once('message', resolve);
     w.once('error', reject);
   }))).then((all) => stat(all.flat()));
@@ -76,6 +80,8 @@ async function main(): Promise<void> {
   const xnn = await timeIt(() => { linearTransposePolicy(p, x).dispose(); }, runs);
   releaseTransposed(p.weight);
   console.log(`wasm/XNNPACK (Wᵀ kept)    ${product}: ${fmt(xnn)}  ${gflops(xnn.median)} GFLOP/s`);
+  const own = await timeIt(() => { linearGemm(p, x).dispose(); }, runs);
+  console.log(`wasm-gemm (accel/gemm.ts) ${product}: ${fmt(own)}  ${gflops(own.median)} GFLOP/s`);
 
   const found = findBlas();
   if (typeof found === 'string') {
@@ -90,8 +96,10 @@ async function main(): Promise<void> {
   tf.dispose([x, p.weight]);
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   if (cores > 1) {
-    const c = await concurrentXnnpack(rows, inF, outF, runs, cores);
+    const c = await concurrent('XNNPACK', rows, inF, outF, runs, cores);
     console.log(`wasm/XNNPACK (Wᵀ kept), ${cores} worker threads at once ${product}: ${fmt(c)}  ${gflops(c.median)} GFLOP/s per thread`);
+    const g = await concurrent('wasm-gemm', rows, inF, outF, runs, cores);
+    console.log(`wasm-gemm, ${cores} worker threads at once ${product}: ${fmt(g)}  ${gflops(g.median)} GFLOP/s per thread`);
   }
   console.log(`load average after: ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 }

@@ -123,17 +123,17 @@ describe('accel/index · the BLAS choice at start-up', () => {
 
   it('no library found: auto falls back to the tfjs kernels and says why in one line; blas is an error', () => {
     const a = chooseAccelerations('wasm', { accel: 'auto', blasLibraries: [BOGUS] });
-    expect(a.kernels).toEqual({ attention: 'per-head', linear: 'transpose-policy', widen: 'wasm-simd' });
-    expect(a.line).toBe('accel: attention=per-head (wasm), linear=transpose-policy, widen=wasm-simd, vision=in-process');
-    expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear and attention run on wasm/XNNPACK: none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
+    expect(a.kernels).toEqual({ attention: 'per-head', linear: 'wasm-gemm', widen: 'wasm-simd' });
+    expect(a.line).toBe('accel: attention=per-head (wasm), linear=wasm-gemm, widen=wasm-simd, vision=in-process');
+    expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear runs on wasm-gemm and attention on per-head \\(wasm\\): none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
     expect(a.fallback).not.toMatch(/\n/);
-    expect(chooseAccelerations('cpu', { accel: 'auto', blasLibraries: [BOGUS] }).fallback).toMatch(/run on tfjs-cpu: /);
+    expect(chooseAccelerations('cpu', { accel: 'auto', blasLibraries: [BOGUS] }).fallback).toMatch(/linear runs on wasm-gemm and attention on batched \(reference\): /);
     expect(() => chooseAccelerations('wasm', { accel: 'blas', blasLibraries: [BOGUS] })).toThrow(new RegExp(`^accel 'blas' \\(--accel, \\$HERO_LVLM_ACCEL\\): no BLAS library: none of ${BOGUS.replace(/\./g, '\\.')}`));
   });
 
   it('wasm (the library default) never looks; webgpu: auto uses its own kernels silently, blas is an error; a blas kernel without a library is refused', () => {
     expect(chooseAccelerations('wasm', { blasLibraries: [BOGUS] }).fallback).toBeUndefined();
-    expect(chooseAccelerations('wasm', { accel: 'wasm', blasLibraries: [BOGUS] }).kernels.linear).toBe('transpose-policy');
+    expect(chooseAccelerations('wasm', { accel: 'wasm', blasLibraries: [BOGUS] }).kernels.linear).toBe('wasm-gemm');
     const gpu = chooseAccelerations('webgpu', { accel: 'auto' });
     expect([gpu.fallback, gpu.kernels]).toEqual([undefined, { attention: 'batched', linear: 'reference', widen: 'wasm-simd' }]);
     expect(() => chooseAccelerations('webgpu', { accel: 'blas' })).toThrow(/not webgpu/);

@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
-import { assembleRows, OUT_FILE, rowsModuleSource } from '../../scripts/build-wasm';
+import { assemble, moduleSource, ROWS } from '../../scripts/build-wasm';
 import { installStoredRows, rowProduct, rowsKernel, storedLinear, storedMatrix, storedMatrixOf, type RowsDType, type RowsKernel } from '../../src/accel/rows';
 import { decodeFloat, f16Table } from '../../src/io/safetensors';
 import { linear as linearReference } from '../../src/nn/linear';
@@ -93,7 +93,7 @@ beforeAll(async () => { await useBackend('cpu'); });
 
 describe('rows.wasm is what rows.wat assembles to', () => {
   it('scripts/build-wasm.ts run now writes the committed src/accel/rows_wasm.ts byte for byte', async () => {
-    expect(rowsModuleSource(await assembleRows())).toBe(fs.readFileSync(OUT_FILE, 'utf8'));
+    expect(moduleSource(ROWS, await assemble(ROWS))).toBe(fs.readFileSync(ROWS.out, 'utf8'));
   });
 
   it('this Node has WebAssembly SIMD, so the wasm kernel is the one that runs', () => {

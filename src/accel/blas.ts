@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { linear as linearReference, type LinearParams } from '../nn/linear';
 import { attend as attendReference, type AttendOptions } from '../nn/attention';
-import { isWasmHeap, newHostFilledTensor } from './host_tensor';
+import { hostView, newHostFilledTensor } from './host_tensor';
 
 /** $HERO_LVLM_BLAS: a library name or path tried instead of DEFAULT_BLAS_LIBRARIES. */
 export const BLAS_ENV = 'HERO_LVLM_BLAS';
@@ -35,6 +35,9 @@ type Sgemm = (order: number, transA: number, transB: number, m: number, n: numbe
   a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number) => void;
 type Sgemv = (order: number, trans: number, m: number, n: number, alpha: number, a: Float32Array, lda: number,
   x: Float32Array, incx: number, beta: number, y: Float32Array, incy: number) => void;
+
+/** How the kernel names itself in errors. */
+const BLAS_NAME = 'BLAS kernel';
 
 /** CBLAS constants (cblas.h). */
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
@@ -178,13 +181,6 @@ function blas(): Blas {
   return active;
 }
 
-/** A float32 tensor's values as the backend holds them (a heap view on wasm, the backend's array on cpu). Read only. */
-function hostView(t: tf.Tensor): Float32Array {
-  if (t.dtype !== 'float32') throw new HeroError(`BLAS kernel: expected a float32 tensor, got ${t.dtype}`);
-  const b = tf.backend();
-  return isWasmHeap(b) ? b.typedArrayFromHeap(t) : t.dataSync() as Float32Array;
-}
-
 /**
  * Rows up to which linearBlas multiplies row by row with cblas_sgemv: OpenBLAS 0.3.21's sgemm packs all of W
  * even for one row (481 ms for one row at 4096 × 11008 against 93 ms with sgemv, one thread); the two
@@ -206,9 +202,9 @@ export function linearBlas<T extends tf.Tensor>(p: LinearParams, x: T): T {
   if (rows === 0 || inF === 0 || outF === 0) return linearReference(p, x); // an empty product: nothing for the BLAS (it wants lda ≥ 1)
   const g = blas();
   return newHostFilledTensor([...x.shape.slice(0, -1), outF], (Y) => {    // [..., out]
-    const X = hostView(x), W = hostView(p.weight);
+    const X = hostView(x, BLAS_NAME), W = hostView(p.weight, BLAS_NAME);
     if (p.bias) {
-      const B = hostView(p.bias);
+      const B = hostView(p.bias, BLAS_NAME);
       for (let r = 0; r < rows; r++) Y.set(B, r * outF);
     }
     const beta = p.bias ? 1 : 0;
@@ -267,7 +263,7 @@ export function attendBlas(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale
     const i1 = Math.min(B * H, i0 + heads);
     const [o, p] = tf.tidy(() => {                                                   // frees the block's scores
       const scores = newHostFilledTensor([i1 - i0, Tq, Tk], (S) => {                // [pairs, Tq, Tk]
-        const Q = hostView(q), K = hostView(k);
+        const Q = hostView(q, BLAS_NAME), K = hostView(k, BLAS_NAME);
         for (let i = i0; i < i1; i++) {
           g.sgemm(ROW_MAJOR, NO_TRANS, TRANS, Tq, Tk, Dh, scale, Q.subarray(i * Tq * Dh), Dh, K.subarray(i * Tk * Dh), Dh, 0, S.subarray((i - i0) * Tq * Tk), Tk);
         }
@@ -275,7 +271,7 @@ export function attendBlas(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale
       const mask = maskOf(i0, i1);
       const probs = tf.softmax(mask ? tf.add(scores, mask) : scores);               // [pairs, Tq, Tk]
       const out = newHostFilledTensor([i1 - i0, Tq, Dh], (O) => {                    // [pairs, Tq, Dh]
-        const P = hostView(probs), V = hostView(v);
+        const P = hostView(probs, BLAS_NAME), V = hostView(v, BLAS_NAME);
         for (let i = i0; i < i1; i++) {
           g.sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, Tq, Dh, Tk, 1, P.subarray((i - i0) * Tq * Tk), Tk, V.subarray(i * Tk * Dh), Dh, 0, O.subarray((i - i0) * Tq * Dh), Dh);
         }

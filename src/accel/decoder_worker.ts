@@ -156,7 +156,8 @@ function run(job: DecoderJob): { msg: unknown; transfer: ArrayBuffer[] } {
   if (streamed) installStoredRows(); // stored-bytes weights (rowsGroup) go to accel/rows.ts, the rest to the installed linear
   // Resident slices are used once per layer and token: keep their Wᵀ (./linear.ts keepTransposed), so a decode
   // step is one XNNPACK product per matrix instead of tfjs-wasm's transposeB loop, and a prefill copies no Wᵀ.
-  if (kernels.linear === 'transpose-policy') for (const w of [...attnW, ...mlpW]) if (!isWeightSource(w)) for (const t of leafTensors(w)) keepTransposed(t);
+  // wasm-gemm hands such few-row products to the transpose policy too (./gemm.ts GEMM_MIN_ROWS).
+  if (kernels.linear === 'transpose-policy' || kernels.linear === 'wasm-gemm') for (const w of [...attnW, ...mlpW]) if (!isWeightSource(w)) for (const t of leafTensors(w)) keepTransposed(t);
   port.on('message', (job: DecoderJob) => {
     try {
       const { msg, transfer } = run(job);

@@ -1,8 +1,9 @@
 /**
  * Tensors whose values are written in place on the host: on tfjs-wasm straight into the backend's heap (the
- * backend's own accessors), elsewhere into an array the tensor takes over.
+ * backend's own accessors), elsewhere into an array the tensor takes over; and tensors' values read in place.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
 
 export interface WasmHeapBackend { typedArrayFromHeap(t: tf.TensorInfo): Float32Array; makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo }
 export const isWasmHeap = (b: unknown): b is WasmHeapBackend => typeof (b as WasmHeapBackend).typedArrayFromHeap === 'function' && typeof (b as WasmHeapBackend).makeOutput === 'function';
@@ -27,4 +28,14 @@ export function newHostFilledTensor(shape: number[], fill: (out: Float32Array) =
   const out = new Float32Array(shape.reduce((a, d) => a * d, 1));
   fill(out);
   return tf.tensor(out, shape, 'float32');
+}
+
+/**
+ * A float32 tensor's values as the backend holds them (a heap view on wasm, the backend's array on cpu), for
+ * reading only, at once: a later allocation in the wasm heap can detach the view. `kernel` names the caller.
+ */
+export function hostView(t: tf.Tensor, kernel: string): Float32Array {
+  if (t.dtype !== 'float32') throw new HeroError(`${kernel}: expected a float32 tensor, got ${t.dtype}`);
+  const b = tf.backend();
+  return isWasmHeap(b) ? b.typedArrayFromHeap(t) : t.dataSync() as Float32Array;
 }

@@ -3,6 +3,7 @@
  * here computes the same math faster on some backend, behind the same signatures:
  *   - attention head by head (./attention.ts), for tfjs-wasm's BatchMatMul;
  *   - the linear layout policy (./linear.ts), for tfjs-wasm's transposeB;
+ *   - a matrix product of our own in WebAssembly SIMD for the linear layers (./gemm.ts), where no BLAS is found;
  *   - the vision tower over worker threads (./vision_pool.ts), one tfjs instance per core;
  *   - the decoder's layers over worker threads by heads and MLP columns (./decoder_pool.ts);
  *   - the system's BLAS for the linear layers and attention's products (./blas.ts), on wasm and cpu;
@@ -26,6 +27,7 @@ import type { LlamaParams } from '../llama/decoder';
 import { DecoderPool } from './decoder_pool';
 import { BLAS_ENV, blasCandidates, blasThreadsFor, describeBlas, findBlas, type Blas } from './blas';
 import { widenKernel, WIDEN_KERNELS, type WidenKernel } from './widen';
+import { gemmAvailable } from './gemm';
 
 export { installKernels, installedKernels, REFERENCE_CHOICE, type KernelChoice, type AttentionKernel, type LinearKernel } from './kernels';
 export { LazyVisionPool, VisionPool, type VisionPoolOptions } from './vision_pool';
@@ -67,7 +69,7 @@ export function kvCacheFor(residency: WeightResidency, backend: string): ((numLa
 export interface AccelOptions {
   /** 'auto' (default): 'per-head' on wasm, the reference 'batched' elsewhere. */
   readonly attention?: AttentionKernel | 'auto';
-  /** 'auto' (default): 'transpose-policy', 'reference' on webgpu. */
+  /** 'auto' (default): 'blas' with a BLAS, else 'wasm-gemm' on wasm and cpu ('transpose-policy' without WebAssembly SIMD), 'reference' on webgpu. */
   readonly linear?: LinearKernel | 'auto';
   /** How streamed weights are widened on each use: 'auto' (default) = 'wasm-simd' where WebAssembly SIMD runs (./widen.ts). */
   readonly widen?: WidenKernel | 'auto';
@@ -97,7 +99,7 @@ export interface Accelerations {
   readonly line: string;
 }
 
-/** The BLAS the mode asks for on this backend, or the fallback line ('auto' without one); throws for 'blas' without one. */
+/** The BLAS the mode asks for on this backend, or why there is none ('auto' without one); throws for 'blas' without one. */
 function chooseBlas(backend: string, mode: AccelMode, libraries: readonly string[]): { blas?: Blas; fallback?: string } {
   if (mode === 'wasm') return {};
   if (!BLAS_BACKENDS.includes(backend)) {
@@ -107,10 +109,7 @@ function chooseBlas(backend: string, mode: AccelMode, libraries: readonly string
   const found = findBlas(libraries);
   if (typeof found !== 'string') return { blas: found };
   if (mode === 'blas') throw new HeroError(`accel 'blas' (--accel, $${ACCEL_ENV}): no BLAS library: ${found}`);
-  return {
-    fallback: `accel: no BLAS library, so linear and attention run on ${backend === 'wasm' ? 'wasm/XNNPACK' : 'tfjs-cpu'}: ${found} ` +
-      `(apt-get install libopenblas0-pthread, or set $${BLAS_ENV}; --accel wasm chooses this without the search)`,
-  };
+  return { fallback: found };
 }
 
 /** The choice for a backend, without installing anything. */
@@ -127,14 +126,18 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
   if (!(Number.isInteger(decoderWorkers) && decoderWorkers >= 1)) throw new HeroError(`decoder workers: expected an integer ≥ 1, got ${decoderWorkers}`);
   const mode = options.accel ?? 'wasm';
   if (!(ACCEL_MODES as readonly string[]).includes(mode)) throw new HeroError(`accel: '${mode}' is not one of ${ACCEL_MODES.join(', ')}`);
-  const { blas, fallback } = chooseBlas(backend, mode, options.blasLibraries ?? blasCandidates());
+  const { blas, fallback: noBlas } = chooseBlas(backend, mode, options.blasLibraries ?? blasCandidates());
   // The BLAS's threads are shared by the worker threads that call it at once (its setting is process-wide).
   const threads = blasThreadsFor(Math.max(visionWorkers, decoderWorkers));
   const kernels: KernelChoice = {
     attention: attention === 'auto' ? (blas ? 'blas' : backend === 'wasm' ? 'per-head' : 'batched') : attention,
-    // transpose-policy's copy of Wᵀ is for tfjs-wasm's XNNPACK; on webgpu the reference's transposeB product is
-    // as fast, and a copy of a weight over the binding (./binding_split.ts) could not be made.
-    linear: linear === 'auto' ? (blas ? 'blas' : backend === 'webgpu' ? 'reference' : 'transpose-policy') : linear,
+    // Without a BLAS, the host-memory backends multiply with our WebAssembly product (./gemm.ts), faster than
+    // XNNPACK (bench/README.md); transpose-policy's copy of Wᵀ is for tfjs-wasm's XNNPACK where the engine has no
+    // WebAssembly SIMD. On webgpu the reference's transposeB product is as fast, and a copy of a weight over the
+    // binding (./binding_split.ts) could not be made.
+    linear: linear === 'auto'
+      ? (blas ? 'blas' : backend === 'webgpu' ? 'reference' : BLAS_BACKENDS.includes(backend) && gemmAvailable() ? 'wasm-gemm' : 'transpose-policy')
+      : linear,
     widen: widen === 'auto' ? widenKernel() : widen,
     ...(blas ? { blas: { library: blas.library, threads } } : {}),
   };
@@ -147,6 +150,9 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
   const line = kernels.linear === 'blas'
     ? `accel: linear=${linearText}, attention=${attentionText}${widenText}, ${workersText}`
     : `accel: attention=${attentionText}, linear=${linearText}${widenText}, ${workersText}`;
+  const fallback = noBlas === undefined ? undefined
+    : `accel: no BLAS library, so linear runs on ${linearText} and attention on ${attentionText}: ${noBlas} ` +
+      `(apt-get install libopenblas0-pthread, or set $${BLAS_ENV}; --accel wasm chooses this without the search)`;
   return { backend, kernels, visionWorkers, decoderWorkers, blas, fallback, line };
 }
 

@@ -8,14 +8,15 @@ import { HeroError } from '../core/errors';
 import { attendPerHead } from './attention';
 import { linearTransposePolicy } from './linear';
 import { attendBlas, linearBlas, useBlas } from './blas';
+import { gemmAvailable, linearGemm } from './gemm';
 import { setStoredWidening } from '../io/stored';
 import { widening, WIDEN_KERNELS, type WidenKernel } from './widen';
 
 /** 'batched': nn/attention.ts as written (the reference); 'per-head': ./attention.ts; 'blas': ./blas.ts attendBlas. */
 export const ATTENTION_KERNELS = ['batched', 'per-head', 'blas'] as const;
 export type AttentionKernel = (typeof ATTENTION_KERNELS)[number];
-/** 'reference': nn/linear.ts as written; 'transpose-policy': ./linear.ts; 'blas': ./blas.ts linearBlas. */
-export const LINEAR_KERNELS = ['reference', 'transpose-policy', 'blas'] as const;
+/** 'reference': nn/linear.ts as written; 'transpose-policy': ./linear.ts; 'wasm-gemm': ./gemm.ts; 'blas': ./blas.ts linearBlas. */
+export const LINEAR_KERNELS = ['reference', 'transpose-policy', 'wasm-gemm', 'blas'] as const;
 export type LinearKernel = (typeof LINEAR_KERNELS)[number];
 
 export interface KernelChoice {
@@ -41,9 +42,12 @@ export function installKernels(choice: KernelChoice): void {
     if (!choice.blas) throw new HeroError("a 'blas' kernel needs the BLAS library and thread count (KernelChoice.blas)");
     useBlas(choice.blas.library, choice.blas.threads); // loads it in this thread (a worker repeating its parent's choice too)
   }
+  if (choice.linear === 'wasm-gemm' && !gemmAvailable()) throw new HeroError("linear kernel 'wasm-gemm': this JS engine has no WebAssembly SIMD");
   setKernels({
     ...(choice.attention === 'per-head' ? { attend: attendPerHead } : choice.attention === 'blas' ? { attend: attendBlas } : {}),
-    ...(choice.linear === 'transpose-policy' ? { linear: linearTransposePolicy } : choice.linear === 'blas' ? { linear: linearBlas } : {}),
+    ...(choice.linear === 'transpose-policy' ? { linear: linearTransposePolicy }
+      : choice.linear === 'wasm-gemm' ? { linear: linearGemm }
+        : choice.linear === 'blas' ? { linear: linearBlas } : {}),
   });
   setStoredWidening(widening(choice.widen ?? 'reference')); // io/stored.ts: streamed groups, the decoder workers' slices
   installed = { ...choice };

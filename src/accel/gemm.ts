@@ -1,0 +1,126 @@
+/**
+ * A matrix product of our own in WebAssembly SIMD (./gemm.wat) for nn/linear.ts `linear` (y = x Wᵀ + b), where
+ * no BLAS is found. Same math (spec/accel/gemm.spec.ts, within TOL.sameMath).              @eq NN-linear
+ *
+ * Why it exists: tfjs-wasm hands a product to XNNPACK, whose WebAssembly build reaches ≈ 14–17 GFLOP/s per
+ * core here, and only after copying Wᵀ (accel/linear.ts); a packed GEMM of our own reaches more on the same
+ * instructions (bench/README.md, "An own WebAssembly product"). The GotoBLAS layout: W is copied, a block of
+ * GEMM_BLOCK_COLS of its rows at a time, into this module's own memory and packed into panels of 8 rows,
+ * k-major; x is copied once (padded to a multiple of 4 rows); a 4 × 8 micro-kernel accumulates each tile of
+ * the block's output over depth blocks of 256, and the block's columns are copied into the output tensor,
+ * which the bias (or zeros) initialised. Operands are read in place from the backend (accel/host_tensor.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HeroError } from '../core/errors';
+import { linear as linearReference, type LinearParams } from '../nn/linear';
+import { linearTransposePolicy, TRANSPOSE_MIN_ROWS } from './linear';
+import { hostView, newHostFilledTensor } from './host_tensor';
+import { GEMM_WASM_BASE64 } from './gemm_wasm';
+import type { WasmMemory } from './rows';
+
+/** Output columns (rows of W) packed and multiplied per block: the block's packed depth slab (256 × 256 × 4 B) stays in L2. */
+export const GEMM_BLOCK_COLS = 256;
+/** Rows of x multiplied per pass over W (so the module's memory stays bounded; W is packed again per pass). */
+export const GEMM_PASS_BYTES = 256 * 2 ** 20;
+/**
+ * Rows from which linearGemm runs; fewer go to the transpose policy (./linear.ts), as before this kernel: a
+ * decode step's one row would pay for packing all of W, and the decoder workers keep Wᵀ for it.
+ */
+export const GEMM_MIN_ROWS = TRANSPOSE_MIN_ROWS;
+
+const NAME = 'wasm GEMM kernel';
+
+declare const WebAssembly: {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { readonly exports: Record<string, unknown> };
+};
+
+interface GemmModule {
+  readonly memory: WasmMemory;
+  /** pack_w(w, rows, k, out): rows of W at byte w into ⌈rows/8⌉ k-major panels of 8 at byte out */
+  readonly packW: (w: number, rows: number, k: number, out: number) => void;
+  /** gemm(x, m, k, p, panels, c, ldc): C[m × 8·panels] += X[m × k] · panelsᵀ, m a multiple of 4, ldc in bytes */
+  readonly gemm: (x: number, m: number, k: number, p: number, panels: number, c: number, ldc: number) => void;
+}
+
+let instance: GemmModule | null | undefined; // undefined: not tried; null: no WebAssembly SIMD in this engine
+
+function gemmModule(): GemmModule | null {
+  if (instance !== undefined) return instance;
+  const bytes = Buffer.from(GEMM_WASM_BASE64, 'base64');
+  if (!(typeof WebAssembly === 'object' && WebAssembly.validate(bytes))) return (instance = null);
+  const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as { memory: WasmMemory; pack_w: GemmModule['packW']; gemm: GemmModule['gemm'] };
+  return (instance = { memory: e.memory, packW: e.pack_w, gemm: e.gemm });
+}
+
+/** True when this JS engine runs WebAssembly SIMD (the kernel needs it). */
+export function gemmAvailable(): boolean { return gemmModule() !== null; }
+
+const align16 = (n: number): number => (n + 15) & ~15;
+
+/** The blocking gemmNT uses; the spec makes both small, to cross every block edge on small products. */
+export interface GemmBlocking {
+  /** output columns per packed block, a multiple of 8 (default GEMM_BLOCK_COLS) */
+  readonly blockCols?: number;
+  /** bytes of x and of the block's output per pass over W (default GEMM_PASS_BYTES) */
+  readonly passBytes?: number;
+}
+
+/**
+ * Y[m × n] = Y + X[m × k] · Wᵀ for W [n, k], all row-major fp32 (Y holds the bias or zeros on entry). Each
+ * Y[i, j] is its initial value plus the products X[i, t]·W[j, t] added one at a time for t = 0…k−1, each
+ * product and each sum rounded to fp32 (gemm.wat; the spec checks this bit for bit).
+ */
+export function gemmNT(m: number, n: number, k: number, X: Float32Array, W: Float32Array, Y: Float32Array, blocking: GemmBlocking = {}): void {
+  const g = gemmModule();
+  if (!g) throw new HeroError(`${NAME}: this JS engine has no WebAssembly SIMD`);
+  if (X.length < m * k || W.length < n * k || Y.length < m * n) throw new HeroError(`${NAME}: operands smaller than ${m}×${k}, ${n}×${k}, ${m}×${n}`);
+  const blockCols = blocking.blockCols ?? GEMM_BLOCK_COLS, passBytes = blocking.passBytes ?? GEMM_PASS_BYTES;
+  if (!(Number.isInteger(blockCols) && blockCols >= 8 && blockCols % 8 === 0)) throw new HeroError(`${NAME}: block of ${blockCols} columns is not a positive multiple of 8`);
+  if (m === 0 || n === 0 || k === 0) return;
+  const nc = Math.min(blockCols, Math.ceil(n / 8) * 8);
+  const passRows = Math.max(4, Math.floor(passBytes / (4 * (k + nc)) / 4) * 4);
+  for (let r0 = 0; r0 < m; r0 += passRows) {
+    const rows = Math.min(passRows, m - r0), mp = Math.ceil(rows / 4) * 4;
+    // Layout: x [mp × k] at 0, the block's C [mp × nc], W's staged rows [nc × k], their panels [⌈nc/8⌉·8 × k].
+    const xAt = 0, cAt = align16(4 * mp * k), wAt = align16(cAt + 4 * mp * nc), pAt = align16(wAt + 4 * nc * k), end = pAt + 4 * nc * k;
+    if (end > g.memory.buffer.byteLength) g.memory.grow(Math.ceil((end - g.memory.buffer.byteLength) / 65536));
+    const mem = g.memory.buffer;                                                   // views after the growth
+    const xm = new Float32Array(mem, xAt, mp * k), cm = new Float32Array(mem, cAt, mp * nc), wm = new Float32Array(mem, wAt, nc * k);
+    xm.set(X.subarray(r0 * k, (r0 + rows) * k));
+    xm.fill(0, rows * k);                                                           // padding rows
+    for (let c0 = 0; c0 < n; c0 += nc) {
+      const cols = Math.min(nc, n - c0);
+      wm.set(W.subarray(c0 * k, (c0 + cols) * k));
+      g.packW(wAt, cols, k, pAt);
+      for (let r = 0; r < rows; r++) cm.set(Y.subarray((r0 + r) * n + c0, (r0 + r) * n + c0 + cols), r * nc);  // C's start: Y's
+      g.gemm(xAt, mp, k, pAt, Math.ceil(cols / 8), cAt, 4 * nc);
+      for (let r = 0; r < rows; r++) Y.set(cm.subarray(r * nc, r * nc + cols), (r0 + r) * n + c0);
+    }
+  }
+}
+
+/**
+ * y = x Wᵀ + b through gemmNT, the bias put in the output first; fewer than GEMM_MIN_ROWS rows go to the
+ * transpose policy, empty products to the reference.
+ * @param x [..., in]
+ * @returns [..., out]
+ */
+export function linearGemm<T extends tf.Tensor>(p: LinearParams, x: T): T {
+  const inF = x.shape[x.shape.length - 1];
+  const outF = p.weight.shape[0];
+  const rows = inF === 0 ? 0 : x.size / inF;
+  if (inF === 0 || outF === 0) return linearReference(p, x);                     // an empty product
+  if (rows < GEMM_MIN_ROWS) return linearTransposePolicy(p, x);
+  return newHostFilledTensor([...x.shape.slice(0, -1), outF], (Y) => {        // [..., out]
+    const X = hostView(x, NAME), W = hostView(p.weight, NAME);
+    if (p.bias) {
+      const B = hostView(p.bias, NAME);
+      for (let r = 0; r < rows; r++) Y.set(B, r * outF);
+    } else {
+      Y.fill(0);
+    }
+    gemmNT(rows, outF, inF, X, W, Y);                                              // [rows, in]·[out, in]ᵀ
+  }) as T;
+}
