@@ -12,8 +12,9 @@ import fc from 'fast-check';
 import { linear as linearReference } from '../../src/nn/linear';
 import { attend as attendReference } from '../../src/nn/attention';
 import { activeKernels, REFERENCE_KERNELS } from '../../src/nn/kernels';
-import { attendBlas, BLAS_ATTENTION_BLOCK_BYTES, setBlasAttentionBlockBytes, GEMV_MAX_ROWS, blasCandidates, blasThreadsFor, findBlas, linearBlas, useBlas, BLAS_ENV, DEFAULT_BLAS_LIBRARIES } from '../../src/accel/blas';
+import { attendBlas, GEMV_MAX_ROWS, blasCandidates, blasThreadsFor, findBlas, linearBlas, useBlas, BLAS_ENV, DEFAULT_BLAS_LIBRARIES } from '../../src/accel/blas';
 import { chooseAccelerations, installAccelerations, requestedAccel, ACCEL_ENV } from '../../src/accel';
+import { HOST_ATTENTION_BLOCK_BYTES, setHostAttentionBlockBytes } from '../../src/accel/attention_host';
 import { installedKernels, REFERENCE_CHOICE, installKernels } from '../../src/accel/kernels';
 import { HeroError } from '../../src/core/errors';
 import { tidyAsync } from '../../src/core/scope';
@@ -70,13 +71,13 @@ describeBlas('NN-linear Attn-1 · the BLAS kernel equals the reference (%s backe
       B: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 4 }), Tq: fc.integer({ min: 1, max: 19 }),
       Tk: fc.integer({ min: 1, max: 23 }), Dh: fc.integer({ min: 1, max: 17 }),
       mask: fc.constantFrom('none', '2d', '4d-b1', '4d-mh1', '4d-full'), scaleQueryFirst: fc.boolean(), keepProbs: fc.boolean(), seed: fc.integer({ min: 1, max: 1e6 }),
-      // the scores held at once (BLAS_ATTENTION_BLOCK_BYTES): from one (batch, head) pair per block to all of them
+      // the scores held at once (HOST_ATTENTION_BLOCK_BYTES): from one (batch, head) pair per block to all of them
       block: fc.integer({ min: 4, max: 4 * 3 * 4 * 19 * 23 }),
     });
-    const was = setBlasAttentionBlockBytes(BLAS_ATTENTION_BLOCK_BYTES);
+    const was = setHostAttentionBlockBytes(HOST_ATTENTION_BLOCK_BYTES);
     try {
       await fc.assert(fc.asyncProperty(cases, ({ B, H, Tq, Tk, Dh, mask, scaleQueryFirst, keepProbs, seed, block }) => tidyAsync(async () => {
-        setBlasAttentionBlockBytes(block);
+        setHostAttentionBlockBytes(block);
         const q = rand([B, H, Tq, Dh], seed) as tf.Tensor4D, k = rand([B, H, Tk, Dh], seed + 1) as tf.Tensor4D, v = rand([B, H, Tk, Dh], seed + 2) as tf.Tensor4D;
         const maskShape = { none: undefined, '2d': [Tq, Tk], '4d-b1': [1, H, Tq, Tk], '4d-mh1': [B, 1, Tq, Tk], '4d-full': [B, H, Tq, Tk] }[mask];
         // additive masks as the model writes them: 0 or a large negative, with at least one key open per row (column 0)
@@ -89,7 +90,7 @@ describeBlas('NN-linear Attn-1 · the BLAS kernel equals the reference (%s backe
         else expect(got.probs).toBeUndefined();
       })), { numRuns: 60 });
     } finally {
-      setBlasAttentionBlockBytes(was);
+      setHostAttentionBlockBytes(was);
     }
   });
 
@@ -123,11 +124,11 @@ describe('accel/index · the BLAS choice at start-up', () => {
 
   it('no library found: auto falls back to the tfjs kernels and says why in one line; blas is an error', () => {
     const a = chooseAccelerations('wasm', { accel: 'auto', blasLibraries: [BOGUS] });
-    expect(a.kernels).toEqual({ attention: 'per-head', linear: 'wasm-gemm', widen: 'wasm-simd' });
-    expect(a.line).toBe('accel: attention=per-head (wasm), linear=wasm-gemm, widen=wasm-simd, vision=in-process');
-    expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear runs on wasm-gemm and attention on per-head \\(wasm\\): none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
+    expect(a.kernels).toEqual({ attention: 'wasm-gemm', linear: 'wasm-gemm', widen: 'wasm-simd' });
+    expect(a.line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process');
+    expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear runs on wasm-gemm and attention on wasm-gemm: none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
     expect(a.fallback).not.toMatch(/\n/);
-    expect(chooseAccelerations('cpu', { accel: 'auto', blasLibraries: [BOGUS] }).fallback).toMatch(/linear runs on wasm-gemm and attention on batched \(reference\): /);
+    expect(chooseAccelerations('cpu', { accel: 'auto', blasLibraries: [BOGUS] }).fallback).toMatch(/linear runs on wasm-gemm and attention on wasm-gemm: /);
     expect(() => chooseAccelerations('wasm', { accel: 'blas', blasLibraries: [BOGUS] })).toThrow(new RegExp(`^accel 'blas' \\(--accel, \\$HERO_LVLM_ACCEL\\): no BLAS library: none of ${BOGUS.replace(/\./g, '\\.')}`));
   });
 

@@ -7,26 +7,26 @@ import { chooseAccelerations, installAccelerations } from '../../src/accel';
 import { installedKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { attendPerHead } from '../../src/accel/attention';
 import { linearTransposePolicy } from '../../src/accel/linear';
-import { linearGemm } from '../../src/accel/gemm';
+import { attendGemm, linearGemm } from '../../src/accel/gemm';
 import { activeKernels, REFERENCE_KERNELS } from '../../src/nn/kernels';
 import { HeroError } from '../../src/core/errors';
 
 describe('installAccelerations', () => {
   afterEach(() => { installAccelerations('cpu', { attention: 'batched', linear: 'reference' }); });
 
-  it('by default: per-head attention on wasm only, our WebAssembly product for linear on wasm and cpu (the reference on webgpu), the vision tower in-process', () => {
-    expect(chooseAccelerations('wasm').line).toBe('accel: attention=per-head (wasm), linear=wasm-gemm, widen=wasm-simd, vision=in-process');
-    expect(chooseAccelerations('cpu').line).toBe('accel: attention=batched (reference), linear=wasm-gemm, widen=wasm-simd, vision=in-process');
+  it('by default: our WebAssembly product for attention and linear on wasm and cpu (the reference on webgpu), the vision tower in-process', () => {
+    expect(chooseAccelerations('wasm').line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process');
+    expect(chooseAccelerations('cpu').line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process');
     expect(chooseAccelerations('webgpu').kernels).toEqual({ attention: 'batched', linear: 'reference', widen: 'wasm-simd' }); // no Wᵀ copy on webgpu (accel/binding_split.ts)
-    expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=per-head (wasm), linear=wasm-gemm, widen=wasm-simd, vision=2 workers');
+    expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=2 workers');
   });
 
   it('the decoder in-process by default (the line unchanged), in N workers when asked', () => {
     expect(chooseAccelerations('wasm').decoderWorkers).toBe(1);
     expect(chooseAccelerations('wasm', { decoderWorkers: 2 }).decoderWorkers).toBe(2);
     expect(chooseAccelerations('wasm', { visionWorkers: 2, decoderWorkers: 2 }).line)
-      .toBe('accel: attention=per-head (wasm), linear=wasm-gemm, widen=wasm-simd, vision=2 workers, decoder=2 workers');
-    expect(chooseAccelerations('cpu', { decoderWorkers: 1 }).line).toBe('accel: attention=batched (reference), linear=wasm-gemm, widen=wasm-simd, vision=in-process');
+      .toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=2 workers, decoder=2 workers');
+    expect(chooseAccelerations('cpu', { decoderWorkers: 1 }).line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process');
   });
 
   it('an explicit choice wins over the default', () => {
@@ -38,12 +38,13 @@ describe('installAccelerations', () => {
     chooseAccelerations('wasm');
     expect(activeKernels()).toEqual(REFERENCE_KERNELS);
     installAccelerations('wasm');
-    expect(installedKernels()).toEqual({ attention: 'per-head', linear: 'wasm-gemm', widen: 'wasm-simd' });
-    expect(activeKernels().attend).toBe(attendPerHead);
+    expect(installedKernels()).toEqual({ attention: 'wasm-gemm', linear: 'wasm-gemm', widen: 'wasm-simd' });
+    expect(activeKernels().attend).toBe(attendGemm);
     expect(activeKernels().linear).toBe(linearGemm);
-    installAccelerations('wasm', { linear: 'transpose-policy' });
+    installAccelerations('wasm', { attention: 'per-head', linear: 'transpose-policy' });
+    expect(activeKernels().attend).toBe(attendPerHead);
     expect(activeKernels().linear).toBe(linearTransposePolicy);
-    installAccelerations('cpu', { linear: 'reference' });
+    installAccelerations('cpu', { attention: 'batched', linear: 'reference' });
     expect(activeKernels()).toEqual(REFERENCE_KERNELS);
   });
 

@@ -29,9 +29,9 @@ const BLAS = findBlas();
 /** The start-up line(s) the CLI prints for this row (src/accel/index.ts). */
 function accelLines(backend: string, workers: number, accel: string): string {
   const vision = `vision=${workers > 1 ? `${workers} workers` : 'in-process'}`;
-  const tfjs = `accel: attention=${backend === 'wasm' ? 'per-head (wasm)' : 'batched (reference)'}, linear=wasm-gemm, widen=wasm-simd, ${vision}\n`;
+  const tfjs = `accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, ${vision}\n`;
   if (accel === 'wasm') return tfjs;
-  if (typeof BLAS === 'string') return `linear runs on wasm-gemm and attention on ${backend === 'wasm' ? 'per-head (wasm)' : 'batched (reference)'}: ${BLAS} (apt-get install libopenblas0-pthread, or set $HERO_LVLM_BLAS; --accel wasm chooses this without the search)\n${tfjs}`;
+  if (typeof BLAS === 'string') return `linear runs on wasm-gemm and attention on wasm-gemm: ${BLAS} (apt-get install libopenblas0-pthread, or set $HERO_LVLM_BLAS; --accel wasm chooses this without the search)\n${tfjs}`;
   const n = blasThreadsFor(workers);
   return `accel: linear=${BLAS.kind} (${BLAS.library}, core ${BLAS.core}, ${n} thread${n === 1 ? '' : 's'}), attention=${BLAS.kind}, widen=wasm-simd, ${vision}\n`;
 }

@@ -20,7 +20,8 @@ import * as os from 'os';
 import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { linear as linearReference, type LinearParams } from '../nn/linear';
-import { attend as attendReference, type AttendOptions } from '../nn/attention';
+import type { AttendOptions } from '../nn/attention';
+import { attendOnHost, type HostAttentionProducts } from './attention_host';
 import { hostView, newHostFilledTensor } from './host_tensor';
 
 /** $HERO_LVLM_BLAS: a library name or path tried instead of DEFAULT_BLAS_LIBRARIES. */
@@ -213,28 +214,18 @@ export function linearBlas<T extends tf.Tensor>(p: LinearParams, x: T): T {
   }) as T;
 }
 
-/**
- * The scores attendBlas holds at once, bytes: the (batch, head) pairs go through it in blocks whose scores
- * [heads, Tq, Tk] fit in this (at least one head each). The whole [B, H, Tq, Tk] at once would be 1.1 GB at
- * Vicuna-7B's 32 heads and 2 900 tokens, and its sum with the mask and its softmax as much again each: more
- * than the 4 GiB wasm heap holds beside a layer's weights (docs/memory.md). A ViT-L/14-336 layer's 5 crops
- * × 16 heads of 577² scores (107 MB) go in two blocks.
- */
-export const BLAS_ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
-let attentionBlockBytes = BLAS_ATTENTION_BLOCK_BYTES;
-
-/** Sets the block attendBlas uses (the spec makes it small to split its small cases into many blocks); returns the previous one. */
-export function setBlasAttentionBlockBytes(bytes: number): number {
-  const was = attentionBlockBytes;
-  attentionBlockBytes = bytes;
-  return was;
-}
+/** Attention's two products per (batch, head) as cblas_sgemm calls (./attention_host.ts). The scale is the first
+ * product's alpha: (q·k)·scale, which the reference writes as (q·scale)·k or (q·k)/(1/scale) — the same value up
+ * to the last bit. */
+const BLAS_ATTENTION: HostAttentionProducts = {
+  name: BLAS_NAME,
+  scores(Q, K, S, Tq, Tk, Dh, scale) { blas().sgemm(ROW_MAJOR, NO_TRANS, TRANS, Tq, Tk, Dh, scale, Q, Dh, K, Dh, 0, S, Tk); },
+  weighted(P, V, O, Tq, Tk, Dh) { blas().sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, Tq, Dh, Tk, 1, P, Tk, V, Dh, 0, O, Dh); },
+};
 
 /**
- * o = softmax(q kᵀ · scale + mask) v with both products as one cblas_sgemm per (batch, head); the mask
- * and softmax run in tfjs as in the reference, on blocks of heads (BLAS_ATTENTION_BLOCK_BYTES). The scale is
- * the product's alpha: (q·k)·scale, which the reference writes as (q·scale)·k or (q·k)/(1/scale) — the same
- * value up to the last bit.
+ * o = softmax(q kᵀ · scale + mask) v with both products as one cblas_sgemm per (batch, head), on blocks of
+ * heads; the mask and softmax in tfjs as in the reference (./attention_host.ts attendOnHost).
  * @param q [B, H, Tq, Dh]
  * @param k [B, H, Tk, Dh]
  * @param v [B, H, Tk, Dh]
@@ -243,52 +234,5 @@ export function setBlasAttentionBlockBytes(bytes: number): number {
  */
 export function attendBlas(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number,
   opts: AttendOptions = {}): { out: tf.Tensor4D; probs?: tf.Tensor4D } {
-  const [B, H, Tq, Dh] = q.shape;
-  const Tk = k.shape[2];
-  if (B * H * Tq * Tk * Dh === 0) return attendReference(q, k, v, scale, opts);   // an empty product: nothing for the BLAS
-  const g = blas();
-  const heads = Math.max(1, Math.floor(attentionBlockBytes / (4 * Tq * Tk))); // (batch, head) pairs per block
-  // The mask of pairs [i0, i1) (flat index b·H + h): a [Tq, Tk] one as it is, a 4-D one's rows for those pairs.
-  let maskOf: (i0: number, i1: number) => tf.Tensor | undefined = () => opts.mask;
-  const flat = opts.mask?.rank === 4 ? tf.reshape(opts.mask, [-1, Tq * Tk]) : undefined;  // [mb·mh, Tq·Tk], freed below
-  if (flat) {
-    const [mb, mh] = opts.mask!.shape;
-    maskOf = (i0, i1) => tf.reshape(tf.gather(flat, Array.from({ length: i1 - i0 }, (_, j) => {
-      const b = Math.floor((i0 + j) / H), h = (i0 + j) % H;
-      return (mb === 1 ? 0 : b) * mh + (mh === 1 ? 0 : h);
-    })), [i1 - i0, Tq, Tk]);                                                           // [pairs, Tq, Tk]
-  }
-  const outs: tf.Tensor[] = [], probsKept: tf.Tensor[] = [];
-  for (let i0 = 0; i0 < B * H; i0 += heads) {
-    const i1 = Math.min(B * H, i0 + heads);
-    const [o, p] = tf.tidy(() => {                                                   // frees the block's scores
-      const scores = newHostFilledTensor([i1 - i0, Tq, Tk], (S) => {                // [pairs, Tq, Tk]
-        const Q = hostView(q, BLAS_NAME), K = hostView(k, BLAS_NAME);
-        for (let i = i0; i < i1; i++) {
-          g.sgemm(ROW_MAJOR, NO_TRANS, TRANS, Tq, Tk, Dh, scale, Q.subarray(i * Tq * Dh), Dh, K.subarray(i * Tk * Dh), Dh, 0, S.subarray((i - i0) * Tq * Tk), Tk);
-        }
-      });
-      const mask = maskOf(i0, i1);
-      const probs = tf.softmax(mask ? tf.add(scores, mask) : scores);               // [pairs, Tq, Tk]
-      const out = newHostFilledTensor([i1 - i0, Tq, Dh], (O) => {                    // [pairs, Tq, Dh]
-        const P = hostView(probs, BLAS_NAME), V = hostView(v, BLAS_NAME);
-        for (let i = i0; i < i1; i++) {
-          g.sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, Tq, Dh, Tk, 1, P.subarray((i - i0) * Tq * Tk), Tk, V.subarray(i * Tk * Dh), Dh, 0, O.subarray((i - i0) * Tq * Dh), Dh);
-        }
-      });
-      return opts.keepProbs ? [out, probs] : [out];
-    });
-    outs.push(o);
-    if (p) probsKept.push(p);
-  }
-  flat?.dispose();
-  const join = (ts: tf.Tensor[], shape: [number, number, number, number]): tf.Tensor4D => {
-    const whole = ts.length === 1 ? ts[0] : tf.concat(ts, 0);
-    const r = tf.reshape(whole, shape) as tf.Tensor4D;
-    if (ts.length > 1) tf.dispose(ts);
-    if (whole !== r) whole.dispose();
-    return r;
-  };
-  const out = join(outs, [B, H, Tq, Dh]);
-  return opts.keepProbs ? { out, probs: join(probsKept, [B, H, Tq, Tk]) } : { out };
+  return attendOnHost(BLAS_ATTENTION, q, k, v, scale, opts);
 }

@@ -1,6 +1,7 @@
 /**
- * A matrix product of our own in WebAssembly SIMD (./gemm.wat) for nn/linear.ts `linear` (y = x Wᵀ + b), where
- * no BLAS is found. Same math (spec/accel/gemm.spec.ts, within TOL.sameMath).              @eq NN-linear
+ * A matrix product of our own in WebAssembly SIMD (./gemm.wat) for nn/linear.ts `linear` (y = x Wᵀ + b) and
+ * nn/attention.ts `attend`'s two products, where no BLAS is found. Same math (spec/accel/gemm.spec.ts, within
+ * TOL.sameMath).                                                                   @eq NN-linear @eq Attn-1
  *
  * Why it exists: tfjs-wasm hands a product to XNNPACK, whose WebAssembly build reaches ≈ 14–17 GFLOP/s per
  * core here, and only after copying Wᵀ (accel/linear.ts); a packed GEMM of our own reaches more on the same
@@ -14,6 +15,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HeroError } from '../core/errors';
 import { linear as linearReference, type LinearParams } from '../nn/linear';
 import { linearTransposePolicy, TRANSPOSE_MIN_ROWS } from './linear';
+import type { AttendOptions } from '../nn/attention';
+import { attendPerHead, PER_HEAD_MIN_QUERIES } from './attention';
+import { attendOnHost, type HostAttentionProducts } from './attention_host';
 import { hostView, newHostFilledTensor } from './host_tensor';
 import { GEMM_WASM_BASE64 } from './gemm_wasm';
 import type { WasmMemory } from './rows';
@@ -123,4 +127,45 @@ export function linearGemm<T extends tf.Tensor>(p: LinearParams, x: T): T {
     }
     gemmNT(rows, outF, inF, X, W, Y);                                              // [rows, in]·[out, in]ᵀ
   }) as T;
+}
+
+/** A [rows, cols] row-major array's transpose, into `into` ([cols, rows]). */
+function transposeInto(a: Float32Array, rows: number, cols: number, into: Float32Array): Float32Array {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) into[c * rows + r] = a[r * cols + c];
+  return into;
+}
+
+let vT = new Float32Array(0);                                                      // one pair's Vᵀ, reused
+
+/**
+ * Attention's two products per (batch, head) through gemmNT (./attention_host.ts): S = Q·Kᵀ, then each score
+ * times scale (one rounding, as a BLAS's alpha); O = P·V as P·(Vᵀ)ᵀ, V transposed on the host first.
+ */
+const GEMM_ATTENTION: HostAttentionProducts = {
+  name: NAME,
+  scores(Q, K, S, Tq, Tk, Dh, scale) {
+    S.fill(0);
+    gemmNT(Tq, Tk, Dh, Q, K, S);
+    for (let i = 0; i < Tq * Tk; i++) S[i] *= scale;
+  },
+  weighted(P, V, O, Tq, Tk, Dh) {
+    if (vT.length < Tk * Dh) vT = new Float32Array(Tk * Dh);
+    O.fill(0);
+    gemmNT(Tq, Dh, Tk, P, transposeInto(V, Tk, Dh, vT), O);
+  },
+};
+
+/**
+ * o = softmax(q kᵀ · scale + mask) v with both products through gemmNT, on blocks of heads, from
+ * PER_HEAD_MIN_QUERIES query rows; fewer (a decode step) go to ./attention.ts attendPerHead, as before this kernel.
+ * @param q [B, H, Tq, Dh]
+ * @param k [B, H, Tk, Dh]
+ * @param v [B, H, Tk, Dh]
+ * @param opts.mask additive, [Tq, Tk] or [B|1, H|1, Tq, Tk]
+ * @returns out [B, H, Tq, Dh]; probs [B, H, Tq, Tk] only with keepProbs
+ */
+export function attendGemm(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, scale: number,
+  opts: AttendOptions = {}): { out: tf.Tensor4D; probs?: tf.Tensor4D } {
+  if (q.shape[2] < PER_HEAD_MIN_QUERIES) return attendPerHead(q, k, v, scale, opts);
+  return attendOnHost(GEMM_ATTENTION, q, k, v, scale, opts);
 }

@@ -67,7 +67,7 @@ export function kvCacheFor(residency: WeightResidency, backend: string): ((numLa
 }
 
 export interface AccelOptions {
-  /** 'auto' (default): 'per-head' on wasm, the reference 'batched' elsewhere. */
+  /** 'auto' (default): 'blas' with a BLAS, else 'wasm-gemm' on wasm and cpu (without WebAssembly SIMD 'per-head' on wasm), the reference 'batched' elsewhere. */
   readonly attention?: AttentionKernel | 'auto';
   /** 'auto' (default): 'blas' with a BLAS, else 'wasm-gemm' on wasm and cpu ('transpose-policy' without WebAssembly SIMD), 'reference' on webgpu. */
   readonly linear?: LinearKernel | 'auto';
@@ -130,7 +130,10 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
   // The BLAS's threads are shared by the worker threads that call it at once (its setting is process-wide).
   const threads = blasThreadsFor(Math.max(visionWorkers, decoderWorkers));
   const kernels: KernelChoice = {
-    attention: attention === 'auto' ? (blas ? 'blas' : backend === 'wasm' ? 'per-head' : 'batched') : attention,
+    // Without a BLAS, our WebAssembly product on the host-memory backends (./gemm.ts: per-head below 48 query rows).
+    attention: attention === 'auto'
+      ? (blas ? 'blas' : BLAS_BACKENDS.includes(backend) && gemmAvailable() ? 'wasm-gemm' : backend === 'wasm' ? 'per-head' : 'batched')
+      : attention,
     // Without a BLAS, the host-memory backends multiply with our WebAssembly product (./gemm.ts), faster than
     // XNNPACK (bench/README.md); transpose-policy's copy of Wᵀ is for tfjs-wasm's XNNPACK where the engine has no
     // WebAssembly SIMD. On webgpu the reference's transposeB product is as fast, and a copy of a weight over the
@@ -142,7 +145,8 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
     ...(blas ? { blas: { library: blas.library, threads } } : {}),
   };
   if ((kernels.attention === 'blas' || kernels.linear === 'blas') && !blas) throw new HeroError("a 'blas' kernel needs accel 'auto' or 'blas' and a BLAS library");
-  const attentionText = kernels.attention === 'batched' ? 'batched (reference)' : kernels.attention === 'blas' ? blas!.kind : `${kernels.attention} (${backend})`;
+  const attentionText = kernels.attention === 'batched' ? 'batched (reference)' : kernels.attention === 'blas' ? blas!.kind
+    : kernels.attention === 'wasm-gemm' ? 'wasm-gemm' : `${kernels.attention} (${backend})`;
   const linearText = kernels.linear === 'blas' ? describeBlas(blas!, threads) : kernels.linear;
   const widenText = kernels.widen === 'wasm-simd' ? ', widen=wasm-simd' : '';      // the reference widening is not named
   const workersText = `vision=${visionWorkers > 1 ? `${visionWorkers} workers` : 'in-process'}` +

@@ -8,12 +8,12 @@ import { HeroError } from '../core/errors';
 import { attendPerHead } from './attention';
 import { linearTransposePolicy } from './linear';
 import { attendBlas, linearBlas, useBlas } from './blas';
-import { gemmAvailable, linearGemm } from './gemm';
+import { attendGemm, gemmAvailable, linearGemm } from './gemm';
 import { setStoredWidening } from '../io/stored';
 import { widening, WIDEN_KERNELS, type WidenKernel } from './widen';
 
-/** 'batched': nn/attention.ts as written (the reference); 'per-head': ./attention.ts; 'blas': ./blas.ts attendBlas. */
-export const ATTENTION_KERNELS = ['batched', 'per-head', 'blas'] as const;
+/** 'batched': nn/attention.ts as written (the reference); 'per-head': ./attention.ts; 'wasm-gemm': ./gemm.ts attendGemm; 'blas': ./blas.ts attendBlas. */
+export const ATTENTION_KERNELS = ['batched', 'per-head', 'wasm-gemm', 'blas'] as const;
 export type AttentionKernel = (typeof ATTENTION_KERNELS)[number];
 /** 'reference': nn/linear.ts as written; 'transpose-policy': ./linear.ts; 'wasm-gemm': ./gemm.ts; 'blas': ./blas.ts linearBlas. */
 export const LINEAR_KERNELS = ['reference', 'transpose-policy', 'wasm-gemm', 'blas'] as const;
@@ -42,9 +42,11 @@ export function installKernels(choice: KernelChoice): void {
     if (!choice.blas) throw new HeroError("a 'blas' kernel needs the BLAS library and thread count (KernelChoice.blas)");
     useBlas(choice.blas.library, choice.blas.threads); // loads it in this thread (a worker repeating its parent's choice too)
   }
-  if (choice.linear === 'wasm-gemm' && !gemmAvailable()) throw new HeroError("linear kernel 'wasm-gemm': this JS engine has no WebAssembly SIMD");
+  if ((choice.linear === 'wasm-gemm' || choice.attention === 'wasm-gemm') && !gemmAvailable()) throw new HeroError("kernel 'wasm-gemm': this JS engine has no WebAssembly SIMD");
   setKernels({
-    ...(choice.attention === 'per-head' ? { attend: attendPerHead } : choice.attention === 'blas' ? { attend: attendBlas } : {}),
+    ...(choice.attention === 'per-head' ? { attend: attendPerHead }
+      : choice.attention === 'wasm-gemm' ? { attend: attendGemm }
+        : choice.attention === 'blas' ? { attend: attendBlas } : {}),
     ...(choice.linear === 'transpose-policy' ? { linear: linearTransposePolicy }
       : choice.linear === 'wasm-gemm' ? { linear: linearGemm }
         : choice.linear === 'blas' ? { linear: linearBlas } : {}),
