@@ -125,10 +125,10 @@ describe('accel/index · the BLAS choice at start-up', () => {
   it('no library found: auto falls back to the tfjs kernels and says why in one line; blas is an error', () => {
     const a = chooseAccelerations('wasm', { accel: 'auto', blasLibraries: [BOGUS] });
     expect(a.kernels).toEqual({ attention: 'wasm-gemm', linear: 'wasm-gemm', widen: 'wasm-simd' });
-    expect(a.line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process');
-    expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear runs on wasm-gemm and attention on wasm-gemm: none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
+    expect(a.line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm (fma), widen=wasm-simd, vision=in-process');
+    expect(a.fallback).toMatch(new RegExp(`^accel: no BLAS library, so linear runs on wasm-gemm \\(fma\\) and attention on wasm-gemm: none of ${BOGUS.replace(/\./g, '\\.')} could be used \\(${BOGUS.replace(/\./g, '\\.')}: .+\\) \\(apt-get install libopenblas0-pthread`));
     expect(a.fallback).not.toMatch(/\n/);
-    expect(chooseAccelerations('cpu', { accel: 'auto', blasLibraries: [BOGUS] }).fallback).toMatch(/linear runs on wasm-gemm and attention on wasm-gemm: /);
+    expect(chooseAccelerations('cpu', { accel: 'auto', blasLibraries: [BOGUS] }).fallback).toMatch(/linear runs on wasm-gemm \(fma\) and attention on wasm-gemm: /);
     expect(() => chooseAccelerations('wasm', { accel: 'blas', blasLibraries: [BOGUS] })).toThrow(new RegExp(`^accel 'blas' \\(--accel, \\$HERO_LVLM_ACCEL\\): no BLAS library: none of ${BOGUS.replace(/\./g, '\\.')}`));
   });
 

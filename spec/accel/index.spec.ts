@@ -15,23 +15,23 @@ describe('installAccelerations', () => {
   afterEach(() => { installAccelerations('cpu', { attention: 'batched', linear: 'reference' }); });
 
   it('by default: our WebAssembly product for attention and linear on wasm and cpu (the reference on webgpu), the vision tower in-process', () => {
-    expect(chooseAccelerations('wasm').line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process');
-    expect(chooseAccelerations('cpu').line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process');
+    expect(chooseAccelerations('wasm').line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm (fma), widen=wasm-simd, vision=in-process');
+    expect(chooseAccelerations('cpu').line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm (fma), widen=wasm-simd, vision=in-process');
     expect(chooseAccelerations('webgpu').kernels).toEqual({ attention: 'batched', linear: 'reference', widen: 'wasm-simd' }); // no Wᵀ copy on webgpu (accel/binding_split.ts)
-    expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=2 workers');
+    expect(chooseAccelerations('wasm', { visionWorkers: 2 }).line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm (fma), widen=wasm-simd, vision=2 workers');
   });
 
   it('the decoder in-process by default (the line unchanged), in N workers when asked', () => {
     expect(chooseAccelerations('wasm').decoderWorkers).toBe(1);
     expect(chooseAccelerations('wasm', { decoderWorkers: 2 }).decoderWorkers).toBe(2);
     expect(chooseAccelerations('wasm', { visionWorkers: 2, decoderWorkers: 2 }).line)
-      .toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=2 workers, decoder=2 workers');
-    expect(chooseAccelerations('cpu', { decoderWorkers: 1 }).line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process');
+      .toBe('accel: attention=wasm-gemm, linear=wasm-gemm (fma), widen=wasm-simd, vision=2 workers, decoder=2 workers');
+    expect(chooseAccelerations('cpu', { decoderWorkers: 1 }).line).toBe('accel: attention=wasm-gemm, linear=wasm-gemm (fma), widen=wasm-simd, vision=in-process');
   });
 
   it('an explicit choice wins over the default', () => {
     expect(chooseAccelerations('wasm', { attention: 'batched', linear: 'reference', widen: 'reference' }).kernels).toEqual({ ...REFERENCE_CHOICE, widen: 'reference' });
-    expect(chooseAccelerations('cpu', { attention: 'per-head' }).line).toBe('accel: attention=per-head (cpu), linear=wasm-gemm, widen=wasm-simd, vision=in-process');
+    expect(chooseAccelerations('cpu', { attention: 'per-head' }).line).toBe('accel: attention=per-head (cpu), linear=wasm-gemm (fma), widen=wasm-simd, vision=in-process');
   });
 
   it('installs the chosen kernels, and only installing does', () => {

@@ -246,8 +246,8 @@ describe('run --accel (src/accel/blas.ts): the BLAS kernel, the line when none i
     const plain = runCli(args(['--accel', 'wasm'])), none = runCli(args(), { env: BOGUS });
     expect([plain.code, none.code]).toEqual([0, 0]);
     expect(JSON.parse(none.stdout).answer_ids).toEqual(JSON.parse(plain.stdout).answer_ids);
-    expect(none.stderr).toMatch(/^accel: no BLAS library, so linear runs on wasm-gemm and attention on wasm-gemm: none of libhero-lvlm-no-such-blas\.so\.0 could be used \(.+\) \(apt-get install libopenblas0-pthread.*\)$/m);
-    expect(none.stderr).toMatch(/^accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, vision=in-process$/m);
+    expect(none.stderr).toMatch(/^accel: no BLAS library, so linear runs on wasm-gemm \(fma\) and attention on wasm-gemm: none of libhero-lvlm-no-such-blas\.so\.0 could be used \(.+\) \(apt-get install libopenblas0-pthread.*\)$/m);
+    expect(none.stderr).toMatch(/^accel: attention=wasm-gemm, linear=wasm-gemm \(fma\), widen=wasm-simd, vision=in-process$/m);
     expect(plain.stderr).not.toMatch(/BLAS/);
     const must = runCli(args(['--accel', 'blas']), { env: BOGUS });
     expect(must.code).toBe(2);

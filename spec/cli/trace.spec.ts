@@ -29,7 +29,7 @@ const BLAS = findBlas();
 /** The start-up line(s) the CLI prints for this row (src/accel/index.ts). */
 function accelLines(backend: string, workers: number, accel: string): string {
   const vision = `vision=${workers > 1 ? `${workers} workers` : 'in-process'}`;
-  const tfjs = `accel: attention=wasm-gemm, linear=wasm-gemm, widen=wasm-simd, ${vision}\n`;
+  const tfjs = `accel: attention=wasm-gemm, linear=wasm-gemm (fma), widen=wasm-simd, ${vision}\n`;
   if (accel === 'wasm') return tfjs;
   if (typeof BLAS === 'string') return `linear runs on wasm-gemm and attention on wasm-gemm: ${BLAS} (apt-get install libopenblas0-pthread, or set $HERO_LVLM_BLAS; --accel wasm chooses this without the search)\n${tfjs}`;
   const n = blasThreadsFor(workers);

@@ -20,6 +20,7 @@ import { attendPerHead, PER_HEAD_MIN_QUERIES } from './attention';
 import { attendOnHost, type HostAttentionProducts } from './attention_host';
 import { hostView, newHostFilledTensor } from './host_tensor';
 import { GEMM_WASM_BASE64 } from './gemm_wasm';
+import { GEMM_FMA_WASM_BASE64 } from './gemm_fma_wasm';
 import type { WasmMemory } from './rows';
 
 /** Output columns (rows of W) packed and multiplied per block: the block's packed depth slab (256 × 256 × 4 B) stays in L2. */
@@ -48,23 +49,56 @@ interface GemmModule {
   readonly gemm: (x: number, m: number, k: number, p: number, panels: number, c: number, ldc: number) => void;
 }
 
-let instance: GemmModule | null | undefined; // undefined: not tried; null: no WebAssembly SIMD in this engine
+/**
+ * 'fma': gemm.wat with its multiply-adds fused (relaxed SIMD's f32x4.relaxed_madd, one rounding per step; Node
+ * ≥ 22, browsers since 2023, Node 20 with --experimental-wasm-relaxed-simd, which allowRelaxedSimd sets);
+ * 'mul+add': as written (WebAssembly SIMD, a rounding after the product and after the sum).
+ */
+export const GEMM_VARIANTS = ['fma', 'mul+add'] as const;
+export type GemmVariant = (typeof GEMM_VARIANTS)[number];
 
-function gemmModule(): GemmModule | null {
-  if (instance !== undefined) return instance;
-  const bytes = Buffer.from(GEMM_WASM_BASE64, 'base64');
-  if (!(typeof WebAssembly === 'object' && WebAssembly.validate(bytes))) return (instance = null);
-  const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as { memory: WasmMemory; pack_w: GemmModule['packW']; gemm: GemmModule['gemm'] };
-  return (instance = { memory: e.memory, packW: e.pack_w, gemm: e.gemm });
+const BYTES: Record<GemmVariant, string> = { fma: GEMM_FMA_WASM_BASE64, 'mul+add': GEMM_WASM_BASE64 };
+const instances = new Map<GemmVariant, GemmModule | null>(); // null: this engine cannot compile the variant
+
+/**
+ * Node 20's V8 has relaxed SIMD behind --experimental-wasm-relaxed-simd (Node 22 ships it on): set for the
+ * process (worker threads included) before the 'fma' variant is first compiled, so that `node` needs no flag.
+ * Elsewhere (a browser, where 'v8' is a stub that throws) nothing is set.
+ */
+function allowRelaxedSimd(): void {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (typeof process === 'object' && process.versions?.node) (require('v8') as { setFlagsFromString(f: string): void }).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch { /* not Node: the engine decides */ }
+}
+
+function gemmModule(variant: GemmVariant): GemmModule | null {
+  if (instances.has(variant)) return instances.get(variant)!;
+  const bytes = Buffer.from(BYTES[variant], 'base64');
+  let m: GemmModule | null = null;
+  if (typeof WebAssembly === 'object' && variant === 'fma' && !WebAssembly.validate(bytes)) allowRelaxedSimd();
+  if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) {
+    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as { memory: WasmMemory; pack_w: GemmModule['packW']; gemm: GemmModule['gemm'] };
+    m = { memory: e.memory, packW: e.pack_w, gemm: e.gemm };
+  }
+  instances.set(variant, m);
+  return m;
+}
+
+/** The variant gemmNT uses by default here: 'fma' where the engine has relaxed SIMD, else 'mul+add', else null (no WebAssembly SIMD). */
+export function gemmVariant(): GemmVariant | null {
+  return GEMM_VARIANTS.find((v) => gemmModule(v) !== null) ?? null;
 }
 
 /** True when this JS engine runs WebAssembly SIMD (the kernel needs it). */
-export function gemmAvailable(): boolean { return gemmModule() !== null; }
+export function gemmAvailable(): boolean { return gemmVariant() !== null; }
 
 const align16 = (n: number): number => (n + 15) & ~15;
 
-/** The blocking gemmNT uses; the spec makes both small, to cross every block edge on small products. */
+/** The blocking gemmNT uses (the spec makes both small, to cross every block edge on small products), and its variant. */
 export interface GemmBlocking {
+  /** default: gemmVariant() */
+  readonly variant?: GemmVariant;
   /** output columns per packed block, a multiple of 8 (default GEMM_BLOCK_COLS) */
   readonly blockCols?: number;
   /** bytes of x and of the block's output per pass over W (default GEMM_PASS_BYTES) */
@@ -73,12 +107,14 @@ export interface GemmBlocking {
 
 /**
  * Y[m × n] = Y + X[m × k] · Wᵀ for W [n, k], all row-major fp32 (Y holds the bias or zeros on entry). Each
- * Y[i, j] is its initial value plus the products X[i, t]·W[j, t] added one at a time for t = 0…k−1, each
- * product and each sum rounded to fp32 (gemm.wat; the spec checks this bit for bit).
+ * Y[i, j] is its initial value plus the products X[i, t]·W[j, t] added one at a time for t = 0…k−1: with
+ * 'mul+add' each product and each sum rounded to fp32, with 'fma' each step rounded once (gemm.wat; the spec
+ * checks both bit for bit).
  */
 export function gemmNT(m: number, n: number, k: number, X: Float32Array, W: Float32Array, Y: Float32Array, blocking: GemmBlocking = {}): void {
-  const g = gemmModule();
-  if (!g) throw new HeroError(`${NAME}: this JS engine has no WebAssembly SIMD`);
+  const variant = blocking.variant ?? gemmVariant();
+  const g = variant && gemmModule(variant);
+  if (!g) throw new HeroError(`${NAME}: this JS engine cannot run ${variant === 'fma' ? "the 'fma' variant (relaxed SIMD)" : 'WebAssembly SIMD'}`);
   if (X.length < m * k || W.length < n * k || Y.length < m * n) throw new HeroError(`${NAME}: operands smaller than ${m}×${k}, ${n}×${k}, ${m}×${n}`);
   const blockCols = blocking.blockCols ?? GEMM_BLOCK_COLS, passBytes = blocking.passBytes ?? GEMM_PASS_BYTES;
   if (!(Number.isInteger(blockCols) && blockCols >= 8 && blockCols % 8 === 0)) throw new HeroError(`${NAME}: block of ${blockCols} columns is not a positive multiple of 8`);

@@ -27,7 +27,7 @@ import type { LlamaParams } from '../llama/decoder';
 import { DecoderPool } from './decoder_pool';
 import { BLAS_ENV, blasCandidates, blasThreadsFor, describeBlas, findBlas, type Blas } from './blas';
 import { widenKernel, WIDEN_KERNELS, type WidenKernel } from './widen';
-import { gemmAvailable } from './gemm';
+import { gemmAvailable, gemmVariant } from './gemm';
 
 export { installKernels, installedKernels, REFERENCE_CHOICE, type KernelChoice, type AttentionKernel, type LinearKernel } from './kernels';
 export { LazyVisionPool, VisionPool, type VisionPoolOptions } from './vision_pool';
@@ -147,7 +147,7 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
   if ((kernels.attention === 'blas' || kernels.linear === 'blas') && !blas) throw new HeroError("a 'blas' kernel needs accel 'auto' or 'blas' and a BLAS library");
   const attentionText = kernels.attention === 'batched' ? 'batched (reference)' : kernels.attention === 'blas' ? blas!.kind
     : kernels.attention === 'wasm-gemm' ? 'wasm-gemm' : `${kernels.attention} (${backend})`;
-  const linearText = kernels.linear === 'blas' ? describeBlas(blas!, threads) : kernels.linear;
+  const linearText = kernels.linear === 'blas' ? describeBlas(blas!, threads) : kernels.linear === 'wasm-gemm' ? `wasm-gemm (${gemmVariant()})` : kernels.linear;
   const widenText = kernels.widen === 'wasm-simd' ? ', widen=wasm-simd' : '';      // the reference widening is not named
   const workersText = `vision=${visionWorkers > 1 ? `${visionWorkers} workers` : 'in-process'}` +
     (decoderWorkers > 1 ? `, decoder=${decoderWorkers} workers` : ''); // the in-process decoder is not named (the line as before)

@@ -35,7 +35,7 @@ function traceArgs(c: Controls, dirs: ModelDirs, imageName: string): string[] {
   const args = ['--model', dirs.model, '--image', imageName,
     ...(c.inputIds ? ['--input-ids', c.inputIds] : ['--prompt', c.question]),
     '--max-new-tokens', c.maxNew || '0', '--method', c.method, '--backend', c.backend,
-    '--accel', 'wasm']; // no BLAS or worker pools in a page: tfjs's own kernels, in-process
+    '--accel', 'wasm']; // no BLAS or worker pools in a page: WebAssembly kernels (tfjs's and ours), in-process
   for (const [flag, value] of c.knobs) args.push(`--${flag}`, value);
   if (dirs.clip && methodByName(c.method).clip) args.push('--clip', dirs.clip);
   return args;
@@ -49,7 +49,7 @@ async function run(c: Controls, image: RgbImage, imageName: string): Promise<voi
   log(`hero-lvlm trace ${args.join(' ')}`);
   const threads = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   if (c.backend === 'wasm') log(`wasm: ${threads ? 'threads (cross-origin isolated)' : 'single-threaded SIMD (not cross-origin isolated: npm run page -- --serve for threads)'}`);
-  log('accelerations: none in the browser (worker pools and BLAS are Node-only): tfjs\'s own kernels, in-process');
+  log('accelerations: no worker pools or BLAS in the browser (Node-only): WebAssembly kernels (tfjs\'s and ours, the accel line below), in-process');
   const bar = {
     stage: (s: string) => { post({ type: 'stage', stage: s, frac: 0 }); log(`${s} …`); },
     bar: (what: string, done: number, total: number) => post({ type: 'stage', stage: `${what} ${done}/${total}`, frac: done / total }),
