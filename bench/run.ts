@@ -39,7 +39,7 @@ export const BENCH_FLAGS: FlagSpecs = {
   attention: { type: 'string', arg: 'IMPL', default: 'auto', help: "attend's implementation: auto (per-head on wasm, batched elsewhere), per-head, batched; a forced one writes <suite>_attention-<impl>.json" },
   'decoder-layers': { type: 'int', arg: 'L', default: 1, help: 'decoder layers at Vicuna-7B width (32 do not fit a 4 GiB wasm heap in fp32)' },
   'prefill-chunk': { type: 'int', arg: 'C', default: 512, help: 'prefill positions per decoder call' },
-  accel: { type: 'string', arg: 'MODE', default: 'wasm', help: "the large products: wasm (tfjs's own kernels), blas (the system's BLAS, src/accel/blas.ts: results go to <suite>_<backend>_blas.json), auto (the BLAS when found)" },
+  accel: { type: 'string', arg: 'MODE', default: 'wasm', help: "the large products: wasm (the WebAssembly kernels: ours for the products, src/accel/gemm.ts), blas (the system's BLAS, src/accel/blas.ts: results go to <suite>_<backend>_blas.json), auto (the BLAS when found)" },
   'charts-only': { type: 'boolean', help: 'only redraw bench/results/*.png from bench/results/*.json' },
   'scale-model': { type: 'string', arg: 'DIR', default: 'bench/.scale/llava-v1.6-vicuna-7b-f16', help: 'scale: the llava-v1.6-vicuna-7b-shaped checkpoint (generated there in f16 when absent, ≈ 14 GB)' },
   'scale-clip': { type: 'string', arg: 'DIR', default: 'bench/.scale/clip-vit-large-patch14-336-f16', help: 'scale: the CLIP ViT-L/14-336-shaped checkpoint (generated there in f16 when absent)' },

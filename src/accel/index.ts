@@ -37,8 +37,8 @@ export { BLAS_ENV, DEFAULT_BLAS_LIBRARIES, describeBlas, findBlas, type Blas } f
 
 /**
  * Where the large products run (`--accel`, $HERO_LVLM_ACCEL): 'blas' = the system's BLAS (./blas.ts; an
- * error when none is found), 'wasm' = tfjs's own kernels (XNNPACK on wasm), 'auto' = the BLAS on wasm and
- * cpu when one is found, else tfjs's kernels with a line saying why.
+ * error when none is found), 'wasm' = the WebAssembly kernels (our product ./gemm.ts on wasm and cpu, tfjs's
+ * for the rest), 'auto' = the BLAS on wasm and cpu when one is found, else 'wasm' with a line saying why.
  */
 export const ACCEL_MODES = ['auto', 'blas', 'wasm'] as const;
 export type AccelMode = (typeof ACCEL_MODES)[number];
@@ -77,7 +77,7 @@ export interface AccelOptions {
   readonly visionWorkers?: number;
   /** Worker threads for the decoder's layers (split by heads and MLP columns); 1 (default) = in-process `llamaForward`. */
   readonly decoderWorkers?: number;
-  /** The BLAS kernel (ACCEL_MODES); 'wasm' (default in the library; the CLI's default is 'auto'): tfjs's own kernels. */
+  /** The BLAS kernel (ACCEL_MODES); 'wasm' (default in the library; the CLI's default is 'auto'): the WebAssembly kernels. */
   readonly accel?: AccelMode;
   /** The BLAS libraries to try (default: $HERO_LVLM_BLAS, else DEFAULT_BLAS_LIBRARIES). */
   readonly blasLibraries?: readonly string[];

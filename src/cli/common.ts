@@ -30,7 +30,7 @@ export const BACKEND_FLAGS: FlagSpecs = {
   'webgpu-adapter': { type: 'string', arg: 'NAME', help: `webgpu only: a software adapter for tests, ${WEBGPU_ADAPTERS.join(' | ')} (Debian's chromium package provides it; or $${WEBGPU_ADAPTER_ENV}); unset: the GPU` },
   'vision-workers': { type: 'int', arg: 'N', max: MAX_WORKERS, help: "at most 64; encode the image crops, and HERO's tiles through the CLIP model, in N worker threads, one tfjs instance each (resident weights copied into each, streamed layers shared; wasm, cpu); 1 = in-process; default: one per core for a real-size vision tower (≥ 1 GFLOP per crop), in-process for a tiny one (src/runtime/workers.ts; the start-up line says which)" },
   'decoder-workers': { type: 'int', arg: 'N', max: MAX_WORKERS, help: 'at most 64; run the decoder layers in N worker threads, each holding 1/N of the attention heads, MLP columns and KV cache (wasm, cpu; run only, methods without a decoder hook); 1 = in-process; default: one per core (the most that split the heads and MLP evenly) for a real-size decoder (≥ 0.1 GFLOP per token), in-process for a tiny one' },
-  accel: { type: 'string', arg: 'MODE', help: `the large products: auto (the system's BLAS on wasm and cpu when found, else tfjs's kernels, saying why) | blas (required) | wasm (tfjs's own kernels: XNNPACK on wasm) (or $${ACCEL_ENV}; default auto)` },
+  accel: { type: 'string', arg: 'MODE', help: `the large products: auto (the system's BLAS on wasm and cpu when found, else the WebAssembly kernels, saying why) | blas (required) | wasm (the WebAssembly kernels: our matrix product, tfjs's for the rest) (or $${ACCEL_ENV}; default auto)` },
 };
 
 /**
