@@ -6,8 +6,9 @@
 ;; Assembled by scripts/build-wasm.ts (wabt) into gemm_wasm.ts; spec/accel/gemm.spec.ts checks the bytes match.
 ;;
 ;; Order of the sum of C[i, j]: its initial value, then, per depth block of kc = 256 (the last one shorter),
-;; the block's products added one by one in k order onto the running value (mul, then add: no fused
-;; multiply-add, which WebAssembly SIMD does not have).
+;; the block's products added one by one in k order onto the running value: as written, f32x4.mul then
+;; f32x4.add (two roundings per step). scripts/build-wasm.ts also builds a variant in which the 8 multiply-adds
+;; of the micro-kernel are relaxed SIMD's f32x4.relaxed_madd (fused on CPUs with FMA: one rounding per step).
 (module
   (memory (export "memory") 1)
 
