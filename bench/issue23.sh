@@ -6,11 +6,13 @@
 #
 #   info        CPU, load, the BLAS and the kernel OpenBLAS runs (openblas_get_corename), the OPENBLAS_* env  (~5 s)
 #   wasm-peak   one large product on one thread: tfjs-wasm/XNNPACK matMul 583 × 4096 × 11008 (W transposed once,
-#               kept: no transpose in the timed product) and the BLAS at 1 / per-core threads, then XNNPACK in one
-#               worker thread per core at once: a pool worker's ceiling while every core works (bench/blas_product.ts)  (~2 min)
-#   wasm-stages wasm alone (--accel wasm): the vision and decoder suites (ViT-L/14-336 × 5 crops; prefill 2673 / 1105 /
-#               583 tokens, 1 layer at Vicuna-7B width), then each stage's GFLOP/s per worker beside wasm-peak's two
-#               XNNPACK figures (bench/stage_gflops.ts). Writes bench/results/{vision,decoder}_wasm.json too  (~6 min)
+#               kept: no transpose in the timed product), our WebAssembly product (accel/gemm.ts, packing W in each
+#               call) and the BLAS at 1 / per-core threads, then XNNPACK and ours in one worker thread per core at
+#               once: a pool worker's ceiling while every core works (bench/blas_product.ts)  (~2 min)
+#   wasm-stages wasm alone (--accel wasm: our product for linear and attention): the vision and decoder suites
+#               (ViT-L/14-336 × 5 crops; prefill 2673 / 1105 / 583 tokens, 1 layer at Vicuna-7B width), then each
+#               stage's GFLOP/s per worker beside wasm-peak's two XNNPACK figures, and beside its two figures of
+#               ours (bench/stage_gflops.ts). Writes bench/results/{vision,decoder}_wasm.json too  (~4 min)
 #   blas-stages NOT in the default list: the same suites with --accel blas and the PyTorch peer (vision and
 #               prefill ≤ 1.25× PyTorch's best in the same run). Writes bench/results/*_wasm_blas.json  (~6 min)
 #   decode      the streamed 7B decode per token with the default flags beside the floor (one read of the same
@@ -143,7 +145,13 @@ for s in "${STEPS[@]}"; do
       fi
       peak=$(grep -m1 '^wasm/XNNPACK (Wᵀ kept) ' "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1)
       busy=$(grep -m1 'worker threads at once' "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1)
-      step wasm-stages '2 s' $TS bench/stage_gflops.ts --vision "$OUT/vision_wasm.json" --decoder "$OUT/decoder_wasm.json" ${peak:+--peak $peak} ${busy:+--peak-busy $busy} --json "$OUT/wasm-stages.json" ;;
+      step wasm-stages '2 s' $TS bench/stage_gflops.ts --vision "$OUT/vision_wasm.json" --decoder "$OUT/decoder_wasm.json" ${peak:+--peak $peak} ${busy:+--peak-busy $busy} --json "$OUT/wasm-stages.json"
+      # the same stages beside our own product's peak (accel/gemm.ts, which they ran with where no BLAS is used)
+      gpeak=$(grep -m1 '^wasm-gemm (accel/gemm.ts) ' "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1)
+      gbusy=$(grep -m1 '^wasm-gemm, .* worker threads at once' "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1)
+      if [ -n "$gpeak" ]; then
+        step wasm-stages-vs-gemm '2 s' $TS bench/stage_gflops.ts --vision "$OUT/vision_wasm.json" --decoder "$OUT/decoder_wasm.json" --peak $gpeak ${gbusy:+--peak-busy $gbusy} --json "$OUT/wasm-stages-vs-gemm.json"
+      fi ;;
     blas-stages)
       step blas-stages '6 min' npm run -s bench -- --suite vision,decoder --runs 1 --accel blas
       cp bench/results/vision_wasm_blas.json bench/results/decoder_wasm_blas.json "$OUT/" ;;
