@@ -97,8 +97,10 @@ describe.each(['cpu', 'wasm'])('the run/trace path reads asynchronously only (%s
       const err = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr += String(s); return true; });
       const std = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { stdout += String(s); return true; });
       try {
-        // --accel wasm: tfjs's own kernels. The BLAS kernel (accel/blas.ts) multiplies the tensors' host memory, a
-        // kernel for the host backends only (wasm, cpu), never chosen on webgpu, whose async-only reads this guards.
+        // --accel wasm: the WebAssembly kernels, without the BLAS search. Our product (accel/gemm.ts) and the BLAS
+        // kernel (accel/blas.ts) read the tensors' host memory as a backend kernel does (accel/host_tensor.ts
+        // hostView, not readSync): kernels for the host backends only (wasm, cpu), never chosen on webgpu, whose
+        // async-only reads this guards.
         return { code: await main([command, ...args, '--backend', backend, '--accel', 'wasm', '--out', out]), stdout, stderr };
       } finally {
         err.mockRestore();

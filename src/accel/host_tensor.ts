@@ -30,12 +30,19 @@ export function newHostFilledTensor(shape: number[], fill: (out: Float32Array) =
   return tf.tensor(out, shape, 'float32');
 }
 
+/** tfjs-backend-cpu's storage: each tensor's values, as its own kernels read them. */
+interface CpuStorage { readonly data: { get(dataId: object): { values?: unknown } | undefined } }
+
 /**
- * A float32 tensor's values as the backend holds them (a heap view on wasm, the backend's array on cpu), for
- * reading only, at once: a later allocation in the wasm heap can detach the view. `kernel` names the caller.
+ * A float32 tensor's values as the backend holds them, for reading only, at once (a later allocation in the
+ * wasm heap can detach the view); `kernel` names the caller. On wasm a view of the heap, on cpu the backend's
+ * own array, as a backend kernel reads its inputs: not a synchronous read through readSync (which
+ * accel/sync_reads.ts guards), since a host kernel runs only on these host-memory backends. Elsewhere dataSync.
  */
 export function hostView(t: tf.Tensor, kernel: string): Float32Array {
   if (t.dtype !== 'float32') throw new HeroError(`${kernel}: expected a float32 tensor, got ${t.dtype}`);
   const b = tf.backend();
-  return isWasmHeap(b) ? b.typedArrayFromHeap(t) : t.dataSync() as Float32Array;
+  if (isWasmHeap(b)) return b.typedArrayFromHeap(t);
+  const values = (b as unknown as Partial<CpuStorage>).data?.get(t.dataId)?.values;
+  return values instanceof Float32Array ? values : t.dataSync() as Float32Array;
 }
