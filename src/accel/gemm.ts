@@ -21,7 +21,7 @@ import { attendOnHost, type HostAttentionProducts } from './attention_host';
 import { hostView, newHostFilledTensor } from './host_tensor';
 import { GEMM_WASM_BASE64 } from './gemm_wasm';
 import { GEMM_FMA_WASM_BASE64 } from './gemm_fma_wasm';
-import type { WasmMemory } from './rows';
+import { align16, compileWasm, instantiateWasm, type WasmMemory } from './wasm_module';
 
 /** Output columns (rows of W) packed and multiplied per block: the block's packed depth slab (256 × 256 × 4 B) stays in L2. */
 export const GEMM_BLOCK_COLS = 256;
@@ -34,12 +34,6 @@ export const GEMM_PASS_BYTES = 256 * 2 ** 20;
 export const GEMM_MIN_ROWS = TRANSPOSE_MIN_ROWS;
 
 const NAME = 'wasm GEMM kernel';
-
-declare const WebAssembly: {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: Record<string, unknown> };
-};
 
 interface GemmModule {
   readonly memory: WasmMemory;
@@ -74,11 +68,14 @@ function allowRelaxedSimd(): void {
 
 function gemmModule(variant: GemmVariant): GemmModule | null {
   if (instances.has(variant)) return instances.get(variant)!;
-  const bytes = Buffer.from(BYTES[variant], 'base64');
+  let compiled = compileWasm(BYTES[variant]);
+  if (!compiled && variant === 'fma') {
+    allowRelaxedSimd();
+    compiled = compileWasm(BYTES[variant]);
+  }
   let m: GemmModule | null = null;
-  if (typeof WebAssembly === 'object' && variant === 'fma' && !WebAssembly.validate(bytes)) allowRelaxedSimd();
-  if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) {
-    const e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as { memory: WasmMemory; pack_w: GemmModule['packW']; gemm: GemmModule['gemm'] };
+  if (compiled) {
+    const e = instantiateWasm(compiled) as unknown as { memory: WasmMemory; pack_w: GemmModule['packW']; gemm: GemmModule['gemm'] };
     m = { memory: e.memory, packW: e.pack_w, gemm: e.gemm };
   }
   instances.set(variant, m);
@@ -92,8 +89,6 @@ export function gemmVariant(): GemmVariant | null {
 
 /** True when this JS engine runs WebAssembly SIMD (the kernel needs it). */
 export function gemmAvailable(): boolean { return gemmVariant() !== null; }
-
-const align16 = (n: number): number => (n + 15) & ~15;
 
 /** The blocking gemmNT uses (the spec makes both small, to cross every block edge on small products), and its variant. */
 export interface GemmBlocking {

@@ -24,6 +24,7 @@ import type { LinearParams } from '../nn/linear';
 import { f16Table } from '../io/safetensors';
 import type { ByteReader } from '../io/stored';
 import { ROWS_WASM_BASE64 } from './rows_wasm';
+import { align16, compileWasm, instantiateWasm, type WasmMemory } from './wasm_module';
 
 /** The stored dtypes the kernel reads. */
 export type RowsDType = 'F16' | 'BF16' | 'F32';
@@ -53,14 +54,6 @@ const ELEM_BYTES: Readonly<Record<RowsDType, number>> = { F16: 2, BF16: 2, F32: 
 // ---------------------------------------------------------------------------------------------------------
 // The kernels
 
-/** The part of the WebAssembly API used here (the project's TypeScript libs have no DOM types). */
-export interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
-declare const WebAssembly: {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: Record<string, unknown> };
-};
-
 interface WasmRows {
   readonly memory: WasmMemory;
   readonly dot: Readonly<Record<RowsDType, (w: number, x: number, y: number, rows: number, n: number) => void>>;
@@ -75,11 +68,8 @@ let rowsModule: object | null | undefined; // undefined: not tried yet; null: no
  * ./widen.ts), or null where WebAssembly SIMD is missing. The module is compiled once.
  */
 export function instantiateRowsModule(): Record<string, unknown> | null {
-  if (rowsModule === undefined) {
-    const bytes = Buffer.from(ROWS_WASM_BASE64, 'base64');
-    rowsModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-  }
-  return rowsModule && new WebAssembly.Instance(rowsModule).exports;
+  if (rowsModule === undefined) rowsModule = compileWasm(ROWS_WASM_BASE64);
+  return rowsModule && instantiateWasm(rowsModule);
 }
 
 let wasm: WasmRows | null | undefined; // undefined: not tried yet; null: no WebAssembly SIMD here
@@ -110,7 +100,6 @@ export function rowsKernel(): RowsKernel {
   return wasmRows() ? 'wasm-simd' : 'js';
 }
 
-const align16 = (n: number): number => (n + 15) & ~15;
 
 /**
  * y = x Wᵀ for x [m, cols] (row-major) and the stored W [rows, cols]: y [m, rows], fp32 accumulation. W is

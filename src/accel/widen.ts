@@ -11,7 +11,8 @@
  * WebAssembly SIMD is missing the choice is 'reference'.
  */
 import { REFERENCE_WIDENING, type StoredWidening } from '../io/stored';
-import { instantiateRowsModule, type WasmMemory } from './rows';
+import { instantiateRowsModule } from './rows';
+import type { WasmMemory } from './wasm_module';
 import { newHostFilledTensor } from './host_tensor';
 
 /** 'reference': io/safetensors.ts decodeFloatInto and tf.tensor; 'wasm-simd': this file. */
