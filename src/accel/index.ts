@@ -3,7 +3,8 @@
  * here computes the same math faster on some backend, behind the same signatures:
  *   - attention head by head (./attention.ts), for tfjs-wasm's BatchMatMul;
  *   - the linear layout policy (./linear.ts), for tfjs-wasm's transposeB;
- *   - a matrix product of our own in WebAssembly SIMD for the linear layers (./gemm.ts), where no BLAS is found;
+ *   - a matrix product of our own in WebAssembly SIMD for the linear layers and attention's products (./gemm.ts),
+ *     where no BLAS is used;
  *   - the vision tower over worker threads (./vision_pool.ts), one tfjs instance per core;
  *   - the decoder's layers over worker threads by heads and MLP columns (./decoder_pool.ts);
  *   - the system's BLAS for the linear layers and attention's products (./blas.ts), on wasm and cpu;
@@ -53,8 +54,8 @@ export function requestedAccel(flag?: string, env: NodeJS.ProcessEnv = process.e
   return mode as AccelMode;
 }
 
-/** The backends whose tensors the BLAS kernel can read on the host. */
-const BLAS_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+/** The backends whose tensors a host kernel (the BLAS, our WebAssembly product) reads in place (./host_tensor.ts). */
+const HOST_BACKENDS: readonly string[] = ['wasm', 'cpu'];
 
 /**
  * The KV cache that goes with a weight residency: on the host next to streamed (or disk) weights (./kv_host.ts:
@@ -100,16 +101,16 @@ export interface Accelerations {
 }
 
 /** The BLAS the mode asks for on this backend, or why there is none ('auto' without one); throws for 'blas' without one. */
-function chooseBlas(backend: string, mode: AccelMode, libraries: readonly string[]): { blas?: Blas; fallback?: string } {
+function chooseBlas(backend: string, mode: AccelMode, libraries: readonly string[]): { blas?: Blas; why?: string } {
   if (mode === 'wasm') return {};
-  if (!BLAS_BACKENDS.includes(backend)) {
-    if (mode === 'blas') throw new HeroError(`accel 'blas' (--accel, $${ACCEL_ENV}): the BLAS kernel multiplies the host memory of the ${BLAS_BACKENDS.join(' or ')} backend, not ${backend}`);
+  if (!HOST_BACKENDS.includes(backend)) {
+    if (mode === 'blas') throw new HeroError(`accel 'blas' (--accel, $${ACCEL_ENV}): the BLAS kernel multiplies the host memory of the ${HOST_BACKENDS.join(' or ')} backend, not ${backend}`);
     return {}; // auto on a GPU: its own kernels, nothing falls back
   }
   const found = findBlas(libraries);
   if (typeof found !== 'string') return { blas: found };
   if (mode === 'blas') throw new HeroError(`accel 'blas' (--accel, $${ACCEL_ENV}): no BLAS library: ${found}`);
-  return { fallback: found };
+  return { why: found };
 }
 
 /** The choice for a backend, without installing anything. */
@@ -126,21 +127,19 @@ export function chooseAccelerations(backend: string, options: AccelOptions = {})
   if (!(Number.isInteger(decoderWorkers) && decoderWorkers >= 1)) throw new HeroError(`decoder workers: expected an integer ≥ 1, got ${decoderWorkers}`);
   const mode = options.accel ?? 'wasm';
   if (!(ACCEL_MODES as readonly string[]).includes(mode)) throw new HeroError(`accel: '${mode}' is not one of ${ACCEL_MODES.join(', ')}`);
-  const { blas, fallback: noBlas } = chooseBlas(backend, mode, options.blasLibraries ?? blasCandidates());
+  const { blas, why: noBlas } = chooseBlas(backend, mode, options.blasLibraries ?? blasCandidates());
+  // Without a BLAS, the host-memory backends multiply with our WebAssembly product (./gemm.ts), faster than XNNPACK
+  // (bench/README.md), where the engine runs WebAssembly SIMD.
+  const ownProduct = !blas && HOST_BACKENDS.includes(backend) && gemmAvailable();
   // The BLAS's threads are shared by the worker threads that call it at once (its setting is process-wide).
   const threads = blasThreadsFor(Math.max(visionWorkers, decoderWorkers));
   const kernels: KernelChoice = {
-    // Without a BLAS, our WebAssembly product on the host-memory backends (./gemm.ts: per-head below 48 query rows).
-    attention: attention === 'auto'
-      ? (blas ? 'blas' : BLAS_BACKENDS.includes(backend) && gemmAvailable() ? 'wasm-gemm' : backend === 'wasm' ? 'per-head' : 'batched')
-      : attention,
-    // Without a BLAS, the host-memory backends multiply with our WebAssembly product (./gemm.ts), faster than
-    // XNNPACK (bench/README.md); transpose-policy's copy of Wᵀ is for tfjs-wasm's XNNPACK where the engine has no
-    // WebAssembly SIMD. On webgpu the reference's transposeB product is as fast, and a copy of a weight over the
-    // binding (./binding_split.ts) could not be made.
-    linear: linear === 'auto'
-      ? (blas ? 'blas' : backend === 'webgpu' ? 'reference' : BLAS_BACKENDS.includes(backend) && gemmAvailable() ? 'wasm-gemm' : 'transpose-policy')
-      : linear,
+    // our product runs per-head below 48 query rows (./gemm.ts attendGemm)
+    attention: attention === 'auto' ? (blas ? 'blas' : ownProduct ? 'wasm-gemm' : backend === 'wasm' ? 'per-head' : 'batched') : attention,
+    // transpose-policy's copy of Wᵀ is for tfjs-wasm's XNNPACK where the engine has no WebAssembly SIMD. On webgpu
+    // the reference's transposeB product is as fast, and a copy of a weight over the binding (./binding_split.ts)
+    // could not be made.
+    linear: linear === 'auto' ? (blas ? 'blas' : ownProduct ? 'wasm-gemm' : backend === 'webgpu' ? 'reference' : 'transpose-policy') : linear,
     widen: widen === 'auto' ? widenKernel() : widen,
     ...(blas ? { blas: { library: blas.library, threads } } : {}),
   };
