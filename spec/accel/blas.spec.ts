@@ -10,11 +10,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { linear as linearReference } from '../../src/nn/linear';
-import { attend as attendReference } from '../../src/nn/attention';
 import { activeKernels, REFERENCE_KERNELS } from '../../src/nn/kernels';
 import { attendBlas, GEMV_MAX_ROWS, blasCandidates, blasThreadsFor, findBlas, linearBlas, useBlas, BLAS_ENV, DEFAULT_BLAS_LIBRARIES } from '../../src/accel/blas';
 import { chooseAccelerations, installAccelerations, requestedAccel, ACCEL_ENV } from '../../src/accel';
-import { HOST_ATTENTION_BLOCK_BYTES, setHostAttentionBlockBytes } from '../../src/accel/attention_host';
+import { expectHostAttentionMatchesReference } from '../util/host_attention';
 import { installedKernels, REFERENCE_CHOICE, installKernels } from '../../src/accel/kernels';
 import { HeroError } from '../../src/core/errors';
 import { tidyAsync } from '../../src/core/scope';
@@ -67,31 +66,7 @@ describeBlas('NN-linear Attn-1 · the BLAS kernel equals the reference (%s backe
   });
 
   it('attend: out and probs for any (B, H, Tq, Tk, Dh), 2-D and broadcast 4-D masks, q scaled first or not, in blocks of any number of heads', async () => {
-    const cases = fc.record({
-      B: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 4 }), Tq: fc.integer({ min: 1, max: 19 }),
-      Tk: fc.integer({ min: 1, max: 23 }), Dh: fc.integer({ min: 1, max: 17 }),
-      mask: fc.constantFrom('none', '2d', '4d-b1', '4d-mh1', '4d-full'), scaleQueryFirst: fc.boolean(), keepProbs: fc.boolean(), seed: fc.integer({ min: 1, max: 1e6 }),
-      // the scores held at once (HOST_ATTENTION_BLOCK_BYTES): from one (batch, head) pair per block to all of them
-      block: fc.integer({ min: 4, max: 4 * 3 * 4 * 19 * 23 }),
-    });
-    const was = setHostAttentionBlockBytes(HOST_ATTENTION_BLOCK_BYTES);
-    try {
-      await fc.assert(fc.asyncProperty(cases, ({ B, H, Tq, Tk, Dh, mask, scaleQueryFirst, keepProbs, seed, block }) => tidyAsync(async () => {
-        setHostAttentionBlockBytes(block);
-        const q = rand([B, H, Tq, Dh], seed) as tf.Tensor4D, k = rand([B, H, Tk, Dh], seed + 1) as tf.Tensor4D, v = rand([B, H, Tk, Dh], seed + 2) as tf.Tensor4D;
-        const maskShape = { none: undefined, '2d': [Tq, Tk], '4d-b1': [1, H, Tq, Tk], '4d-mh1': [B, 1, Tq, Tk], '4d-full': [B, H, Tq, Tk] }[mask];
-        // additive masks as the model writes them: 0 or a large negative, with at least one key open per row (column 0)
-        const m = maskShape && tf.mul(tf.cast(tf.logicalAnd(tf.greater(rand(maskShape, seed + 3), 0.5), tf.greater(tf.range(0, Tk), 0)), 'float32'), -1e9);
-        const opts = { mask: m, scaleQueryFirst, keepProbs };
-        const got = attendBlas(q, k, v, 1 / Math.sqrt(Dh), opts), want = attendReference(q, k, v, 1 / Math.sqrt(Dh), opts);
-        expect(got.out.shape).toEqual([B, H, Tq, Dh]);
-        await expectCloseAsync(got.out, want.out, TOL.sameMath, 'attention out');
-        if (keepProbs) await expectCloseAsync(got.probs!, want.probs!, TOL.sameMath, 'attention probs');
-        else expect(got.probs).toBeUndefined();
-      })), { numRuns: 60 });
-    } finally {
-      setHostAttentionBlockBytes(was);
-    }
+    await expectHostAttentionMatchesReference(attendBlas, { B: 3, H: 4, tq: fc.integer({ min: 1, max: 19 }), maxTq: 19, Tk: 23, Dh: 17 }, 60);
   });
 
   it('installed behind nn/kernels by the choice (accel blas), and the reference again after', async () => {

@@ -11,9 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { linear as linearReference } from '../../src/nn/linear';
 import { attendGemm, gemmAvailable, gemmNT, gemmVariant, GEMM_MIN_ROWS, GEMM_VARIANTS, linearGemm } from '../../src/accel/gemm';
-import { attend as attendReference } from '../../src/nn/attention';
 import { PER_HEAD_MIN_QUERIES } from '../../src/accel/attention';
-import { HOST_ATTENTION_BLOCK_BYTES, setHostAttentionBlockBytes } from '../../src/accel/attention_host';
+import { expectHostAttentionMatchesReference } from '../util/host_attention';
 import { installKernels, REFERENCE_CHOICE } from '../../src/accel/kernels';
 import { activeKernels } from '../../src/nn/kernels';
 import { tidyAsync } from '../../src/core/scope';
@@ -164,34 +163,9 @@ describe.each(SYNC_READ_BACKENDS)('NN-linear Attn-1 · linearGemm and attendGemm
 
   it('attend: out and probs for any (B, H, Tq, Tk, Dh) on both sides of PER_HEAD_MIN_QUERIES, 2-D and broadcast 4-D masks, q scaled first or not, in blocks of any number of heads', async () => {
     let host = 0, few = 0;
-    const cases = fc.record({
-      B: fc.integer({ min: 1, max: 2 }), H: fc.integer({ min: 1, max: 3 }),
-      Tq: fc.oneof(fc.integer({ min: 1, max: PER_HEAD_MIN_QUERIES - 1 }), fc.integer({ min: PER_HEAD_MIN_QUERIES, max: PER_HEAD_MIN_QUERIES + 13 })),
-      Tk: fc.integer({ min: 1, max: 70 }), Dh: fc.integer({ min: 1, max: 17 }),
-      mask: fc.constantFrom('none', '2d', '4d-b1', '4d-mh1', '4d-full'), scaleQueryFirst: fc.boolean(), keepProbs: fc.boolean(), seed: fc.integer({ min: 1, max: 1e6 }),
-      // the scores held at once (HOST_ATTENTION_BLOCK_BYTES): from one (batch, head) pair per block to all of them
-      block: fc.integer({ min: 4, max: 4 * 2 * 3 * (PER_HEAD_MIN_QUERIES + 13) * 70 }),
-    });
-    const was = setHostAttentionBlockBytes(HOST_ATTENTION_BLOCK_BYTES);
-    try {
-      await fc.assert(fc.asyncProperty(cases, ({ B, H, Tq, Tk, Dh, mask, scaleQueryFirst, keepProbs, seed, block }) => tidyAsync(async () => {
-        setHostAttentionBlockBytes(block);
-        const rand = (shape: number[], sd: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', sd);
-        const q = rand([B, H, Tq, Dh], seed) as tf.Tensor4D, k = rand([B, H, Tk, Dh], seed + 1) as tf.Tensor4D, v = rand([B, H, Tk, Dh], seed + 2) as tf.Tensor4D;
-        const maskShape = { none: undefined, '2d': [Tq, Tk], '4d-b1': [1, H, Tq, Tk], '4d-mh1': [B, 1, Tq, Tk], '4d-full': [B, H, Tq, Tk] }[mask];
-        // additive masks as the model writes them: 0 or a large negative, with at least one key open per row (column 0)
-        const m = maskShape && tf.mul(tf.cast(tf.logicalAnd(tf.greater(rand(maskShape, seed + 3), 0.5), tf.greater(tf.range(0, Tk), 0)), 'float32'), -1e9);
-        const opts = { mask: m, scaleQueryFirst, keepProbs };
-        if (Tq >= PER_HEAD_MIN_QUERIES) host++; else few++;
-        const got = attendGemm(q, k, v, 1 / Math.sqrt(Dh), opts), want = attendReference(q, k, v, 1 / Math.sqrt(Dh), opts);
-        expect(got.out.shape).toEqual([B, H, Tq, Dh]);
-        await expectCloseAsync(got.out, want.out, TOL.sameMath, 'attention out');
-        if (keepProbs) await expectCloseAsync(got.probs!, want.probs!, TOL.sameMath, 'attention probs');
-        else expect(got.probs).toBeUndefined();
-      })), { numRuns: 40 });
-    } finally {
-      setHostAttentionBlockBytes(was);
-    }
+    const tq = fc.oneof(fc.integer({ min: 1, max: PER_HEAD_MIN_QUERIES - 1 }), fc.integer({ min: PER_HEAD_MIN_QUERIES, max: PER_HEAD_MIN_QUERIES + 13 }));
+    await expectHostAttentionMatchesReference(attendGemm, { B: 2, H: 3, tq, maxTq: PER_HEAD_MIN_QUERIES + 13, Tk: 70, Dh: 17 }, 40,
+      (Tq) => { if (Tq >= PER_HEAD_MIN_QUERIES) host++; else few++; });
     expect([host > 0, few > 0]).toEqual([true, true]);
   });
 
