@@ -143,12 +143,12 @@ for s in "${STEPS[@]}"; do
         step wasm-stages-suites '6 min' npm run -s bench -- --suite vision,decoder --runs 1 --accel wasm --no-peer
         cp bench/results/vision_wasm.json bench/results/decoder_wasm.json "$OUT/"
       fi
-      peak=$(grep -m1 '^wasm/XNNPACK (Wᵀ kept) ' "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1)
-      busy=$(grep -m1 'worker threads at once' "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1)
+      # the GFLOP/s of wasm-peak's first line matching a pattern (empty when there is none)
+      rate() { grep -m1 "$1" "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1; }
+      peak=$(rate '^wasm/XNNPACK (Wᵀ kept) ') busy=$(rate '^wasm/XNNPACK (Wᵀ kept), .* worker threads at once')
       step wasm-stages '2 s' $TS bench/stage_gflops.ts --vision "$OUT/vision_wasm.json" --decoder "$OUT/decoder_wasm.json" ${peak:+--peak $peak} ${busy:+--peak-busy $busy} --json "$OUT/wasm-stages.json"
       # the same stages beside our own product's peak (accel/gemm.ts, which they ran with where no BLAS is used)
-      gpeak=$(grep -m1 '^wasm-gemm (accel/gemm.ts) ' "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1)
-      gbusy=$(grep -m1 '^wasm-gemm, .* worker threads at once' "$OUT/wasm-peak.log" 2>/dev/null | grep -oE '[0-9.]+ GFLOP/s' | head -1 | cut -d' ' -f1)
+      gpeak=$(rate '^wasm-gemm (accel/gemm.ts) ') gbusy=$(rate '^wasm-gemm, .* worker threads at once')
       if [ -n "$gpeak" ]; then
         step wasm-stages-vs-gemm '2 s' $TS bench/stage_gflops.ts --vision "$OUT/vision_wasm.json" --decoder "$OUT/decoder_wasm.json" --peak $gpeak ${gbusy:+--peak-busy $gbusy} --json "$OUT/wasm-stages-vs-gemm.json"
       fi ;;
