@@ -27,11 +27,16 @@ import { fmt, stat, timeIt, type Stat } from './common';
 interface ConcurrentJob { kernel: ConcurrentKernel; rows: number; inF: number; outF: number; runs: number; workers: number; ready: Int32Array }
 type ConcurrentKernel = 'XNNPACK' | 'wasm-gemm';
 
+/** The product's operands, the same in every thread: x [rows, in] and W [out, in] at the models' scale (std 1/√in). */
+function operands(rows: number, inF: number, outF: number): { x: tf.Tensor; p: { weight: tf.Tensor2D } } {
+  const x = tf.randomNormal([rows, inF], 0, 1, 'float32', 1);
+  return { x, p: { weight: tf.mul(tf.randomNormal([outF, inF], 0, 1, 'float32', 2), 1 / Math.sqrt(inF)) as tf.Tensor2D } };
+}
+
 /** One worker of the concurrent figure: its own tfjs-wasm, the product after one warm-up, timed once every worker is warm. */
 async function concurrentWorker(job: ConcurrentJob): Promise<number[]> {
   await initBackend('wasm', () => undefined);
-  const x = tf.randomNormal([job.rows, job.inF], 0, 1, 'float32', 1);
-  const p = { weight: tf.mul(tf.randomNormal([job.outF, job.inF], 0, 1, 'float32', 2), 1 / Math.sqrt(job.inF)) as tf.Tensor2D };
+  const { x, p } = operands(job.rows, job.inF, job.outF);
   const product = job.kernel === 'XNNPACK' ? linearTransposePolicy : linearGemm;
   if (job.kernel === 'XNNPACK') keepTransposed(p.weight);
   product(p, x).dispose();                                                            // warm-up (XNNPACK packs Wᵀ once)
@@ -72,8 +77,7 @@ async function main(): Promise<void> {
   const gflops = (ms: number): string => (2 * rows * inF * outF / ms / 1e6).toFixed(1);
   await initBackend('wasm', () => undefined);
   console.log(`cpu: ${os.cpus().length}× ${os.cpus()[0]?.model}; load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const x = tf.randomNormal([rows, inF], 0, 1, 'float32', 1);
-  const p = { weight: tf.mul(tf.randomNormal([outF, inF], 0, 1, 'float32', 2), 1 / Math.sqrt(inF)) as tf.Tensor2D };
+  const { x, p } = operands(rows, inF, outF);
   const product = `${rows} × ${inF} × ${outF}`;
 
   keepTransposed(p.weight);
